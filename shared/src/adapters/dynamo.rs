@@ -1,0 +1,418 @@
+//! DynamoDB adapter: one table, keys designed per access pattern (see docs/data-model.md).
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | account | `A#{acct}` | `ACCOUNT` |
+//! | signing key | `A#{acct}` | `KEY#{kid}` |
+//! | settings document | `A#{acct}` | `SETTINGS` |
+//! | conversation | `A#{acct}#C#{cid}` | `CONV` (+ `gsi1pk = A#{acct}#U#{owner}`, `gsi1sk = {created_at}#{cid}`) |
+//! | message | `A#{acct}#C#{cid}` | `M#{seq:012}` |
+//! | idempotency record | `A#{acct}#C#{cid}` | `I#{client_message_id}#{author}` (TTL `expires_at`) |
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::jittered_backoff;
+use crate::error::StoreError;
+use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
+use crate::ports::{AccountStore, ConversationStore, MessageStore};
+use crate::rules::IDEMPOTENCY_RETENTION_SECS;
+
+/// Key attribute names; `infra` defines the table with the same names (checked by a test).
+pub const PARTITION_KEY: &str = "pk";
+pub const SORT_KEY: &str = "sk";
+pub const USER_INDEX: &str = "gsi1";
+pub const USER_INDEX_PARTITION_KEY: &str = "gsi1pk";
+pub const USER_INDEX_SORT_KEY: &str = "gsi1sk";
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// Contending appends retry this often before answering "busy" (each try is one round trip).
+const MAX_APPEND_ATTEMPTS: u32 = 60;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn account_pk(account_id: &str) -> String {
+    format!("A#{account_id}")
+}
+
+fn conversation_pk(account_id: &str, conversation_id: &str) -> String {
+    format!("A#{account_id}#C#{conversation_id}")
+}
+
+fn message_sk(seq: u64) -> String {
+    format!("M#{seq:012}")
+}
+
+fn idempotency_sk(client_message_id: &str, author_id: &str) -> String {
+    // client_message_id has no '#' (validated), so this key is unambiguous.
+    format!("I#{client_message_id}#{author_id}")
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// Maps an SDK failure to the port's error. Throttling and transport trouble are retryable.
+fn store_error<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = error.code().unwrap_or_default().to_string();
+    match &error {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(format!("{error:?}"))
+        }
+        _ if code == "ConditionalCheckFailedException" => StoreError::Conflict,
+        _ if matches!(
+            code.as_str(),
+            "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "TransactionConflictException"
+                | "InternalServerError"
+                | "ServiceUnavailable"
+        ) =>
+        {
+            StoreError::Unavailable(code)
+        }
+        _ => StoreError::Internal(format!("{code}: {}", error.message().unwrap_or_default())),
+    }
+}
+
+fn encode<T: Serialize>(value: &T, pk: String, sk: String) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(value)
+        .map_err(|e| StoreError::Internal(format!("item encoding: {e}")))?;
+    item.insert(PARTITION_KEY.into(), s(pk));
+    item.insert(SORT_KEY.into(), s(sk));
+    Ok(item)
+}
+
+fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(format!("item decoding: {e}")))
+}
+
+/// The DynamoDB store over one table.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.item)
+    }
+
+    async fn put(&self, item: Item, condition: Option<&str>) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn conversation_item(&self, conversation: &Conversation) -> Result<Item, StoreError> {
+        let mut item = encode(
+            conversation,
+            conversation_pk(&conversation.account_id, &conversation.id),
+            "CONV".into(),
+        )?;
+        item.insert(
+            USER_INDEX_PARTITION_KEY.into(),
+            s(format!(
+                "A#{}#U#{}",
+                conversation.account_id, conversation.owner_id
+            )),
+        );
+        item.insert(
+            USER_INDEX_SORT_KEY.into(),
+            s(format!("{:015}#{}", conversation.created_at, conversation.id)),
+        );
+        Ok(item)
+    }
+
+    /// Tries to store `message` at `seq` together with its idempotency record, in one
+    /// transaction. `Ok(false)` means a condition failed (seq taken or key used).
+    async fn try_append(&self, message: &Message) -> Result<bool, StoreError> {
+        let pk = conversation_pk(&message.account_id, &message.conversation_id);
+        let expires_at = crate::now_ms() / 1000 + IDEMPOTENCY_RETENTION_SECS;
+        let idempotency: Item = HashMap::from([
+            (PARTITION_KEY.into(), s(pk.clone())),
+            (
+                SORT_KEY.into(),
+                s(idempotency_sk(&message.client_message_id, &message.author_id)),
+            ),
+            ("seq".into(), AttributeValue::N(message.seq.to_string())),
+            (TTL_ATTRIBUTE.into(), AttributeValue::N(expires_at.to_string())),
+        ]);
+        let message_item = encode(message, pk, message_sk(message.seq))?;
+        let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| StoreError::Internal(format!("transaction build: {e}")))?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(put(idempotency)?)
+            .transact_items(put(message_item)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.code() == Some("TransactionCanceledException") => Ok(false),
+            Err(error) => match store_error(error) {
+                // A transaction conflicting with another in flight: same as losing the race.
+                StoreError::Unavailable(code) if code == "TransactionConflictException" => {
+                    Ok(false)
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn existing_for_key(&self, message: &Message) -> Result<Option<Message>, StoreError> {
+        let pk = conversation_pk(&message.account_id, &message.conversation_id);
+        let Some(record) = self
+            .get(
+                pk.clone(),
+                idempotency_sk(&message.client_message_id, &message.author_id),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let seq: u64 = match record.get("seq") {
+            Some(AttributeValue::N(n)) => n
+                .parse()
+                .map_err(|_| StoreError::Internal("bad seq in idempotency record".into()))?,
+            _ => return Err(StoreError::Internal("idempotency record without seq".into())),
+        };
+        let item = self
+            .get(pk, message_sk(seq))
+            .await?
+            .ok_or_else(|| StoreError::Internal("idempotency record without message".into()))?;
+        decode(item).map(Some)
+    }
+}
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
+        self.put(
+            encode(account, account_pk(&account.id), "ACCOUNT".into())?,
+            None,
+        )
+        .await
+    }
+
+    async fn get_account(&self, account_id: &str) -> Result<Option<Account>, StoreError> {
+        self.get(account_pk(account_id), "ACCOUNT".into())
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn put_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
+        self.put(
+            encode(key, account_pk(&key.account_id), format!("KEY#{}", key.kid))?,
+            None,
+        )
+        .await
+    }
+
+    async fn get_signing_key(
+        &self,
+        account_id: &str,
+        kid: &str,
+    ) -> Result<Option<SigningKey>, StoreError> {
+        self.get(account_pk(account_id), format!("KEY#{kid}"))
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn get_settings_document(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let Some(item) = self.get(account_pk(account_id), "SETTINGS".into()).await? else {
+            return Ok(None);
+        };
+        match item.get("document") {
+            Some(AttributeValue::S(text)) => serde_json::from_str(text)
+                .map(Some)
+                .map_err(|e| StoreError::Internal(format!("settings document: {e}"))),
+            _ => Err(StoreError::Internal("settings item without document".into())),
+        }
+    }
+}
+
+#[async_trait]
+impl ConversationStore for DynamoStore {
+    async fn create_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        match self
+            .put(
+                self.conversation_item(conversation)?,
+                Some("attribute_not_exists(pk)"),
+            )
+            .await
+        {
+            Err(StoreError::Conflict) => Err(StoreError::AlreadyExists),
+            other => other,
+        }
+    }
+
+    async fn get_conversation(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.get(conversation_pk(account_id, conversation_id), "CONV".into())
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn list_conversations_for_user(
+        &self,
+        account_id: &str,
+        owner_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(USER_INDEX)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", USER_INDEX_PARTITION_KEY)
+            .expression_attribute_values(":pk", s(format!("A#{account_id}#U#{owner_id}")))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        output.items.unwrap_or_default().into_iter().map(decode).collect()
+    }
+
+    async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        let expected = conversation.revision.checked_sub(1).ok_or(StoreError::Conflict)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.conversation_item(conversation)?))
+            .condition_expression("#rev = :expected")
+            .expression_attribute_names("#rev", "revision")
+            .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MessageStore for DynamoStore {
+    async fn append_message(&self, message: &Message) -> Result<AppendOutcome, StoreError> {
+        // Sequence numbers are serialised by the message key itself: the put of `M#{n+1}` only
+        // succeeds if nobody took n+1, so seqs are unique, gap-free and visible in order.
+        for attempt in 0..MAX_APPEND_ATTEMPTS {
+            let mut candidate = message.clone();
+            candidate.seq = self
+                .last_seq(&message.account_id, &message.conversation_id)
+                .await?
+                + 1;
+            if self.try_append(&candidate).await? {
+                return Ok(AppendOutcome::Created(candidate));
+            }
+            if let Some(existing) = self.existing_for_key(message).await? {
+                return Ok(AppendOutcome::Existing(existing));
+            }
+            tokio::time::sleep(jittered_backoff(attempt)).await;
+        }
+        Err(StoreError::Unavailable("message sequence contention".into()))
+    }
+
+    async fn list_messages(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(conversation_pk(account_id, conversation_id)))
+            .expression_attribute_values(":from", s(message_sk(after_seq.saturating_add(1))))
+            .expression_attribute_values(":to", s("M#999999999999"))
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        output.items.unwrap_or_default().into_iter().map(decode).collect()
+    }
+
+    async fn last_seq(&self, account_id: &str, conversation_id: &str) -> Result<u64, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :m)")
+            .expression_attribute_values(":pk", s(conversation_pk(account_id, conversation_id)))
+            .expression_attribute_values(":m", s("M#"))
+            .projection_expression("sk")
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(1)
+            .send()
+            .await
+            .map_err(store_error)?;
+        let Some(item) = output.items.unwrap_or_default().into_iter().next() else {
+            return Ok(0);
+        };
+        match item.get(SORT_KEY) {
+            Some(AttributeValue::S(sk)) => sk
+                .strip_prefix("M#")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| StoreError::Internal(format!("bad message key {sk}"))),
+            _ => Err(StoreError::Internal("message item without sort key".into())),
+        }
+    }
+}

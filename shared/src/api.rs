@@ -1,0 +1,269 @@
+//! The HTTP edge shared by every function: the one place that maps errors to status codes and
+//! stable error codes, JSON body parsing with the contract's limits, and authentication.
+//!
+//! Handlers work on `http::Request<Bytes>` / `http::Response<String>`, so the same handler runs
+//! under Lambda (via `lambda_http`) and in the local gateway.
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::auth::{bearer_token, verify_token, AuthError, Principal};
+use crate::error::{DomainError, StoreError};
+use crate::model::Role;
+use crate::ports::AccountStore;
+use crate::rules::MAX_BODY_BYTES;
+
+pub type ApiRequest = Request<Bytes>;
+pub type ApiResponse = Response<String>;
+
+/// An error as the client sees it: status, stable snake_case code, human message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+
+    pub fn route_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not accept that method",
+        )
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        )
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        let message = error.to_string();
+        match error {
+            DomainError::InvalidRequest(_) => Self::invalid_request(message),
+            DomainError::MessageTooLong { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "message_too_long", message)
+            }
+            DomainError::Unprocessable(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_message", message)
+            }
+            DomainError::IdempotencyConflict => {
+                Self::new(StatusCode::CONFLICT, "idempotency_conflict", message)
+            }
+            DomainError::InternalNoteForbidden => Self::forbidden("internal_note_forbidden", message),
+            DomainError::AttachmentNotUsable(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "attachment_not_usable",
+                message,
+            ),
+            DomainError::InvalidTransition(_) => {
+                Self::new(StatusCode::CONFLICT, "invalid_transition", message)
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        // Internal details go to the log, never to the client.
+        tracing::error!(error = %error, "storage failure");
+        match error {
+            StoreError::Unavailable(_) | StoreError::Conflict => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "the service is busy; retry the request",
+            ),
+            StoreError::AlreadyExists | StoreError::Internal(_) => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "an internal error occurred",
+            ),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Store(store) => store.into(),
+            AuthError::Expired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "the bearer token has expired",
+            ),
+            other => {
+                tracing::info!(reason = %other, "token refused");
+                Self::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "a valid bearer token is required",
+                )
+            }
+        }
+    }
+}
+
+fn with_json_headers(mut response: ApiResponse) -> ApiResponse {
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// A JSON response with `status`.
+pub fn json(status: StatusCode, body: &impl Serialize) -> ApiResponse {
+    match serde_json::to_string(body) {
+        Ok(text) => {
+            let mut response = Response::new(text);
+            *response.status_mut() = status;
+            with_json_headers(response)
+        }
+        Err(error) => {
+            tracing::error!(%error, "response encoding failed");
+            error_response(&ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "an internal error occurred",
+            ))
+        }
+    }
+}
+
+/// The contract's error body: `{"error": {"code", "message"}}`.
+pub fn error_response(error: &ApiError) -> ApiResponse {
+    let body = serde_json::json!({"error": {"code": error.code, "message": error.message}});
+    let mut response = Response::new(body.to_string());
+    *response.status_mut() = error.status;
+    with_json_headers(response)
+}
+
+/// Turns a handler result into the response, logging server-side failures.
+pub fn respond(result: Result<ApiResponse, ApiError>) -> ApiResponse {
+    match result {
+        Ok(response) => response,
+        Err(error) => {
+            if error.status.is_server_error() {
+                tracing::warn!(code = error.code, "request failed");
+            }
+            error_response(&error)
+        }
+    }
+}
+
+/// Refuses oversize bodies (413). Call before anything that costs an AWS request.
+pub fn check_body_size(request: &ApiRequest) -> Result<(), ApiError> {
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large());
+    }
+    Ok(())
+}
+
+/// Parses a JSON body into `T` (which should deny unknown fields). An empty body counts as `{}`.
+pub fn parse_json<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
+    check_body_size(request)?;
+    let body: &[u8] = if request.body().iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        request.body()
+    };
+    serde_json::from_slice(body).map_err(|error| {
+        let what = match error.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "malformed JSON".to_string()
+            }
+            _ => error.to_string(),
+        };
+        ApiError::invalid_request(format!("invalid request body: {what}"))
+    })
+}
+
+/// Query parameter `name` parsed as `T`; absent is `None`, unparseable is 400.
+pub fn query_param<T: std::str::FromStr>(
+    request: &ApiRequest,
+    name: &str,
+) -> Result<Option<T>, ApiError> {
+    let Some(query) = request.uri().query() else {
+        return Ok(None);
+    };
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if key == name {
+            return value.parse().map(Some).map_err(|_| {
+                ApiError::invalid_request(format!("query parameter {name} is not valid"))
+            });
+        }
+    }
+    Ok(None)
+}
+
+/// Authenticates the bearer token of `request` (401 on any failure).
+pub async fn authenticate(
+    accounts: &dyn AccountStore,
+    request: &ApiRequest,
+) -> Result<Principal, ApiError> {
+    let header = match request.headers().get(http::header::AUTHORIZATION) {
+        Some(value) => Some(value.to_str().map_err(|_| AuthError::Malformed)?),
+        None => None,
+    };
+    let token = bearer_token(header)?;
+    Ok(verify_token(accounts, token, crate::now_ms() / 1000).await?)
+}
+
+/// 403 unless the principal has one of `roles`.
+pub fn require_role(principal: &Principal, roles: &[Role]) -> Result<(), ApiError> {
+    if roles.contains(&principal.role) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "forbidden",
+            format!("role {} may not do this", principal.role.as_str()),
+        ))
+    }
+}
+
+/// Splits a path into its non-empty segments (`/v1/a/b` → `["v1", "a", "b"]`).
+pub fn path_segments(request: &ApiRequest) -> Vec<&str> {
+    request
+        .uri()
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect()
+}

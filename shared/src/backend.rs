@@ -1,0 +1,118 @@
+//! The set of adapters a function runs on, built once per cold start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::adapters::dynamo::DynamoStore;
+use crate::adapters::memory::{MemoryQueue, MemoryStore};
+use crate::adapters::sqs::SqsQueue;
+use crate::error::StoreError;
+use crate::model::{Account, SigningKey};
+use crate::ports::{Queue, Store};
+
+/// The AWS SDK behaviour version, pinned so SDK upgrades cannot change defaults silently.
+pub fn behavior_version() -> BehaviorVersion {
+    BehaviorVersion::v2026_01_12()
+}
+
+/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+/// Against an emulator, missing credentials and region get harmless defaults. No network call
+/// happens here: credentials resolve lazily on first use.
+pub async fn load_aws_config() -> SdkConfig {
+    let mut loader = aws_config::defaults(behavior_version());
+    if crate::config::optional("AWS_ENDPOINT_URL").is_some() {
+        if crate::config::optional("AWS_ACCESS_KEY_ID").is_none() {
+            loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "emulator",
+            ));
+        }
+        if crate::config::optional("AWS_REGION").is_none()
+            && crate::config::optional("AWS_DEFAULT_REGION").is_none()
+        {
+            loader = loader.region(aws_config::Region::new("us-east-1"));
+        }
+    }
+    loader.load().await
+}
+
+/// Visibility timeout and receive limit the in-memory routing queue mimics (see `infra`).
+pub const MEMORY_QUEUE_VISIBILITY: Duration = Duration::from_secs(30);
+pub const MEMORY_QUEUE_MAX_RECEIVES: u32 = 5;
+
+#[derive(Clone)]
+pub struct Backend {
+    pub store: Arc<dyn Store>,
+    pub routing_queue: Arc<dyn Queue>,
+}
+
+impl Backend {
+    /// Everything in process memory: nothing survives a restart.
+    pub fn in_memory() -> Self {
+        Self {
+            store: Arc::new(MemoryStore::default()),
+            routing_queue: Arc::new(MemoryQueue::new(
+                MEMORY_QUEUE_VISIBILITY,
+                MEMORY_QUEUE_MAX_RECEIVES,
+            )),
+        }
+    }
+
+    /// DynamoDB and SQS on whatever endpoint `config` names.
+    pub fn aws(config: &SdkConfig, table_name: &str, routing_queue_url: &str) -> Self {
+        Self {
+            store: Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(config),
+                table_name,
+            )),
+            routing_queue: Arc::new(SqsQueue::new(
+                aws_sdk_sqs::Client::new(config),
+                routing_queue_url,
+            )),
+        }
+    }
+
+    /// Creates (or refreshes) an account with every capability and its signing key: the
+    /// local/test bootstrap of the spec (account `demo`, key `dev`).
+    pub async fn bootstrap_account(
+        &self,
+        account_id: &str,
+        kid: &str,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        let now = crate::now_ms();
+        let existing = self.store.get_account(account_id).await?;
+        if existing.is_none() {
+            self.store
+                .put_account(&Account {
+                    id: account_id.into(),
+                    name: account_id.into(),
+                    capabilities: ALL_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
+                    created_at: now,
+                    messaging_enabled_at: Some(now),
+                })
+                .await?;
+        }
+        self.store
+            .put_signing_key(&SigningKey {
+                account_id: account_id.into(),
+                kid: kid.into(),
+                secret: secret.into(),
+                created_at: now,
+            })
+            .await
+    }
+}
+
+/// Every capability a plan can include; the demo account has them all.
+pub const ALL_CAPABILITIES: &[&str] = &["csat.customizable"];
+
+/// The demo account and dev key of the local/test bootstrap.
+pub const DEMO_ACCOUNT: &str = "demo";
+pub const DEV_KID: &str = "dev";
+
+/// `$DEV_SIGNING_SECRET`, default `dev-secret`.
+pub fn dev_signing_secret() -> String {
+    crate::config::optional("DEV_SIGNING_SECRET").unwrap_or_else(|| "dev-secret".into())
+}

@@ -1,0 +1,40 @@
+//! Typed configuration read from the environment once per cold start.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// A required, non-empty environment variable.
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(ConfigError::Missing(name)),
+    }
+}
+
+/// An optional environment variable; empty counts as unset.
+pub fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Resource names and locations every function needs.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    pub table_name: String,
+    pub routing_queue_url: String,
+}
+
+impl FunctionConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            routing_queue_url: required("ROUTING_QUEUE_URL")?,
+        })
+    }
+}

@@ -1,0 +1,292 @@
+//! The adapter contract: one suite of behaviours every `Store` and `Queue` adapter must show.
+//! `store_contract_tests!` / `queue_contract_tests!` instantiate the same functions as tests for
+//! a given adapter, so the in-memory and AWS adapters cannot drift apart.
+//!
+//! Every function uses fresh account ids, so the suite can share one emulator table.
+
+use std::sync::Arc;
+
+use crate::ids::new_id;
+use crate::model::{
+    Account, AppendOutcome, AuthorRole, Conversation, Message, MessageKind, SigningKey,
+};
+use crate::ports::{Queue, Store};
+use crate::rules::new_conversation;
+use crate::settings::EffectiveSettings;
+use crate::StoreError;
+
+fn fresh_account() -> String {
+    new_id("acct")
+}
+
+fn conversation(account_id: &str, owner: &str, created_at: i64) -> Conversation {
+    new_conversation(account_id, owner, &EffectiveSettings::default(), created_at)
+}
+
+fn message(c: &Conversation, author: &str, client_message_id: &str, text: &str) -> Message {
+    Message {
+        account_id: c.account_id.clone(),
+        conversation_id: c.id.clone(),
+        seq: 0,
+        id: new_id("m"),
+        client_message_id: client_message_id.into(),
+        author_id: author.into(),
+        author_role: AuthorRole::EndUser,
+        kind: MessageKind::Text,
+        text: Some(text.into()),
+        rich: None,
+        attachment_ids: vec![],
+        session_no: c.session_no,
+        ticket_id: c.ticket_id.clone(),
+        created_at: 1,
+        request_hash: format!("hash-of-{text}"),
+    }
+}
+
+fn created(outcome: AppendOutcome) -> Message {
+    match outcome {
+        AppendOutcome::Created(m) => m,
+        AppendOutcome::Existing(m) => panic!("expected a new message, got existing seq {}", m.seq),
+    }
+}
+
+pub async fn account_and_signing_key_round_trip(store: Arc<dyn Store>) {
+    let id = fresh_account();
+    assert_eq!(store.get_account(&id).await.unwrap(), None);
+    let account = Account {
+        id: id.clone(),
+        name: "Acme".into(),
+        capabilities: vec!["csat.customizable".into()],
+        created_at: 5,
+        messaging_enabled_at: None,
+    };
+    store.put_account(&account).await.unwrap();
+    assert_eq!(store.get_account(&id).await.unwrap(), Some(account));
+    let key = SigningKey {
+        account_id: id.clone(),
+        kid: "k1".into(),
+        secret: "s".into(),
+        created_at: 5,
+    };
+    store.put_signing_key(&key).await.unwrap();
+    assert_eq!(store.get_signing_key(&id, "k1").await.unwrap(), Some(key));
+    assert_eq!(store.get_signing_key(&id, "k2").await.unwrap(), None);
+    // A key is only found under its own account.
+    assert_eq!(store.get_signing_key(&fresh_account(), "k1").await.unwrap(), None);
+    assert_eq!(store.get_settings_document(&id).await.unwrap(), None);
+}
+
+pub async fn conversation_round_trip_and_duplicate_create_refused(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    assert_eq!(
+        store.get_conversation(&c.account_id, &c.id).await.unwrap(),
+        Some(c.clone())
+    );
+    assert!(matches!(
+        store.create_conversation(&c).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    // Another account never sees it.
+    assert_eq!(store.get_conversation(&fresh_account(), &c.id).await.unwrap(), None);
+}
+
+pub async fn conversations_listed_newest_first_for_their_owner_only(store: Arc<dyn Store>) {
+    let account = fresh_account();
+    let older = conversation(&account, "alice", 100);
+    let newer = conversation(&account, "alice", 200);
+    let bobs = conversation(&account, "bob", 300);
+    for c in [&older, &newer, &bobs] {
+        store.create_conversation(c).await.unwrap();
+    }
+    let ids: Vec<String> = store
+        .list_conversations_for_user(&account, "alice", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec![newer.id.clone(), older.id.clone()]);
+    let first = store
+        .list_conversations_for_user(&account, "alice", 1)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].id, newer.id);
+}
+
+pub async fn stale_conversation_update_conflicts_and_changes_nothing(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    let mut first = c.clone();
+    first.priority = 5;
+    first.revision += 1;
+    store.update_conversation(&first).await.unwrap();
+    let mut stale = c.clone();
+    stale.priority = 9;
+    stale.revision += 1;
+    assert!(matches!(
+        store.update_conversation(&stale).await,
+        Err(StoreError::Conflict)
+    ));
+    let stored = store.get_conversation(&c.account_id, &c.id).await.unwrap().unwrap();
+    assert_eq!(stored.priority, 5);
+    assert_eq!(stored.revision, 1);
+}
+
+pub async fn appended_messages_get_consecutive_seqs_and_page_by_cursor(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    assert_eq!(store.last_seq(&c.account_id, &c.id).await.unwrap(), 0);
+    for i in 1..=5u64 {
+        let m = created(
+            store
+                .append_message(&message(&c, "alice", &format!("cm{i}"), &format!("t{i}")))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(m.seq, i);
+    }
+    assert_eq!(store.last_seq(&c.account_id, &c.id).await.unwrap(), 5);
+    let page = store.list_messages(&c.account_id, &c.id, 1, 2).await.unwrap();
+    assert_eq!(page.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(page[0].text.as_deref(), Some("t2"));
+    let rest = store.list_messages(&c.account_id, &c.id, 3, 100).await.unwrap();
+    assert_eq!(rest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4, 5]);
+    assert!(store.list_messages(&c.account_id, &c.id, 5, 100).await.unwrap().is_empty());
+}
+
+pub async fn replayed_client_message_id_returns_original(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    let original = created(store.append_message(&message(&c, "alice", "dup", "hello")).await.unwrap());
+    let replay = store
+        .append_message(&message(&c, "alice", "dup", "something else"))
+        .await
+        .unwrap();
+    assert_eq!(replay, AppendOutcome::Existing(original.clone()));
+    // The same key used by another author is a different message.
+    let other = created(store.append_message(&message(&c, "agent-1", "dup", "hi")).await.unwrap());
+    assert_eq!(other.seq, original.seq + 1);
+    assert_eq!(store.list_messages(&c.account_id, &c.id, 0, 100).await.unwrap().len(), 2);
+}
+
+pub async fn concurrent_appends_get_unique_gap_free_seqs(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            let m = message(&c, "alice", &format!("p{i}"), &format!("parallel {i}"));
+            tokio::spawn(async move { created(store.append_message(&m).await.unwrap()).seq })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=20).collect::<Vec<u64>>());
+    let stored = store.list_messages(&c.account_id, &c.id, 0, 100).await.unwrap();
+    assert_eq!(stored.len(), 20);
+}
+
+pub async fn concurrent_replays_of_one_client_message_id_store_one_message(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    let m = message(&c, "alice", "same", "once");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let m = m.clone();
+            tokio::spawn(async move { store.append_message(&m).await.unwrap() })
+        })
+        .collect();
+    let mut created_count = 0;
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            AppendOutcome::Created(m) => {
+                created_count += 1;
+                ids.insert(m.id);
+            }
+            AppendOutcome::Existing(m) => {
+                ids.insert(m.id);
+            }
+        }
+    }
+    assert_eq!(created_count, 1);
+    assert_eq!(ids.len(), 1);
+    assert_eq!(store.list_messages(&c.account_id, &c.id, 0, 100).await.unwrap().len(), 1);
+}
+
+pub async fn queue_delivers_sent_messages_until_acknowledged(queue: Arc<dyn Queue>) {
+    let body = format!("{{\"n\":\"{}\"}}", new_id("q"));
+    queue.send(&body, 0).await.unwrap();
+    let received = queue.receive(10).await.unwrap();
+    let ours: Vec<_> = received.iter().filter(|m| m.body == body).collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].receive_count, 1);
+    assert!(!ours[0].message_id.is_empty());
+    for m in &received {
+        queue.acknowledge(&m.receipt).await.unwrap();
+    }
+    let again = queue.receive(10).await.unwrap();
+    assert!(again.iter().all(|m| m.body != body));
+}
+
+pub async fn delayed_queue_message_is_invisible_until_its_delay_passes(queue: Arc<dyn Queue>) {
+    let body = format!("{{\"delayed\":\"{}\"}}", new_id("q"));
+    queue.send(&body, 2).await.unwrap();
+    let early = queue.receive(10).await.unwrap();
+    assert!(early.iter().all(|m| m.body != body));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let mut seen = false;
+    for _ in 0..5 {
+        for m in queue.receive(10).await.unwrap() {
+            seen |= m.body == body;
+            queue.acknowledge(&m.receipt).await.unwrap();
+        }
+        if seen {
+            break;
+        }
+    }
+    assert!(seen, "delayed message never became visible");
+}
+
+/// Instantiates the store contract for the adapter built by the async expression `$make`
+/// (which must evaluate to `Arc<dyn Store>`).
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make;
+            account_and_signing_key_round_trip,
+            conversation_round_trip_and_duplicate_create_refused,
+            conversations_listed_newest_first_for_their_owner_only,
+            stale_conversation_update_conflicts_and_changes_nothing,
+            appended_messages_get_consecutive_seqs_and_page_by_cursor,
+            replayed_client_message_id_returns_original,
+            concurrent_appends_get_unique_gap_free_seqs,
+            concurrent_replays_of_one_client_message_id_store_one_message,
+        );
+    };
+    (@each $make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                $crate::contract::$name($make.await).await;
+            }
+        )+
+    };
+}
+
+/// Instantiates the queue contract for the adapter built by `$make` (`Arc<dyn Queue>`).
+#[macro_export]
+macro_rules! queue_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make;
+            queue_delivers_sent_messages_until_acknowledged,
+            delayed_queue_message_is_invisible_until_its_delay_passes,
+        );
+    };
+}

@@ -1,0 +1,39 @@
+//! Error types of the domain and storage layers. The mapping to HTTP lives in `api` only.
+
+use thiserror::Error;
+
+/// A request broke a domain rule; each variant maps to one stable API error code.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("message text is longer than {max} characters")]
+    MessageTooLong { max: usize },
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("this client_message_id was already used with a different body")]
+    IdempotencyConflict,
+    #[error("only agents can post internal notes")]
+    InternalNoteForbidden,
+    #[error("attachment {0} is not a clean attachment of this conversation")]
+    AttachmentNotUsable(String),
+    #[error("{0}")]
+    InvalidTransition(String),
+}
+
+/// A storage or queue adapter failed. Details are logged, never shown to clients.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A conditional write lost against a concurrent writer; the caller may re-read and retry.
+    #[error("concurrent modification")]
+    Conflict,
+    /// The item to create exists already.
+    #[error("item already exists")]
+    AlreadyExists,
+    /// The backend is throttling or unreachable; retrying later may succeed.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a corrupt item.
+    #[error("backend failure: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,35 @@
+//! Domain crate of the messaging backend.
+//!
+//! The domain modules (`model`, `rules`, `auth`, `api`) know nothing about AWS; the `adapters`
+//! module implements the storage and queue ports for DynamoDB/SQS and for memory.
+
+pub mod adapters;
+pub mod api;
+pub mod auth;
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod logging;
+pub mod model;
+pub mod ports;
+pub mod rules;
+pub mod settings;
+
+#[cfg(feature = "contract-tests")]
+pub mod contract;
+
+pub use backend::Backend;
+pub use error::{DomainError, StoreError};
+
+/// Milliseconds since the Unix epoch, the one clock reading the domain uses.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// RFC 3339 rendering (UTC, milliseconds) of an epoch-milliseconds timestamp, for API bodies.
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

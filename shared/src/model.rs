@@ -1,0 +1,235 @@
+//! Domain types: accounts and their signing keys, conversations (each one a ticket), messages.
+
+use serde::{Deserialize, Serialize};
+
+/// A tenant. Capabilities are the features its plan includes (e.g. `csat.customizable`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub capabilities: Vec<String>,
+    pub created_at: i64,
+    /// When messaging was first enabled for the account (R4 uses it), if ever.
+    #[serde(default)]
+    pub messaging_enabled_at: Option<i64>,
+}
+
+impl Account {
+    pub fn has_capability(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
+}
+
+/// An HS256 secret an account signs its users' tokens with, named by `kid`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKey {
+    pub account_id: String,
+    pub kid: String,
+    pub secret: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for SigningKey {
+    // Secrets never reach logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("account_id", &self.account_id)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who a token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    EndUser,
+    Agent,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "end_user" => Some(Self::EndUser),
+            "agent" => Some(Self::Agent),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EndUser => "end_user",
+            Self::Agent => "agent",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Admins may do everything agents do.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Self::Agent | Self::Admin)
+    }
+}
+
+/// R17: where a conversation came from; routing rules and capacity are per channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Messaging,
+    Chat,
+    Email,
+}
+
+impl Channel {
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::Messaging => "via_messaging",
+            Self::Chat => "via_chat",
+            Self::Email => "via_email",
+        }
+    }
+}
+
+/// Who answers the end user right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    Bot,
+    Agent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    Active,
+    Ended,
+}
+
+/// R17: the ticket behind a conversation's current session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    New,
+    Open,
+    Pending,
+    Solved,
+    Closed,
+}
+
+/// Read/delivered cursors and typing state of one side of the conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantState {
+    #[serde(default)]
+    pub read_seq: u64,
+    #[serde(default)]
+    pub delivered_seq: u64,
+    /// Epoch ms until which this side is shown as typing (typing indicators expire by themselves).
+    #[serde(default)]
+    pub typing_until: Option<i64>,
+}
+
+/// A persistent conversation (R12). Its current session is a ticket (R17); a new session starts a
+/// new ticket in the same history (R22).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub account_id: String,
+    pub id: String,
+    /// The end user (token `sub`) who started it.
+    pub owner_id: String,
+    pub channel: Channel,
+    pub control: Control,
+    pub assignee: Option<String>,
+    pub session: SessionState,
+    /// 1 for the first session, incremented by each new session (R22).
+    pub session_no: u32,
+    pub ticket_id: String,
+    pub ticket_status: TicketStatus,
+    pub tags: Vec<String>,
+    /// Higher is routed first (R23).
+    pub priority: u8,
+    pub group: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// When control last passed to agents (handoff), if ever.
+    pub handoff_at: Option<i64>,
+    pub handoff_reason: Option<String>,
+    pub end_user: ParticipantState,
+    pub agents: ParticipantState,
+    /// Optimistic-concurrency counter: every update must name the revision it read.
+    pub revision: u64,
+}
+
+/// The kinds of message a conversation holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Text,
+    Rich,
+    Attachment,
+    InternalNote,
+    System,
+}
+
+/// Who wrote a message, as shown in history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorRole {
+    EndUser,
+    Agent,
+    Bot,
+    System,
+}
+
+impl From<Role> for AuthorRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::EndUser => Self::EndUser,
+            Role::Agent | Role::Admin => Self::Agent,
+        }
+    }
+}
+
+/// A stored message. `seq` is its position in the conversation (R13).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub account_id: String,
+    pub conversation_id: String,
+    pub seq: u64,
+    pub id: String,
+    pub client_message_id: String,
+    pub author_id: String,
+    pub author_role: AuthorRole,
+    pub kind: MessageKind,
+    /// Plain text as sent; for rich messages the text-only rendering (R15).
+    pub text: Option<String>,
+    /// Rich content exactly as sent (R15).
+    pub rich: Option<serde_json::Value>,
+    pub attachment_ids: Vec<String>,
+    pub session_no: u32,
+    pub ticket_id: String,
+    pub created_at: i64,
+    /// SHA-256 of the canonical request, to tell a retry from a conflicting reuse (R14).
+    pub request_hash: String,
+}
+
+/// What appending a message did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppendOutcome {
+    /// Stored now, with this sequence number.
+    Created(Message),
+    /// The same author already used this `client_message_id`; this is the stored message.
+    Existing(Message),
+}
+
+/// Body of a routing-queue message: "this conversation needs an agent".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRequest {
+    pub account_id: String,
+    pub conversation_id: String,
+    pub priority: u8,
+    /// Why routing was asked for (`handoff`, `bot_disabled`, …), for logs and metrics.
+    pub reason: String,
+    pub requested_at: i64,
+}
