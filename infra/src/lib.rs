@@ -1,1 +1,447 @@
+//! The single definition of the product's AWS resources (table, queues with dead-letter
+//! queues, bucket) and code that creates them, idempotently, on any AWS endpoint.
+//!
+//! `template.yaml` and the LocalStack init hook's `localstack/init/resources.json` restate
+//! these definitions; tests in this crate fail when either drifts from [`definition`].
 
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_s3::types::{
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::json;
+use thiserror::Error;
+
+/// The key layout of the one DynamoDB table (see `shared::adapters::dynamo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    /// Resource name in `template.yaml`.
+    pub logical_id: &'static str,
+    pub name: String,
+    pub partition_key: &'static str,
+    pub sort_key: &'static str,
+    pub indexes: Vec<IndexSpec>,
+    pub ttl_attribute: &'static str,
+    /// Environment variable through which functions learn the table name.
+    pub env_var: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: &'static str,
+}
+
+/// A work queue and its dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub logical_id: &'static str,
+    pub name: String,
+    pub visibility_timeout_secs: u32,
+    pub retention_secs: u32,
+    pub dead_letter: DeadLetterSpec,
+    /// Environment variable through which functions learn the queue URL.
+    pub env_var: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterSpec {
+    pub logical_id: &'static str,
+    pub name: String,
+    /// Receives after which a message moves to the dead-letter queue (R26).
+    pub max_receive_count: u32,
+    pub retention_secs: u32,
+}
+
+/// The attachments bucket: private, encrypted at rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketSpec {
+    pub logical_id: &'static str,
+    pub name: String,
+    pub env_var: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub table: TableSpec,
+    pub queues: Vec<QueueSpec>,
+    pub bucket: BucketSpec,
+}
+
+/// Longest Lambda timeout of a queue consumer; queue visibility must be ≥ 6× this (AWS advice).
+pub const CONSUMER_TIMEOUT_SECS: u32 = 30;
+
+/// Default prefix of physical resource names on an emulator.
+pub const DEFAULT_PREFIX: &str = "relay";
+
+/// The product's resources, physical names starting with `prefix`.
+pub fn definition(prefix: &str) -> Resources {
+    Resources {
+        table: TableSpec {
+            logical_id: "MessagingTable",
+            name: format!("{prefix}-messaging"),
+            partition_key: "pk",
+            sort_key: "sk",
+            indexes: vec![IndexSpec {
+                name: "gsi1",
+                partition_key: "gsi1pk",
+                sort_key: "gsi1sk",
+            }],
+            ttl_attribute: "expires_at",
+            env_var: "TABLE_NAME",
+        },
+        queues: vec![QueueSpec {
+            logical_id: "RoutingQueue",
+            name: format!("{prefix}-routing"),
+            visibility_timeout_secs: 6 * CONSUMER_TIMEOUT_SECS,
+            retention_secs: 4 * 24 * 3600,
+            dead_letter: DeadLetterSpec {
+                logical_id: "RoutingDeadLetterQueue",
+                name: format!("{prefix}-routing-dlq"),
+                max_receive_count: 5,
+                retention_secs: 14 * 24 * 3600,
+            },
+            env_var: "ROUTING_QUEUE_URL",
+        }],
+        bucket: BucketSpec {
+            logical_id: "AttachmentsBucket",
+            name: format!("{prefix}-attachments"),
+            env_var: "ATTACHMENTS_BUCKET",
+        },
+    }
+}
+
+impl Resources {
+    /// Every attribute that appears in a key of the table or an index (all strings).
+    pub fn key_attributes(&self) -> Vec<&'static str> {
+        let mut names = vec![self.table.partition_key, self.table.sort_key];
+        for index in &self.table.indexes {
+            names.push(index.partition_key);
+            names.push(index.sort_key);
+        }
+        names
+    }
+
+    /// The same definition in the AWS API's JSON shapes (CreateTable input, queue attributes),
+    /// which the LocalStack init hook reads (`localstack/init/resources.json`).
+    pub fn to_bootstrap_json(&self) -> serde_json::Value {
+        let table = &self.table;
+        let key_schema = |pk: &str, sk: &str| {
+            json!([
+                {"AttributeName": pk, "KeyType": "HASH"},
+                {"AttributeName": sk, "KeyType": "RANGE"}
+            ])
+        };
+        let queues: Vec<_> = self
+            .queues
+            .iter()
+            .map(|q| {
+                json!({
+                    "QueueName": q.name,
+                    "Attributes": {
+                        "VisibilityTimeout": q.visibility_timeout_secs.to_string(),
+                        "MessageRetentionPeriod": q.retention_secs.to_string(),
+                    },
+                    "DeadLetterQueue": {
+                        "QueueName": q.dead_letter.name,
+                        "MaxReceiveCount": q.dead_letter.max_receive_count,
+                        "MessageRetentionPeriod": q.dead_letter.retention_secs.to_string(),
+                    }
+                })
+            })
+            .collect();
+        json!({
+            "Table": {
+                "TableName": table.name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": self.key_attributes().iter()
+                    .map(|a| json!({"AttributeName": a, "AttributeType": "S"}))
+                    .collect::<Vec<_>>(),
+                "KeySchema": key_schema(table.partition_key, table.sort_key),
+                "GlobalSecondaryIndexes": table.indexes.iter().map(|i| json!({
+                    "IndexName": i.name,
+                    "KeySchema": key_schema(i.partition_key, i.sort_key),
+                    "Projection": {"ProjectionType": "ALL"}
+                })).collect::<Vec<_>>(),
+                "TimeToLiveAttribute": table.ttl_attribute,
+            },
+            "Queues": queues,
+            "Bucket": {"Name": self.bucket.name},
+        })
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum InfraError {
+    #[error("{resource}: {message}")]
+    Aws { resource: String, message: String },
+}
+
+fn aws_error<E: ProvideErrorMetadata + std::fmt::Debug>(
+    resource: &str,
+) -> impl FnOnce(E) -> InfraError + '_ {
+    move |error| InfraError::Aws {
+        resource: resource.to_string(),
+        message: format!(
+            "{}: {}",
+            error.code().unwrap_or("error"),
+            error.message().unwrap_or("no message")
+        ),
+    }
+}
+
+/// Where the created resources are, as functions receive them through the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provisioned {
+    pub table_name: String,
+    /// Queue URL by logical id (dead-letter queues included).
+    pub queue_urls: BTreeMap<String, String>,
+    pub bucket_name: String,
+}
+
+impl Provisioned {
+    pub fn queue_url(&self, logical_id: &str) -> Option<&str> {
+        self.queue_urls.get(logical_id).map(String::as_str)
+    }
+}
+
+/// Creates whatever of `resources` is missing on the endpoint of `config`. Safe to run again
+/// and concurrently (existing resources are left as they are).
+pub async fn ensure(config: &SdkConfig, resources: &Resources) -> Result<Provisioned, InfraError> {
+    ensure_table(&aws_sdk_dynamodb::Client::new(config), &resources.table).await?;
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let mut queue_urls = BTreeMap::new();
+    for queue in &resources.queues {
+        let (url, dlq_url) = ensure_queue(&sqs, queue).await?;
+        queue_urls.insert(queue.logical_id.to_string(), url);
+        queue_urls.insert(queue.dead_letter.logical_id.to_string(), dlq_url);
+    }
+    ensure_bucket(
+        &aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(config)
+                .force_path_style(true)
+                .build(),
+        ),
+        &resources.bucket,
+    )
+    .await?;
+    Ok(Provisioned {
+        table_name: resources.table.name.clone(),
+        queue_urls,
+        bucket_name: resources.bucket.name.clone(),
+    })
+}
+
+fn key_schema(pk: &str, sk: &str) -> Result<Vec<KeySchemaElement>, InfraError> {
+    let element = |name: &str, key_type: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .map_err(|e| InfraError::Aws {
+                resource: "table".into(),
+                message: e.to_string(),
+            })
+    };
+    Ok(vec![element(pk, KeyType::Hash)?, element(sk, KeyType::Range)?])
+}
+
+async fn ensure_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &TableSpec,
+) -> Result<(), InfraError> {
+    let name = table.name.as_str();
+    let build_error = |e: aws_sdk_dynamodb::error::BuildError| InfraError::Aws {
+        resource: name.to_string(),
+        message: e.to_string(),
+    };
+    if client.describe_table().table_name(name).send().await.is_err() {
+        let mut request = client
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_key_schema(Some(key_schema(table.partition_key, table.sort_key)?));
+        let mut attributes = vec![table.partition_key, table.sort_key];
+        for index in &table.indexes {
+            attributes.extend([index.partition_key, index.sort_key]);
+            request = request.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index.name)
+                    .set_key_schema(Some(key_schema(index.partition_key, index.sort_key)?))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(build_error)?,
+            );
+        }
+        for attribute in attributes {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(attribute)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(build_error)?,
+            );
+        }
+        match request.send().await {
+            Ok(_) => tracing::info!(table = name, "table created"),
+            // Created by a concurrent ensure: fine.
+            Err(error) if error.code() == Some("ResourceInUseException") => {}
+            Err(error) => return Err(aws_error(name)(error.into_service_error())),
+        }
+    }
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(table.ttl_attribute)
+                .enabled(true)
+                .build()
+                .map_err(build_error)?,
+        )
+        .send()
+        .await
+        .map(|_| ())
+        .or_else(|error| {
+            // Already enabled is the expected steady state.
+            if error.code() == Some("ValidationException") {
+                Ok(())
+            } else {
+                Err(aws_error(name)(error.into_service_error()))
+            }
+        })
+}
+
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    attributes: &[(QueueAttributeName, String)],
+) -> Result<String, InfraError> {
+    let mut request = client.create_queue().queue_name(name);
+    for (key, value) in attributes {
+        request = request.attributes(key.clone(), value);
+    }
+    let output = request
+        .send()
+        .await
+        .map_err(|e| aws_error(name)(e.into_service_error()))?;
+    output.queue_url.ok_or_else(|| InfraError::Aws {
+        resource: name.to_string(),
+        message: "no queue URL returned".into(),
+    })
+}
+
+async fn ensure_queue(
+    client: &aws_sdk_sqs::Client,
+    queue: &QueueSpec,
+) -> Result<(String, String), InfraError> {
+    let dlq = &queue.dead_letter;
+    let dlq_url = create_queue(
+        client,
+        &dlq.name,
+        &[(
+            QueueAttributeName::MessageRetentionPeriod,
+            dlq.retention_secs.to_string(),
+        )],
+    )
+    .await?;
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| aws_error(&dlq.name)(e.into_service_error()))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| InfraError::Aws {
+            resource: dlq.name.clone(),
+            message: "no queue ARN returned".into(),
+        })?;
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": dlq.max_receive_count});
+    let url = create_queue(
+        client,
+        &queue.name,
+        &[
+            (
+                QueueAttributeName::VisibilityTimeout,
+                queue.visibility_timeout_secs.to_string(),
+            ),
+            (
+                QueueAttributeName::MessageRetentionPeriod,
+                queue.retention_secs.to_string(),
+            ),
+            (QueueAttributeName::RedrivePolicy, redrive.to_string()),
+        ],
+    )
+    .await?;
+    Ok((url, dlq_url))
+}
+
+async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &BucketSpec) -> Result<(), InfraError> {
+    let name = bucket.name.as_str();
+    if client.head_bucket().bucket(name).send().await.is_err() {
+        match client.create_bucket().bucket(name).send().await {
+            Ok(_) => tracing::info!(bucket = name, "bucket created"),
+            Err(error)
+                if matches!(
+                    error.code(),
+                    Some("BucketAlreadyOwnedByYou") | Some("BucketAlreadyExists")
+                ) => {}
+            Err(error) => return Err(aws_error(name)(error.into_service_error())),
+        }
+    }
+    let default_encryption = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::Aes256)
+        .build()
+        .map_err(|e| InfraError::Aws {
+            resource: name.into(),
+            message: e.to_string(),
+        })?;
+    let encryption = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(default_encryption)
+                .build(),
+        )
+        .build()
+        .map_err(|e| InfraError::Aws {
+            resource: name.into(),
+            message: e.to_string(),
+        })?;
+    client
+        .put_bucket_encryption()
+        .bucket(name)
+        .server_side_encryption_configuration(encryption)
+        .send()
+        .await
+        .map_err(|e| aws_error(name)(e.into_service_error()))?;
+    client
+        .put_public_access_block()
+        .bucket(name)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error(name)(e.into_service_error()))?;
+    Ok(())
+}

@@ -165,6 +165,11 @@ pub async fn replayed_client_message_id_returns_original(store: Arc<dyn Store>) 
         .await
         .unwrap();
     assert_eq!(replay, AppendOutcome::Existing(original.clone()));
+    assert_eq!(
+        store.find_message(&c.account_id, &c.id, "alice", "dup").await.unwrap(),
+        Some(original.clone())
+    );
+    assert_eq!(store.find_message(&c.account_id, &c.id, "bob", "dup").await.unwrap(), None);
     // The same key used by another author is a different message.
     let other = created(store.append_message(&message(&c, "agent-1", "dup", "hi")).await.unwrap());
     assert_eq!(other.seq, original.seq + 1);

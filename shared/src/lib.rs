@@ -10,6 +10,8 @@ pub mod backend;
 pub mod config;
 pub mod error;
 pub mod ids;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod logging;
 pub mod model;
 pub mod ports;

@@ -53,6 +53,14 @@ pub trait MessageStore: Send + Sync {
     /// that pair was used before, nothing is written and the stored message comes back as
     /// `Existing`. Concurrent appends get distinct, gap-free sequence numbers.
     async fn append_message(&self, message: &Message) -> Result<AppendOutcome, StoreError>;
+    /// The message stored for (`author_id`, `client_message_id`) in the conversation, if any.
+    async fn find_message(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        author_id: &str,
+        client_message_id: &str,
+    ) -> Result<Option<Message>, StoreError>;
     /// Messages with `seq > after_seq`, oldest first, at most `limit`.
     async fn list_messages(
         &self,

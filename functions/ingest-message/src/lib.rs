@@ -1,1 +1,491 @@
+//! `ingest-message`: conversations, messages, typing/read/delivered events and bot handoff.
+//!
+//! Routes (spec "HTTP contract"):
+//! - `POST /v1/conversations`, `GET /v1/conversations`, `GET /v1/conversations/{cid}`
+//! - `POST|GET /v1/conversations/{cid}/messages`
+//! - `POST /v1/conversations/{cid}/events`, `POST /v1/conversations/{cid}/handoff`
 
+use http::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use shared::api::{
+    authenticate, check_body_size, json, parse_json, path_segments, query_param, require_role,
+    respond, ApiError, ApiRequest, ApiResponse,
+};
+use shared::auth::Principal;
+use shared::backend::Backend;
+use shared::ids::is_valid_id;
+use shared::model::{AppendOutcome, AuthorRole, Conversation, Message, Role, RoutingRequest};
+use shared::rules::{
+    apply_event, apply_message, build_message, check_replay, clamp_page, hand_off, needs_routing,
+    new_conversation, validate_post, visible_to, EventRequest, PostMessageRequest,
+    DEFAULT_MESSAGE_PAGE, MAX_CONVERSATION_PAGE, MAX_HANDOFF_REASON_CHARS, MAX_MESSAGE_PAGE,
+};
+use shared::settings::EffectiveSettings;
+use shared::{now_ms, rfc3339, DomainError, StoreError};
+
+/// A conversation update that keeps losing optimistic-concurrency races gives up after this.
+const MAX_UPDATE_ATTEMPTS: u32 = 8;
+/// End users' history skips internal notes; refill a page at most this many times.
+const MAX_PAGE_REFILLS: usize = 5;
+
+/// The routes of this function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Conversations,
+    Conversation(String),
+    Messages(String),
+    Events(String),
+    Handoff(String),
+}
+
+fn route(path: &[&str]) -> Option<Route> {
+    match path {
+        ["v1", "conversations"] => Some(Route::Conversations),
+        ["v1", "conversations", cid] => Some(Route::Conversation(cid.to_string())),
+        ["v1", "conversations", cid, "messages"] => Some(Route::Messages(cid.to_string())),
+        ["v1", "conversations", cid, "events"] => Some(Route::Events(cid.to_string())),
+        ["v1", "conversations", cid, "handoff"] => Some(Route::Handoff(cid.to_string())),
+        _ => None,
+    }
+}
+
+/// Whether this function serves `path` (the local gateway dispatches on it).
+pub fn serves(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    route(&segments).is_some()
+}
+
+/// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
+pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = respond(dispatch(backend, &request).await);
+    tracing::info!(
+        function = "ingest-message",
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    // Size first: an oversize body costs no AWS call at all.
+    check_body_size(request)?;
+    let route = route(&path_segments(request)).ok_or_else(ApiError::route_not_found)?;
+    let method = request.method();
+    let allowed = match &route {
+        Route::Conversations | Route::Messages(_) => {
+            method == Method::GET || method == Method::POST
+        }
+        Route::Conversation(_) => method == Method::GET,
+        Route::Events(_) | Route::Handoff(_) => method == Method::POST,
+    };
+    if !allowed {
+        return Err(ApiError::method_not_allowed());
+    }
+    let principal = authenticate(backend.store.as_ref(), request).await?;
+    let get = method == Method::GET;
+    match route {
+        Route::Conversations if get => list_conversations(backend, &principal, request).await,
+        Route::Conversations => create_conversation(backend, &principal, request).await,
+        Route::Conversation(cid) => get_conversation(backend, &principal, &cid).await,
+        Route::Messages(cid) if get => list_messages(backend, &principal, &cid, request).await,
+        Route::Messages(cid) => post_message(backend, &principal, &cid, request).await,
+        Route::Events(cid) => post_event(backend, &principal, &cid, request).await,
+        Route::Handoff(cid) => handoff(backend, &principal, &cid, request).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views: what clients see of stored objects.
+
+#[derive(Serialize)]
+struct ParticipantView {
+    read_seq: u64,
+    delivered_seq: u64,
+    typing: bool,
+}
+
+fn conversation_view(c: &Conversation, now: i64) -> serde_json::Value {
+    let side = |p: &shared::model::ParticipantState| ParticipantView {
+        read_seq: p.read_seq,
+        delivered_seq: p.delivered_seq,
+        typing: p.typing_until.is_some_and(|until| until > now),
+    };
+    json!({
+        "id": c.id,
+        "channel": c.channel,
+        "control": c.control,
+        "assignee": c.assignee,
+        "session": c.session,
+        "session_no": c.session_no,
+        "ticket_id": c.ticket_id,
+        "ticket_status": c.ticket_status,
+        "tags": c.tags,
+        "priority": c.priority,
+        "created_at": rfc3339(c.created_at),
+        "updated_at": rfc3339(c.updated_at),
+        "participants": {"end_user": side(&c.end_user), "agents": side(&c.agents)},
+    })
+}
+
+/// R15: end users get rich content as sent; agents see its text rendering.
+fn message_view(m: &Message, viewer: Role) -> serde_json::Value {
+    let mut view = json!({
+        "id": m.id,
+        "seq": m.seq,
+        "conversation_id": m.conversation_id,
+        "client_message_id": m.client_message_id,
+        "type": m.kind,
+        "author": {"role": m.author_role, "id": m.author_id},
+        "text": m.text,
+        "attachment_ids": m.attachment_ids,
+        "session_no": m.session_no,
+        "ticket_id": m.ticket_id,
+        "created_at": rfc3339(m.created_at),
+    });
+    if viewer == Role::EndUser {
+        view["rich"] = m.rich.clone().unwrap_or(serde_json::Value::Null);
+    }
+    view
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared steps.
+
+/// The conversation `cid` as `principal` may see it: end users only their own, staff any of
+/// their account. Anything else is 404, indistinguishable from a missing id.
+async fn load_conversation(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+) -> Result<Conversation, ApiError> {
+    if !is_valid_id("c", cid) {
+        return Err(ApiError::not_found());
+    }
+    let conversation = backend
+        .store
+        .get_conversation(&principal.account_id, cid)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if principal.role == Role::EndUser && conversation.owner_id != principal.user_id {
+        return Err(ApiError::not_found());
+    }
+    Ok(conversation)
+}
+
+async fn settings_of(backend: &Backend, account_id: &str) -> Result<EffectiveSettings, ApiError> {
+    let document = backend.store.get_settings_document(account_id).await?;
+    Ok(EffectiveSettings::from_document(document.as_ref()))
+}
+
+/// Applies `change` to the latest stored conversation with optimistic concurrency, re-reading
+/// and re-applying when another writer got there first. `change` returns `None` for "nothing
+/// to do". Returns the conversation as stored afterwards.
+async fn update_with_retry<F>(
+    backend: &Backend,
+    mut current: Conversation,
+    mut change: F,
+) -> Result<Conversation, ApiError>
+where
+    F: FnMut(&Conversation) -> Result<Option<Conversation>, ApiError>,
+{
+    for _ in 0..MAX_UPDATE_ATTEMPTS {
+        let Some(next) = change(&current)? else {
+            return Ok(current);
+        };
+        match backend.store.update_conversation(&next).await {
+            Ok(()) => return Ok(next),
+            Err(StoreError::Conflict) => {
+                current = backend
+                    .store
+                    .get_conversation(&current.account_id, &current.id)
+                    .await?
+                    .ok_or_else(ApiError::not_found)?;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// Publishes a routing request for a conversation that waits for an agent. Routing consumers
+/// are idempotent, so publishing again after a retried request is harmless.
+async fn request_routing(
+    backend: &Backend,
+    conversation: &Conversation,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let request = RoutingRequest {
+        account_id: conversation.account_id.clone(),
+        conversation_id: conversation.id.clone(),
+        priority: conversation.priority,
+        reason: reason.into(),
+        requested_at: now_ms(),
+    };
+    let body = serde_json::to_string(&request)
+        .map_err(|_| ApiError::from(StoreError::Internal("routing request encoding".into())))?;
+    backend.routing_queue.send(&body, 0).await?;
+    tracing::info!(
+        account_id = %conversation.account_id,
+        conversation_id = %conversation.id,
+        reason,
+        "routing requested"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversations.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateConversationRequest {}
+
+async fn create_conversation(
+    backend: &Backend,
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    require_role(principal, &[Role::EndUser])?;
+    let CreateConversationRequest {} = parse_json(request)?;
+    let settings = settings_of(backend, &principal.account_id).await?;
+    let now = now_ms();
+    let conversation = new_conversation(&principal.account_id, &principal.user_id, &settings, now);
+    backend.store.create_conversation(&conversation).await?;
+    // R8: with the bot off, a new conversation goes straight to routing.
+    if needs_routing(&conversation) {
+        request_routing(backend, &conversation, "bot_disabled").await?;
+    }
+    tracing::info!(account_id = %conversation.account_id, conversation_id = %conversation.id, "conversation created");
+    Ok(json(StatusCode::CREATED, &conversation_view(&conversation, now)))
+}
+
+async fn list_conversations(
+    backend: &Backend,
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    require_role(principal, &[Role::EndUser])?;
+    let limit = clamp_page(
+        query_param(request, "limit")?,
+        MAX_CONVERSATION_PAGE,
+        MAX_CONVERSATION_PAGE,
+    );
+    let conversations = backend
+        .store
+        .list_conversations_for_user(&principal.account_id, &principal.user_id, limit)
+        .await?;
+    let now = now_ms();
+    let views: Vec<_> = conversations
+        .iter()
+        .map(|c| conversation_view(c, now))
+        .collect();
+    Ok(json(StatusCode::OK, &json!({ "conversations": views })))
+}
+
+async fn get_conversation(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+) -> Result<ApiResponse, ApiError> {
+    let conversation = load_conversation(backend, principal, cid).await?;
+    Ok(json(StatusCode::OK, &conversation_view(&conversation, now_ms())))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages.
+
+async fn post_message(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let body: PostMessageRequest = parse_json(request)?;
+    let conversation = load_conversation(backend, principal, cid).await?;
+    let post = validate_post(principal.role, body)?;
+    if let Some(attachment_id) = post.attachment_ids.first() {
+        // Attachments become clean only through upload-attachment/validate-attachment, which
+        // record them; until an attachment is recorded clean here, no message may cite it.
+        return Err(DomainError::AttachmentNotUsable(attachment_id.clone()).into());
+    }
+    let author_role = AuthorRole::from(principal.role);
+    let now = now_ms();
+    let settings = settings_of(backend, &principal.account_id).await?;
+    let kind = post.kind;
+
+    // A message that changes the ticket (first agent reply, R22 new session) must not apply
+    // that change twice on a retry: look for an earlier delivery first. Plain messages skip
+    // this read and rely on the store's atomic idempotency check.
+    let mut conversation = conversation;
+    if apply_message(&conversation, author_role, kind, &settings, now).is_some() {
+        let earlier = backend
+            .store
+            .find_message(
+                &conversation.account_id,
+                &conversation.id,
+                &principal.user_id,
+                &post.client_message_id,
+            )
+            .await?;
+        if let Some(existing) = earlier {
+            return replay(existing, &post.request_hash, principal.role);
+        }
+        conversation = update_with_retry(backend, conversation, |current| {
+            Ok(apply_message(current, author_role, kind, &settings, now))
+        })
+        .await?;
+        if needs_routing(&conversation) {
+            request_routing(backend, &conversation, "bot_disabled").await?;
+        }
+    }
+
+    let request_hash = post.request_hash.clone();
+    let message = build_message(&conversation, &principal.user_id, author_role, post, now);
+    match backend.store.append_message(&message).await? {
+        AppendOutcome::Created(stored) => {
+            tracing::info!(
+                account_id = %stored.account_id,
+                conversation_id = %stored.conversation_id,
+                seq = stored.seq,
+                kind = ?stored.kind,
+                "message stored"
+            );
+            Ok(json(
+                StatusCode::CREATED,
+                &json!({ "message": message_view(&stored, principal.role) }),
+            ))
+        }
+        AppendOutcome::Existing(existing) => replay(existing, &request_hash, principal.role),
+    }
+}
+
+/// R14: the original message for a same-body retry (200), 409 for a different body.
+fn replay(existing: Message, request_hash: &str, viewer: Role) -> Result<ApiResponse, ApiError> {
+    check_replay(&existing, request_hash)?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "message": message_view(&existing, viewer) }),
+    ))
+}
+
+async fn list_messages(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let after_seq: u64 = query_param(request, "after_seq")?.unwrap_or(0);
+    let limit = clamp_page(
+        query_param(request, "limit")?,
+        DEFAULT_MESSAGE_PAGE,
+        MAX_MESSAGE_PAGE,
+    );
+    let conversation = load_conversation(backend, principal, cid).await?;
+    let mut cursor = after_seq;
+    let mut visible = Vec::new();
+    for _ in 0..MAX_PAGE_REFILLS {
+        let page = backend
+            .store
+            .list_messages(&conversation.account_id, &conversation.id, cursor, limit)
+            .await?;
+        let exhausted = page.len() < limit;
+        for message in page {
+            if visible.len() == limit {
+                break;
+            }
+            cursor = message.seq;
+            if visible_to(principal.role, &message) {
+                visible.push(message_view(&message, principal.role));
+            }
+        }
+        if exhausted || visible.len() == limit {
+            break;
+        }
+    }
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "messages": visible, "next_after_seq": cursor }),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events and handoff.
+
+async fn post_event(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let event: EventRequest = parse_json(request)?;
+    let conversation = load_conversation(backend, principal, cid).await?;
+    let last_seq = match event.seq {
+        Some(_) => {
+            backend
+                .store
+                .last_seq(&conversation.account_id, &conversation.id)
+                .await?
+        }
+        None => 0,
+    };
+    let now = now_ms();
+    update_with_retry(backend, conversation, |current| {
+        apply_event(current, principal.role, &event, last_seq, now).map_err(ApiError::from)
+    })
+    .await?;
+    Ok(json(StatusCode::ACCEPTED, &json!({ "accepted": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandoffRequest {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn handoff(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let HandoffRequest { reason } = parse_json(request)?;
+    if reason
+        .as_deref()
+        .is_some_and(|r| r.chars().count() > MAX_HANDOFF_REASON_CHARS)
+    {
+        return Err(DomainError::Unprocessable(format!(
+            "reason is limited to {MAX_HANDOFF_REASON_CHARS} characters"
+        ))
+        .into());
+    }
+    let conversation = load_conversation(backend, principal, cid).await?;
+    let now = now_ms();
+    let conversation = update_with_retry(backend, conversation, |current| {
+        if current.session == shared::model::SessionState::Ended {
+            return Err(DomainError::InvalidTransition(
+                "the session has ended; a new message starts a new session".into(),
+            )
+            .into());
+        }
+        Ok(hand_off(current, reason.clone(), now))
+    })
+    .await?;
+    // Published on every call while the conversation waits, so a retry after a failed
+    // publish still reaches routing.
+    if needs_routing(&conversation) {
+        request_routing(backend, &conversation, "handoff").await?;
+    }
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &json!({ "control": conversation.control, "assignee": conversation.assignee }),
+    ))
+}

@@ -1,1 +1,9 @@
-fn main(){}
+//! Lambda entry point: configuration and clients only; the handler lives in `lib.rs`.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_http(|backend, request| async move {
+        ingest_message::handle(&backend, request).await
+    })
+    .await
+}

@@ -203,13 +203,16 @@ impl DynamoStore {
         }
     }
 
-    async fn existing_for_key(&self, message: &Message) -> Result<Option<Message>, StoreError> {
-        let pk = conversation_pk(&message.account_id, &message.conversation_id);
+    async fn find_by_key(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        author_id: &str,
+        client_message_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let pk = conversation_pk(account_id, conversation_id);
         let Some(record) = self
-            .get(
-                pk.clone(),
-                idempotency_sk(&message.client_message_id, &message.author_id),
-            )
+            .get(pk.clone(), idempotency_sk(client_message_id, author_id))
             .await?
         else {
             return Ok(None);
@@ -358,12 +361,31 @@ impl MessageStore for DynamoStore {
             if self.try_append(&candidate).await? {
                 return Ok(AppendOutcome::Created(candidate));
             }
-            if let Some(existing) = self.existing_for_key(message).await? {
+            if let Some(existing) = self
+                .find_by_key(
+                    &message.account_id,
+                    &message.conversation_id,
+                    &message.author_id,
+                    &message.client_message_id,
+                )
+                .await?
+            {
                 return Ok(AppendOutcome::Existing(existing));
             }
             tokio::time::sleep(jittered_backoff(attempt)).await;
         }
         Err(StoreError::Unavailable("message sequence contention".into()))
+    }
+
+    async fn find_message(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        author_id: &str,
+        client_message_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        self.find_by_key(account_id, conversation_id, author_id, client_message_id)
+            .await
     }
 
     async fn list_messages(

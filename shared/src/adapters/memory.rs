@@ -180,6 +180,29 @@ impl MessageStore for MemoryStore {
         Ok(AppendOutcome::Created(stored))
     }
 
+    async fn find_message(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        author_id: &str,
+        client_message_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let tables = self.lock()?;
+        let idem_key = (
+            account_id.to_string(),
+            conversation_id.to_string(),
+            author_id.to_string(),
+            client_message_id.to_string(),
+        );
+        Ok(tables.idempotency.get(&idem_key).and_then(|seq| {
+            tables
+                .messages
+                .get(&key(account_id, conversation_id))
+                .and_then(|m| m.get(seq))
+                .cloned()
+        }))
+    }
+
     async fn list_messages(
         &self,
         account_id: &str,
