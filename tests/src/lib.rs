@@ -1,1 +1,261 @@
+//! Harness for the integration tests: every test talks HTTP to a real local gateway whose
+//! backend is DynamoDB/SQS on the emulator at `AWS_ENDPOINT_URL` (default
+//! `http://127.0.0.1:4566`). If no emulator answers, tests fail; they never skip.
+//!
+//! Each [`TestApp`] has its own accounts (random ids) and its own routing queue, so tests run in
+//! parallel on one emulator without seeing each other's data.
 
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use shared::auth::mint_token;
+use shared::backend::{behavior_version, Backend};
+use shared::ids::new_id;
+use shared::model::Role;
+use shared::ports::Queue;
+
+pub use serde_json::json;
+
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4566";
+
+/// The emulator endpoint the suite runs against.
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.into())
+}
+
+/// SDK configuration for the emulator (fixed test credentials and region).
+pub async fn emulator_config() -> SdkConfig {
+    aws_config::defaults(behavior_version())
+        .endpoint_url(endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+static PROVISIONED: OnceCell<infra::Provisioned> = OnceCell::const_new();
+
+/// Creates the product's resources on the emulator once per test binary.
+pub async fn provisioned() -> &'static infra::Provisioned {
+    PROVISIONED
+        .get_or_init(|| async {
+            let config = emulator_config().await;
+            infra::ensure(&config, &infra::definition(infra::DEFAULT_PREFIX))
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "cannot reach or provision the AWS emulator at {}: {e}\n\
+                         start one with `bash localstack/start-emulator.sh`",
+                        endpoint()
+                    )
+                })
+        })
+        .await
+}
+
+/// A queue of the test's own, created on the emulator.
+pub async fn fresh_queue_url() -> String {
+    let sqs = aws_sdk_sqs::Client::new(&emulator_config().await);
+    sqs.create_queue()
+        .queue_name(new_id("test-q"))
+        .send()
+        .await
+        .expect("create a test queue on the emulator")
+        .queue_url
+        .expect("queue url")
+}
+
+/// A tenant created for one test.
+#[derive(Clone)]
+pub struct TestAccount {
+    pub id: String,
+    pub kid: String,
+    pub secret: String,
+}
+
+impl TestAccount {
+    /// A valid token for `sub` with `role`, valid for an hour.
+    pub fn token(&self, role: Role, sub: &str) -> String {
+        let now = shared::now_ms() / 1000;
+        mint_token(&self.id, &self.kid, &self.secret, sub, role, now, 3600)
+    }
+}
+
+/// A running gateway on the emulator backend, with two accounts.
+pub struct TestApp {
+    pub base_url: String,
+    pub backend: Backend,
+    pub account: TestAccount,
+    pub other_account: TestAccount,
+    pub routing_queue: Arc<dyn Queue>,
+    http: reqwest::Client,
+}
+
+/// A response as a test sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The stable error code of an error reply.
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("<no error code>")
+    }
+}
+
+impl TestApp {
+    /// Starts a gateway on a free loopback port backed by the emulator.
+    pub async fn start() -> TestApp {
+        let provisioned = provisioned().await;
+        let config = emulator_config().await;
+        let queue_url = fresh_queue_url().await;
+        let backend = Backend::aws(&config, &provisioned.table_name, &queue_url);
+        Self::start_with(backend, Arc::new(shared::adapters::sqs::SqsQueue::new(
+            aws_sdk_sqs::Client::new(&config),
+            queue_url,
+        )))
+        .await
+    }
+
+    /// Starts a gateway on `backend`, whose routing queue is also reachable as `routing_queue`.
+    pub async fn start_with(backend: Backend, routing_queue: Arc<dyn Queue>) -> TestApp {
+        let account = Self::create_account(&backend).await;
+        let other_account = Self::create_account(&backend).await;
+        let (addr, _server) =
+            local_gateway::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), backend.clone())
+                .await
+                .expect("bind a loopback port");
+        TestApp {
+            base_url: format!("http://{addr}"),
+            backend,
+            account,
+            other_account,
+            routing_queue,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn create_account(backend: &Backend) -> TestAccount {
+        let account = TestAccount {
+            id: new_id("acct"),
+            kid: "k1".into(),
+            secret: new_id("secret"),
+        };
+        backend
+            .bootstrap_account(&account.id, &account.kid, &account.secret)
+            .await
+            .expect("bootstrap a test account");
+        account
+    }
+
+    pub fn token(&self, role: Role, sub: &str) -> String {
+        self.account.token(role, sub)
+    }
+
+    /// Sends a request with optional bearer token and raw body.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.expect("gateway reachable");
+        let status = response.status();
+        let text = response.text().await.expect("response body");
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text}"));
+        Reply { status, body }
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send_raw(
+            Method::POST,
+            path,
+            Some(token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.send_raw(Method::GET, path, Some(token), None).await
+    }
+
+    /// Creates a conversation as end user `sub`; returns its id.
+    pub async fn new_conversation(&self, sub: &str) -> String {
+        let reply = self
+            .post("/v1/conversations", &self.token(Role::EndUser, sub), json!({}))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body["id"].as_str().expect("conversation id").to_string()
+    }
+
+    /// Posts a text message; returns the reply.
+    pub async fn send_text(&self, cid: &str, token: &str, client_message_id: &str, text: &str) -> Reply {
+        self.post(
+            &format!("/v1/conversations/{cid}/messages"),
+            token,
+            json!({"client_message_id": client_message_id, "type": "text", "text": text}),
+        )
+        .await
+    }
+
+    /// Everything stored for the conversation, read straight from the store (not via HTTP).
+    pub async fn stored_messages(&self, cid: &str) -> Vec<shared::model::Message> {
+        self.backend
+            .store
+            .list_messages(&self.account.id, cid, 0, 10_000)
+            .await
+            .expect("read stored messages")
+    }
+
+    /// The conversation as stored.
+    pub async fn stored_conversation(&self, cid: &str) -> shared::model::Conversation {
+        self.backend
+            .store
+            .get_conversation(&self.account.id, cid)
+            .await
+            .expect("read conversation")
+            .expect("conversation exists")
+    }
+
+    /// Drains the routing queue; returns the parsed routing requests.
+    pub async fn routing_requests(&self) -> Vec<shared::model::RoutingRequest> {
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            let batch = self.routing_queue.receive(10).await.expect("receive");
+            if batch.is_empty() {
+                break;
+            }
+            for m in batch {
+                out.push(serde_json::from_str(&m.body).expect("routing request JSON"));
+                self.routing_queue.acknowledge(&m.receipt).await.expect("ack");
+            }
+        }
+        out
+    }
+}
