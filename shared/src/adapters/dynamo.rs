@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
@@ -36,6 +37,17 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 const MAX_APPEND_ATTEMPTS: u32 = 60;
 
 type Item = HashMap<String, AttributeValue>;
+
+/// What one append transaction did.
+enum AppendAttempt {
+    Stored,
+    /// The (author, client_message_id) pair was used before.
+    KeyUsed,
+    /// Another message took this sequence number first.
+    SeqTaken,
+    /// Cancelled for another reason (a concurrent transaction); retry after a pause.
+    Contended,
+}
 
 fn account_pk(account_id: &str) -> String {
     format!("A#{account_id}")
@@ -159,9 +171,9 @@ impl DynamoStore {
         Ok(item)
     }
 
-    /// Tries to store `message` at `seq` together with its idempotency record, in one
-    /// transaction. `Ok(false)` means a condition failed (seq taken or key used).
-    async fn try_append(&self, message: &Message) -> Result<bool, StoreError> {
+    /// Tries to store `message` at its `seq` together with its idempotency record, in one
+    /// transaction, and says which condition failed if any.
+    async fn try_append(&self, message: &Message) -> Result<AppendAttempt, StoreError> {
         let pk = conversation_pk(&message.account_id, &message.conversation_id);
         let expires_at = crate::now_ms() / 1000 + IDEMPOTENCY_RETENTION_SECS;
         let idempotency: Item = HashMap::from([
@@ -183,6 +195,7 @@ impl DynamoStore {
                 .map_err(|e| StoreError::Internal(format!("transaction build: {e}")))?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
+        // Order matters: reason 0 is the idempotency record, reason 1 the message slot.
         let result = self
             .client
             .transact_write_items()
@@ -190,16 +203,34 @@ impl DynamoStore {
             .transact_items(put(message_item)?)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if error.code() == Some("TransactionCanceledException") => Ok(false),
-            Err(error) => match store_error(error) {
-                // A transaction conflicting with another in flight: same as losing the race.
-                StoreError::Unavailable(code) if code == "TransactionConflictException" => {
-                    Ok(false)
-                }
-                other => Err(other),
-            },
+        let error = match result {
+            Ok(_) => return Ok(AppendAttempt::Stored),
+            Err(error) => error,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        {
+            let failed = |i: usize| {
+                cancelled
+                    .cancellation_reasons()
+                    .get(i)
+                    .and_then(|r| r.code())
+                    == Some("ConditionalCheckFailed")
+            };
+            return Ok(if failed(0) {
+                AppendAttempt::KeyUsed
+            } else if failed(1) {
+                AppendAttempt::SeqTaken
+            } else {
+                AppendAttempt::Contended
+            });
+        }
+        match store_error(error) {
+            // Another transaction on the same items was in flight: try again.
+            StoreError::Unavailable(code) if code == "TransactionConflictException" => {
+                Ok(AppendAttempt::Contended)
+            }
+            other => Err(other),
         }
     }
 
@@ -350,29 +381,48 @@ impl ConversationStore for DynamoStore {
 #[async_trait]
 impl MessageStore for DynamoStore {
     async fn append_message(&self, message: &Message) -> Result<AppendOutcome, StoreError> {
-        // Sequence numbers are serialised by the message key itself: the put of `M#{n+1}` only
-        // succeeds if nobody took n+1, so seqs are unique, gap-free and visible in order.
+        // Sequence numbers are serialised by the message key itself: the put of `M#{n}` only
+        // succeeds if nobody took n, so seqs are unique, gap-free and become visible in order.
+        // A loser moves on to the next slot without re-reading (one request per retry), and
+        // re-reads the last seq only after several misses in a row.
+        let mut candidate = message.clone();
+        candidate.seq = self
+            .last_seq(&message.account_id, &message.conversation_id)
+            .await?
+            + 1;
+        let mut misses = 0u32;
         for attempt in 0..MAX_APPEND_ATTEMPTS {
-            let mut candidate = message.clone();
+            match self.try_append(&candidate).await? {
+                AppendAttempt::Stored => return Ok(AppendOutcome::Created(candidate)),
+                AppendAttempt::KeyUsed => {
+                    if let Some(existing) = self
+                        .find_by_key(
+                            &message.account_id,
+                            &message.conversation_id,
+                            &message.author_id,
+                            &message.client_message_id,
+                        )
+                        .await?
+                    {
+                        return Ok(AppendOutcome::Existing(existing));
+                    }
+                    // The record expired between the write and the read: start over.
+                }
+                AppendAttempt::SeqTaken => {
+                    misses += 1;
+                    if misses < 4 {
+                        candidate.seq += 1;
+                        continue;
+                    }
+                }
+                AppendAttempt::Contended => {}
+            }
+            misses = 0;
+            tokio::time::sleep(jittered_backoff(attempt)).await;
             candidate.seq = self
                 .last_seq(&message.account_id, &message.conversation_id)
                 .await?
                 + 1;
-            if self.try_append(&candidate).await? {
-                return Ok(AppendOutcome::Created(candidate));
-            }
-            if let Some(existing) = self
-                .find_by_key(
-                    &message.account_id,
-                    &message.conversation_id,
-                    &message.author_id,
-                    &message.client_message_id,
-                )
-                .await?
-            {
-                return Ok(AppendOutcome::Existing(existing));
-            }
-            tokio::time::sleep(jittered_backoff(attempt)).await;
         }
         Err(StoreError::Unavailable("message sequence contention".into()))
     }

@@ -1,0 +1,133 @@
+//! Conversations through HTTP on the emulator: create, list, get, persistence (R12), tenancy.
+
+use integration_tests::{json, TestApp};
+use reqwest::StatusCode;
+use shared::model::Role;
+
+#[tokio::test]
+async fn new_conversation_starts_under_bot_as_a_new_messaging_ticket() {
+    let app = TestApp::start().await;
+    let reply = app
+        .post("/v1/conversations", &app.token(Role::EndUser, "alice"), json!({}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let c = &reply.body;
+    assert!(c["id"].as_str().unwrap().starts_with("c_"));
+    assert_eq!(c["channel"], "messaging");
+    assert_eq!(c["control"], "bot");
+    assert_eq!(c["session"], "active");
+    assert_eq!(c["ticket_status"], "new");
+    assert_eq!(c["assignee"], serde_json::Value::Null);
+    assert_eq!(c["tags"], json!(["via_messaging"]));
+    assert!(c["ticket_id"].as_str().unwrap().starts_with("t_"));
+    // R8: the bot answers first, so nothing is routed.
+    assert!(app.routing_requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn user_lists_own_conversations_newest_first() {
+    let app = TestApp::start().await;
+    let first = app.new_conversation("alice").await;
+    let second = app.new_conversation("alice").await;
+    let _bobs = app.new_conversation("bob").await;
+    let reply = app
+        .get("/v1/conversations", &app.token(Role::EndUser, "alice"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let ids: Vec<&str> = reply.body["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![second.as_str(), first.as_str()]);
+}
+
+#[tokio::test]
+async fn conversation_and_history_survive_a_gateway_restart() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("alice").await;
+    let alice = app.token(Role::EndUser, "alice");
+    assert_eq!(app.send_text(&cid, &alice, "m1", "before restart").await.status, StatusCode::CREATED);
+
+    // A second gateway on the same tables: what the user sees after leaving and coming back.
+    let restarted = TestApp::start_with(app.backend.clone(), app.routing_queue.clone()).await;
+    let reply = restarted
+        .get(&format!("/v1/conversations/{cid}/messages"), &alice)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["messages"][0]["text"], "before restart");
+    let reply = restarted.get(&format!("/v1/conversations/{cid}"), &alice).await;
+    assert_eq!(reply.body["id"], cid.as_str());
+}
+
+#[tokio::test]
+async fn another_users_conversation_is_not_found() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("alice").await;
+    let mallory = app.token(Role::EndUser, "mallory");
+    for path in [
+        format!("/v1/conversations/{cid}"),
+        format!("/v1/conversations/{cid}/messages"),
+    ] {
+        let reply = app.get(&path, &mallory).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.error_code(), "not_found");
+    }
+    let reply = app.send_text(&cid, &mallory, "x1", "let me in").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = app
+        .post(&format!("/v1/conversations/{cid}/handoff"), &mallory, json!({}))
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(app.stored_messages(&cid).await.is_empty());
+    assert_eq!(app.stored_conversation(&cid).await.control, shared::model::Control::Bot);
+}
+
+#[tokio::test]
+async fn another_accounts_staff_cannot_see_the_conversation() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("alice").await;
+    let foreign_admin = app.other_account.token(Role::Admin, "alice");
+    let reply = app.get(&format!("/v1/conversations/{cid}"), &foreign_admin).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = app.send_text(&cid, &foreign_admin, "x1", "hi").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(app.stored_messages(&cid).await.is_empty());
+    // Even the same user id under the other account sees nothing of this one.
+    let foreign_alice = app.other_account.token(Role::EndUser, "alice");
+    let reply = app.get("/v1/conversations", &foreign_alice).await;
+    assert_eq!(reply.body["conversations"], json!([]));
+}
+
+#[tokio::test]
+async fn agents_of_the_account_can_read_any_conversation() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("alice").await;
+    let agent = app.token(Role::Agent, "agent-1");
+    let reply = app.get(&format!("/v1/conversations/{cid}"), &agent).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["id"], cid.as_str());
+}
+
+#[tokio::test]
+async fn staff_cannot_start_conversations_as_end_users() {
+    let app = TestApp::start().await;
+    let reply = app
+        .post("/v1/conversations", &app.token(Role::Agent, "agent-1"), json!({}))
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.error_code(), "forbidden");
+    let reply = app.get("/v1/conversations", &app.token(Role::Agent, "agent-1")).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn malformed_conversation_ids_are_not_found() {
+    let app = TestApp::start().await;
+    let alice = app.token(Role::EndUser, "alice");
+    for cid in ["nope", "c_123", "c_%2E%2E%2Fetc", "C_00000000000000000000000000000000"] {
+        let reply = app.get(&format!("/v1/conversations/{cid}"), &alice).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{cid}");
+    }
+}

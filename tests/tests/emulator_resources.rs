@@ -1,0 +1,60 @@
+//! The resource definition applied to the emulator: creation is idempotent and yields the
+//! declared table, queues (with redrive to their DLQs) and bucket.
+
+use integration_tests::emulator_config;
+
+#[tokio::test]
+async fn ensure_is_idempotent_and_creates_what_the_definition_declares() {
+    let config = emulator_config().await;
+    let resources = infra::definition("relay-ensure-test");
+    let first = infra::ensure(&config, &resources).await.expect("first ensure");
+    let second = infra::ensure(&config, &resources).await.expect("second ensure");
+    assert_eq!(first, second);
+
+    let ddb = aws_sdk_dynamodb::Client::new(&config);
+    let table = ddb
+        .describe_table()
+        .table_name(&resources.table.name)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let keys: Vec<(String, String)> = table
+        .key_schema()
+        .iter()
+        .map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string()))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![("pk".to_string(), "HASH".to_string()), ("sk".to_string(), "RANGE".to_string())]
+    );
+    let indexes: Vec<&str> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    assert_eq!(indexes, vec!["gsi1"]);
+
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue = &resources.queues[0];
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(first.queue_url(queue.logical_id).unwrap())
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    let redrive: serde_json::Value = serde_json::from_str(
+        &attributes[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy],
+    )
+    .unwrap();
+    assert_eq!(redrive["maxReceiveCount"].to_string(), queue.dead_letter.max_receive_count.to_string());
+    assert!(redrive["deadLetterTargetArn"].as_str().unwrap().ends_with(&queue.dead_letter.name));
+    assert_eq!(
+        attributes[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
+        queue.visibility_timeout_secs.to_string()
+    );
+}
