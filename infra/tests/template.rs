@@ -1,0 +1,174 @@
+//! `template.yaml` and the LocalStack bootstrap must state exactly what `infra::definition`
+//! defines; every function folder must be deployed as an arm64 cargo-lambda function.
+
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
+    serde_yaml::from_str(&text).expect("template.yaml parses")
+}
+
+fn resource<'a>(template: &'a Value, logical_id: &str) -> &'a Value {
+    let resource = &template["Resources"][logical_id];
+    assert!(!resource.is_null(), "template.yaml has no resource {logical_id}");
+    resource
+}
+
+fn yaml(value: serde_json::Value) -> Value {
+    serde_yaml::to_value(value).unwrap()
+}
+
+fn get_att_arn(logical_id: &str) -> Value {
+    yaml(serde_json::json!({"Fn::GetAtt": [logical_id, "Arn"]}))
+}
+
+#[test]
+fn table_matches_the_definition() {
+    let resources = infra::definition(infra::DEFAULT_PREFIX);
+    let template = template();
+    let spec = &resources.table;
+    let table = resource(&template, spec.logical_id);
+    assert_eq!(table["Type"], "AWS::DynamoDB::Table");
+    let props = &table["Properties"];
+    assert_eq!(props["BillingMode"], "PAY_PER_REQUEST");
+    let key_schema = |pk: &str, sk: &str| {
+        yaml(serde_json::json!([
+            {"AttributeName": pk, "KeyType": "HASH"},
+            {"AttributeName": sk, "KeyType": "RANGE"}
+        ]))
+    };
+    assert_eq!(props["KeySchema"], key_schema(spec.partition_key, spec.sort_key));
+    let attributes: Vec<serde_json::Value> = resources
+        .key_attributes()
+        .iter()
+        .map(|a| serde_json::json!({"AttributeName": a, "AttributeType": "S"}))
+        .collect();
+    assert_eq!(props["AttributeDefinitions"], yaml(serde_json::json!(attributes)));
+    let indexes: Vec<serde_json::Value> = spec
+        .indexes
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "IndexName": i.name,
+                "KeySchema": [
+                    {"AttributeName": i.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": i.sort_key, "KeyType": "RANGE"}
+                ],
+                "Projection": {"ProjectionType": "ALL"}
+            })
+        })
+        .collect();
+    assert_eq!(props["GlobalSecondaryIndexes"], yaml(serde_json::json!(indexes)));
+    assert_eq!(
+        props["TimeToLiveSpecification"],
+        yaml(serde_json::json!({"AttributeName": spec.ttl_attribute, "Enabled": true}))
+    );
+}
+
+#[test]
+fn queues_and_dead_letter_queues_match_the_definition() {
+    let resources = infra::definition(infra::DEFAULT_PREFIX);
+    let template = template();
+    for spec in &resources.queues {
+        let queue = resource(&template, spec.logical_id);
+        assert_eq!(queue["Type"], "AWS::SQS::Queue");
+        let props = &queue["Properties"];
+        assert_eq!(props["VisibilityTimeout"], Value::from(spec.visibility_timeout_secs));
+        assert!(spec.visibility_timeout_secs >= 6 * infra::CONSUMER_TIMEOUT_SECS);
+        assert_eq!(props["MessageRetentionPeriod"], Value::from(spec.retention_secs));
+        assert_eq!(
+            props["RedrivePolicy"]["deadLetterTargetArn"],
+            get_att_arn(spec.dead_letter.logical_id)
+        );
+        assert_eq!(
+            props["RedrivePolicy"]["maxReceiveCount"],
+            Value::from(spec.dead_letter.max_receive_count)
+        );
+        let dlq = resource(&template, spec.dead_letter.logical_id);
+        assert_eq!(dlq["Type"], "AWS::SQS::Queue");
+        assert_eq!(
+            dlq["Properties"]["MessageRetentionPeriod"],
+            Value::from(spec.dead_letter.retention_secs)
+        );
+    }
+}
+
+#[test]
+fn bucket_is_private_and_encrypted() {
+    let resources = infra::definition(infra::DEFAULT_PREFIX);
+    let template = template();
+    let bucket = resource(&template, resources.bucket.logical_id);
+    assert_eq!(bucket["Type"], "AWS::S3::Bucket");
+    let props = &bucket["Properties"];
+    for flag in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(props["PublicAccessBlockConfiguration"][flag], true, "{flag}");
+    }
+    assert_eq!(
+        props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+            ["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
+        "AES256"
+    );
+}
+
+#[test]
+fn every_function_folder_is_an_arm64_cargo_lambda_function_wired_to_the_resources() {
+    let resources = infra::definition(infra::DEFAULT_PREFIX);
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"], yaml(serde_json::json!(["arm64"])));
+    let env = &globals["Environment"]["Variables"];
+    assert_eq!(
+        env[resources.table.env_var],
+        yaml(serde_json::json!({"Ref": resources.table.logical_id}))
+    );
+    for queue in &resources.queues {
+        assert_eq!(env[queue.env_var], yaml(serde_json::json!({"Ref": queue.logical_id})));
+    }
+
+    let functions_dir = repo_root().join("functions");
+    let mut folders: Vec<String> = std::fs::read_dir(&functions_dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    assert!(!folders.is_empty());
+    let all = template["Resources"].as_mapping().unwrap();
+    for folder in folders {
+        let found = all.values().find(|r| {
+            r["Type"] == "AWS::Serverless::Function"
+                && r["Metadata"]["BuildProperties"]["Binary"] == Value::from(folder.as_str())
+        });
+        let function = found.unwrap_or_else(|| panic!("no SAM function builds {folder}"));
+        assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{folder}");
+        assert!(
+            !function["Properties"]["Policies"].is_null(),
+            "{folder} needs explicit least-privilege policies"
+        );
+    }
+}
+
+#[test]
+fn localstack_bootstrap_is_generated_from_the_definition() {
+    let path = repo_root().join("localstack/init/resources.json");
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("resources.json")).unwrap();
+    let expected = infra::definition(infra::DEFAULT_PREFIX).to_bootstrap_json();
+    assert_eq!(
+        stored, expected,
+        "localstack/init/resources.json is stale: run `cargo run -p local-gateway -- export-resources > localstack/init/resources.json`"
+    );
+}
