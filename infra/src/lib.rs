@@ -252,7 +252,10 @@ fn key_schema(pk: &str, sk: &str) -> Result<Vec<KeySchemaElement>, InfraError> {
                 message: e.to_string(),
             })
     };
-    Ok(vec![element(pk, KeyType::Hash)?, element(sk, KeyType::Range)?])
+    Ok(vec![
+        element(pk, KeyType::Hash)?,
+        element(sk, KeyType::Range)?,
+    ])
 }
 
 async fn ensure_table(
@@ -264,7 +267,13 @@ async fn ensure_table(
         resource: name.to_string(),
         message: e.to_string(),
     };
-    if client.describe_table().table_name(name).send().await.is_err() {
+    if client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .is_err()
+    {
         let mut request = client
             .create_table()
             .table_name(name)

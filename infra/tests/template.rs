@@ -16,7 +16,10 @@ fn template() -> Value {
 
 fn resource<'a>(template: &'a Value, logical_id: &str) -> &'a Value {
     let resource = &template["Resources"][logical_id];
-    assert!(!resource.is_null(), "template.yaml has no resource {logical_id}");
+    assert!(
+        !resource.is_null(),
+        "template.yaml has no resource {logical_id}"
+    );
     resource
 }
 
@@ -43,13 +46,19 @@ fn table_matches_the_definition() {
             {"AttributeName": sk, "KeyType": "RANGE"}
         ]))
     };
-    assert_eq!(props["KeySchema"], key_schema(spec.partition_key, spec.sort_key));
+    assert_eq!(
+        props["KeySchema"],
+        key_schema(spec.partition_key, spec.sort_key)
+    );
     let attributes: Vec<serde_json::Value> = resources
         .key_attributes()
         .iter()
         .map(|a| serde_json::json!({"AttributeName": a, "AttributeType": "S"}))
         .collect();
-    assert_eq!(props["AttributeDefinitions"], yaml(serde_json::json!(attributes)));
+    assert_eq!(
+        props["AttributeDefinitions"],
+        yaml(serde_json::json!(attributes))
+    );
     let indexes: Vec<serde_json::Value> = spec
         .indexes
         .iter()
@@ -64,7 +73,10 @@ fn table_matches_the_definition() {
             })
         })
         .collect();
-    assert_eq!(props["GlobalSecondaryIndexes"], yaml(serde_json::json!(indexes)));
+    assert_eq!(
+        props["GlobalSecondaryIndexes"],
+        yaml(serde_json::json!(indexes))
+    );
     assert_eq!(
         props["TimeToLiveSpecification"],
         yaml(serde_json::json!({"AttributeName": spec.ttl_attribute, "Enabled": true}))
@@ -79,9 +91,15 @@ fn queues_and_dead_letter_queues_match_the_definition() {
         let queue = resource(&template, spec.logical_id);
         assert_eq!(queue["Type"], "AWS::SQS::Queue");
         let props = &queue["Properties"];
-        assert_eq!(props["VisibilityTimeout"], Value::from(spec.visibility_timeout_secs));
+        assert_eq!(
+            props["VisibilityTimeout"],
+            Value::from(spec.visibility_timeout_secs)
+        );
         assert!(spec.visibility_timeout_secs >= 6 * infra::CONSUMER_TIMEOUT_SECS);
-        assert_eq!(props["MessageRetentionPeriod"], Value::from(spec.retention_secs));
+        assert_eq!(
+            props["MessageRetentionPeriod"],
+            Value::from(spec.retention_secs)
+        );
         assert_eq!(
             props["RedrivePolicy"]["deadLetterTargetArn"],
             get_att_arn(spec.dead_letter.logical_id)
@@ -112,7 +130,10 @@ fn bucket_is_private_and_encrypted() {
         "IgnorePublicAcls",
         "RestrictPublicBuckets",
     ] {
-        assert_eq!(props["PublicAccessBlockConfiguration"][flag], true, "{flag}");
+        assert_eq!(
+            props["PublicAccessBlockConfiguration"][flag], true,
+            "{flag}"
+        );
     }
     assert_eq!(
         props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
@@ -134,7 +155,10 @@ fn every_function_folder_is_an_arm64_cargo_lambda_function_wired_to_the_resource
         yaml(serde_json::json!({"Ref": resources.table.logical_id}))
     );
     for queue in &resources.queues {
-        assert_eq!(env[queue.env_var], yaml(serde_json::json!({"Ref": queue.logical_id})));
+        assert_eq!(
+            env[queue.env_var],
+            yaml(serde_json::json!({"Ref": queue.logical_id}))
+        );
     }
 
     let functions_dir = repo_root().join("functions");
@@ -150,10 +174,13 @@ fn every_function_folder_is_an_arm64_cargo_lambda_function_wired_to_the_resource
     for folder in folders {
         let found = all.values().find(|r| {
             r["Type"] == "AWS::Serverless::Function"
-                && r["Metadata"]["BuildProperties"]["Binary"] == Value::from(folder.as_str())
+                && r["Metadata"]["BuildProperties"]["Binary"] == folder.as_str()
         });
         let function = found.unwrap_or_else(|| panic!("no SAM function builds {folder}"));
-        assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda", "{folder}");
+        assert_eq!(
+            function["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{folder}"
+        );
         assert!(
             !function["Properties"]["Policies"].is_null(),
             "{folder} needs explicit least-privilege policies"

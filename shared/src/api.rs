@@ -73,16 +73,20 @@ impl From<DomainError> for ApiError {
         let message = error.to_string();
         match error {
             DomainError::InvalidRequest(_) => Self::invalid_request(message),
-            DomainError::MessageTooLong { .. } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "message_too_long", message)
-            }
+            DomainError::MessageTooLong { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "message_too_long",
+                message,
+            ),
             DomainError::Unprocessable(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_message", message)
             }
             DomainError::IdempotencyConflict => {
                 Self::new(StatusCode::CONFLICT, "idempotency_conflict", message)
             }
-            DomainError::InternalNoteForbidden => Self::forbidden("internal_note_forbidden", message),
+            DomainError::InternalNoteForbidden => {
+                Self::forbidden("internal_note_forbidden", message)
+            }
             DomainError::AttachmentNotUsable(_) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "attachment_not_usable",

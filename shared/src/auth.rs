@@ -104,7 +104,9 @@ pub async fn verify_token(
     }
     let kid = header.kid.ok_or(AuthError::UnknownKey)?;
     let claims: Claims = decode_segment(claims_b64)?;
-    if !is_safe_identifier(&claims.acct) || !is_safe_identifier(&claims.sub) || !is_safe_identifier(&kid)
+    if !is_safe_identifier(&claims.acct)
+        || !is_safe_identifier(&claims.sub)
+        || !is_safe_identifier(&kid)
     {
         return Err(AuthError::Malformed);
     }
@@ -157,7 +159,11 @@ pub fn mint_token(
         exp: issued_at_secs + ttl_secs,
         iat: Some(issued_at_secs),
     };
-    sign_parts(&serde_json::json!(header), &serde_json::json!(claims), secret)
+    sign_parts(
+        &serde_json::json!(header),
+        &serde_json::json!(claims),
+        secret,
+    )
 }
 
 /// Signs arbitrary header and claims JSON with HS256: tests use it to forge odd tokens.
@@ -207,9 +213,15 @@ mod tests {
     async fn expired_forged_none_and_foreign_tokens_are_refused() {
         let s = store().await;
         let token = mint_token("acme", "k1", "s3cret", "alice", Role::EndUser, 100, 60);
-        assert!(matches!(verify_token(&s, &token, 160).await, Err(AuthError::Expired)));
+        assert!(matches!(
+            verify_token(&s, &token, 160).await,
+            Err(AuthError::Expired)
+        ));
         let forged = mint_token("acme", "k1", "guess", "alice", Role::Admin, 100, 60);
-        assert!(matches!(verify_token(&s, &forged, 120).await, Err(AuthError::Signature)));
+        assert!(matches!(
+            verify_token(&s, &forged, 120).await,
+            Err(AuthError::Signature)
+        ));
         let other_account = mint_token("other", "k1", "s3cret", "alice", Role::Admin, 100, 60);
         assert!(matches!(
             verify_token(&s, &other_account, 120).await,
@@ -221,12 +233,18 @@ mod tests {
             URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"k1"}"#),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        assert!(matches!(verify_token(&s, &none, 120).await, Err(AuthError::Algorithm)));
+        assert!(matches!(
+            verify_token(&s, &none, 120).await,
+            Err(AuthError::Algorithm)
+        ));
         let no_exp = sign_parts(
             &serde_json::json!({"alg": "HS256", "kid": "k1"}),
             &serde_json::json!({"acct": "acme", "sub": "a", "role": "admin"}),
             "s3cret",
         );
-        assert!(matches!(verify_token(&s, &no_exp, 120).await, Err(AuthError::Malformed)));
+        assert!(matches!(
+            verify_token(&s, &no_exp, 120).await,
+            Err(AuthError::Malformed)
+        ));
     }
 }

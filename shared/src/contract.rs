@@ -72,7 +72,10 @@ pub async fn account_and_signing_key_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.get_signing_key(&id, "k1").await.unwrap(), Some(key));
     assert_eq!(store.get_signing_key(&id, "k2").await.unwrap(), None);
     // A key is only found under its own account.
-    assert_eq!(store.get_signing_key(&fresh_account(), "k1").await.unwrap(), None);
+    assert_eq!(
+        store.get_signing_key(&fresh_account(), "k1").await.unwrap(),
+        None
+    );
     assert_eq!(store.get_settings_document(&id).await.unwrap(), None);
 }
 
@@ -88,7 +91,13 @@ pub async fn conversation_round_trip_and_duplicate_create_refused(store: Arc<dyn
         Err(StoreError::AlreadyExists)
     ));
     // Another account never sees it.
-    assert_eq!(store.get_conversation(&fresh_account(), &c.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .get_conversation(&fresh_account(), &c.id)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 pub async fn conversations_listed_newest_first_for_their_owner_only(store: Arc<dyn Store>) {
@@ -129,7 +138,11 @@ pub async fn stale_conversation_update_conflicts_and_changes_nothing(store: Arc<
         store.update_conversation(&stale).await,
         Err(StoreError::Conflict)
     ));
-    let stored = store.get_conversation(&c.account_id, &c.id).await.unwrap().unwrap();
+    let stored = store
+        .get_conversation(&c.account_id, &c.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.priority, 5);
     assert_eq!(stored.revision, 1);
 }
@@ -148,32 +161,68 @@ pub async fn appended_messages_get_consecutive_seqs_and_page_by_cursor(store: Ar
         assert_eq!(m.seq, i);
     }
     assert_eq!(store.last_seq(&c.account_id, &c.id).await.unwrap(), 5);
-    let page = store.list_messages(&c.account_id, &c.id, 1, 2).await.unwrap();
+    let page = store
+        .list_messages(&c.account_id, &c.id, 1, 2)
+        .await
+        .unwrap();
     assert_eq!(page.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![2, 3]);
     assert_eq!(page[0].text.as_deref(), Some("t2"));
-    let rest = store.list_messages(&c.account_id, &c.id, 3, 100).await.unwrap();
+    let rest = store
+        .list_messages(&c.account_id, &c.id, 3, 100)
+        .await
+        .unwrap();
     assert_eq!(rest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4, 5]);
-    assert!(store.list_messages(&c.account_id, &c.id, 5, 100).await.unwrap().is_empty());
+    assert!(store
+        .list_messages(&c.account_id, &c.id, 5, 100)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn replayed_client_message_id_returns_original(store: Arc<dyn Store>) {
     let c = conversation(&fresh_account(), "alice", 10);
     store.create_conversation(&c).await.unwrap();
-    let original = created(store.append_message(&message(&c, "alice", "dup", "hello")).await.unwrap());
+    let original = created(
+        store
+            .append_message(&message(&c, "alice", "dup", "hello"))
+            .await
+            .unwrap(),
+    );
     let replay = store
         .append_message(&message(&c, "alice", "dup", "something else"))
         .await
         .unwrap();
     assert_eq!(replay, AppendOutcome::Existing(original.clone()));
     assert_eq!(
-        store.find_message(&c.account_id, &c.id, "alice", "dup").await.unwrap(),
+        store
+            .find_message(&c.account_id, &c.id, "alice", "dup")
+            .await
+            .unwrap(),
         Some(original.clone())
     );
-    assert_eq!(store.find_message(&c.account_id, &c.id, "bob", "dup").await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_message(&c.account_id, &c.id, "bob", "dup")
+            .await
+            .unwrap(),
+        None
+    );
     // The same key used by another author is a different message.
-    let other = created(store.append_message(&message(&c, "agent-1", "dup", "hi")).await.unwrap());
+    let other = created(
+        store
+            .append_message(&message(&c, "agent-1", "dup", "hi"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(other.seq, original.seq + 1);
-    assert_eq!(store.list_messages(&c.account_id, &c.id, 0, 100).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .list_messages(&c.account_id, &c.id, 0, 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 pub async fn concurrent_appends_get_unique_gap_free_seqs(store: Arc<dyn Store>) {
@@ -192,7 +241,10 @@ pub async fn concurrent_appends_get_unique_gap_free_seqs(store: Arc<dyn Store>) 
     }
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=20).collect::<Vec<u64>>());
-    let stored = store.list_messages(&c.account_id, &c.id, 0, 100).await.unwrap();
+    let stored = store
+        .list_messages(&c.account_id, &c.id, 0, 100)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 20);
 }
 
@@ -222,7 +274,14 @@ pub async fn concurrent_replays_of_one_client_message_id_store_one_message(store
     }
     assert_eq!(created_count, 1);
     assert_eq!(ids.len(), 1);
-    assert_eq!(store.list_messages(&c.account_id, &c.id, 0, 100).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .list_messages(&c.account_id, &c.id, 0, 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 pub async fn queue_delivers_sent_messages_until_acknowledged(queue: Arc<dyn Queue>) {

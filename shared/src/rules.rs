@@ -196,7 +196,10 @@ fn non_blank(text: Option<String>) -> Option<String> {
 }
 
 /// Validates a post by a caller with `role` (R14 key shape, R15, R16, limits).
-pub fn validate_post(role: Role, request: PostMessageRequest) -> Result<ValidatedPost, DomainError> {
+pub fn validate_post(
+    role: Role,
+    request: PostMessageRequest,
+) -> Result<ValidatedPost, DomainError> {
     if !is_valid_client_message_id(&request.client_message_id) {
         return Err(DomainError::InvalidRequest(format!(
             "client_message_id must be 1-{MAX_CLIENT_MESSAGE_ID_LEN} characters of A-Z a-z 0-9 - _ . :"
@@ -241,8 +244,9 @@ pub fn validate_post(role: Role, request: PostMessageRequest) -> Result<Validate
             rich.validate()?;
             let rendering = rich.render_text();
             check_text_length(&rendering)?;
-            let stored = serde_json::to_value(&rich)
-                .map_err(|_| DomainError::InvalidRequest("rich content cannot be encoded".into()))?;
+            let stored = serde_json::to_value(&rich).map_err(|_| {
+                DomainError::InvalidRequest("rich content cannot be encoded".into())
+            })?;
             (MessageKind::Rich, Some(rendering), Some(stored))
         }
         RequestedKind::Attachment => {
@@ -419,14 +423,12 @@ pub fn apply_message(
                 return None;
             }
         }
-        AuthorRole::Agent if kind != MessageKind::InternalNote => {
-            if conversation.ticket_status == TicketStatus::New
-                && conversation.session == SessionState::Active
-            {
-                next.ticket_status = TicketStatus::Open;
-            } else {
-                return None;
-            }
+        AuthorRole::Agent
+            if kind != MessageKind::InternalNote
+                && conversation.ticket_status == TicketStatus::New
+                && conversation.session == SessionState::Active =>
+        {
+            next.ticket_status = TicketStatus::Open;
         }
         _ => return None,
     }
@@ -436,7 +438,11 @@ pub fn apply_message(
 }
 
 /// R16/handoff: control passes to agents. Returns `None` when agents already have control.
-pub fn hand_off(conversation: &Conversation, reason: Option<String>, now: i64) -> Option<Conversation> {
+pub fn hand_off(
+    conversation: &Conversation,
+    reason: Option<String>,
+    now: i64,
+) -> Option<Conversation> {
     if conversation.control == Control::Agent {
         return None;
     }
@@ -490,7 +496,8 @@ pub fn apply_event(
                     "typing events take no seq".into(),
                 ));
             }
-            side.typing_until = (event.kind == EventKind::TypingStart).then_some(now + TYPING_TTL_MS);
+            side.typing_until =
+                (event.kind == EventKind::TypingStart).then_some(now + TYPING_TTL_MS);
         }
         EventKind::Read | EventKind::Delivered => {
             let seq = event.seq.ok_or_else(|| {
@@ -546,7 +553,9 @@ mod tests {
         let over = "é".repeat(MAX_TEXT_CHARS + 1);
         assert_eq!(
             validate_post(Role::EndUser, text_post(&over)),
-            Err(DomainError::MessageTooLong { max: MAX_TEXT_CHARS })
+            Err(DomainError::MessageTooLong {
+                max: MAX_TEXT_CHARS
+            })
         );
     }
 
@@ -664,10 +673,14 @@ mod tests {
             kind: EventKind::Read,
             seq: Some(seq),
         };
-        let c2 = apply_event(&c, Role::EndUser, &read(3), 5, 10).unwrap().unwrap();
+        let c2 = apply_event(&c, Role::EndUser, &read(3), 5, 10)
+            .unwrap()
+            .unwrap();
         assert_eq!(c2.end_user.read_seq, 3);
         assert_eq!(c2.end_user.delivered_seq, 3);
-        assert!(apply_event(&c2, Role::EndUser, &read(2), 5, 11).unwrap().is_none());
+        assert!(apply_event(&c2, Role::EndUser, &read(2), 5, 11)
+            .unwrap()
+            .is_none());
         assert!(apply_event(&c2, Role::EndUser, &read(6), 5, 11).is_err());
     }
 

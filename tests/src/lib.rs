@@ -111,7 +111,9 @@ pub struct Reply {
 impl Reply {
     /// The stable error code of an error reply.
     pub fn error_code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("<no error code>")
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or("<no error code>")
     }
 }
 
@@ -122,10 +124,13 @@ impl TestApp {
         let config = emulator_config().await;
         let queue_url = fresh_queue_url().await;
         let backend = Backend::aws(&config, &provisioned.table_name, &queue_url);
-        Self::start_with(backend, Arc::new(shared::adapters::sqs::SqsQueue::new(
-            aws_sdk_sqs::Client::new(&config),
-            queue_url,
-        )))
+        Self::start_with(
+            backend,
+            Arc::new(shared::adapters::sqs::SqsQueue::new(
+                aws_sdk_sqs::Client::new(&config),
+                queue_url,
+            )),
+        )
         .await
     }
 
@@ -208,14 +213,27 @@ impl TestApp {
     /// Creates a conversation as end user `sub`; returns its id.
     pub async fn new_conversation(&self, sub: &str) -> String {
         let reply = self
-            .post("/v1/conversations", &self.token(Role::EndUser, sub), json!({}))
+            .post(
+                "/v1/conversations",
+                &self.token(Role::EndUser, sub),
+                json!({}),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
-        reply.body["id"].as_str().expect("conversation id").to_string()
+        reply.body["id"]
+            .as_str()
+            .expect("conversation id")
+            .to_string()
     }
 
     /// Posts a text message; returns the reply.
-    pub async fn send_text(&self, cid: &str, token: &str, client_message_id: &str, text: &str) -> Reply {
+    pub async fn send_text(
+        &self,
+        cid: &str,
+        token: &str,
+        client_message_id: &str,
+        text: &str,
+    ) -> Reply {
         self.post(
             &format!("/v1/conversations/{cid}/messages"),
             token,
@@ -253,7 +271,10 @@ impl TestApp {
             }
             for m in batch {
                 out.push(serde_json::from_str(&m.body).expect("routing request JSON"));
-                self.routing_queue.acknowledge(&m.receipt).await.expect("ack");
+                self.routing_queue
+                    .acknowledge(&m.receipt)
+                    .await
+                    .expect("ack");
             }
         }
         out

@@ -31,7 +31,12 @@ impl Fixture {
 
     async fn post_raw(&self, token: Option<&str>, body: &[u8]) -> Reply {
         self.app
-            .send_raw(Method::POST, &self.messages_path(), token, Some(body.to_vec()))
+            .send_raw(
+                Method::POST,
+                &self.messages_path(),
+                token,
+                Some(body.to_vec()),
+            )
             .await
     }
 
@@ -47,13 +52,21 @@ impl Fixture {
 fn assert_error(reply: &Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(reply.error_code(), code, "{:?}", reply.body);
-    assert!(reply.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(reply.body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
 }
 
 #[tokio::test]
 async fn malformed_json_is_invalid_request() {
     let f = Fixture::new().await;
-    for body in [&b"{"[..], b"not json", b"[1,2", b"{\"client_message_id\": }", b"\xff\xfe"] {
+    for body in [
+        &b"{"[..],
+        b"not json",
+        b"[1,2",
+        b"{\"client_message_id\": }",
+        b"\xff\xfe",
+    ] {
         let reply = f.post_raw(Some(&f.alice), body).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
     }
@@ -74,7 +87,11 @@ async fn unknown_fields_and_mass_assignment_are_refused() {
     }
     let reply = f
         .app
-        .post("/v1/conversations", &f.alice, json!({"assignee": "agent-1"}))
+        .post(
+            "/v1/conversations",
+            &f.alice,
+            json!({"assignee": "agent-1"}),
+        )
         .await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
     f.assert_unchanged().await;
@@ -122,7 +139,9 @@ async fn empty_text_is_refused() {
 async fn oversize_body_is_payload_too_large() {
     let f = Fixture::new().await;
     let huge = json!({"client_message_id": "big", "type": "text", "text": "a".repeat(300 * 1024)});
-    let reply = f.post_raw(Some(&f.alice), huge.to_string().as_bytes()).await;
+    let reply = f
+        .post_raw(Some(&f.alice), huge.to_string().as_bytes())
+        .await;
     assert_error(&reply, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     // Even without a valid token: the size is checked first.
     let reply = f.post_raw(None, &vec![b' '; 257 * 1024]).await;
@@ -146,23 +165,51 @@ async fn missing_expired_forged_and_alg_none_tokens_are_unauthorized() {
         ("garbage", Some("abc.def".into()), "unauthorized"),
         (
             "expired",
-            Some(mint_token(&account.id, &account.kid, &account.secret, "alice", Role::EndUser, now - 7200, 3600)),
+            Some(mint_token(
+                &account.id,
+                &account.kid,
+                &account.secret,
+                "alice",
+                Role::EndUser,
+                now - 7200,
+                3600,
+            )),
             "token_expired",
         ),
         (
             "forged",
-            Some(mint_token(&account.id, &account.kid, "guessed-secret", "alice", Role::EndUser, now, 3600)),
+            Some(mint_token(
+                &account.id,
+                &account.kid,
+                "guessed-secret",
+                "alice",
+                Role::EndUser,
+                now,
+                3600,
+            )),
             "unauthorized",
         ),
         ("alg none", Some(none_token), "unauthorized"),
         (
             "HS512 header",
-            Some(sign_parts(&json!({"alg": "HS512", "kid": account.kid}), &claims, &account.secret)),
+            Some(sign_parts(
+                &json!({"alg": "HS512", "kid": account.kid}),
+                &claims,
+                &account.secret,
+            )),
             "unauthorized",
         ),
         (
             "unknown kid",
-            Some(mint_token(&account.id, "k9", &account.secret, "alice", Role::EndUser, now, 3600)),
+            Some(mint_token(
+                &account.id,
+                "k9",
+                &account.secret,
+                "alice",
+                Role::EndUser,
+                now,
+                3600,
+            )),
             "unauthorized",
         ),
         (
@@ -186,14 +233,27 @@ async fn missing_expired_forged_and_alg_none_tokens_are_unauthorized() {
         (
             // Signed with this account's secret but claiming the other account.
             "other account",
-            Some(mint_token(&f.app.other_account.id, &account.kid, &account.secret, "alice", Role::EndUser, now, 3600)),
+            Some(mint_token(
+                &f.app.other_account.id,
+                &account.kid,
+                &account.secret,
+                "alice",
+                Role::EndUser,
+                now,
+                3600,
+            )),
             "unauthorized",
         ),
     ];
     let body = json!({"client_message_id": "auth", "type": "text", "text": "hi"}).to_string();
     for (name, token, code) in cases {
         let reply = f.post_raw(token.as_deref(), body.as_bytes()).await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name}: {:?}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{name}: {:?}",
+            reply.body
+        );
         assert_eq!(reply.error_code(), code, "{name}");
         let reply = f
             .app

@@ -8,7 +8,11 @@ use shared::model::Role;
 async fn new_conversation_starts_under_bot_as_a_new_messaging_ticket() {
     let app = TestApp::start().await;
     let reply = app
-        .post("/v1/conversations", &app.token(Role::EndUser, "alice"), json!({}))
+        .post(
+            "/v1/conversations",
+            &app.token(Role::EndUser, "alice"),
+            json!({}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let c = &reply.body;
@@ -48,7 +52,12 @@ async fn conversation_and_history_survive_a_gateway_restart() {
     let app = TestApp::start().await;
     let cid = app.new_conversation("alice").await;
     let alice = app.token(Role::EndUser, "alice");
-    assert_eq!(app.send_text(&cid, &alice, "m1", "before restart").await.status, StatusCode::CREATED);
+    assert_eq!(
+        app.send_text(&cid, &alice, "m1", "before restart")
+            .await
+            .status,
+        StatusCode::CREATED
+    );
 
     // A second gateway on the same tables: what the user sees after leaving and coming back.
     let restarted = TestApp::start_with(app.backend.clone(), app.routing_queue.clone()).await;
@@ -57,7 +66,9 @@ async fn conversation_and_history_survive_a_gateway_restart() {
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body["messages"][0]["text"], "before restart");
-    let reply = restarted.get(&format!("/v1/conversations/{cid}"), &alice).await;
+    let reply = restarted
+        .get(&format!("/v1/conversations/{cid}"), &alice)
+        .await;
     assert_eq!(reply.body["id"], cid.as_str());
 }
 
@@ -77,11 +88,18 @@ async fn another_users_conversation_is_not_found() {
     let reply = app.send_text(&cid, &mallory, "x1", "let me in").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     let reply = app
-        .post(&format!("/v1/conversations/{cid}/handoff"), &mallory, json!({}))
+        .post(
+            &format!("/v1/conversations/{cid}/handoff"),
+            &mallory,
+            json!({}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(app.stored_messages(&cid).await.is_empty());
-    assert_eq!(app.stored_conversation(&cid).await.control, shared::model::Control::Bot);
+    assert_eq!(
+        app.stored_conversation(&cid).await.control,
+        shared::model::Control::Bot
+    );
 }
 
 #[tokio::test]
@@ -89,7 +107,9 @@ async fn another_accounts_staff_cannot_see_the_conversation() {
     let app = TestApp::start().await;
     let cid = app.new_conversation("alice").await;
     let foreign_admin = app.other_account.token(Role::Admin, "alice");
-    let reply = app.get(&format!("/v1/conversations/{cid}"), &foreign_admin).await;
+    let reply = app
+        .get(&format!("/v1/conversations/{cid}"), &foreign_admin)
+        .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     let reply = app.send_text(&cid, &foreign_admin, "x1", "hi").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
@@ -114,11 +134,17 @@ async fn agents_of_the_account_can_read_any_conversation() {
 async fn staff_cannot_start_conversations_as_end_users() {
     let app = TestApp::start().await;
     let reply = app
-        .post("/v1/conversations", &app.token(Role::Agent, "agent-1"), json!({}))
+        .post(
+            "/v1/conversations",
+            &app.token(Role::Agent, "agent-1"),
+            json!({}),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.error_code(), "forbidden");
-    let reply = app.get("/v1/conversations", &app.token(Role::Agent, "agent-1")).await;
+    let reply = app
+        .get("/v1/conversations", &app.token(Role::Agent, "agent-1"))
+        .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
 }
 
@@ -126,7 +152,12 @@ async fn staff_cannot_start_conversations_as_end_users() {
 async fn malformed_conversation_ids_are_not_found() {
     let app = TestApp::start().await;
     let alice = app.token(Role::EndUser, "alice");
-    for cid in ["nope", "c_123", "c_%2E%2E%2Fetc", "C_00000000000000000000000000000000"] {
+    for cid in [
+        "nope",
+        "c_123",
+        "c_%2E%2E%2Fetc",
+        "C_00000000000000000000000000000000",
+    ] {
         let reply = app.get(&format!("/v1/conversations/{cid}"), &alice).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{cid}");
     }

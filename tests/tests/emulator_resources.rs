@@ -7,8 +7,12 @@ use integration_tests::emulator_config;
 async fn ensure_is_idempotent_and_creates_what_the_definition_declares() {
     let config = emulator_config().await;
     let resources = infra::definition("relay-ensure-test");
-    let first = infra::ensure(&config, &resources).await.expect("first ensure");
-    let second = infra::ensure(&config, &resources).await.expect("second ensure");
+    let first = infra::ensure(&config, &resources)
+        .await
+        .expect("first ensure");
+    let second = infra::ensure(&config, &resources)
+        .await
+        .expect("second ensure");
     assert_eq!(first, second);
 
     let ddb = aws_sdk_dynamodb::Client::new(&config);
@@ -23,11 +27,19 @@ async fn ensure_is_idempotent_and_creates_what_the_definition_declares() {
     let keys: Vec<(String, String)> = table
         .key_schema()
         .iter()
-        .map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string()))
+        .map(|k| {
+            (
+                k.attribute_name().to_string(),
+                k.key_type().as_str().to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         keys,
-        vec![("pk".to_string(), "HASH".to_string()), ("sk".to_string(), "RANGE".to_string())]
+        vec![
+            ("pk".to_string(), "HASH".to_string()),
+            ("sk".to_string(), "RANGE".to_string())
+        ]
     );
     let indexes: Vec<&str> = table
         .global_secondary_indexes()
@@ -47,12 +59,17 @@ async fn ensure_is_idempotent_and_creates_what_the_definition_declares() {
         .unwrap()
         .attributes
         .unwrap();
-    let redrive: serde_json::Value = serde_json::from_str(
-        &attributes[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy],
-    )
-    .unwrap();
-    assert_eq!(redrive["maxReceiveCount"].to_string(), queue.dead_letter.max_receive_count.to_string());
-    assert!(redrive["deadLetterTargetArn"].as_str().unwrap().ends_with(&queue.dead_letter.name));
+    let redrive: serde_json::Value =
+        serde_json::from_str(&attributes[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy])
+            .unwrap();
+    assert_eq!(
+        redrive["maxReceiveCount"].to_string(),
+        queue.dead_letter.max_receive_count.to_string()
+    );
+    assert!(redrive["deadLetterTargetArn"]
+        .as_str()
+        .unwrap()
+        .ends_with(&queue.dead_letter.name));
     assert_eq!(
         attributes[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
         queue.visibility_timeout_secs.to_string()

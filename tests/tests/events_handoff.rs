@@ -11,12 +11,15 @@ async fn typing_indicator_shows_for_the_other_side_until_stopped() {
     let alice = app.token(Role::EndUser, "alice");
     let agent = app.token(Role::Agent, "agent-1");
     let events = format!("/v1/conversations/{cid}/events");
-    let reply = app.post(&events, &alice, json!({"type": "typing_start"})).await;
+    let reply = app
+        .post(&events, &alice, json!({"type": "typing_start"}))
+        .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     let view = app.get(&format!("/v1/conversations/{cid}"), &agent).await;
     assert_eq!(view.body["participants"]["end_user"]["typing"], true);
     assert_eq!(view.body["participants"]["agents"]["typing"], false);
-    app.post(&events, &alice, json!({"type": "typing_stop"})).await;
+    app.post(&events, &alice, json!({"type": "typing_stop"}))
+        .await;
     let view = app.get(&format!("/v1/conversations/{cid}"), &agent).await;
     assert_eq!(view.body["participants"]["end_user"]["typing"], false);
 }
@@ -32,15 +35,20 @@ async fn read_and_delivered_cursors_only_move_forward() {
     }
     let events = format!("/v1/conversations/{cid}/events");
     assert_eq!(
-        app.post(&events, &alice, json!({"type": "delivered", "seq": 3})).await.status,
+        app.post(&events, &alice, json!({"type": "delivered", "seq": 3}))
+            .await
+            .status,
         StatusCode::ACCEPTED
     );
     assert_eq!(
-        app.post(&events, &alice, json!({"type": "read", "seq": 2})).await.status,
+        app.post(&events, &alice, json!({"type": "read", "seq": 2}))
+            .await
+            .status,
         StatusCode::ACCEPTED
     );
     // A late, older read receipt does not move the cursor back.
-    app.post(&events, &alice, json!({"type": "read", "seq": 1})).await;
+    app.post(&events, &alice, json!({"type": "read", "seq": 1}))
+        .await;
     let view = app.get(&format!("/v1/conversations/{cid}"), &agent).await;
     assert_eq!(view.body["participants"]["end_user"]["read_seq"], 2);
     assert_eq!(view.body["participants"]["end_user"]["delivered_seq"], 3);
@@ -52,14 +60,18 @@ async fn bad_events_are_refused_without_changes() {
     let cid = app.new_conversation("alice").await;
     let alice = app.token(Role::EndUser, "alice");
     let events = format!("/v1/conversations/{cid}/events");
-    let beyond = app.post(&events, &alice, json!({"type": "read", "seq": 5})).await;
+    let beyond = app
+        .post(&events, &alice, json!({"type": "read", "seq": 5}))
+        .await;
     assert_eq!(beyond.status, StatusCode::UNPROCESSABLE_ENTITY);
     let missing = app.post(&events, &alice, json!({"type": "read"})).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert_eq!(missing.error_code(), "invalid_request");
     let unknown = app.post(&events, &alice, json!({"type": "dance"})).await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
-    let extra = app.post(&events, &alice, json!({"type": "typing_start", "who": "x"})).await;
+    let extra = app
+        .post(&events, &alice, json!({"type": "typing_start", "who": "x"}))
+        .await;
     assert_eq!(extra.status, StatusCode::BAD_REQUEST);
     assert_eq!(app.stored_conversation(&cid).await.revision, 0);
 }
@@ -89,7 +101,10 @@ async fn handoff_gives_control_to_agents_and_requests_routing() {
     assert_eq!(requests[0].reason, "handoff");
     // R16: agents see the bot's part of the conversation after handoff.
     let history = app
-        .get(&format!("/v1/conversations/{cid}/messages"), &app.token(Role::Agent, "agent-1"))
+        .get(
+            &format!("/v1/conversations/{cid}/messages"),
+            &app.token(Role::Agent, "agent-1"),
+        )
         .await;
     assert_eq!(history.body["messages"][0]["text"], "I want a human");
 }
@@ -100,9 +115,15 @@ async fn repeated_handoff_is_harmless_and_routing_is_asked_again_while_waiting()
     let cid = app.new_conversation("alice").await;
     let alice = app.token(Role::EndUser, "alice");
     let path = format!("/v1/conversations/{cid}/handoff");
-    assert_eq!(app.post(&path, &alice, json!({})).await.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        app.post(&path, &alice, json!({})).await.status,
+        StatusCode::ACCEPTED
+    );
     let revision = app.stored_conversation(&cid).await.revision;
-    assert_eq!(app.post(&path, &alice, json!({})).await.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        app.post(&path, &alice, json!({})).await.status,
+        StatusCode::ACCEPTED
+    );
     assert_eq!(app.stored_conversation(&cid).await.revision, revision);
     let requests = app.routing_requests().await;
     assert_eq!(requests.len(), 2);

@@ -14,7 +14,9 @@ async fn posted_messages_get_increasing_seqs_and_history_resumes_from_any_cursor
     let cid = app.new_conversation("alice").await;
     let alice = app.token(Role::EndUser, "alice");
     for i in 1..=7 {
-        let reply = app.send_text(&cid, &alice, &format!("m{i}"), &format!("text {i}")).await;
+        let reply = app
+            .send_text(&cid, &alice, &format!("m{i}"), &format!("text {i}"))
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
         assert_eq!(reply.body["message"]["seq"], i);
     }
@@ -30,12 +32,18 @@ async fn posted_messages_get_increasing_seqs_and_history_resumes_from_any_cursor
     assert_eq!(seqs, vec![3, 4, 5]);
     assert_eq!(page.body["next_after_seq"], 5);
     let rest = app
-        .get(&format!("/v1/conversations/{cid}/messages?after_seq=5"), &alice)
+        .get(
+            &format!("/v1/conversations/{cid}/messages?after_seq=5"),
+            &alice,
+        )
         .await;
     assert_eq!(rest.body["messages"].as_array().unwrap().len(), 2);
     assert_eq!(rest.body["messages"][1]["text"], "text 7");
     let end = app
-        .get(&format!("/v1/conversations/{cid}/messages?after_seq=7"), &alice)
+        .get(
+            &format!("/v1/conversations/{cid}/messages?after_seq=7"),
+            &alice,
+        )
         .await;
     assert_eq!(end.body["messages"], json!([]));
     assert_eq!(end.body["next_after_seq"], 7);
@@ -51,11 +59,16 @@ async fn page_size_is_clamped_to_the_maximum() {
         assert_eq!(reply.status, StatusCode::CREATED);
     }
     let page = app
-        .get(&format!("/v1/conversations/{cid}/messages?limit=5000"), &alice)
+        .get(
+            &format!("/v1/conversations/{cid}/messages?limit=5000"),
+            &alice,
+        )
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(page.body["messages"].as_array().unwrap().len(), 100);
-    let default = app.get(&format!("/v1/conversations/{cid}/messages"), &alice).await;
+    let default = app
+        .get(&format!("/v1/conversations/{cid}/messages"), &alice)
+        .await;
     assert_eq!(default.body["messages"].as_array().unwrap().len(), 50);
 }
 
@@ -91,9 +104,16 @@ async fn twenty_parallel_posts_of_one_client_message_id_store_exactly_one_messag
     let app = TestApp::start().await;
     let cid = app.new_conversation("alice").await;
     let alice = app.token(Role::EndUser, "alice");
-    let replies = join_all((0..20).map(|_| app.send_text(&cid, &alice, "storm", "only once"))).await;
-    let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
-    let replayed = replies.iter().filter(|r| r.status == StatusCode::OK).count();
+    let replies =
+        join_all((0..20).map(|_| app.send_text(&cid, &alice, "storm", "only once"))).await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    let replayed = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
     assert_eq!(created, 1, "{replies:?}");
     assert_eq!(replayed, 19);
     let ids: HashSet<&str> = replies
@@ -111,10 +131,17 @@ async fn concurrent_senders_get_distinct_strictly_increasing_seqs() {
     let alice = app.token(Role::EndUser, "alice");
     let agent = app.token(Role::Agent, "agent-1");
     let posts = (0..30).map(|i| {
-        let token = if i % 2 == 0 { alice.clone() } else { agent.clone() };
+        let token = if i % 2 == 0 {
+            alice.clone()
+        } else {
+            agent.clone()
+        };
         let cid = cid.clone();
         let app = &app;
-        async move { app.send_text(&cid, &token, &format!("p{i}"), &format!("msg {i}")).await }
+        async move {
+            app.send_text(&cid, &token, &format!("p{i}"), &format!("msg {i}"))
+                .await
+        }
     });
     let replies = join_all(posts).await;
     let mut seqs: Vec<u64> = replies
@@ -126,7 +153,12 @@ async fn concurrent_senders_get_distinct_strictly_increasing_seqs() {
         .collect();
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=30).collect::<Vec<u64>>());
-    let stored: Vec<u64> = app.stored_messages(&cid).await.iter().map(|m| m.seq).collect();
+    let stored: Vec<u64> = app
+        .stored_messages(&cid)
+        .await
+        .iter()
+        .map(|m| m.seq)
+        .collect();
     assert_eq!(stored, (1..=30).collect::<Vec<u64>>());
 }
 
@@ -147,7 +179,9 @@ async fn internal_notes_are_hidden_from_end_users_and_shown_to_agents() {
     assert_eq!(note.status, StatusCode::CREATED);
     app.send_text(&cid, &agent, "a1", "Looking into it").await;
 
-    let user_view = app.get(&format!("/v1/conversations/{cid}/messages"), &alice).await;
+    let user_view = app
+        .get(&format!("/v1/conversations/{cid}/messages"), &alice)
+        .await;
     let texts: Vec<&str> = user_view.body["messages"]
         .as_array()
         .unwrap()
@@ -159,11 +193,16 @@ async fn internal_notes_are_hidden_from_end_users_and_shown_to_agents() {
 
     // A page whose only message is a note still advances the cursor past it.
     let page = app
-        .get(&format!("/v1/conversations/{cid}/messages?after_seq=1&limit=1"), &alice)
+        .get(
+            &format!("/v1/conversations/{cid}/messages?after_seq=1&limit=1"),
+            &alice,
+        )
         .await;
     assert_eq!(page.body["messages"][0]["text"], "Looking into it");
 
-    let agent_view = app.get(&format!("/v1/conversations/{cid}/messages"), &agent).await;
+    let agent_view = app
+        .get(&format!("/v1/conversations/{cid}/messages"), &agent)
+        .await;
     assert_eq!(agent_view.body["messages"].as_array().unwrap().len(), 3);
     assert_eq!(agent_view.body["messages"][1]["type"], "internal_note");
 }
@@ -203,11 +242,16 @@ async fn rich_content_is_stored_as_sent_and_agents_see_its_text_rendering() {
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
     let rendering = "How can we help?\n[Track order]\n[FAQ] https://help.test";
-    let agent_view = app.get(&format!("/v1/conversations/{cid}/messages"), &agent).await;
+    let agent_view = app
+        .get(&format!("/v1/conversations/{cid}/messages"), &agent)
+        .await;
     assert_eq!(agent_view.body["messages"][0]["text"], rendering);
     assert!(agent_view.body["messages"][0].get("rich").is_none());
     let user_view = app
-        .get(&format!("/v1/conversations/{cid}/messages"), &app.token(Role::EndUser, "alice"))
+        .get(
+            &format!("/v1/conversations/{cid}/messages"),
+            &app.token(Role::EndUser, "alice"),
+        )
         .await;
     assert_eq!(user_view.body["messages"][0]["rich"], rich);
 }
@@ -225,7 +269,10 @@ async fn first_public_agent_reply_opens_the_ticket_once() {
         )
         .await;
     assert_eq!(note.status, StatusCode::CREATED);
-    assert_eq!(app.stored_conversation(&cid).await.ticket_status, TicketStatus::New);
+    assert_eq!(
+        app.stored_conversation(&cid).await.ticket_status,
+        TicketStatus::New
+    );
     let reply = app.send_text(&cid, &agent, "a1", "Hi Alice").await;
     assert_eq!(reply.status, StatusCode::CREATED);
     let opened = app.stored_conversation(&cid).await;
@@ -233,7 +280,10 @@ async fn first_public_agent_reply_opens_the_ticket_once() {
     // A retry of the same reply changes nothing more.
     let retry = app.send_text(&cid, &agent, "a1", "Hi Alice").await;
     assert_eq!(retry.status, StatusCode::OK);
-    assert_eq!(app.stored_conversation(&cid).await.revision, opened.revision);
+    assert_eq!(
+        app.stored_conversation(&cid).await.revision,
+        opened.revision
+    );
     let view = app.get(&format!("/v1/conversations/{cid}"), &agent).await;
     assert_eq!(view.body["ticket_status"], "open");
 }

@@ -264,7 +264,10 @@ async fn create_conversation(
         request_routing(backend, &conversation, "bot_disabled").await?;
     }
     tracing::info!(account_id = %conversation.account_id, conversation_id = %conversation.id, "conversation created");
-    Ok(json(StatusCode::CREATED, &conversation_view(&conversation, now)))
+    Ok(json(
+        StatusCode::CREATED,
+        &conversation_view(&conversation, now),
+    ))
 }
 
 async fn list_conversations(
@@ -296,7 +299,10 @@ async fn get_conversation(
     cid: &str,
 ) -> Result<ApiResponse, ApiError> {
     let conversation = load_conversation(backend, principal, cid).await?;
-    Ok(json(StatusCode::OK, &conversation_view(&conversation, now_ms())))
+    Ok(json(
+        StatusCode::OK,
+        &conversation_view(&conversation, now_ms()),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -36,7 +36,8 @@ impl std::fmt::Display for BackendKind {
 
 /// Physical-name prefix of the emulator resources (`RELAY_RESOURCE_PREFIX`, default `relay`).
 pub fn resource_prefix() -> String {
-    shared::config::optional("RELAY_RESOURCE_PREFIX").unwrap_or_else(|| infra::DEFAULT_PREFIX.into())
+    shared::config::optional("RELAY_RESOURCE_PREFIX")
+        .unwrap_or_else(|| infra::DEFAULT_PREFIX.into())
 }
 
 /// Builds the backend the environment asks for, creating missing AWS resources, and bootstraps
@@ -46,7 +47,8 @@ pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::e
         None => (Backend::in_memory(), BackendKind::InMemory),
         Some(endpoint) => {
             let config = load_aws_config().await;
-            let provisioned = infra::ensure(&config, &infra::definition(&resource_prefix())).await?;
+            let provisioned =
+                infra::ensure(&config, &infra::definition(&resource_prefix())).await?;
             let queue = provisioned
                 .queue_url("RoutingQueue")
                 .ok_or("routing queue missing from the resource definition")?;
@@ -82,12 +84,19 @@ async fn serve_one(
     // Read at most the contract's limit (+1 byte to notice the excess), never the whole body.
     let response = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
         Ok(collected) => {
-            dispatch(&backend, ApiRequest::from_parts(parts, collected.to_bytes())).await
+            dispatch(
+                &backend,
+                ApiRequest::from_parts(parts, collected.to_bytes()),
+            )
+            .await
         }
         Err(_) => error_response(&ApiError::payload_too_large()),
     };
     let (parts, body) = response.into_parts();
-    Ok(hyper::Response::from_parts(parts, Full::new(Bytes::from(body))))
+    Ok(hyper::Response::from_parts(
+        parts,
+        Full::new(Bytes::from(body)),
+    ))
 }
 
 /// Serves HTTP on `listener` until the task is dropped.

@@ -47,7 +47,9 @@ fn token(args: &[String]) -> Result<String, String> {
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = match shared::config::optional("PORT") {
-        Some(p) => p.parse().map_err(|_| format!("PORT must be a port number, got {p:?}"))?,
+        Some(p) => p
+            .parse()
+            .map_err(|_| format!("PORT must be a port number, got {p:?}"))?,
         None => 3000,
     };
     let (backend, kind) = local_gateway::backend_from_env().await?;
@@ -70,17 +72,24 @@ async fn main() -> ExitCode {
     let result: Result<(), Box<dyn std::error::Error>> = match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("token") => token(&args).map(|t| println!("{t}")).map_err(Into::into),
-        Some("provision") => async {
-            if shared::config::optional("AWS_ENDPOINT_URL").is_none() {
-                return Err("provision needs AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566)".into());
+        Some("provision") => {
+            async {
+                if shared::config::optional("AWS_ENDPOINT_URL").is_none() {
+                    return Err(
+                        "provision needs AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566)".into(),
+                    );
+                }
+                let config = load_aws_config().await;
+                let provisioned = infra::ensure(
+                    &config,
+                    &infra::definition(&local_gateway::resource_prefix()),
+                )
+                .await?;
+                println!("{provisioned:#?}");
+                Ok(())
             }
-            let config = load_aws_config().await;
-            let provisioned =
-                infra::ensure(&config, &infra::definition(&local_gateway::resource_prefix())).await?;
-            println!("{provisioned:#?}");
-            Ok(())
+            .await
         }
-        .await,
         Some("export-resources") => {
             let json = infra::definition(infra::DEFAULT_PREFIX).to_bootstrap_json();
             serde_json::to_string_pretty(&json)

@@ -166,7 +166,10 @@ impl DynamoStore {
         );
         item.insert(
             USER_INDEX_SORT_KEY.into(),
-            s(format!("{:015}#{}", conversation.created_at, conversation.id)),
+            s(format!(
+                "{:015}#{}",
+                conversation.created_at, conversation.id
+            )),
         );
         Ok(item)
     }
@@ -180,10 +183,16 @@ impl DynamoStore {
             (PARTITION_KEY.into(), s(pk.clone())),
             (
                 SORT_KEY.into(),
-                s(idempotency_sk(&message.client_message_id, &message.author_id)),
+                s(idempotency_sk(
+                    &message.client_message_id,
+                    &message.author_id,
+                )),
             ),
             ("seq".into(), AttributeValue::N(message.seq.to_string())),
-            (TTL_ATTRIBUTE.into(), AttributeValue::N(expires_at.to_string())),
+            (
+                TTL_ATTRIBUTE.into(),
+                AttributeValue::N(expires_at.to_string()),
+            ),
         ]);
         let message_item = encode(message, pk, message_sk(message.seq))?;
         let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
@@ -252,7 +261,11 @@ impl DynamoStore {
             Some(AttributeValue::N(n)) => n
                 .parse()
                 .map_err(|_| StoreError::Internal("bad seq in idempotency record".into()))?,
-            _ => return Err(StoreError::Internal("idempotency record without seq".into())),
+            _ => {
+                return Err(StoreError::Internal(
+                    "idempotency record without seq".into(),
+                ))
+            }
         };
         let item = self
             .get(pk, message_sk(seq))
@@ -309,7 +322,9 @@ impl AccountStore for DynamoStore {
             Some(AttributeValue::S(text)) => serde_json::from_str(text)
                 .map(Some)
                 .map_err(|e| StoreError::Internal(format!("settings document: {e}"))),
-            _ => Err(StoreError::Internal("settings item without document".into())),
+            _ => Err(StoreError::Internal(
+                "settings item without document".into(),
+            )),
         }
     }
 }
@@ -359,11 +374,19 @@ impl ConversationStore for DynamoStore {
             .send()
             .await
             .map_err(store_error)?;
-        output.items.unwrap_or_default().into_iter().map(decode).collect()
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(decode)
+            .collect()
     }
 
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
-        let expected = conversation.revision.checked_sub(1).ok_or(StoreError::Conflict)?;
+        let expected = conversation
+            .revision
+            .checked_sub(1)
+            .ok_or(StoreError::Conflict)?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -424,7 +447,9 @@ impl MessageStore for DynamoStore {
                 .await?
                 + 1;
         }
-        Err(StoreError::Unavailable("message sequence contention".into()))
+        Err(StoreError::Unavailable(
+            "message sequence contention".into(),
+        ))
     }
 
     async fn find_message(
@@ -458,7 +483,12 @@ impl MessageStore for DynamoStore {
             .send()
             .await
             .map_err(store_error)?;
-        output.items.unwrap_or_default().into_iter().map(decode).collect()
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(decode)
+            .collect()
     }
 
     async fn last_seq(&self, account_id: &str, conversation_id: &str) -> Result<u64, StoreError> {

@@ -233,6 +233,13 @@ impl MessageStore for MemoryStore {
     }
 }
 
+/// Waiting messages, and the bodies moved to the dead-letter list.
+#[derive(Default)]
+struct QueueState {
+    waiting: VecDeque<QueuedMessage>,
+    dead: Vec<String>,
+}
+
 struct QueuedMessage {
     message_id: String,
     body: String,
@@ -246,7 +253,7 @@ struct QueuedMessage {
 pub struct MemoryQueue {
     visibility_timeout: Duration,
     max_receive_count: u32,
-    state: Mutex<(VecDeque<QueuedMessage>, Vec<String>)>,
+    state: Mutex<QueueState>,
 }
 
 impl MemoryQueue {
@@ -254,14 +261,11 @@ impl MemoryQueue {
         Self {
             visibility_timeout,
             max_receive_count,
-            state: Mutex::new((VecDeque::new(), Vec::new())),
+            state: Mutex::new(QueueState::default()),
         }
     }
 
-    fn lock(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, (VecDeque<QueuedMessage>, Vec<String>)>, StoreError>
-    {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, QueueState>, StoreError> {
         self.state
             .lock()
             .map_err(|_| StoreError::Internal("memory queue lock poisoned".into()))
@@ -269,14 +273,14 @@ impl MemoryQueue {
 
     /// Bodies moved to the dead-letter list.
     pub fn dead_letters(&self) -> Vec<String> {
-        self.lock().map(|s| s.1.clone()).unwrap_or_default()
+        self.lock().map(|s| s.dead.clone()).unwrap_or_default()
     }
 }
 
 #[async_trait]
 impl Queue for MemoryQueue {
     async fn send(&self, body: &str, delay_seconds: u32) -> Result<(), StoreError> {
-        self.lock()?.0.push_back(QueuedMessage {
+        self.lock()?.waiting.push_back(QueuedMessage {
             message_id: new_id("q"),
             body: body.to_string(),
             visible_at: Instant::now() + Duration::from_secs(u64::from(delay_seconds.min(900))),
@@ -288,7 +292,10 @@ impl Queue for MemoryQueue {
 
     async fn receive(&self, max: u32) -> Result<Vec<ReceivedMessage>, StoreError> {
         let mut guard = self.lock()?;
-        let (queue, dead) = &mut *guard;
+        let QueueState {
+            waiting: queue,
+            dead,
+        } = &mut *guard;
         let now = Instant::now();
         // Messages received too often go to the dead-letter list, as SQS's redrive policy does.
         let max_receives = self.max_receive_count;
@@ -322,7 +329,7 @@ impl Queue for MemoryQueue {
 
     async fn acknowledge(&self, receipt: &str) -> Result<(), StoreError> {
         self.lock()?
-            .0
+            .waiting
             .retain(|m| m.receipt.as_deref() != Some(receipt));
         Ok(())
     }

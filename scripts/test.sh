@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: starts the AWS emulator it needs (moto server on 127.0.0.1:4566, or
+# whatever already answers there, e.g. LocalStack), then runs every test of the workspace.
+# Integration tests fail, never skip, when the emulator does not answer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
+if [ "$AWS_ENDPOINT_URL" = "http://127.0.0.1:4566" ]; then
+  bash localstack/start-emulator.sh
+fi
+cargo test --workspace --all-targets "$@"
