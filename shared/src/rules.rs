@@ -380,13 +380,35 @@ impl TicketStatus {
     }
 }
 
-/// How a new message changes its conversation's ticket, if at all.
-/// - A public agent reply opens a new ticket.
-/// - An end-user message reopens a pending ticket.
+/// Whether a new message changes its conversation's ticket:
+/// - a public agent reply opens a new ticket;
+/// - an end-user message reopens a pending ticket;
 /// - R22: an end-user message after the session ended, or after the ticket was solved or
 ///   closed, starts a new session (and ticket) under the bot, in the same history.
-///
-/// Returns the updated conversation (revision bumped) or `None` when nothing changes.
+pub fn message_changes_ticket(
+    conversation: &Conversation,
+    author_role: AuthorRole,
+    kind: MessageKind,
+) -> bool {
+    match author_role {
+        AuthorRole::EndUser => {
+            conversation.session == SessionState::Ended
+                || matches!(
+                    conversation.ticket_status,
+                    TicketStatus::Pending | TicketStatus::Solved | TicketStatus::Closed
+                )
+        }
+        AuthorRole::Agent => {
+            kind != MessageKind::InternalNote
+                && conversation.ticket_status == TicketStatus::New
+                && conversation.session == SessionState::Active
+        }
+        AuthorRole::Bot | AuthorRole::System => false,
+    }
+}
+
+/// The conversation after a new message (see [`message_changes_ticket`]), revision bumped, or
+/// `None` when the message changes nothing. `settings` shape a new session (R3, R8).
 pub fn apply_message(
     conversation: &Conversation,
     author_role: AuthorRole,
@@ -394,43 +416,30 @@ pub fn apply_message(
     settings: &EffectiveSettings,
     now: i64,
 ) -> Option<Conversation> {
+    if !message_changes_ticket(conversation, author_role, kind) {
+        return None;
+    }
     let mut next = conversation.clone();
-    match author_role {
-        AuthorRole::EndUser => {
-            let finished = conversation.session == SessionState::Ended
-                || matches!(
-                    conversation.ticket_status,
-                    TicketStatus::Solved | TicketStatus::Closed
-                );
-            if finished {
-                let fresh = new_conversation(
-                    &conversation.account_id,
-                    &conversation.owner_id,
-                    settings,
-                    now,
-                );
-                next.session = SessionState::Active;
-                next.session_no += 1;
-                next.ticket_id = fresh.ticket_id;
-                next.ticket_status = TicketStatus::New;
-                next.control = fresh.control;
-                next.assignee = None;
-                next.handoff_at = fresh.handoff_at;
-                next.handoff_reason = None;
-            } else if conversation.ticket_status == TicketStatus::Pending {
-                next.ticket_status = TicketStatus::Open;
-            } else {
-                return None;
-            }
-        }
-        AuthorRole::Agent
-            if kind != MessageKind::InternalNote
-                && conversation.ticket_status == TicketStatus::New
-                && conversation.session == SessionState::Active =>
-        {
-            next.ticket_status = TicketStatus::Open;
-        }
-        _ => return None,
+    let reopens_pending = conversation.session == SessionState::Active
+        && conversation.ticket_status == TicketStatus::Pending;
+    if author_role == AuthorRole::Agent || reopens_pending {
+        next.ticket_status = TicketStatus::Open;
+    } else {
+        // An end user writing after the session ended or the ticket was solved/closed (R22).
+        let fresh = new_conversation(
+            &conversation.account_id,
+            &conversation.owner_id,
+            settings,
+            now,
+        );
+        next.session = SessionState::Active;
+        next.session_no += 1;
+        next.ticket_id = fresh.ticket_id;
+        next.ticket_status = TicketStatus::New;
+        next.control = fresh.control;
+        next.assignee = None;
+        next.handoff_at = fresh.handoff_at;
+        next.handoff_reason = None;
     }
     next.updated_at = now;
     next.revision += 1;
@@ -650,6 +659,20 @@ mod tests {
         assert_eq!(next.control, Control::Bot);
         assert_eq!(next.assignee, None);
         assert_eq!(next.id, c.id);
+    }
+
+    #[test]
+    fn end_user_message_reopens_a_pending_ticket_in_the_same_session() {
+        let mut c = conversation();
+        c.ticket_status = TicketStatus::Pending;
+        let s = EffectiveSettings::default();
+        let next = apply_message(&c, AuthorRole::EndUser, MessageKind::Text, &s, 5).unwrap();
+        assert_eq!(next.ticket_status, TicketStatus::Open);
+        assert_eq!(next.session_no, c.session_no);
+        assert_eq!(next.ticket_id, c.ticket_id);
+        // An end user writing on a new or open ticket changes nothing.
+        c.ticket_status = TicketStatus::Open;
+        assert!(apply_message(&c, AuthorRole::EndUser, MessageKind::Text, &s, 5).is_none());
     }
 
     #[test]

@@ -18,9 +18,10 @@ use shared::backend::Backend;
 use shared::ids::is_valid_id;
 use shared::model::{AppendOutcome, AuthorRole, Conversation, Message, Role, RoutingRequest};
 use shared::rules::{
-    apply_event, apply_message, build_message, check_replay, clamp_page, hand_off, needs_routing,
-    new_conversation, validate_post, visible_to, EventRequest, PostMessageRequest,
-    DEFAULT_MESSAGE_PAGE, MAX_CONVERSATION_PAGE, MAX_HANDOFF_REASON_CHARS, MAX_MESSAGE_PAGE,
+    apply_event, apply_message, build_message, check_replay, clamp_page, hand_off,
+    message_changes_ticket, needs_routing, new_conversation, validate_post, visible_to,
+    EventRequest, PostMessageRequest, DEFAULT_MESSAGE_PAGE, MAX_CONVERSATION_PAGE,
+    MAX_HANDOFF_REASON_CHARS, MAX_MESSAGE_PAGE,
 };
 use shared::settings::EffectiveSettings;
 use shared::{now_ms, rfc3339, DomainError, StoreError};
@@ -324,14 +325,14 @@ async fn post_message(
     }
     let author_role = AuthorRole::from(principal.role);
     let now = now_ms();
-    let settings = settings_of(backend, &principal.account_id).await?;
     let kind = post.kind;
 
     // A message that changes the ticket (first agent reply, R22 new session) must not apply
     // that change twice on a retry: look for an earlier delivery first. Plain messages skip
-    // this read and rely on the store's atomic idempotency check.
+    // these reads and rely on the store's atomic idempotency check.
     let mut conversation = conversation;
-    if apply_message(&conversation, author_role, kind, &settings, now).is_some() {
+    if message_changes_ticket(&conversation, author_role, kind) {
+        let settings = settings_of(backend, &principal.account_id).await?;
         let earlier = backend
             .store
             .find_message(

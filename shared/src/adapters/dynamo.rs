@@ -110,6 +110,10 @@ fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(format!("item decoding: {e}")))
 }
 
+fn decode_all<T: DeserializeOwned>(items: Option<Vec<Item>>) -> Result<Vec<T>, StoreError> {
+    items.unwrap_or_default().into_iter().map(decode).collect()
+}
+
 /// The DynamoDB store over one table.
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -374,12 +378,7 @@ impl ConversationStore for DynamoStore {
             .send()
             .await
             .map_err(store_error)?;
-        output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(decode)
-            .collect()
+        decode_all(output.items)
     }
 
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
@@ -483,12 +482,7 @@ impl MessageStore for DynamoStore {
             .send()
             .await
             .map_err(store_error)?;
-        output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(decode)
-            .collect()
+        decode_all(output.items)
     }
 
     async fn last_seq(&self, account_id: &str, conversation_id: &str) -> Result<u64, StoreError> {
