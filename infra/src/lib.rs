@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_s3::types::{
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
@@ -91,27 +92,51 @@ pub fn definition(prefix: &str) -> Resources {
             name: format!("{prefix}-messaging"),
             partition_key: "pk",
             sort_key: "sk",
-            indexes: vec![IndexSpec {
-                name: "gsi1",
-                partition_key: "gsi1pk",
-                sort_key: "gsi1sk",
-            }],
+            indexes: vec![
+                // A user's conversations, newest first.
+                IndexSpec {
+                    name: "gsi1",
+                    partition_key: "gsi1pk",
+                    sort_key: "gsi1sk",
+                },
+                // Sparse: an account's active live chats (R3).
+                IndexSpec {
+                    name: "gsi2",
+                    partition_key: "gsi2pk",
+                    sort_key: "gsi2sk",
+                },
+            ],
             ttl_attribute: "expires_at",
             env_var: "TABLE_NAME",
         },
-        queues: vec![QueueSpec {
-            logical_id: "RoutingQueue",
-            name: format!("{prefix}-routing"),
-            visibility_timeout_secs: 6 * CONSUMER_TIMEOUT_SECS,
-            retention_secs: 4 * 24 * 3600,
-            dead_letter: DeadLetterSpec {
-                logical_id: "RoutingDeadLetterQueue",
-                name: format!("{prefix}-routing-dlq"),
-                max_receive_count: 5,
-                retention_secs: 14 * 24 * 3600,
+        queues: vec![
+            QueueSpec {
+                logical_id: "RoutingQueue",
+                name: format!("{prefix}-routing"),
+                visibility_timeout_secs: 6 * CONSUMER_TIMEOUT_SECS,
+                retention_secs: 4 * 24 * 3600,
+                dead_letter: DeadLetterSpec {
+                    logical_id: "RoutingDeadLetterQueue",
+                    name: format!("{prefix}-routing-dlq"),
+                    max_receive_count: 5,
+                    retention_secs: 14 * 24 * 3600,
+                },
+                env_var: "ROUTING_QUEUE_URL",
             },
-            env_var: "ROUTING_QUEUE_URL",
-        }],
+            QueueSpec {
+                logical_id: "SettingsEffectsQueue",
+                name: format!("{prefix}-settings-effects"),
+                visibility_timeout_secs: 6 * CONSUMER_TIMEOUT_SECS,
+                retention_secs: 4 * 24 * 3600,
+                dead_letter: DeadLetterSpec {
+                    logical_id: "SettingsEffectsDeadLetterQueue",
+                    name: format!("{prefix}-settings-effects-dlq"),
+                    max_receive_count: 5,
+                    retention_secs: 14 * 24 * 3600,
+                },
+                env_var: "SETTINGS_EFFECTS_QUEUE_URL",
+            },
+        ],
         bucket: BucketSpec {
             logical_id: "AttachmentsBucket",
             name: format!("{prefix}-attachments"),
@@ -267,13 +292,50 @@ async fn ensure_table(
         resource: name.to_string(),
         message: e.to_string(),
     };
-    if client
-        .describe_table()
-        .table_name(name)
-        .send()
-        .await
-        .is_err()
-    {
+    let existing = client.describe_table().table_name(name).send().await.ok();
+    if let Some(described) = existing.and_then(|d| d.table) {
+        // A table created by an older definition gets the indexes added since.
+        let present: Vec<String> = described
+            .global_secondary_indexes()
+            .iter()
+            .filter_map(|i| i.index_name().map(str::to_string))
+            .collect();
+        for index in table
+            .indexes
+            .iter()
+            .filter(|i| !present.iter().any(|p| p == i.name))
+        {
+            let attribute = |n: &str| {
+                AttributeDefinition::builder()
+                    .attribute_name(n)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(build_error)
+            };
+            let create = CreateGlobalSecondaryIndexAction::builder()
+                .index_name(index.name)
+                .set_key_schema(Some(key_schema(index.partition_key, index.sort_key)?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(build_error)?;
+            client
+                .update_table()
+                .table_name(name)
+                .attribute_definitions(attribute(index.partition_key)?)
+                .attribute_definitions(attribute(index.sort_key)?)
+                .global_secondary_index_updates(
+                    GlobalSecondaryIndexUpdate::builder().create(create).build(),
+                )
+                .send()
+                .await
+                .map_err(|e| aws_error(name)(e.into_service_error()))?;
+            tracing::info!(table = name, index = index.name, "index added");
+        }
+    } else {
         let mut request = client
             .create_table()
             .table_name(name)

@@ -99,6 +99,20 @@ impl From<DomainError> for ApiError {
     }
 }
 
+impl From<crate::settings::SettingsError> for ApiError {
+    fn from(error: crate::settings::SettingsError) -> Self {
+        let message = error.to_string();
+        match error {
+            crate::settings::SettingsError::Unknown(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "unknown_setting", message)
+            }
+            crate::settings::SettingsError::Invalid { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_setting", message)
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         // Internal details go to the log, never to the client.

@@ -8,9 +8,11 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::adapters::dynamo::DynamoStore;
 use crate::adapters::memory::{MemoryQueue, MemoryStore};
 use crate::adapters::sqs::SqsQueue;
+use crate::config::FunctionConfig;
 use crate::error::StoreError;
 use crate::model::{Account, SigningKey};
 use crate::ports::{Queue, Store};
+use crate::settings::Settings;
 
 /// The AWS SDK behaviour version, pinned so SDK upgrades cannot change defaults silently.
 pub fn behavior_version() -> BehaviorVersion {
@@ -44,33 +46,52 @@ pub const MEMORY_QUEUE_MAX_RECEIVES: u32 = 5;
 #[derive(Clone)]
 pub struct Backend {
     pub store: Arc<dyn Store>,
+    /// Conversations needing an agent (consumed by route-conversation).
     pub routing_queue: Arc<dyn Queue>,
+    /// Side effects of settings changes (consumed by update-settings' effects worker).
+    pub settings_effects_queue: Arc<dyn Queue>,
 }
 
 impl Backend {
     /// Everything in process memory: nothing survives a restart.
     pub fn in_memory() -> Self {
-        Self {
-            store: Arc::new(MemoryStore::default()),
-            routing_queue: Arc::new(MemoryQueue::new(
+        let queue = || {
+            Arc::new(MemoryQueue::new(
                 MEMORY_QUEUE_VISIBILITY,
                 MEMORY_QUEUE_MAX_RECEIVES,
+            ))
+        };
+        Self {
+            store: Arc::new(MemoryStore::default()),
+            routing_queue: queue(),
+            settings_effects_queue: queue(),
+        }
+    }
+
+    /// DynamoDB and SQS on whatever endpoint `sdk` names.
+    pub fn aws(sdk: &SdkConfig, config: &FunctionConfig) -> Self {
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        Self {
+            store: Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                &config.table_name,
+            )),
+            routing_queue: Arc::new(SqsQueue::new(sqs.clone(), &config.routing_queue_url)),
+            settings_effects_queue: Arc::new(SqsQueue::new(
+                sqs,
+                &config.settings_effects_queue_url,
             )),
         }
     }
 
-    /// DynamoDB and SQS on whatever endpoint `config` names.
-    pub fn aws(config: &SdkConfig, table_name: &str, routing_queue_url: &str) -> Self {
-        Self {
-            store: Arc::new(DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(config),
-                table_name,
-            )),
-            routing_queue: Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(config),
-                routing_queue_url,
-            )),
-        }
+    /// The account's effective settings: spec defaults (R4 per account) under what admins set.
+    pub async fn settings(&self, account_id: &str) -> Result<Settings, StoreError> {
+        let stored = self.store.get_settings(account_id).await?;
+        let account = self.store.get_account(account_id).await?;
+        Ok(Settings::effective(
+            stored.as_ref().map(|s| &s.document),
+            account.as_ref(),
+        ))
     }
 
     /// Creates (or refreshes) an account with every capability and its signing key: the

@@ -28,6 +28,7 @@ pub fn optional(name: &str) -> Option<String> {
 pub struct FunctionConfig {
     pub table_name: String,
     pub routing_queue_url: String,
+    pub settings_effects_queue_url: String,
 }
 
 impl FunctionConfig {
@@ -35,6 +36,7 @@ impl FunctionConfig {
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             routing_queue_url: required("ROUTING_QUEUE_URL")?,
+            settings_effects_queue_url: required("SETTINGS_EFFECTS_QUEUE_URL")?,
         })
     }
 }

@@ -10,9 +10,10 @@ use crate::ids::new_id;
 use crate::model::{
     Account, AppendOutcome, AuthorRole, Conversation, Message, MessageKind, SigningKey,
 };
-use crate::ports::{Queue, Store};
+use crate::ports::{Queue, Store, StoredSettings};
 use crate::rules::new_conversation;
-use crate::settings::EffectiveSettings;
+use crate::settings::Settings;
+use crate::settings::{AuditEntry, EffectJob, SettingsEffect, WorkspaceFacts, GENESIS_HASH};
 use crate::StoreError;
 
 fn fresh_account() -> String {
@@ -20,7 +21,7 @@ fn fresh_account() -> String {
 }
 
 fn conversation(account_id: &str, owner: &str, created_at: i64) -> Conversation {
-    new_conversation(account_id, owner, &EffectiveSettings::default(), created_at)
+    new_conversation(account_id, owner, &Settings::default(), created_at)
 }
 
 fn message(c: &Conversation, author: &str, client_message_id: &str, text: &str) -> Message {
@@ -76,7 +77,7 @@ pub async fn account_and_signing_key_round_trip(store: Arc<dyn Store>) {
         store.get_signing_key(&fresh_account(), "k1").await.unwrap(),
         None
     );
-    assert_eq!(store.get_settings_document(&id).await.unwrap(), None);
+    assert_eq!(store.get_settings(&id).await.unwrap(), None);
 }
 
 pub async fn conversation_round_trip_and_duplicate_create_refused(store: Arc<dyn Store>) {
@@ -284,6 +285,118 @@ pub async fn concurrent_replays_of_one_client_message_id_store_one_message(store
     );
 }
 
+pub async fn settings_commit_is_conditional_on_version_and_audited(store: Arc<dyn Store>) {
+    let account = fresh_account();
+    assert_eq!(store.get_settings(&account).await.unwrap(), None);
+    let entry = |version: u64, prev: &str| {
+        AuditEntry::new(&account, version, "admin-1", 10, Default::default(), prev)
+    };
+    let first = entry(1, GENESIS_HASH);
+    let v1 = StoredSettings {
+        version: 1,
+        document: serde_json::json!({"bot": {"enabled": false}}),
+        last_hash: first.hash.clone(),
+    };
+    let job = EffectJob {
+        account_id: account.clone(),
+        version: 1,
+        effect: SettingsEffect::EndLiveChats,
+        requested_at: 10,
+    };
+    store
+        .commit_settings(&account, 0, &v1, &first, std::slice::from_ref(&job))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_settings(&account).await.unwrap(),
+        Some(v1.clone())
+    );
+    // A second writer that read version 0 loses, and writes nothing.
+    let rival = entry(1, GENESIS_HASH);
+    let stale = StoredSettings {
+        version: 1,
+        document: serde_json::json!({}),
+        last_hash: rival.hash.clone(),
+    };
+    assert!(matches!(
+        store
+            .commit_settings(&account, 0, &stale, &rival, &[])
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.get_settings(&account).await.unwrap(),
+        Some(v1.clone())
+    );
+    let second = entry(2, &first.hash);
+    let v2 = StoredSettings {
+        version: 2,
+        document: serde_json::json!({}),
+        last_hash: second.hash.clone(),
+    };
+    store
+        .commit_settings(&account, 1, &v2, &second, &[])
+        .await
+        .unwrap();
+    let audit = store.list_audit(&account, 0, 10).await.unwrap();
+    assert_eq!(audit, vec![first.clone(), second.clone()]);
+    assert_eq!(
+        store.list_audit(&account, 1, 10).await.unwrap(),
+        vec![second]
+    );
+    assert_eq!(crate::settings::verify_chain(&audit), Ok(()));
+
+    assert_eq!(
+        store.pending_effects(&account).await.unwrap(),
+        vec![job.clone()]
+    );
+    store.complete_effect(&job).await.unwrap();
+    store.complete_effect(&job).await.unwrap();
+    assert!(store.pending_effects(&account).await.unwrap().is_empty());
+}
+
+pub async fn workspace_facts_default_and_round_trip(store: Arc<dyn Store>) {
+    let account = fresh_account();
+    assert_eq!(
+        store.get_workspace_facts(&account).await.unwrap(),
+        WorkspaceFacts::default()
+    );
+    let facts = WorkspaceFacts {
+        groups: vec!["billing".into()],
+        unconverted_chat_departments: 2,
+        help_center_articles: 12,
+    };
+    store.put_workspace_facts(&account, &facts).await.unwrap();
+    assert_eq!(store.get_workspace_facts(&account).await.unwrap(), facts);
+}
+
+pub async fn active_live_chats_are_listed_until_ended(store: Arc<dyn Store>) {
+    let account = fresh_account();
+    let mut chat_settings = Settings::default();
+    chat_settings.messaging.enabled = false;
+    let live = new_conversation(&account, "alice", &chat_settings, 5);
+    let messaging = conversation(&account, "bob", 6);
+    store.create_conversation(&live).await.unwrap();
+    store.create_conversation(&messaging).await.unwrap();
+    let listed = store.list_active_live_chats(&account, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        vec![live.id.clone()]
+    );
+    let ended = crate::rules::end_live_chat(&live, 7).unwrap();
+    store.update_conversation(&ended).await.unwrap();
+    assert!(store
+        .list_active_live_chats(&account, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .list_active_live_chats(&fresh_account(), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 pub async fn queue_delivers_sent_messages_until_acknowledged(queue: Arc<dyn Queue>) {
     let body = format!("{{\"n\":\"{}\"}}", new_id("q"));
     queue.send(&body, 0).await.unwrap();
@@ -332,6 +445,9 @@ macro_rules! store_contract_tests {
             replayed_client_message_id_returns_original,
             concurrent_appends_get_unique_gap_free_seqs,
             concurrent_replays_of_one_client_message_id_store_one_message,
+            settings_commit_is_conditional_on_version_and_audited,
+            workspace_facts_default_and_round_trip,
+            active_live_chats_are_listed_until_ended,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

@@ -41,11 +41,72 @@ where
         }
     };
     let aws = load_aws_config().await;
-    let backend = Backend::aws(&aws, &config.table_name, &config.routing_queue_url);
+    let backend = Backend::aws(&aws, &config);
     let handler = &handler;
     lambda_http::run(service_fn(move |request: Request| {
         let backend = backend.clone();
         async move { Ok::<_, Error>(handler(backend, to_api_request(request)).await) }
     }))
+    .await
+}
+
+/// Runs an SQS consumer: `handler` gets the batch and returns the message ids that failed,
+/// which are reported as batch item failures (only they are retried, then dead-lettered).
+pub async fn run_sqs<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(Backend, Vec<crate::ports::ReceivedMessage>) -> Fut + Send + Sync,
+    Fut: Future<Output = Vec<String>> + Send,
+{
+    use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+    use lambda_http::lambda_runtime::{self, LambdaEvent};
+
+    crate::logging::init();
+    let config = match FunctionConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(%error, "invalid configuration");
+            return Err(error.into());
+        }
+    };
+    let aws = load_aws_config().await;
+    let backend = Backend::aws(&aws, &config);
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<SqsEvent>| {
+            let backend = backend.clone();
+            async move {
+                let mut failures = Vec::new();
+                let mut batch = Vec::new();
+                for record in event.payload.records {
+                    match record.message_id {
+                        Some(message_id) => batch.push(crate::ports::ReceivedMessage {
+                            message_id,
+                            receipt: record.receipt_handle.unwrap_or_default(),
+                            body: record.body.unwrap_or_default(),
+                            receive_count: record
+                                .attributes
+                                .get("ApproximateReceiveCount")
+                                .and_then(|n| n.parse().ok())
+                                .unwrap_or(1),
+                        }),
+                        // Without an id it cannot be reported; SQS never sends one.
+                        None => tracing::error!("SQS record without messageId"),
+                    }
+                }
+                let known: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
+                for id in handler(backend, batch).await {
+                    // Only ids of this batch, never empty or unknown ones.
+                    if known.contains(&id) {
+                        let mut failure = BatchItemFailure::default();
+                        failure.item_identifier = id;
+                        failures.push(failure);
+                    }
+                }
+                let mut response = SqsBatchResponse::default();
+                response.batch_item_failures = failures;
+                Ok::<_, Error>(response)
+            }
+        },
+    ))
     .await
 }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use crate::error::StoreError;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
+use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -18,11 +19,49 @@ pub trait AccountStore: Send + Sync {
         account_id: &str,
         kid: &str,
     ) -> Result<Option<SigningKey>, StoreError>;
-    /// The account's stored settings document, if any was ever written.
-    async fn get_settings_document(
+}
+
+/// An account's stored settings: the sparse document (see `crate::settings`), its version and
+/// the hash of the latest audit entry (the next entry's `prev_hash`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredSettings {
+    pub version: u64,
+    pub document: serde_json::Value,
+    pub last_hash: String,
+}
+
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    async fn get_settings(&self, account_id: &str) -> Result<Option<StoredSettings>, StoreError>;
+    /// In one atomic step: stores `settings` (whose version must be `expected_version + 1`)
+    /// only if the stored version is still `expected_version` (0: nothing stored yet), appends
+    /// `audit`, and records `effects` in the outbox. `Conflict` when another change won.
+    async fn commit_settings(
         &self,
         account_id: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError>;
+        expected_version: u64,
+        settings: &StoredSettings,
+        audit: &AuditEntry,
+        effects: &[EffectJob],
+    ) -> Result<(), StoreError>;
+    /// Audit entries with `version > after_version`, oldest first, at most `limit`.
+    async fn list_audit(
+        &self,
+        account_id: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Side effects recorded by committed changes and not yet completed.
+    async fn pending_effects(&self, account_id: &str) -> Result<Vec<EffectJob>, StoreError>;
+    /// Marks an effect done (idempotent).
+    async fn complete_effect(&self, job: &EffectJob) -> Result<(), StoreError>;
+    /// Groups, departments and help-center facts (R1, R11); defaults when never written.
+    async fn get_workspace_facts(&self, account_id: &str) -> Result<WorkspaceFacts, StoreError>;
+    async fn put_workspace_facts(
+        &self,
+        account_id: &str,
+        facts: &WorkspaceFacts,
+    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -39,6 +78,13 @@ pub trait ConversationStore: Send + Sync {
         &self,
         account_id: &str,
         owner_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError>;
+    /// Up to `limit` conversations of the account on the `chat` channel whose session is
+    /// active (R3). Ending them removes them from this list.
+    async fn list_active_live_chats(
+        &self,
+        account_id: &str,
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError>;
     /// Replaces the conversation if its stored revision is still `conversation.revision - 1`;
@@ -74,8 +120,8 @@ pub trait MessageStore: Send + Sync {
 }
 
 /// Everything a handler needs from storage, as one object.
-pub trait Store: AccountStore + ConversationStore + MessageStore {}
-impl<T: AccountStore + ConversationStore + MessageStore> Store for T {}
+pub trait Store: AccountStore + ConversationStore + MessageStore + SettingsStore {}
+impl<T: AccountStore + ConversationStore + MessageStore + SettingsStore> Store for T {}
 
 /// A message taken from a queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,4 +144,37 @@ pub trait Queue: Send + Sync {
     /// timeout passes.
     async fn receive(&self, max: u32) -> Result<Vec<ReceivedMessage>, StoreError>;
     async fn acknowledge(&self, receipt: &str) -> Result<(), StoreError>;
+}
+
+/// A conversation update that keeps losing optimistic-concurrency races gives up after this.
+const MAX_UPDATE_ATTEMPTS: u32 = 8;
+
+/// Applies `change` to the latest stored conversation with optimistic concurrency, re-reading
+/// and re-applying when another writer got there first. `change` returns `None` for "nothing
+/// to do". Returns the conversation as stored afterwards.
+pub async fn update_with_retry<E, F>(
+    store: &dyn ConversationStore,
+    mut current: Conversation,
+    mut change: F,
+) -> Result<Conversation, E>
+where
+    E: From<StoreError>,
+    F: FnMut(&Conversation) -> Result<Option<Conversation>, E>,
+{
+    for _ in 0..MAX_UPDATE_ATTEMPTS {
+        let Some(next) = change(&current)? else {
+            return Ok(current);
+        };
+        match store.update_conversation(&next).await {
+            Ok(()) => return Ok(next),
+            Err(StoreError::Conflict) => {
+                current = store
+                    .get_conversation(&current.account_id, &current.id)
+                    .await?
+                    .ok_or_else(|| StoreError::Internal("conversation vanished".into()))?;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
 }

@@ -9,7 +9,7 @@ use crate::model::{
     AuthorRole, Channel, Control, Conversation, Message, MessageKind, ParticipantState, Role,
     SessionState, TicketStatus,
 };
-use crate::settings::EffectiveSettings;
+use crate::settings::Settings;
 
 /// Request bodies above this are refused with 413 before anything else happens.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -320,15 +320,15 @@ pub fn visible_to(role: Role, message: &Message) -> bool {
 pub fn new_conversation(
     account_id: &str,
     owner_id: &str,
-    settings: &EffectiveSettings,
+    settings: &Settings,
     now: i64,
 ) -> Conversation {
-    let channel = if settings.messaging_enabled {
+    let channel = if settings.messaging.enabled {
         Channel::Messaging
     } else {
         Channel::Chat
     };
-    let control = if settings.bot_enabled {
+    let control = if settings.bot.enabled {
         Control::Bot
     } else {
         Control::Agent
@@ -355,6 +355,27 @@ pub fn new_conversation(
         agents: ParticipantState::default(),
         revision: 0,
     }
+}
+
+/// R3: a live chat whose session is still active (ended when messaging is turned on).
+pub fn is_active_live_chat(conversation: &Conversation) -> bool {
+    conversation.channel == Channel::Chat && conversation.session == SessionState::Active
+}
+
+/// R3: ends an active live-chat session; its ticket stays pending and nothing is deleted.
+/// `None` when there is nothing to end (already ended: retries are harmless).
+pub fn end_live_chat(conversation: &Conversation, now: i64) -> Option<Conversation> {
+    if !is_active_live_chat(conversation) {
+        return None;
+    }
+    let mut next = conversation.clone();
+    next.session = SessionState::Ended;
+    next.ticket_status = TicketStatus::Pending;
+    next.end_user.typing_until = None;
+    next.agents.typing_until = None;
+    next.updated_at = now;
+    next.revision += 1;
+    Some(next)
 }
 
 /// Whether a conversation is waiting for an agent and so needs a routing request.
@@ -413,7 +434,7 @@ pub fn apply_message(
     conversation: &Conversation,
     author_role: AuthorRole,
     kind: MessageKind,
-    settings: &EffectiveSettings,
+    settings: &Settings,
     now: i64,
 ) -> Option<Conversation> {
     if !message_changes_ticket(conversation, author_role, kind) {
@@ -552,7 +573,7 @@ mod tests {
     }
 
     fn conversation() -> Conversation {
-        new_conversation("acct", "alice", &EffectiveSettings::default(), 1_000)
+        new_conversation("acct", "alice", &Settings::default(), 1_000)
     }
 
     #[test]
@@ -638,7 +659,7 @@ mod tests {
     #[test]
     fn agent_reply_opens_a_new_ticket_but_internal_notes_do_not() {
         let c = conversation();
-        let s = EffectiveSettings::default();
+        let s = Settings::default();
         assert!(apply_message(&c, AuthorRole::Agent, MessageKind::InternalNote, &s, 2).is_none());
         let opened = apply_message(&c, AuthorRole::Agent, MessageKind::Text, &s, 2).unwrap();
         assert_eq!(opened.ticket_status, TicketStatus::Open);
@@ -651,7 +672,7 @@ mod tests {
         c.session = SessionState::Ended;
         c.control = Control::Agent;
         c.assignee = Some("agent-1".into());
-        let s = EffectiveSettings::default();
+        let s = Settings::default();
         let next = apply_message(&c, AuthorRole::EndUser, MessageKind::Text, &s, 5).unwrap();
         assert_eq!(next.session, SessionState::Active);
         assert_eq!(next.session_no, 2);
@@ -665,7 +686,7 @@ mod tests {
     fn end_user_message_reopens_a_pending_ticket_in_the_same_session() {
         let mut c = conversation();
         c.ticket_status = TicketStatus::Pending;
-        let s = EffectiveSettings::default();
+        let s = Settings::default();
         let next = apply_message(&c, AuthorRole::EndUser, MessageKind::Text, &s, 5).unwrap();
         assert_eq!(next.ticket_status, TicketStatus::Open);
         assert_eq!(next.session_no, c.session_no);
@@ -677,11 +698,9 @@ mod tests {
 
     #[test]
     fn new_conversation_follows_settings() {
-        let s = EffectiveSettings {
-            messaging_enabled: false,
-            bot_enabled: false,
-            ..EffectiveSettings::default()
-        };
+        let mut s = Settings::default();
+        s.messaging.enabled = false;
+        s.bot.enabled = false;
         let c = new_conversation("a", "u", &s, 1);
         assert_eq!(c.channel, Channel::Chat);
         assert_eq!(c.control, Control::Agent);

@@ -1,80 +1,524 @@
-//! The account settings every function reads (spec R1–R9), with the spec's defaults filled in.
+//! Account settings (spec R1–R11): the typed document, its defaults, RFC 7396 merge patches, the
+//! cross-setting rules, and the hash-chained audit log. Pure logic, no I/O.
 //!
-//! The settings API (update-settings) writes the stored document; every other function reads the
-//! effective values through [`EffectiveSettings::from_document`], so defaults live in one place.
+//! The store keeps a *sparse* document: only what an admin set explicitly. The effective
+//! settings are the defaults (R4's depends on the account) with that document merged over them,
+//! so a default can change without rewriting every account, and `null` in a patch means "back
+//! to the default".
 
-use serde_json::Value;
+use std::collections::BTreeMap;
 
-/// Settings as the functions need them. Paths follow the settings document (`messaging.enabled`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EffectiveSettings {
-    pub agent_workspace_enabled: bool,
-    pub messaging_enabled: bool,
-    pub agents_can_end_sessions: bool,
-    pub attachments_enabled: bool,
-    pub bot_enabled: bool,
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::model::Account;
+
+/// Launch of "agents can end messaging sessions" (R4): accounts whose messaging was enabled
+/// before this instant default to `false`. 2026-01-01T00:00:00Z.
+pub const AGENTS_CAN_END_SESSIONS_LAUNCH_MS: i64 = 1_767_225_600_000;
+
+/// The capability R6 requires.
+pub const CSAT_CAPABILITY: &str = "csat.customizable";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Toggle {
+    pub enabled: bool,
 }
 
-impl Default for EffectiveSettings {
+/// R5: how a ticket whose session an agent ended counts for routing and capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedSessionRouting {
+    Messaging,
+    Email,
+}
+
+/// R9.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingMethod {
+    HighestSpareCapacity,
+    RoundRobin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagingSettings {
+    pub enabled: bool,
+    pub agents_can_end_sessions: bool,
+    pub ended_session_routing: EndedSessionRouting,
+    pub csat_on_session_end: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSettings {
+    pub method: RoutingMethod,
+}
+
+/// The effective settings of an account: every setting has a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub agent_workspace: Toggle,
+    pub support_chat_app: Toggle,
+    pub messaging: MessagingSettings,
+    pub attachments: Toggle,
+    pub bot: Toggle,
+    pub routing: RoutingSettings,
+}
+
+impl Default for Settings {
+    /// The spec's defaults for a new account.
     fn default() -> Self {
         Self {
-            agent_workspace_enabled: true,
-            messaging_enabled: true,
-            agents_can_end_sessions: true,
-            attachments_enabled: true,
-            bot_enabled: true,
+            agent_workspace: Toggle { enabled: true },
+            support_chat_app: Toggle { enabled: false },
+            messaging: MessagingSettings {
+                enabled: true,
+                agents_can_end_sessions: true,
+                ended_session_routing: EndedSessionRouting::Messaging,
+                csat_on_session_end: false,
+            },
+            attachments: Toggle { enabled: true },
+            bot: Toggle { enabled: true },
+            routing: RoutingSettings {
+                method: RoutingMethod::HighestSpareCapacity,
+            },
         }
     }
 }
 
-fn flag(doc: &Value, section: &str, key: &str, default: bool) -> bool {
-    doc.get(section)
-        .and_then(|s| s.get(key))
-        .and_then(Value::as_bool)
-        .unwrap_or(default)
+/// Whether R4's legacy default applies: messaging enabled before the feature launched.
+fn is_legacy_messaging_account(account: Option<&Account>) -> bool {
+    account
+        .and_then(|a| a.messaging_enabled_at)
+        .is_some_and(|at| at < AGENTS_CAN_END_SESSIONS_LAUNCH_MS)
 }
 
-impl EffectiveSettings {
-    /// Reads a stored settings document; anything absent takes the default.
-    pub fn from_document(doc: Option<&Value>) -> Self {
-        let defaults = Self::default();
-        let Some(doc) = doc else { return defaults };
-        Self {
-            agent_workspace_enabled: flag(
-                doc,
-                "agent_workspace",
-                "enabled",
-                defaults.agent_workspace_enabled,
-            ),
-            messaging_enabled: flag(doc, "messaging", "enabled", defaults.messaging_enabled),
-            agents_can_end_sessions: flag(
-                doc,
-                "messaging",
-                "agents_can_end_sessions",
-                defaults.agents_can_end_sessions,
-            ),
-            attachments_enabled: flag(doc, "attachments", "enabled", defaults.attachments_enabled),
-            bot_enabled: flag(doc, "bot", "enabled", defaults.bot_enabled),
+impl Settings {
+    /// The defaults for `account` (R4).
+    pub fn defaults_for(account: Option<&Account>) -> Self {
+        let mut settings = Self::default();
+        settings.messaging.agents_can_end_sessions = !is_legacy_messaging_account(account);
+        settings
+    }
+
+    /// The effective settings: defaults with the stored sparse document merged over them.
+    /// A stored document that no longer fits the schema falls back to the defaults for the
+    /// parts that do not fit (logged), rather than failing every request of the account.
+    pub fn effective(stored: Option<&Value>, account: Option<&Account>) -> Self {
+        let defaults = Self::defaults_for(account);
+        let Some(stored) = stored else {
+            return defaults;
+        };
+        let mut merged = to_value(&defaults);
+        merge_patch(&mut merged, stored);
+        serde_json::from_value(merged).unwrap_or_else(|error| {
+            tracing::error!(%error, "stored settings do not fit the schema; using defaults");
+            defaults
+        })
+    }
+}
+
+fn to_value(settings: &Settings) -> Value {
+    // A struct of plain fields always serialises.
+    serde_json::to_value(settings).unwrap_or(Value::Null)
+}
+
+/// RFC 7396 JSON Merge Patch: objects merge recursively, `null` removes, anything else replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(target) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                target.remove(key);
+            } else {
+                merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
+            }
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Removes objects left empty by removals, so the sparse document stays minimal.
+fn prune_empty(value: &mut Value) {
+    if let Value::Object(map) = value {
+        for child in map.values_mut() {
+            prune_empty(child);
+        }
+        map.retain(|_, child| !matches!(child, Value::Object(m) if m.is_empty()));
+    }
+}
 
-    #[test]
-    fn missing_document_gives_spec_defaults() {
-        let s = EffectiveSettings::from_document(None);
-        assert!(s.messaging_enabled && s.bot_enabled && s.attachments_enabled);
+/// Flattens a document into `path → leaf value` (`messaging.enabled → true`).
+fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&path, child, out);
+            }
+        }
+        leaf => {
+            out.insert(prefix.to_string(), leaf.clone());
+        }
+    }
+}
+
+/// Why a patch was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SettingsError {
+    /// A key that is not a setting (400): a typo must not silently do nothing.
+    #[error("unknown setting `{0}`")]
+    Unknown(String),
+    /// A value of the wrong type or a broken cross-setting rule (422), naming the rule.
+    #[error("{rule}: {message}")]
+    Invalid { rule: &'static str, message: String },
+}
+
+fn invalid(rule: &'static str, message: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        rule,
+        message: message.into(),
+    }
+}
+
+/// Checks every key of `patch` against the schema (the shape of the defaults document).
+fn check_known_keys(schema: &Value, patch: &Value, prefix: &str) -> Result<(), SettingsError> {
+    let Value::Object(patch) = patch else {
+        return Err(invalid(
+            "schema",
+            if prefix.is_empty() {
+                "a settings patch must be a JSON object".to_string()
+            } else {
+                format!("`{prefix}` is a group of settings and takes an object")
+            },
+        ));
+    };
+    for (key, value) in patch {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        let Some(expected) = schema.get(key) else {
+            return Err(SettingsError::Unknown(path));
+        };
+        if expected.is_object() && !value.is_null() {
+            check_known_keys(expected, value, &path)?;
+        }
+    }
+    Ok(())
+}
+
+/// What the account has configured outside the settings document, as R1 and R11 need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceFacts {
+    /// Agent groups configured.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Chat departments not yet converted to groups (R1 blocks the workspace while any remain).
+    #[serde(default)]
+    pub unconverted_chat_departments: u32,
+    /// Published help-center articles (R11 recommends at least 10).
+    #[serde(default)]
+    pub help_center_articles: u32,
+}
+
+/// Work a settings change leaves to be done outside the request (through the queue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingsEffect {
+    /// R3: messaging was turned on; end every active live-chat session of the account.
+    EndLiveChats,
+}
+
+impl SettingsEffect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EndLiveChats => "end_live_chats",
+        }
+    }
+}
+
+/// A side effect to carry out: the outbox record and the queue message body are the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectJob {
+    pub account_id: String,
+    /// The settings version whose change asked for it.
+    pub version: u64,
+    pub effect: SettingsEffect,
+    /// When the change was committed (epoch ms); stale pending jobs are sent again.
+    pub requested_at: i64,
+}
+
+/// The before and after of one changed setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub before: Value,
+    pub after: Value,
+}
+
+/// An accepted patch, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOutcome {
+    /// The new sparse document to store.
+    pub stored: Value,
+    pub before: Settings,
+    pub after: Settings,
+    /// Effective values that changed, by path.
+    pub changes: BTreeMap<String, Change>,
+    pub effects: Vec<SettingsEffect>,
+}
+
+/// Applies a merge patch to an account's settings and checks every rule (R1, R2, R5, R6, R9,
+/// types). Nothing is half-applied: either the whole outcome or an error.
+pub fn apply_patch(
+    stored: Option<&Value>,
+    patch: &Value,
+    account: &Account,
+    facts: &WorkspaceFacts,
+) -> Result<PatchOutcome, SettingsError> {
+    let defaults = Settings::defaults_for(Some(account));
+    check_known_keys(&to_value(&defaults), patch, "")?;
+    let before = Settings::effective(stored, Some(account));
+
+    let mut sparse = stored.cloned().unwrap_or_else(|| Value::Object(Map::new()));
+    merge_patch(&mut sparse, patch);
+    prune_empty(&mut sparse);
+    let mut merged = to_value(&defaults);
+    merge_patch(&mut merged, &sparse);
+    let mut after: Settings = serde_json::from_value(merged).map_err(|e| {
+        invalid(
+            "types",
+            format!("a setting has a value of the wrong type: {e}"),
+        )
+    })?;
+
+    // R1: one switch for the account; enabling it needs every chat department converted and
+    // turns the Support chat app off.
+    if after.agent_workspace.enabled && !before.agent_workspace.enabled {
+        if facts.unconverted_chat_departments > 0 {
+            return Err(invalid(
+                "R1",
+                format!(
+                    "agent_workspace.enabled needs every chat department converted to a group; {} remain",
+                    facts.unconverted_chat_departments
+                ),
+            ));
+        }
+        after.support_chat_app.enabled = false;
+        merge_patch(
+            &mut sparse,
+            &serde_json::json!({"support_chat_app": {"enabled": false}}),
+        );
+    } else if after.agent_workspace.enabled && after.support_chat_app.enabled {
+        return Err(invalid(
+            "R1",
+            "support_chat_app.enabled cannot be turned on while the agent workspace is enabled",
+        ));
+    }
+    // R2: messaging needs the agent workspace.
+    if after.messaging.enabled && !after.agent_workspace.enabled {
+        return Err(invalid(
+            "R2",
+            if before.agent_workspace.enabled {
+                "agent_workspace.enabled cannot be turned off while messaging.enabled is on"
+            } else {
+                "messaging.enabled needs agent_workspace.enabled"
+            },
+        ));
+    }
+    // R6: CSAT on session end needs the account capability.
+    if after.messaging.csat_on_session_end && !account.has_capability(CSAT_CAPABILITY) {
+        return Err(invalid(
+            "R6",
+            format!("messaging.csat_on_session_end needs the account capability {CSAT_CAPABILITY}"),
+        ));
     }
 
-    #[test]
-    fn stored_values_override_defaults() {
-        let doc = serde_json::json!({"bot": {"enabled": false}, "messaging": {"enabled": false}});
-        let s = EffectiveSettings::from_document(Some(&doc));
-        assert!(!s.bot_enabled);
-        assert!(!s.messaging_enabled);
-        assert!(s.attachments_enabled);
+    let mut effects = Vec::new();
+    // R3: turning messaging on ends the account's live-chat sessions (tickets stay pending).
+    if after.messaging.enabled && !before.messaging.enabled {
+        effects.push(SettingsEffect::EndLiveChats);
     }
+
+    let (mut old, mut new) = (BTreeMap::new(), BTreeMap::new());
+    flatten("", &to_value(&before), &mut old);
+    flatten("", &to_value(&after), &mut new);
+    let changes = new
+        .into_iter()
+        .filter_map(|(path, after_value)| {
+            let before_value = old.remove(&path).unwrap_or(Value::Null);
+            (before_value != after_value).then_some((
+                path,
+                Change {
+                    before: before_value,
+                    after: after_value,
+                },
+            ))
+        })
+        .collect();
+    Ok(PatchOutcome {
+        stored: sparse,
+        before,
+        after,
+        changes,
+        effects,
+    })
+}
+
+/// `prev_hash` of the first audit entry of an account.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One accepted settings change (R10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub account_id: String,
+    /// The settings version this change produced.
+    pub version: u64,
+    /// Who: the admin's user id.
+    pub actor: String,
+    /// When, epoch milliseconds.
+    pub at: i64,
+    pub changes: BTreeMap<String, Change>,
+    pub prev_hash: String,
+    /// SHA-256 over the canonical JSON of every other field (`prev_hash` included).
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// A new entry chained to `prev_hash`, its hash computed.
+    pub fn new(
+        account_id: &str,
+        version: u64,
+        actor: &str,
+        at: i64,
+        changes: BTreeMap<String, Change>,
+        prev_hash: &str,
+    ) -> Self {
+        let mut entry = Self {
+            account_id: account_id.into(),
+            version,
+            actor: actor.into(),
+            at,
+            changes,
+            prev_hash: prev_hash.into(),
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash();
+        entry
+    }
+
+    /// The hash this entry should carry. The canonical form is serde_json's rendering of the
+    /// fields in declaration order, with object keys sorted (BTreeMap and serde_json::Map).
+    pub fn compute_hash(&self) -> String {
+        let canonical = serde_json::json!({
+            "account_id": self.account_id,
+            "version": self.version,
+            "actor": self.actor,
+            "at": self.at,
+            "changes": self.changes,
+            "prev_hash": self.prev_hash,
+        });
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+/// Checks a chain read oldest first from its start: each entry's hash is right and names its
+/// predecessor. Returns the version of the first entry that breaks the chain.
+pub fn verify_chain(entries: &[AuditEntry]) -> Result<(), u64> {
+    let mut prev = GENESIS_HASH.to_string();
+    for entry in entries {
+        if entry.prev_hash != prev || entry.compute_hash() != entry.hash {
+            return Err(entry.version);
+        }
+        prev = entry.hash.clone();
+    }
+    Ok(())
+}
+
+/// One line of the messaging-readiness checklist (R11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadinessItem {
+    pub name: &'static str,
+    pub level: &'static str,
+    pub ok: bool,
+    pub explanation: String,
+}
+
+/// Minimum published help-center articles R11 recommends.
+pub const RECOMMENDED_HELP_CENTER_ARTICLES: u32 = 10;
+
+/// R11's checklist. `routing_configured` is true when the account has at least one agent with
+/// messaging capacity (routing has someone to route to).
+pub fn readiness(
+    settings: &Settings,
+    facts: &WorkspaceFacts,
+    routing_configured: bool,
+) -> (bool, Vec<ReadinessItem>) {
+    let items = vec![
+        ReadinessItem {
+            name: "agent_workspace",
+            level: "required",
+            ok: settings.agent_workspace.enabled,
+            explanation: if settings.agent_workspace.enabled {
+                "The agent workspace is enabled.".into()
+            } else {
+                "Enable the agent workspace (agent_workspace.enabled); messaging needs it.".into()
+            },
+        },
+        ReadinessItem {
+            name: "groups",
+            level: "required",
+            ok: !facts.groups.is_empty(),
+            explanation: if facts.groups.is_empty() {
+                "Create at least one agent group so conversations can be routed to a team.".into()
+            } else {
+                format!("{} agent group(s) configured.", facts.groups.len())
+            },
+        },
+        ReadinessItem {
+            name: "routing",
+            level: "required",
+            ok: routing_configured,
+            explanation: if routing_configured {
+                format!(
+                    "Routing by {} has agents with messaging capacity.",
+                    serde_json::to_value(settings.routing.method)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )
+            } else {
+                "Give at least one agent a messaging capacity so routing has someone to offer conversations to.".into()
+            },
+        },
+        ReadinessItem {
+            name: "help_center",
+            level: "recommended",
+            ok: facts.help_center_articles >= RECOMMENDED_HELP_CENTER_ARTICLES,
+            explanation: format!(
+                "{} published help-center article(s); at least {RECOMMENDED_HELP_CENTER_ARTICLES} let the bot answer common questions.",
+                facts.help_center_articles
+            ),
+        },
+    ];
+    let ready = items.iter().filter(|i| i.level == "required").all(|i| i.ok);
+    (ready, items)
 }

@@ -121,14 +121,19 @@ impl TestApp {
     /// Starts a gateway on a free loopback port backed by the emulator.
     pub async fn start() -> TestApp {
         let provisioned = provisioned().await;
-        let config = emulator_config().await;
-        let queue_url = fresh_queue_url().await;
-        let backend = Backend::aws(&config, &provisioned.table_name, &queue_url);
+        let sdk = emulator_config().await;
+        // Queues of this app's own, so parallel tests never take each other's messages.
+        let config = shared::config::FunctionConfig {
+            table_name: provisioned.table_name.clone(),
+            routing_queue_url: fresh_queue_url().await,
+            settings_effects_queue_url: fresh_queue_url().await,
+        };
+        let backend = Backend::aws(&sdk, &config);
         Self::start_with(
             backend,
             Arc::new(shared::adapters::sqs::SqsQueue::new(
-                aws_sdk_sqs::Client::new(&config),
-                queue_url,
+                aws_sdk_sqs::Client::new(&sdk),
+                config.routing_queue_url.clone(),
             )),
         )
         .await

@@ -17,17 +17,15 @@ use shared::auth::Principal;
 use shared::backend::Backend;
 use shared::ids::is_valid_id;
 use shared::model::{AppendOutcome, AuthorRole, Conversation, Message, Role, RoutingRequest};
+use shared::ports::update_with_retry;
 use shared::rules::{
     apply_event, apply_message, build_message, check_replay, clamp_page, hand_off,
     message_changes_ticket, needs_routing, new_conversation, validate_post, visible_to,
     EventRequest, PostMessageRequest, DEFAULT_MESSAGE_PAGE, MAX_CONVERSATION_PAGE,
     MAX_HANDOFF_REASON_CHARS, MAX_MESSAGE_PAGE,
 };
-use shared::settings::EffectiveSettings;
 use shared::{now_ms, rfc3339, DomainError, StoreError};
 
-/// A conversation update that keeps losing optimistic-concurrency races gives up after this.
-const MAX_UPDATE_ATTEMPTS: u32 = 8;
 /// End users' history skips internal notes; refill a page at most this many times.
 const MAX_PAGE_REFILLS: usize = 5;
 
@@ -181,41 +179,6 @@ async fn load_conversation(
     Ok(conversation)
 }
 
-async fn settings_of(backend: &Backend, account_id: &str) -> Result<EffectiveSettings, ApiError> {
-    let document = backend.store.get_settings_document(account_id).await?;
-    Ok(EffectiveSettings::from_document(document.as_ref()))
-}
-
-/// Applies `change` to the latest stored conversation with optimistic concurrency, re-reading
-/// and re-applying when another writer got there first. `change` returns `None` for "nothing
-/// to do". Returns the conversation as stored afterwards.
-async fn update_with_retry<F>(
-    backend: &Backend,
-    mut current: Conversation,
-    mut change: F,
-) -> Result<Conversation, ApiError>
-where
-    F: FnMut(&Conversation) -> Result<Option<Conversation>, ApiError>,
-{
-    for _ in 0..MAX_UPDATE_ATTEMPTS {
-        let Some(next) = change(&current)? else {
-            return Ok(current);
-        };
-        match backend.store.update_conversation(&next).await {
-            Ok(()) => return Ok(next),
-            Err(StoreError::Conflict) => {
-                current = backend
-                    .store
-                    .get_conversation(&current.account_id, &current.id)
-                    .await?
-                    .ok_or_else(ApiError::not_found)?;
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(StoreError::Conflict.into())
-}
-
 /// Publishes a routing request for a conversation that waits for an agent. Routing consumers
 /// are idempotent, so publishing again after a retried request is harmless.
 async fn request_routing(
@@ -256,7 +219,7 @@ async fn create_conversation(
 ) -> Result<ApiResponse, ApiError> {
     require_role(principal, &[Role::EndUser])?;
     let CreateConversationRequest {} = parse_json(request)?;
-    let settings = settings_of(backend, &principal.account_id).await?;
+    let settings = backend.settings(&principal.account_id).await?;
     let now = now_ms();
     let conversation = new_conversation(&principal.account_id, &principal.user_id, &settings, now);
     backend.store.create_conversation(&conversation).await?;
@@ -332,7 +295,7 @@ async fn post_message(
     // these reads and rely on the store's atomic idempotency check.
     let mut conversation = conversation;
     if message_changes_ticket(&conversation, author_role, kind) {
-        let settings = settings_of(backend, &principal.account_id).await?;
+        let settings = backend.settings(&principal.account_id).await?;
         let earlier = backend
             .store
             .find_message(
@@ -345,10 +308,11 @@ async fn post_message(
         if let Some(existing) = earlier {
             return replay(existing, &post.request_hash, principal.role);
         }
-        conversation = update_with_retry(backend, conversation, |current| {
-            Ok(apply_message(current, author_role, kind, &settings, now))
-        })
-        .await?;
+        conversation =
+            update_with_retry::<ApiError, _>(backend.store.as_ref(), conversation, |current| {
+                Ok(apply_message(current, author_role, kind, &settings, now))
+            })
+            .await?;
         if needs_routing(&conversation) {
             request_routing(backend, &conversation, "bot_disabled").await?;
         }
@@ -444,7 +408,7 @@ async fn post_event(
         None => 0,
     };
     let now = now_ms();
-    update_with_retry(backend, conversation, |current| {
+    update_with_retry::<ApiError, _>(backend.store.as_ref(), conversation, |current| {
         apply_event(current, principal.role, &event, last_seq, now).map_err(ApiError::from)
     })
     .await?;
@@ -476,16 +440,17 @@ async fn handoff(
     }
     let conversation = load_conversation(backend, principal, cid).await?;
     let now = now_ms();
-    let conversation = update_with_retry(backend, conversation, |current| {
-        if current.session == shared::model::SessionState::Ended {
-            return Err(DomainError::InvalidTransition(
-                "the session has ended; a new message starts a new session".into(),
-            )
-            .into());
-        }
-        Ok(hand_off(current, reason.clone(), now))
-    })
-    .await?;
+    let conversation =
+        update_with_retry::<ApiError, _>(backend.store.as_ref(), conversation, |current| {
+            if current.session == shared::model::SessionState::Ended {
+                return Err(DomainError::InvalidTransition(
+                    "the session has ended; a new message starts a new session".into(),
+                )
+                .into());
+            }
+            Ok(hand_off(current, reason.clone(), now))
+        })
+        .await?;
     // Published on every call while the conversation waits, so a retry after a failed
     // publish still reaches routing.
     if needs_routing(&conversation) {

@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -16,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use shared::api::{error_response, ApiError, ApiRequest, ApiResponse};
 use shared::backend::{dev_signing_secret, load_aws_config, Backend, DEMO_ACCOUNT, DEV_KID};
+use shared::config::FunctionConfig;
 use shared::rules::MAX_BODY_BYTES;
 
 /// Which backend the gateway runs on, for the start-up banner.
@@ -46,14 +48,10 @@ pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::e
     let (backend, kind) = match shared::config::optional("AWS_ENDPOINT_URL") {
         None => (Backend::in_memory(), BackendKind::InMemory),
         Some(endpoint) => {
-            let config = load_aws_config().await;
-            let provisioned =
-                infra::ensure(&config, &infra::definition(&resource_prefix())).await?;
-            let queue = provisioned
-                .queue_url("RoutingQueue")
-                .ok_or("routing queue missing from the resource definition")?;
+            let sdk = load_aws_config().await;
+            let provisioned = infra::ensure(&sdk, &infra::definition(&resource_prefix())).await?;
             (
-                Backend::aws(&config, &provisioned.table_name, queue),
+                Backend::aws(&sdk, &function_config(&provisioned)?),
                 BackendKind::Aws {
                     endpoint,
                     table: provisioned.table_name.clone(),
@@ -67,13 +65,65 @@ pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::e
     Ok((backend, kind))
 }
 
+/// What the functions would get from `template.yaml`'s environment, from provisioned resources.
+pub fn function_config(
+    provisioned: &infra::Provisioned,
+) -> Result<FunctionConfig, Box<dyn std::error::Error>> {
+    let url = |logical_id: &str| {
+        provisioned
+            .queue_url(logical_id)
+            .map(str::to_string)
+            .ok_or_else(|| format!("queue {logical_id} missing from the resource definition"))
+    };
+    Ok(FunctionConfig {
+        table_name: provisioned.table_name.clone(),
+        routing_queue_url: url("RoutingQueue")?,
+        settings_effects_queue_url: url("SettingsEffectsQueue")?,
+    })
+}
+
 /// Sends a request to the function that serves its path.
 pub async fn dispatch(backend: &Backend, request: ApiRequest) -> ApiResponse {
     let path = request.uri().path();
     if ingest_message::serves(path) {
         return ingest_message::handle(backend, request).await;
     }
+    if update_settings::serves(path) {
+        return update_settings::handle(backend, request).await;
+    }
     error_response(&ApiError::route_not_found())
+}
+
+/// How often an idle in-process consumer looks at its queue again.
+const CONSUMER_IDLE_POLL: Duration = Duration::from_millis(200);
+
+/// Runs the queue consumers in-process, as Lambda's SQS triggers would: receive a batch, hand
+/// it to the function, acknowledge what did not fail (failures reappear after the visibility
+/// timeout and are dead-lettered after the receive limit).
+pub fn spawn_consumers(backend: Backend) -> Vec<JoinHandle<()>> {
+    let settings_effects = backend.clone();
+    vec![tokio::spawn(async move {
+        let queue = settings_effects.settings_effects_queue.clone();
+        loop {
+            let batch = match queue.receive(10).await {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::warn!(%error, "settings-effects queue receive failed");
+                    Vec::new()
+                }
+            };
+            if batch.is_empty() {
+                tokio::time::sleep(CONSUMER_IDLE_POLL).await;
+                continue;
+            }
+            let failed = update_settings::handle_effects(&settings_effects, &batch).await;
+            for message in batch.iter().filter(|m| !failed.contains(&m.message_id)) {
+                if let Err(error) = queue.acknowledge(&message.receipt).await {
+                    tracing::warn!(%error, "acknowledge failed");
+                }
+            }
+        }
+    })]
 }
 
 async fn serve_one(
@@ -122,12 +172,18 @@ pub async fn serve(listener: TcpListener, backend: Backend) {
     }
 }
 
-/// Binds `addr` and serves in a background task; returns the bound address.
+/// Binds `addr`, serves HTTP and runs the queue consumers in background tasks; returns the
+/// bound address.
 pub async fn start(
     addr: SocketAddr,
     backend: Backend,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    Ok((bound, tokio::spawn(serve(listener, backend))))
+    let consumers = spawn_consumers(backend.clone());
+    let server = tokio::spawn(async move {
+        serve(listener, backend).await;
+        drop(consumers);
+    });
+    Ok((bound, server))
 }

@@ -8,6 +8,11 @@
 //! | conversation | `A#{acct}#C#{cid}` | `CONV` (+ `gsi1pk = A#{acct}#U#{owner}`, `gsi1sk = {created_at}#{cid}`) |
 //! | message | `A#{acct}#C#{cid}` | `M#{seq:012}` |
 //! | idempotency record | `A#{acct}#C#{cid}` | `I#{client_message_id}#{author}` (TTL `expires_at`) |
+//! | workspace facts | `A#{acct}` | `WORKSPACE` |
+//! | settings outbox | `A#{acct}` | `OUTBOX#{version:012}#{effect}` |
+//! | settings audit entry | `A#{acct}#AUDIT` | `V#{version:012}` |
+//!
+//! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
 
 use std::collections::HashMap;
 
@@ -22,8 +27,9 @@ use serde::Serialize;
 use super::jittered_backoff;
 use crate::error::StoreError;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
-use crate::ports::{AccountStore, ConversationStore, MessageStore};
-use crate::rules::IDEMPOTENCY_RETENTION_SECS;
+use crate::ports::{AccountStore, ConversationStore, MessageStore, SettingsStore, StoredSettings};
+use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
+use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
 
 /// Key attribute names; `infra` defines the table with the same names (checked by a test).
 pub const PARTITION_KEY: &str = "pk";
@@ -31,6 +37,9 @@ pub const SORT_KEY: &str = "sk";
 pub const USER_INDEX: &str = "gsi1";
 pub const USER_INDEX_PARTITION_KEY: &str = "gsi1pk";
 pub const USER_INDEX_SORT_KEY: &str = "gsi1sk";
+pub const LIVE_CHAT_INDEX: &str = "gsi2";
+pub const LIVE_CHAT_INDEX_PARTITION_KEY: &str = "gsi2pk";
+pub const LIVE_CHAT_INDEX_SORT_KEY: &str = "gsi2sk";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// Contending appends retry this often before answering "busy" (each try is one round trip).
@@ -168,13 +177,16 @@ impl DynamoStore {
                 conversation.account_id, conversation.owner_id
             )),
         );
-        item.insert(
-            USER_INDEX_SORT_KEY.into(),
-            s(format!(
-                "{:015}#{}",
-                conversation.created_at, conversation.id
-            )),
-        );
+        let created = format!("{:015}#{}", conversation.created_at, conversation.id);
+        item.insert(USER_INDEX_SORT_KEY.into(), s(created.clone()));
+        // Sparse: only active live chats are in the index, so ending one removes it.
+        if is_active_live_chat(conversation) {
+            item.insert(
+                LIVE_CHAT_INDEX_PARTITION_KEY.into(),
+                s(format!("A#{}#LIVE", conversation.account_id)),
+            );
+            item.insert(LIVE_CHAT_INDEX_SORT_KEY.into(), s(created));
+        }
         Ok(item)
     }
 
@@ -314,23 +326,6 @@ impl AccountStore for DynamoStore {
             .map(decode)
             .transpose()
     }
-
-    async fn get_settings_document(
-        &self,
-        account_id: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError> {
-        let Some(item) = self.get(account_pk(account_id), "SETTINGS".into()).await? else {
-            return Ok(None);
-        };
-        match item.get("document") {
-            Some(AttributeValue::S(text)) => serde_json::from_str(text)
-                .map(Some)
-                .map_err(|e| StoreError::Internal(format!("settings document: {e}"))),
-            _ => Err(StoreError::Internal(
-                "settings item without document".into(),
-            )),
-        }
-    }
 }
 
 #[async_trait]
@@ -374,6 +369,26 @@ impl ConversationStore for DynamoStore {
             .expression_attribute_names("#pk", USER_INDEX_PARTITION_KEY)
             .expression_attribute_values(":pk", s(format!("A#{account_id}#U#{owner_id}")))
             .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        decode_all(output.items)
+    }
+
+    async fn list_active_live_chats(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(LIVE_CHAT_INDEX)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", LIVE_CHAT_INDEX_PARTITION_KEY)
+            .expression_attribute_values(":pk", s(format!("A#{account_id}#LIVE")))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
             .await
@@ -510,5 +525,205 @@ impl MessageStore for DynamoStore {
                 .ok_or_else(|| StoreError::Internal(format!("bad message key {sk}"))),
             _ => Err(StoreError::Internal("message item without sort key".into())),
         }
+    }
+}
+
+fn json_attribute<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(value)
+        .map(AttributeValue::S)
+        .map_err(|e| StoreError::Internal(format!("json encoding: {e}")))
+}
+
+fn from_json_attribute<T: DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(text)) => serde_json::from_str(text)
+            .map_err(|e| StoreError::Internal(format!("{name} decoding: {e}"))),
+        _ => Err(StoreError::Internal(format!("item without {name}"))),
+    }
+}
+
+fn audit_pk(account_id: &str) -> String {
+    format!("A#{account_id}#AUDIT")
+}
+
+fn outbox_sk(job: &EffectJob) -> String {
+    format!("OUTBOX#{:012}#{}", job.version, job.effect.as_str())
+}
+
+impl DynamoStore {
+    fn transact_put(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Option<(&str, AttributeValue)>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some((name, value)) = values {
+            put = put
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(name, value);
+        }
+        let put = put
+            .build()
+            .map_err(|e| StoreError::Internal(format!("transaction build: {e}")))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+#[async_trait]
+impl SettingsStore for DynamoStore {
+    async fn get_settings(&self, account_id: &str) -> Result<Option<StoredSettings>, StoreError> {
+        let Some(item) = self.get(account_pk(account_id), "SETTINGS".into()).await? else {
+            return Ok(None);
+        };
+        from_json_attribute(&item, "settings").map(Some)
+    }
+
+    async fn commit_settings(
+        &self,
+        account_id: &str,
+        expected_version: u64,
+        settings: &StoredSettings,
+        audit: &AuditEntry,
+        effects: &[EffectJob],
+    ) -> Result<(), StoreError> {
+        let settings_item: Item = HashMap::from([
+            (PARTITION_KEY.into(), s(account_pk(account_id))),
+            (SORT_KEY.into(), s("SETTINGS")),
+            (
+                "version".into(),
+                AttributeValue::N(settings.version.to_string()),
+            ),
+            ("settings".into(), json_attribute(settings)?),
+        ]);
+        let settings_put = if expected_version == 0 {
+            self.transact_put(settings_item, "attribute_not_exists(pk)", None)?
+        } else {
+            self.transact_put(
+                settings_item,
+                "#v = :expected",
+                Some((":expected", AttributeValue::N(expected_version.to_string()))),
+            )?
+        };
+        let audit_item: Item = HashMap::from([
+            (PARTITION_KEY.into(), s(audit_pk(account_id))),
+            (SORT_KEY.into(), s(format!("V#{:012}", audit.version))),
+            ("entry".into(), json_attribute(audit)?),
+        ]);
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(settings_put)
+            .transact_items(self.transact_put(audit_item, "attribute_not_exists(pk)", None)?);
+        for job in effects {
+            let outbox_item: Item = HashMap::from([
+                (PARTITION_KEY.into(), s(account_pk(account_id))),
+                (SORT_KEY.into(), s(outbox_sk(job))),
+                ("job".into(), json_attribute(job)?),
+            ]);
+            request = request.transact_items(self.transact_put(
+                outbox_item,
+                "attribute_not_exists(pk)",
+                None,
+            )?);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            // Any failed condition means another change took this version.
+            Err(error) if error.code() == Some("TransactionCanceledException") => {
+                Err(StoreError::Conflict)
+            }
+            Err(error) => match store_error(error) {
+                StoreError::Unavailable(code) if code == "TransactionConflictException" => {
+                    Err(StoreError::Conflict)
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn list_audit(
+        &self,
+        account_id: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(audit_pk(account_id)))
+            .expression_attribute_values(
+                ":from",
+                s(format!("V#{:012}", after_version.saturating_add(1))),
+            )
+            .expression_attribute_values(":to", s("V#999999999999"))
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| from_json_attribute(item, "entry"))
+            .collect()
+    }
+
+    async fn pending_effects(&self, account_id: &str) -> Result<Vec<EffectJob>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :outbox)")
+            .expression_attribute_values(":pk", s(account_pk(account_id)))
+            .expression_attribute_values(":outbox", s("OUTBOX#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| from_json_attribute(item, "job"))
+            .collect()
+    }
+
+    async fn complete_effect(&self, job: &EffectJob) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(account_pk(&job.account_id)))
+            .key(SORT_KEY, s(outbox_sk(job)))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn get_workspace_facts(&self, account_id: &str) -> Result<WorkspaceFacts, StoreError> {
+        match self.get(account_pk(account_id), "WORKSPACE".into()).await? {
+            Some(item) => from_json_attribute(&item, "facts"),
+            None => Ok(WorkspaceFacts::default()),
+        }
+    }
+
+    async fn put_workspace_facts(
+        &self,
+        account_id: &str,
+        facts: &WorkspaceFacts,
+    ) -> Result<(), StoreError> {
+        let item: Item = HashMap::from([
+            (PARTITION_KEY.into(), s(account_pk(account_id))),
+            (SORT_KEY.into(), s("WORKSPACE")),
+            ("facts".into(), json_attribute(facts)?),
+        ]);
+        self.put(item, None).await
     }
 }

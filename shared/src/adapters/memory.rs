@@ -10,7 +10,12 @@ use async_trait::async_trait;
 use crate::error::StoreError;
 use crate::ids::new_id;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
-use crate::ports::{AccountStore, ConversationStore, MessageStore, Queue, ReceivedMessage};
+use crate::ports::{
+    AccountStore, ConversationStore, MessageStore, Queue, ReceivedMessage, SettingsStore,
+    StoredSettings,
+};
+use crate::rules::is_active_live_chat;
+use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts, GENESIS_HASH};
 
 type ConversationKey = (String, String);
 
@@ -18,7 +23,11 @@ type ConversationKey = (String, String);
 struct Tables {
     accounts: HashMap<String, Account>,
     keys: HashMap<(String, String), SigningKey>,
-    settings: HashMap<String, serde_json::Value>,
+    settings: HashMap<String, StoredSettings>,
+    audit: HashMap<String, BTreeMap<u64, AuditEntry>>,
+    /// (account, version, effect) → job
+    outbox: BTreeMap<(String, u64, String), EffectJob>,
+    facts: HashMap<String, WorkspaceFacts>,
     conversations: HashMap<ConversationKey, Conversation>,
     messages: HashMap<ConversationKey, BTreeMap<u64, Message>>,
     /// (account, conversation, author, client_message_id) → seq
@@ -39,13 +48,22 @@ impl MemoryStore {
             .map_err(|_| StoreError::Internal("memory store lock poisoned".into()))
     }
 
-    /// Writes a settings document (bootstrap and tests until the settings API owns it).
+    /// Replaces the stored settings document without audit (test set-up only).
     pub fn put_settings_document(
         &self,
         account_id: &str,
         document: serde_json::Value,
     ) -> Result<(), StoreError> {
-        self.lock()?.settings.insert(account_id.into(), document);
+        let mut tables = self.lock()?;
+        let version = tables.settings.get(account_id).map_or(0, |s| s.version) + 1;
+        tables.settings.insert(
+            account_id.into(),
+            StoredSettings {
+                version,
+                document,
+                last_hash: GENESIS_HASH.into(),
+            },
+        );
         Ok(())
     }
 }
@@ -86,12 +104,102 @@ impl AccountStore for MemoryStore {
             .get(&(account_id.to_string(), kid.to_string()))
             .cloned())
     }
+}
 
-    async fn get_settings_document(
+fn effect_key(job: &EffectJob) -> (String, u64, String) {
+    (
+        job.account_id.clone(),
+        job.version,
+        job.effect.as_str().to_string(),
+    )
+}
+
+#[async_trait]
+impl SettingsStore for MemoryStore {
+    async fn get_settings(&self, account_id: &str) -> Result<Option<StoredSettings>, StoreError> {
+        Ok(self.lock()?.settings.get(account_id).cloned())
+    }
+
+    async fn commit_settings(
         &self,
         account_id: &str,
-    ) -> Result<Option<serde_json::Value>, StoreError> {
-        Ok(self.lock()?.settings.get(account_id).cloned())
+        expected_version: u64,
+        settings: &StoredSettings,
+        audit: &AuditEntry,
+        effects: &[EffectJob],
+    ) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        let current = tables.settings.get(account_id).map_or(0, |s| s.version);
+        if current != expected_version {
+            return Err(StoreError::Conflict);
+        }
+        tables
+            .settings
+            .insert(account_id.to_string(), settings.clone());
+        tables
+            .audit
+            .entry(account_id.to_string())
+            .or_default()
+            .insert(audit.version, audit.clone());
+        for job in effects {
+            tables.outbox.insert(effect_key(job), job.clone());
+        }
+        Ok(())
+    }
+
+    async fn list_audit(
+        &self,
+        account_id: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(self
+            .lock()?
+            .audit
+            .get(account_id)
+            .map(|entries| {
+                entries
+                    .range(after_version.saturating_add(1)..)
+                    .take(limit)
+                    .map(|(_, e)| e.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn pending_effects(&self, account_id: &str) -> Result<Vec<EffectJob>, StoreError> {
+        Ok(self
+            .lock()?
+            .outbox
+            .values()
+            .filter(|job| job.account_id == account_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn complete_effect(&self, job: &EffectJob) -> Result<(), StoreError> {
+        self.lock()?.outbox.remove(&effect_key(job));
+        Ok(())
+    }
+
+    async fn get_workspace_facts(&self, account_id: &str) -> Result<WorkspaceFacts, StoreError> {
+        Ok(self
+            .lock()?
+            .facts
+            .get(account_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn put_workspace_facts(
+        &self,
+        account_id: &str,
+        facts: &WorkspaceFacts,
+    ) -> Result<(), StoreError> {
+        self.lock()?
+            .facts
+            .insert(account_id.to_string(), facts.clone());
+        Ok(())
     }
 }
 
@@ -136,6 +244,23 @@ impl ConversationStore for MemoryStore {
         mine.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
         mine.truncate(limit);
         Ok(mine)
+    }
+
+    async fn list_active_live_chats(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let tables = self.lock()?;
+        let mut live: Vec<Conversation> = tables
+            .conversations
+            .values()
+            .filter(|c| c.account_id == account_id && is_active_live_chat(c))
+            .cloned()
+            .collect();
+        live.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        live.truncate(limit);
+        Ok(live)
     }
 
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {

@@ -1,0 +1,9 @@
+//! Lambda entry point of the settings side-effects worker (SQS, partial batch responses).
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_sqs(|backend, batch| async move {
+        update_settings::handle_effects(&backend, &batch).await
+    })
+    .await
+}

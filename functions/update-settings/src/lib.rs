@@ -1,0 +1,438 @@
+//! `update-settings`: the admin settings API (R1–R11) and the worker that carries out the
+//! side effects settings changes leave behind (R3).
+//!
+//! Routes (role `admin`):
+//! - `GET /v1/settings`, `PATCH /v1/settings` (JSON Merge Patch, `If-Match: <version>`)
+//! - `GET /v1/settings/audit?cursor=N&limit=L`
+//! - `GET /v1/settings/messaging-readiness`
+//! - `GET|PUT /v1/settings/workspace`: groups, chat departments and help-center facts (a minimal
+//!   stand-in for the admin areas that own them, so R1 and R11 have real data)
+
+use http::{HeaderValue, Method, StatusCode};
+use serde_json::{json, Value};
+
+use shared::api::{
+    authenticate, check_body_size, json, parse_json, path_segments, query_param, require_role,
+    respond, ApiError, ApiRequest, ApiResponse,
+};
+use shared::auth::Principal;
+use shared::backend::Backend;
+use shared::model::Role;
+use shared::ports::{update_with_retry, ReceivedMessage, StoredSettings};
+use shared::rules::end_live_chat;
+use shared::settings::{
+    apply_patch, readiness, AuditEntry, EffectJob, Settings, SettingsEffect, WorkspaceFacts,
+    GENESIS_HASH,
+};
+use shared::{now_ms, rfc3339, StoreError};
+
+const DEFAULT_AUDIT_PAGE: usize = 50;
+const MAX_AUDIT_PAGE: usize = 100;
+/// Live chats ended per page, and pages per queue message before handing over to a new message.
+const LIVE_CHAT_PAGE: usize = 25;
+const MAX_PAGES_PER_MESSAGE: usize = 40;
+/// A pending side effect older than this is sent to the queue again (its message was lost).
+const EFFECT_REDRIVE_AFTER_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Settings,
+    Audit,
+    Readiness,
+    Workspace,
+}
+
+fn route(path: &[&str]) -> Option<Route> {
+    match path {
+        ["v1", "settings"] => Some(Route::Settings),
+        ["v1", "settings", "audit"] => Some(Route::Audit),
+        ["v1", "settings", "messaging-readiness"] => Some(Route::Readiness),
+        ["v1", "settings", "workspace"] => Some(Route::Workspace),
+        _ => None,
+    }
+}
+
+/// Whether this function serves `path` (the local gateway dispatches on it).
+pub fn serves(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    route(&segments).is_some()
+}
+
+/// Handles one HTTP request; every failure is a JSON error.
+pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = respond(dispatch(backend, &request).await);
+    tracing::info!(
+        function = "update-settings",
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    check_body_size(request)?;
+    let route = route(&path_segments(request)).ok_or_else(ApiError::route_not_found)?;
+    let method = request.method();
+    let allowed = match route {
+        Route::Settings => method == Method::GET || method == Method::PATCH,
+        Route::Workspace => method == Method::GET || method == Method::PUT,
+        Route::Audit | Route::Readiness => method == Method::GET,
+    };
+    if !allowed {
+        return Err(ApiError::method_not_allowed());
+    }
+    let principal = authenticate(backend.store.as_ref(), request).await?;
+    // Settings are account-wide and admin-only (never per agent).
+    require_role(&principal, &[Role::Admin])?;
+    let get = method == Method::GET;
+    match route {
+        Route::Settings if get => get_settings(backend, &principal).await,
+        Route::Settings => patch_settings(backend, &principal, request).await,
+        Route::Audit => list_audit(backend, &principal, request).await,
+        Route::Readiness => messaging_readiness(backend, &principal).await,
+        Route::Workspace if get => {
+            let facts = backend
+                .store
+                .get_workspace_facts(&principal.account_id)
+                .await?;
+            Ok(json(StatusCode::OK, &facts))
+        }
+        Route::Workspace => put_workspace(backend, &principal, request).await,
+    }
+}
+
+fn settings_response(version: u64, settings: &Settings) -> ApiResponse {
+    let mut response = json(
+        StatusCode::OK,
+        &json!({ "version": version, "settings": settings }),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(http::header::ETAG, etag);
+    }
+    response
+}
+
+async fn get_settings(backend: &Backend, principal: &Principal) -> Result<ApiResponse, ApiError> {
+    let account_id = &principal.account_id;
+    let stored = backend.store.get_settings(account_id).await?;
+    let account = backend.store.get_account(account_id).await?;
+    redrive_stale_effects(backend, account_id).await;
+    let settings = Settings::effective(stored.as_ref().map(|s| &s.document), account.as_ref());
+    Ok(settings_response(
+        stored.map_or(0, |s| s.version),
+        &settings,
+    ))
+}
+
+/// `If-Match: <version>` (quotes and a weak `W/` prefix tolerated). 428 when absent.
+fn if_match_version(request: &ApiRequest) -> Result<u64, ApiError> {
+    let value = request
+        .headers()
+        .get(http::header::IF_MATCH)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition_required",
+                "PATCH /v1/settings needs If-Match: <version> (from GET /v1/settings)",
+            )
+        })?;
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| ApiError::invalid_request("If-Match must be a settings version number"))
+}
+
+fn version_conflict(current: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "version_conflict",
+        format!("the settings changed; the current version is {current}: read them again"),
+    )
+}
+
+async fn patch_settings(
+    backend: &Backend,
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let expected = if_match_version(request)?;
+    let patch: Value = parse_json(request)?;
+    if !patch.is_object() {
+        return Err(ApiError::invalid_request(
+            "a settings patch is a JSON object (RFC 7396 merge patch)",
+        ));
+    }
+    let account_id = &principal.account_id;
+    let stored = backend.store.get_settings(account_id).await?;
+    let current = stored.as_ref().map_or(0, |s| s.version);
+    if expected != current {
+        return Err(version_conflict(current));
+    }
+    let account = backend
+        .store
+        .get_account(account_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::from(StoreError::Internal("token of an unknown account".into()))
+        })?;
+    let facts = backend.store.get_workspace_facts(account_id).await?;
+    let document = stored.as_ref().map(|s| &s.document);
+    let outcome = apply_patch(document, &patch, &account, &facts)?;
+    let unchanged = document.map_or_else(
+        || outcome.stored.as_object().is_some_and(|o| o.is_empty()),
+        |d| *d == outcome.stored,
+    );
+    if unchanged {
+        return Ok(settings_response(current, &outcome.after));
+    }
+
+    let now = now_ms();
+    let version = current + 1;
+    let prev_hash = stored
+        .as_ref()
+        .map_or(GENESIS_HASH.to_string(), |s| s.last_hash.clone());
+    let audit = AuditEntry::new(
+        account_id,
+        version,
+        &principal.user_id,
+        now,
+        outcome.changes,
+        &prev_hash,
+    );
+    let jobs: Vec<EffectJob> = outcome
+        .effects
+        .iter()
+        .map(|&effect| EffectJob {
+            account_id: account_id.clone(),
+            version,
+            effect,
+            requested_at: now,
+        })
+        .collect();
+    let next = StoredSettings {
+        version,
+        document: outcome.stored,
+        last_hash: audit.hash.clone(),
+    };
+    match backend
+        .store
+        .commit_settings(account_id, current, &next, &audit, &jobs)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => return Err(version_conflict(current + 1)),
+        Err(other) => return Err(other.into()),
+    }
+    tracing::info!(%account_id, version, actor = %principal.user_id, "settings changed");
+    // The outbox holds the jobs already; a failed send is re-driven later, never lost.
+    for job in &jobs {
+        if let Err(error) = send_effect(backend, job).await {
+            tracing::warn!(%error, %account_id, version, "effect not queued yet; outbox keeps it");
+        }
+    }
+    Ok(settings_response(version, &outcome.after))
+}
+
+async fn send_effect(backend: &Backend, job: &EffectJob) -> Result<(), StoreError> {
+    let body = serde_json::to_string(job)
+        .map_err(|e| StoreError::Internal(format!("effect encoding: {e}")))?;
+    backend.settings_effects_queue.send(&body, 0).await
+}
+
+/// Sends again the account's pending effects whose queue message seems lost. Best effort: a
+/// failure here leaves them pending for the next try.
+async fn redrive_stale_effects(backend: &Backend, account_id: &str) {
+    let pending = match backend.store.pending_effects(account_id).await {
+        Ok(pending) => pending,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read pending settings effects");
+            return;
+        }
+    };
+    let now = now_ms();
+    for job in pending
+        .iter()
+        .filter(|j| now - j.requested_at > EFFECT_REDRIVE_AFTER_MS)
+    {
+        if let Err(error) = send_effect(backend, job).await {
+            tracing::warn!(%error, "cannot re-drive settings effect");
+        }
+    }
+}
+
+async fn list_audit(
+    backend: &Backend,
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let after: u64 = query_param(request, "cursor")?.unwrap_or(0);
+    let limit = shared::rules::clamp_page(
+        query_param(request, "limit")?,
+        DEFAULT_AUDIT_PAGE,
+        MAX_AUDIT_PAGE,
+    );
+    let entries = backend
+        .store
+        .list_audit(&principal.account_id, after, limit)
+        .await?;
+    let next_cursor = (entries.len() == limit)
+        .then(|| entries.last().map(|e| e.version.to_string()))
+        .flatten();
+    let views: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "version": e.version,
+                "actor": e.actor,
+                "at": e.at,
+                "at_iso": rfc3339(e.at),
+                "changes": e.changes,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            })
+        })
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "entries": views, "next_cursor": next_cursor }),
+    ))
+}
+
+async fn messaging_readiness(
+    backend: &Backend,
+    principal: &Principal,
+) -> Result<ApiResponse, ApiError> {
+    let account_id = &principal.account_id;
+    let settings = backend.settings(account_id).await?;
+    let stored = backend.store.get_settings(account_id).await?;
+    let facts = backend.store.get_workspace_facts(account_id).await?;
+    // Routing counts as configured once an admin chose the method explicitly.
+    let routing_configured = stored
+        .as_ref()
+        .and_then(|s| s.document.get("routing"))
+        .and_then(|r| r.get("method"))
+        .is_some();
+    let (ready, items) = readiness(&settings, &facts, routing_configured);
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "ready": ready, "items": items }),
+    ))
+}
+
+const MAX_GROUPS: usize = 500;
+
+async fn put_workspace(
+    backend: &Backend,
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let facts: WorkspaceFacts = parse_json(request)?;
+    if facts.groups.len() > MAX_GROUPS
+        || facts
+            .groups
+            .iter()
+            .any(|g| g.trim().is_empty() || g.chars().count() > 100)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_workspace",
+            format!("groups: at most {MAX_GROUPS} names of 1-100 characters"),
+        ));
+    }
+    backend
+        .store
+        .put_workspace_facts(&principal.account_id, &facts)
+        .await?;
+    Ok(json(StatusCode::OK, &facts))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Side effects worker.
+
+/// Why one effect message failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EffectError {
+    #[error("malformed effect message: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("work remains; continued in a new message")]
+    Continued,
+}
+
+/// Processes a batch from the settings-effects queue; returns the ids of the messages that
+/// failed (to be retried, and dead-lettered after the queue's receive limit).
+pub async fn handle_effects(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<String> {
+    let mut failed = Vec::new();
+    for message in batch {
+        match process_effect(backend, &message.body).await {
+            Ok(()) | Err(EffectError::Continued) => {}
+            Err(error) => {
+                tracing::warn!(%error, message_id = %message.message_id, receive_count = message.receive_count, "settings effect failed");
+                failed.push(message.message_id.clone());
+            }
+        }
+    }
+    failed
+}
+
+/// Carries out one effect. Safe to run any number of times for the same job.
+pub async fn process_effect(backend: &Backend, body: &str) -> Result<(), EffectError> {
+    let job: EffectJob =
+        serde_json::from_str(body).map_err(|e| EffectError::Malformed(e.to_string()))?;
+    match job.effect {
+        SettingsEffect::EndLiveChats => {
+            let finished = end_live_chats(backend, &job.account_id).await?;
+            if !finished {
+                // A large account: hand the rest to a fresh message rather than time out.
+                send_effect(backend, &job).await?;
+                return Err(EffectError::Continued);
+            }
+        }
+    }
+    backend.store.complete_effect(&job).await?;
+    tracing::info!(account_id = %job.account_id, version = job.version, effect = job.effect.as_str(), "settings effect done");
+    Ok(())
+}
+
+/// R3: ends the account's active live-chat sessions, page by page. Their tickets become
+/// pending; nothing is deleted. Returns whether none remain.
+async fn end_live_chats(backend: &Backend, account_id: &str) -> Result<bool, StoreError> {
+    for _ in 0..MAX_PAGES_PER_MESSAGE {
+        let page = backend
+            .store
+            .list_active_live_chats(account_id, LIVE_CHAT_PAGE)
+            .await?;
+        if page.is_empty() {
+            return Ok(true);
+        }
+        let mut changed = 0;
+        for conversation in page {
+            let revision = conversation.revision;
+            let stored = update_with_retry::<StoreError, _>(
+                backend.store.as_ref(),
+                conversation,
+                |current| Ok(end_live_chat(current, now_ms())),
+            )
+            .await?;
+            if stored.revision != revision {
+                changed += 1;
+            }
+        }
+        if changed == 0 {
+            // The index still lists sessions already ended (it lags): retry later.
+            return Err(StoreError::Unavailable(
+                "live-chat index is catching up".into(),
+            ));
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,9 @@
+//! Lambda entry point of the settings API: configuration and clients only.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_http(|backend, request| async move {
+        update_settings::handle(&backend, request).await
+    })
+    .await
+}
