@@ -23,10 +23,12 @@ if answers; then
   exit 0
 fi
 
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import moto.server" 2>/dev/null; then
+# (Re)install when the venv is missing or older than requirements.txt.
+if [ ! -x "$venv/bin/python" ] || [ "$here/requirements.txt" -nt "$venv/.installed" ]; then
   echo "creating $venv and installing $(grep -c '^[a-z]' "$here/requirements.txt") packages"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+  touch "$venv/.installed"
 fi
 
 nohup "$venv/bin/python" "$here/moto_server.py" "$host" "$port" > "$here/moto.log" 2>&1 &

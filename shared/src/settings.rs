@@ -522,3 +522,104 @@ pub fn readiness(
     let ready = items.iter().filter(|i| i.level == "required").all(|i| i.ok);
     (ready, items)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn account(capabilities: &[&str], messaging_enabled_at: Option<i64>) -> Account {
+        Account {
+            id: "acme".into(),
+            name: "Acme".into(),
+            capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
+            created_at: 0,
+            messaging_enabled_at,
+        }
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut doc = json!({"a": {"b": 1, "c": 2}, "d": 3});
+        merge_patch(&mut doc, &json!({"a": {"b": null, "e": 4}, "d": [1]}));
+        assert_eq!(doc, json!({"a": {"c": 2, "e": 4}, "d": [1]}));
+    }
+
+    #[test]
+    fn r4_default_depends_on_when_messaging_was_enabled() {
+        let legacy = account(&[], Some(AGENTS_CAN_END_SESSIONS_LAUNCH_MS - 1));
+        let recent = account(&[], Some(AGENTS_CAN_END_SESSIONS_LAUNCH_MS));
+        assert!(
+            !Settings::effective(None, Some(&legacy))
+                .messaging
+                .agents_can_end_sessions
+        );
+        assert!(
+            Settings::effective(None, Some(&recent))
+                .messaging
+                .agents_can_end_sessions
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_told_apart() {
+        let a = account(&[], None);
+        let facts = WorkspaceFacts::default();
+        assert_eq!(
+            apply_patch(None, &json!({"bot": {"enabeld": true}}), &a, &facts),
+            Err(SettingsError::Unknown("bot.enabeld".into()))
+        );
+        assert!(matches!(
+            apply_patch(None, &json!({"bot": {"enabled": 1}}), &a, &facts),
+            Err(SettingsError::Invalid { rule: "types", .. })
+        ));
+    }
+
+    #[test]
+    fn enabling_messaging_asks_to_end_live_chats_and_records_changes() {
+        let a = account(&[], None);
+        let facts = WorkspaceFacts::default();
+        let off = apply_patch(None, &json!({"messaging": {"enabled": false}}), &a, &facts).unwrap();
+        assert!(off.effects.is_empty());
+        let on = apply_patch(
+            Some(&off.stored),
+            &json!({"messaging": {"enabled": null}}),
+            &a,
+            &facts,
+        )
+        .unwrap();
+        assert_eq!(on.effects, vec![SettingsEffect::EndLiveChats]);
+        assert_eq!(on.stored, json!({}));
+        assert_eq!(
+            on.changes["messaging.enabled"],
+            Change {
+                before: json!(false),
+                after: json!(true)
+            }
+        );
+    }
+
+    #[test]
+    fn csat_needs_the_capability() {
+        let facts = WorkspaceFacts::default();
+        let patch = json!({"messaging": {"csat_on_session_end": true}});
+        assert!(matches!(
+            apply_patch(None, &patch, &account(&[], None), &facts),
+            Err(SettingsError::Invalid { rule: "R6", .. })
+        ));
+        assert!(apply_patch(None, &patch, &account(&[CSAT_CAPABILITY], None), &facts).is_ok());
+    }
+
+    #[test]
+    fn audit_chain_detects_any_altered_field() {
+        let first = AuditEntry::new("acme", 1, "admin", 5, BTreeMap::new(), GENESIS_HASH);
+        let second = AuditEntry::new("acme", 2, "admin", 6, BTreeMap::new(), &first.hash);
+        assert_eq!(verify_chain(&[first.clone(), second.clone()]), Ok(()));
+        let mut altered = first.clone();
+        altered.at += 1;
+        assert_eq!(verify_chain(&[altered, second.clone()]), Err(1));
+        // Re-hashing the altered entry breaks the link to the next one instead.
+        let rehashed = AuditEntry::new("acme", 1, "mallory", 5, BTreeMap::new(), GENESIS_HASH);
+        assert_eq!(verify_chain(&[rehashed, second]), Err(2));
+    }
+}

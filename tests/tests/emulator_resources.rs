@@ -41,37 +41,69 @@ async fn ensure_is_idempotent_and_creates_what_the_definition_declares() {
             ("sk".to_string(), "RANGE".to_string())
         ]
     );
-    let indexes: Vec<&str> = table
+    let mut indexes: Vec<&str> = table
         .global_secondary_indexes()
         .iter()
         .filter_map(|i| i.index_name())
         .collect();
-    assert_eq!(indexes, vec!["gsi1"]);
+    indexes.sort_unstable();
+    let mut declared: Vec<&str> = resources.table.indexes.iter().map(|i| i.name).collect();
+    declared.sort_unstable();
+    assert_eq!(indexes, declared);
 
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let queue = &resources.queues[0];
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(first.queue_url(queue.logical_id).unwrap())
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+    for queue in &resources.queues {
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(first.queue_url(queue.logical_id).unwrap())
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap();
+        let redrive: serde_json::Value = serde_json::from_str(
+            &attributes[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy],
+        )
+        .unwrap();
+        assert_eq!(
+            redrive["maxReceiveCount"].to_string(),
+            queue.dead_letter.max_receive_count.to_string()
+        );
+        assert!(redrive["deadLetterTargetArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&queue.dead_letter.name));
+        assert_eq!(
+            attributes[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
+            queue.visibility_timeout_secs.to_string()
+        );
+    }
+}
+
+#[tokio::test]
+async fn ensure_adds_indexes_missing_from_a_table_of_an_older_definition() {
+    let config = emulator_config().await;
+    let current = infra::definition("relay-upgrade-test");
+    let mut older = current.clone();
+    older.table.indexes.truncate(1);
+    infra::ensure(&config, &older)
+        .await
+        .expect("create the older table");
+    infra::ensure(&config, &current).await.expect("upgrade it");
+    let table = aws_sdk_dynamodb::Client::new(&config)
+        .describe_table()
+        .table_name(&current.table.name)
         .send()
         .await
         .unwrap()
-        .attributes
+        .table
         .unwrap();
-    let redrive: serde_json::Value =
-        serde_json::from_str(&attributes[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy])
-            .unwrap();
-    assert_eq!(
-        redrive["maxReceiveCount"].to_string(),
-        queue.dead_letter.max_receive_count.to_string()
-    );
-    assert!(redrive["deadLetterTargetArn"]
-        .as_str()
-        .unwrap()
-        .ends_with(&queue.dead_letter.name));
-    assert_eq!(
-        attributes[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout],
-        queue.visibility_timeout_secs.to_string()
-    );
+    let mut indexes: Vec<&str> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, vec!["gsi1", "gsi2"]);
 }

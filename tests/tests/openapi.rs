@@ -61,6 +61,10 @@ async fn undocumented_operations_are_not_served() {
         "/v1/conversations/{cid}/messages",
         "/v1/conversations/{cid}/events",
         "/v1/conversations/{cid}/handoff",
+        "/v1/settings",
+        "/v1/settings/audit",
+        "/v1/settings/messaging-readiness",
+        "/v1/settings/workspace",
     ];
     for path in candidates {
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
