@@ -277,11 +277,31 @@ pub fn require_role(principal: &Principal, roles: &[Role]) -> Result<(), ApiErro
 }
 
 /// Splits a path into its non-empty segments (`/v1/a/b` → `["v1", "a", "b"]`).
+pub fn split_path(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+/// The request's path segments.
 pub fn path_segments(request: &ApiRequest) -> Vec<&str> {
-    request
-        .uri()
-        .path()
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .collect()
+    split_path(request.uri().path())
+}
+
+/// Runs a function's request `work` and turns its result into the response, with one
+/// structured log line per request (function, method, path, status, duration).
+pub async fn handle_logged(
+    function: &'static str,
+    request: &ApiRequest,
+    work: impl std::future::Future<Output = Result<ApiResponse, ApiError>>,
+) -> ApiResponse {
+    let started = std::time::Instant::now();
+    let response = respond(work.await);
+    tracing::info!(
+        function,
+        method = %request.method(),
+        path = %request.uri().path(),
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
 }

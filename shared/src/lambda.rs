@@ -25,6 +25,16 @@ pub fn to_api_request(request: Request) -> ApiRequest {
     ApiRequest::from_parts(parts, bytes)
 }
 
+/// Once per cold start: logging, typed configuration (fails fast with a clear message) and the
+/// AWS clients. Creating clients makes no network call.
+async fn cold_start() -> Result<Backend, Error> {
+    crate::logging::init();
+    let config = FunctionConfig::from_env().inspect_err(|error| {
+        tracing::error!(%error, "invalid configuration");
+    })?;
+    Ok(Backend::aws(&load_aws_config().await, &config))
+}
+
 /// Runs an HTTP function: fails fast on missing configuration, builds the AWS backend once,
 /// then serves events with `handler`.
 pub async fn run_http<F, Fut>(handler: F) -> Result<(), Error>
@@ -32,16 +42,7 @@ where
     F: Fn(Backend, ApiRequest) -> Fut + Send + Sync,
     Fut: Future<Output = ApiResponse> + Send,
 {
-    crate::logging::init();
-    let config = match FunctionConfig::from_env() {
-        Ok(config) => config,
-        Err(error) => {
-            tracing::error!(%error, "invalid configuration");
-            return Err(error.into());
-        }
-    };
-    let aws = load_aws_config().await;
-    let backend = Backend::aws(&aws, &config);
+    let backend = cold_start().await?;
     let handler = &handler;
     lambda_http::run(service_fn(move |request: Request| {
         let backend = backend.clone();
@@ -60,16 +61,7 @@ where
     use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
     use lambda_http::lambda_runtime::{self, LambdaEvent};
 
-    crate::logging::init();
-    let config = match FunctionConfig::from_env() {
-        Ok(config) => config,
-        Err(error) => {
-            tracing::error!(%error, "invalid configuration");
-            return Err(error.into());
-        }
-    };
-    let aws = load_aws_config().await;
-    let backend = Backend::aws(&aws, &config);
+    let backend = cold_start().await?;
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<SqsEvent>| {

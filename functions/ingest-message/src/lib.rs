@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use shared::api::{
-    authenticate, check_body_size, json, parse_json, path_segments, query_param, require_role,
-    respond, ApiError, ApiRequest, ApiResponse,
+    authenticate, check_body_size, handle_logged, json, parse_json, path_segments, query_param,
+    require_role, split_path, ApiError, ApiRequest, ApiResponse,
 };
 use shared::auth::Principal;
 use shared::backend::Backend;
@@ -52,25 +52,12 @@ fn route(path: &[&str]) -> Option<Route> {
 
 /// Whether this function serves `path` (the local gateway dispatches on it).
 pub fn serves(path: &str) -> bool {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    route(&segments).is_some()
+    route(&split_path(path)).is_some()
 }
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    let started = std::time::Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let response = respond(dispatch(backend, &request).await);
-    tracing::info!(
-        function = "ingest-message",
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
-    response
+    handle_logged("ingest-message", &request, dispatch(backend, &request)).await
 }
 
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {

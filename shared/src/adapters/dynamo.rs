@@ -164,6 +164,31 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// One page of conversations from a secondary index partition, in sort-key order.
+    async fn query_index(
+        &self,
+        index: &str,
+        partition_attribute: &str,
+        partition: String,
+        forward: bool,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", partition_attribute)
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(forward)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        decode_all(output.items)
+    }
+
     fn conversation_item(&self, conversation: &Conversation) -> Result<Item, StoreError> {
         let mut item = encode(
             conversation,
@@ -360,20 +385,15 @@ impl ConversationStore for DynamoStore {
         owner_id: &str,
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(USER_INDEX)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", USER_INDEX_PARTITION_KEY)
-            .expression_attribute_values(":pk", s(format!("A#{account_id}#U#{owner_id}")))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(store_error)?;
-        decode_all(output.items)
+        // Newest first.
+        self.query_index(
+            USER_INDEX,
+            USER_INDEX_PARTITION_KEY,
+            format!("A#{account_id}#U#{owner_id}"),
+            false,
+            limit,
+        )
+        .await
     }
 
     async fn list_active_live_chats(
@@ -381,19 +401,14 @@ impl ConversationStore for DynamoStore {
         account_id: &str,
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(LIVE_CHAT_INDEX)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", LIVE_CHAT_INDEX_PARTITION_KEY)
-            .expression_attribute_values(":pk", s(format!("A#{account_id}#LIVE")))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(store_error)?;
-        decode_all(output.items)
+        self.query_index(
+            LIVE_CHAT_INDEX,
+            LIVE_CHAT_INDEX_PARTITION_KEY,
+            format!("A#{account_id}#LIVE"),
+            true,
+            limit,
+        )
+        .await
     }
 
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
