@@ -172,19 +172,36 @@ fn every_function_folder_is_an_arm64_cargo_lambda_function_wired_to_the_resource
     assert!(!folders.is_empty());
     let all = template["Resources"].as_mapping().unwrap();
     for folder in folders {
-        let found = all.values().find(|r| {
-            r["Type"] == "AWS::Serverless::Function"
-                && r["Metadata"]["BuildProperties"]["Binary"] == folder.as_str()
-        });
-        let function = found.unwrap_or_else(|| panic!("no SAM function builds {folder}"));
-        assert_eq!(
-            function["Metadata"]["BuildMethod"], "rust-cargolambda",
-            "{folder}"
-        );
-        assert!(
-            !function["Properties"]["Policies"].is_null(),
-            "{folder} needs explicit least-privilege policies"
-        );
+        // The folder's own binary, and any further [[bin]] (queue workers) in its manifest.
+        let manifest =
+            std::fs::read_to_string(functions_dir.join(&folder).join("Cargo.toml")).unwrap();
+        let mut binaries = vec![folder.clone()];
+        let mut in_bin = false;
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_bin = line == "[[bin]]";
+            } else if let Some(name) = line.strip_prefix("name = ").filter(|_| in_bin) {
+                let name = name.trim_matches('"').to_string();
+                if !binaries.contains(&name) {
+                    binaries.push(name);
+                }
+            }
+        }
+        for binary in binaries {
+            let found = all.values().find(|r| {
+                r["Type"] == "AWS::Serverless::Function"
+                    && r["Metadata"]["BuildProperties"]["Binary"] == binary.as_str()
+            });
+            let function = found.unwrap_or_else(|| panic!("no SAM function builds {binary}"));
+            assert_eq!(
+                function["Metadata"]["BuildMethod"], "rust-cargolambda",
+                "{binary}"
+            );
+            assert!(
+                !function["Properties"]["Policies"].is_null(),
+                "{binary} needs explicit least-privilege policies"
+            );
+        }
     }
 }
 
