@@ -300,6 +300,29 @@ pub fn build_message(
     }
 }
 
+/// A message the product itself writes into a conversation's current session. Its
+/// `client_message_id` is derived from `key` and the session, so writing it again (a retried
+/// job) finds the first one instead of adding another.
+pub fn system_message(conversation: &Conversation, key: &str, text: &str, now: i64) -> Message {
+    Message {
+        account_id: conversation.account_id.clone(),
+        conversation_id: conversation.id.clone(),
+        seq: 0,
+        id: new_id("m"),
+        client_message_id: format!("system.{key}.s{}", conversation.session_no),
+        author_id: "system".into(),
+        author_role: AuthorRole::System,
+        kind: MessageKind::System,
+        text: Some(text.to_string()),
+        rich: None,
+        attachment_ids: Vec::new(),
+        session_no: conversation.session_no,
+        ticket_id: conversation.ticket_id.clone(),
+        created_at: now,
+        request_hash: hex::encode(Sha256::digest(text.as_bytes())),
+    }
+}
+
 /// R14: a replayed `client_message_id` is the original only if the body is the same.
 pub fn check_replay(existing: &Message, request_hash: &str) -> Result<(), DomainError> {
     if existing.request_hash == request_hash {

@@ -547,10 +547,16 @@ async fn enabling_messaging_ends_live_chats_once_and_keeps_their_tickets_pending
             TicketStatus::Pending
         );
     }
-    // Nothing is lost.
+    // Nothing is lost, and the end user is told the chat ended.
     let history = app
         .get(&format!("/v1/conversations/{alices}/messages"), &alice)
         .await;
+    assert_eq!(history.body["messages"][1]["type"], "system");
+    assert_eq!(history.body["messages"][1]["author"]["role"], "system");
+    assert!(history.body["messages"][1]["text"]
+        .as_str()
+        .unwrap()
+        .contains("ended"));
     assert_eq!(history.body["messages"][0]["text"], "hello from live chat");
     // The outbox is cleared once done.
     for _ in 0..50 {
@@ -588,6 +594,13 @@ async fn enabling_messaging_ends_live_chats_once_and_keeps_their_tickets_pending
         .unwrap();
     for (cid, revision) in chats.iter().zip(revisions) {
         assert_eq!(app.stored_conversation(cid).await.revision, revision);
+        let system = app
+            .stored_messages(cid)
+            .await
+            .into_iter()
+            .filter(|m| m.kind == shared::model::MessageKind::System)
+            .count();
+        assert_eq!(system, 1, "{cid}");
     }
     // A malformed effect message is reported as failed, never panics.
     let batch = vec![shared::ports::ReceivedMessage {
