@@ -84,6 +84,29 @@ pub const CONSUMER_TIMEOUT_SECS: u32 = 30;
 /// Default prefix of physical resource names on an emulator.
 pub const DEFAULT_PREFIX: &str = "relay";
 
+/// A work queue with the product's standard settings: visibility 6× the consumer timeout,
+/// 4 days' retention, and a dead-letter queue (14 days) after 5 receives.
+fn work_queue(
+    prefix: &str,
+    stem: &str,
+    (logical_id, dead_letter_logical_id): (&'static str, &'static str),
+    env_var: &'static str,
+) -> QueueSpec {
+    QueueSpec {
+        logical_id,
+        name: format!("{prefix}-{stem}"),
+        visibility_timeout_secs: 6 * CONSUMER_TIMEOUT_SECS,
+        retention_secs: 4 * 24 * 3600,
+        dead_letter: DeadLetterSpec {
+            logical_id: dead_letter_logical_id,
+            name: format!("{prefix}-{stem}-dlq"),
+            max_receive_count: 5,
+            retention_secs: 14 * 24 * 3600,
+        },
+        env_var,
+    }
+}
+
 /// The product's resources, physical names starting with `prefix`.
 pub fn definition(prefix: &str) -> Resources {
     Resources {
@@ -110,32 +133,18 @@ pub fn definition(prefix: &str) -> Resources {
             env_var: "TABLE_NAME",
         },
         queues: vec![
-            QueueSpec {
-                logical_id: "RoutingQueue",
-                name: format!("{prefix}-routing"),
-                visibility_timeout_secs: 6 * CONSUMER_TIMEOUT_SECS,
-                retention_secs: 4 * 24 * 3600,
-                dead_letter: DeadLetterSpec {
-                    logical_id: "RoutingDeadLetterQueue",
-                    name: format!("{prefix}-routing-dlq"),
-                    max_receive_count: 5,
-                    retention_secs: 14 * 24 * 3600,
-                },
-                env_var: "ROUTING_QUEUE_URL",
-            },
-            QueueSpec {
-                logical_id: "SettingsEffectsQueue",
-                name: format!("{prefix}-settings-effects"),
-                visibility_timeout_secs: 6 * CONSUMER_TIMEOUT_SECS,
-                retention_secs: 4 * 24 * 3600,
-                dead_letter: DeadLetterSpec {
-                    logical_id: "SettingsEffectsDeadLetterQueue",
-                    name: format!("{prefix}-settings-effects-dlq"),
-                    max_receive_count: 5,
-                    retention_secs: 14 * 24 * 3600,
-                },
-                env_var: "SETTINGS_EFFECTS_QUEUE_URL",
-            },
+            work_queue(
+                prefix,
+                "routing",
+                ("RoutingQueue", "RoutingDeadLetterQueue"),
+                "ROUTING_QUEUE_URL",
+            ),
+            work_queue(
+                prefix,
+                "settings-effects",
+                ("SettingsEffectsQueue", "SettingsEffectsDeadLetterQueue"),
+                "SETTINGS_EFFECTS_QUEUE_URL",
+            ),
         ],
         bucket: BucketSpec {
             logical_id: "AttachmentsBucket",

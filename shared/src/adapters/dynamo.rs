@@ -164,6 +164,31 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Up to `limit` items of partition `pk` with `from <= sk <= to`, in order, read
+    /// consistently.
+    async fn query_range(
+        &self,
+        pk: String,
+        from: String,
+        to: &str,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.items.unwrap_or_default())
+    }
+
     /// One page of conversations from a secondary index partition, in sort-key order.
     async fn query_index(
         &self,
@@ -499,20 +524,15 @@ impl MessageStore for DynamoStore {
         after_seq: u64,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(conversation_pk(account_id, conversation_id)))
-            .expression_attribute_values(":from", s(message_sk(after_seq.saturating_add(1))))
-            .expression_attribute_values(":to", s("M#999999999999"))
-            .consistent_read(true)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(store_error)?;
-        decode_all(output.items)
+        let items = self
+            .query_range(
+                conversation_pk(account_id, conversation_id),
+                message_sk(after_seq.saturating_add(1)),
+                "M#999999999999",
+                limit,
+            )
+            .await?;
+        decode_all(Some(items))
     }
 
     async fn last_seq(&self, account_id: &str, conversation_id: &str) -> Result<u64, StoreError> {
@@ -666,28 +686,16 @@ impl SettingsStore for DynamoStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(audit_pk(account_id)))
-            .expression_attribute_values(
-                ":from",
-                s(format!("V#{:012}", after_version.saturating_add(1))),
-            )
-            .expression_attribute_values(":to", s("V#999999999999"))
-            .consistent_read(true)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(store_error)?;
-        output
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(|item| from_json_attribute(item, "entry"))
-            .collect()
+        self.query_range(
+            audit_pk(account_id),
+            format!("V#{:012}", after_version.saturating_add(1)),
+            "V#999999999999",
+            limit,
+        )
+        .await?
+        .iter()
+        .map(|item| from_json_attribute(item, "entry"))
+        .collect()
     }
 
     async fn pending_effects(&self, account_id: &str) -> Result<Vec<EffectJob>, StoreError> {
