@@ -11,7 +11,7 @@ use crate::adapters::sqs::SqsQueue;
 use crate::config::FunctionConfig;
 use crate::error::StoreError;
 use crate::model::{Account, SigningKey};
-use crate::ports::{Queue, Store};
+use crate::ports::{Queue, Store, StoredSettings};
 use crate::settings::Settings;
 
 /// The AWS SDK behaviour version, pinned so SDK upgrades cannot change defaults silently.
@@ -86,12 +86,18 @@ impl Backend {
 
     /// The account's effective settings: spec defaults (R4 per account) under what admins set.
     pub async fn settings(&self, account_id: &str) -> Result<Settings, StoreError> {
+        Ok(self.stored_and_effective_settings(account_id).await?.1)
+    }
+
+    /// What is stored (version, sparse document) and the effective settings it gives.
+    pub async fn stored_and_effective_settings(
+        &self,
+        account_id: &str,
+    ) -> Result<(Option<StoredSettings>, Settings), StoreError> {
         let stored = self.store.get_settings(account_id).await?;
         let account = self.store.get_account(account_id).await?;
-        Ok(Settings::effective(
-            stored.as_ref().map(|s| &s.document),
-            account.as_ref(),
-        ))
+        let settings = Settings::effective(stored.as_ref().map(|s| &s.document), account.as_ref());
+        Ok((stored, settings))
     }
 
     /// Creates (or refreshes) an account with every capability and its signing key: the

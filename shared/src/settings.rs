@@ -115,13 +115,18 @@ impl Settings {
         let Some(stored) = stored else {
             return defaults;
         };
-        let mut merged = to_value(&defaults);
-        merge_patch(&mut merged, stored);
-        serde_json::from_value(merged).unwrap_or_else(|error| {
+        overlay(&defaults, stored).unwrap_or_else(|error| {
             tracing::error!(%error, "stored settings do not fit the schema; using defaults");
             defaults
         })
     }
+}
+
+/// `defaults` with a sparse document merged over them; an error when a value has the wrong type.
+fn overlay(defaults: &Settings, sparse: &Value) -> Result<Settings, serde_json::Error> {
+    let mut merged = to_value(defaults);
+    merge_patch(&mut merged, sparse);
+    serde_json::from_value(merged)
 }
 
 fn to_value(settings: &Settings) -> Value {
@@ -301,9 +306,7 @@ pub fn apply_patch(
     let mut sparse = stored.cloned().unwrap_or_else(|| Value::Object(Map::new()));
     merge_patch(&mut sparse, patch);
     prune_empty(&mut sparse);
-    let mut merged = to_value(&defaults);
-    merge_patch(&mut merged, &sparse);
-    let mut after: Settings = serde_json::from_value(merged).map_err(|e| {
+    let mut after = overlay(&defaults, &sparse).map_err(|e| {
         invalid(
             "types",
             format!("a setting has a value of the wrong type: {e}"),

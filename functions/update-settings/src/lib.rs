@@ -111,10 +111,8 @@ fn settings_response(version: u64, settings: &Settings) -> ApiResponse {
 
 async fn get_settings(backend: &Backend, principal: &Principal) -> Result<ApiResponse, ApiError> {
     let account_id = &principal.account_id;
-    let stored = backend.store.get_settings(account_id).await?;
-    let account = backend.store.get_account(account_id).await?;
+    let (stored, settings) = backend.stored_and_effective_settings(account_id).await?;
     redrive_stale_effects(backend, account_id).await;
-    let settings = Settings::effective(stored.as_ref().map(|s| &s.document), account.as_ref());
     Ok(settings_response(
         stored.map_or(0, |s| s.version),
         &settings,
@@ -302,8 +300,7 @@ async fn messaging_readiness(
     principal: &Principal,
 ) -> Result<ApiResponse, ApiError> {
     let account_id = &principal.account_id;
-    let settings = backend.settings(account_id).await?;
-    let stored = backend.store.get_settings(account_id).await?;
+    let (stored, settings) = backend.stored_and_effective_settings(account_id).await?;
     let facts = backend.store.get_workspace_facts(account_id).await?;
     // Routing counts as configured once an admin chose the method explicitly.
     let routing_configured = stored

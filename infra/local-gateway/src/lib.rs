@@ -101,7 +101,7 @@ const CONSUMER_IDLE_POLL: Duration = Duration::from_millis(200);
 /// it to the function, acknowledge what did not fail (failures reappear after the visibility
 /// timeout and are dead-lettered after the receive limit).
 pub fn spawn_consumers(backend: Backend) -> Vec<JoinHandle<()>> {
-    let settings_effects = backend.clone();
+    let settings_effects = backend;
     vec![tokio::spawn(async move {
         let queue = settings_effects.settings_effects_queue.clone();
         loop {
@@ -180,10 +180,7 @@ pub async fn start(
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let consumers = spawn_consumers(backend.clone());
-    let server = tokio::spawn(async move {
-        serve(listener, backend).await;
-        drop(consumers);
-    });
-    Ok((bound, server))
+    // The consumers run for as long as the runtime does, like the server.
+    spawn_consumers(backend.clone());
+    Ok((bound, tokio::spawn(serve(listener, backend))))
 }

@@ -119,8 +119,8 @@ fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(format!("item decoding: {e}")))
 }
 
-fn decode_all<T: DeserializeOwned>(items: Option<Vec<Item>>) -> Result<Vec<T>, StoreError> {
-    items.unwrap_or_default().into_iter().map(decode).collect()
+fn decode_all<T: DeserializeOwned>(items: Vec<Item>) -> Result<Vec<T>, StoreError> {
+    items.into_iter().map(decode).collect()
 }
 
 /// The DynamoDB store over one table.
@@ -211,7 +211,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(store_error)?;
-        decode_all(output.items)
+        decode_all(output.items.unwrap_or_default())
     }
 
     fn conversation_item(&self, conversation: &Conversation) -> Result<Item, StoreError> {
@@ -261,15 +261,7 @@ impl DynamoStore {
             ),
         ]);
         let message_item = encode(message, pk, message_sk(message.seq))?;
-        let put = |item: Item| -> Result<TransactWriteItem, StoreError> {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(|e| StoreError::Internal(format!("transaction build: {e}")))?;
-            Ok(TransactWriteItem::builder().put(put).build())
-        };
+        let put = |item: Item| self.transact_put(item, "attribute_not_exists(pk)", None);
         // Order matters: reason 0 is the idempotency record, reason 1 the message slot.
         let result = self
             .client
@@ -532,7 +524,7 @@ impl MessageStore for DynamoStore {
                 limit,
             )
             .await?;
-        decode_all(Some(items))
+        decode_all(items)
     }
 
     async fn last_seq(&self, account_id: &str, conversation_id: &str) -> Result<u64, StoreError> {
