@@ -69,6 +69,10 @@ pub struct BucketSpec {
     pub logical_id: &'static str,
     pub name: String,
     pub env_var: &'static str,
+    /// Logical id of the queue that receives `s3:ObjectCreated:*` notifications.
+    pub notification_queue: &'static str,
+    /// Only keys under this prefix are announced.
+    pub notification_prefix: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,11 +149,19 @@ pub fn definition(prefix: &str) -> Resources {
                 ("SettingsEffectsQueue", "SettingsEffectsDeadLetterQueue"),
                 "SETTINGS_EFFECTS_QUEUE_URL",
             ),
+            work_queue(
+                prefix,
+                "attachment-events",
+                ("AttachmentEventsQueue", "AttachmentEventsDeadLetterQueue"),
+                "ATTACHMENT_EVENTS_QUEUE_URL",
+            ),
         ],
         bucket: BucketSpec {
             logical_id: "AttachmentsBucket",
             name: format!("{prefix}-attachments"),
             env_var: "ATTACHMENTS_BUCKET",
+            notification_queue: "AttachmentEventsQueue",
+            notification_prefix: shared::attachments::OBJECT_KEY_PREFIX,
         },
     }
 }
@@ -209,7 +221,13 @@ impl Resources {
                 "TimeToLiveAttribute": table.ttl_attribute,
             },
             "Queues": queues,
-            "Bucket": {"Name": self.bucket.name},
+            "Bucket": {
+                "Name": self.bucket.name,
+                "NotificationQueue": self.queues.iter()
+                    .find(|q| q.logical_id == self.bucket.notification_queue)
+                    .map(|q| q.name.clone()),
+                "NotificationPrefix": self.bucket.notification_prefix,
+            },
         })
     }
 }
@@ -259,13 +277,23 @@ pub async fn ensure(config: &SdkConfig, resources: &Resources) -> Result<Provisi
         queue_urls.insert(queue.logical_id.to_string(), url);
         queue_urls.insert(queue.dead_letter.logical_id.to_string(), dlq_url);
     }
-    ensure_bucket(
-        &aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(config)
-                .force_path_style(true)
-                .build(),
-        ),
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    );
+    ensure_bucket(&s3, &resources.bucket).await?;
+    let notification_queue_url = queue_urls
+        .get(resources.bucket.notification_queue)
+        .ok_or_else(|| InfraError::Aws {
+            resource: resources.bucket.name.clone(),
+            message: "notification queue missing from the definition".into(),
+        })?;
+    ensure_bucket_notifications(
+        &s3,
+        &sqs,
         &resources.bucket,
+        &queue_arn(&sqs, notification_queue_url).await?,
     )
     .await?;
     Ok(Provisioned {
@@ -438,19 +466,7 @@ async fn ensure_queue(
         )],
     )
     .await?;
-    let dlq_arn = client
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| aws_error(&dlq.name)(e.into_service_error()))?
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .ok_or_else(|| InfraError::Aws {
-            resource: dlq.name.clone(),
-            message: "no queue ARN returned".into(),
-        })?;
+    let dlq_arn = queue_arn(client, &dlq_url).await?;
     let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": dlq.max_receive_count});
     let url = create_queue(
         client,
@@ -518,6 +534,96 @@ async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &BucketSpec) -> Resu
                 .block_public_policy(true)
                 .ignore_public_acls(true)
                 .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error(name)(e.into_service_error()))?;
+    Ok(())
+}
+
+async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> Result<String, InfraError> {
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| aws_error(url)(e.into_service_error()))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| InfraError::Aws {
+            resource: url.to_string(),
+            message: "no queue ARN returned".into(),
+        })
+}
+
+/// `s3:ObjectCreated:*` under the attachment prefix → the notification queue, which must let
+/// the bucket send to it (the queue policy `template.yaml` also states).
+async fn ensure_bucket_notifications(
+    s3: &aws_sdk_s3::Client,
+    sqs: &aws_sdk_sqs::Client,
+    bucket: &BucketSpec,
+    queue_arn: &str,
+) -> Result<(), InfraError> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration,
+        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+    };
+    let name = bucket.name.as_str();
+    let build_error = |e: aws_sdk_s3::error::BuildError| InfraError::Aws {
+        resource: name.into(),
+        message: e.to_string(),
+    };
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": format!("arn:aws:s3:::{name}")}}
+        }]
+    });
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name(queue_arn.rsplit(':').next().unwrap_or_default())
+        .send()
+        .await
+        .map_err(|e| aws_error(queue_arn)(e.into_service_error()))?
+        .queue_url
+        .unwrap_or_default();
+    sqs.set_queue_attributes()
+        .queue_url(queue_url)
+        .attributes(QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .map_err(|e| aws_error(queue_arn)(e.into_service_error()))?;
+    let queue = QueueConfiguration::builder()
+        .id("attachment-created")
+        .queue_arn(queue_arn)
+        .events(Event::from("s3:ObjectCreated:*"))
+        .filter(
+            NotificationConfigurationFilter::builder()
+                .key(
+                    S3KeyFilter::builder()
+                        .filter_rules(
+                            FilterRule::builder()
+                                .name(FilterRuleName::Prefix)
+                                .value(bucket.notification_prefix)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+        .map_err(build_error)?;
+    s3.put_bucket_notification_configuration()
+        .bucket(name)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(queue)
                 .build(),
         )
         .send()

@@ -143,6 +143,43 @@ fn bucket_is_private_and_encrypted() {
 }
 
 #[test]
+fn bucket_announces_new_attachment_objects_to_the_notification_queue() {
+    let resources = infra::definition(infra::DEFAULT_PREFIX);
+    let template = template();
+    let bucket = resource(&template, resources.bucket.logical_id);
+    let queues = &bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"];
+    assert_eq!(queues[0]["Event"], "s3:ObjectCreated:*");
+    assert_eq!(
+        queues[0]["Queue"],
+        get_att_arn(resources.bucket.notification_queue)
+    );
+    assert_eq!(
+        queues[0]["Filter"]["S3Key"]["Rules"][0]["Value"],
+        resources.bucket.notification_prefix
+    );
+    // The queue must accept messages from S3 before the bucket is created with the notification.
+    let policy = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| {
+            r["Type"] == "AWS::SQS::QueuePolicy"
+                && r["Properties"]["Queues"][0]
+                    == yaml(serde_json::json!({"Ref": resources.bucket.notification_queue}))
+        })
+        .expect("a queue policy for the notification queue");
+    assert_eq!(
+        policy["Properties"]["PolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "s3.amazonaws.com"
+    );
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        env[resources.bucket.env_var],
+        yaml(serde_json::json!({"Ref": resources.bucket.logical_id}))
+    );
+}
+
+#[test]
 fn every_function_folder_is_an_arm64_cargo_lambda_function_wired_to_the_resources() {
     let resources = infra::definition(infra::DEFAULT_PREFIX);
     let template = template();

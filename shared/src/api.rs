@@ -99,6 +99,25 @@ impl From<DomainError> for ApiError {
     }
 }
 
+impl From<crate::attachments::AdmissionError> for ApiError {
+    fn from(error: crate::attachments::AdmissionError) -> Self {
+        use crate::attachments::AdmissionError as E;
+        let message = error.to_string();
+        let unprocessable =
+            |code| Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message.clone());
+        match error {
+            // R7.
+            E::Disabled => Self::forbidden("attachments_disabled", message),
+            // R18.
+            E::PrivateUnavailable => unprocessable("private_attachments_unavailable"),
+            E::InvalidFileName(_) => unprocessable("invalid_file_name"),
+            E::ExtensionNotAllowed(_) => unprocessable("extension_not_allowed"),
+            E::InvalidSize => unprocessable("invalid_attachment_size"),
+            E::InvalidContentType(_) => unprocessable("invalid_content_type"),
+        }
+    }
+}
+
 impl From<crate::settings::SettingsError> for ApiError {
     fn from(error: crate::settings::SettingsError) -> Self {
         let message = error.to_string();
@@ -304,4 +323,25 @@ pub async fn handle_logged(
         "request"
     );
     response
+}
+
+/// The conversation `cid` as `principal` may see it: end users only their own, staff any of
+/// their account. Anything else is 404, indistinguishable from a missing id, and only keys of
+/// the caller's own account are ever read.
+pub async fn visible_conversation(
+    store: &dyn crate::ports::ConversationStore,
+    principal: &Principal,
+    cid: &str,
+) -> Result<crate::model::Conversation, ApiError> {
+    if !crate::ids::is_valid_id("c", cid) {
+        return Err(ApiError::not_found());
+    }
+    let conversation = store
+        .get_conversation(&principal.account_id, cid)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if principal.role == Role::EndUser && conversation.owner_id != principal.user_id {
+        return Err(ApiError::not_found());
+    }
+    Ok(conversation)
 }

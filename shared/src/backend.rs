@@ -6,12 +6,13 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::dynamo::DynamoStore;
-use crate::adapters::memory::{MemoryQueue, MemoryStore};
+use crate::adapters::memory::{MemoryObjects, MemoryQueue, MemoryStore};
+use crate::adapters::s3::S3Objects;
 use crate::adapters::sqs::SqsQueue;
 use crate::config::FunctionConfig;
 use crate::error::StoreError;
 use crate::model::{Account, SigningKey};
-use crate::ports::{Queue, Store, StoredSettings};
+use crate::ports::{ObjectStore, Queue, Store, StoredSettings};
 use crate::settings::Settings;
 
 /// The AWS SDK behaviour version, pinned so SDK upgrades cannot change defaults silently.
@@ -50,6 +51,12 @@ pub struct Backend {
     pub routing_queue: Arc<dyn Queue>,
     /// Side effects of settings changes (consumed by update-settings' effects worker).
     pub settings_effects_queue: Arc<dyn Queue>,
+    /// The attachments bucket.
+    pub objects: Arc<dyn ObjectStore>,
+    /// Notifications of new attachment objects (consumed by validate-attachment).
+    pub attachment_events_queue: Arc<dyn Queue>,
+    /// In memory mode, the bucket whose URLs the local gateway serves.
+    pub local_objects: Option<Arc<MemoryObjects>>,
 }
 
 impl Backend {
@@ -61,14 +68,19 @@ impl Backend {
                 MEMORY_QUEUE_MAX_RECEIVES,
             ))
         };
+        let attachment_events_queue: Arc<dyn Queue> = queue();
+        let objects = Arc::new(MemoryObjects::new(attachment_events_queue.clone()));
         Self {
             store: Arc::new(MemoryStore::default()),
             routing_queue: queue(),
             settings_effects_queue: queue(),
+            objects: objects.clone(),
+            attachment_events_queue,
+            local_objects: Some(objects),
         }
     }
 
-    /// DynamoDB and SQS on whatever endpoint `sdk` names.
+    /// DynamoDB, SQS and S3 on whatever endpoint `sdk` names.
     pub fn aws(sdk: &SdkConfig, config: &FunctionConfig) -> Self {
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Self {
@@ -78,9 +90,15 @@ impl Backend {
             )),
             routing_queue: Arc::new(SqsQueue::new(sqs.clone(), &config.routing_queue_url)),
             settings_effects_queue: Arc::new(SqsQueue::new(
-                sqs,
+                sqs.clone(),
                 &config.settings_effects_queue_url,
             )),
+            objects: Arc::new(S3Objects::new(sdk, &config.attachments_bucket)),
+            attachment_events_queue: Arc::new(SqsQueue::new(
+                sqs,
+                &config.attachment_events_queue_url,
+            )),
+            local_objects: None,
         }
     }
 

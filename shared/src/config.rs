@@ -29,6 +29,9 @@ pub struct FunctionConfig {
     pub table_name: String,
     pub routing_queue_url: String,
     pub settings_effects_queue_url: String,
+    pub attachments_bucket: String,
+    /// S3 notifications of new attachment objects (consumed by validate-attachment).
+    pub attachment_events_queue_url: String,
 }
 
 impl FunctionConfig {
@@ -37,6 +40,8 @@ impl FunctionConfig {
             table_name: required("TABLE_NAME")?,
             routing_queue_url: required("ROUTING_QUEUE_URL")?,
             settings_effects_queue_url: required("SETTINGS_EFFECTS_QUEUE_URL")?,
+            attachments_bucket: required("ATTACHMENTS_BUCKET")?,
+            attachment_events_queue_url: required("ATTACHMENT_EVENTS_QUEUE_URL")?,
         })
     }
 }

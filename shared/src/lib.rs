@@ -5,6 +5,7 @@
 
 pub mod adapters;
 pub mod api;
+pub mod attachments;
 pub mod auth;
 pub mod backend;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod model;
 pub mod ports;
 pub mod rules;
 pub mod settings;
+pub mod validation;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;

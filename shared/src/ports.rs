@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use crate::attachments::Attachment;
 use crate::error::StoreError;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
@@ -119,9 +120,73 @@ pub trait MessageStore: Send + Sync {
     async fn last_seq(&self, account_id: &str, conversation_id: &str) -> Result<u64, StoreError>;
 }
 
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    /// Records a newly admitted attachment; `AlreadyExists` if the id is taken.
+    async fn create_attachment(&self, attachment: &Attachment) -> Result<(), StoreError>;
+    async fn get_attachment(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        attachment_id: &str,
+    ) -> Result<Option<Attachment>, StoreError>;
+    /// Stores the decision (`clean`/`rejected`) about a pending attachment, once: when it was
+    /// already decided, nothing changes and the stored attachment comes back.
+    async fn decide_attachment(&self, decided: &Attachment) -> Result<Attachment, StoreError>;
+}
+
 /// Everything a handler needs from storage, as one object.
-pub trait Store: AccountStore + ConversationStore + MessageStore + SettingsStore {}
-impl<T: AccountStore + ConversationStore + MessageStore + SettingsStore> Store for T {}
+pub trait Store:
+    AccountStore + ConversationStore + MessageStore + SettingsStore + AttachmentStore
+{
+}
+impl<T: AccountStore + ConversationStore + MessageStore + SettingsStore + AttachmentStore> Store
+    for T
+{
+}
+
+/// Where a client sends a file's bytes: an HTTP request S3 itself checks (signature, expiry,
+/// size limit).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UploadTarget {
+    /// `POST` (multipart form with `fields`, the file last) or `PUT` (raw body with `headers`).
+    pub method: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// Epoch milliseconds.
+    pub expires_at: i64,
+}
+
+/// The attachments bucket.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// A target that accepts at most `max_bytes` for `key`, valid for `ttl_secs`.
+    async fn upload_target(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+        ttl_secs: u64,
+    ) -> Result<UploadTarget, StoreError>;
+    /// The stored object's size, `None` when nothing is stored under `key`.
+    async fn object_size(&self, key: &str) -> Result<Option<u64>, StoreError>;
+    /// The first `max_bytes` of the object (all of it when smaller).
+    async fn read_prefix(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError>;
+    /// Removes the object (no error when it is already gone).
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// A short-lived URL that downloads the object as a file named `file_name` (never rendered
+    /// inline), served as `content_type`.
+    async fn download_url(
+        &self,
+        key: &str,
+        file_name: &str,
+        content_type: &str,
+        ttl_secs: u64,
+    ) -> Result<String, StoreError>;
+}
 
 /// A message taken from a queue.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,6 +21,8 @@ use shared::ports::Queue;
 
 pub use serde_json::json;
 
+pub mod files;
+
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4566";
 
 /// The emulator endpoint the suite runs against.
@@ -127,6 +129,10 @@ impl TestApp {
             table_name: provisioned.table_name.clone(),
             routing_queue_url: fresh_queue_url().await,
             settings_effects_queue_url: fresh_queue_url().await,
+            attachments_bucket: provisioned.bucket_name.clone(),
+            // S3 announces uploads on the provisioned queue; this app's validator listens on a
+            // queue of its own, so tests decide when notifications are handled.
+            attachment_events_queue_url: fresh_queue_url().await,
         };
         let backend = Backend::aws(&sdk, &config);
         Self::start_with(
@@ -264,6 +270,137 @@ impl TestApp {
             .await
             .expect("read conversation")
             .expect("conversation exists")
+    }
+
+    /// Sends a file's bytes to an upload target as a browser would (multipart POST with the
+    /// form fields first, or PUT with the given headers); returns the HTTP status.
+    pub async fn upload(&self, target: &Value, file_name: &str, bytes: Vec<u8>) -> StatusCode {
+        let url = target["url"].as_str().expect("upload url");
+        let request = match target["method"].as_str() {
+            Some("POST") => {
+                let mut form = reqwest::multipart::Form::new();
+                for (name, value) in target["fields"].as_object().expect("fields") {
+                    form = form.text(name.clone(), value.as_str().unwrap_or_default().to_string());
+                }
+                // S3 requires the file to be the last part.
+                form = form.part(
+                    "file",
+                    reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+                );
+                self.http.post(url).multipart(form)
+            }
+            Some("PUT") => {
+                let mut request = self.http.put(url).body(bytes);
+                if let Some(headers) = target["headers"].as_object() {
+                    for (name, value) in headers {
+                        request = request.header(name, value.as_str().unwrap_or_default());
+                    }
+                }
+                request
+            }
+            other => panic!("unknown upload method {other:?}"),
+        };
+        request
+            .send()
+            .await
+            .expect("upload target reachable")
+            .status()
+    }
+
+    /// Admits, uploads and completes a file as `token`; returns the attachment id and the
+    /// `complete` reply.
+    pub async fn attach(
+        &self,
+        cid: &str,
+        token: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> (String, Reply) {
+        let admitted = self
+            .post(
+                &format!("/v1/conversations/{cid}/attachments"),
+                token,
+                json!({"file_name": file_name, "content_type": "application/octet-stream", "size": bytes.len()}),
+            )
+            .await;
+        assert_eq!(
+            admitted.status,
+            StatusCode::CREATED,
+            "{file_name}: {:?}",
+            admitted.body
+        );
+        let aid = admitted.body["attachment_id"]
+            .as_str()
+            .expect("attachment id")
+            .to_string();
+        let status = self
+            .upload(&admitted.body["upload"], file_name, bytes)
+            .await;
+        assert!(status.is_success(), "{file_name}: upload answered {status}");
+        let completed = self
+            .post(
+                &format!("/v1/conversations/{cid}/attachments/{aid}/complete"),
+                token,
+                json!({}),
+            )
+            .await;
+        (aid, completed)
+    }
+
+    /// Downloads a URL; returns status, headers and body.
+    pub async fn download(&self, url: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let response = self.http.get(url).send().await.expect("download reachable");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("download body").to_vec();
+        (status, headers, body)
+    }
+
+    /// Patches the account's settings as `admin_token` at the current version; expects 200.
+    pub async fn patch_settings(&self, admin_token: &str, patch: Value) -> Reply {
+        let version = self.get("/v1/settings", admin_token).await.body["version"].to_string();
+        let response = self
+            .http
+            .patch(format!("{}/v1/settings", self.base_url))
+            .bearer_auth(admin_token)
+            .header("if-match", version)
+            .header("content-type", "application/merge-patch+json")
+            .body(patch.to_string())
+            .send()
+            .await
+            .expect("gateway reachable");
+        let status = response.status();
+        let body = response.json().await.expect("JSON reply");
+        assert_eq!(status, StatusCode::OK, "settings patch refused: {body:?}");
+        Reply { status, body }
+    }
+
+    /// Waits (up to 20 s) for S3's ObjectCreated notification of `key` on the provisioned
+    /// notification queue and returns its body; other notifications met on the way are
+    /// deleted (no test consumes that queue otherwise).
+    pub async fn take_attachment_notification(&self, key: &str) -> String {
+        let sqs = aws_sdk_sqs::Client::new(&emulator_config().await);
+        let url = provisioned()
+            .await
+            .queue_url("AttachmentEventsQueue")
+            .expect("notification queue")
+            .to_string();
+        let queue = shared::adapters::sqs::SqsQueue::new(sqs, url);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            for message in queue.receive(10).await.expect("receive notifications") {
+                queue
+                    .acknowledge(&message.receipt)
+                    .await
+                    .expect("delete notification");
+                // The attachment id is unique and needs no URL encoding inside the event.
+                let attachment_id = key.rsplit('/').next().unwrap_or(key);
+                if message.body.contains(attachment_id) {
+                    return message.body;
+                }
+            }
+        }
+        panic!("no S3 notification for {key}");
     }
 
     /// Drains the routing queue; returns the parsed routing requests.

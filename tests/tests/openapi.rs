@@ -17,6 +17,12 @@ fn request(method: &str, path: &str) -> ApiRequest {
 }
 
 const SAMPLE_CID: &str = "c_0123456789abcdef0123456789abcdef";
+const SAMPLE_AID: &str = "att_0123456789abcdef0123456789abcdef";
+
+fn concrete(path: &str) -> String {
+    path.replace("{cid}", SAMPLE_CID)
+        .replace("{aid}", SAMPLE_AID)
+}
 
 fn documented_operations() -> Vec<(String, String)> {
     let text =
@@ -40,8 +46,7 @@ async fn every_documented_operation_is_served() {
     let operations = documented_operations();
     assert!(!operations.is_empty());
     for (method, path) in operations {
-        let concrete = path.replace("{cid}", SAMPLE_CID);
-        let response = dispatch(&backend, request(&method, &concrete)).await;
+        let response = dispatch(&backend, request(&method, &concrete(&path))).await;
         assert_eq!(
             response.status(),
             401,
@@ -61,6 +66,9 @@ async fn undocumented_operations_are_not_served() {
         "/v1/conversations/{cid}/messages",
         "/v1/conversations/{cid}/events",
         "/v1/conversations/{cid}/handoff",
+        "/v1/conversations/{cid}/attachments",
+        "/v1/conversations/{cid}/attachments/{aid}",
+        "/v1/conversations/{cid}/attachments/{aid}/complete",
         "/v1/settings",
         "/v1/settings/audit",
         "/v1/settings/messaging-readiness",
@@ -71,8 +79,7 @@ async fn undocumented_operations_are_not_served() {
             if documented.contains(&(method.to_string(), path.to_string())) {
                 continue;
             }
-            let concrete = path.replace("{cid}", SAMPLE_CID);
-            let response = dispatch(&backend, request(method, &concrete)).await;
+            let response = dispatch(&backend, request(method, &concrete(path))).await;
             assert_ne!(
                 response.status(),
                 401,

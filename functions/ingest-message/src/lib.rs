@@ -11,8 +11,9 @@ use serde_json::json;
 
 use shared::api::{
     authenticate, check_body_size, handle_logged, json, parse_json, path_segments, query_param,
-    require_role, split_path, ApiError, ApiRequest, ApiResponse,
+    require_role, split_path, visible_conversation, ApiError, ApiRequest, ApiResponse,
 };
+use shared::attachments::AttachmentStatus;
 use shared::auth::Principal;
 use shared::backend::Backend;
 use shared::ids::is_valid_id;
@@ -145,25 +146,12 @@ fn message_view(m: &Message, viewer: Role) -> serde_json::Value {
 // ---------------------------------------------------------------------------------------------
 // Shared steps.
 
-/// The conversation `cid` as `principal` may see it: end users only their own, staff any of
-/// their account. Anything else is 404, indistinguishable from a missing id.
 async fn load_conversation(
     backend: &Backend,
     principal: &Principal,
     cid: &str,
 ) -> Result<Conversation, ApiError> {
-    if !is_valid_id("c", cid) {
-        return Err(ApiError::not_found());
-    }
-    let conversation = backend
-        .store
-        .get_conversation(&principal.account_id, cid)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if principal.role == Role::EndUser && conversation.owner_id != principal.user_id {
-        return Err(ApiError::not_found());
-    }
-    Ok(conversation)
+    visible_conversation(backend.store.as_ref(), principal, cid).await
 }
 
 /// Publishes a routing request for a conversation that waits for an agent. Routing consumers
@@ -268,10 +256,17 @@ async fn post_message(
     let body: PostMessageRequest = parse_json(request)?;
     let conversation = load_conversation(backend, principal, cid).await?;
     let post = validate_post(principal.role, body)?;
-    if let Some(attachment_id) = post.attachment_ids.first() {
-        // Attachments become clean only through upload-attachment/validate-attachment, which
-        // record them; until an attachment is recorded clean here, no message may cite it.
-        return Err(DomainError::AttachmentNotUsable(attachment_id.clone()).into());
+    // R19: only clean attachments of this very conversation may be cited.
+    for attachment_id in &post.attachment_ids {
+        let usable = is_valid_id("att", attachment_id)
+            && backend
+                .store
+                .get_attachment(&conversation.account_id, &conversation.id, attachment_id)
+                .await?
+                .is_some_and(|a| a.status == AttachmentStatus::Clean);
+        if !usable {
+            return Err(DomainError::AttachmentNotUsable(attachment_id.clone()).into());
+        }
     }
     let author_role = AuthorRole::from(principal.role);
     let now = now_ms();

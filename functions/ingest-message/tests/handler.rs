@@ -30,7 +30,7 @@ impl Harness {
         let backend = Backend {
             store: store.clone(),
             routing_queue: queue.clone(),
-            settings_effects_queue: Arc::new(MemoryQueue::new(Duration::from_secs(30), 5)),
+            ..Backend::in_memory()
         };
         backend
             .bootstrap_account("acme", "k1", "secret")

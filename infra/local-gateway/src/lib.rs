@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,9 +16,12 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use http::{Method, StatusCode};
+use shared::adapters::memory::{LocalGrant, MemoryObjects, LOCAL_OBJECTS_PATH};
 use shared::api::{error_response, ApiError, ApiRequest, ApiResponse};
 use shared::backend::{dev_signing_secret, load_aws_config, Backend, DEMO_ACCOUNT, DEV_KID};
 use shared::config::FunctionConfig;
+use shared::ports::{Queue, ReceivedMessage};
 use shared::rules::MAX_BODY_BYTES;
 
 /// Which backend the gateway runs on, for the start-up banner.
@@ -79,6 +83,8 @@ pub fn function_config(
         table_name: provisioned.table_name.clone(),
         routing_queue_url: url("RoutingQueue")?,
         settings_effects_queue_url: url("SettingsEffectsQueue")?,
+        attachments_bucket: provisioned.bucket_name.clone(),
+        attachment_events_queue_url: url("AttachmentEventsQueue")?,
     })
 }
 
@@ -91,39 +97,124 @@ pub async fn dispatch(backend: &Backend, request: ApiRequest) -> ApiResponse {
     if update_settings::serves(path) {
         return update_settings::handle(backend, request).await;
     }
+    if upload_attachment::serves(path) {
+        return upload_attachment::handle(backend, request).await;
+    }
     error_response(&ApiError::route_not_found())
 }
 
 /// How often an idle in-process consumer looks at its queue again.
 const CONSUMER_IDLE_POLL: Duration = Duration::from_millis(200);
 
+/// A queue worker: the function's batch handler, returning the ids that failed.
+type BatchHandler = fn(
+    Backend,
+    Vec<ReceivedMessage>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send>>;
+
 /// Runs the queue consumers in-process, as Lambda's SQS triggers would: receive a batch, hand
 /// it to the function, acknowledge what did not fail (failures reappear after the visibility
 /// timeout and are dead-lettered after the receive limit).
 pub fn spawn_consumers(backend: Backend) -> Vec<JoinHandle<()>> {
-    let settings_effects = backend;
-    vec![tokio::spawn(async move {
-        let queue = settings_effects.settings_effects_queue.clone();
-        loop {
-            let batch = match queue.receive(10).await {
-                Ok(batch) => batch,
-                Err(error) => {
-                    tracing::warn!(%error, "settings-effects queue receive failed");
-                    Vec::new()
+    let consumers: [(&str, Arc<dyn Queue>, BatchHandler); 2] = [
+        (
+            "settings-effects",
+            backend.settings_effects_queue.clone(),
+            |backend, batch| {
+                Box::pin(async move { update_settings::handle_effects(&backend, &batch).await })
+            },
+        ),
+        (
+            "validate-attachment",
+            backend.attachment_events_queue.clone(),
+            |backend, batch| {
+                Box::pin(async move { validate_attachment::handle_events(&backend, &batch).await })
+            },
+        ),
+    ];
+    consumers
+        .into_iter()
+        .map(|(name, queue, handler)| {
+            let backend = backend.clone();
+            tokio::spawn(async move {
+                loop {
+                    let batch = match queue.receive(10).await {
+                        Ok(batch) => batch,
+                        Err(error) => {
+                            tracing::warn!(%error, consumer = name, "queue receive failed");
+                            Vec::new()
+                        }
+                    };
+                    if batch.is_empty() {
+                        tokio::time::sleep(CONSUMER_IDLE_POLL).await;
+                        continue;
+                    }
+                    let failed = handler(backend.clone(), batch.clone()).await;
+                    for message in batch.iter().filter(|m| !failed.contains(&m.message_id)) {
+                        if let Err(error) = queue.acknowledge(&message.receipt).await {
+                            tracing::warn!(%error, consumer = name, "acknowledge failed");
+                        }
+                    }
                 }
-            };
-            if batch.is_empty() {
-                tokio::time::sleep(CONSUMER_IDLE_POLL).await;
-                continue;
-            }
-            let failed = update_settings::handle_effects(&settings_effects, &batch).await;
-            for message in batch.iter().filter(|m| !failed.contains(&m.message_id)) {
-                if let Err(error) = queue.acknowledge(&message.receipt).await {
-                    tracing::warn!(%error, "acknowledge failed");
-                }
+            })
+        })
+        .collect()
+}
+
+/// In memory mode, what S3 does with presigned URLs: `PUT` stores an upload (signature,
+/// expiry and size limit checked), `GET` downloads with the signed disposition and type.
+async fn serve_local_object(
+    objects: &MemoryObjects,
+    parts: http::request::Parts,
+    body: Incoming,
+) -> hyper::Response<Full<Bytes>> {
+    let plain = |status: StatusCode, text: &str| {
+        hyper::Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::from(text.to_string())))
+            .unwrap_or_default()
+    };
+    let key = parts
+        .uri
+        .path()
+        .strip_prefix(LOCAL_OBJECTS_PATH)
+        .unwrap_or_default()
+        .to_string();
+    let Some(grant) = objects.verify(
+        &key,
+        parts.uri.query().unwrap_or_default(),
+        shared::now_ms(),
+    ) else {
+        return plain(StatusCode::FORBIDDEN, "AccessDenied");
+    };
+    match (grant, parts.method) {
+        (LocalGrant::Upload { max_bytes }, Method::PUT) => {
+            let limit = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+            match Limited::new(body, limit).collect().await {
+                Ok(collected) => match objects.put(&key, collected.to_bytes().to_vec()).await {
+                    Ok(()) => plain(StatusCode::OK, ""),
+                    Err(_) => plain(StatusCode::SERVICE_UNAVAILABLE, "SlowDown"),
+                },
+                Err(_) => plain(StatusCode::BAD_REQUEST, "EntityTooLarge"),
             }
         }
-    })]
+        (
+            LocalGrant::Download {
+                disposition,
+                content_type,
+            },
+            Method::GET,
+        ) => match objects.get(&key) {
+            Ok(Some(bytes)) => hyper::Response::builder()
+                .header("content-type", content_type)
+                .header("content-disposition", disposition)
+                .header("x-content-type-options", "nosniff")
+                .body(Full::new(Bytes::from(bytes)))
+                .unwrap_or_default(),
+            _ => plain(StatusCode::NOT_FOUND, "NoSuchKey"),
+        },
+        _ => plain(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+    }
 }
 
 async fn serve_one(
@@ -131,6 +222,11 @@ async fn serve_one(
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
+    if let Some(objects) = backend.local_objects.as_ref() {
+        if parts.uri.path().starts_with(LOCAL_OBJECTS_PATH) {
+            return Ok(serve_local_object(objects, parts, body).await);
+        }
+    }
     // Read at most the contract's limit (+1 byte to notice the excess), never the whole body.
     let response = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
         Ok(collected) => {
@@ -180,6 +276,9 @@ pub async fn start(
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
+    if let Some(objects) = backend.local_objects.as_ref() {
+        objects.set_base_url(&format!("http://{bound}"));
+    }
     // The consumers run for as long as the runtime does, like the server.
     spawn_consumers(backend.clone());
     Ok((bound, tokio::spawn(serve(listener, backend))))

@@ -74,7 +74,25 @@ def create_bucket(s3, bucket):
     )
 
 
+def notify_queue(s3, sqs, bucket):
+    """s3:ObjectCreated:* under the attachment prefix -> the notification queue."""
+    queue_url = sqs.get_queue_url(QueueName=bucket["NotificationQueue"])["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket["Name"],
+        NotificationConfiguration={
+            "QueueConfigurations": [{
+                "Id": "attachment-created",
+                "QueueArn": queue_arn,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": bucket["NotificationPrefix"]}]}},
+            }]
+        },
+    )
+
+
 create_table(client("dynamodb"), SPEC["Table"])
 create_queues(client("sqs"), SPEC["Queues"])
 create_bucket(client("s3"), SPEC["Bucket"])
+notify_queue(client("s3"), client("sqs"), SPEC["Bucket"])
 print("relay resources ready")

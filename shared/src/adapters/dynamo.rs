@@ -11,6 +11,7 @@
 //! | workspace facts | `A#{acct}` | `WORKSPACE` |
 //! | settings outbox | `A#{acct}` | `OUTBOX#{version:012}#{effect}` |
 //! | settings audit entry | `A#{acct}#AUDIT` | `V#{version:012}` |
+//! | attachment | `A#{acct}#C#{cid}` | `ATT#{aid}` |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
 
@@ -25,9 +26,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::jittered_backoff;
+use crate::attachments::Attachment;
 use crate::error::StoreError;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
-use crate::ports::{AccountStore, ConversationStore, MessageStore, SettingsStore, StoredSettings};
+use crate::ports::{
+    AccountStore, AttachmentStore, ConversationStore, MessageStore, SettingsStore, StoredSettings,
+};
 use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
 
@@ -740,5 +744,67 @@ impl SettingsStore for DynamoStore {
             ("facts".into(), json_attribute(facts)?),
         ]);
         self.put(item, None).await
+    }
+}
+
+fn attachment_sk(attachment_id: &str) -> String {
+    format!("ATT#{attachment_id}")
+}
+
+#[async_trait]
+impl AttachmentStore for DynamoStore {
+    async fn create_attachment(&self, attachment: &Attachment) -> Result<(), StoreError> {
+        let item = encode(
+            attachment,
+            conversation_pk(&attachment.account_id, &attachment.conversation_id),
+            attachment_sk(&attachment.id),
+        )?;
+        match self.put(item, Some("attribute_not_exists(pk)")).await {
+            Err(StoreError::Conflict) => Err(StoreError::AlreadyExists),
+            other => other,
+        }
+    }
+
+    async fn get_attachment(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        attachment_id: &str,
+    ) -> Result<Option<Attachment>, StoreError> {
+        self.get(
+            conversation_pk(account_id, conversation_id),
+            attachment_sk(attachment_id),
+        )
+        .await?
+        .map(decode)
+        .transpose()
+    }
+
+    async fn decide_attachment(&self, decided: &Attachment) -> Result<Attachment, StoreError> {
+        let item = encode(
+            decided,
+            conversation_pk(&decided.account_id, &decided.conversation_id),
+            attachment_sk(&decided.id),
+        )?;
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s("pending"))
+            .send()
+            .await
+            .map_err(store_error);
+        match written {
+            Ok(_) => Ok(decided.clone()),
+            // Decided before (or never admitted): the stored record is the answer.
+            Err(StoreError::Conflict) => self
+                .get_attachment(&decided.account_id, &decided.conversation_id, &decided.id)
+                .await?
+                .ok_or_else(|| StoreError::Internal("attachment decided but not admitted".into())),
+            Err(other) => Err(other),
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod dynamo;
 pub mod memory;
+pub mod s3;
 pub mod sqs;
 
 /// A random backoff in `[1, cap_ms]` milliseconds, so contending writers spread out.

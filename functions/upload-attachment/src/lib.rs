@@ -1,0 +1,256 @@
+//! `upload-attachment`: admission of files (R7, R18), upload targets S3 enforces, status and
+//! download URLs of clean files (R19).
+//!
+//! Routes (spec "HTTP contract"):
+//! - `POST /v1/conversations/{cid}/attachments`
+//! - `POST /v1/conversations/{cid}/attachments/{aid}/complete`
+//! - `GET /v1/conversations/{cid}/attachments/{aid}`
+
+use http::{Method, StatusCode};
+use serde_json::json;
+
+use shared::api::{
+    authenticate, check_body_size, handle_logged, json, parse_json, path_segments, split_path,
+    visible_conversation, ApiError, ApiRequest, ApiResponse,
+};
+use shared::attachments::{
+    admit, object_key, served_content_type, AdmissionError, AdmitRequest, Attachment,
+    AttachmentStatus, DOWNLOAD_URL_TTL_SECS, UPLOAD_URL_TTL_SECS,
+};
+use shared::auth::Principal;
+use shared::backend::Backend;
+use shared::ids::{is_valid_id, new_id};
+use shared::validation::{validate, Validation};
+use shared::{now_ms, rfc3339};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Attachments(String),
+    Attachment(String, String),
+    Complete(String, String),
+}
+
+fn route(path: &[&str]) -> Option<Route> {
+    match path {
+        ["v1", "conversations", cid, "attachments"] => Some(Route::Attachments(cid.to_string())),
+        ["v1", "conversations", cid, "attachments", aid] => {
+            Some(Route::Attachment(cid.to_string(), aid.to_string()))
+        }
+        ["v1", "conversations", cid, "attachments", aid, "complete"] => {
+            Some(Route::Complete(cid.to_string(), aid.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// Whether this function serves `path` (the local gateway dispatches on it).
+pub fn serves(path: &str) -> bool {
+    route(&split_path(path)).is_some()
+}
+
+/// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
+pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
+    handle_logged("upload-attachment", &request, dispatch(backend, &request)).await
+}
+
+async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    check_body_size(request)?;
+    let route = route(&path_segments(request)).ok_or_else(ApiError::route_not_found)?;
+    let method = request.method();
+    let allowed = match &route {
+        Route::Attachments(_) | Route::Complete(..) => method == Method::POST,
+        Route::Attachment(..) => method == Method::GET,
+    };
+    if !allowed {
+        return Err(ApiError::method_not_allowed());
+    }
+    let principal = authenticate(backend.store.as_ref(), request).await?;
+    match route {
+        Route::Attachments(cid) => create(backend, &principal, &cid, request).await,
+        Route::Complete(cid, aid) => complete(backend, &principal, &cid, &aid, request).await,
+        Route::Attachment(cid, aid) => status(backend, &principal, &cid, &aid).await,
+    }
+}
+
+fn attachment_view(attachment: &Attachment) -> serde_json::Value {
+    json!({
+        "id": attachment.id,
+        "conversation_id": attachment.conversation_id,
+        "status": attachment.status,
+        "reason": attachment.reason,
+        "file_name": attachment.file_name,
+        "declared_size": attachment.declared_size,
+        "size": attachment.size,
+        "download_only": attachment.download_only,
+        "created_at": rfc3339(attachment.created_at),
+    })
+}
+
+/// The attachment `aid` of a conversation the caller may see; 404 otherwise.
+async fn load(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+    aid: &str,
+) -> Result<Attachment, ApiError> {
+    let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    if !is_valid_id("att", aid) {
+        return Err(ApiError::not_found());
+    }
+    backend
+        .store
+        .get_attachment(&conversation.account_id, &conversation.id, aid)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+async fn create(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let body: AdmitRequest = parse_json(request)?;
+    let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    // R7 before anything else about the file.
+    if !backend
+        .settings(&principal.account_id)
+        .await?
+        .attachments
+        .enabled
+    {
+        return Err(AdmissionError::Disabled.into());
+    }
+    let extension = admit(&body)?;
+    let now = now_ms();
+    let id = new_id("att");
+    let attachment = Attachment {
+        object_key: object_key(&conversation.account_id, &conversation.id, &id),
+        account_id: conversation.account_id.clone(),
+        conversation_id: conversation.id.clone(),
+        id,
+        uploader_id: principal.user_id.clone(),
+        file_name: body.file_name.clone(),
+        extension,
+        declared_content_type: body.content_type.clone(),
+        // `admit` checked 1..=50 MB.
+        declared_size: body.size as u64,
+        size: None,
+        status: AttachmentStatus::Pending,
+        reason: None,
+        download_only: false,
+        created_at: now,
+        decided_at: None,
+    };
+    backend.store.create_attachment(&attachment).await?;
+    // S3 refuses a body over the declared size; the content type is pinned by the policy.
+    let target = backend
+        .objects
+        .upload_target(
+            &attachment.object_key,
+            &attachment.declared_content_type,
+            attachment.declared_size,
+            UPLOAD_URL_TTL_SECS,
+        )
+        .await?;
+    tracing::info!(
+        account_id = %attachment.account_id,
+        conversation_id = %attachment.conversation_id,
+        attachment_id = %attachment.id,
+        extension = %attachment.extension,
+        declared_size = attachment.declared_size,
+        "attachment admitted"
+    );
+    let pairs = |pairs: &[(String, String)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect::<serde_json::Map<_, _>>()
+    };
+    let mut upload = json!({
+        "method": target.method,
+        "url": target.url,
+        "expires_at": rfc3339(target.expires_at),
+        "max_size": attachment.declared_size,
+    });
+    if !target.fields.is_empty() {
+        upload["fields"] = serde_json::Value::Object(pairs(&target.fields));
+    }
+    if !target.headers.is_empty() {
+        upload["headers"] = serde_json::Value::Object(pairs(&target.headers));
+    }
+    Ok(json(
+        StatusCode::CREATED,
+        &json!({
+            "attachment_id": attachment.id,
+            "status": attachment.status,
+            "upload": upload,
+        }),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompleteRequest {}
+
+async fn complete(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+    aid: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let CompleteRequest {} = parse_json(request)?;
+    let attachment = load(backend, principal, cid, aid).await?;
+    match validate(
+        backend.store.as_ref(),
+        backend.objects.as_ref(),
+        attachment,
+        now_ms(),
+    )
+    .await?
+    {
+        Validation::Decided(decided) => Ok(json(
+            StatusCode::OK,
+            &json!({"status": decided.status, "reason": decided.reason, "attachment": attachment_view(&decided)}),
+        )),
+        Validation::NotUploaded(_) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_uploaded",
+            "nothing has been uploaded for this attachment yet",
+        )),
+    }
+}
+
+async fn status(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+    aid: &str,
+) -> Result<ApiResponse, ApiError> {
+    let attachment = load(backend, principal, cid, aid).await?;
+    let mut view = attachment_view(&attachment);
+    if attachment.status == AttachmentStatus::Clean {
+        // Always a download (Content-Disposition: attachment), typed from the extension; SVG
+        // as opaque bytes so no browser renders it.
+        let content_type = if attachment.download_only {
+            "application/octet-stream"
+        } else {
+            served_content_type(&attachment.extension)
+        };
+        view["download_url"] = json!(
+            backend
+                .objects
+                .download_url(
+                    &attachment.object_key,
+                    &attachment.file_name,
+                    content_type,
+                    DOWNLOAD_URL_TTL_SECS,
+                )
+                .await?
+        );
+        view["download_expires_at"] =
+            json!(rfc3339(now_ms() + DOWNLOAD_URL_TTL_SECS as i64 * 1000));
+    }
+    Ok(json(StatusCode::OK, &view))
+}

@@ -1,0 +1,87 @@
+//! `validate-attachment`: S3 ObjectCreated notifications, delivered through SQS, trigger R19's
+//! second check of each uploaded attachment. A failed message is reported alone (partial batch
+//! response), retried, and dead-lettered after the queue's receive limit.
+
+use shared::attachments::{parse_object_key, S3EventNotification};
+use shared::backend::Backend;
+use shared::ports::ReceivedMessage;
+use shared::validation::{validate, Validation};
+use shared::{now_ms, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// Not an S3 notification: retrying cannot help, the DLQ keeps it for inspection.
+    #[error("malformed notification: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What handling one notification did, for logs and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// This many attachments were decided by this delivery.
+    Decided(usize),
+    /// Every attachment named was decided before (a repeated delivery) or is not ours.
+    Nothing,
+}
+
+/// Processes a batch; returns the ids of the messages that failed.
+pub async fn handle_events(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<String> {
+    let mut failed = Vec::new();
+    for message in batch {
+        if let Err(error) = handle_event(backend, &message.body).await {
+            tracing::warn!(%error, message_id = %message.message_id, receive_count = message.receive_count, "attachment event failed");
+            failed.push(message.message_id.clone());
+        }
+    }
+    failed
+}
+
+/// Handles one S3 notification body. Idempotent: a repeated delivery changes nothing.
+pub async fn handle_event(backend: &Backend, body: &str) -> Result<Handled, EventError> {
+    let notification: S3EventNotification =
+        serde_json::from_str(body).map_err(|e| EventError::Malformed(e.to_string()))?;
+    let mut decided = 0;
+    for record in notification
+        .records
+        .iter()
+        .filter(|r| r.is_object_created())
+    {
+        let key = record.object_key();
+        let Some((account_id, conversation_id, attachment_id)) = parse_object_key(&key) else {
+            tracing::warn!(key, "object outside the attachment key layout; ignored");
+            continue;
+        };
+        let Some(attachment) = backend
+            .store
+            .get_attachment(&account_id, &conversation_id, &attachment_id)
+            .await?
+        else {
+            // Keys are minted only for admitted attachments: an unknown one is not ours to keep.
+            tracing::warn!(key, "object without an admitted attachment; deleted");
+            backend.objects.delete(&key).await?;
+            continue;
+        };
+        let was_pending = attachment.status == shared::attachments::AttachmentStatus::Pending;
+        match validate(
+            backend.store.as_ref(),
+            backend.objects.as_ref(),
+            attachment,
+            now_ms(),
+        )
+        .await?
+        {
+            Validation::Decided(_) if was_pending => decided += 1,
+            Validation::Decided(_) => {}
+            // The notification says the object exists; S3 reads are strongly consistent, so
+            // this only happens if it was deleted since. Nothing to judge.
+            Validation::NotUploaded(_) => {}
+        }
+    }
+    Ok(if decided > 0 {
+        Handled::Decided(decided)
+    } else {
+        Handled::Nothing
+    })
+}

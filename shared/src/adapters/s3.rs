@@ -1,0 +1,259 @@
+//! S3 adapter of the attachments bucket. Uploads go straight from the client to S3 with a
+//! presigned POST whose policy carries `content-length-range`, so S3 itself refuses a body
+//! larger than admitted; the size is checked again after upload (emulators may not enforce it).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use aws_sdk_s3::config::ProvideCredentials;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::Client;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::error::StoreError;
+use crate::ports::{ObjectStore, UploadTarget};
+
+fn s3_error<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &error {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(format!("{error:?}"))
+        }
+        _ if matches!(
+            error.code(),
+            Some("SlowDown" | "ServiceUnavailable" | "InternalError")
+        ) =>
+        {
+            StoreError::Unavailable(error.code().unwrap_or_default().into())
+        }
+        _ => StoreError::Internal(format!(
+            "{}: {}",
+            error.code().unwrap_or("s3"),
+            error.message().unwrap_or_default()
+        )),
+    }
+}
+
+/// The attachments bucket on S3 (or an emulator: path-style addressing when an endpoint is set).
+#[derive(Clone)]
+pub struct S3Objects {
+    client: Client,
+    sdk: SdkConfig,
+    bucket: String,
+}
+
+impl S3Objects {
+    pub fn new(sdk: &SdkConfig, bucket: impl Into<String>) -> Self {
+        let config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build();
+        Self {
+            client: Client::from_conf(config),
+            sdk: sdk.clone(),
+            bucket: bucket.into(),
+        }
+    }
+
+    fn region(&self) -> String {
+        self.sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".into())
+    }
+
+    /// Where a browser posts the form: the bucket's own endpoint.
+    fn bucket_url(&self) -> String {
+        match self.sdk.endpoint_url() {
+            Some(endpoint) => format!("{}/{}", endpoint.trim_end_matches('/'), self.bucket),
+            None => format!("https://{}.s3.{}.amazonaws.com", self.bucket, self.region()),
+        }
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any size");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The SigV4 signing key of a day, region and service.
+fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
+    let k_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
+    let k_region = hmac(&k_date, region.as_bytes());
+    let k_service = hmac(&k_region, service.as_bytes());
+    hmac(&k_service, b"aws4_request")
+}
+
+/// The SigV4 signature of a POST policy (AWS "Browser-based uploads using POST").
+fn sign_post_policy(secret: &str, date: &str, region: &str, policy_b64: &str) -> String {
+    hex::encode(hmac(
+        &signing_key(secret, date, region, "s3"),
+        policy_b64.as_bytes(),
+    ))
+}
+
+#[async_trait]
+impl ObjectStore for S3Objects {
+    async fn upload_target(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+        ttl_secs: u64,
+    ) -> Result<UploadTarget, StoreError> {
+        let provider = self
+            .sdk
+            .credentials_provider()
+            .ok_or_else(|| StoreError::Internal("no AWS credentials provider".into()))?;
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("credentials: {e}")))?;
+        let now = chrono::Utc::now();
+        let expires = now + chrono::Duration::seconds(ttl_secs as i64);
+        let date = now.format("%Y%m%d").to_string();
+        let amz_date = now.format("%Y%m%dT%H%M%SZ").to_string();
+        let region = self.region();
+        let credential = format!(
+            "{}/{date}/{region}/s3/aws4_request",
+            credentials.access_key_id()
+        );
+        let mut fields = vec![
+            ("key".to_string(), key.to_string()),
+            ("Content-Type".to_string(), content_type.to_string()),
+            (
+                "x-amz-algorithm".to_string(),
+                "AWS4-HMAC-SHA256".to_string(),
+            ),
+            ("x-amz-credential".to_string(), credential),
+            ("x-amz-date".to_string(), amz_date),
+        ];
+        if let Some(token) = credentials.session_token() {
+            fields.push(("x-amz-security-token".to_string(), token.to_string()));
+        }
+        let mut conditions = vec![
+            serde_json::json!({"bucket": self.bucket}),
+            serde_json::json!(["content-length-range", 1, max_bytes]),
+        ];
+        conditions.extend(
+            fields
+                .iter()
+                .map(|(name, value)| serde_json::json!({ name.as_str(): value })),
+        );
+        let policy = serde_json::json!({
+            "expiration": expires.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            "conditions": conditions,
+        });
+        let policy_b64 = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
+        let signature =
+            sign_post_policy(credentials.secret_access_key(), &date, &region, &policy_b64);
+        fields.push(("policy".to_string(), policy_b64));
+        fields.push(("x-amz-signature".to_string(), signature));
+        Ok(UploadTarget {
+            method: "POST".into(),
+            url: self.bucket_url(),
+            fields,
+            headers: Vec::new(),
+            expires_at: expires.timestamp_millis(),
+        })
+    }
+
+    async fn object_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(error) => Err(s3_error(error)),
+        }
+    }
+
+    async fn read_prefix(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", max_bytes.saturating_sub(1)))
+            .send()
+            .await
+            .map_err(s3_error)?;
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("reading object: {e}")))?
+            .into_bytes();
+        // A server ignoring Range sends everything; keep the promise of at most `max_bytes`.
+        Ok(bytes[..bytes.len().min(max_bytes as usize)].to_vec())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(s3_error)?;
+        Ok(())
+    }
+
+    async fn download_url(
+        &self,
+        key: &str,
+        file_name: &str,
+        content_type: &str,
+        ttl_secs: u64,
+    ) -> Result<String, StoreError> {
+        let presigning = PresigningConfig::expires_in(Duration::from_secs(ttl_secs))
+            .map_err(|e| StoreError::Internal(format!("presigning: {e}")))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(crate::attachments::content_disposition(file_name))
+            .response_content_type(content_type)
+            .presigned(presigning)
+            .await
+            .map_err(s3_error)?;
+        Ok(request.uri().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_key_matches_the_aws_documentation_vector() {
+        // "Examples of how to derive a signing key for Signature Version 4" (AWS General
+        // Reference).
+        let key = signing_key(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "20120215",
+            "us-east-1",
+            "iam",
+        );
+        assert_eq!(
+            hex::encode(key),
+            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! R19's second check, run by `validate-attachment` on S3's notification and by
+//! `upload-attachment` on `…/complete`, whichever comes first. Both paths are idempotent: the
+//! decision is stored once (conditional on the attachment still being pending) and a repeated
+//! run returns it.
+
+use crate::attachments::{
+    inspect, needs_whole_object, Attachment, AttachmentStatus, RejectReason, Verdict,
+    MAX_ATTACHMENT_BYTES, SNIFF_BYTES,
+};
+use crate::error::StoreError;
+use crate::ports::{AttachmentStore, ObjectStore};
+
+/// What a validation run found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Validation {
+    /// Decided now or earlier; the stored attachment.
+    Decided(Attachment),
+    /// Nothing has been uploaded yet: still pending.
+    NotUploaded(Attachment),
+}
+
+/// Inspects the uploaded bytes of a pending attachment and stores the verdict; rejected bytes
+/// are deleted. An attachment already decided comes back unchanged.
+pub async fn validate(
+    store: &dyn AttachmentStore,
+    objects: &dyn ObjectStore,
+    attachment: Attachment,
+    now: i64,
+) -> Result<Validation, StoreError> {
+    if attachment.status != AttachmentStatus::Pending {
+        return Ok(Validation::Decided(attachment));
+    }
+    let Some(size) = objects.object_size(&attachment.object_key).await? else {
+        return Ok(Validation::NotUploaded(attachment));
+    };
+    let verdict = if size > attachment.declared_size || size > MAX_ATTACHMENT_BYTES {
+        // Never read an oversize body.
+        Verdict::Rejected(RejectReason::SizeMismatch)
+    } else {
+        let wanted = if needs_whole_object(&attachment.extension) {
+            size
+        } else {
+            SNIFF_BYTES.min(size)
+        };
+        let content = objects.read_prefix(&attachment.object_key, wanted).await?;
+        inspect(
+            &attachment.extension,
+            attachment.declared_size,
+            size,
+            &content,
+        )
+    };
+    let mut decided = attachment;
+    decided.size = Some(size);
+    decided.decided_at = Some(now);
+    match &verdict {
+        Verdict::Clean { download_only } => {
+            decided.status = AttachmentStatus::Clean;
+            decided.download_only = *download_only;
+        }
+        Verdict::Rejected(reason) => {
+            decided.status = AttachmentStatus::Rejected;
+            decided.reason = Some(reason.code().to_string());
+        }
+    }
+    let stored = store.decide_attachment(&decided).await?;
+    if stored.status == AttachmentStatus::Rejected {
+        // Rejected bytes are never served; deleting again after a retry is harmless.
+        objects.delete(&stored.object_key).await?;
+    }
+    tracing::info!(
+        account_id = %stored.account_id,
+        conversation_id = %stored.conversation_id,
+        attachment_id = %stored.id,
+        status = ?stored.status,
+        reason = stored.reason.as_deref().unwrap_or(""),
+        size,
+        "attachment validated"
+    );
+    Ok(Validation::Decided(stored))
+}

@@ -1,0 +1,555 @@
+//! Attachments through HTTP against the emulator (R7, R18, R19): admission, upload to S3,
+//! validation on `complete` and on S3's notification, messages citing attachments, downloads.
+
+use integration_tests::{files, json, TestApp};
+use reqwest::StatusCode;
+use shared::attachments::ALLOWED_EXTENSIONS;
+use shared::model::Role;
+
+async fn admit(
+    app: &TestApp,
+    cid: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> integration_tests::Reply {
+    app.post(&format!("/v1/conversations/{cid}/attachments"), token, body)
+        .await
+}
+
+#[tokio::test]
+async fn every_allowed_extension_is_admitted_with_an_upload_target_s3_enforces() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let token = app.token(Role::EndUser, "eu-1");
+    for extension in ALLOWED_EXTENSIONS {
+        let reply = admit(
+            &app,
+            &cid,
+            &token,
+            json!({"file_name": format!("File.{}", extension.to_uppercase()), "content_type": "application/octet-stream", "size": 1234}),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            ".{extension}: {:?}",
+            reply.body
+        );
+        assert_eq!(reply.body["status"], "pending");
+        let upload = &reply.body["upload"];
+        assert_eq!(upload["method"], "POST");
+        // The key is generated and scoped; the user's file name is not part of it.
+        let key = upload["fields"]["key"].as_str().expect("key field");
+        assert!(
+            key.starts_with(&format!("a/{}/{cid}/att_", app.account.id)),
+            "{key}"
+        );
+        assert!(!key.contains("File"));
+        // S3 itself refuses a larger body: the signed policy carries the declared size.
+        let policy = upload["fields"]["policy"].as_str().expect("policy");
+        let policy: serde_json::Value =
+            serde_json::from_slice(&base64_decode(policy)).expect("policy JSON");
+        assert!(
+            policy["conditions"]
+                .as_array()
+                .expect("conditions")
+                .contains(&json!(["content-length-range", 1, 1234])),
+            "{policy}"
+        );
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64")
+}
+
+#[tokio::test]
+async fn disallowed_names_sizes_and_private_files_are_refused_with_stable_codes() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let token = app.token(Role::EndUser, "eu-1");
+    let cases = [
+        (
+            json!({"file_name": "setup.exe", "content_type": "application/octet-stream", "size": 10}),
+            "extension_not_allowed",
+        ),
+        (
+            json!({"file_name": "invoice.pdf.exe", "content_type": "application/pdf", "size": 10}),
+            "extension_not_allowed",
+        ),
+        (
+            json!({"file_name": "page.html", "content_type": "text/html", "size": 10}),
+            "extension_not_allowed",
+        ),
+        (
+            json!({"file_name": "script.JS", "content_type": "text/javascript", "size": 10}),
+            "extension_not_allowed",
+        ),
+        (
+            json!({"file_name": "archive.rar", "content_type": "application/octet-stream", "size": 10}),
+            "extension_not_allowed",
+        ),
+        (
+            json!({"file_name": "photo.png\u{0}.exe", "content_type": "image/png", "size": 10}),
+            "invalid_file_name",
+        ),
+        (
+            json!({"file_name": "photo\u{7}.png", "content_type": "image/png", "size": 10}),
+            "invalid_file_name",
+        ),
+        (
+            json!({"file_name": "../../etc/passwd.txt", "content_type": "text/plain", "size": 10}),
+            "invalid_file_name",
+        ),
+        (
+            json!({"file_name": "a.png", "content_type": "image/png", "size": 0}),
+            "invalid_attachment_size",
+        ),
+        (
+            json!({"file_name": "a.png", "content_type": "image/png", "size": -5}),
+            "invalid_attachment_size",
+        ),
+        (
+            json!({"file_name": "a.png", "content_type": "image/png", "size": 50 * 1024 * 1024 + 1}),
+            "invalid_attachment_size",
+        ),
+        (
+            json!({"file_name": "a.png", "content_type": "image/png", "size": 10, "private": true}),
+            "private_attachments_unavailable",
+        ),
+    ];
+    for (body, code) in cases {
+        let reply = admit(&app, &cid, &token, body.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {:?}",
+            reply.body
+        );
+        assert_eq!(reply.error_code(), code, "{body}");
+    }
+    // Wrong shapes are 400, unknown fields too.
+    let reply = admit(
+        &app,
+        &cid,
+        &token,
+        json!({"file_name": "a.png", "content_type": "image/png", "size": "10"}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let reply = admit(
+        &app,
+        &cid,
+        &token,
+        json!({"file_name": "a.png", "content_type": "image/png", "size": 10, "key": "a/x"}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn only_those_who_see_the_conversation_may_attach_or_read() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let body = json!({"file_name": "a.png", "content_type": "image/png", "size": 10});
+    let other_user = admit(&app, &cid, &app.token(Role::EndUser, "eu-2"), body.clone()).await;
+    assert_eq!(other_user.status, StatusCode::NOT_FOUND);
+    let other_account = admit(
+        &app,
+        &cid,
+        &app.other_account.token(Role::Agent, "ag-9"),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(other_account.status, StatusCode::NOT_FOUND);
+    let agent = admit(&app, &cid, &app.token(Role::Agent, "ag-1"), body).await;
+    assert_eq!(agent.status, StatusCode::CREATED);
+    let aid = agent.body["attachment_id"].as_str().unwrap();
+    let path = format!("/v1/conversations/{cid}/attachments/{aid}");
+    assert_eq!(
+        app.get(&path, &app.token(Role::EndUser, "eu-2"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&path, &app.other_account.token(Role::Admin, "ad"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&path, &app.token(Role::EndUser, "eu-1"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn common_files_are_uploaded_marked_clean_and_downloadable_as_attachments() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let token = app.token(Role::EndUser, "eu-1");
+    let samples: Vec<(&str, Vec<u8>)> = vec![
+        ("photo.png", files::png()),
+        ("photo.JPG", files::jpg()),
+        ("invoice.pdf", files::pdf()),
+        ("notes.txt", files::txt()),
+        ("orders.csv", files::csv()),
+        ("letter.docx", files::docx()),
+        ("voice.mp3", files::mp3()),
+        ("clip.mp4", files::mp4()),
+        ("logo.svg", files::svg()),
+        ("bundle.zip", files::zip()),
+    ];
+    for (name, bytes) in samples {
+        let (aid, completed) = app.attach(&cid, &token, name, bytes.clone()).await;
+        assert_eq!(
+            completed.status,
+            StatusCode::OK,
+            "{name}: {:?}",
+            completed.body
+        );
+        assert_eq!(
+            completed.body["status"], "clean",
+            "{name}: {:?}",
+            completed.body
+        );
+        let status = app
+            .get(
+                &format!("/v1/conversations/{cid}/attachments/{aid}"),
+                &token,
+            )
+            .await;
+        assert_eq!(status.body["status"], "clean");
+        assert_eq!(status.body["size"], bytes.len());
+        let url = status.body["download_url"]
+            .as_str()
+            .expect("clean files have a download URL");
+        let (code, headers, body) = app.download(url).await;
+        assert_eq!(code, StatusCode::OK, "{name}");
+        assert_eq!(body, bytes, "{name}: downloaded bytes differ");
+        let disposition = headers
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            disposition.starts_with("attachment;"),
+            "{name}: {disposition}"
+        );
+        if name.ends_with(".svg") {
+            assert_eq!(status.body["download_only"], true);
+            assert_eq!(
+                headers.get("content-type").and_then(|v| v.to_str().ok()),
+                Some("application/octet-stream"),
+                "SVG must never be served as an image"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn disguised_dangerous_and_oversize_uploads_are_rejected_and_deleted() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let token = app.token(Role::EndUser, "eu-1");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("cute.png", files::html(), "content_mismatch"),
+        ("invoice.pdf", files::exe(), "content_mismatch"),
+        (
+            "bundle.zip",
+            files::zip_of(&[("readme.txt", b"hi"), ("setup.exe", &files::exe())]),
+            "zip_entry_not_allowed",
+        ),
+        ("bundle.zip", files::zip_bomb(), "zip_bomb"),
+        (
+            "bundle.zip",
+            files::zip_of(&[("../../evil.txt", b"x")]),
+            "zip_path_traversal",
+        ),
+    ];
+    for (name, bytes, reason) in cases {
+        let (aid, completed) = app.attach(&cid, &token, name, bytes).await;
+        assert_eq!(completed.status, StatusCode::OK, "{name}");
+        assert_eq!(
+            completed.body["status"], "rejected",
+            "{name}: {:?}",
+            completed.body
+        );
+        assert_eq!(completed.body["reason"], reason, "{name}");
+        let stored = app
+            .backend
+            .store
+            .get_attachment(&app.account.id, &cid, &aid)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            app.backend
+                .objects
+                .object_size(&stored.object_key)
+                .await
+                .unwrap(),
+            None,
+            "{name}: rejected bytes must be deleted"
+        );
+        let status = app
+            .get(
+                &format!("/v1/conversations/{cid}/attachments/{aid}"),
+                &token,
+            )
+            .await;
+        assert!(
+            status.body.get("download_url").is_none_or(|u| u.is_null()),
+            "{name}"
+        );
+    }
+
+    // Declared 10 bytes, sent 5,000: S3 refuses it (content-length-range) or, where the
+    // endpoint does not enforce the policy (moto), the check after upload rejects it.
+    let admitted = admit(
+        &app,
+        &cid,
+        &token,
+        json!({"file_name": "small.txt", "content_type": "text/plain", "size": 10}),
+    )
+    .await;
+    let aid = admitted.body["attachment_id"].as_str().unwrap().to_string();
+    let sent = app
+        .upload(&admitted.body["upload"], "small.txt", vec![b'a'; 5_000])
+        .await;
+    let completed = app
+        .post(
+            &format!("/v1/conversations/{cid}/attachments/{aid}/complete"),
+            &token,
+            json!({}),
+        )
+        .await;
+    if sent.is_success() {
+        assert_eq!(completed.body["status"], "rejected", "{:?}", completed.body);
+        assert_eq!(completed.body["reason"], "size_mismatch");
+    } else {
+        assert_eq!(completed.status, StatusCode::CONFLICT);
+        assert_eq!(completed.error_code(), "not_uploaded");
+    }
+}
+
+#[tokio::test]
+async fn messages_may_cite_only_clean_attachments_of_their_own_conversation() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let other_cid = app.new_conversation("eu-1").await;
+    let token = app.token(Role::EndUser, "eu-1");
+    let post = |attachment: String, cmid: &'static str| {
+        let app = &app;
+        let token = token.clone();
+        let cid = cid.clone();
+        async move {
+            app.post(
+                &format!("/v1/conversations/{cid}/messages"),
+                &token,
+                json!({"client_message_id": cmid, "type": "attachment", "attachment_ids": [attachment]}),
+            )
+            .await
+        }
+    };
+    // Pending: admitted, nothing uploaded.
+    let pending = admit(
+        &app,
+        &cid,
+        &token,
+        json!({"file_name": "a.png", "content_type": "image/png", "size": 10}),
+    )
+    .await;
+    let pending_id = pending.body["attachment_id"].as_str().unwrap().to_string();
+    let reply = post(pending_id.clone(), "m-pending").await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.error_code(), "attachment_not_usable");
+    // Complete before any upload: still pending, 409.
+    let early = app
+        .post(
+            &format!("/v1/conversations/{cid}/attachments/{pending_id}/complete"),
+            &token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    // Rejected.
+    let (rejected, _) = app.attach(&cid, &token, "cute.png", files::html()).await;
+    let reply = post(rejected, "m-rejected").await;
+    assert_eq!(reply.error_code(), "attachment_not_usable");
+    // Clean, but of another conversation.
+    let (foreign, done) = app
+        .attach(&other_cid, &token, "photo.png", files::png())
+        .await;
+    assert_eq!(done.body["status"], "clean");
+    let reply = post(foreign, "m-foreign").await;
+    assert_eq!(reply.error_code(), "attachment_not_usable");
+    // Not an id at all.
+    let reply = post("att_../../x".into(), "m-bogus").await;
+    assert_eq!(reply.error_code(), "attachment_not_usable");
+    // Clean and of this conversation: stored, and agents see it in history.
+    let (clean, _) = app.attach(&cid, &token, "photo.png", files::png()).await;
+    let reply = post(clean.clone(), "m-clean").await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let history = app
+        .get(
+            &format!("/v1/conversations/{cid}/messages"),
+            &app.token(Role::Agent, "ag-1"),
+        )
+        .await;
+    let messages = history.body["messages"].as_array().unwrap();
+    assert_eq!(
+        messages.len(),
+        1,
+        "refused messages are not stored: {messages:?}"
+    );
+    assert_eq!(messages[0]["type"], "attachment");
+    assert_eq!(messages[0]["attachment_ids"], json!([clean]));
+}
+
+#[tokio::test]
+async fn attachments_disabled_by_settings_are_refused() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    app.patch_settings(
+        &app.token(Role::Admin, "ad-1"),
+        json!({"attachments": {"enabled": false}}),
+    )
+    .await;
+    let reply = admit(
+        &app,
+        &cid,
+        &app.token(Role::EndUser, "eu-1"),
+        json!({"file_name": "a.png", "content_type": "image/png", "size": 10}),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply.error_code(), "attachments_disabled");
+}
+
+#[tokio::test]
+async fn s3_notification_validates_once_even_when_delivered_twice() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let token = app.token(Role::EndUser, "eu-1");
+    let admitted = admit(
+        &app,
+        &cid,
+        &token,
+        json!({"file_name": "photo.png", "content_type": "image/png", "size": files::png().len()}),
+    )
+    .await;
+    let aid = admitted.body["attachment_id"].as_str().unwrap().to_string();
+    let key = admitted.body["upload"]["fields"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(app
+        .upload(&admitted.body["upload"], "photo.png", files::png())
+        .await
+        .is_success());
+
+    // The bucket announces the upload on the provisioned notification queue.
+    let notification = app.take_attachment_notification(&key).await;
+    let first = validate_attachment::handle_event(&app.backend, &notification)
+        .await
+        .unwrap();
+    assert_eq!(first, validate_attachment::Handled::Decided(1));
+    let decided = app
+        .backend
+        .store
+        .get_attachment(&app.account.id, &cid, &aid)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = validate_attachment::handle_event(&app.backend, &notification)
+        .await
+        .unwrap();
+    assert_eq!(second, validate_attachment::Handled::Nothing);
+    let after = app
+        .backend
+        .store
+        .get_attachment(&app.account.id, &cid, &aid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after, decided, "a repeated delivery changes nothing");
+    assert_eq!(after.status, shared::attachments::AttachmentStatus::Clean);
+    // `complete` after the event reports the stored decision.
+    let completed = app
+        .post(
+            &format!("/v1/conversations/{cid}/attachments/{aid}/complete"),
+            &token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(completed.body["status"], "clean");
+    // A notification that is not JSON fails (to be retried, then dead-lettered).
+    assert!(validate_attachment::handle_event(&app.backend, "not json")
+        .await
+        .is_err());
+}
+
+/// The local gateway's in-memory mode behaves like S3: signed PUT targets it checks itself
+/// (size limit included), a notification per upload consumed by the in-process validator.
+#[tokio::test]
+async fn in_memory_gateway_serves_uploads_enforces_size_and_validates_from_notifications() {
+    let backend = shared::backend::Backend::in_memory();
+    let routing = backend.routing_queue.clone();
+    let app = TestApp::start_with(backend, routing).await;
+    let cid = app.new_conversation("eu-1").await;
+    let token = app.token(Role::EndUser, "eu-1");
+    let png = files::png();
+    let admitted = admit(
+        &app,
+        &cid,
+        &token,
+        json!({"file_name": "photo.png", "content_type": "image/png", "size": png.len()}),
+    )
+    .await;
+    assert_eq!(admitted.status, StatusCode::CREATED);
+    let upload = &admitted.body["upload"];
+    assert_eq!(upload["method"], "PUT");
+    // More bytes than admitted: the bucket itself refuses them.
+    let too_big = app
+        .upload(upload, "photo.png", vec![0u8; png.len() + 1])
+        .await;
+    assert_eq!(too_big, StatusCode::BAD_REQUEST);
+    // A tampered URL is refused.
+    let mut forged = upload.clone();
+    forged["url"] = json!(upload["url"].as_str().unwrap().replace("max=", "max=9"));
+    assert_eq!(
+        app.upload(&forged, "photo.png", png.clone()).await,
+        StatusCode::FORBIDDEN
+    );
+    assert!(app
+        .upload(upload, "photo.png", png.clone())
+        .await
+        .is_success());
+    // No `complete` call: the notification alone gets it validated.
+    let aid = admitted.body["attachment_id"].as_str().unwrap();
+    let path = format!("/v1/conversations/{cid}/attachments/{aid}");
+    let mut status = app.get(&path, &token).await;
+    for _ in 0..50 {
+        if status.body["status"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status = app.get(&path, &token).await;
+    }
+    assert_eq!(status.body["status"], "clean", "{:?}", status.body);
+    let (code, headers, body) = app
+        .download(status.body["download_url"].as_str().unwrap())
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(body, png);
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment;"));
+}
