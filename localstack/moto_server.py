@@ -7,8 +7,13 @@ every JSON-protocol call (DynamoDB and SQS, recognised by their X-Amz-Target hea
 lock, and leaves S3 (uploads) concurrent. Usage: python moto_server.py [HOST] [PORT]
 """
 
+import copy
 import sys
 import threading
+import types
+
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models.table import Table
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -30,6 +35,49 @@ class SerialisedJsonCalls:
         with _LOCK:
             # Materialise the response inside the lock: the write happens while iterating.
             return list(self.app(environ, start_response))
+
+
+_original_transact_write_items = dynamodb_models.DynamoDBBackend.transact_write_items
+
+
+def _transact_write_items(self, transact_items):
+    """moto backs up every table a transaction touches with a deep copy, so each transaction
+    costs time proportional to the whole table and a long test run slows to a crawl. Calls are
+    serialised (see below), so backing up just the items the transaction names is enough: on
+    failure they are put back as they were."""
+    before = []
+    for entry in transact_items:
+        _, op = next(iter(entry.items()))
+        table = self.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        if "Item" in op:
+            key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = op["Item"][table.range_key_attr]
+        else:
+            key = op["Key"]
+        current = self.get_item(table.name, key)
+        before.append((table.name, key, None if current is None else copy.deepcopy(current.to_json()["Attributes"])))
+    # moto's own whole-table backup becomes a reference (never used for rollback below).
+    dynamodb_models.copy = types.SimpleNamespace(
+        deepcopy=lambda value: value if isinstance(value, Table) else copy.deepcopy(value)
+    )
+    try:
+        return _original_transact_write_items(self, transact_items)
+    except Exception:
+        for table_name, key, attributes in reversed(before):
+            if attributes is None:
+                if self.get_item(table_name, key) is not None:
+                    self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, attributes)
+        raise
+    finally:
+        dynamodb_models.copy = copy
+
+
+dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items
 
 
 def main():

@@ -62,7 +62,7 @@ struct Claims {
 }
 
 /// Ids that end up inside storage keys: bounded, printable, no key separators.
-fn is_safe_identifier(s: &str) -> bool {
+pub fn is_safe_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
         && s.bytes()

@@ -16,6 +16,8 @@ pub mod lambda;
 pub mod logging;
 pub mod model;
 pub mod ports;
+pub mod router;
+pub mod routing;
 pub mod rules;
 pub mod settings;
 pub mod validation;

@@ -158,6 +158,16 @@ pub struct Conversation {
     pub agents: ParticipantState,
     /// Optimistic-concurrency counter: every update must name the revision it read.
     pub revision: u64,
+    /// The standing offer to an agent (R23, R25), if any.
+    #[serde(default)]
+    pub offer: Option<crate::routing::Offer>,
+    /// The capacity the conversation holds on its offered or assigned agent (R24, R5).
+    #[serde(default)]
+    pub held_capacity: Option<crate::routing::CapacityChannel>,
+    /// When it first started waiting for an agent in this session: its age in the waiting
+    /// list, kept when an offer is withdrawn and it waits again.
+    #[serde(default)]
+    pub routing_since: Option<i64>,
 }
 
 /// The kinds of message a conversation holds.
@@ -222,14 +232,21 @@ pub enum AppendOutcome {
     Existing(Message),
 }
 
-/// Body of a routing-queue message: "this conversation needs an agent".
+/// Body of a routing-queue message. With a `conversation_id`: "this conversation needs an
+/// agent"; without: "capacity may have freed, route the account's waiting conversations"; with
+/// an `offer_id`: "this offer's time is up" (sent with the queue's delay).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRequest {
     pub account_id: String,
-    pub conversation_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    #[serde(default)]
     pub priority: u8,
-    /// Why routing was asked for (`handoff`, `bot_disabled`, …), for logs and metrics.
+    /// Why routing was asked for (`handoff`, `bot_disabled`, `agent_online`, `offer_timeout`…),
+    /// for logs and metrics.
     pub reason: String,
     pub requested_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_id: Option<String>,
 }

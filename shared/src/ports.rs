@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::attachments::Attachment;
 use crate::error::StoreError;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
+use crate::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
 
 #[async_trait]
@@ -135,13 +136,86 @@ pub trait AttachmentStore: Send + Sync {
     async fn decide_attachment(&self, decided: &Attachment) -> Result<Attachment, StoreError>;
 }
 
+/// Agents, offers and the waiting list. Every method that moves capacity is one atomic step
+/// whose conditions keep R24 (load ≤ capacity) and "one conversation, one agent" under any
+/// number of concurrent routers: `Conflict` means a condition failed and nothing was written.
+#[async_trait]
+pub trait RoutingStore: Send + Sync {
+    async fn get_agent(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+    ) -> Result<Option<Agent>, StoreError>;
+    /// Every agent of the account.
+    async fn list_agents(&self, account_id: &str) -> Result<Vec<Agent>, StoreError>;
+    /// Creates the agent when missing and applies `change`; its load is never touched.
+    async fn update_agent_profile(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+        change: &AgentProfileChange,
+        now: i64,
+    ) -> Result<Agent, StoreError>;
+    /// The first `limit` waiting conversations in routing order (priority, then age).
+    async fn list_waiting(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<WaitingEntry>, StoreError>;
+    /// Adds (or keeps) a conversation in the waiting list.
+    async fn put_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError>;
+    async fn remove_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError>;
+    /// The agent's standing offers.
+    async fn list_offers(&self, account_id: &str, agent_id: &str)
+        -> Result<Vec<Offer>, StoreError>;
+    /// In one step: the agent's load on the offer's channel goes up by one, only if the agent
+    /// is online and below capacity (and its `last_offered_at` becomes `offered_at`); the
+    /// conversation is replaced (revision condition); the offer is recorded; `waiting` leaves
+    /// the waiting list.
+    async fn make_offer(
+        &self,
+        conversation: &Conversation,
+        offer: &Offer,
+        waiting: &WaitingEntry,
+    ) -> Result<(), StoreError>;
+    /// In one step: the conversation is replaced (revision condition) and the offer removed.
+    async fn accept_offer(
+        &self,
+        conversation: &Conversation,
+        offer: &Offer,
+    ) -> Result<(), StoreError>;
+    /// In one step: the conversation is replaced (revision condition), the offer removed, the
+    /// agent's load released, and the conversation put back in the waiting list.
+    async fn withdraw_offer(
+        &self,
+        conversation: &Conversation,
+        offer: &Offer,
+        waiting: &WaitingEntry,
+    ) -> Result<(), StoreError>;
+    /// In one step: the conversation is replaced (revision condition) and the agent's load on
+    /// `from` released, or moved to `to` when given (R5).
+    async fn release_capacity(
+        &self,
+        conversation: &Conversation,
+        agent_id: &str,
+        from: CapacityChannel,
+        to: Option<CapacityChannel>,
+    ) -> Result<(), StoreError>;
+}
+
 /// Everything a handler needs from storage, as one object.
 pub trait Store:
-    AccountStore + ConversationStore + MessageStore + SettingsStore + AttachmentStore
+    AccountStore + ConversationStore + MessageStore + SettingsStore + AttachmentStore + RoutingStore
 {
 }
-impl<T: AccountStore + ConversationStore + MessageStore + SettingsStore + AttachmentStore> Store
-    for T
+impl<
+        T: AccountStore
+            + ConversationStore
+            + MessageStore
+            + SettingsStore
+            + AttachmentStore
+            + RoutingStore,
+    > Store for T
 {
 }
 

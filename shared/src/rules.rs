@@ -377,6 +377,9 @@ pub fn new_conversation(
         end_user: ParticipantState::default(),
         agents: ParticipantState::default(),
         revision: 0,
+        offer: None,
+        held_capacity: None,
+        routing_since: (control == Control::Agent).then_some(now),
     }
 }
 
@@ -401,12 +404,7 @@ pub fn end_live_chat(conversation: &Conversation, now: i64) -> Option<Conversati
     Some(next)
 }
 
-/// Whether a conversation is waiting for an agent and so needs a routing request.
-pub fn needs_routing(conversation: &Conversation) -> bool {
-    conversation.control == Control::Agent
-        && conversation.assignee.is_none()
-        && conversation.session == SessionState::Active
-}
+pub use crate::routing::needs_routing;
 
 impl TicketStatus {
     /// R17 lifecycle: new → open/pending/solved; open ⇄ pending; → solved; solved → open
@@ -484,6 +482,10 @@ pub fn apply_message(
         next.assignee = None;
         next.handoff_at = fresh.handoff_at;
         next.handoff_reason = None;
+        // Ending or closing released the agent's capacity; a new session waits afresh.
+        next.offer = None;
+        next.held_capacity = None;
+        next.routing_since = fresh.routing_since;
     }
     next.updated_at = now;
     next.revision += 1;
@@ -502,6 +504,7 @@ pub fn hand_off(
     let mut next = conversation.clone();
     next.control = Control::Agent;
     next.handoff_at = Some(now);
+    next.routing_since = Some(now);
     next.handoff_reason = reason;
     next.updated_at = now;
     next.revision += 1;

@@ -57,7 +57,13 @@ pub struct MessagingSettings {
 #[serde(deny_unknown_fields)]
 pub struct RoutingSettings {
     pub method: RoutingMethod,
+    /// R25: how long an offer stands before it is withdrawn and routed again.
+    pub offer_timeout_seconds: u32,
 }
+
+/// R25's default offer timeout, and the range admins may choose from (SQS delays reach 900 s).
+pub const DEFAULT_OFFER_TIMEOUT_SECONDS: u32 = 30;
+pub const OFFER_TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 1..=900;
 
 /// The effective settings of an account: every setting has a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +93,7 @@ impl Default for Settings {
             bot: Toggle { enabled: true },
             routing: RoutingSettings {
                 method: RoutingMethod::HighestSpareCapacity,
+                offer_timeout_seconds: DEFAULT_OFFER_TIMEOUT_SECONDS,
             },
         }
     }
@@ -345,6 +352,16 @@ pub fn apply_patch(
             } else {
                 "messaging.enabled needs agent_workspace.enabled"
             },
+        ));
+    }
+    if !OFFER_TIMEOUT_RANGE.contains(&after.routing.offer_timeout_seconds) {
+        return Err(invalid(
+            "R25",
+            format!(
+                "routing.offer_timeout_seconds must be between {} and {}",
+                OFFER_TIMEOUT_RANGE.start(),
+                OFFER_TIMEOUT_RANGE.end()
+            ),
         ));
     }
     // R6: CSAT on session end needs the account capability.

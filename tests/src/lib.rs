@@ -146,13 +146,42 @@ impl TestApp {
     }
 
     /// Starts a gateway on `backend`, whose routing queue is also reachable as `routing_queue`.
+    /// The in-process router stays off: tests read the routing queue or run the router.
     pub async fn start_with(backend: Backend, routing_queue: Arc<dyn Queue>) -> TestApp {
+        Self::start_with_consumers(
+            backend,
+            routing_queue,
+            local_gateway::Consumers { router: false },
+        )
+        .await
+    }
+
+    /// A gateway on the emulator whose in-process router consumes the routing queue, as
+    /// `cargo run -p local-gateway` does.
+    pub async fn start_routing() -> TestApp {
+        let app = Self::start().await;
+        Self::start_with_consumers(
+            app.backend.clone(),
+            app.routing_queue.clone(),
+            local_gateway::Consumers::ALL,
+        )
+        .await
+    }
+
+    pub async fn start_with_consumers(
+        backend: Backend,
+        routing_queue: Arc<dyn Queue>,
+        consumers: local_gateway::Consumers,
+    ) -> TestApp {
         let account = Self::create_account(&backend).await;
         let other_account = Self::create_account(&backend).await;
-        let (addr, _server) =
-            local_gateway::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), backend.clone())
-                .await
-                .expect("bind a loopback port");
+        let (addr, _server) = local_gateway::start_with(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            backend.clone(),
+            consumers,
+        )
+        .await
+        .expect("bind a loopback port");
         TestApp {
             base_url: format!("http://{addr}"),
             backend,
@@ -210,6 +239,16 @@ impl TestApp {
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
         self.send_raw(
             Method::POST,
+            path,
+            Some(token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send_raw(
+            Method::PUT,
             path,
             Some(token),
             Some(body.to_string().into_bytes()),
@@ -401,6 +440,26 @@ impl TestApp {
             }
         }
         panic!("no S3 notification for {key}");
+    }
+
+    /// Runs the router over the routing queue until no message is visible; returns how many
+    /// messages failed (left for redelivery).
+    pub async fn run_router(&self) -> usize {
+        let mut failed = 0;
+        loop {
+            let batch = self.routing_queue.receive(10).await.expect("receive");
+            if batch.is_empty() {
+                return failed;
+            }
+            let failures = route_conversation::handle_batch(&self.backend, &batch).await;
+            failed += failures.len();
+            for message in batch.iter().filter(|m| !failures.contains(&m.message_id)) {
+                self.routing_queue
+                    .acknowledge(&message.receipt)
+                    .await
+                    .expect("ack");
+            }
+        }
     }
 
     /// Drains the routing queue; returns the parsed routing requests.

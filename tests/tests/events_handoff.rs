@@ -96,7 +96,7 @@ async fn handoff_gives_control_to_agents_and_requests_routing() {
     assert_eq!(stored.handoff_reason.as_deref(), Some("asked for an agent"));
     let requests = app.routing_requests().await;
     assert_eq!(requests.len(), 1, "{requests:?}");
-    assert_eq!(requests[0].conversation_id, cid);
+    assert_eq!(requests[0].conversation_id.as_deref(), Some(cid.as_str()));
     assert_eq!(requests[0].account_id, app.account.id);
     assert_eq!(requests[0].reason, "handoff");
     // R16: agents see the bot's part of the conversation after handoff.
@@ -127,7 +127,9 @@ async fn repeated_handoff_is_harmless_and_routing_is_asked_again_while_waiting()
     assert_eq!(app.stored_conversation(&cid).await.revision, revision);
     let requests = app.routing_requests().await;
     assert_eq!(requests.len(), 2);
-    assert!(requests.iter().all(|r| r.conversation_id == cid));
+    assert!(requests
+        .iter()
+        .all(|r| r.conversation_id.as_deref() == Some(cid.as_str())));
 }
 
 #[tokio::test]

@@ -163,10 +163,11 @@ async fn request_routing(
 ) -> Result<(), ApiError> {
     let request = RoutingRequest {
         account_id: conversation.account_id.clone(),
-        conversation_id: conversation.id.clone(),
+        conversation_id: Some(conversation.id.clone()),
         priority: conversation.priority,
         reason: reason.into(),
         requested_at: now_ms(),
+        offer_id: None,
     };
     let body = serde_json::to_string(&request)
         .map_err(|_| ApiError::from(StoreError::Internal("routing request encoding".into())))?;

@@ -91,7 +91,7 @@ async fn with_the_bot_off_new_conversations_go_straight_to_routing() {
     assert_eq!(body["control"], "agent");
     let requests = h.routing_requests().await;
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].conversation_id, body["id"].as_str().unwrap());
+    assert_eq!(requests[0].conversation_id.as_deref(), body["id"].as_str());
     assert_eq!(requests[0].reason, "bot_disabled");
 }
 

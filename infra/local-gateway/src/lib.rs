@@ -100,11 +100,25 @@ pub async fn dispatch(backend: &Backend, request: ApiRequest) -> ApiResponse {
     if upload_attachment::serves(path) {
         return upload_attachment::handle(backend, request).await;
     }
+    if agent_presence::serves(path) {
+        return agent_presence::handle(backend, request).await;
+    }
     error_response(&ApiError::route_not_found())
 }
 
 /// How often an idle in-process consumer looks at its queue again.
 const CONSUMER_IDLE_POLL: Duration = Duration::from_millis(200);
+
+/// Which optional in-process consumers run. Tests that inspect the routing queue themselves
+/// leave the router off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consumers {
+    pub router: bool,
+}
+
+impl Consumers {
+    pub const ALL: Consumers = Consumers { router: true };
+}
 
 /// A queue worker: the function's batch handler, returning the ids that failed.
 type BatchHandler = fn(
@@ -115,8 +129,8 @@ type BatchHandler = fn(
 /// Runs the queue consumers in-process, as Lambda's SQS triggers would: receive a batch, hand
 /// it to the function, acknowledge what did not fail (failures reappear after the visibility
 /// timeout and are dead-lettered after the receive limit).
-pub fn spawn_consumers(backend: Backend) -> Vec<JoinHandle<()>> {
-    let consumers: [(&str, Arc<dyn Queue>, BatchHandler); 2] = [
+pub fn spawn_consumers(backend: Backend, which: Consumers) -> Vec<JoinHandle<()>> {
+    let mut consumers: Vec<(&str, Arc<dyn Queue>, BatchHandler)> = vec![
         (
             "settings-effects",
             backend.settings_effects_queue.clone(),
@@ -132,6 +146,15 @@ pub fn spawn_consumers(backend: Backend) -> Vec<JoinHandle<()>> {
             },
         ),
     ];
+    if which.router {
+        consumers.push((
+            "route-conversation",
+            backend.routing_queue.clone(),
+            |backend, batch| {
+                Box::pin(async move { route_conversation::handle_batch(&backend, &batch).await })
+            },
+        ));
+    }
     consumers
         .into_iter()
         .map(|(name, queue, handler)| {
@@ -268,11 +291,20 @@ pub async fn serve(listener: TcpListener, backend: Backend) {
     }
 }
 
-/// Binds `addr`, serves HTTP and runs the queue consumers in background tasks; returns the
+/// Binds `addr`, serves HTTP and runs every queue consumer in background tasks; returns the
 /// bound address.
 pub async fn start(
     addr: SocketAddr,
     backend: Backend,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    start_with(addr, backend, Consumers::ALL).await
+}
+
+/// [`start`] with a choice of consumers.
+pub async fn start_with(
+    addr: SocketAddr,
+    backend: Backend,
+    consumers: Consumers,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
@@ -280,6 +312,6 @@ pub async fn start(
         objects.set_base_url(&format!("http://{bound}"));
     }
     // The consumers run for as long as the runtime does, like the server.
-    spawn_consumers(backend.clone());
+    spawn_consumers(backend.clone(), consumers);
     Ok((bound, tokio::spawn(serve(listener, backend))))
 }

@@ -12,6 +12,9 @@
 //! | settings outbox | `A#{acct}` | `OUTBOX#{version:012}#{effect}` |
 //! | settings audit entry | `A#{acct}#AUDIT` | `V#{version:012}` |
 //! | attachment | `A#{acct}#C#{cid}` | `ATT#{aid}` |
+//! | agent | `A#{acct}` | `AGENT#{agent}` |
+//! | standing offer | `A#{acct}` | `OFFER#{agent}#{cid}` |
+//! | waiting conversation | `A#{acct}#WAIT` | `{255-priority:03}#{since:015}#{cid}` |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
 
@@ -20,7 +23,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -30,8 +35,10 @@ use crate::attachments::Attachment;
 use crate::error::StoreError;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
-    AccountStore, AttachmentStore, ConversationStore, MessageStore, SettingsStore, StoredSettings,
+    AccountStore, AttachmentStore, ConversationStore, MessageStore, RoutingStore, SettingsStore,
+    StoredSettings,
 };
+use crate::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
 use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
 
@@ -177,20 +184,30 @@ impl DynamoStore {
         to: &str,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":from", s(from))
-            .expression_attribute_values(":to", s(to))
-            .consistent_read(true)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(output.items.unwrap_or_default())
+        let mut items = Vec::new();
+        let mut start_key = None;
+        // DynamoDB pages at 1 MB: follow the pages until `limit` items or the end.
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":from", s(from.clone()))
+                .expression_attribute_values(":to", s(to))
+                .consistent_read(true)
+                .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(store_error)?;
+            items.extend(output.items.unwrap_or_default());
+            start_key = output.last_evaluated_key;
+            if start_key.is_none() || items.len() >= limit {
+                return Ok(items);
+            }
+        }
     }
 
     /// One page of conversations from a secondary index partition, in sort-key order.
@@ -806,5 +823,379 @@ impl AttachmentStore for DynamoStore {
                 .ok_or_else(|| StoreError::Internal("attachment decided but not admitted".into())),
             Err(other) => Err(other),
         }
+    }
+}
+
+fn agent_sk(agent_id: &str) -> String {
+    format!("AGENT#{agent_id}")
+}
+
+fn offer_key(offer: &Offer) -> (String, String) {
+    (
+        account_pk(&offer.account_id),
+        format!("OFFER#{}#{}", offer.agent_id, offer.conversation_id),
+    )
+}
+
+fn waiting_key(entry: &WaitingEntry) -> (String, String) {
+    (format!("A#{}#WAIT", entry.account_id), entry.sort_key())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Internal(format!("transaction build: {e}"))
+}
+
+impl DynamoStore {
+    /// Runs a transaction; any failed condition (or a concurrent transaction on the same items)
+    /// is `Conflict`, and then nothing was written.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some("TransactionCanceledException") => {
+                Err(StoreError::Conflict)
+            }
+            Err(error) => match store_error(error) {
+                StoreError::Unavailable(code) if code == "TransactionConflictException" => {
+                    Err(StoreError::Conflict)
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    /// The conversation replaced on condition of the revision it was read at.
+    fn conversation_replace(
+        &self,
+        conversation: &Conversation,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let expected = conversation
+            .revision
+            .checked_sub(1)
+            .ok_or(StoreError::Conflict)?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.conversation_item(conversation)?))
+            .condition_expression("#rev = :expected")
+            .expression_attribute_names("#rev", "revision")
+            .expression_attribute_values(":expected", n(expected))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn plain_put(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn plain_delete(&self, (pk, sk): (String, String)) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// An update of the agent's load: `expression` over `#l` (the load), `#c` (the capacity)
+    /// and `#st` (status), on `condition`.
+    fn agent_update(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+        expression: &str,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(account_pk(account_id)))
+            .key(SORT_KEY, s(agent_sk(agent_id)))
+            .update_expression(expression)
+            .condition_expression(condition);
+        for (name, attribute) in names {
+            update = update.expression_attribute_names(*name, *attribute);
+        }
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(build_error)?)
+            .build())
+    }
+}
+
+fn load_attribute(channel: CapacityChannel) -> &'static str {
+    match channel {
+        CapacityChannel::Messaging => "load_messaging",
+        CapacityChannel::Email => "load_email",
+    }
+}
+
+fn capacity_attribute(channel: CapacityChannel) -> &'static str {
+    match channel {
+        CapacityChannel::Messaging => "cap_messaging",
+        CapacityChannel::Email => "cap_email",
+    }
+}
+
+#[async_trait]
+impl RoutingStore for DynamoStore {
+    async fn get_agent(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+    ) -> Result<Option<Agent>, StoreError> {
+        self.get(account_pk(account_id), agent_sk(agent_id))
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn list_agents(&self, account_id: &str) -> Result<Vec<Agent>, StoreError> {
+        // Agent ids are token subjects (`A-Za-z0-9-_.@:`), all below `~`.
+        decode_all(
+            self.query_range(account_pk(account_id), agent_sk(""), "AGENT#~", usize::MAX)
+                .await?,
+        )
+    }
+
+    async fn update_agent_profile(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+        change: &AgentProfileChange,
+        now: i64,
+    ) -> Result<Agent, StoreError> {
+        let mut sets = vec![
+            "account_id = :account".to_string(),
+            "id = :id".to_string(),
+            "updated_at = :now".to_string(),
+            "load_messaging = if_not_exists(load_messaging, :zero)".to_string(),
+            "load_email = if_not_exists(load_email, :zero)".to_string(),
+            "last_offered_at = if_not_exists(last_offered_at, :zero)".to_string(),
+        ];
+        let mut values: Vec<(&str, AttributeValue)> = vec![
+            (":account", s(account_id)),
+            (":id", s(agent_id)),
+            (":now", n(now)),
+            (":zero", n(0)),
+        ];
+        match change.status {
+            Some(status) => {
+                sets.push("#st = :status".into());
+                values.push((":status", s(json_str(&status)?)));
+            }
+            None => {
+                sets.push("#st = if_not_exists(#st, :offline)".into());
+                values.push((":offline", s("offline")));
+            }
+        }
+        match change.capacity {
+            Some((messaging, email)) => {
+                sets.push("cap_messaging = :cm, cap_email = :ce".into());
+                values.push((":cm", n(messaging)));
+                values.push((":ce", n(email)));
+            }
+            None => sets.push(
+                "cap_messaging = if_not_exists(cap_messaging, :zero), cap_email = if_not_exists(cap_email, :zero)".into(),
+            ),
+        }
+        match &change.groups {
+            Some(groups) => {
+                sets.push("#groups = :groups".into());
+                values.push((
+                    ":groups",
+                    AttributeValue::L(groups.iter().map(|g| s(g.as_str())).collect()),
+                ));
+            }
+            None => {
+                sets.push("#groups = if_not_exists(#groups, :none)".into());
+                values.push((":none", AttributeValue::L(Vec::new())));
+            }
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(account_pk(account_id)))
+            .key(SORT_KEY, s(agent_sk(agent_id)))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_names("#groups", "groups")
+            .return_values(ReturnValue::AllNew);
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        let output = update.send().await.map_err(store_error)?;
+        decode(output.attributes.unwrap_or_default())
+    }
+
+    async fn list_waiting(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<WaitingEntry>, StoreError> {
+        decode_all(
+            self.query_range(format!("A#{account_id}#WAIT"), "0".into(), "~", limit)
+                .await?,
+        )
+    }
+
+    async fn put_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError> {
+        let (pk, sk) = waiting_key(entry);
+        self.put(encode(entry, pk, sk)?, None).await
+    }
+
+    async fn remove_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError> {
+        let (pk, sk) = waiting_key(entry);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn list_offers(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+    ) -> Result<Vec<Offer>, StoreError> {
+        decode_all(
+            self.query_range(
+                account_pk(account_id),
+                format!("OFFER#{agent_id}#"),
+                &format!("OFFER#{agent_id}#~"),
+                usize::MAX,
+            )
+            .await?,
+        )
+    }
+
+    async fn make_offer(
+        &self,
+        conversation: &Conversation,
+        offer: &Offer,
+        waiting: &WaitingEntry,
+    ) -> Result<(), StoreError> {
+        let (offer_pk, offer_sk) = offer_key(offer);
+        self.transact(vec![
+            self.agent_update(
+                &offer.account_id,
+                &offer.agent_id,
+                "SET #l = #l + :one, last_offered_at = :at",
+                "#st = :online AND #l < #c",
+                &[
+                    ("#l", load_attribute(offer.channel)),
+                    ("#c", capacity_attribute(offer.channel)),
+                    ("#st", "status"),
+                ],
+                vec![
+                    (":one", n(1)),
+                    (":at", n(offer.offered_at)),
+                    (":online", s("online")),
+                ],
+            )?,
+            self.conversation_replace(conversation)?,
+            self.plain_put(encode(offer, offer_pk, offer_sk)?)?,
+            self.plain_delete(waiting_key(waiting))?,
+        ])
+        .await
+    }
+
+    async fn accept_offer(
+        &self,
+        conversation: &Conversation,
+        offer: &Offer,
+    ) -> Result<(), StoreError> {
+        self.transact(vec![
+            self.conversation_replace(conversation)?,
+            self.plain_delete(offer_key(offer))?,
+        ])
+        .await
+    }
+
+    async fn withdraw_offer(
+        &self,
+        conversation: &Conversation,
+        offer: &Offer,
+        waiting: &WaitingEntry,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = waiting_key(waiting);
+        self.transact(vec![
+            self.conversation_replace(conversation)?,
+            self.agent_update(
+                &offer.account_id,
+                &offer.agent_id,
+                "SET #l = #l - :one",
+                "#l > :zero",
+                &[("#l", load_attribute(offer.channel))],
+                vec![(":one", n(1)), (":zero", n(0))],
+            )?,
+            self.plain_delete(offer_key(offer))?,
+            self.plain_put(encode(waiting, pk, sk)?)?,
+        ])
+        .await
+    }
+
+    async fn release_capacity(
+        &self,
+        conversation: &Conversation,
+        agent_id: &str,
+        from: CapacityChannel,
+        to: Option<CapacityChannel>,
+    ) -> Result<(), StoreError> {
+        let agent = match to {
+            Some(to) if to != from => self.agent_update(
+                &conversation.account_id,
+                agent_id,
+                "SET #l = #l - :one, #t = #t + :one",
+                "#l > :zero AND #t < #c",
+                &[
+                    ("#l", load_attribute(from)),
+                    ("#t", load_attribute(to)),
+                    ("#c", capacity_attribute(to)),
+                ],
+                vec![(":one", n(1)), (":zero", n(0))],
+            )?,
+            _ => self.agent_update(
+                &conversation.account_id,
+                agent_id,
+                "SET #l = #l - :one",
+                "#l > :zero",
+                &[("#l", load_attribute(from))],
+                vec![(":one", n(1)), (":zero", n(0))],
+            )?,
+        };
+        self.transact(vec![self.conversation_replace(conversation)?, agent])
+            .await
+    }
+}
+
+/// A unit enum's serde name (`"online"`).
+fn json_str<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => Ok(text),
+        _ => Err(StoreError::Internal("not a unit enum".into())),
     }
 }

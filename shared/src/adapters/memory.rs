@@ -17,7 +17,10 @@ use crate::ids::new_id;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
     AccountStore, AttachmentStore, ConversationStore, MessageStore, ObjectStore, Queue,
-    ReceivedMessage, SettingsStore, StoredSettings, UploadTarget,
+    ReceivedMessage, RoutingStore, SettingsStore, StoredSettings, UploadTarget,
+};
+use crate::routing::{
+    Agent, AgentProfileChange, AgentStatus, CapacityChannel, Offer, WaitingEntry,
 };
 use crate::rules::is_active_live_chat;
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts, GENESIS_HASH};
@@ -39,6 +42,44 @@ struct Tables {
     idempotency: HashMap<(String, String, String, String), u64>,
     /// (account, conversation, attachment) → attachment
     attachments: HashMap<(String, String, String), Attachment>,
+    /// (account, agent) → agent
+    agents: BTreeMap<(String, String), Agent>,
+    /// (account, agent, conversation) → offer
+    offers: BTreeMap<(String, String, String), Offer>,
+    /// (account, sort key) → entry
+    waiting: BTreeMap<(String, String), WaitingEntry>,
+}
+
+impl Tables {
+    /// The revision check of `ConversationStore::update_conversation`, without writing.
+    fn check_revision(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        match self
+            .conversations
+            .get(&key(&conversation.account_id, &conversation.id))
+        {
+            Some(stored) if stored.revision + 1 == conversation.revision => Ok(()),
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    fn replace_conversation(&mut self, conversation: &Conversation) {
+        self.conversations.insert(
+            key(&conversation.account_id, &conversation.id),
+            conversation.clone(),
+        );
+    }
+
+    fn offer_key(offer: &Offer) -> (String, String, String) {
+        (
+            offer.account_id.clone(),
+            offer.agent_id.clone(),
+            offer.conversation_id.clone(),
+        )
+    }
+
+    fn waiting_key(entry: &WaitingEntry) -> (String, String) {
+        (entry.account_id.clone(), entry.sort_key())
+    }
 }
 
 /// All tables behind one lock: every operation is atomic, as the conditional writes of the
@@ -119,6 +160,182 @@ fn effect_key(job: &EffectJob) -> (String, u64, String) {
         job.version,
         job.effect.as_str().to_string(),
     )
+}
+
+#[async_trait]
+impl RoutingStore for MemoryStore {
+    async fn get_agent(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+    ) -> Result<Option<Agent>, StoreError> {
+        Ok(self.lock()?.agents.get(&key(account_id, agent_id)).cloned())
+    }
+
+    async fn list_agents(&self, account_id: &str) -> Result<Vec<Agent>, StoreError> {
+        Ok(self
+            .lock()?
+            .agents
+            .values()
+            .filter(|a| a.account_id == account_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_agent_profile(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+        change: &AgentProfileChange,
+        now: i64,
+    ) -> Result<Agent, StoreError> {
+        let mut tables = self.lock()?;
+        let agent = tables
+            .agents
+            .entry(key(account_id, agent_id))
+            .or_insert_with(|| Agent::new(account_id, agent_id, now));
+        if let Some(status) = change.status {
+            agent.status = status;
+        }
+        if let Some((messaging, email)) = change.capacity {
+            agent.cap_messaging = messaging;
+            agent.cap_email = email;
+        }
+        if let Some(groups) = &change.groups {
+            agent.groups = groups.clone();
+        }
+        agent.updated_at = now;
+        Ok(agent.clone())
+    }
+
+    async fn list_waiting(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<WaitingEntry>, StoreError> {
+        Ok(self
+            .lock()?
+            .waiting
+            .range((account_id.to_string(), String::new())..)
+            .take_while(|((account, _), _)| account == account_id)
+            .take(limit)
+            .map(|(_, entry)| entry.clone())
+            .collect())
+    }
+
+    async fn put_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError> {
+        self.lock()?
+            .waiting
+            .insert(Tables::waiting_key(entry), entry.clone());
+        Ok(())
+    }
+
+    async fn remove_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError> {
+        self.lock()?.waiting.remove(&Tables::waiting_key(entry));
+        Ok(())
+    }
+
+    async fn list_offers(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+    ) -> Result<Vec<Offer>, StoreError> {
+        Ok(self
+            .lock()?
+            .offers
+            .values()
+            .filter(|o| o.account_id == account_id && o.agent_id == agent_id)
+            .cloned()
+            .collect())
+    }
+
+    async fn make_offer(
+        &self,
+        conversation: &Conversation,
+        offer: &Offer,
+        waiting: &WaitingEntry,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        tables.check_revision(conversation)?;
+        let agent = tables
+            .agents
+            .get_mut(&key(&offer.account_id, &offer.agent_id))
+            .ok_or(StoreError::Conflict)?;
+        if agent.status != AgentStatus::Online || agent.spare(offer.channel) == 0 {
+            return Err(StoreError::Conflict);
+        }
+        *agent.load_mut(offer.channel) += 1;
+        agent.last_offered_at = offer.offered_at;
+        tables.replace_conversation(conversation);
+        tables
+            .offers
+            .insert(Tables::offer_key(offer), offer.clone());
+        tables.waiting.remove(&Tables::waiting_key(waiting));
+        Ok(())
+    }
+
+    async fn accept_offer(
+        &self,
+        conversation: &Conversation,
+        offer: &Offer,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        tables.check_revision(conversation)?;
+        tables.replace_conversation(conversation);
+        tables.offers.remove(&Tables::offer_key(offer));
+        Ok(())
+    }
+
+    async fn withdraw_offer(
+        &self,
+        conversation: &Conversation,
+        offer: &Offer,
+        waiting: &WaitingEntry,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        tables.check_revision(conversation)?;
+        let agent = tables
+            .agents
+            .get_mut(&key(&offer.account_id, &offer.agent_id))
+            .ok_or(StoreError::Conflict)?;
+        let load = agent.load_mut(offer.channel);
+        *load = load.checked_sub(1).ok_or(StoreError::Conflict)?;
+        tables.replace_conversation(conversation);
+        tables.offers.remove(&Tables::offer_key(offer));
+        tables
+            .waiting
+            .insert(Tables::waiting_key(waiting), waiting.clone());
+        Ok(())
+    }
+
+    async fn release_capacity(
+        &self,
+        conversation: &Conversation,
+        agent_id: &str,
+        from: CapacityChannel,
+        to: Option<CapacityChannel>,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        tables.check_revision(conversation)?;
+        let mut agent = tables
+            .agents
+            .get(&key(&conversation.account_id, agent_id))
+            .cloned()
+            .ok_or(StoreError::Conflict)?;
+        let load = agent.load_mut(from);
+        *load = load.checked_sub(1).ok_or(StoreError::Conflict)?;
+        if let Some(to) = to {
+            if agent.spare(to) == 0 {
+                return Err(StoreError::Conflict);
+            }
+            *agent.load_mut(to) += 1;
+        }
+        tables
+            .agents
+            .insert(key(&conversation.account_id, agent_id), agent);
+        tables.replace_conversation(conversation);
+        Ok(())
+    }
 }
 
 #[async_trait]

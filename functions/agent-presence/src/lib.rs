@@ -1,0 +1,353 @@
+//! `agent-presence`: agents' unified status (R25), admins' capacities and groups, offers and
+//! accept (R23, R24).
+//!
+//! Routes (spec "HTTP contract"):
+//! - `GET /v1/agents/me`, `PUT /v1/agents/me/status`, `GET /v1/agents/me/offers`
+//! - `PUT /v1/agents/{agent_id}/capacity`, `PUT /v1/agents/{agent_id}/groups` (admins)
+//! - `POST /v1/conversations/{cid}/accept`
+
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use shared::api::{
+    authenticate, check_body_size, handle_logged, json, parse_json, path_segments, require_role,
+    split_path, visible_conversation, ApiError, ApiRequest, ApiResponse,
+};
+use shared::auth::{is_safe_identifier, Principal};
+use shared::backend::Backend;
+use shared::model::{Role, TicketStatus};
+use shared::router::{request_drain, withdraw};
+use shared::routing::{
+    with_assignment, Agent, AgentProfileChange, AgentStatus, Offer, MAX_AGENT_GROUPS, MAX_CAPACITY,
+};
+use shared::{now_ms, rfc3339, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Me,
+    MyStatus,
+    MyOffers,
+    Capacity(String),
+    Groups(String),
+    Accept(String),
+}
+
+fn route(path: &[&str]) -> Option<Route> {
+    match path {
+        ["v1", "agents", "me"] => Some(Route::Me),
+        ["v1", "agents", "me", "status"] => Some(Route::MyStatus),
+        ["v1", "agents", "me", "offers"] => Some(Route::MyOffers),
+        ["v1", "agents", agent, "capacity"] => Some(Route::Capacity(agent.to_string())),
+        ["v1", "agents", agent, "groups"] => Some(Route::Groups(agent.to_string())),
+        ["v1", "conversations", cid, "accept"] => Some(Route::Accept(cid.to_string())),
+        _ => None,
+    }
+}
+
+/// Whether this function serves `path` (the local gateway dispatches on it).
+pub fn serves(path: &str) -> bool {
+    route(&split_path(path)).is_some()
+}
+
+/// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
+pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
+    handle_logged("agent-presence", &request, dispatch(backend, &request)).await
+}
+
+async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    check_body_size(request)?;
+    let route = route(&path_segments(request)).ok_or_else(ApiError::route_not_found)?;
+    let method = request.method();
+    let allowed = match &route {
+        Route::Me | Route::MyOffers => method == Method::GET,
+        Route::MyStatus | Route::Capacity(_) | Route::Groups(_) => method == Method::PUT,
+        Route::Accept(_) => method == Method::POST,
+    };
+    if !allowed {
+        return Err(ApiError::method_not_allowed());
+    }
+    let principal = authenticate(backend.store.as_ref(), request).await?;
+    match route {
+        Route::Capacity(_) | Route::Groups(_) => require_role(&principal, &[Role::Admin])?,
+        _ => require_role(&principal, &[Role::Agent, Role::Admin])?,
+    }
+    match route {
+        Route::Me => me(backend, &principal).await,
+        Route::MyStatus => set_status(backend, &principal, request).await,
+        Route::MyOffers => offers(backend, &principal).await,
+        Route::Capacity(agent) => set_capacity(backend, &principal, &agent, request).await,
+        Route::Groups(agent) => set_groups(backend, &principal, &agent, request).await,
+        Route::Accept(cid) => accept(backend, &principal, &cid, request).await,
+    }
+}
+
+fn agent_view(agent: &Agent) -> serde_json::Value {
+    json!({
+        "id": agent.id,
+        "status": agent.status,
+        "capacity": {"messaging": agent.cap_messaging, "email": agent.cap_email},
+        "load": {"messaging": agent.load_messaging, "email": agent.load_email},
+        "groups": agent.groups,
+        "updated_at": rfc3339(agent.updated_at),
+    })
+}
+
+fn offer_view(offer: &Offer) -> serde_json::Value {
+    json!({
+        "conversation_id": offer.conversation_id,
+        "offered_at": rfc3339(offer.offered_at),
+        "expires_at": rfc3339(offer.expires_at),
+    })
+}
+
+/// The agent named in an admin's path: a token subject (the agent's id).
+fn agent_id(raw: &str) -> Result<&str, ApiError> {
+    if raw == "me" || !is_safe_identifier(raw) {
+        return Err(ApiError::not_found());
+    }
+    Ok(raw)
+}
+
+/// An agent exists from its first call (spec): reading creates it, offline and without capacity.
+async fn ensure_agent(backend: &Backend, principal: &Principal) -> Result<Agent, ApiError> {
+    match backend
+        .store
+        .get_agent(&principal.account_id, &principal.user_id)
+        .await?
+    {
+        Some(agent) => Ok(agent),
+        None => Ok(backend
+            .store
+            .update_agent_profile(
+                &principal.account_id,
+                &principal.user_id,
+                &AgentProfileChange::default(),
+                now_ms(),
+            )
+            .await?),
+    }
+}
+
+async fn me(backend: &Backend, principal: &Principal) -> Result<ApiResponse, ApiError> {
+    let agent = ensure_agent(backend, principal).await?;
+    Ok(json(StatusCode::OK, &agent_view(&agent)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusRequest {
+    status: AgentStatus,
+}
+
+async fn set_status(
+    backend: &Backend,
+    principal: &Principal,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let StatusRequest { status } = parse_json(request)?;
+    let agent = backend
+        .store
+        .update_agent_profile(
+            &principal.account_id,
+            &principal.user_id,
+            &AgentProfileChange {
+                status: Some(status),
+                ..Default::default()
+            },
+            now_ms(),
+        )
+        .await?;
+    if status != AgentStatus::Online {
+        // R25: offers held by an agent who leaves are routed again.
+        withdraw_offers(backend, &agent, |_| true, "agent_unavailable").await?;
+    }
+    // Online: capacity appeared; otherwise: withdrawn conversations wait for someone else.
+    request_drain(backend, &principal.account_id, "agent_status").await?;
+    tracing::info!(account_id = %principal.account_id, agent_id = %principal.user_id, status = ?status, "agent status set");
+    Ok(json(StatusCode::OK, &agent_view(&agent)))
+}
+
+/// Withdraws the agent's standing offers that `which` selects; returns those that remain.
+async fn withdraw_offers(
+    backend: &Backend,
+    agent: &Agent,
+    which: impl Fn(&Offer) -> bool,
+    reason: &str,
+) -> Result<Vec<Offer>, StoreError> {
+    let mut remaining = Vec::new();
+    for offer in backend
+        .store
+        .list_offers(&agent.account_id, &agent.id)
+        .await?
+    {
+        if !which(&offer) {
+            remaining.push(offer);
+            continue;
+        }
+        if let Some(conversation) = backend
+            .store
+            .get_conversation(&offer.account_id, &offer.conversation_id)
+            .await?
+            .filter(|c| c.offer.as_ref() == Some(&offer))
+        {
+            withdraw(backend, conversation, reason).await?;
+        }
+    }
+    Ok(remaining)
+}
+
+async fn offers(backend: &Backend, principal: &Principal) -> Result<ApiResponse, ApiError> {
+    let agent = ensure_agent(backend, principal).await?;
+    let now = now_ms();
+    // Expired offers are withdrawn here too, so none outlives a lost timeout message.
+    let standing =
+        withdraw_offers(backend, &agent, |o| o.expires_at <= now, "offer_timeout").await?;
+    let views: Vec<_> = standing.iter().map(offer_view).collect();
+    Ok(json(StatusCode::OK, &json!({ "offers": views })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapacityRequest {
+    messaging: u32,
+    email: u32,
+}
+
+async fn set_capacity(
+    backend: &Backend,
+    principal: &Principal,
+    agent: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let CapacityRequest { messaging, email } = parse_json(request)?;
+    let agent = agent_id(agent)?;
+    if messaging > MAX_CAPACITY || email > MAX_CAPACITY {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_capacity",
+            format!("capacities are between 0 and {MAX_CAPACITY}"),
+        ));
+    }
+    let updated = backend
+        .store
+        .update_agent_profile(
+            &principal.account_id,
+            agent,
+            &AgentProfileChange {
+                capacity: Some((messaging, email)),
+                ..Default::default()
+            },
+            now_ms(),
+        )
+        .await?;
+    // A raise may let waiting conversations through (a cut never takes any away: R24 only
+    // stops new offers above capacity).
+    request_drain(backend, &principal.account_id, "capacity_changed").await?;
+    Ok(json(StatusCode::OK, &agent_view(&updated)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupsRequest {
+    groups: Vec<String>,
+}
+
+async fn set_groups(
+    backend: &Backend,
+    principal: &Principal,
+    agent: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let GroupsRequest { mut groups } = parse_json(request)?;
+    let agent = agent_id(agent)?;
+    groups.sort();
+    groups.dedup();
+    if groups.len() > MAX_AGENT_GROUPS
+        || groups
+            .iter()
+            .any(|g| g.trim().is_empty() || g.chars().count() > 100)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_groups",
+            format!("up to {MAX_AGENT_GROUPS} group names of 1-100 characters"),
+        ));
+    }
+    let updated = backend
+        .store
+        .update_agent_profile(
+            &principal.account_id,
+            agent,
+            &AgentProfileChange {
+                groups: Some(groups),
+                ..Default::default()
+            },
+            now_ms(),
+        )
+        .await?;
+    request_drain(backend, &principal.account_id, "groups_changed").await?;
+    Ok(json(StatusCode::OK, &agent_view(&updated)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptRequest {}
+
+async fn accept(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
+    let AcceptRequest {} = parse_json(request)?;
+    let mut conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    let now = now_ms();
+    let mut attempts = 0;
+    let assigned = loop {
+        if conversation.assignee.as_deref() == Some(principal.user_id.as_str()) {
+            break conversation; // a retried accept
+        }
+        let offer = conversation.offer.clone().ok_or_else(offer_not_standing)?;
+        if offer.agent_id != principal.user_id {
+            return Err(ApiError::forbidden(
+                "not_offered",
+                "this conversation is offered to another agent",
+            ));
+        }
+        if offer.expires_at <= now {
+            return Err(offer_not_standing());
+        }
+        let mut next = with_assignment(&conversation, now).ok_or_else(offer_not_standing)?;
+        if next.ticket_status.can_become(TicketStatus::Open) {
+            next.ticket_status = TicketStatus::Open;
+        }
+        match backend.store.accept_offer(&next, &offer).await {
+            Ok(()) => break next,
+            // Withdrawn or changed meanwhile: look again.
+            Err(StoreError::Conflict) if attempts < 4 => {
+                attempts += 1;
+                conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    };
+    tracing::info!(account_id = %principal.account_id, conversation_id = %assigned.id, agent_id = %principal.user_id, "offer accepted");
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "conversation_id": assigned.id,
+            "assignee": assigned.assignee,
+            "control": assigned.control,
+            "ticket_status": assigned.ticket_status,
+        }),
+    ))
+}
+
+fn offer_not_standing() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "offer_not_standing",
+        "there is no standing offer of this conversation to accept",
+    )
+}

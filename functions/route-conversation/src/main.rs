@@ -1,0 +1,9 @@
+//! Lambda entry point: configuration and clients only; the handler lives in `lib.rs`.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_sqs(|backend, batch| async move {
+        route_conversation::handle_batch(&backend, &batch).await
+    })
+    .await
+}

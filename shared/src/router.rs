@@ -1,0 +1,282 @@
+//! The routing procedure (R23–R26) over the ports: used by `route-conversation` (the SQS
+//! consumer), `agent-presence` (accept, status changes) and whatever frees capacity.
+//!
+//! Nothing polls: a conversation needing an agent enters the durable waiting list and a
+//! routing message asks for the list to be drained; agents coming online, capacity raised or
+//! freed publish a drain request; an offer's timeout is a delayed queue message.
+
+use crate::backend::Backend;
+use crate::error::StoreError;
+use crate::ids::new_id;
+use crate::model::{Conversation, RoutingRequest};
+use crate::routing::{
+    choose_agent, needs_routing, with_offer, without_offer, Agent, CapacityChannel, Offer,
+    WaitingEntry,
+};
+
+/// Waiting conversations read per page while draining.
+const WAITING_PAGE: usize = 50;
+/// Offers one drain makes before handing the rest to a fresh queue message.
+const MAX_OFFERS_PER_DRAIN: usize = 200;
+/// Attempts to place one conversation when concurrent routers keep winning the race.
+const MAX_PLACEMENT_ATTEMPTS: usize = 4;
+
+/// Publishes a routing message (`delay_seconds` up to 900).
+pub async fn publish(
+    backend: &Backend,
+    request: &RoutingRequest,
+    delay_seconds: u32,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_string(request)
+        .map_err(|e| StoreError::Internal(format!("routing request encoding: {e}")))?;
+    backend.routing_queue.send(&body, delay_seconds).await
+}
+
+/// Asks for the account's waiting conversations to be routed (capacity may have freed).
+pub async fn request_drain(
+    backend: &Backend,
+    account_id: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    publish(
+        backend,
+        &RoutingRequest {
+            account_id: account_id.into(),
+            conversation_id: None,
+            priority: 0,
+            reason: reason.into(),
+            requested_at: crate::now_ms(),
+            offer_id: None,
+        },
+        0,
+    )
+    .await
+}
+
+/// What processing one routing message did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RouteReport {
+    /// Offers made by this run.
+    pub offered: usize,
+    /// Offers withdrawn by this run (timeout).
+    pub withdrawn: usize,
+}
+
+/// Processes one routing message. Idempotent: a repeated message finds nothing more to do.
+pub async fn process(
+    backend: &Backend,
+    request: &RoutingRequest,
+) -> Result<RouteReport, StoreError> {
+    let mut report = RouteReport::default();
+    if let Some(conversation_id) = &request.conversation_id {
+        let conversation = backend
+            .store
+            .get_conversation(&request.account_id, conversation_id)
+            .await?;
+        match (conversation, &request.offer_id) {
+            (Some(conversation), Some(offer_id)) => {
+                if expire_offer(backend, conversation, offer_id).await? {
+                    report.withdrawn += 1;
+                }
+            }
+            (Some(conversation), None) if needs_routing(&conversation) => {
+                backend
+                    .store
+                    .put_waiting(&WaitingEntry::for_conversation(&conversation))
+                    .await?;
+            }
+            _ => {}
+        }
+    }
+    report.offered = drain(backend, &request.account_id).await?;
+    Ok(report)
+}
+
+/// The offer's time is up: withdraw it if it still stands (a timeout message arriving early is
+/// sent again for the remaining time). Returns whether it was withdrawn.
+async fn expire_offer(
+    backend: &Backend,
+    conversation: Conversation,
+    offer_id: &str,
+) -> Result<bool, StoreError> {
+    let Some(offer) = conversation
+        .offer
+        .clone()
+        .filter(|o| o.offer_id == offer_id)
+    else {
+        return Ok(false);
+    };
+    let now = crate::now_ms();
+    if now < offer.expires_at {
+        let remaining = ((offer.expires_at - now) / 1000 + 1).clamp(1, 900) as u32;
+        publish(backend, &timeout_request(&offer), remaining).await?;
+        return Ok(false);
+    }
+    withdraw(backend, conversation, "offer_timeout").await
+}
+
+/// Withdraws the conversation's standing offer (timeout, agent gone offline/away): its
+/// capacity is released and it waits again in its old place. Returns whether it was withdrawn
+/// (false when no offer stood or another step changed the conversation first).
+pub async fn withdraw(
+    backend: &Backend,
+    conversation: Conversation,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let Some(offer) = conversation.offer.clone() else {
+        return Ok(false);
+    };
+    let next = without_offer(&conversation, crate::now_ms());
+    let waiting = WaitingEntry::for_conversation(&next);
+    match backend.store.withdraw_offer(&next, &offer, &waiting).await {
+        Ok(()) => {
+            tracing::info!(
+                account_id = %offer.account_id,
+                conversation_id = %offer.conversation_id,
+                agent_id = %offer.agent_id,
+                reason,
+                "offer withdrawn"
+            );
+            Ok(true)
+        }
+        // Accepted or withdrawn by someone else in the meantime.
+        Err(StoreError::Conflict) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
+fn timeout_request(offer: &Offer) -> RoutingRequest {
+    RoutingRequest {
+        account_id: offer.account_id.clone(),
+        conversation_id: Some(offer.conversation_id.clone()),
+        priority: 0,
+        reason: "offer_timeout".into(),
+        requested_at: crate::now_ms(),
+        offer_id: Some(offer.offer_id.clone()),
+    }
+}
+
+fn has_spare(agents: &[Agent]) -> bool {
+    agents.iter().any(|a| {
+        a.status == crate::routing::AgentStatus::Online
+            && (a.spare(CapacityChannel::Messaging) > 0 || a.spare(CapacityChannel::Email) > 0)
+    })
+}
+
+/// Offers waiting conversations, highest priority then oldest first, to eligible agents until
+/// nobody eligible is left or the waiting list is empty. Returns the number of offers made.
+pub async fn drain(backend: &Backend, account_id: &str) -> Result<usize, StoreError> {
+    let settings = backend.settings(account_id).await?;
+    let method = settings.routing.method;
+    let timeout_secs = settings.routing.offer_timeout_seconds;
+    let mut agents = backend.store.list_agents(account_id).await?;
+    let mut offered = 0;
+    loop {
+        if !has_spare(&agents) {
+            return Ok(offered);
+        }
+        let waiting = backend.store.list_waiting(account_id, WAITING_PAGE).await?;
+        if waiting.is_empty() {
+            return Ok(offered);
+        }
+        let mut progressed = false;
+        for entry in waiting {
+            if offered >= MAX_OFFERS_PER_DRAIN {
+                // A big backlog: continue in a fresh message rather than run out of time.
+                request_drain(backend, account_id, "continue").await?;
+                return Ok(offered);
+            }
+            match place(backend, &mut agents, &entry, method, timeout_secs).await? {
+                Placement::Offered => {
+                    offered += 1;
+                    progressed = true;
+                }
+                Placement::Stale => progressed = true,
+                Placement::NobodyEligible => {}
+            }
+            if !has_spare(&agents) {
+                return Ok(offered);
+            }
+        }
+        if !progressed {
+            // Everyone left is ineligible for every conversation on this page (groups,
+            // channels); they wait for a status or capacity change.
+            return Ok(offered);
+        }
+    }
+}
+
+enum Placement {
+    Offered,
+    /// The entry no longer needed routing and was removed.
+    Stale,
+    NobodyEligible,
+}
+
+async fn place(
+    backend: &Backend,
+    agents: &mut [Agent],
+    entry: &WaitingEntry,
+    method: crate::settings::RoutingMethod,
+    timeout_secs: u32,
+) -> Result<Placement, StoreError> {
+    for _ in 0..MAX_PLACEMENT_ATTEMPTS {
+        let conversation = backend
+            .store
+            .get_conversation(&entry.account_id, &entry.conversation_id)
+            .await?;
+        let Some(conversation) = conversation.filter(needs_routing) else {
+            backend.store.remove_waiting(entry).await?;
+            return Ok(Placement::Stale);
+        };
+        let Some(agent) = choose_agent(agents, &conversation, method) else {
+            return Ok(Placement::NobodyEligible);
+        };
+        let now = crate::now_ms();
+        let offer = Offer {
+            account_id: conversation.account_id.clone(),
+            conversation_id: conversation.id.clone(),
+            agent_id: agent.id.clone(),
+            offer_id: new_id("o"),
+            channel: CapacityChannel::of(conversation.channel),
+            offered_at: now,
+            expires_at: now + i64::from(timeout_secs) * 1000,
+        };
+        let agent_id = agent.id.clone();
+        let next = with_offer(&conversation, &offer, now);
+        match backend.store.make_offer(&next, &offer, entry).await {
+            Ok(()) => {
+                if let Some(local) = agents.iter_mut().find(|a| a.id == agent_id) {
+                    *local.load_mut(offer.channel) += 1;
+                    local.last_offered_at = now;
+                }
+                // If this send fails the message is retried; the conversation is not stranded
+                // meanwhile, because listing an agent's offers withdraws expired ones.
+                publish(backend, &timeout_request(&offer), timeout_secs).await?;
+                tracing::info!(
+                    account_id = %offer.account_id,
+                    conversation_id = %offer.conversation_id,
+                    agent_id = %offer.agent_id,
+                    "conversation offered"
+                );
+                return Ok(Placement::Offered);
+            }
+            Err(StoreError::Conflict) => {
+                // The agent filled up or went offline, or the conversation changed: re-read.
+                let fresh = backend
+                    .store
+                    .get_agent(&entry.account_id, &agent_id)
+                    .await?;
+                if let Some(local) = agents.iter_mut().find(|a| a.id == agent_id) {
+                    match fresh {
+                        Some(fresh) => *local = fresh,
+                        None => local.status = crate::routing::AgentStatus::Offline,
+                    }
+                }
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    // Still contended: it stays in the waiting list for the next drain.
+    Ok(Placement::NobodyEligible)
+}
