@@ -75,9 +75,8 @@ pub async fn process(
             .await?;
         match (conversation, &request.offer_id) {
             (Some(conversation), Some(offer_id)) => {
-                if expire_offer(backend, conversation, offer_id).await? {
-                    report.withdrawn += 1;
-                }
+                report.withdrawn +=
+                    usize::from(expire_offer(backend, conversation, offer_id).await?);
             }
             (Some(conversation), None) if needs_routing(&conversation) => {
                 backend

@@ -319,7 +319,7 @@ mod tests {
             priority,
             since,
         };
-        let mut keys = vec![
+        let mut keys = [
             entry(0, 10, "old-low").sort_key(),
             entry(5, 30, "new-high").sort_key(),
             entry(5, 20, "old-high").sort_key(),
