@@ -25,7 +25,7 @@ use shared::rules::{
     EventRequest, PostMessageRequest, DEFAULT_MESSAGE_PAGE, MAX_CONVERSATION_PAGE,
     MAX_HANDOFF_REASON_CHARS, MAX_MESSAGE_PAGE,
 };
-use shared::{now_ms, rfc3339, DomainError, StoreError};
+use shared::{now_ms, rfc3339, DomainError};
 
 /// End users' history skips internal notes; refill a page at most this many times.
 const MAX_PAGE_REFILLS: usize = 5;
@@ -169,9 +169,7 @@ async fn request_routing(
         requested_at: now_ms(),
         offer_id: None,
     };
-    let body = serde_json::to_string(&request)
-        .map_err(|_| ApiError::from(StoreError::Internal("routing request encoding".into())))?;
-    backend.routing_queue.send(&body, 0).await?;
+    shared::router::publish(backend, &request, 0).await?;
     tracing::info!(
         account_id = %conversation.account_id,
         conversation_id = %conversation.id,

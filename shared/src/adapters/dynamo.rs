@@ -661,36 +661,20 @@ impl SettingsStore for DynamoStore {
             (SORT_KEY.into(), s(format!("V#{:012}", audit.version))),
             ("entry".into(), json_attribute(audit)?),
         ]);
-        let mut request = self
-            .client
-            .transact_write_items()
-            .transact_items(settings_put)
-            .transact_items(self.transact_put(audit_item, "attribute_not_exists(pk)", None)?);
+        let mut items = vec![
+            settings_put,
+            self.transact_put(audit_item, "attribute_not_exists(pk)", None)?,
+        ];
         for job in effects {
             let outbox_item: Item = HashMap::from([
                 (PARTITION_KEY.into(), s(account_pk(account_id))),
                 (SORT_KEY.into(), s(outbox_sk(job))),
                 ("job".into(), json_attribute(job)?),
             ]);
-            request = request.transact_items(self.transact_put(
-                outbox_item,
-                "attribute_not_exists(pk)",
-                None,
-            )?);
+            items.push(self.transact_put(outbox_item, "attribute_not_exists(pk)", None)?);
         }
-        match request.send().await {
-            Ok(_) => Ok(()),
-            // Any failed condition means another change took this version.
-            Err(error) if error.code() == Some("TransactionCanceledException") => {
-                Err(StoreError::Conflict)
-            }
-            Err(error) => match store_error(error) {
-                StoreError::Unavailable(code) if code == "TransactionConflictException" => {
-                    Err(StoreError::Conflict)
-                }
-                other => Err(other),
-            },
-        }
+        // Any failed condition means another change took this version.
+        self.transact(items).await
     }
 
     async fn list_audit(

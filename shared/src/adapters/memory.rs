@@ -539,14 +539,9 @@ impl ConversationStore for MemoryStore {
 
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
         let mut tables = self.lock()?;
-        let k = key(&conversation.account_id, &conversation.id);
-        match tables.conversations.get(&k) {
-            Some(stored) if stored.revision + 1 == conversation.revision => {
-                tables.conversations.insert(k, conversation.clone());
-                Ok(())
-            }
-            _ => Err(StoreError::Conflict),
-        }
+        tables.check_revision(conversation)?;
+        tables.replace_conversation(conversation);
+        Ok(())
     }
 }
 
