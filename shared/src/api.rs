@@ -95,6 +95,10 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidTransition(_) => {
                 Self::new(StatusCode::CONFLICT, "invalid_transition", message)
             }
+            // R20.
+            DomainError::SessionEndingDisabled => {
+                Self::forbidden("session_ending_disabled", message)
+            }
         }
     }
 }

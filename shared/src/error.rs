@@ -19,6 +19,8 @@ pub enum DomainError {
     AttachmentNotUsable(String),
     #[error("{0}")]
     InvalidTransition(String),
+    #[error("agents of this account cannot end messaging sessions (messaging.agents_can_end_sessions is off)")]
+    SessionEndingDisabled,
 }
 
 /// A storage or queue adapter failed. Details are logged, never shown to clients.

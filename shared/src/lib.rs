@@ -13,12 +13,14 @@ pub mod error;
 pub mod ids;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod lifecycle;
 pub mod logging;
 pub mod model;
 pub mod ports;
 pub mod router;
 pub mod routing;
 pub mod rules;
+pub mod sessions;
 pub mod settings;
 pub mod validation;
 

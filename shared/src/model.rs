@@ -117,6 +117,18 @@ pub enum TicketStatus {
     Closed,
 }
 
+impl TicketStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Open => "open",
+            Self::Pending => "pending",
+            Self::Solved => "solved",
+            Self::Closed => "closed",
+        }
+    }
+}
+
 /// Read/delivered cursors and typing state of one side of the conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantState {

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use crate::attachments::Attachment;
 use crate::error::StoreError;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
-use crate::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
+use crate::routing::{Agent, AgentProfileChange, Offer, WaitingEntry};
+use crate::sessions::{CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
 
 #[async_trait]
@@ -192,20 +193,38 @@ pub trait RoutingStore: Send + Sync {
         offer: &Offer,
         waiting: &WaitingEntry,
     ) -> Result<(), StoreError>;
-    /// In one step: the conversation is replaced (revision condition) and the agent's load on
-    /// `from` released, or moved to `to` when given (R5).
-    async fn release_capacity(
+}
+
+/// The lifecycle steps of a session (end, close, R3's live-chat ending, a new session), each
+/// written as one atomic step, and the CSAT outbox they feed.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Writes everything in `change` or nothing (see [`SessionChange`]); the notice gets the
+    /// conversation's next sequence number and comes back as stored. `Conflict` when a
+    /// condition failed (the conversation changed, the notice or CSAT request of this session
+    /// exists, the agent's load is not there or `to` is full): re-read and re-apply.
+    async fn commit_session_change(
         &self,
-        conversation: &Conversation,
-        agent_id: &str,
-        from: CapacityChannel,
-        to: Option<CapacityChannel>,
-    ) -> Result<(), StoreError>;
+        change: &SessionChange,
+    ) -> Result<Option<Message>, StoreError>;
+    /// The account's recorded CSAT requests (the outbox a survey sender consumes), at most
+    /// `limit`, ordered by conversation and session.
+    async fn list_csat_requests(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<CsatRequest>, StoreError>;
 }
 
 /// Everything a handler needs from storage, as one object.
 pub trait Store:
-    AccountStore + ConversationStore + MessageStore + SettingsStore + AttachmentStore + RoutingStore
+    AccountStore
+    + ConversationStore
+    + MessageStore
+    + SettingsStore
+    + AttachmentStore
+    + RoutingStore
+    + SessionStore
 {
 }
 impl<
@@ -214,7 +233,8 @@ impl<
             + MessageStore
             + SettingsStore
             + AttachmentStore
-            + RoutingStore,
+            + RoutingStore
+            + SessionStore,
     > Store for T
 {
 }

@@ -388,22 +388,6 @@ pub fn is_active_live_chat(conversation: &Conversation) -> bool {
     conversation.channel == Channel::Chat && conversation.session == SessionState::Active
 }
 
-/// R3: ends an active live-chat session; its ticket stays pending and nothing is deleted.
-/// `None` when there is nothing to end (already ended: retries are harmless).
-pub fn end_live_chat(conversation: &Conversation, now: i64) -> Option<Conversation> {
-    if !is_active_live_chat(conversation) {
-        return None;
-    }
-    let mut next = conversation.clone();
-    next.session = SessionState::Ended;
-    next.ticket_status = TicketStatus::Pending;
-    next.end_user.typing_until = None;
-    next.agents.typing_until = None;
-    next.updated_at = now;
-    next.revision += 1;
-    Some(next)
-}
-
 pub use crate::routing::needs_routing;
 
 impl TicketStatus {
@@ -447,6 +431,25 @@ pub fn message_changes_ticket(
         }
         AuthorRole::Bot | AuthorRole::System => false,
     }
+}
+
+/// Whether the author may post this message now: once a session has ended (R21), agents can
+/// no longer write to the end user in it (internal notes stay possible); the end user's next
+/// message starts a new session (R22). 409 `invalid_transition` otherwise.
+pub fn check_post_allowed(
+    conversation: &Conversation,
+    author_role: AuthorRole,
+    kind: MessageKind,
+) -> Result<(), DomainError> {
+    if author_role == AuthorRole::Agent
+        && kind != MessageKind::InternalNote
+        && conversation.session == SessionState::Ended
+    {
+        return Err(DomainError::InvalidTransition(
+            "the session has ended; agents can reply once the end user writes again".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The conversation after a new message (see [`message_changes_ticket`]), revision bumped, or

@@ -17,14 +17,16 @@ use shared::attachments::AttachmentStatus;
 use shared::auth::Principal;
 use shared::backend::Backend;
 use shared::ids::is_valid_id;
+use shared::lifecycle::commit_with_retry;
 use shared::model::{AppendOutcome, AuthorRole, Conversation, Message, Role, RoutingRequest};
 use shared::ports::update_with_retry;
 use shared::rules::{
-    apply_event, apply_message, build_message, check_replay, clamp_page, hand_off,
-    message_changes_ticket, needs_routing, new_conversation, validate_post, visible_to,
+    apply_event, apply_message, build_message, check_post_allowed, check_replay, clamp_page,
+    hand_off, message_changes_ticket, needs_routing, new_conversation, validate_post, visible_to,
     EventRequest, PostMessageRequest, DEFAULT_MESSAGE_PAGE, MAX_CONVERSATION_PAGE,
     MAX_HANDOFF_REASON_CHARS, MAX_MESSAGE_PAGE,
 };
+use shared::sessions::start_new_session;
 use shared::{now_ms, rfc3339, DomainError};
 
 /// End users' history skips internal notes; refill a page at most this many times.
@@ -255,6 +257,7 @@ async fn post_message(
     let body: PostMessageRequest = parse_json(request)?;
     let conversation = load_conversation(backend, principal, cid).await?;
     let post = validate_post(principal.role, body)?;
+    check_post_allowed(&conversation, AuthorRole::from(principal.role), post.kind)?;
     // R19: only clean attachments of this very conversation may be cited.
     for attachment_id in &post.attachment_ids {
         let usable = is_valid_id("att", attachment_id)
@@ -289,11 +292,14 @@ async fn post_message(
         if let Some(existing) = earlier {
             return replay(existing, &post.request_hash, principal.role);
         }
+        // R22: a new session also stops counting the previous ticket against its agent.
         conversation =
-            update_with_retry::<ApiError, _>(backend.store.as_ref(), conversation, |current| {
-                Ok(apply_message(current, author_role, kind, &settings, now))
+            commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
+                Ok(apply_message(current, author_role, kind, &settings, now)
+                    .map(|next| start_new_session(current, next, holder)))
             })
-            .await?;
+            .await?
+            .conversation;
         if needs_routing(&conversation) {
             request_routing(backend, &conversation, "bot_disabled").await?;
         }

@@ -17,9 +17,10 @@ use shared::api::{
 };
 use shared::auth::Principal;
 use shared::backend::Backend;
+use shared::lifecycle::commit_with_retry;
 use shared::model::Role;
-use shared::ports::{update_with_retry, ReceivedMessage, StoredSettings};
-use shared::rules::{end_live_chat, is_active_live_chat, system_message};
+use shared::ports::{ReceivedMessage, StoredSettings};
+use shared::sessions::end_live_chat;
 use shared::settings::{
     apply_patch, readiness, AuditEntry, EffectJob, Settings, SettingsEffect, WorkspaceFacts,
     GENESIS_HASH,
@@ -31,10 +32,6 @@ const MAX_AUDIT_PAGE: usize = 100;
 /// Live chats ended per page, and pages per queue message before handing over to a new message.
 const LIVE_CHAT_PAGE: usize = 25;
 const MAX_PAGES_PER_MESSAGE: usize = 40;
-/// The system message an end user sees when messaging replaces their live chat (R3).
-const LIVE_CHAT_ENDED_KEY: &str = "live-chat-ended";
-const LIVE_CHAT_ENDED_TEXT: &str =
-    "This chat has ended. Send a message any time to continue the conversation.";
 /// A pending side effect older than this is sent to the queue again (its message was lost).
 const EFFECT_REDRIVE_AFTER_MS: i64 = 60_000;
 
@@ -404,25 +401,14 @@ async fn end_live_chats(backend: &Backend, account_id: &str) -> Result<bool, Sto
         }
         let mut changed = 0;
         for conversation in page {
-            // Tell the end user first: appending is idempotent, so a crash between the two
-            // steps is repaired by the retry without a duplicate message.
-            if is_active_live_chat(&conversation) {
-                let notice = system_message(
-                    &conversation,
-                    LIVE_CHAT_ENDED_KEY,
-                    LIVE_CHAT_ENDED_TEXT,
-                    now_ms(),
-                );
-                backend.store.append_message(&notice).await?;
-            }
-            let revision = conversation.revision;
-            let stored = update_with_retry::<StoreError, _>(
-                backend.store.as_ref(),
-                conversation,
-                |current| Ok(end_live_chat(current, now_ms())),
-            )
-            .await?;
-            if stored.revision != revision {
+            // One atomic step per chat: the end user's notice, the ended session and the
+            // released capacity; a retried job finds the chat ended and does nothing.
+            let committed =
+                commit_with_retry::<StoreError, _>(backend, conversation, |current, holder| {
+                    Ok(end_live_chat(current, holder, now_ms()))
+                })
+                .await?;
+            if committed.change.is_some() {
                 changed += 1;
             }
         }

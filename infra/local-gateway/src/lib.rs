@@ -103,6 +103,9 @@ pub async fn dispatch(backend: &Backend, request: ApiRequest) -> ApiResponse {
     if agent_presence::serves(path) {
         return agent_presence::handle(backend, request).await;
     }
+    if end_session::serves(path) {
+        return end_session::handle(backend, request).await;
+    }
     error_response(&ApiError::route_not_found())
 }
 

@@ -15,6 +15,7 @@
 //! | agent | `A#{acct}` | `AGENT#{agent}` |
 //! | standing offer | `A#{acct}` | `OFFER#{agent}#{cid}` |
 //! | waiting conversation | `A#{acct}#WAIT` | `{255-priority:03}#{since:015}#{cid}` |
+//! | CSAT request (R6 outbox) | `A#{acct}#CSAT` | `C#{cid}#S{session_no:06}` |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
 
@@ -35,11 +36,12 @@ use crate::attachments::Attachment;
 use crate::error::StoreError;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
-    AccountStore, AttachmentStore, ConversationStore, MessageStore, RoutingStore, SettingsStore,
-    StoredSettings,
+    AccountStore, AttachmentStore, ConversationStore, MessageStore, RoutingStore, SessionStore,
+    SettingsStore, StoredSettings,
 };
 use crate::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
 use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
+use crate::sessions::{CapacityRelease, CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
 
 /// Key attribute names; `infra` defines the table with the same names (checked by a test).
@@ -57,6 +59,15 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 const MAX_APPEND_ATTEMPTS: u32 = 60;
 
 type Item = HashMap<String, AttributeValue>;
+
+/// How a transaction ended.
+enum Transacted {
+    Done,
+    /// A condition failed: for each item, whether its condition was the one.
+    Cancelled(Vec<bool>),
+    /// A concurrent transaction on the same items got in the way; retrying may succeed.
+    Contended,
+}
 
 /// What one append transaction did.
 enum AppendAttempt {
@@ -263,7 +274,8 @@ impl DynamoStore {
 
     /// Tries to store `message` at its `seq` together with its idempotency record, in one
     /// transaction, and says which condition failed if any.
-    async fn try_append(&self, message: &Message) -> Result<AppendAttempt, StoreError> {
+    /// A message's idempotency record and its slot `M#{seq}`.
+    fn message_items(&self, message: &Message) -> Result<(Item, Item), StoreError> {
         let pk = conversation_pk(&message.account_id, &message.conversation_id);
         let expires_at = crate::now_ms() / 1000 + IDEMPOTENCY_RETENTION_SECS;
         let idempotency: Item = HashMap::from([
@@ -282,44 +294,30 @@ impl DynamoStore {
             ),
         ]);
         let message_item = encode(message, pk, message_sk(message.seq))?;
+        Ok((idempotency, message_item))
+    }
+
+    /// Tries to store `message` at its `seq` together with its idempotency record, in one
+    /// transaction, and says which condition failed if any.
+    async fn try_append(&self, message: &Message) -> Result<AppendAttempt, StoreError> {
+        let (idempotency, message_item) = self.message_items(message)?;
         let put = |item: Item| self.transact_put(item, "attribute_not_exists(pk)", None);
         // Order matters: reason 0 is the idempotency record, reason 1 the message slot.
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(put(idempotency)?)
-            .transact_items(put(message_item)?)
-            .send()
-            .await;
-        let error = match result {
-            Ok(_) => return Ok(AppendAttempt::Stored),
-            Err(error) => error,
-        };
-        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-            error.as_service_error()
-        {
-            let failed = |i: usize| {
-                cancelled
-                    .cancellation_reasons()
-                    .get(i)
-                    .and_then(|r| r.code())
-                    == Some("ConditionalCheckFailed")
-            };
-            return Ok(if failed(0) {
-                AppendAttempt::KeyUsed
-            } else if failed(1) {
-                AppendAttempt::SeqTaken
-            } else {
-                AppendAttempt::Contended
-            });
-        }
-        match store_error(error) {
-            // Another transaction on the same items was in flight: try again.
-            StoreError::Unavailable(code) if code == "TransactionConflictException" => {
-                Ok(AppendAttempt::Contended)
-            }
-            other => Err(other),
-        }
+        Ok(
+            match self
+                .transact_items(vec![put(idempotency)?, put(message_item)?])
+                .await?
+            {
+                Transacted::Done => AppendAttempt::Stored,
+                Transacted::Cancelled(failed) if failed.first() == Some(&true) => {
+                    AppendAttempt::KeyUsed
+                }
+                Transacted::Cancelled(failed) if failed.get(1) == Some(&true) => {
+                    AppendAttempt::SeqTaken
+                }
+                Transacted::Cancelled(_) | Transacted::Contended => AppendAttempt::Contended,
+            },
+        )
     }
 
     async fn find_by_key(
@@ -837,23 +835,47 @@ impl DynamoStore {
     /// Runs a transaction; any failed condition (or a concurrent transaction on the same items)
     /// is `Conflict`, and then nothing was written.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        match self
+        match self.transact_items(items).await? {
+            Transacted::Done => Ok(()),
+            Transacted::Cancelled(_) | Transacted::Contended => Err(StoreError::Conflict),
+        }
+    }
+
+    /// Runs a transaction and tells which conditions failed when it was cancelled.
+    async fn transact_items(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Transacted, StoreError> {
+        let error = match self
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
             .await
         {
-            Ok(_) => Ok(()),
-            Err(error) if error.code() == Some("TransactionCanceledException") => {
-                Err(StoreError::Conflict)
+            Ok(_) => return Ok(Transacted::Done),
+            Err(error) => error,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        {
+            let failed: Vec<bool> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect();
+            return Ok(if failed.contains(&true) {
+                Transacted::Cancelled(failed)
+            } else {
+                // Cancelled by a concurrent transaction on the same items, not by a condition.
+                Transacted::Contended
+            });
+        }
+        match store_error(error) {
+            StoreError::Unavailable(code) if code == "TransactionConflictException" => {
+                Ok(Transacted::Contended)
             }
-            Err(error) => match store_error(error) {
-                StoreError::Unavailable(code) if code == "TransactionConflictException" => {
-                    Err(StoreError::Conflict)
-                }
-                other => Err(other),
-            },
+            other => Err(other),
         }
     }
 
@@ -1141,38 +1163,128 @@ impl RoutingStore for DynamoStore {
         ])
         .await
     }
+}
 
-    async fn release_capacity(
+fn csat_key(request: &CsatRequest) -> (String, String) {
+    (
+        format!("A#{}#CSAT", request.account_id),
+        format!("C#{}#S{:06}", request.conversation_id, request.session_no),
+    )
+}
+
+impl DynamoStore {
+    /// The agent's load leaves `release.from` (conditioned on being there) and, when
+    /// `release.to` is given, arrives there (conditioned on spare capacity).
+    fn capacity_update(
         &self,
-        conversation: &Conversation,
-        agent_id: &str,
-        from: CapacityChannel,
-        to: Option<CapacityChannel>,
-    ) -> Result<(), StoreError> {
-        let agent = match to {
-            Some(to) if to != from => self.agent_update(
-                &conversation.account_id,
-                agent_id,
+        account_id: &str,
+        release: &CapacityRelease,
+    ) -> Result<TransactWriteItem, StoreError> {
+        match release.to {
+            Some(to) if to == release.from => Err(StoreError::Internal(
+                "capacity moved onto its own channel".into(),
+            )),
+            Some(to) => self.agent_update(
+                account_id,
+                &release.agent_id,
                 "SET #l = #l - :one, #t = #t + :one",
                 "#l > :zero AND #t < #c",
                 &[
-                    ("#l", load_attribute(from)),
+                    ("#l", load_attribute(release.from)),
                     ("#t", load_attribute(to)),
                     ("#c", capacity_attribute(to)),
                 ],
                 vec![(":one", n(1)), (":zero", n(0))],
-            )?,
-            _ => self.agent_update(
-                &conversation.account_id,
-                agent_id,
+            ),
+            None => self.agent_update(
+                account_id,
+                &release.agent_id,
                 "SET #l = #l - :one",
                 "#l > :zero",
-                &[("#l", load_attribute(from))],
+                &[("#l", load_attribute(release.from))],
                 vec![(":one", n(1)), (":zero", n(0))],
-            )?,
-        };
-        self.transact(vec![self.conversation_replace(conversation)?, agent])
-            .await
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn commit_session_change(
+        &self,
+        change: &SessionChange,
+    ) -> Result<Option<Message>, StoreError> {
+        let conversation = &change.conversation;
+        let only_the_conversation = change.notice.is_none()
+            && change.csat.is_none()
+            && change.capacity.is_none()
+            && change.withdrawn_offer.is_none()
+            && change.left_waiting.is_none();
+        if only_the_conversation {
+            // A conditional put does it for half the write units of a transaction.
+            return self.update_conversation(conversation).await.map(|()| None);
+        }
+        let account_id = &conversation.account_id;
+        let mut notice = change.notice.clone();
+        if let Some(notice) = notice.as_mut() {
+            notice.seq = self.last_seq(account_id, &conversation.id).await? + 1;
+        }
+        for attempt in 0..MAX_APPEND_ATTEMPTS {
+            // Order matters: item 0 is the conversation, items 1 and 2 the notice's
+            // idempotency record and message slot.
+            let mut items = vec![self.conversation_replace(conversation)?];
+            if let Some(notice) = &notice {
+                let (idempotency, message) = self.message_items(notice)?;
+                let put = |item: Item| self.transact_put(item, "attribute_not_exists(pk)", None);
+                items.push(put(idempotency)?);
+                items.push(put(message)?);
+            }
+            if let Some(csat) = &change.csat {
+                let (pk, sk) = csat_key(csat);
+                items.push(self.transact_put(
+                    encode(csat, pk, sk)?,
+                    "attribute_not_exists(pk)",
+                    None,
+                )?);
+            }
+            if let Some(release) = &change.capacity {
+                items.push(self.capacity_update(account_id, release)?);
+            }
+            if let Some(offer) = &change.withdrawn_offer {
+                items.push(self.plain_delete(offer_key(offer))?);
+            }
+            if let Some(entry) = &change.left_waiting {
+                items.push(self.plain_delete(waiting_key(entry))?);
+            }
+            match self.transact_items(items).await? {
+                Transacted::Done => return Ok(notice),
+                // Only the notice's slot was taken (a message arrived meanwhile): next slot.
+                Transacted::Cancelled(failed)
+                    if notice.is_some()
+                        && failed.iter().enumerate().all(|(i, f)| *f == (i == 2)) =>
+                {
+                    if let Some(notice) = notice.as_mut() {
+                        notice.seq = self.last_seq(account_id, &conversation.id).await? + 1;
+                    }
+                }
+                Transacted::Cancelled(_) => return Err(StoreError::Conflict),
+                Transacted::Contended => {
+                    tokio::time::sleep(jittered_backoff(attempt)).await;
+                }
+            }
+        }
+        Err(StoreError::Unavailable("session change contention".into()))
+    }
+
+    async fn list_csat_requests(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<CsatRequest>, StoreError> {
+        decode_all(
+            self.query_range(format!("A#{account_id}#CSAT"), "C#".into(), "C#~", limit)
+                .await?,
+        )
     }
 }
 

@@ -1,0 +1,150 @@
+//! `end-session`: agents end messaging sessions (R20, R21, with R5 and R6) and close tickets
+//! (R17), handing control back to the bot; the end user's next message starts a new session
+//! (R22, in `ingest-message`).
+//!
+//! Routes (role `agent` or `admin` of the conversation's account):
+//! - `POST /v1/conversations/{cid}/end` → 200 `{session: "ended", …}`
+//! - `POST /v1/conversations/{cid}/close` → 200 `{ticket_status: "solved", …}`
+//!
+//! Each is one atomic store step (`shared::sessions`), retried on concurrent changes, so a
+//! retried or raced request never half-applies, never sends two notices or two CSAT requests,
+//! and never releases capacity twice.
+
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use shared::api::{
+    authenticate, check_body_size, handle_logged, json, parse_json, path_segments, require_role,
+    split_path, visible_conversation, ApiError, ApiRequest, ApiResponse,
+};
+use shared::auth::Principal;
+use shared::backend::Backend;
+use shared::lifecycle::{commit_with_retry, Committed};
+use shared::model::{Conversation, Role};
+use shared::now_ms;
+use shared::router::request_drain;
+use shared::sessions::{close_ticket, end_session};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    End(String),
+    Close(String),
+}
+
+fn route(path: &[&str]) -> Option<Route> {
+    match path {
+        ["v1", "conversations", cid, "end"] => Some(Route::End(cid.to_string())),
+        ["v1", "conversations", cid, "close"] => Some(Route::Close(cid.to_string())),
+        _ => None,
+    }
+}
+
+/// Whether this function serves `path` (the local gateway dispatches on it).
+pub fn serves(path: &str) -> bool {
+    route(&split_path(path)).is_some()
+}
+
+/// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
+pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
+    handle_logged("end-session", &request, dispatch(backend, &request)).await
+}
+
+/// Both routes take an empty body or `{}`; anything else is refused (400).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmptyRequest {}
+
+async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    check_body_size(request)?;
+    let route = route(&path_segments(request)).ok_or_else(ApiError::route_not_found)?;
+    if request.method() != Method::POST {
+        return Err(ApiError::method_not_allowed());
+    }
+    let principal = authenticate(backend.store.as_ref(), request).await?;
+    // End users never end sessions or close tickets (403 before any lookup).
+    require_role(&principal, &[Role::Agent, Role::Admin])?;
+    let EmptyRequest {} = parse_json(request)?;
+    match route {
+        Route::End(cid) => end(backend, &principal, &cid).await,
+        Route::Close(cid) => close(backend, &principal, &cid).await,
+    }
+}
+
+fn outcome_view(conversation: &Conversation, changed: bool) -> serde_json::Value {
+    json!({
+        "conversation_id": conversation.id,
+        "session": conversation.session,
+        "session_no": conversation.session_no,
+        "control": conversation.control,
+        "assignee": conversation.assignee,
+        "ticket_id": conversation.ticket_id,
+        "ticket_status": conversation.ticket_status,
+        "changed": changed,
+    })
+}
+
+/// After a repeated request, routing is asked again: the first attempt may have stopped
+/// between its commit and its drain request (a spare drain finds nothing to do).
+async fn after_commit(
+    backend: &Backend,
+    committed: &Committed,
+    action: &str,
+    principal: &Principal,
+) -> Result<(), ApiError> {
+    match &committed.change {
+        Some(change) => tracing::info!(
+            account_id = %principal.account_id,
+            conversation_id = %committed.conversation.id,
+            session_no = committed.conversation.session_no,
+            by = %principal.user_id,
+            csat = change.csat.is_some(),
+            capacity = ?change.capacity,
+            action,
+            "session lifecycle step committed"
+        ),
+        None => {
+            request_drain(backend, &principal.account_id, "capacity_freed").await?;
+        }
+    }
+    Ok(())
+}
+
+async fn end(backend: &Backend, principal: &Principal, cid: &str) -> Result<ApiResponse, ApiError> {
+    let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    let settings = backend.settings(&principal.account_id).await?;
+    let now = now_ms();
+    let committed = commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
+        Ok(end_session(
+            current,
+            &settings,
+            holder,
+            &principal.user_id,
+            now,
+        )?)
+    })
+    .await?;
+    after_commit(backend, &committed, "end", principal).await?;
+    Ok(json(
+        StatusCode::OK,
+        &outcome_view(&committed.conversation, committed.change.is_some()),
+    ))
+}
+
+async fn close(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &str,
+) -> Result<ApiResponse, ApiError> {
+    let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    let now = now_ms();
+    let committed = commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
+        Ok(close_ticket(current, holder, now)?)
+    })
+    .await?;
+    after_commit(backend, &committed, "close", principal).await?;
+    Ok(json(
+        StatusCode::OK,
+        &outcome_view(&committed.conversation, committed.change.is_some()),
+    ))
+}

@@ -1,0 +1,9 @@
+//! Lambda entry point: configuration and clients only; the handler lives in `lib.rs`.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_http(|backend, request| async move {
+        end_session::handle(&backend, request).await
+    })
+    .await
+}

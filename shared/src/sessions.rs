@@ -1,0 +1,529 @@
+//! Ending messaging sessions and closing tickets (R5, R6, R17, R20–R22, and R3's live-chat
+//! ending), as pure rules. Each rule returns a [`SessionChange`]: everything that must happen
+//! together, which the store writes as one atomic step (`SessionStore::commit_session_change`),
+//! so there is never a state where only half of it happened.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+use crate::model::{Control, Conversation, Message, SessionState, TicketStatus};
+use crate::routing::{needs_routing, Agent, CapacityChannel, Offer, WaitingEntry};
+use crate::rules::system_message;
+use crate::settings::{EndedSessionRouting, Settings};
+
+/// R21: what the end user reads when an agent ends the session.
+pub const SESSION_ENDED_KEY: &str = "session-ended";
+pub const SESSION_ENDED_TEXT: &str =
+    "This conversation has been ended by our support team. Send a message any time to start a new one.";
+/// What the end user reads when an agent solves the ticket of a session still running.
+pub const TICKET_SOLVED_KEY: &str = "ticket-solved";
+pub const TICKET_SOLVED_TEXT: &str =
+    "This conversation has been marked as solved. Send a message any time to start a new one.";
+/// R3: what the end user of a live chat reads when messaging is turned on.
+pub const LIVE_CHAT_ENDED_KEY: &str = "live-chat-ended";
+pub const LIVE_CHAT_ENDED_TEXT: &str =
+    "This chat has ended. Send a message any time to continue the conversation.";
+
+/// R6: a satisfaction survey to send for one ended session. Recorded in an outbox keyed by
+/// (conversation, session), in the same atomic step as the end, so it exists exactly once
+/// however often the end is retried or raced; a survey sender consumes the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsatRequest {
+    pub account_id: String,
+    pub conversation_id: String,
+    pub session_no: u32,
+    pub ticket_id: String,
+    /// Who the survey goes to.
+    pub end_user_id: String,
+    /// The agent the survey is about (the assignee), when one was assigned.
+    pub agent_id: Option<String>,
+    /// Who ended the session.
+    pub ended_by: String,
+    pub ended_at: i64,
+}
+
+/// A change to an agent's load: one conversation's worth leaves `from`, and moves to `to` when
+/// given (R5 re-classification) instead of being released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityRelease {
+    pub agent_id: String,
+    pub from: CapacityChannel,
+    pub to: Option<CapacityChannel>,
+}
+
+impl CapacityRelease {
+    /// Whether this frees a slot other conversations could be routed to.
+    pub fn frees_capacity(&self) -> bool {
+        self.to != Some(self.from)
+    }
+}
+
+/// Everything one session-lifecycle step writes, atomically:
+/// - `conversation` replaces the stored one if its revision is still `revision - 1`;
+/// - `notice` is appended at the conversation's next sequence number (with its idempotency
+///   record, so it is written once per session);
+/// - `csat` is recorded in the outbox, once per (conversation, session);
+/// - `capacity` moves the agent's load (conditioned on the load being there, and on spare
+///   capacity on `to`);
+/// - `withdrawn_offer` is removed from the agent's offers;
+/// - `left_waiting` leaves the waiting list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionChange {
+    pub conversation: Conversation,
+    pub notice: Option<Message>,
+    pub csat: Option<CsatRequest>,
+    pub capacity: Option<CapacityRelease>,
+    pub withdrawn_offer: Option<Offer>,
+    pub left_waiting: Option<WaitingEntry>,
+}
+
+impl SessionChange {
+    fn new(conversation: Conversation) -> Self {
+        Self {
+            conversation,
+            notice: None,
+            csat: None,
+            capacity: None,
+            withdrawn_offer: None,
+            left_waiting: None,
+        }
+    }
+
+    /// Whether waiting conversations should be routed afterwards.
+    pub fn frees_capacity(&self) -> bool {
+        self.capacity
+            .as_ref()
+            .is_some_and(CapacityRelease::frees_capacity)
+    }
+}
+
+/// The agent whose capacity the conversation occupies, and on which channel: the agent it is
+/// offered to, or its assignee while it holds capacity.
+pub fn capacity_holder(conversation: &Conversation) -> Option<(String, CapacityChannel)> {
+    if let Some(offer) = &conversation.offer {
+        return Some((offer.agent_id.clone(), offer.channel));
+    }
+    match (&conversation.assignee, conversation.held_capacity) {
+        (Some(agent), Some(channel)) => Some((agent.clone(), channel)),
+        _ => None,
+    }
+}
+
+/// What leaving agents' hands does to a conversation, shared by end, close and R3: the
+/// session is over, control returns to the bot, no offer stands and nobody is typing.
+/// Capacity bookkeeping is the caller's.
+fn hand_back_to_bot(current: &Conversation, now: i64) -> (Conversation, SessionChange) {
+    let mut next = current.clone();
+    next.session = SessionState::Ended;
+    next.control = Control::Bot;
+    next.offer = None;
+    next.end_user.typing_until = None;
+    next.agents.typing_until = None;
+    next.updated_at = now;
+    next.revision += 1;
+    let mut change = SessionChange::new(next.clone());
+    change.withdrawn_offer = current.offer.clone();
+    if needs_routing(current) {
+        change.left_waiting = Some(WaitingEntry::for_conversation(current));
+    }
+    (next, change)
+}
+
+/// Releases (or, with `move_to`, re-classifies) whatever capacity `current` holds, as read
+/// from `holder` (the holding agent's record; `None` when it does not exist). Returns the
+/// capacity the conversation holds afterwards.
+fn release_held(
+    current: &Conversation,
+    holder: Option<&Agent>,
+    move_to: Option<CapacityChannel>,
+    change: &mut SessionChange,
+) -> Option<CapacityChannel> {
+    let (agent_id, from) = capacity_holder(current)?;
+    let agent = holder.filter(|a| a.id == agent_id && a.load(from) > 0)?;
+    // An offer never accepted is not the agent's ticket: its capacity is always released.
+    let wanted = if current.offer.is_some() {
+        None
+    } else {
+        move_to
+    };
+    if wanted == Some(from) {
+        // Already counted where R5 wants it: nothing moves.
+        return Some(from);
+    }
+    let to = wanted.filter(|to| agent.spare(*to) > 0);
+    change.capacity = Some(CapacityRelease { agent_id, from, to });
+    to
+}
+
+/// R20/R21: an agent (or admin) ends the conversation's session. `holder` is the record of the
+/// agent whose capacity the conversation holds (see [`capacity_holder`]). `None` when the
+/// session has already ended (ending twice is harmless).
+///
+/// - 403 `session_ending_disabled` unless `messaging.agents_can_end_sessions` (R20);
+/// - the session ends and control returns to the bot; the ticket keeps its status and
+///   assignee (the agent still owns the follow-up);
+/// - the end user is told with a system message;
+/// - with `messaging.csat_on_session_end` (R6) a CSAT request is recorded;
+/// - R5: the assignee's messaging capacity is released (`messaging`), or moved to its email
+///   capacity (`email`) when it has email capacity to spare (released otherwise: R24 never
+///   lets a load exceed its capacity); a standing offer is withdrawn and its capacity released.
+pub fn end_session(
+    current: &Conversation,
+    settings: &Settings,
+    holder: Option<&Agent>,
+    ended_by: &str,
+    now: i64,
+) -> Result<Option<SessionChange>, DomainError> {
+    if !settings.messaging.agents_can_end_sessions {
+        return Err(DomainError::SessionEndingDisabled);
+    }
+    if current.session == SessionState::Ended {
+        return Ok(None);
+    }
+    let (mut next, mut change) = hand_back_to_bot(current, now);
+    let move_to = match settings.messaging.ended_session_routing {
+        EndedSessionRouting::Messaging => None,
+        EndedSessionRouting::Email => Some(CapacityChannel::Email),
+    };
+    next.held_capacity = release_held(current, holder, move_to, &mut change);
+    change.conversation = next;
+    change.notice = Some(system_message(
+        current,
+        SESSION_ENDED_KEY,
+        SESSION_ENDED_TEXT,
+        now,
+    ));
+    if settings.messaging.csat_on_session_end {
+        change.csat = Some(CsatRequest {
+            account_id: current.account_id.clone(),
+            conversation_id: current.id.clone(),
+            session_no: current.session_no,
+            ticket_id: current.ticket_id.clone(),
+            end_user_id: current.owner_id.clone(),
+            agent_id: current.assignee.clone(),
+            ended_by: ended_by.to_string(),
+            ended_at: now,
+        });
+    }
+    Ok(Some(change))
+}
+
+/// R17/R22: an agent solves the conversation's ticket. The session ends too (the end user's
+/// next message starts a new session and ticket under the bot), control returns to the bot,
+/// and every bit of capacity the ticket held is released. `None` when the ticket is already
+/// solved or closed and the session over (closing twice is harmless).
+pub fn close_ticket(
+    current: &Conversation,
+    holder: Option<&Agent>,
+    now: i64,
+) -> Result<Option<SessionChange>, DomainError> {
+    let finished = matches!(
+        current.ticket_status,
+        TicketStatus::Solved | TicketStatus::Closed
+    );
+    if finished && current.session == SessionState::Ended && capacity_holder(current).is_none() {
+        return Ok(None);
+    }
+    let (mut next, mut change) = hand_back_to_bot(current, now);
+    if !finished {
+        transition_ticket(&mut next, TicketStatus::Solved)?;
+    }
+    next.held_capacity = release_held(current, holder, None, &mut change);
+    change.conversation = next;
+    if current.session == SessionState::Active {
+        change.notice = Some(system_message(
+            current,
+            TICKET_SOLVED_KEY,
+            TICKET_SOLVED_TEXT,
+            now,
+        ));
+    }
+    Ok(Some(change))
+}
+
+/// R3: turning messaging on ends an active live-chat session: its ticket becomes pending,
+/// the end user is told, and the capacity it held is released. `None` when it is not an
+/// active live chat (retries are harmless).
+pub fn end_live_chat(
+    current: &Conversation,
+    holder: Option<&Agent>,
+    now: i64,
+) -> Option<SessionChange> {
+    if !crate::rules::is_active_live_chat(current) {
+        return None;
+    }
+    let (mut next, mut change) = hand_back_to_bot(current, now);
+    if next.ticket_status.can_become(TicketStatus::Pending) {
+        next.ticket_status = TicketStatus::Pending;
+    }
+    next.held_capacity = release_held(current, holder, None, &mut change);
+    change.conversation = next;
+    change.notice = Some(system_message(
+        current,
+        LIVE_CHAT_ENDED_KEY,
+        LIVE_CHAT_ENDED_TEXT,
+        now,
+    ));
+    Some(change)
+}
+
+/// R22: a new session (started by the end user's message after an end or a close) no longer
+/// counts against the previous ticket's agent: capacity the old session still held (R5's
+/// email re-classification) is released in the same step. `next` is the conversation with
+/// its new session (see `rules::apply_message`).
+pub fn start_new_session(
+    current: &Conversation,
+    next: Conversation,
+    holder: Option<&Agent>,
+) -> SessionChange {
+    let mut change = SessionChange::new(next);
+    change.conversation.held_capacity = release_held(current, holder, None, &mut change);
+    change
+}
+
+/// R17: moves the ticket to `status`, or explains why it cannot (409 `invalid_transition`).
+pub fn transition_ticket(
+    conversation: &mut Conversation,
+    status: TicketStatus,
+) -> Result<(), DomainError> {
+    if !conversation.ticket_status.can_become(status) {
+        return Err(DomainError::InvalidTransition(format!(
+            "a {} ticket cannot become {}",
+            conversation.ticket_status.as_str(),
+            status.as_str()
+        )));
+    }
+    conversation.ticket_status = status;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MessageKind;
+    use crate::routing::{with_assignment, with_offer, AgentStatus};
+    use crate::rules::{apply_message, hand_off, new_conversation};
+
+    const AGENT: &str = "agent-1";
+
+    fn agent(cap_messaging: u32, cap_email: u32, load_messaging: u32, load_email: u32) -> Agent {
+        Agent {
+            status: AgentStatus::Online,
+            cap_messaging,
+            cap_email,
+            load_messaging,
+            load_email,
+            ..Agent::new("acct", AGENT, 0)
+        }
+    }
+
+    fn offered() -> Conversation {
+        let c = new_conversation("acct", "alice", &Settings::default(), 1_000);
+        let c = hand_off(&c, None, 1_100).unwrap();
+        let offer = Offer {
+            account_id: "acct".into(),
+            conversation_id: c.id.clone(),
+            agent_id: AGENT.into(),
+            offer_id: "o-1".into(),
+            channel: CapacityChannel::Messaging,
+            offered_at: 1_200,
+            expires_at: 31_200,
+        };
+        with_offer(&c, &offer, 1_200)
+    }
+
+    fn assigned() -> Conversation {
+        with_assignment(&offered(), 1_300).unwrap()
+    }
+
+    fn settings(routing: EndedSessionRouting, csat: bool) -> Settings {
+        let mut s = Settings::default();
+        s.messaging.ended_session_routing = routing;
+        s.messaging.csat_on_session_end = csat;
+        s
+    }
+
+    #[test]
+    fn ending_is_refused_while_the_setting_is_off() {
+        let mut s = Settings::default();
+        s.messaging.agents_can_end_sessions = false;
+        let holder = agent(2, 0, 1, 0);
+        assert_eq!(
+            end_session(&assigned(), &s, Some(&holder), AGENT, 2_000),
+            Err(DomainError::SessionEndingDisabled)
+        );
+    }
+
+    #[test]
+    fn ending_releases_messaging_capacity_tells_the_user_and_hands_back_to_the_bot() {
+        let c = assigned();
+        let holder = agent(2, 0, 1, 0);
+        let s = settings(EndedSessionRouting::Messaging, false);
+        let change = end_session(&c, &s, Some(&holder), AGENT, 2_000)
+            .unwrap()
+            .unwrap();
+        let next = &change.conversation;
+        assert_eq!(next.session, SessionState::Ended);
+        assert_eq!(next.control, Control::Bot);
+        assert_eq!(next.assignee.as_deref(), Some(AGENT));
+        assert_eq!(next.held_capacity, None);
+        assert_eq!(next.revision, c.revision + 1);
+        assert_eq!(
+            change.capacity,
+            Some(CapacityRelease {
+                agent_id: AGENT.into(),
+                from: CapacityChannel::Messaging,
+                to: None
+            })
+        );
+        assert!(change.frees_capacity());
+        let notice = change.notice.unwrap();
+        assert_eq!(notice.kind, MessageKind::System);
+        assert_eq!(notice.session_no, c.session_no);
+        assert_eq!(change.csat, None);
+        // Ending again is harmless.
+        assert_eq!(end_session(next, &s, Some(&holder), AGENT, 3_000), Ok(None));
+    }
+
+    #[test]
+    fn email_routing_moves_the_load_when_email_has_room_and_releases_it_otherwise() {
+        let c = assigned();
+        let s = settings(EndedSessionRouting::Email, true);
+        let roomy = agent(2, 3, 1, 0);
+        let change = end_session(&c, &s, Some(&roomy), AGENT, 2_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            change.capacity.as_ref().unwrap().to,
+            Some(CapacityChannel::Email)
+        );
+        assert_eq!(
+            change.conversation.held_capacity,
+            Some(CapacityChannel::Email)
+        );
+        assert!(change.frees_capacity());
+        let csat = change.csat.unwrap();
+        assert_eq!(csat.agent_id.as_deref(), Some(AGENT));
+        assert_eq!(csat.end_user_id, "alice");
+        let full = agent(2, 1, 1, 1);
+        let change = end_session(&c, &s, Some(&full), AGENT, 2_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(change.capacity.unwrap().to, None);
+        assert_eq!(change.conversation.held_capacity, None);
+    }
+
+    #[test]
+    fn ending_withdraws_a_standing_offer_and_always_releases_its_capacity() {
+        let c = offered();
+        let s = settings(EndedSessionRouting::Email, false);
+        let change = end_session(&c, &s, Some(&agent(2, 3, 1, 0)), AGENT, 2_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(change.withdrawn_offer, c.offer);
+        assert_eq!(change.capacity.unwrap().to, None);
+        assert_eq!(change.conversation.offer, None);
+        assert_eq!(change.conversation.assignee, None);
+        assert_eq!(change.conversation.held_capacity, None);
+    }
+
+    #[test]
+    fn ending_a_waiting_conversation_takes_it_off_the_waiting_list() {
+        let c = new_conversation("acct", "alice", &Settings::default(), 1_000);
+        let c = hand_off(&c, None, 1_100).unwrap();
+        let change = end_session(&c, &Settings::default(), None, AGENT, 2_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            change.left_waiting,
+            Some(WaitingEntry::for_conversation(&c))
+        );
+        assert_eq!(change.capacity, None);
+        assert!(!change.frees_capacity());
+    }
+
+    #[test]
+    fn close_solves_ends_and_releases_email_capacity_left_by_an_end() {
+        let s = settings(EndedSessionRouting::Email, false);
+        let ended = end_session(&assigned(), &s, Some(&agent(2, 3, 1, 0)), AGENT, 2_000)
+            .unwrap()
+            .unwrap()
+            .conversation;
+        let change = close_ticket(&ended, Some(&agent(2, 3, 0, 1)), 3_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(change.conversation.ticket_status, TicketStatus::Solved);
+        assert_eq!(
+            change.capacity,
+            Some(CapacityRelease {
+                agent_id: AGENT.into(),
+                from: CapacityChannel::Email,
+                to: None
+            })
+        );
+        // The end user already heard the session end.
+        assert_eq!(change.notice, None);
+        let closed = change.conversation;
+        assert_eq!(close_ticket(&closed, None, 4_000), Ok(None));
+    }
+
+    #[test]
+    fn close_of_a_running_session_tells_the_user() {
+        let change = close_ticket(&assigned(), Some(&agent(2, 0, 1, 0)), 2_000)
+            .unwrap()
+            .unwrap();
+        assert_eq!(change.conversation.session, SessionState::Ended);
+        assert_eq!(change.conversation.control, Control::Bot);
+        assert_eq!(
+            change.notice.unwrap().client_message_id,
+            format!("system.{TICKET_SOLVED_KEY}.s1")
+        );
+    }
+
+    #[test]
+    fn a_new_session_releases_what_the_previous_ticket_held() {
+        let s = settings(EndedSessionRouting::Email, false);
+        let ended = end_session(&assigned(), &s, Some(&agent(2, 3, 1, 0)), AGENT, 2_000)
+            .unwrap()
+            .unwrap()
+            .conversation;
+        let fresh = apply_message(
+            &ended,
+            crate::model::AuthorRole::EndUser,
+            MessageKind::Text,
+            &s,
+            3_000,
+        )
+        .unwrap();
+        let change = start_new_session(&ended, fresh, Some(&agent(2, 3, 0, 1)));
+        assert_eq!(change.capacity.unwrap().from, CapacityChannel::Email);
+        assert_eq!(change.conversation.session_no, 2);
+        assert_eq!(change.conversation.control, Control::Bot);
+        assert_eq!(change.conversation.assignee, None);
+    }
+
+    #[test]
+    fn missing_load_is_not_released_twice() {
+        // The agent's record shows nothing held (already released): no capacity step.
+        let change = end_session(
+            &assigned(),
+            &Settings::default(),
+            Some(&agent(2, 0, 0, 0)),
+            AGENT,
+            2_000,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(change.capacity, None);
+        assert_eq!(change.conversation.held_capacity, None);
+    }
+
+    #[test]
+    fn closed_tickets_are_never_reopened_or_solved_again() {
+        let mut c = assigned();
+        c.ticket_status = TicketStatus::Closed;
+        assert!(transition_ticket(&mut c, TicketStatus::Solved).is_err());
+        assert!(transition_ticket(&mut c, TicketStatus::Open).is_err());
+        assert_eq!(c.ticket_status, TicketStatus::Closed);
+    }
+}
