@@ -21,6 +21,7 @@ use shared::ports::Queue;
 
 pub use serde_json::json;
 
+pub mod agents;
 pub mod files;
 
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4566";

@@ -70,6 +70,8 @@ async fn undocumented_operations_are_not_served() {
         "/v1/conversations/{cid}/attachments/{aid}",
         "/v1/conversations/{cid}/attachments/{aid}/complete",
         "/v1/conversations/{cid}/accept",
+        "/v1/conversations/{cid}/end",
+        "/v1/conversations/{cid}/close",
         "/v1/agents/me",
         "/v1/agents/me/status",
         "/v1/agents/me/offers",

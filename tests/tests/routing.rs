@@ -4,90 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use integration_tests::agents::{accept, agent, offered_to, offers, set_status, waiting};
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
 use shared::model::{Conversation, Role};
 use shared::routing::WaitingEntry;
-
-/// Gives `agent` a messaging capacity and groups (as an admin), then sets its status.
-async fn agent(app: &TestApp, id: &str, capacity: u32, groups: &[&str], status: &str) {
-    let admin = app.token(Role::Admin, "admin-1");
-    let reply = app
-        .put(
-            &format!("/v1/agents/{id}/capacity"),
-            &admin,
-            json!({"messaging": capacity, "email": 0}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    let reply = app
-        .put(
-            &format!("/v1/agents/{id}/groups"),
-            &admin,
-            json!({"groups": groups}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    set_status(app, id, status).await;
-}
-
-async fn set_status(app: &TestApp, id: &str, status: &str) {
-    let reply = app
-        .put(
-            "/v1/agents/me/status",
-            &app.token(Role::Agent, id),
-            json!({"status": status}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-}
-
-/// A conversation handed off to agents (routing requested), with a priority and group.
-async fn waiting(app: &TestApp, user: &str, priority: u8, group: Option<&str>) -> String {
-    let cid = app.new_conversation(user).await;
-    if priority > 0 || group.is_some() {
-        let mut c = app.stored_conversation(&cid).await;
-        c.priority = priority;
-        c.group = group.map(str::to_string);
-        c.revision += 1;
-        app.backend.store.update_conversation(&c).await.unwrap();
-    }
-    let reply = app
-        .post(
-            &format!("/v1/conversations/{cid}/handoff"),
-            &app.token(Role::EndUser, user),
-            json!({}),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::ACCEPTED);
-    cid
-}
-
-async fn offers(app: &TestApp, agent: &str) -> Vec<String> {
-    let reply = app
-        .get("/v1/agents/me/offers", &app.token(Role::Agent, agent))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    reply.body["offers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["conversation_id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-async fn offered_to(app: &TestApp, cid: &str) -> Option<String> {
-    app.stored_conversation(cid).await.offer.map(|o| o.agent_id)
-}
-
-async fn accept(app: &TestApp, agent: &str, cid: &str) -> integration_tests::Reply {
-    app.post(
-        &format!("/v1/conversations/{cid}/accept"),
-        &app.token(Role::Agent, agent),
-        json!({}),
-    )
-    .await
-}
 
 #[tokio::test]
 async fn highest_spare_capacity_offers_to_the_emptiest_agent_and_accept_assigns() {
