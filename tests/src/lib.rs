@@ -22,6 +22,7 @@ use shared::ports::Queue;
 pub use serde_json::json;
 
 pub mod agents;
+pub mod faults;
 pub mod files;
 
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4566";
@@ -36,8 +37,13 @@ pub fn endpoint() -> String {
 
 /// SDK configuration for the emulator (fixed test credentials and region).
 pub async fn emulator_config() -> SdkConfig {
+    config_at(&endpoint()).await
+}
+
+/// SDK configuration for an endpoint in front of the emulator (e.g. a fault proxy).
+pub async fn config_at(endpoint: &str) -> SdkConfig {
     aws_config::defaults(behavior_version())
-        .endpoint_url(endpoint())
+        .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "tests",
@@ -101,6 +107,8 @@ pub struct TestApp {
     pub account: TestAccount,
     pub other_account: TestAccount,
     pub routing_queue: Arc<dyn Queue>,
+    /// The functions' configuration, when the app made its own resources (`start_at`).
+    pub config: Option<shared::config::FunctionConfig>,
     http: reqwest::Client,
 }
 
@@ -123,8 +131,13 @@ impl Reply {
 impl TestApp {
     /// Starts a gateway on a free loopback port backed by the emulator.
     pub async fn start() -> TestApp {
+        Self::start_at(&endpoint()).await
+    }
+
+    /// Starts a gateway whose functions reach the emulator through `aws_endpoint` (a proxy).
+    pub async fn start_at(aws_endpoint: &str) -> TestApp {
         let provisioned = provisioned().await;
-        let sdk = emulator_config().await;
+        let sdk = config_at(aws_endpoint).await;
         // Queues of this app's own, so parallel tests never take each other's messages.
         let config = shared::config::FunctionConfig {
             table_name: provisioned.table_name.clone(),
@@ -136,14 +149,16 @@ impl TestApp {
             attachment_events_queue_url: fresh_queue_url().await,
         };
         let backend = Backend::aws(&sdk, &config);
-        Self::start_with(
+        let mut app = Self::start_with(
             backend,
             Arc::new(shared::adapters::sqs::SqsQueue::new(
                 aws_sdk_sqs::Client::new(&sdk),
                 config.routing_queue_url.clone(),
             )),
         )
-        .await
+        .await;
+        app.config = Some(config);
+        app
     }
 
     /// Starts a gateway on `backend`, whose routing queue is also reachable as `routing_queue`.
@@ -189,6 +204,7 @@ impl TestApp {
             account,
             other_account,
             routing_queue,
+            config: None,
             http: reqwest::Client::new(),
         }
     }

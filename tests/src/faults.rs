@@ -1,0 +1,294 @@
+//! A fault-injecting HTTP proxy between the functions and the AWS endpoint. Each request meets
+//! one fate, drawn from a seeded sequence so a failing run can be replayed:
+//! - pass: forwarded untouched;
+//! - delay: forwarded after a pause;
+//! - reset: the connection is closed before the request reaches AWS;
+//! - drop: the request reaches AWS (and takes effect) but the response is lost;
+//! - throttle: AWS's throttling error, without forwarding.
+//!
+//! "drop" is the hard one: the caller cannot tell whether its write happened, and only
+//! idempotent writes keep retries from duplicating it.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// What happened to the requests that went through the proxy.
+#[derive(Debug, Default)]
+pub struct FaultCounts {
+    pub passed: AtomicU64,
+    pub delayed: AtomicU64,
+    pub reset: AtomicU64,
+    pub dropped: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+impl FaultCounts {
+    pub fn faults(&self) -> u64 {
+        self.reset.load(Ordering::Relaxed)
+            + self.dropped.load(Ordering::Relaxed)
+            + self.throttled.load(Ordering::Relaxed)
+            + self.delayed.load(Ordering::Relaxed)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.faults() + self.passed.load(Ordering::Relaxed)
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "{} requests: {} passed, {} delayed, {} reset, {} dropped after reaching AWS, {} throttled",
+            self.total(),
+            self.passed.load(Ordering::Relaxed),
+            self.delayed.load(Ordering::Relaxed),
+            self.reset.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+            self.throttled.load(Ordering::Relaxed),
+        )
+    }
+}
+
+struct ProxyState {
+    upstream: String,
+    client: reqwest::Client,
+    /// Share of requests that meet a fault, in parts per million (0 turns faults off).
+    fault_ppm: AtomicU64,
+    seed: u64,
+    sequence: AtomicU64,
+    counts: FaultCounts,
+    /// Bodies of the requests forwarded while recording is on.
+    recorded: std::sync::Mutex<Option<Vec<String>>>,
+}
+
+/// A running proxy; requests to `url` go to the upstream endpoint, some of them badly.
+pub struct FaultProxy {
+    pub url: String,
+    state: Arc<ProxyState>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Pass,
+    Delay(u64),
+    Reset,
+    Drop,
+    Throttle,
+}
+
+/// splitmix64: a well-mixed 64-bit value for each (seed, index).
+fn mix(seed: u64, index: u64) -> u64 {
+    let mut z = seed.wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl ProxyState {
+    fn fate(&self) -> Fate {
+        let index = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let draw = mix(self.seed, index);
+        let ppm = self.fault_ppm.load(Ordering::Relaxed);
+        if draw % 1_000_000 >= ppm {
+            return Fate::Pass;
+        }
+        // Faults split evenly four ways; delays of 50–300 ms.
+        match (draw >> 32) % 4 {
+            0 => Fate::Delay(50 + (draw >> 40) % 250),
+            1 => Fate::Reset,
+            2 => Fate::Drop,
+            _ => Fate::Throttle,
+        }
+    }
+}
+
+/// The throttling answer of the service the request was for (DynamoDB and SQS speak JSON
+/// with `X-Amz-Target`; anything else gets S3's XML `SlowDown`).
+fn throttling_response(target: Option<&str>) -> hyper::Response<Full<Bytes>> {
+    let (status, content_type, body) = match target {
+        Some(t) if t.starts_with("DynamoDB") => (
+            400,
+            "application/x-amz-json-1.0",
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#.to_string(),
+        ),
+        Some(_) => (
+            400,
+            "application/x-amz-json-1.0",
+            r#"{"__type":"com.amazonaws.sqs#ThrottlingException","message":"Rate exceeded"}"#.to_string(),
+        ),
+        None => (
+            503,
+            "application/xml",
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".to_string(),
+        ),
+    };
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+/// The proxy's error: hyper closes the connection without a response.
+#[derive(Debug)]
+struct ConnectionCut;
+
+impl std::fmt::Display for ConnectionCut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection cut by the fault proxy")
+    }
+}
+
+impl std::error::Error for ConnectionCut {}
+
+async fn forward(
+    state: &ProxyState,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, ConnectionCut> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map_err(|_| ConnectionCut)?.to_bytes();
+    if let Ok(mut recorded) = state.recorded.lock() {
+        if let Some(bodies) = recorded.as_mut() {
+            bodies.push(String::from_utf8_lossy(&body).into_owned());
+        }
+    }
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let method =
+        reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).map_err(|_| ConnectionCut)?;
+    let mut upstream = state
+        .client
+        .request(method, format!("{}{path}", state.upstream))
+        .body(body.to_vec());
+    for (name, value) in &parts.headers {
+        // The signature covers `host`: keep the caller's, as a transparent proxy does.
+        if name.as_str() != "content-length" {
+            upstream = upstream.header(name.as_str(), value.as_bytes());
+        }
+    }
+    let response = upstream.send().await.map_err(|_| ConnectionCut)?;
+    let mut builder = hyper::Response::builder().status(response.status().as_u16());
+    for (name, value) in response.headers() {
+        if !matches!(
+            name.as_str(),
+            "content-length" | "transfer-encoding" | "connection"
+        ) {
+            builder = builder.header(name.as_str(), value.as_bytes());
+        }
+    }
+    let bytes = response.bytes().await.map_err(|_| ConnectionCut)?;
+    builder.body(Full::new(bytes)).map_err(|_| ConnectionCut)
+}
+
+async fn serve_one(
+    state: Arc<ProxyState>,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, ConnectionCut> {
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match state.fate() {
+        Fate::Pass => {
+            state.counts.passed.fetch_add(1, Ordering::Relaxed);
+            forward(&state, request).await
+        }
+        Fate::Delay(ms) => {
+            state.counts.delayed.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            forward(&state, request).await
+        }
+        Fate::Reset => {
+            state.counts.reset.fetch_add(1, Ordering::Relaxed);
+            Err(ConnectionCut)
+        }
+        Fate::Drop => {
+            state.counts.dropped.fetch_add(1, Ordering::Relaxed);
+            let _ = forward(&state, request).await;
+            Err(ConnectionCut)
+        }
+        Fate::Throttle => {
+            state.counts.throttled.fetch_add(1, Ordering::Relaxed);
+            Ok(throttling_response(target.as_deref()))
+        }
+    }
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` on a free loopback port, with faults off.
+    pub async fn start(upstream: &str, seed: u64) -> FaultProxy {
+        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .expect("bind the fault proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let state = Arc::new(ProxyState {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()
+                .expect("proxy client"),
+            fault_ppm: AtomicU64::new(0),
+            seed,
+            sequence: AtomicU64::new(0),
+            counts: FaultCounts::default(),
+            recorded: std::sync::Mutex::new(None),
+        });
+        let serving = state.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = serving.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| serve_one(state.clone(), request));
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        FaultProxy {
+            url: format!("http://{addr}"),
+            state,
+        }
+    }
+
+    /// Sets the share of requests that meet a fault (0.0–1.0).
+    pub fn set_fault_share(&self, share: f64) {
+        let ppm = (share.clamp(0.0, 1.0) * 1_000_000.0) as u64;
+        self.state.fault_ppm.store(ppm, Ordering::Relaxed);
+    }
+
+    /// Starts recording the bodies of forwarded requests (what the functions asked AWS).
+    pub fn start_recording(&self) {
+        if let Ok(mut recorded) = self.state.recorded.lock() {
+            *recorded = Some(Vec::new());
+        }
+    }
+
+    /// Stops recording; returns the bodies recorded since `start_recording`.
+    pub fn take_recording(&self) -> Vec<String> {
+        self.state
+            .recorded
+            .lock()
+            .ok()
+            .and_then(|mut r| r.take())
+            .unwrap_or_default()
+    }
+
+    pub fn counts(&self) -> &FaultCounts {
+        &self.state.counts
+    }
+}
