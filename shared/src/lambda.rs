@@ -51,6 +51,55 @@ where
     .await
 }
 
+/// The batch a consumer handles: records without a message id cannot be reported as failed
+/// (SQS always sends one), so they are logged and left out.
+pub fn received_batch(
+    records: Vec<aws_lambda_events::sqs::SqsMessage>,
+) -> Vec<crate::ports::ReceivedMessage> {
+    let mut batch = Vec::new();
+    for record in records {
+        match record.message_id.filter(|id| !id.is_empty()) {
+            Some(message_id) => batch.push(crate::ports::ReceivedMessage {
+                message_id,
+                receipt: record.receipt_handle.unwrap_or_default(),
+                body: record.body.unwrap_or_default(),
+                receive_count: record
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1),
+            }),
+            None => tracing::error!("SQS record without messageId"),
+        }
+    }
+    batch
+}
+
+/// The partial batch response for `failed` ids: only ids of `batch`, each once, never empty
+/// (an empty or unknown identifier would make Lambda retry the whole batch).
+pub fn batch_response(
+    batch: &[crate::ports::ReceivedMessage],
+    failed: Vec<String>,
+) -> aws_lambda_events::sqs::SqsBatchResponse {
+    let mut reported: Vec<String> = Vec::new();
+    for id in failed {
+        let known = batch.iter().any(|m| m.message_id == id);
+        if known && !id.is_empty() && !reported.contains(&id) {
+            reported.push(id);
+        }
+    }
+    let mut response = aws_lambda_events::sqs::SqsBatchResponse::default();
+    response.batch_item_failures = reported
+        .into_iter()
+        .map(|id| {
+            let mut failure = aws_lambda_events::sqs::BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
+}
+
 /// Runs an SQS consumer: `handler` gets the batch and returns the message ids that failed,
 /// which are reported as batch item failures (only they are retried, then dead-lettered).
 pub async fn run_sqs<F, Fut>(handler: F) -> Result<(), Error>
@@ -58,7 +107,7 @@ where
     F: Fn(Backend, Vec<crate::ports::ReceivedMessage>) -> Fut + Send + Sync,
     Fut: Future<Output = Vec<String>> + Send,
 {
-    use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+    use aws_lambda_events::sqs::SqsEvent;
     use lambda_http::lambda_runtime::{self, LambdaEvent};
 
     let backend = cold_start().await?;
@@ -67,38 +116,60 @@ where
         move |event: LambdaEvent<SqsEvent>| {
             let backend = backend.clone();
             async move {
-                let mut failures = Vec::new();
-                let mut batch = Vec::new();
-                for record in event.payload.records {
-                    match record.message_id {
-                        Some(message_id) => batch.push(crate::ports::ReceivedMessage {
-                            message_id,
-                            receipt: record.receipt_handle.unwrap_or_default(),
-                            body: record.body.unwrap_or_default(),
-                            receive_count: record
-                                .attributes
-                                .get("ApproximateReceiveCount")
-                                .and_then(|n| n.parse().ok())
-                                .unwrap_or(1),
-                        }),
-                        // Without an id it cannot be reported; SQS never sends one.
-                        None => tracing::error!("SQS record without messageId"),
-                    }
-                }
-                let known: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
-                for id in handler(backend, batch).await {
-                    // Only ids of this batch, never empty or unknown ones.
-                    if known.contains(&id) {
-                        let mut failure = BatchItemFailure::default();
-                        failure.item_identifier = id;
-                        failures.push(failure);
-                    }
-                }
-                let mut response = SqsBatchResponse::default();
-                response.batch_item_failures = failures;
-                Ok::<_, Error>(response)
+                let batch = received_batch(event.payload.records);
+                let failed = handler(backend, batch.clone()).await;
+                Ok::<_, Error>(batch_response(&batch, failed))
             }
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::sqs::SqsMessage;
+
+    fn record(id: Option<&str>) -> SqsMessage {
+        let mut record = SqsMessage::default();
+        record.message_id = id.map(str::to_string);
+        record.body = Some("{}".into());
+        record
+    }
+
+    #[test]
+    fn batch_responses_carry_only_known_non_empty_ids_once() {
+        let batch = received_batch(vec![
+            record(Some("m-1")),
+            record(None),
+            record(Some("")),
+            record(Some("m-2")),
+        ]);
+        assert_eq!(
+            batch
+                .iter()
+                .map(|m| m.message_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["m-1", "m-2"]
+        );
+        let response = batch_response(
+            &batch,
+            vec![
+                "m-2".into(),
+                "".into(),
+                "m-9".into(),
+                "m-2".into(),
+                "m-1".into(),
+            ],
+        );
+        let ids: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(ids, vec!["m-2", "m-1"]);
+        assert!(batch_response(&batch, Vec::new())
+            .batch_item_failures
+            .is_empty());
+    }
 }

@@ -498,3 +498,21 @@ impl TestApp {
         out
     }
 }
+
+/// Every (METHOD, path template) docs/openapi.yaml documents.
+pub fn documented_operations() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.yaml"),
+    )
+    .unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_mapping().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if !item[method].is_null() {
+                operations.push((method.to_uppercase(), path.as_str().unwrap().to_string()));
+            }
+        }
+    }
+    operations
+}

@@ -294,3 +294,37 @@ async fn unknown_routes_and_methods_get_json_errors() {
     assert_error(&reply, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     f.assert_unchanged().await;
 }
+
+#[tokio::test]
+async fn oversize_bodies_are_refused_on_every_route_before_any_aws_request() {
+    let proxy =
+        integration_tests::faults::FaultProxy::start(&integration_tests::endpoint(), 2).await;
+    let app = TestApp::start_at(&proxy.url).await;
+    let cid = app.new_conversation("alice").await;
+    let huge = vec![b' '; 300 * 1024];
+    let operations: Vec<(String, String)> = integration_tests::documented_operations()
+        .into_iter()
+        .filter(|(method, _)| method != "GET")
+        .collect();
+    assert!(operations.len() >= 10);
+    proxy.start_recording();
+    for (method, template) in &operations {
+        let path = template
+            .replace("{cid}", &cid)
+            .replace("{aid}", "att_0123456789abcdef0123456789abcdef")
+            .replace("{agent_id}", "agent-1");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        for token in [Some(app.token(Role::Admin, "admin-1")), None] {
+            let reply = app
+                .send_raw(method.clone(), &path, token.as_deref(), Some(huge.clone()))
+                .await;
+            assert_error(&reply, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+        }
+    }
+    let requests = proxy.take_recording();
+    assert!(
+        requests.is_empty(),
+        "oversize requests reached AWS: {} requests",
+        requests.len()
+    );
+}

@@ -2,8 +2,7 @@
 //! operation reaches a handler (401 without a token, not 404/405), and every served route is
 //! documented.
 
-use std::path::Path;
-
+use integration_tests::documented_operations;
 use local_gateway::dispatch;
 use shared::api::ApiRequest;
 use shared::backend::Backend;
@@ -22,22 +21,6 @@ const SAMPLE_AID: &str = "att_0123456789abcdef0123456789abcdef";
 fn concrete(path: &str) -> String {
     path.replace("{cid}", SAMPLE_CID)
         .replace("{aid}", SAMPLE_AID)
-}
-
-fn documented_operations() -> Vec<(String, String)> {
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.yaml"))
-            .unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-    let mut operations = Vec::new();
-    for (path, item) in doc["paths"].as_mapping().unwrap() {
-        for method in ["get", "post", "put", "patch", "delete"] {
-            if !item[method].is_null() {
-                operations.push((method.to_uppercase(), path.as_str().unwrap().to_string()));
-            }
-        }
-    }
-    operations
 }
 
 #[tokio::test]

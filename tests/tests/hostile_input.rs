@@ -1,0 +1,242 @@
+//! Hostile input, as property tests over every documented operation that takes a body: random
+//! JSON, valid bodies with fields replaced by random JSON or extra fields added, and random
+//! bytes, sent as every role. Criterion: never a panic or a 5xx; every error is JSON with a
+//! stable `error.code`. Runs on the in-memory backend (the handlers are the same), so a few
+//! thousand cases take seconds.
+
+use bytes::Bytes;
+use integration_tests::documented_operations;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use shared::auth::mint_token;
+use shared::backend::Backend;
+use shared::model::Role;
+
+const ACCOUNT: &str = "acct_fuzz";
+const KID: &str = "k1";
+const SECRET: &str = "fuzz-secret";
+
+/// A backend with one conversation and one admitted attachment; returns it with their ids.
+fn world() -> (Backend, String, String) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let backend = Backend::in_memory();
+        backend
+            .bootstrap_account(ACCOUNT, KID, SECRET)
+            .await
+            .unwrap();
+        let created = call(
+            &backend,
+            "POST",
+            "/v1/conversations",
+            Role::EndUser,
+            b"{}".to_vec(),
+            None,
+        )
+        .await;
+        let cid = created.1["id"].as_str().unwrap().to_string();
+        let admitted = call(
+            &backend,
+            "POST",
+            &format!("/v1/conversations/{cid}/attachments"),
+            Role::EndUser,
+            json!({"file_name": "a.txt", "content_type": "text/plain", "size": 5})
+                .to_string()
+                .into_bytes(),
+            None,
+        )
+        .await;
+        let aid = admitted.1["attachment_id"].as_str().unwrap().to_string();
+        (backend, cid, aid)
+    })
+}
+
+async fn call(
+    backend: &Backend,
+    method: &str,
+    path: &str,
+    role: Role,
+    body: Vec<u8>,
+    if_match: Option<&str>,
+) -> (u16, Value) {
+    let now = shared::now_ms() / 1000;
+    let token = mint_token(ACCOUNT, KID, SECRET, "user-1", role, now, 600);
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json");
+    if let Some(version) = if_match {
+        builder = builder.header("if-match", version);
+    }
+    let request = builder.body(Bytes::from(body)).unwrap();
+    let response = local_gateway::dispatch(backend, request).await;
+    let status = response.status().as_u16();
+    let body: Value = serde_json::from_str(response.body())
+        .unwrap_or_else(|_| panic!("{method} {path}: response is not JSON: {}", response.body()));
+    (status, body)
+}
+
+/// A valid body for each operation, the starting point of the mutations.
+fn valid_body(method: &str, template: &str) -> Value {
+    match (method, template) {
+        ("POST", "/v1/conversations/{cid}/messages") => {
+            json!({"client_message_id": "f-1", "type": "text", "text": "hello"})
+        }
+        ("POST", "/v1/conversations/{cid}/events") => json!({"type": "read", "seq": 1}),
+        ("POST", "/v1/conversations/{cid}/handoff") => json!({"reason": "help"}),
+        ("POST", "/v1/conversations/{cid}/attachments") => {
+            json!({"file_name": "b.pdf", "content_type": "application/pdf", "size": 10})
+        }
+        ("PUT", "/v1/agents/me/status") => json!({"status": "online"}),
+        ("PUT", "/v1/agents/{agent_id}/capacity") => json!({"messaging": 2, "email": 1}),
+        ("PUT", "/v1/agents/{agent_id}/groups") => json!({"groups": ["billing"]}),
+        ("PATCH", "/v1/settings") => json!({"routing": {"method": "round_robin"}}),
+        ("PUT", "/v1/settings/workspace") => {
+            json!({"groups": ["billing"], "unconverted_chat_departments": 0, "help_center_articles": 12})
+        }
+        _ => json!({}),
+    }
+}
+
+fn arbitrary_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| json!(f)),
+        "\\PC{0,40}".prop_map(Value::String),
+        Just(json!("x".repeat(20_000))),
+        Just(json!(u64::MAX)),
+        Just(json!(-1)),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z_]{1,12}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// What a case sends: random JSON, a valid body with one field replaced or added, or bytes.
+#[derive(Debug, Clone)]
+enum Body {
+    Json(Value),
+    Mutated { field: String, value: Value },
+    Bytes(Vec<u8>),
+}
+
+fn body_strategy() -> impl Strategy<Value = Body> {
+    prop_oneof![
+        arbitrary_json().prop_map(Body::Json),
+        (
+            prop_oneof![
+                Just("client_message_id".to_string()),
+                Just("type".to_string()),
+                Just("text".to_string()),
+                Just("rich".to_string()),
+                Just("attachment_ids".to_string()),
+                Just("seq".to_string()),
+                Just("status".to_string()),
+                Just("messaging".to_string()),
+                Just("groups".to_string()),
+                Just("size".to_string()),
+                Just("file_name".to_string()),
+                Just("account".to_string()),
+                Just("role".to_string()),
+                Just("assignee".to_string()),
+                "[a-z_]{1,10}",
+            ],
+            arbitrary_json()
+        )
+            .prop_map(|(field, value)| Body::Mutated { field, value }),
+        prop::collection::vec(any::<u8>(), 0..200).prop_map(Body::Bytes),
+    ]
+}
+
+fn role_strategy() -> impl Strategy<Value = Role> {
+    prop_oneof![Just(Role::EndUser), Just(Role::Agent), Just(Role::Admin)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn hostile_bodies_get_4xx_json_errors_never_5xx(
+        operation in any::<prop::sample::Index>(),
+        body in body_strategy(),
+        role in role_strategy(),
+    ) {
+        thread_local! {
+            static WORLD: (Backend, String, String, tokio::runtime::Runtime) = {
+                let (backend, cid, aid) = world();
+                (backend, cid, aid, tokio::runtime::Runtime::new().unwrap())
+            };
+        }
+        let operations: Vec<(String, String)> = documented_operations()
+            .into_iter()
+            .filter(|(method, _)| method != "GET")
+            .collect();
+        let (method, template) = operations[operation.index(operations.len())].clone();
+        let bytes = match &body {
+            Body::Json(value) => value.to_string().into_bytes(),
+            Body::Mutated { field, value } => {
+                let mut valid = valid_body(&method, &template);
+                if let Value::Object(map) = &mut valid {
+                    map.insert(field.clone(), value.clone());
+                }
+                valid.to_string().into_bytes()
+            }
+            Body::Bytes(raw) => raw.clone(),
+        };
+        let (status, reply) = WORLD.with(|(backend, cid, aid, runtime)| {
+            let path = template
+                .replace("{cid}", cid)
+                .replace("{aid}", aid)
+                .replace("{agent_id}", "agent-7");
+            let if_match = (method == "PATCH").then_some("\"0\"");
+            runtime.block_on(call(backend, &method, &path, role, bytes, if_match))
+        });
+        prop_assert!(status < 500, "{method} {template} as {role:?} with {body:?}: {status} {reply}");
+        if status >= 400 {
+            prop_assert!(
+                reply["error"]["code"].as_str().is_some_and(|c| !c.is_empty()),
+                "{method} {template}: error without a code: {reply}"
+            );
+        }
+    }
+}
+
+/// The mutations start from bodies the API accepts (otherwise they would only probe the
+/// first check).
+#[test]
+fn the_valid_bodies_are_accepted() {
+    let (backend, cid, aid) = world();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let accepted = [
+        ("POST", "/v1/conversations/{cid}/messages", Role::EndUser),
+        ("POST", "/v1/conversations/{cid}/events", Role::EndUser),
+        ("POST", "/v1/conversations/{cid}/handoff", Role::EndUser),
+        ("POST", "/v1/conversations/{cid}/attachments", Role::EndUser),
+        ("PUT", "/v1/agents/me/status", Role::Agent),
+        ("PUT", "/v1/agents/{agent_id}/capacity", Role::Admin),
+        ("PUT", "/v1/agents/{agent_id}/groups", Role::Admin),
+        ("PATCH", "/v1/settings", Role::Admin),
+        ("PUT", "/v1/settings/workspace", Role::Admin),
+        ("POST", "/v1/conversations/{cid}/end", Role::Agent),
+    ];
+    for (method, template, role) in accepted {
+        let path = template
+            .replace("{cid}", &cid)
+            .replace("{aid}", &aid)
+            .replace("{agent_id}", "agent-7");
+        let body = valid_body(method, template).to_string().into_bytes();
+        let if_match = (method == "PATCH").then_some("\"0\"");
+        let (status, reply) = runtime.block_on(call(&backend, method, &path, role, body, if_match));
+        assert!(
+            (200..300).contains(&status),
+            "{method} {template}: {status} {reply}"
+        );
+    }
+}
