@@ -81,6 +81,9 @@ async fn unknown_fields_and_mass_assignment_are_refused() {
         json!({"client_message_id": "x2", "type": "text", "text": "hi", "seq": 1}),
         json!({"client_message_id": "x3", "type": "text", "text": "hi", "account_id": "other"}),
         json!({"client_message_id": "x4", "type": "text", "text": "hi", "author_role": "agent"}),
+        json!({"client_message_id": "x5", "type": "text", "text": "hi", "account": "other"}),
+        json!({"client_message_id": "x6", "type": "text", "text": "hi", "role": "admin"}),
+        json!({"client_message_id": "x7", "type": "text", "text": "hi", "assignee": "agent-1"}),
     ] {
         let reply = f.app.post(&f.messages_path(), &f.alice, extra).await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
@@ -217,6 +220,33 @@ async fn missing_expired_forged_and_alg_none_tokens_are_unauthorized() {
             Some(sign_parts(
                 &json!({"alg": "HS256", "kid": account.kid}),
                 &json!({"acct": account.id, "sub": "alice", "role": "end_user"}),
+                &account.secret,
+            )),
+            "unauthorized",
+        ),
+        (
+            "no sub",
+            Some(sign_parts(
+                &json!({"alg": "HS256", "kid": account.kid}),
+                &json!({"acct": account.id, "role": "end_user", "exp": now + 600}),
+                &account.secret,
+            )),
+            "unauthorized",
+        ),
+        (
+            "no acct",
+            Some(sign_parts(
+                &json!({"alg": "HS256", "kid": account.kid}),
+                &json!({"sub": "alice", "role": "end_user", "exp": now + 600}),
+                &account.secret,
+            )),
+            "unauthorized",
+        ),
+        (
+            "no kid",
+            Some(sign_parts(
+                &json!({"alg": "HS256"}),
+                &json!({"acct": account.id, "sub": "alice", "role": "end_user", "exp": now + 600}),
                 &account.secret,
             )),
             "unauthorized",
