@@ -21,6 +21,18 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+/// One request forwarded to AWS and its answer, as recorded.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: String,
+    pub path: String,
+    /// `X-Amz-Target` (DynamoDB and SQS operations); `None` for S3.
+    pub target: Option<String>,
+    pub request: String,
+    pub status: u16,
+    pub response: String,
+}
+
 /// What happened to the requests that went through the proxy.
 #[derive(Debug, Default)]
 pub struct FaultCounts {
@@ -64,8 +76,8 @@ struct ProxyState {
     seed: u64,
     sequence: AtomicU64,
     counts: FaultCounts,
-    /// Bodies of the requests forwarded while recording is on.
-    recorded: std::sync::Mutex<Option<Vec<String>>>,
+    /// The exchanges forwarded while recording is on.
+    recorded: std::sync::Mutex<Option<Vec<Exchange>>>,
 }
 
 /// A running proxy; requests to `url` go to the upstream endpoint, some of them badly.
@@ -154,11 +166,6 @@ async fn forward(
 ) -> Result<hyper::Response<Full<Bytes>>, ConnectionCut> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(|_| ConnectionCut)?.to_bytes();
-    if let Ok(mut recorded) = state.recorded.lock() {
-        if let Some(bodies) = recorded.as_mut() {
-            bodies.push(String::from_utf8_lossy(&body).into_owned());
-        }
-    }
     let path = parts
         .uri
         .path_and_query()
@@ -179,14 +186,31 @@ async fn forward(
     let response = upstream.send().await.map_err(|_| ConnectionCut)?;
     let mut builder = hyper::Response::builder().status(response.status().as_u16());
     for (name, value) in response.headers() {
-        if !matches!(
-            name.as_str(),
-            "content-length" | "transfer-encoding" | "connection"
-        ) {
+        // The body is re-framed, except that a HEAD answer's length is the object's size.
+        let reframed = matches!(name.as_str(), "transfer-encoding" | "connection")
+            || (name.as_str() == "content-length" && parts.method != hyper::Method::HEAD);
+        if !reframed {
             builder = builder.header(name.as_str(), value.as_bytes());
         }
     }
+    let status = response.status().as_u16();
     let bytes = response.bytes().await.map_err(|_| ConnectionCut)?;
+    if let Ok(mut recorded) = state.recorded.lock() {
+        if let Some(exchanges) = recorded.as_mut() {
+            exchanges.push(Exchange {
+                method: parts.method.to_string(),
+                path: path.to_string(),
+                target: parts
+                    .headers
+                    .get("x-amz-target")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                request: String::from_utf8_lossy(&body).into_owned(),
+                status,
+                response: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+        }
+    }
     builder.body(Full::new(bytes)).map_err(|_| ConnectionCut)
 }
 
@@ -278,8 +302,8 @@ impl FaultProxy {
         }
     }
 
-    /// Stops recording; returns the bodies recorded since `start_recording`.
-    pub fn take_recording(&self) -> Vec<String> {
+    /// Stops recording; returns the exchanges forwarded since `start_recording`.
+    pub fn take_recording(&self) -> Vec<Exchange> {
         self.state
             .recorded
             .lock()

@@ -155,12 +155,12 @@ async fn another_tenants_or_users_objects_are_not_found_and_never_read() {
     assert!(!requests.is_empty(), "the proxy saw no AWS request");
     // The check sees keys: the functions' own lookups name the caller's tenant.
     let own_keys = format!("A#{}", app.account.id);
-    assert!(requests.iter().any(|body| body.contains(&own_keys)));
+    assert!(requests.iter().any(|e| e.request.contains(&own_keys)));
     let foreign_keys = format!("A#{}", other.id);
-    for body in &requests {
+    for exchange in &requests {
         assert!(
-            !body.contains(&foreign_keys),
-            "a request reached another tenant's keys: {body}"
+            !exchange.request.contains(&foreign_keys),
+            "a request reached another tenant's keys: {exchange:?}"
         );
     }
     // Nothing changed.

@@ -1,0 +1,508 @@
+//! `cargo run --release -p bench`: performance and cost figures, each beside the physical limit
+//! it is compared with, printed as a table (see docs/performance.md). Needs the emulator
+//! (`bash localstack/start-emulator.sh`); `--sizes` also cross-builds the arm64 zips (slow).
+//!
+//! 1. cold start of every function binary vs a minimal `lambda_runtime` binary;
+//! 2. ingest overhead: the ingest handler vs a bare PutItem on the same emulator;
+//! 3. billed units per operation, from the AWS requests recorded on the wire, and dollars;
+//! 4. arm64 zip sizes vs the minimal binary's;
+//! 5. router throughput with 1,000 agents, from 100 to 10,000 waiting (in memory: the
+//!    algorithm's scaling, not the emulator's).
+
+mod cold_start;
+mod units;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::stream::{self, StreamExt};
+use integration_tests::agents::{agent, offered_to};
+use integration_tests::faults::{Exchange, FaultProxy};
+use integration_tests::{emulator_config, endpoint, json, provisioned, TestApp};
+use shared::backend::Backend;
+use shared::model::Role;
+use units::Tally;
+
+/// Every function binary (folder binaries and the settings-effects worker).
+const FUNCTIONS: &[&str] = &[
+    "ingest-message",
+    "update-settings",
+    "settings-effects",
+    "upload-attachment",
+    "validate-attachment",
+    "route-conversation",
+    "agent-presence",
+    "end-session",
+];
+const HELLO: &str = "hello-lambda";
+const COLD_START_RUNS: usize = 15;
+const OVERHEAD_REQUESTS: usize = 400;
+const OVERHEAD_CONCURRENCY: usize = 8;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| format!("cargo {} failed", args.join(" ")))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len().saturating_sub(1))]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Cold start.
+
+async fn cold_starts() -> Result<(), String> {
+    println!("\n## 1. Cold start (spawn → first `invocation/next`, median of {COLD_START_RUNS}, release profile)\n");
+    let mut args = vec!["build", "--release", "--bin", HELLO];
+    for function in FUNCTIONS {
+        args.extend(["--bin", function]);
+    }
+    cargo(&args)?;
+    let release = workspace_root().join("target/release");
+    let hello = cold_start::median(&release.join(HELLO), COLD_START_RUNS).await?;
+    println!("| binary | cold start | ratio to hello-world (target ≤ 1.5×) |");
+    println!("|---|---|---|");
+    println!("| {HELLO} | {:.2} ms | 1.00× |", ms(hello));
+    for function in FUNCTIONS {
+        let time = cold_start::median(&release.join(function), COLD_START_RUNS).await?;
+        println!(
+            "| {function} | {:.2} ms | {:.2}× |",
+            ms(time),
+            time.as_secs_f64() / hello.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Ingest overhead.
+
+async fn latencies<F, Fut>(n: usize, concurrency: usize, call: F) -> Vec<Duration>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let call = &call;
+    let mut times: Vec<Duration> = stream::iter(0..n)
+        .map(|i| async move {
+            let started = Instant::now();
+            call(i).await;
+            started.elapsed()
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    times.sort();
+    times
+}
+
+async fn ingest_overhead() -> Result<(), String> {
+    println!("\n## 2. Ingest overhead ({OVERHEAD_REQUESTS} requests, {OVERHEAD_CONCURRENCY} in flight, emulator {})\n", endpoint());
+    let app = TestApp::start().await;
+    let backend = app.backend.clone();
+    let mut conversations = Vec::new();
+    for i in 0..OVERHEAD_CONCURRENCY {
+        conversations.push(app.new_conversation(&format!("bench-{i}")).await);
+    }
+    let table = provisioned().await.table_name.clone();
+    let dynamo = aws_sdk_dynamodb::Client::new(&emulator_config().await);
+    // Warm both paths (connections, the account's key) before measuring.
+    for _ in 0..2 {
+        let _ = dynamo
+            .put_item()
+            .table_name(&table)
+            .item(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S("bench#warm".into()),
+            )
+            .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("x".into()))
+            .send()
+            .await;
+    }
+    let bare = latencies(OVERHEAD_REQUESTS, OVERHEAD_CONCURRENCY, |i| {
+        let dynamo = dynamo.clone();
+        let table = table.clone();
+        async move {
+            use aws_sdk_dynamodb::types::AttributeValue::S;
+            let _ = dynamo
+                .put_item()
+                .table_name(table)
+                .item("pk", S(format!("bench#{}", shared::ids::new_id("p"))))
+                .item("sk", S(format!("M#{i:012}")))
+                .item(
+                    "text",
+                    S("a message of ordinary length, like most are".into()),
+                )
+                .send()
+                .await;
+        }
+    })
+    .await;
+    let handler = latencies(OVERHEAD_REQUESTS, OVERHEAD_CONCURRENCY, |i| {
+        let backend = backend.clone();
+        let cid = conversations[i % conversations.len()].clone();
+        let token = app.token(Role::EndUser, &format!("bench-{}", i % OVERHEAD_CONCURRENCY));
+        async move {
+            let body = json!({"client_message_id": format!("b-{i}"), "type": "text", "text": "a message of ordinary length, like most are"});
+            let request = http::Request::builder()
+                .method("POST")
+                .uri(format!("/v1/conversations/{cid}/messages"))
+                .header("authorization", format!("Bearer {token}"))
+                .body(Bytes::from(body.to_string()))
+                .expect("request");
+            let response = ingest_message::handle(&backend, request).await;
+            assert!(response.status().is_success(), "{}", response.body());
+        }
+    })
+    .await;
+    println!("| path | p50 | p99 |");
+    println!("|---|---|---|");
+    println!(
+        "| bare PutItem | {:.2} ms | {:.2} ms |",
+        ms(percentile(&bare, 0.5)),
+        ms(percentile(&bare, 0.99))
+    );
+    println!(
+        "| ingest handler (auth, conversation read, idempotent append) | {:.2} ms | {:.2} ms |",
+        ms(percentile(&handler, 0.5)),
+        ms(percentile(&handler, 0.99))
+    );
+    println!(
+        "| ratio (target p50 ≤ 1.5×) | {:.2}× | {:.2}× |",
+        percentile(&handler, 0.5).as_secs_f64() / percentile(&bare, 0.5).as_secs_f64(),
+        percentile(&handler, 0.99).as_secs_f64() / percentile(&bare, 0.99).as_secs_f64()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Billed units.
+
+/// Idle polls of the gateway's in-process consumers are not part of any operation (Lambda's
+/// event source mapping long-polls on its own account).
+fn without_idle_polls(exchanges: Vec<Exchange>) -> Vec<Exchange> {
+    exchanges
+        .into_iter()
+        .filter(|e| {
+            e.target.as_deref() != Some("AmazonSQS.ReceiveMessage")
+                || e.response.contains("\"Messages\"")
+        })
+        .collect()
+}
+
+fn units_row(name: &str, tally: &Tally, http: f64, lambdas: f64) {
+    let ops: Vec<String> = tally
+        .operations
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k}×{n}"))
+        .collect();
+    println!(
+        "| {name} | {:.1} | {:.1} | {} | {} | {} | ${:.2} | {} |",
+        tally.write_units,
+        tally.read_units,
+        tally.dynamodb_requests,
+        tally.sqs_requests,
+        tally.s3_requests,
+        tally.dollars_per_million(http, lambdas, 20.0, 128.0),
+        ops.join(", ")
+    );
+}
+
+async fn billed_units() -> Result<(), String> {
+    println!("\n## 3. Billed units per operation (recorded on the wire; prices: DynamoDB on-demand $0.625/M write, $0.125/M read units; SQS $0.40/M; S3 $5/M PUT, $0.40/M GET; HTTP API $1/M; Lambda $0.20/M + arm64 $0.0000133334/GB-s, 128 MB × 20 ms assumed)\n");
+    let proxy = FaultProxy::start(&endpoint(), 3).await;
+    let app = TestApp::start_at(&proxy.url).await;
+    let admin = app.token(Role::Admin, "admin-1");
+    let reply = app
+        .patch_settings(&admin, json!({"messaging": {"csat_on_session_end": true}}))
+        .await;
+    assert!(reply.status.is_success(), "{:?}", reply.body);
+    println!("| operation | write units | read units | DynamoDB requests | SQS requests | S3 requests | $ per million | requests |");
+    println!("|---|---|---|---|---|---|---|---|");
+
+    // A plain message in a running conversation.
+    let cid = app.new_conversation("eu-units").await;
+    let user = app.token(Role::EndUser, "eu-units");
+    let n = 50;
+    proxy.start_recording();
+    for i in 0..n {
+        let reply = app
+            .send_text(
+                &cid,
+                &user,
+                &format!("u-{i}"),
+                "a message of ordinary length",
+            )
+            .await;
+        assert!(reply.status.is_success());
+    }
+    let tally = Tally::of(&without_idle_polls(proxy.take_recording())).per(n);
+    units_row("message sent", &tally, 1.0, 1.0);
+
+    // A conversation routed: handoff, router, accept.
+    agent(&app, "ag-units", 20, &[], "online").await;
+    let mut routed = Vec::new();
+    for i in 0..10 {
+        routed.push(app.new_conversation(&format!("eu-r{i}")).await);
+    }
+    proxy.start_recording();
+    for (i, cid) in routed.iter().enumerate() {
+        let reply = app
+            .post(
+                &format!("/v1/conversations/{cid}/handoff"),
+                &app.token(Role::EndUser, &format!("eu-r{i}")),
+                json!({}),
+            )
+            .await;
+        assert!(reply.status.is_success());
+    }
+    app.run_router().await;
+    for cid in &routed {
+        assert_eq!(offered_to(&app, cid).await.as_deref(), Some("ag-units"));
+        let reply = integration_tests::agents::accept(&app, "ag-units", cid).await;
+        assert!(reply.status.is_success());
+    }
+    let exchanges = without_idle_polls(proxy.take_recording());
+    // The offered_to checks read the store directly (not through the proxy): not counted.
+    let tally = Tally::of(&exchanges).per(routed.len());
+    units_row(
+        "conversation routed (handoff, route, accept)",
+        &tally,
+        2.0,
+        3.0,
+    );
+
+    // A session ended (CSAT on), capacity released.
+    proxy.start_recording();
+    for cid in &routed {
+        let reply = app
+            .post(
+                &format!("/v1/conversations/{cid}/end"),
+                &app.token(Role::Agent, "ag-units"),
+                json!({}),
+            )
+            .await;
+        assert!(reply.status.is_success());
+    }
+    app.run_router().await;
+    let tally = Tally::of(&without_idle_polls(proxy.take_recording())).per(routed.len());
+    units_row(
+        "session ended (notice, CSAT, release, drain)",
+        &tally,
+        1.0,
+        2.0,
+    );
+
+    // An attachment: admit, upload, complete (validation), download.
+    let attachments = 5;
+    proxy.start_recording();
+    for i in 0..attachments {
+        let admitted = app
+            .post(&format!("/v1/conversations/{cid}/attachments"), &user, json!({"file_name": format!("f{i}.pdf"), "content_type": "application/pdf", "size": 2000}))
+            .await;
+        assert!(admitted.status.is_success(), "{:?}", admitted.body);
+        let aid = admitted.body["attachment_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let status = app
+            .upload(
+                &admitted.body["upload"],
+                &format!("f{i}.pdf"),
+                integration_tests::files::pdf(),
+            )
+            .await;
+        assert!(status.is_success(), "{status}");
+        let done = app
+            .post(
+                &format!("/v1/conversations/{cid}/attachments/{aid}/complete"),
+                &user,
+                json!({}),
+            )
+            .await;
+        assert_eq!(done.body["status"], "clean", "{:?}", done.body);
+        let shown = app
+            .get(&format!("/v1/conversations/{cid}/attachments/{aid}"), &user)
+            .await;
+        let url = shown.body["download_url"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (status, _, _) = app.download(&url).await;
+        assert!(status.is_success());
+    }
+    let tally = Tally::of(&without_idle_polls(proxy.take_recording())).per(attachments);
+    units_row(
+        "attachment (admit, upload, validate, download)",
+        &tally,
+        3.0,
+        3.0,
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Sizes.
+
+fn zip_sizes(build: bool) -> Result<(), String> {
+    println!("\n## 4. arm64 Lambda zips (`cargo lambda build --release --arm64`; target ≤ 4 MB)\n");
+    if build {
+        cargo(&["lambda", "build", "--release", "--arm64"])?;
+    }
+    let lambda = workspace_root().join("target/lambda");
+    let size =
+        |name: &str| std::fs::metadata(lambda.join(name).join("bootstrap.zip")).map(|m| m.len());
+    println!("| function | zip | vs hello-world |");
+    println!("|---|---|---|");
+    let hello = size(HELLO).ok();
+    for name in std::iter::once(&HELLO).chain(FUNCTIONS.iter()) {
+        match size(name) {
+            Ok(bytes) => println!(
+                "| {name} | {:.2} MB | {} |",
+                bytes as f64 / 1_000_000.0,
+                hello.map_or("-".to_string(), |h| format!(
+                    "{:.2}×",
+                    bytes as f64 / h as f64
+                ))
+            ),
+            Err(_) => println!("| {name} | not built (run with --sizes) | - |"),
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Router throughput.
+
+async fn router_throughput() -> Result<(), String> {
+    println!(
+        "\n## 5. Router throughput (1,000 agents, in memory: the algorithm's cost per decision)\n"
+    );
+    println!("| waiting | offers | time | offers/s | µs per decision |");
+    println!("|---|---|---|---|---|");
+    for waiting_count in [100usize, 1_000, 10_000] {
+        let backend = Backend::in_memory();
+        let account = "acct_bench";
+        backend
+            .bootstrap_account(account, "k1", "s")
+            .await
+            .map_err(|e| e.to_string())?;
+        let now = shared::now_ms();
+        for a in 0..1_000 {
+            backend
+                .store
+                .update_agent_profile(
+                    account,
+                    &format!("agent-{a:04}"),
+                    &shared::routing::AgentProfileChange {
+                        status: Some(shared::routing::AgentStatus::Online),
+                        capacity: Some((10, 0)),
+                        groups: None,
+                    },
+                    now,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let settings = shared::settings::Settings::default();
+        for i in 0..waiting_count {
+            let c = shared::rules::new_conversation(
+                account,
+                &format!("u{i}"),
+                &settings,
+                now + i as i64,
+            );
+            let c = shared::rules::hand_off(&c, None, now + i as i64).ok_or("handoff")?;
+            backend
+                .store
+                .create_conversation(&c)
+                .await
+                .map_err(|e| e.to_string())?;
+            backend
+                .store
+                .put_waiting(&shared::routing::WaitingEntry::for_conversation(&c))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let started = Instant::now();
+        let mut offers = 0;
+        loop {
+            let made = shared::router::drain(&backend, account)
+                .await
+                .map_err(|e| e.to_string())?;
+            offers += made;
+            if made == 0 {
+                break;
+            }
+        }
+        let elapsed = started.elapsed();
+        println!(
+            "| {waiting_count} | {offers} | {:.1} ms | {:.0} | {:.1} |",
+            ms(elapsed),
+            offers as f64 / elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() * 1e6 / offers.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().collect();
+    let with_sizes = args.iter().any(|a| a == "--sizes");
+    // `--only 2,3` runs just those sections.
+    let only: Option<Vec<u32>> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .map(|list| {
+            list.split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect()
+        });
+    let runs = |section: u32| only.as_ref().is_none_or(|o| o.contains(&section));
+    let started = Instant::now();
+    println!(
+        "# Relay benchmarks ({} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    if runs(1) {
+        cold_starts().await?;
+    }
+    if runs(2) {
+        ingest_overhead().await?;
+    }
+    if runs(3) {
+        billed_units().await?;
+    }
+    if runs(4) {
+        zip_sizes(with_sizes)?;
+    }
+    if runs(5) {
+        router_throughput().await?;
+    }
+    println!("\n(total {:.0} s)", started.elapsed().as_secs_f64());
+    Ok(())
+}
