@@ -369,7 +369,21 @@ async fn billed_units() -> Result<(), String> {
 fn zip_sizes(build: bool) -> Result<(), String> {
     println!("\n## 4. arm64 Lambda zips (`cargo lambda build --release --arm64`; target ≤ 4 MB)\n");
     if build {
-        cargo(&["lambda", "build", "--release", "--arm64"])?;
+        // The same command CI runs, for the functions and the hello-world reference.
+        let mut args = vec![
+            "lambda",
+            "build",
+            "--release",
+            "--arm64",
+            "--output-format",
+            "zip",
+            "--bin",
+            HELLO,
+        ];
+        for function in FUNCTIONS {
+            args.extend(["--bin", function]);
+        }
+        cargo(&args)?;
     }
     let lambda = workspace_root().join("target/lambda");
     let size =
