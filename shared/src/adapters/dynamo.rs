@@ -1150,13 +1150,13 @@ impl RoutingStore for DynamoStore {
         let (pk, sk) = waiting_key(waiting);
         self.transact(vec![
             self.conversation_replace(conversation)?,
-            self.agent_update(
+            self.capacity_update(
                 &offer.account_id,
-                &offer.agent_id,
-                "SET #l = #l - :one",
-                "#l > :zero",
-                &[("#l", load_attribute(offer.channel))],
-                vec![(":one", n(1)), (":zero", n(0))],
+                &CapacityRelease {
+                    agent_id: offer.agent_id.clone(),
+                    from: offer.channel,
+                    to: None,
+                },
             )?,
             self.plain_delete(offer_key(offer))?,
             self.plain_put(encode(waiting, pk, sk)?)?,
