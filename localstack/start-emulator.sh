@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Gets an AWS API emulator listening on 127.0.0.1:4566 on a machine without Docker: moto server
 # (DynamoDB + S3 + SQS) from a project-local virtual environment, then waits until it answers.
-# Idempotent: if something already answers there (LocalStack, an earlier run), it does nothing.
+# Idempotent: if something already answers there (LocalStack, an earlier run), it starts nothing
+# (the project-local venv with the Python tools is still installed).
 #   localstack/start-emulator.sh          start in the background (log: localstack/moto.log)
 #   localstack/start-emulator.sh --stop   stop the background emulator
 set -euo pipefail
@@ -18,17 +19,19 @@ if [ "${1:-}" = "--stop" ]; then
   exit 0
 fi
 
-if answers; then
-  echo "emulator already answering on http://$host:$port"
-  exit 0
-fi
-
+# The venv also holds the tools CI uses (cfn-lint, cargo-lambda): install it even when
+# another emulator already answers.
 # (Re)install when the venv is missing or older than requirements.txt.
 if [ ! -x "$venv/bin/python" ] || [ "$here/requirements.txt" -nt "$venv/.installed" ]; then
   echo "creating $venv and installing $(grep -c '^[a-z]' "$here/requirements.txt") packages"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
   touch "$venv/.installed"
+fi
+
+if answers; then
+  echo "emulator already answering on http://$host:$port"
+  exit 0
 fi
 
 nohup "$venv/bin/python" "$here/moto_server.py" "$host" "$port" > "$here/moto.log" 2>&1 &
