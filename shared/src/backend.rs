@@ -24,8 +24,10 @@ pub fn behavior_version() -> BehaviorVersion {
 /// Against an emulator, missing credentials and region get harmless defaults. No network call
 /// happens here: credentials resolve lazily on first use.
 pub async fn load_aws_config() -> SdkConfig {
-    let mut loader = aws_config::defaults(behavior_version());
-    if crate::config::optional("AWS_ENDPOINT_URL").is_some() {
+    let endpoint = crate::config::optional("AWS_ENDPOINT_URL");
+    let mut loader = aws_config::defaults(behavior_version())
+        .http_client(crate::http_client::https_client(endpoint.as_deref()));
+    if endpoint.is_some() {
         if crate::config::optional("AWS_ACCESS_KEY_ID").is_none() {
             loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                 "test", "test", None, None, "emulator",

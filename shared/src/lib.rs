@@ -10,6 +10,7 @@ pub mod auth;
 pub mod backend;
 pub mod config;
 pub mod error;
+pub mod http_client;
 pub mod ids;
 #[cfg(feature = "lambda")]
 pub mod lambda;

@@ -43,6 +43,7 @@ pub async fn emulator_config() -> SdkConfig {
 /// SDK configuration for an endpoint in front of the emulator (e.g. a fault proxy).
 pub async fn config_at(endpoint: &str) -> SdkConfig {
     aws_config::defaults(behavior_version())
+        .http_client(shared::http_client::https_client(Some(endpoint)))
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
