@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::auth::{bearer_token, verify_token, AuthError, Principal};
 use crate::error::{DomainError, StoreError};
 use crate::model::Role;
-use crate::ports::AccountStore;
 use crate::rules::MAX_BODY_BYTES;
 
 pub type ApiRequest = Request<Bytes>;
@@ -276,7 +275,7 @@ pub fn query_param<T: std::str::FromStr>(
 
 /// Authenticates the bearer token of `request` (401 on any failure).
 pub async fn authenticate(
-    accounts: &dyn AccountStore,
+    backend: &crate::backend::Backend,
     request: &ApiRequest,
 ) -> Result<Principal, ApiError> {
     let header = match request.headers().get(http::header::AUTHORIZATION) {
@@ -284,7 +283,9 @@ pub async fn authenticate(
         None => None,
     };
     let token = bearer_token(header)?;
-    Ok(verify_token(accounts, token, crate::now_ms() / 1000).await?)
+    let now_secs = crate::now_ms() / 1000;
+    let (accounts, keys) = (backend.store.as_ref(), backend.signing_keys.as_ref());
+    Ok(verify_token(accounts, keys, token, now_secs).await?)
 }
 
 /// 403 unless the principal has one of `roles`.

@@ -9,8 +9,12 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use thiserror::Error;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use crate::error::StoreError;
-use crate::model::Role;
+use crate::model::{Role, SigningKey};
 use crate::ports::AccountStore;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -86,9 +90,81 @@ pub fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
     Ok(token.trim())
 }
 
-/// Verifies `token` at time `now_secs` against the keys in `accounts`.
+/// How long a function trusts a signing key it read: a key removed from the table still
+/// verifies tokens for at most this long in a warm function (recorded in docs/decisions.md).
+pub const SIGNING_KEY_CACHE_TTL: Duration = Duration::from_secs(60);
+/// Entries kept at most; the cache starts over when full (keys are few per account).
+const SIGNING_KEY_CACHE_ENTRIES: usize = 10_000;
+
+/// Signing keys read once per warm function instead of once per request (the read was a
+/// quarter of a message's round trips). Only keys that exist are cached, so a new key works
+/// at once and unknown kids cannot fill the cache; a signature that fails against a cached
+/// key is checked again against the stored one, so a rotated secret works at once too.
+pub struct SigningKeys {
+    ttl: Duration,
+    cached: Mutex<HashMap<(String, String), (SigningKey, Instant)>>,
+}
+
+impl Default for SigningKeys {
+    fn default() -> Self {
+        Self::with_ttl(SIGNING_KEY_CACHE_TTL)
+    }
+}
+
+impl SigningKeys {
+    pub fn with_ttl(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            cached: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, account_id: &str, kid: &str) -> Option<SigningKey> {
+        let cached = self.cached.lock().ok()?;
+        let (key, read_at) = cached.get(&(account_id.to_string(), kid.to_string()))?;
+        (read_at.elapsed() < self.ttl).then(|| key.clone())
+    }
+
+    async fn read(
+        &self,
+        accounts: &dyn AccountStore,
+        account_id: &str,
+        kid: &str,
+    ) -> Result<Option<SigningKey>, StoreError> {
+        let key = accounts.get_signing_key(account_id, kid).await?;
+        if let Ok(mut cached) = self.cached.lock() {
+            let entry = (account_id.to_string(), kid.to_string());
+            match &key {
+                Some(key) => {
+                    if cached.len() >= SIGNING_KEY_CACHE_ENTRIES {
+                        cached.clear();
+                    }
+                    cached.insert(entry, (key.clone(), Instant::now()));
+                }
+                None => {
+                    cached.remove(&entry);
+                }
+            }
+        }
+        Ok(key)
+    }
+}
+
+fn signature_matches(secret: &str, signed: &[&[u8]], signature: &[u8]) -> bool {
+    let Ok(mut mac) = HmacSha256::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    for part in signed {
+        mac.update(part);
+    }
+    // Constant-time comparison.
+    mac.verify_slice(signature).is_ok()
+}
+
+/// Verifies `token` at time `now_secs` against the keys in `accounts` (through `keys`).
 pub async fn verify_token(
     accounts: &dyn AccountStore,
+    keys: &SigningKeys,
     token: &str,
     now_secs: i64,
 ) -> Result<Principal, AuthError> {
@@ -115,18 +191,21 @@ pub async fn verify_token(
         .decode(signature_b64)
         .map_err(|_| AuthError::Malformed)?;
     // The key is looked up by the token's own account: a key of another account never matches.
-    let key = accounts
-        .get_signing_key(&claims.acct, &kid)
-        .await?
-        .ok_or(AuthError::UnknownKey)?;
-    let mut mac =
-        HmacSha256::new_from_slice(key.secret.as_bytes()).map_err(|_| AuthError::Signature)?;
-    mac.update(header_b64.as_bytes());
-    mac.update(b".");
-    mac.update(claims_b64.as_bytes());
-    // Constant-time comparison.
-    mac.verify_slice(&signature)
-        .map_err(|_| AuthError::Signature)?;
+    let signed: [&[u8]; 3] = [header_b64.as_bytes(), b".", claims_b64.as_bytes()];
+    let verified = match keys.cached(&claims.acct, &kid) {
+        Some(key) if signature_matches(&key.secret, &signed, &signature) => true,
+        // Not cached, or the secret may have been rotated: ask the table.
+        _ => {
+            let key = keys
+                .read(accounts, &claims.acct, &kid)
+                .await?
+                .ok_or(AuthError::UnknownKey)?;
+            signature_matches(&key.secret, &signed, &signature)
+        }
+    };
+    if !verified {
+        return Err(AuthError::Signature);
+    }
     if claims.exp <= now_secs {
         return Err(AuthError::Expired);
     }
@@ -204,7 +283,9 @@ mod tests {
     async fn valid_token_yields_principal() {
         let s = store().await;
         let token = mint_token("acme", "k1", "s3cret", "alice", Role::EndUser, 100, 60);
-        let p = verify_token(&s, &token, 120).await.unwrap();
+        let p = verify_token(&s, &SigningKeys::default(), &token, 120)
+            .await
+            .unwrap();
         assert_eq!(p.user_id, "alice");
         assert_eq!(p.role, Role::EndUser);
     }
@@ -214,17 +295,17 @@ mod tests {
         let s = store().await;
         let token = mint_token("acme", "k1", "s3cret", "alice", Role::EndUser, 100, 60);
         assert!(matches!(
-            verify_token(&s, &token, 160).await,
+            verify_token(&s, &SigningKeys::default(), &token, 160).await,
             Err(AuthError::Expired)
         ));
         let forged = mint_token("acme", "k1", "guess", "alice", Role::Admin, 100, 60);
         assert!(matches!(
-            verify_token(&s, &forged, 120).await,
+            verify_token(&s, &SigningKeys::default(), &forged, 120).await,
             Err(AuthError::Signature)
         ));
         let other_account = mint_token("other", "k1", "s3cret", "alice", Role::Admin, 100, 60);
         assert!(matches!(
-            verify_token(&s, &other_account, 120).await,
+            verify_token(&s, &SigningKeys::default(), &other_account, 120).await,
             Err(AuthError::UnknownKey)
         ));
         let claims = serde_json::json!({"acct": "acme", "sub": "a", "role": "admin", "exp": 999});
@@ -234,7 +315,7 @@ mod tests {
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
         assert!(matches!(
-            verify_token(&s, &none, 120).await,
+            verify_token(&s, &SigningKeys::default(), &none, 120).await,
             Err(AuthError::Algorithm)
         ));
         let no_exp = sign_parts(
@@ -243,8 +324,64 @@ mod tests {
             "s3cret",
         );
         assert!(matches!(
-            verify_token(&s, &no_exp, 120).await,
+            verify_token(&s, &SigningKeys::default(), &no_exp, 120).await,
             Err(AuthError::Malformed)
         ));
+    }
+
+    async fn rotate(store: &MemoryStore, secret: &str) {
+        store
+            .put_signing_key(&SigningKey {
+                account_id: "acme".into(),
+                kid: "k1".into(),
+                secret: secret.into(),
+                created_at: 1,
+            })
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn rotated_secret_verifies_at_once_and_retires_the_old_one() {
+        let s = store().await;
+        let keys = SigningKeys::default();
+        let old = mint_token("acme", "k1", "s3cret", "alice", Role::EndUser, 100, 60);
+        verify_token(&s, &keys, &old, 120).await.unwrap();
+        rotate(&s, "n3w").await;
+        // Still cached: the old secret verifies until the cache is refreshed...
+        verify_token(&s, &keys, &old, 120).await.unwrap();
+        // ...which a token signed with the new secret does at once.
+        let new = mint_token("acme", "k1", "n3w", "alice", Role::EndUser, 100, 60);
+        verify_token(&s, &keys, &new, 120).await.unwrap();
+        assert!(matches!(
+            verify_token(&s, &keys, &old, 120).await,
+            Err(AuthError::Signature)
+        ));
+    }
+
+    #[tokio::test]
+    async fn expired_cache_entry_is_read_again() {
+        let s = store().await;
+        let keys = SigningKeys::with_ttl(Duration::ZERO);
+        let old = mint_token("acme", "k1", "s3cret", "alice", Role::EndUser, 100, 60);
+        verify_token(&s, &keys, &old, 120).await.unwrap();
+        rotate(&s, "n3w").await;
+        assert!(matches!(
+            verify_token(&s, &keys, &old, 120).await,
+            Err(AuthError::Signature)
+        ));
+    }
+
+    #[tokio::test]
+    async fn unknown_key_is_not_remembered() {
+        let s = MemoryStore::default();
+        let keys = SigningKeys::default();
+        let token = mint_token("acme", "k1", "s3cret", "alice", Role::EndUser, 100, 60);
+        assert!(matches!(
+            verify_token(&s, &keys, &token, 120).await,
+            Err(AuthError::UnknownKey)
+        ));
+        rotate(&s, "s3cret").await;
+        verify_token(&s, &keys, &token, 120).await.unwrap();
     }
 }

@@ -21,15 +21,16 @@ use crate::settings::{AuditEntry, EffectJob, SettingsEffect, WorkspaceFacts, GEN
 use crate::settings::{EndedSessionRouting, Settings};
 use crate::StoreError;
 
-fn fresh_account() -> String {
+/// Fixtures, also used by adapter-specific tests.
+pub fn fresh_account() -> String {
     new_id("acct")
 }
 
-fn conversation(account_id: &str, owner: &str, created_at: i64) -> Conversation {
+pub fn conversation(account_id: &str, owner: &str, created_at: i64) -> Conversation {
     new_conversation(account_id, owner, &Settings::default(), created_at)
 }
 
-fn message(c: &Conversation, author: &str, client_message_id: &str, text: &str) -> Message {
+pub fn message(c: &Conversation, author: &str, client_message_id: &str, text: &str) -> Message {
     Message {
         account_id: c.account_id.clone(),
         conversation_id: c.id.clone(),

@@ -97,10 +97,12 @@ pub trait ConversationStore: Send + Sync {
 
 #[async_trait]
 pub trait MessageStore: Send + Sync {
-    /// Appends `message` with the next sequence number of its conversation (its `seq` field is
-    /// ignored). Atomic with the idempotency record of (`author_id`, `client_message_id`): when
-    /// that pair was used before, nothing is written and the stored message comes back as
-    /// `Existing`. Concurrent appends get distinct, gap-free sequence numbers.
+    /// Appends `message` with the next sequence number of its conversation. A non-zero `seq`
+    /// is only where to start looking: it must be one past a seq read from this store (e.g.
+    /// `last_seq` read alongside the conversation); 0 lets the store read it. Idempotent on
+    /// (`author_id`, `client_message_id`): when that pair was stored before, nothing is
+    /// written and the stored message comes back as `Existing`, even if the earlier request
+    /// died half-way. Concurrent appends get distinct, gap-free sequence numbers.
     async fn append_message(&self, message: &Message) -> Result<AppendOutcome, StoreError>;
     /// The message stored for (`author_id`, `client_message_id`) in the conversation, if any.
     async fn find_message(

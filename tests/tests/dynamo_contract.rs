@@ -31,3 +31,135 @@ mod queue {
     use super::*;
     shared::queue_contract_tests!(sqs_queue());
 }
+
+/// The DynamoDB append writes the idempotency claim and the message as two puts; these are the
+/// states a request that died between them leaves behind, and what its retry must make of them.
+mod interrupted_appends {
+    use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use shared::contract::{conversation, fresh_account, message};
+    use shared::model::{AppendOutcome, Message};
+
+    /// Writes only the claim of (author, client_message_id) for `seq`, as a request that died
+    /// after its first put would.
+    async fn leave_claim(m: &Message, seq: u64) {
+        let client = aws_sdk_dynamodb::Client::new(&emulator_config().await);
+        client
+            .put_item()
+            .table_name(&provisioned().await.table_name)
+            .item(
+                "pk",
+                AttributeValue::S(format!("A#{}#C#{}", m.account_id, m.conversation_id)),
+            )
+            .item(
+                "sk",
+                AttributeValue::S(format!("I#{}#{}", m.client_message_id, m.author_id)),
+            )
+            .item("seq", AttributeValue::N(seq.to_string()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn seqs_and_keys(store: &dyn Store, m: &Message) -> Vec<(u64, String)> {
+        store
+            .list_messages(&m.account_id, &m.conversation_id, 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.seq, m.client_message_id))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn retry_completes_a_claim_whose_message_was_never_written() {
+        let store = dynamo_store().await;
+        let c = conversation(&fresh_account(), "alice", 1);
+        store.create_conversation(&c).await.unwrap();
+        let first = message(&c, "alice", "a", "one");
+        store.append_message(&first).await.unwrap();
+        let lost = message(&c, "alice", "lost", "two");
+        leave_claim(&lost, 2).await;
+        assert_eq!(
+            store
+                .find_message(&c.account_id, &c.id, "alice", "lost")
+                .await
+                .unwrap(),
+            None,
+            "a claim without its message is not a stored message"
+        );
+
+        let AppendOutcome::Created(stored) = store.append_message(&lost).await.unwrap() else {
+            panic!("the retry must store the message");
+        };
+        assert_eq!(stored.seq, 2);
+        assert!(matches!(
+            store.append_message(&lost).await.unwrap(),
+            AppendOutcome::Existing(m) if m.seq == 2
+        ));
+        assert_eq!(
+            seqs_and_keys(store.as_ref(), &first).await,
+            vec![(1, "a".to_string()), (2, "lost".to_string())]
+        );
+    }
+
+    #[tokio::test]
+    async fn stale_claim_overtaken_by_other_messages_moves_past_them_once() {
+        let store = dynamo_store().await;
+        let c = conversation(&fresh_account(), "alice", 1);
+        store.create_conversation(&c).await.unwrap();
+        let late = message(&c, "alice", "late", "finally");
+        leave_claim(&late, 1).await;
+        // Other messages take seqs 1..=6 while the claim still says 1.
+        for i in 0..6 {
+            let other = message(&c, "agent-1", &format!("o{i}"), "busy");
+            store.append_message(&other).await.unwrap();
+        }
+
+        let AppendOutcome::Created(stored) = store.append_message(&late).await.unwrap() else {
+            panic!("the retry must store the message");
+        };
+        assert_eq!(stored.seq, 7);
+        let replayed = store.append_message(&late).await.unwrap();
+        assert!(matches!(replayed, AppendOutcome::Existing(m) if m.seq == 7));
+        let history = seqs_and_keys(store.as_ref(), &late).await;
+        assert_eq!(
+            history.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+            (1..=7).collect::<Vec<_>>()
+        );
+        assert_eq!(history.iter().filter(|(_, key)| key == "late").count(), 1);
+    }
+
+    #[tokio::test]
+    async fn racing_retries_of_an_interrupted_message_store_it_once() {
+        let store = dynamo_store().await;
+        let c = conversation(&fresh_account(), "alice", 1);
+        store.create_conversation(&c).await.unwrap();
+        let lost = message(&c, "alice", "lost", "again");
+        leave_claim(&lost, 1).await;
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = store.clone();
+            // Other authors' messages race with the retries for the same seqs.
+            let other = message(&c, "agent-1", &format!("o{i}"), "busy");
+            let retry = lost.clone();
+            tasks.push(tokio::spawn(async move {
+                store.append_message(&other).await.unwrap();
+                store.append_message(&retry).await.unwrap()
+            }));
+        }
+        let mut created = 0;
+        for task in tasks {
+            if matches!(task.await.unwrap(), AppendOutcome::Created(_)) {
+                created += 1;
+            }
+        }
+        assert_eq!(created, 1, "exactly one retry stores it");
+        let history = seqs_and_keys(store.as_ref(), &lost).await;
+        assert_eq!(
+            history.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+            (1..=9).collect::<Vec<_>>()
+        );
+        assert_eq!(history.iter().filter(|(_, key)| key == "lost").count(), 1);
+    }
+}

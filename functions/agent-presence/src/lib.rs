@@ -67,7 +67,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
     if !allowed {
         return Err(ApiError::method_not_allowed());
     }
-    let principal = authenticate(backend.store.as_ref(), request).await?;
+    let principal = authenticate(backend, request).await?;
     match route {
         Route::Capacity(_) | Route::Groups(_) => require_role(&principal, &[Role::Admin])?,
         _ => require_role(&principal, &[Role::Agent, Role::Admin])?,

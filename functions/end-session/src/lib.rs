@@ -61,7 +61,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
     if request.method() != Method::POST {
         return Err(ApiError::method_not_allowed());
     }
-    let principal = authenticate(backend.store.as_ref(), request).await?;
+    let principal = authenticate(backend, request).await?;
     // End users never end sessions or close tickets (403 before any lookup).
     require_role(&principal, &[Role::Agent, Role::Admin])?;
     let EmptyRequest {} = parse_json(request)?;

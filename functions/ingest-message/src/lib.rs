@@ -78,7 +78,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
     if !allowed {
         return Err(ApiError::method_not_allowed());
     }
-    let principal = authenticate(backend.store.as_ref(), request).await?;
+    let principal = authenticate(backend, request).await?;
     let get = method == Method::GET;
     match route {
         Route::Conversations if get => list_conversations(backend, &principal, request).await,
@@ -255,7 +255,13 @@ async fn post_message(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: PostMessageRequest = parse_json(request)?;
-    let conversation = load_conversation(backend, principal, cid).await?;
+    // The last seq is read alongside the conversation (one round trip for both); it is only
+    // used once the conversation is found visible, as where the append starts looking.
+    let (conversation, last_seq) = tokio::join!(
+        load_conversation(backend, principal, cid),
+        backend.store.last_seq(&principal.account_id, cid)
+    );
+    let conversation = conversation?;
     let post = validate_post(principal.role, body)?;
     check_post_allowed(&conversation, AuthorRole::from(principal.role), post.kind)?;
     // R19: only clean attachments of this very conversation may be cited.
@@ -306,7 +312,9 @@ async fn post_message(
     }
 
     let request_hash = post.request_hash.clone();
-    let message = build_message(&conversation, &principal.user_id, author_role, post, now);
+    let mut message = build_message(&conversation, &principal.user_id, author_role, post, now);
+    // A failed read only costs the store a read of its own.
+    message.seq = last_seq.map_or(0, |last| last + 1);
     match backend.store.append_message(&message).await? {
         AppendOutcome::Created(stored) => {
             tracing::info!(

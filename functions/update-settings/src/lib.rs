@@ -75,7 +75,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
     if !allowed {
         return Err(ApiError::method_not_allowed());
     }
-    let principal = authenticate(backend.store.as_ref(), request).await?;
+    let principal = authenticate(backend, request).await?;
     // Settings are account-wide and admin-only (never per agent).
     require_role(&principal, &[Role::Admin])?;
     let get = method == Method::GET;

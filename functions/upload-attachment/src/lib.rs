@@ -64,7 +64,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
     if !allowed {
         return Err(ApiError::method_not_allowed());
     }
-    let principal = authenticate(backend.store.as_ref(), request).await?;
+    let principal = authenticate(backend, request).await?;
     match route {
         Route::Attachments(cid) => create(backend, &principal, &cid, request).await,
         Route::Complete(cid, aid) => complete(backend, &principal, &cid, &aid, request).await,

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_http(|backend, request| async move {
+    shared::lambda::run_http(shared::backend::s3_objects, |backend, request| async move {
         upload_attachment::handle(&backend, request).await
     })
     .await

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_sqs(|backend, batch| async move {
+    shared::lambda::run_sqs(shared::backend::s3_objects, |backend, batch| async move {
         validate_attachment::handle_events(&backend, &batch).await
     })
     .await

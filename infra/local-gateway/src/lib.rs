@@ -55,7 +55,11 @@ pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::e
             let sdk = load_aws_config().await;
             let provisioned = infra::ensure(&sdk, &infra::definition(&resource_prefix())).await?;
             (
-                Backend::aws(&sdk, &function_config(&provisioned)?),
+                Backend::aws(
+                    &sdk,
+                    &function_config(&provisioned)?,
+                    shared::backend::s3_objects,
+                ),
                 BackendKind::Aws {
                     endpoint,
                     table: provisioned.table_name.clone(),

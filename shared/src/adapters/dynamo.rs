@@ -23,9 +23,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
@@ -69,15 +72,11 @@ enum Transacted {
     Contended,
 }
 
-/// What one append transaction did.
-enum AppendAttempt {
+/// How a put on condition that the key is free ended.
+enum PutIfAbsent {
     Stored,
-    /// The (author, client_message_id) pair was used before.
-    KeyUsed,
-    /// Another message took this sequence number first.
-    SeqTaken,
-    /// Cancelled for another reason (a concurrent transaction); retry after a pause.
-    Contended,
+    /// The key was taken; the item there (absent only if it vanished since).
+    Taken(Option<Item>),
 }
 
 fn account_pk(account_id: &str) -> String {
@@ -272,9 +271,7 @@ impl DynamoStore {
         Ok(item)
     }
 
-    /// Tries to store `message` at its `seq` together with its idempotency record, in one
-    /// transaction, and says which condition failed if any.
-    /// A message's idempotency record and its slot `M#{seq}`.
+    /// A message's idempotency record (claiming its seq) and its slot `M#{seq}`.
     fn message_items(&self, message: &Message) -> Result<(Item, Item), StoreError> {
         let pk = conversation_pk(&message.account_id, &message.conversation_id);
         let expires_at = crate::now_ms() / 1000 + IDEMPOTENCY_RETENTION_SECS;
@@ -297,27 +294,91 @@ impl DynamoStore {
         Ok((idempotency, message_item))
     }
 
-    /// Tries to store `message` at its `seq` together with its idempotency record, in one
-    /// transaction, and says which condition failed if any.
-    async fn try_append(&self, message: &Message) -> Result<AppendAttempt, StoreError> {
-        let (idempotency, message_item) = self.message_items(message)?;
-        let put = |item: Item| self.transact_put(item, "attribute_not_exists(pk)", None);
-        // Order matters: reason 0 is the idempotency record, reason 1 the message slot.
-        Ok(
-            match self
-                .transact_items(vec![put(idempotency)?, put(message_item)?])
-                .await?
-            {
-                Transacted::Done => AppendAttempt::Stored,
-                Transacted::Cancelled(failed) if failed.first() == Some(&true) => {
-                    AppendAttempt::KeyUsed
+    /// Puts `item` on condition that its key is free; a taken key comes back with the item
+    /// there (returned with the failure by DynamoDB, read when an emulator leaves it out).
+    async fn put_if_absent(&self, item: Item) -> Result<PutIfAbsent, StoreError> {
+        let key = (
+            item.get(PARTITION_KEY).cloned(),
+            item.get(SORT_KEY).cloned(),
+        );
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(PutIfAbsent::Stored),
+            Err(error) => error,
+        };
+        let returned = match error.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item.clone(),
+            _ => return Err(store_error(error)),
+        };
+        let occupant = match (returned, key) {
+            (Some(item), _) if !item.is_empty() => Some(item),
+            (_, (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk)))) => {
+                self.get(pk, sk).await?
+            }
+            _ => None,
+        };
+        Ok(PutIfAbsent::Taken(occupant))
+    }
+
+    /// Moves the claim of `message`'s key from `from` to `to`; when someone else moved it
+    /// first, the seq they moved it to.
+    async fn move_claim(&self, message: &Message, from: u64, to: u64) -> Result<u64, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(
+                PARTITION_KEY,
+                s(conversation_pk(
+                    &message.account_id,
+                    &message.conversation_id,
+                )),
+            )
+            .key(
+                SORT_KEY,
+                s(idempotency_sk(
+                    &message.client_message_id,
+                    &message.author_id,
+                )),
+            )
+            .update_expression("SET seq = :to")
+            .condition_expression("seq = :from")
+            .expression_attribute_values(":to", AttributeValue::N(to.to_string()))
+            .expression_attribute_values(":from", AttributeValue::N(from.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(to),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    match failed.item.as_ref().and_then(claimed_seq) {
+                        Some(seq) => Ok(seq),
+                        // An emulator may not return the item: read the claim.
+                        None => self
+                            .claim_of(message)
+                            .await?
+                            .ok_or_else(|| StoreError::Internal("claim vanished".into())),
+                    }
                 }
-                Transacted::Cancelled(failed) if failed.get(1) == Some(&true) => {
-                    AppendAttempt::SeqTaken
-                }
-                Transacted::Cancelled(_) | Transacted::Contended => AppendAttempt::Contended,
+                _ => Err(store_error(error)),
             },
-        )
+        }
+    }
+
+    /// The seq the idempotency record of `message`'s key claims, if there is one.
+    async fn claim_of(&self, message: &Message) -> Result<Option<u64>, StoreError> {
+        let pk = conversation_pk(&message.account_id, &message.conversation_id);
+        let sk = idempotency_sk(&message.client_message_id, &message.author_id);
+        Ok(self.get(pk, sk).await?.as_ref().and_then(claimed_seq))
     }
 
     async fn find_by_key(
@@ -334,22 +395,29 @@ impl DynamoStore {
         else {
             return Ok(None);
         };
-        let seq: u64 = match record.get("seq") {
-            Some(AttributeValue::N(n)) => n
-                .parse()
-                .map_err(|_| StoreError::Internal("bad seq in idempotency record".into()))?,
-            _ => {
-                return Err(StoreError::Internal(
-                    "idempotency record without seq".into(),
-                ))
+        let seq = claimed_seq(&record)
+            .ok_or_else(|| StoreError::Internal("idempotency record without seq".into()))?;
+        // A claim whose message was never written (the request died in between) finds nothing:
+        // the next append of the key completes it.
+        match self.get(pk, message_sk(seq)).await? {
+            Some(item) => {
+                let message: Message = decode(item)?;
+                Ok(is_same_key(&message, author_id, client_message_id).then_some(message))
             }
-        };
-        let item = self
-            .get(pk, message_sk(seq))
-            .await?
-            .ok_or_else(|| StoreError::Internal("idempotency record without message".into()))?;
-        decode(item).map(Some)
+            None => Ok(None),
+        }
     }
+}
+
+fn claimed_seq(record: &Item) -> Option<u64> {
+    match record.get("seq") {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    }
+}
+
+fn is_same_key(message: &Message, author_id: &str, client_message_id: &str) -> bool {
+    message.author_id == author_id && message.client_message_id == client_message_id
 }
 
 #[async_trait]
@@ -469,48 +537,59 @@ impl ConversationStore for DynamoStore {
 #[async_trait]
 impl MessageStore for DynamoStore {
     async fn append_message(&self, message: &Message) -> Result<AppendOutcome, StoreError> {
-        // Sequence numbers are serialised by the message key itself: the put of `M#{n}` only
-        // succeeds if nobody took n, so seqs are unique, gap-free and become visible in order.
-        // A loser moves on to the next slot without re-reading (one request per retry), and
-        // re-reads the last seq only after several misses in a row.
+        // Two single-item conditional puts (one write unit each, where a transaction of the
+        // same two items bills four):
+        // 1. the idempotency record claims (author, client_message_id) for seq n;
+        // 2. the message is put at `M#{n}` on condition that the slot is free.
+        // Invariants: a key's message is only ever written at the seq its record claims, and
+        // a claim moves away from n only after `M#{n}` was seen holding another message
+        // (messages are never deleted), so a key is stored at most once. Every n is chosen as
+        // one past a message that exists, so seqs stay gap-free and become visible in order.
+        // A request that dies between the two puts leaves a claim its retry completes.
         let mut candidate = message.clone();
-        candidate.seq = self
-            .last_seq(&message.account_id, &message.conversation_id)
-            .await?
-            + 1;
-        let mut misses = 0u32;
-        for attempt in 0..MAX_APPEND_ATTEMPTS {
-            match self.try_append(&candidate).await? {
-                AppendAttempt::Stored => return Ok(AppendOutcome::Created(candidate)),
-                AppendAttempt::KeyUsed => {
-                    if let Some(existing) = self
-                        .find_by_key(
-                            &message.account_id,
-                            &message.conversation_id,
-                            &message.author_id,
-                            &message.client_message_id,
-                        )
-                        .await?
-                    {
-                        return Ok(AppendOutcome::Existing(existing));
-                    }
-                    // The record expired between the write and the read: start over.
-                }
-                AppendAttempt::SeqTaken => {
-                    misses += 1;
-                    if misses < 4 {
-                        candidate.seq += 1;
-                        continue;
-                    }
-                }
-                AppendAttempt::Contended => {}
-            }
-            misses = 0;
-            tokio::time::sleep(jittered_backoff(attempt)).await;
+        if candidate.seq == 0 {
             candidate.seq = self
                 .last_seq(&message.account_id, &message.conversation_id)
                 .await?
                 + 1;
+        }
+        let (claim, message_item) = self.message_items(&candidate)?;
+        if let PutIfAbsent::Taken(record) = self.put_if_absent(claim).await? {
+            match record.as_ref().and_then(claimed_seq) {
+                Some(seq) => candidate.seq = seq,
+                // The record expired between the two reads: start over.
+                None => return Box::pin(self.append_message(message)).await,
+            }
+        }
+        let mut message_item = message_item;
+        let mut misses = 0u32;
+        for attempt in 0..MAX_APPEND_ATTEMPTS {
+            message_item.insert(SORT_KEY.into(), s(message_sk(candidate.seq)));
+            message_item.insert("seq".into(), AttributeValue::N(candidate.seq.to_string()));
+            let occupant = match self.put_if_absent(message_item.clone()).await? {
+                PutIfAbsent::Stored => return Ok(AppendOutcome::Created(candidate)),
+                PutIfAbsent::Taken(occupant) => occupant.map(decode::<Message>).transpose()?,
+            };
+            if let Some(existing) = occupant
+                .as_ref()
+                .filter(|m| is_same_key(m, &message.author_id, &message.client_message_id))
+            {
+                // Stored before (an earlier delivery, or a concurrent retry got here first).
+                return Ok(AppendOutcome::Existing(existing.clone()));
+            }
+            // Another message holds this seq: claim the next one. After a few misses in a
+            // row (a stale claim, or a busy conversation), jump to one past the last message.
+            misses += 1;
+            let next = if misses < 4 {
+                candidate.seq + 1
+            } else {
+                tokio::time::sleep(jittered_backoff(attempt)).await;
+                misses = 0;
+                self.last_seq(&message.account_id, &message.conversation_id)
+                    .await?
+                    + 1
+            };
+            candidate.seq = self.move_claim(&candidate, candidate.seq, next).await?;
         }
         Err(StoreError::Unavailable(
             "message sequence contention".into(),

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_sqs(|backend, batch| async move {
+    shared::lambda::run_sqs(shared::backend::no_objects, |backend, batch| async move {
         update_settings::handle_effects(&backend, &batch).await
     })
     .await
