@@ -484,6 +484,36 @@ pub async fn queue_delivers_sent_messages_until_acknowledged(queue: Arc<dyn Queu
     assert!(again.iter().all(|m| m.body != body));
 }
 
+pub async fn batch_sent_messages_are_each_delivered_once(queue: Arc<dyn Queue>) {
+    // More than one SQS batch (10), and one delayed entry that must stay invisible for now.
+    let run = new_id("b");
+    let mut batch: Vec<(String, u32)> = (0..13)
+        .map(|i| (format!("{{\"batch\":\"{run}\",\"n\":{i}}}"), 0))
+        .collect();
+    let delayed = format!("{{\"batch\":\"{run}\",\"n\":\"later\"}}");
+    batch.push((delayed.clone(), 60));
+    queue.send_batch(&batch).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let received = queue.receive(10).await.unwrap();
+        for m in &received {
+            queue.acknowledge(&m.receipt).await.unwrap();
+        }
+        seen.extend(received.into_iter().map(|m| m.body));
+        if seen.iter().filter(|b| b.contains(&run)).count() >= 13 {
+            break;
+        }
+    }
+    let mut ours: Vec<&String> = seen.iter().filter(|b| b.contains(&run)).collect();
+    ours.sort();
+    let mut expected: Vec<&String> = batch[..13].iter().map(|(b, _)| b).collect();
+    expected.sort();
+    assert_eq!(
+        ours, expected,
+        "every immediate entry once, the delayed one not yet"
+    );
+}
+
 pub async fn delayed_queue_message_is_invisible_until_its_delay_passes(queue: Arc<dyn Queue>) {
     let body = format!("{{\"delayed\":\"{}\"}}", new_id("q"));
     queue.send(&body, 2).await.unwrap();
@@ -714,6 +744,7 @@ macro_rules! queue_contract_tests {
     ($make:expr) => {
         $crate::store_contract_tests!(@each $make;
             queue_delivers_sent_messages_until_acknowledged,
+            batch_sent_messages_are_each_delivered_once,
             delayed_queue_message_is_invisible_until_its_delay_passes,
         );
     };

@@ -301,6 +301,13 @@ pub struct ReceivedMessage {
 pub trait Queue: Send + Sync {
     /// Enqueues `body`, invisible for `delay_seconds` (0–900).
     async fn send(&self, body: &str, delay_seconds: u32) -> Result<(), StoreError>;
+    /// Enqueues every `(body, delay_seconds)`; an adapter may send several per request.
+    async fn send_batch(&self, messages: &[(String, u32)]) -> Result<(), StoreError> {
+        for (body, delay_seconds) in messages {
+            self.send(body, *delay_seconds).await?;
+        }
+        Ok(())
+    }
     /// Up to `max` visible messages; each stays invisible until acknowledged or its visibility
     /// timeout passes.
     async fn receive(&self, max: u32) -> Result<Vec<ReceivedMessage>, StoreError>;

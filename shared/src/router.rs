@@ -27,9 +27,10 @@ pub async fn publish(
     request: &RoutingRequest,
     delay_seconds: u32,
 ) -> Result<(), StoreError> {
-    let body = serde_json::to_string(request)
-        .map_err(|e| StoreError::Internal(format!("routing request encoding: {e}")))?;
-    backend.routing_queue.send(&body, delay_seconds).await
+    backend
+        .routing_queue
+        .send(&encode(request)?, delay_seconds)
+        .await
 }
 
 /// Asks for the account's waiting conversations to be routed (capacity may have freed).
@@ -164,7 +165,31 @@ fn has_spare(agents: &[Agent]) -> bool {
 
 /// Offers waiting conversations, highest priority then oldest first, to eligible agents until
 /// nobody eligible is left or the waiting list is empty. Returns the number of offers made.
+///
+/// The offers' timeout messages are sent together at the end (ten per SQS request), also when
+/// the drain stops on an error. Should that send fail, the routing message is retried, and an
+/// offer whose timeout message is missing is still withdrawn once expired, when its agent's
+/// offers are listed.
 pub async fn drain(backend: &Backend, account_id: &str) -> Result<usize, StoreError> {
+    let mut timeouts = Vec::new();
+    let drained = drain_collecting(backend, account_id, &mut timeouts).await;
+    if !timeouts.is_empty() {
+        backend.routing_queue.send_batch(&timeouts).await?;
+    }
+    drained
+}
+
+/// A routing message body.
+fn encode(request: &RoutingRequest) -> Result<String, StoreError> {
+    serde_json::to_string(request)
+        .map_err(|e| StoreError::Internal(format!("routing request encoding: {e}")))
+}
+
+async fn drain_collecting(
+    backend: &Backend,
+    account_id: &str,
+    timeouts: &mut Vec<(String, u32)>,
+) -> Result<usize, StoreError> {
     let settings = backend.settings(account_id).await?;
     let method = settings.routing.method;
     let timeout_secs = settings.routing.offer_timeout_seconds;
@@ -185,7 +210,7 @@ pub async fn drain(backend: &Backend, account_id: &str) -> Result<usize, StoreEr
                 request_drain(backend, account_id, "continue").await?;
                 return Ok(offered);
             }
-            match place(backend, &mut agents, &entry, method, timeout_secs).await? {
+            match place(backend, &mut agents, &entry, method, timeout_secs, timeouts).await? {
                 Placement::Offered => {
                     offered += 1;
                     progressed = true;
@@ -218,6 +243,7 @@ async fn place(
     entry: &WaitingEntry,
     method: crate::settings::RoutingMethod,
     timeout_secs: u32,
+    timeouts: &mut Vec<(String, u32)>,
 ) -> Result<Placement, StoreError> {
     for _ in 0..MAX_PLACEMENT_ATTEMPTS {
         let conversation = backend
@@ -249,9 +275,7 @@ async fn place(
                     *local.load_mut(offer.channel) += 1;
                     local.last_offered_at = now;
                 }
-                // If this send fails the message is retried; the conversation is not stranded
-                // meanwhile, because listing an agent's offers withdraws expired ones.
-                publish(backend, &timeout_request(&offer), timeout_secs).await?;
+                timeouts.push((encode(&timeout_request(&offer))?, timeout_secs));
                 tracing::info!(
                     account_id = %offer.account_id,
                     conversation_id = %offer.conversation_id,

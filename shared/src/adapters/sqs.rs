@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
 
 use crate::error::StoreError;
@@ -49,6 +49,47 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map_err(queue_error)?;
+        Ok(())
+    }
+
+    /// Ten messages per `SendMessageBatch` request (SQS's limit); entries SQS reports as
+    /// failed are sent again once, then the call fails (the caller's message is retried).
+    async fn send_batch(&self, messages: &[(String, u32)]) -> Result<(), StoreError> {
+        for chunk in messages.chunks(10) {
+            let mut pending: Vec<(usize, &(String, u32))> = chunk.iter().enumerate().collect();
+            for _attempt in 0..2 {
+                if pending.is_empty() {
+                    break;
+                }
+                let entries = pending
+                    .iter()
+                    .map(|(i, (body, delay))| {
+                        SendMessageBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .message_body(body)
+                            .delay_seconds((*delay).min(900) as i32)
+                            .build()
+                            .map_err(|e| StoreError::Internal(format!("batch entry: {e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let output = self
+                    .client
+                    .send_message_batch()
+                    .queue_url(&self.url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(queue_error)?;
+                let failed: Vec<&str> = output.failed.iter().map(|f| f.id.as_str()).collect();
+                pending.retain(|(i, _)| failed.contains(&i.to_string().as_str()));
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable(format!(
+                    "{} queue messages not accepted",
+                    pending.len()
+                )));
+            }
+        }
         Ok(())
     }
 
