@@ -50,35 +50,91 @@ pub async fn load_aws_config() -> SdkConfig {
     loader.load().await
 }
 
-/// How a function reaches the attachments bucket. Only the attachment functions name
-/// [`s3_objects`]; the others pass [`no_objects`], so the S3 client is not linked into their
-/// binaries at all (about 0.5 MB of each zip and a client built at every cold start).
-pub type ObjectsAdapter = fn(&SdkConfig, &FunctionConfig) -> Arc<dyn ObjectStore>;
+/// Which AWS services a function links besides DynamoDB. Each `main.rs` names what its
+/// handlers use; what it does not name is not linked into its binary at all (the S3 and SQS
+/// clients are each several hundred KB of a zip and a client built at every cold start).
+#[derive(Clone, Copy)]
+pub struct Links {
+    objects: fn(&SdkConfig, &FunctionConfig) -> Arc<dyn ObjectStore>,
+    queues: fn(&SdkConfig, &FunctionConfig) -> Queues,
+}
 
-/// The attachments bucket on S3.
-pub fn s3_objects(sdk: &SdkConfig, config: &FunctionConfig) -> Arc<dyn ObjectStore> {
+/// Functions that publish to queues and never touch attachment objects.
+pub const DYNAMODB_AND_SQS: Links = Links {
+    objects: no_objects,
+    queues: sqs_queues,
+};
+/// The attachment functions: the bucket, no queue to publish to.
+pub const DYNAMODB_AND_S3: Links = Links {
+    objects: s3_objects,
+    queues: no_queues,
+};
+/// Everything (the local gateway and the tests serve every function from one backend).
+pub const ALL_SERVICES: Links = Links {
+    objects: s3_objects,
+    queues: sqs_queues,
+};
+
+/// The queues a function may publish to.
+pub struct Queues {
+    routing: Arc<dyn Queue>,
+    settings_effects: Arc<dyn Queue>,
+    attachment_events: Arc<dyn Queue>,
+}
+
+fn sqs_queues(sdk: &SdkConfig, config: &FunctionConfig) -> Queues {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queue = |url: &str| -> Arc<dyn Queue> { Arc::new(SqsQueue::new(sqs.clone(), url)) };
+    Queues {
+        routing: queue(&config.routing_queue_url),
+        settings_effects: queue(&config.settings_effects_queue_url),
+        attachment_events: queue(&config.attachment_events_queue_url),
+    }
+}
+
+fn no_queues(_: &SdkConfig, _: &FunctionConfig) -> Queues {
+    Queues {
+        routing: Arc::new(NotLinked),
+        settings_effects: Arc::new(NotLinked),
+        attachment_events: Arc::new(NotLinked),
+    }
+}
+
+fn s3_objects(sdk: &SdkConfig, config: &FunctionConfig) -> Arc<dyn ObjectStore> {
     Arc::new(S3Objects::new(sdk, &config.attachments_bucket))
 }
 
-/// For functions that never touch attachment objects: every call is refused.
-pub fn no_objects(_: &SdkConfig, _: &FunctionConfig) -> Arc<dyn ObjectStore> {
-    Arc::new(NoObjects)
+fn no_objects(_: &SdkConfig, _: &FunctionConfig) -> Arc<dyn ObjectStore> {
+    Arc::new(NotLinked)
 }
 
-/// The object store of a function without one; reaching it is a wiring mistake, reported as
-/// an internal error (a 500 with no detail for the client) rather than a panic.
-struct NoObjects;
+/// A service a function was built without; reaching it is a wiring mistake, reported as an
+/// internal error (a 500 with no detail for the client) rather than a panic.
+struct NotLinked;
 
-impl NoObjects {
+impl NotLinked {
     fn refuse<T>(&self) -> Result<T, StoreError> {
         Err(StoreError::Internal(
-            "this function has no attachments bucket (built with no_objects)".into(),
+            "service not linked into this function (see backend::Links)".into(),
         ))
     }
 }
 
 #[async_trait::async_trait]
-impl ObjectStore for NoObjects {
+impl Queue for NotLinked {
+    async fn send(&self, _body: &str, _delay_seconds: u32) -> Result<(), StoreError> {
+        self.refuse()
+    }
+    async fn receive(&self, _max: u32) -> Result<Vec<crate::ports::ReceivedMessage>, StoreError> {
+        self.refuse()
+    }
+    async fn acknowledge(&self, _receipt: &str) -> Result<(), StoreError> {
+        self.refuse()
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for NotLinked {
     async fn upload_target(
         &self,
         _key: &str,
@@ -151,26 +207,19 @@ impl Backend {
         }
     }
 
-    /// DynamoDB and SQS on whatever endpoint `sdk` names, and the attachments bucket through
-    /// `objects` ([`s3_objects`] or [`no_objects`]).
-    pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, objects: ObjectsAdapter) -> Self {
-        let sqs = aws_sdk_sqs::Client::new(sdk);
+    /// DynamoDB, and the services `links` names, on whatever endpoint `sdk` names.
+    pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Self {
+        let queues = (links.queues)(sdk, config);
         Self {
             store: Arc::new(DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(sdk),
                 &config.table_name,
             )),
             signing_keys: Arc::default(),
-            routing_queue: Arc::new(SqsQueue::new(sqs.clone(), &config.routing_queue_url)),
-            settings_effects_queue: Arc::new(SqsQueue::new(
-                sqs.clone(),
-                &config.settings_effects_queue_url,
-            )),
-            objects: objects(sdk, config),
-            attachment_events_queue: Arc::new(SqsQueue::new(
-                sqs,
-                &config.attachment_events_queue_url,
-            )),
+            routing_queue: queues.routing,
+            settings_effects_queue: queues.settings_effects,
+            objects: (links.objects)(sdk, config),
+            attachment_events_queue: queues.attachment_events,
             local_objects: None,
         }
     }

@@ -8,7 +8,7 @@ pub use lambda_http::Error;
 use lambda_http::{service_fn, Body, Request};
 
 use crate::api::{ApiRequest, ApiResponse};
-use crate::backend::{load_aws_config, Backend, ObjectsAdapter};
+use crate::backend::{load_aws_config, Backend, Links};
 use crate::config::FunctionConfig;
 
 /// Converts an API Gateway request into the handlers' request type.
@@ -27,22 +27,22 @@ pub fn to_api_request(request: Request) -> ApiRequest {
 
 /// Once per cold start: logging, typed configuration (fails fast with a clear message) and the
 /// AWS clients. Creating clients makes no network call.
-async fn cold_start(objects: ObjectsAdapter) -> Result<Backend, Error> {
+async fn cold_start(links: Links) -> Result<Backend, Error> {
     crate::logging::init();
     let config = FunctionConfig::from_env().inspect_err(|error| {
         tracing::error!(%error, "invalid configuration");
     })?;
-    Ok(Backend::aws(&load_aws_config().await, &config, objects))
+    Ok(Backend::aws(&load_aws_config().await, &config, links))
 }
 
 /// Runs an HTTP function: fails fast on missing configuration, builds the AWS backend once
-/// (the bucket through `objects`), then serves events with `handler`.
-pub async fn run_http<F, Fut>(objects: ObjectsAdapter, handler: F) -> Result<(), Error>
+/// (with the services `links` names), then serves events with `handler`.
+pub async fn run_http<F, Fut>(links: Links, handler: F) -> Result<(), Error>
 where
     F: Fn(Backend, ApiRequest) -> Fut + Send + Sync,
     Fut: Future<Output = ApiResponse> + Send,
 {
-    let backend = cold_start(objects).await?;
+    let backend = cold_start(links).await?;
     let handler = &handler;
     lambda_http::run(service_fn(move |request: Request| {
         let backend = backend.clone();
@@ -102,7 +102,7 @@ pub fn batch_response(
 
 /// Runs an SQS consumer: `handler` gets the batch and returns the message ids that failed,
 /// which are reported as batch item failures (only they are retried, then dead-lettered).
-pub async fn run_sqs<F, Fut>(objects: ObjectsAdapter, handler: F) -> Result<(), Error>
+pub async fn run_sqs<F, Fut>(links: Links, handler: F) -> Result<(), Error>
 where
     F: Fn(Backend, Vec<crate::ports::ReceivedMessage>) -> Fut + Send + Sync,
     Fut: Future<Output = Vec<String>> + Send,
@@ -110,7 +110,7 @@ where
     use aws_lambda_events::sqs::SqsEvent;
     use lambda_http::lambda_runtime::{self, LambdaEvent};
 
-    let backend = cold_start(objects).await?;
+    let backend = cold_start(links).await?;
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<SqsEvent>| {

@@ -149,7 +149,7 @@ impl TestApp {
             // queue of its own, so tests decide when notifications are handled.
             attachment_events_queue_url: fresh_queue_url().await,
         };
-        let backend = Backend::aws(&sdk, &config, shared::backend::s3_objects);
+        let backend = Backend::aws(&sdk, &config, shared::backend::ALL_SERVICES);
         let mut app = Self::start_with(
             backend,
             Arc::new(shared::adapters::sqs::SqsQueue::new(

@@ -553,3 +553,82 @@ async fn in_memory_gateway_serves_uploads_enforces_size_and_validates_from_notif
         .unwrap()
         .starts_with("attachment;"));
 }
+
+/// The attachment functions run in Lambda with only DynamoDB and S3 linked
+/// (`backend::DYNAMODB_AND_S3`): their whole flow must need nothing else.
+#[tokio::test]
+async fn attachment_functions_need_only_the_services_they_link() {
+    let app = TestApp::start().await;
+    let config = app.config.clone().expect("own resources");
+    let linked = shared::backend::Backend::aws(
+        &integration_tests::emulator_config().await,
+        &config,
+        shared::backend::DYNAMODB_AND_S3,
+    );
+    let cid = app.new_conversation("eu-links").await;
+    let token = app.token(Role::EndUser, "eu-links");
+    let call = |method: &str, path: String, body: serde_json::Value| {
+        http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(bytes::Bytes::from(body.to_string()))
+            .expect("request")
+    };
+    let read = |response: shared::api::ApiResponse| {
+        let status = response.status().as_u16();
+        let body: serde_json::Value = serde_json::from_str(response.body()).expect("JSON");
+        (status, body)
+    };
+
+    let (status, admitted) = read(
+        upload_attachment::handle(
+            &linked,
+            call(
+                "POST",
+                format!("/v1/conversations/{cid}/attachments"),
+                json!({"file_name": "photo.png", "content_type": "image/png", "size": files::png().len()}),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(status, 201, "{admitted}");
+    let aid = admitted["attachment_id"].as_str().unwrap().to_string();
+    let key = admitted["upload"]["fields"]["key"].as_str().unwrap();
+    assert!(app
+        .upload(&admitted["upload"], "photo.png", files::png())
+        .await
+        .is_success());
+    let notification = app.take_attachment_notification(key).await;
+    assert_eq!(
+        validate_attachment::handle_event(&linked, &notification)
+            .await
+            .unwrap(),
+        validate_attachment::Handled::Decided(1)
+    );
+    let (status, completed) = read(
+        upload_attachment::handle(
+            &linked,
+            call(
+                "POST",
+                format!("/v1/conversations/{cid}/attachments/{aid}/complete"),
+                json!({}),
+            ),
+        )
+        .await,
+    );
+    assert_eq!((status, completed["status"].as_str()), (200, Some("clean")));
+    let (status, view) = read(
+        upload_attachment::handle(
+            &linked,
+            call(
+                "GET",
+                format!("/v1/conversations/{cid}/attachments/{aid}"),
+                json!({}),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{view}");
+    assert!(view["download_url"].as_str().is_some_and(|u| !u.is_empty()));
+}

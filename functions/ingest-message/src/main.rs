@@ -2,8 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_http(shared::backend::no_objects, |backend, request| async move {
-        ingest_message::handle(&backend, request).await
-    })
+    shared::lambda::run_http(
+        shared::backend::DYNAMODB_AND_SQS,
+        |backend, request| async move { ingest_message::handle(&backend, request).await },
+    )
     .await
 }

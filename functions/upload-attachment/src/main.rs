@@ -2,8 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_http(shared::backend::s3_objects, |backend, request| async move {
-        upload_attachment::handle(&backend, request).await
-    })
+    shared::lambda::run_http(
+        shared::backend::DYNAMODB_AND_S3,
+        |backend, request| async move { upload_attachment::handle(&backend, request).await },
+    )
     .await
 }

@@ -2,8 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_sqs(shared::backend::s3_objects, |backend, batch| async move {
-        validate_attachment::handle_events(&backend, &batch).await
-    })
+    shared::lambda::run_sqs(
+        shared::backend::DYNAMODB_AND_S3,
+        |backend, batch| async move { validate_attachment::handle_events(&backend, &batch).await },
+    )
     .await
 }

@@ -58,7 +58,7 @@ pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::e
                 Backend::aws(
                     &sdk,
                     &function_config(&provisioned)?,
-                    shared::backend::s3_objects,
+                    shared::backend::ALL_SERVICES,
                 ),
                 BackendKind::Aws {
                     endpoint,

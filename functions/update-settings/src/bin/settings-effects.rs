@@ -2,8 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_sqs(shared::backend::no_objects, |backend, batch| async move {
-        update_settings::handle_effects(&backend, &batch).await
-    })
+    shared::lambda::run_sqs(
+        shared::backend::DYNAMODB_AND_SQS,
+        |backend, batch| async move { update_settings::handle_effects(&backend, &batch).await },
+    )
     .await
 }
