@@ -358,3 +358,30 @@ async fn oversize_bodies_are_refused_on_every_route_before_any_aws_request() {
         requests.len()
     );
 }
+
+#[tokio::test]
+async fn message_to_a_malformed_conversation_id_is_404_without_any_table_lookup() {
+    let proxy =
+        integration_tests::faults::FaultProxy::start(&integration_tests::endpoint(), 2).await;
+    let app = TestApp::start_at(&proxy.url).await;
+    let alice = app.token(Role::EndUser, "alice");
+    // Warm the signing-key cache, so only what the message itself reads is recorded.
+    app.new_conversation("alice").await;
+    proxy.start_recording();
+    for cid in ["not-a-conversation", "c_short", &"c_".repeat(1500)] {
+        let reply = app
+            .post(
+                &format!("/v1/conversations/{cid}/messages"),
+                &alice,
+                json!({"client_message_id": "m1", "type": "text", "text": "hi"}),
+            )
+            .await;
+        assert_error(&reply, StatusCode::NOT_FOUND, "not_found");
+    }
+    let requests = proxy.take_recording();
+    assert!(
+        requests.is_empty(),
+        "malformed ids reached the table: {:?}",
+        requests.iter().map(|r| &r.target).collect::<Vec<_>>()
+    );
+}

@@ -256,11 +256,21 @@ async fn post_message(
 ) -> Result<ApiResponse, ApiError> {
     let body: PostMessageRequest = parse_json(request)?;
     // The last seq is read alongside the conversation (one round trip for both); it is only
-    // used once the conversation is found visible, as where the append starts looking.
-    let (conversation, last_seq) = tokio::join!(
-        load_conversation(backend, principal, cid),
-        backend.store.last_seq(&principal.account_id, cid)
-    );
+    // used once the conversation is found visible, as where the append starts looking. A
+    // path id that cannot be a conversation's costs no read (it is a plain 404).
+    let last_seq = async {
+        if is_valid_id("c", cid) {
+            backend
+                .store
+                .last_seq(&principal.account_id, cid)
+                .await
+                .ok()
+        } else {
+            None
+        }
+    };
+    let (conversation, last_seq) =
+        tokio::join!(load_conversation(backend, principal, cid), last_seq);
     let conversation = conversation?;
     let post = validate_post(principal.role, body)?;
     check_post_allowed(&conversation, AuthorRole::from(principal.role), post.kind)?;
@@ -313,7 +323,7 @@ async fn post_message(
 
     let request_hash = post.request_hash.clone();
     let mut message = build_message(&conversation, &principal.user_id, author_role, post, now);
-    // A failed read only costs the store a read of its own.
+    // Without it (a failed read), the store reads the last seq itself.
     message.seq = last_seq.map_or(0, |last| last + 1);
     match backend.store.append_message(&message).await? {
         AppendOutcome::Created(stored) => {
