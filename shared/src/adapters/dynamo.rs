@@ -96,6 +96,14 @@ fn idempotency_sk(client_message_id: &str, author_id: &str) -> String {
     format!("I#{client_message_id}#{author_id}")
 }
 
+/// The key of the idempotency record (the claim) of `message`'s author and client id.
+fn claim_key(message: &Message) -> (String, String) {
+    (
+        conversation_pk(&message.account_id, &message.conversation_id),
+        idempotency_sk(&message.client_message_id, &message.author_id),
+    )
+}
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -273,17 +281,11 @@ impl DynamoStore {
 
     /// A message's idempotency record (claiming its seq) and its slot `M#{seq}`.
     fn message_items(&self, message: &Message) -> Result<(Item, Item), StoreError> {
-        let pk = conversation_pk(&message.account_id, &message.conversation_id);
+        let (pk, sk) = claim_key(message);
         let expires_at = crate::now_ms() / 1000 + IDEMPOTENCY_RETENTION_SECS;
         let idempotency: Item = HashMap::from([
             (PARTITION_KEY.into(), s(pk.clone())),
-            (
-                SORT_KEY.into(),
-                s(idempotency_sk(
-                    &message.client_message_id,
-                    &message.author_id,
-                )),
-            ),
+            (SORT_KEY.into(), s(sk)),
             ("seq".into(), AttributeValue::N(message.seq.to_string())),
             (
                 TTL_ATTRIBUTE.into(),
@@ -331,24 +333,13 @@ impl DynamoStore {
     /// Moves the claim of `message`'s key from `from` to `to`; when someone else moved it
     /// first, the seq they moved it to.
     async fn move_claim(&self, message: &Message, from: u64, to: u64) -> Result<u64, StoreError> {
+        let (pk, sk) = claim_key(message);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(
-                PARTITION_KEY,
-                s(conversation_pk(
-                    &message.account_id,
-                    &message.conversation_id,
-                )),
-            )
-            .key(
-                SORT_KEY,
-                s(idempotency_sk(
-                    &message.client_message_id,
-                    &message.author_id,
-                )),
-            )
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
             .update_expression("SET seq = :to")
             .condition_expression("seq = :from")
             .expression_attribute_values(":to", AttributeValue::N(to.to_string()))
@@ -376,8 +367,7 @@ impl DynamoStore {
 
     /// The seq the idempotency record of `message`'s key claims, if there is one.
     async fn claim_of(&self, message: &Message) -> Result<Option<u64>, StoreError> {
-        let pk = conversation_pk(&message.account_id, &message.conversation_id);
-        let sk = idempotency_sk(&message.client_message_id, &message.author_id);
+        let (pk, sk) = claim_key(message);
         Ok(self.get(pk, sk).await?.as_ref().and_then(claimed_seq))
     }
 
