@@ -38,7 +38,7 @@ mod interrupted_appends {
     use super::*;
     use aws_sdk_dynamodb::types::AttributeValue;
     use shared::contract::{conversation, fresh_account, message};
-    use shared::model::{AppendOutcome, Message};
+    use shared::model::{AppendOutcome, Conversation, Message};
 
     /// Writes only the claim of (author, client_message_id) for `seq`, as a request that died
     /// after its first put would.
@@ -61,6 +61,14 @@ mod interrupted_appends {
             .unwrap();
     }
 
+    /// The DynamoDB store and a fresh conversation of alice's in it.
+    async fn store_with_conversation() -> (Arc<dyn Store>, Conversation) {
+        let store = dynamo_store().await;
+        let c = conversation(&fresh_account(), "alice", 1);
+        store.create_conversation(&c).await.unwrap();
+        (store, c)
+    }
+
     async fn seqs_and_keys(store: &dyn Store, m: &Message) -> Vec<(u64, String)> {
         store
             .list_messages(&m.account_id, &m.conversation_id, 0, 100)
@@ -71,11 +79,23 @@ mod interrupted_appends {
             .collect()
     }
 
+    /// The conversation of `m` holds seqs 1..=`last` and `m`'s client id exactly once.
+    async fn assert_gap_free_with_once(store: &dyn Store, m: &Message, last: u64) {
+        let history = seqs_and_keys(store, m).await;
+        assert_eq!(
+            history.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+            (1..=last).collect::<Vec<_>>()
+        );
+        let copies = history
+            .iter()
+            .filter(|(_, key)| *key == m.client_message_id)
+            .count();
+        assert_eq!(copies, 1, "{} stored {copies} times", m.client_message_id);
+    }
+
     #[tokio::test]
     async fn retry_completes_a_claim_whose_message_was_never_written() {
-        let store = dynamo_store().await;
-        let c = conversation(&fresh_account(), "alice", 1);
-        store.create_conversation(&c).await.unwrap();
+        let (store, c) = store_with_conversation().await;
         let first = message(&c, "alice", "a", "one");
         store.append_message(&first).await.unwrap();
         let lost = message(&c, "alice", "lost", "two");
@@ -105,9 +125,7 @@ mod interrupted_appends {
 
     #[tokio::test]
     async fn stale_claim_overtaken_by_other_messages_moves_past_them_once() {
-        let store = dynamo_store().await;
-        let c = conversation(&fresh_account(), "alice", 1);
-        store.create_conversation(&c).await.unwrap();
+        let (store, c) = store_with_conversation().await;
         let late = message(&c, "alice", "late", "finally");
         leave_claim(&late, 1).await;
         // Other messages take seqs 1..=6 while the claim still says 1.
@@ -122,19 +140,12 @@ mod interrupted_appends {
         assert_eq!(stored.seq, 7);
         let replayed = store.append_message(&late).await.unwrap();
         assert!(matches!(replayed, AppendOutcome::Existing(m) if m.seq == 7));
-        let history = seqs_and_keys(store.as_ref(), &late).await;
-        assert_eq!(
-            history.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
-            (1..=7).collect::<Vec<_>>()
-        );
-        assert_eq!(history.iter().filter(|(_, key)| key == "late").count(), 1);
+        assert_gap_free_with_once(store.as_ref(), &late, 7).await;
     }
 
     #[tokio::test]
     async fn racing_retries_of_an_interrupted_message_store_it_once() {
-        let store = dynamo_store().await;
-        let c = conversation(&fresh_account(), "alice", 1);
-        store.create_conversation(&c).await.unwrap();
+        let (store, c) = store_with_conversation().await;
         let lost = message(&c, "alice", "lost", "again");
         leave_claim(&lost, 1).await;
         let mut tasks = Vec::new();
@@ -155,11 +166,6 @@ mod interrupted_appends {
             }
         }
         assert_eq!(created, 1, "exactly one retry stores it");
-        let history = seqs_and_keys(store.as_ref(), &lost).await;
-        assert_eq!(
-            history.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
-            (1..=9).collect::<Vec<_>>()
-        );
-        assert_eq!(history.iter().filter(|(_, key)| key == "lost").count(), 1);
+        assert_gap_free_with_once(store.as_ref(), &lost, 9).await;
     }
 }
