@@ -310,23 +310,39 @@ pub fn path_segments(request: &ApiRequest) -> Vec<&str> {
     split_path(request.uri().path())
 }
 
+/// Header that names a request in the logs; support quotes it, tests use it to find the
+/// server-side cause of a 5xx.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 /// Runs a function's request `work` and turns its result into the response, with one
-/// structured log line per request (function, method, path, status, duration).
+/// structured log line per request (function, method, path, status, duration). Everything the
+/// request logs is inside a `request` span carrying its `request_id`, which the response
+/// returns in `x-request-id`.
 pub async fn handle_logged(
     function: &'static str,
     request: &ApiRequest,
     work: impl std::future::Future<Output = Result<ApiResponse, ApiError>>,
 ) -> ApiResponse {
+    use tracing::Instrument;
+    let request_id = crate::ids::new_id("req");
+    let span = tracing::info_span!("request", request_id = %request_id, function);
     let started = std::time::Instant::now();
-    let response = respond(work.await);
-    tracing::info!(
-        function,
-        method = %request.method(),
-        path = %request.uri().path(),
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
+    let mut response = async {
+        let response = respond(work.await);
+        tracing::info!(
+            method = %request.method(),
+            path = %request.uri().path(),
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+        response
+    }
+    .instrument(span)
+    .await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
     response
 }
 

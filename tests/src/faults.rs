@@ -1,5 +1,7 @@
 //! A fault-injecting HTTP proxy between the functions and the AWS endpoint. Each request meets
-//! one fate, drawn from a seeded sequence so a failing run can be replayed:
+//! one fate, drawn from a seeded sequence per request kind (the operation: `X-Amz-Target`, or
+//! the S3 method), so that the n-th `PutItem` of a run meets the same fate whenever the seed
+//! is the same, however the requests of other kinds interleave with it:
 //! - pass: forwarded untouched;
 //! - delay: forwarded after a pause;
 //! - reset: the connection is closed before the request reaches AWS;
@@ -74,8 +76,11 @@ struct ProxyState {
     /// Share of requests that meet a fault, in parts per million (0 turns faults off).
     fault_ppm: AtomicU64,
     seed: u64,
-    sequence: AtomicU64,
+    /// How many requests of each kind met their fate so far.
+    sequence_by_kind: std::sync::Mutex<std::collections::HashMap<String, u64>>,
     counts: FaultCounts,
+    /// Faults a test forced on the next requests of a kind: (fault, how many more).
+    forced: std::sync::Mutex<std::collections::HashMap<String, (Fault, u32)>>,
     /// The exchanges forwarded while recording is on.
     recorded: std::sync::Mutex<Option<Vec<Exchange>>>,
 }
@@ -84,6 +89,17 @@ struct ProxyState {
 pub struct FaultProxy {
     pub url: String,
     state: Arc<ProxyState>,
+}
+
+/// A fault a test can force on the next requests of one kind (see [`FaultProxy::fail_next`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The connection is closed before the request reaches AWS.
+    Reset,
+    /// The request reaches AWS and takes effect; its response is lost.
+    Drop,
+    /// AWS's throttling error, without forwarding.
+    Throttle,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +119,57 @@ fn mix(seed: u64, index: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// FNV-1a: a stable 64-bit value for a request kind (the standard hasher is seeded per process).
+fn kind_hash(kind: &str) -> u64 {
+    kind.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The seed of a fault run: `FAULT_SEED` when set (to replay a failed run), else a fresh one.
+pub fn seed_from_env() -> u64 {
+    match std::env::var("FAULT_SEED") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("FAULT_SEED must be an unsigned integer, not {text:?}")),
+        Err(_) => {
+            let mut bytes = [0u8; 8];
+            getrandom::fill(&mut bytes).expect("random seed");
+            u64::from_le_bytes(bytes)
+        }
+    }
+}
+
 impl ProxyState {
-    fn fate(&self) -> Fate {
-        let index = self.sequence.fetch_add(1, Ordering::Relaxed);
-        let draw = mix(self.seed, index);
+    /// The forced fault of the next request of `kind`, if a test forced one.
+    fn forced_fate(&self, kind: &str) -> Option<Fate> {
+        let mut forced = self.forced.lock().ok()?;
+        let (fault, left) = forced.get_mut(kind)?;
+        if *left == 0 {
+            return None;
+        }
+        *left -= 1;
+        Some(match fault {
+            Fault::Reset => Fate::Reset,
+            Fault::Drop => Fate::Drop,
+            Fault::Throttle => Fate::Throttle,
+        })
+    }
+
+    fn fate(&self, kind: &str) -> Fate {
+        if let Some(forced) = self.forced_fate(kind) {
+            return forced;
+        }
+        let index = match self.sequence_by_kind.lock() {
+            Ok(mut counters) => {
+                let counter = counters.entry(kind.to_string()).or_insert(0);
+                *counter += 1;
+                *counter - 1
+            }
+            Err(_) => 0,
+        };
+        let draw = mix(self.seed ^ kind_hash(kind), index);
         let ppm = self.fault_ppm.load(Ordering::Relaxed);
         if draw % 1_000_000 >= ppm {
             return Fate::Pass;
@@ -223,7 +286,10 @@ async fn serve_one(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    match state.fate() {
+    let kind = target
+        .clone()
+        .unwrap_or_else(|| format!("S3 {}", request.method()));
+    match state.fate(&kind) {
         Fate::Pass => {
             state.counts.passed.fetch_add(1, Ordering::Relaxed);
             forward(&state, request).await
@@ -264,7 +330,8 @@ impl FaultProxy {
                 .expect("proxy client"),
             fault_ppm: AtomicU64::new(0),
             seed,
-            sequence: AtomicU64::new(0),
+            sequence_by_kind: std::sync::Mutex::new(std::collections::HashMap::new()),
+            forced: std::sync::Mutex::new(std::collections::HashMap::new()),
             counts: FaultCounts::default(),
             recorded: std::sync::Mutex::new(None),
         });
@@ -310,6 +377,20 @@ impl FaultProxy {
             .ok()
             .and_then(|mut r| r.take())
             .unwrap_or_default()
+    }
+
+    /// Forces `fault` on the next `times` requests of `kind` (an `X-Amz-Target` such as
+    /// `AmazonSQS.SendMessage`, or `S3 PUT`), whatever the random draw; `times = 0` clears it.
+    /// Deterministic: for tests of one exact failure.
+    pub fn fail_next(&self, kind: &str, fault: Fault, times: u32) {
+        if let Ok(mut forced) = self.state.forced.lock() {
+            forced.insert(kind.to_string(), (fault, times));
+        }
+    }
+
+    /// The seed the fates are drawn from (`FAULT_SEED=<seed>` replays them).
+    pub fn seed(&self) -> u64 {
+        self.state.seed
     }
 
     pub fn counts(&self) -> &FaultCounts {

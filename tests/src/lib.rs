@@ -24,6 +24,7 @@ pub use serde_json::json;
 pub mod agents;
 pub mod faults;
 pub mod files;
+pub mod server_log;
 
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4566";
 
@@ -113,14 +114,35 @@ pub struct TestApp {
     http: reqwest::Client,
 }
 
+/// A helper that receives from a queue behind a fault proxy retries this many failed receives
+/// in a row before it gives up (with faults on 10% of requests, 20 in a row never happens).
+const MAX_HELPER_RECEIVE_FAILURES: u32 = 20;
+
 /// A response as a test sees it.
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
+    /// For a 5xx: what the gateway logged (warnings and errors) while answering it.
+    pub server_log: Vec<String>,
 }
 
 impl Reply {
+    pub fn new(status: StatusCode, headers: &reqwest::header::HeaderMap, body: Value) -> Reply {
+        let server_log = match headers
+            .get(shared::api::REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(request_id) if status.is_server_error() => server_log::lines_of(request_id),
+            _ => Vec::new(),
+        };
+        Reply {
+            status,
+            body,
+            server_log,
+        }
+    }
+
     /// The stable error code of an error reply.
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"]
@@ -190,6 +212,7 @@ impl TestApp {
         routing_queue: Arc<dyn Queue>,
         consumers: local_gateway::Consumers,
     ) -> TestApp {
+        server_log::install();
         let account = Self::create_account(&backend).await;
         let other_account = Self::create_account(&backend).await;
         let (addr, _server) = local_gateway::start_with(
@@ -248,10 +271,11 @@ impl TestApp {
         }
         let response = request.send().await.expect("gateway reachable");
         let status = response.status();
+        let headers = response.headers().clone();
         let text = response.text().await.expect("response body");
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text}"));
-        Reply { status, body }
+        Reply::new(status, &headers, body)
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
@@ -427,9 +451,11 @@ impl TestApp {
             .await
             .expect("gateway reachable");
         let status = response.status();
+        let headers = response.headers().clone();
         let body = response.json().await.expect("JSON reply");
-        assert_eq!(status, StatusCode::OK, "settings patch refused: {body:?}");
-        Reply { status, body }
+        let reply = Reply::new(status, &headers, body);
+        assert_eq!(status, StatusCode::OK, "settings patch refused: {reply:?}");
+        reply
     }
 
     /// Waits (up to 20 s) for S3's ObjectCreated notification of `key` on the provisioned
@@ -444,12 +470,21 @@ impl TestApp {
             .to_string();
         let queue = shared::adapters::sqs::SqsQueue::new(sqs, url);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        // The emulator may fail a call like AWS can: a failed receive is tried again until the
+        // deadline; a failed delete only means the notification is delivered again later.
         while std::time::Instant::now() < deadline {
-            for message in queue.receive(10).await.expect("receive notifications") {
-                queue
-                    .acknowledge(&message.receipt)
-                    .await
-                    .expect("delete notification");
+            let batch = match queue.receive(10).await {
+                Ok(batch) => batch,
+                Err(error) => {
+                    eprintln!("receive notifications failed ({error}); trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            for message in batch {
+                if let Err(error) = queue.acknowledge(&message.receipt).await {
+                    eprintln!("delete notification failed ({error}); it comes back later");
+                }
                 // The attachment id is unique and needs no URL encoding inside the event.
                 let attachment_id = key.rsplit('/').next().unwrap_or(key);
                 if message.body.contains(attachment_id) {
@@ -461,21 +496,35 @@ impl TestApp {
     }
 
     /// Runs the router over the routing queue until no message is visible; returns how many
-    /// messages failed (left for redelivery).
+    /// messages failed (left for redelivery). The queue may sit behind a fault proxy: a failed
+    /// receive is retried and a failed acknowledgement leaves the message to be redelivered,
+    /// which is what Lambda's SQS trigger does with them too; neither fails the test.
     pub async fn run_router(&self) -> usize {
         let mut failed = 0;
+        let mut receive_failures = 0;
         loop {
-            let batch = self.routing_queue.receive(10).await.expect("receive");
+            let batch = match self.routing_queue.receive(10).await {
+                Ok(batch) => batch,
+                Err(error) if receive_failures < MAX_HELPER_RECEIVE_FAILURES => {
+                    receive_failures += 1;
+                    eprintln!("run_router: receive failed ({error}); trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(error) => panic!(
+                    "run_router: {MAX_HELPER_RECEIVE_FAILURES} receives in a row failed: {error}"
+                ),
+            };
+            receive_failures = 0;
             if batch.is_empty() {
                 return failed;
             }
             let failures = route_conversation::handle_batch(&self.backend, &batch).await;
             failed += failures.len();
             for message in batch.iter().filter(|m| !failures.contains(&m.message_id)) {
-                self.routing_queue
-                    .acknowledge(&message.receipt)
-                    .await
-                    .expect("ack");
+                if let Err(error) = self.routing_queue.acknowledge(&message.receipt).await {
+                    eprintln!("run_router: acknowledge failed ({error}); SQS redelivers it");
+                }
             }
         }
     }

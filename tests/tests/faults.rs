@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use integration_tests::agents::agent;
-use integration_tests::faults::FaultProxy;
+use integration_tests::faults::{Fault, FaultProxy};
 use integration_tests::{emulator_config, endpoint, json, TestApp};
 use reqwest::StatusCode;
 use shared::model::{AuthorRole, Role};
@@ -26,7 +26,6 @@ const CONCURRENCY: usize = 16;
 const FAULT_SHARE: f64 = 0.10;
 /// Client attempts per request before the test gives up on it.
 const CLIENT_ATTEMPTS: usize = 40;
-const SEED: u64 = 0x5EED_2026_1121;
 
 /// Posts until a 2xx (retrying 5xx like a widget would); returns the acknowledged reply body.
 async fn post_until_acknowledged(
@@ -49,8 +48,9 @@ async fn post_until_acknowledged(
         assert_ne!(
             reply.status,
             StatusCode::INTERNAL_SERVER_ERROR,
-            "faults are retryable (503), never internal errors: {:?}",
-            reply.body
+            "faults are retryable (503), never internal errors: {:?}\nserver log:\n{}",
+            reply.body,
+            reply.server_log.join("\n")
         );
         tokio::time::sleep(Duration::from_millis(20 * (attempt as u64 + 1).min(10))).await;
     }
@@ -60,7 +60,10 @@ async fn post_until_acknowledged(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn messages_acknowledged_under_faults_are_stored_exactly_once_and_routing_is_neither_lost_nor_doubled(
 ) {
-    let proxy = FaultProxy::start(&endpoint(), SEED).await;
+    let seed = integration_tests::faults::seed_from_env();
+    // Printed with the test's output when it fails: FAULT_SEED=<seed> replays the same fates.
+    println!("fault seed {seed} (replay with FAULT_SEED={seed})");
+    let proxy = FaultProxy::start(&endpoint(), seed).await;
     let app = TestApp::start_at(&proxy.url).await;
     // Redeliver failed routing messages quickly (the default visibility is 30 s).
     let sqs = aws_sdk_sqs::Client::new(&emulator_config().await);
@@ -255,4 +258,127 @@ async fn messages_acknowledged_under_faults_are_stored_exactly_once_and_routing_
         .await
         .unwrap()
         .is_empty());
+}
+
+// One exact failure each, forced on one operation (no random draw): the regressions of the
+// 500s found under random faults, and the "effect happened, answer lost" case of each write.
+
+const SEND_MESSAGE: &str = "AmazonSQS.SendMessage";
+const TRANSACT_WRITE: &str = "DynamoDB_20120810.TransactWriteItems";
+
+async fn handoff(app: &TestApp, user: &str, cid: &str) -> integration_tests::Reply {
+    app.post(
+        &format!("/v1/conversations/{cid}/handoff"),
+        &app.token(Role::EndUser, user),
+        json!({}),
+    )
+    .await
+}
+
+/// Found by the random fault test (its server log named `ThrottlingException: Rate exceeded`):
+/// the SQS adapter mapped every SQS service error, throttling included, to an internal error.
+#[tokio::test]
+async fn handoff_whose_routing_request_is_throttled_answers_503_and_its_retry_reaches_routing() {
+    let proxy = FaultProxy::start(&endpoint(), 0).await;
+    let app = TestApp::start_at(&proxy.url).await;
+    let cid = app.new_conversation("eu-1").await;
+
+    // Every attempt the SDK makes is throttled, so the SDK gives up.
+    proxy.fail_next(SEND_MESSAGE, Fault::Throttle, u32::MAX);
+    let reply = handoff(&app, "eu-1", &cid).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{reply:?}\nserver log:\n{}",
+        reply.server_log.join("\n")
+    );
+    assert_eq!(reply.error_code(), "service_unavailable");
+    assert!(app.routing_requests().await.is_empty());
+
+    // The client retries once SQS recovers: the conversation reaches routing.
+    proxy.fail_next(SEND_MESSAGE, Fault::Throttle, 0);
+    let reply = handoff(&app, "eu-1", &cid).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
+    let requests = app.routing_requests().await;
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].conversation_id.as_deref(), Some(cid.as_str()));
+}
+
+/// A routing request that SQS stored but whose answer was lost is sent again by the SDK (and
+/// by the client's retry): routing receives duplicates and must still offer the conversation
+/// once, to one agent, counting one slot.
+#[tokio::test]
+async fn routing_requests_sent_twice_because_answers_were_lost_offer_the_conversation_once() {
+    let proxy = FaultProxy::start(&endpoint(), 0).await;
+    let app = TestApp::start_at(&proxy.url).await;
+    agent(&app, "ag-1", 5, &[], "online").await;
+    app.run_router().await; // the status change's own drain request: nothing waits yet
+    let cid = app.new_conversation("eu-1").await;
+
+    proxy.fail_next(SEND_MESSAGE, Fault::Drop, 1);
+    let reply = handoff(&app, "eu-1", &cid).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
+    let reply = handoff(&app, "eu-1", &cid).await; // the widget's retry, for good measure
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{reply:?}");
+
+    assert_eq!(app.run_router().await, 0);
+    assert_eq!(
+        integration_tests::agents::offered_to(&app, &cid)
+            .await
+            .as_deref(),
+        Some("ag-1")
+    );
+    assert_eq!(integration_tests::agents::load(&app, "ag-1").await, (1, 0));
+    let offers = app
+        .backend
+        .store
+        .list_offers(&app.account.id, "ag-1")
+        .await
+        .expect("read offers");
+    assert_eq!(offers.len(), 1, "{offers:?}");
+}
+
+/// An end of session whose transaction took effect but whose answer was lost: the SDK's retry
+/// of the same transaction finds its conditions failed (the emulator does not honour the
+/// idempotency token). The request must still succeed, and end the session once.
+#[tokio::test]
+async fn end_of_session_whose_transaction_answer_was_lost_ends_the_session_once() {
+    let proxy = FaultProxy::start(&endpoint(), 0).await;
+    let app = TestApp::start_at(&proxy.url).await;
+    agent(&app, "ag-1", 5, &[], "online").await;
+    app.run_router().await;
+    let cid = app.new_conversation("eu-1").await;
+    assert_eq!(
+        handoff(&app, "eu-1", &cid).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(app.run_router().await, 0);
+    let reply = integration_tests::agents::accept(&app, "ag-1", &cid).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(integration_tests::agents::load(&app, "ag-1").await, (1, 0));
+
+    proxy.fail_next(TRANSACT_WRITE, Fault::Drop, 1);
+    let reply = app
+        .post(
+            &format!("/v1/conversations/{cid}/end"),
+            &app.token(Role::Agent, "ag-1"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{reply:?}\nserver log:\n{}",
+        reply.server_log.join("\n")
+    );
+    let conversation = app.stored_conversation(&cid).await;
+    assert_eq!(conversation.session, shared::model::SessionState::Ended);
+    let notices = app
+        .stored_messages(&cid)
+        .await
+        .into_iter()
+        .filter(|m| m.kind == shared::model::MessageKind::System)
+        .count();
+    assert_eq!(notices, 1, "the end user is told once");
+    assert_eq!(integration_tests::agents::load(&app, "ag-1").await, (0, 0));
 }

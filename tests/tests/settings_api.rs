@@ -33,8 +33,9 @@ impl Admin<'_> {
         }
         let response = request.send().await.unwrap();
         let status = response.status();
+        let headers = response.headers().clone();
         let body = response.json().await.unwrap();
-        Reply { status, body }
+        Reply::new(status, &headers, body)
     }
 
     async fn version(&self) -> u64 {

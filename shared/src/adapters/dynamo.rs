@@ -22,6 +22,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -108,32 +109,16 @@ fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-/// Maps an SDK failure to the port's error. Throttling and transport trouble are retryable.
-fn store_error<E, R>(error: SdkError<E, R>) -> StoreError
+/// Maps an SDK failure to the port's error: a failed condition is a `Conflict`; the rest as
+/// every adapter maps them (throttling and transport trouble are retryable).
+fn store_error<E>(error: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
-    let code = error.code().unwrap_or_default().to_string();
-    match &error {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!("{error:?}"))
-        }
-        _ if code == "ConditionalCheckFailedException" => StoreError::Conflict,
-        _ if matches!(
-            code.as_str(),
-            "ProvisionedThroughputExceededException"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-                | "TransactionConflictException"
-                | "InternalServerError"
-                | "ServiceUnavailable"
-        ) =>
-        {
-            StoreError::Unavailable(code)
-        }
-        _ => StoreError::Internal(format!("{code}: {}", error.message().unwrap_or_default())),
+    if error.code() == Some("ConditionalCheckFailedException") {
+        return StoreError::Conflict;
     }
+    super::sdk_error(&error)
 }
 
 fn encode<T: Serialize>(value: &T, pk: String, sk: String) -> Result<Item, StoreError> {
@@ -940,12 +925,10 @@ impl DynamoStore {
                 Transacted::Contended
             });
         }
-        match store_error(error) {
-            StoreError::Unavailable(code) if code == "TransactionConflictException" => {
-                Ok(Transacted::Contended)
-            }
-            other => Err(other),
+        if error.code() == Some("TransactionConflictException") {
+            return Ok(Transacted::Contended);
         }
+        Err(store_error(error))
     }
 
     /// The conversation replaced on condition of the revision it was read at.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::ProvideCredentials;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -17,28 +18,12 @@ use sha2::Sha256;
 use crate::error::StoreError;
 use crate::ports::{ObjectStore, UploadTarget};
 
-fn s3_error<E, R>(error: SdkError<E, R>) -> StoreError
+/// Throttling (`SlowDown`), 5xx and transport trouble are retryable (503), as for every adapter.
+fn s3_error<E>(error: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
-    match &error {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!("{error:?}"))
-        }
-        _ if matches!(
-            error.code(),
-            Some("SlowDown" | "ServiceUnavailable" | "InternalError")
-        ) =>
-        {
-            StoreError::Unavailable(error.code().unwrap_or_default().into())
-        }
-        _ => StoreError::Internal(format!(
-            "{}: {}",
-            error.code().unwrap_or("s3"),
-            error.message().unwrap_or_default()
-        )),
-    }
+    super::sdk_error(&error)
 }
 
 /// The attachments bucket on S3 (or an emulator: path-style addressing when an endpoint is set).

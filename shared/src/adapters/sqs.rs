@@ -1,6 +1,7 @@
 //! SQS adapter of the `Queue` port.
 
 use async_trait::async_trait;
+use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
@@ -8,19 +9,12 @@ use aws_sdk_sqs::Client;
 use crate::error::StoreError;
 use crate::ports::{Queue, ReceivedMessage};
 
-fn queue_error<E, R>(error: SdkError<E, R>) -> StoreError
+/// Throttling and transport trouble are retryable (503), as for every adapter.
+fn queue_error<E>(error: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
-    match &error {
-        SdkError::ServiceError(_) => StoreError::Internal(format!(
-            "{}: {}",
-            error.code().unwrap_or_default(),
-            error.message().unwrap_or_default()
-        )),
-        _ => StoreError::Unavailable(format!("{error:?}")),
-    }
+    super::sdk_error(&error)
 }
 
 #[derive(Clone)]
