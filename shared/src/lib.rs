@@ -17,6 +17,7 @@ pub mod lambda;
 pub mod lifecycle;
 pub mod logging;
 pub mod model;
+pub mod optimistic;
 pub mod ports;
 pub mod router;
 pub mod routing;

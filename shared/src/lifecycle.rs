@@ -5,11 +5,13 @@
 use crate::backend::Backend;
 use crate::error::StoreError;
 use crate::model::Conversation;
+use crate::optimistic::{retry_on_conflict, Decision};
+use crate::ports::reread_conversation;
 use crate::routing::Agent;
 use crate::sessions::{capacity_holder, SessionChange};
 
 /// A step that keeps losing races gives up after this many attempts (the client retries).
-const MAX_ATTEMPTS: usize = 8;
+const MAX_ATTEMPTS: u32 = 8;
 
 /// What committing a step did.
 #[derive(Debug)]
@@ -26,49 +28,60 @@ pub struct Committed {
 /// When the change frees capacity, routing is asked to drain the waiting list.
 pub async fn commit_with_retry<E, F>(
     backend: &Backend,
-    mut current: Conversation,
+    current: Conversation,
     mut step: F,
 ) -> Result<Committed, E>
 where
     E: From<StoreError>,
     F: FnMut(&Conversation, Option<&Agent>) -> Result<Option<SessionChange>, E>,
 {
-    for _ in 0..MAX_ATTEMPTS {
-        let holder = match capacity_holder(&current) {
-            Some((agent_id, _)) => {
-                backend
-                    .store
-                    .get_agent(&current.account_id, &agent_id)
-                    .await?
+    let ids = (current.account_id.clone(), current.id.clone());
+    let (account_id, conversation_id) = (&ids.0, &ids.1);
+    let holder = capacity_holder_record(backend, &current).await?;
+    retry_on_conflict(
+        (current, holder),
+        MAX_ATTEMPTS,
+        |(current, holder)| {
+            Ok(match step(current, holder.as_ref())? {
+                Some(change) => Decision::Write(change),
+                None => Decision::Done(Committed {
+                    conversation: current.clone(),
+                    change: None,
+                }),
+            })
+        },
+        |change| async move {
+            backend.store.commit_session_change(&change).await?;
+            if change.frees_capacity() {
+                crate::router::request_drain(backend, account_id, "capacity_freed").await?;
             }
-            None => None,
-        };
-        let Some(change) = step(&current, holder.as_ref())? else {
-            return Ok(Committed {
-                conversation: current,
-                change: None,
-            });
-        };
-        match backend.store.commit_session_change(&change).await {
-            Ok(_) => {
-                if change.frees_capacity() {
-                    crate::router::request_drain(backend, &current.account_id, "capacity_freed")
-                        .await?;
-                }
-                return Ok(Committed {
-                    conversation: change.conversation.clone(),
-                    change: Some(change),
-                });
-            }
-            Err(StoreError::Conflict) => {
-                current = backend
-                    .store
-                    .get_conversation(&current.account_id, &current.id)
-                    .await?
-                    .ok_or_else(|| StoreError::Internal("conversation vanished".into()))?;
-            }
-            Err(other) => return Err(other.into()),
+            Ok(Committed {
+                conversation: change.conversation.clone(),
+                change: Some(change),
+            })
+        },
+        || async move {
+            let current: Conversation =
+                reread_conversation(backend.store.as_ref(), account_id, conversation_id).await?;
+            let holder = capacity_holder_record(backend, &current).await?;
+            Ok::<_, E>((current, holder))
+        },
+    )
+    .await
+}
+
+/// The record of the agent whose capacity `conversation` holds, if any.
+async fn capacity_holder_record(
+    backend: &Backend,
+    conversation: &Conversation,
+) -> Result<Option<Agent>, StoreError> {
+    match capacity_holder(conversation) {
+        Some((agent_id, _)) => {
+            backend
+                .store
+                .get_agent(&conversation.account_id, &agent_id)
+                .await
         }
+        None => Ok(None),
     }
-    Err(StoreError::Conflict.into())
 }

@@ -322,27 +322,39 @@ const MAX_UPDATE_ATTEMPTS: u32 = 8;
 /// to do". Returns the conversation as stored afterwards.
 pub async fn update_with_retry<E, F>(
     store: &dyn ConversationStore,
-    mut current: Conversation,
+    current: Conversation,
     mut change: F,
 ) -> Result<Conversation, E>
 where
     E: From<StoreError>,
     F: FnMut(&Conversation) -> Result<Option<Conversation>, E>,
 {
-    for _ in 0..MAX_UPDATE_ATTEMPTS {
-        let Some(next) = change(&current)? else {
-            return Ok(current);
-        };
-        match store.update_conversation(&next).await {
-            Ok(()) => return Ok(next),
-            Err(StoreError::Conflict) => {
-                current = store
-                    .get_conversation(&current.account_id, &current.id)
-                    .await?
-                    .ok_or_else(|| StoreError::Internal("conversation vanished".into()))?;
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(StoreError::Conflict.into())
+    use crate::optimistic::{retry_on_conflict, Decision};
+    let ids = (current.account_id.clone(), current.id.clone());
+    let (account_id, conversation_id) = (&ids.0, &ids.1);
+    retry_on_conflict(
+        current,
+        MAX_UPDATE_ATTEMPTS,
+        |current| {
+            Ok(match change(current)? {
+                Some(next) => Decision::Write(next),
+                None => Decision::Done(current.clone()),
+            })
+        },
+        |next| async move { store.update_conversation(&next).await.map(|()| next) },
+        || reread_conversation(store, account_id, conversation_id),
+    )
+    .await
+}
+
+/// The conversation as stored now; it cannot vanish (conversations are never deleted).
+pub async fn reread_conversation<E: From<StoreError>>(
+    store: &dyn ConversationStore,
+    account_id: &str,
+    conversation_id: &str,
+) -> Result<Conversation, E> {
+    Ok(store
+        .get_conversation(account_id, conversation_id)
+        .await?
+        .ok_or_else(|| StoreError::Internal("conversation vanished".into()))?)
 }

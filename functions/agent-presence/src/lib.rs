@@ -17,6 +17,7 @@ use shared::api::{
 use shared::auth::{is_safe_identifier, Principal};
 use shared::backend::Backend;
 use shared::model::{Role, TicketStatus};
+use shared::optimistic::{retry_on_conflict, Decision};
 use shared::router::{request_drain, withdraw};
 use shared::routing::{
     with_assignment, Agent, AgentProfileChange, AgentStatus, Offer, MAX_AGENT_GROUPS, MAX_CAPACITY,
@@ -294,6 +295,9 @@ async fn set_groups(
 #[serde(deny_unknown_fields)]
 struct AcceptRequest {}
 
+/// An accept that keeps meeting a changed offer gives up after this many writes (503).
+const MAX_ACCEPT_ATTEMPTS: u32 = 5;
+
 async fn accept(
     backend: &Backend,
     principal: &Principal,
@@ -301,37 +305,42 @@ async fn accept(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let AcceptRequest {} = parse_json(request)?;
-    let mut conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
     let now = now_ms();
-    let mut attempts = 0;
-    let assigned = loop {
-        if conversation.assignee.as_deref() == Some(principal.user_id.as_str()) {
-            break conversation; // a retried accept
-        }
-        let offer = conversation.offer.clone().ok_or_else(offer_not_standing)?;
-        if offer.agent_id != principal.user_id {
-            return Err(ApiError::forbidden(
-                "not_offered",
-                "this conversation is offered to another agent",
-            ));
-        }
-        if offer.expires_at <= now {
-            return Err(offer_not_standing());
-        }
-        let mut next = with_assignment(&conversation, now).ok_or_else(offer_not_standing)?;
-        if next.ticket_status.can_become(TicketStatus::Open) {
-            next.ticket_status = TicketStatus::Open;
-        }
-        match backend.store.accept_offer(&next, &offer).await {
-            Ok(()) => break next,
-            // Withdrawn or changed meanwhile: look again.
-            Err(StoreError::Conflict) if attempts < 4 => {
-                attempts += 1;
-                conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    let assigned = retry_on_conflict(
+        conversation,
+        MAX_ACCEPT_ATTEMPTS,
+        |conversation| {
+            if conversation.assignee.as_deref() == Some(principal.user_id.as_str()) {
+                return Ok(Decision::Done(conversation.clone())); // a retried accept
             }
-            Err(other) => return Err(other.into()),
-        }
-    };
+            let offer = conversation.offer.clone().ok_or_else(offer_not_standing)?;
+            if offer.agent_id != principal.user_id {
+                return Err(ApiError::forbidden(
+                    "not_offered",
+                    "this conversation is offered to another agent",
+                ));
+            }
+            if offer.expires_at <= now {
+                return Err(offer_not_standing());
+            }
+            let mut next = with_assignment(conversation, now).ok_or_else(offer_not_standing)?;
+            if next.ticket_status.can_become(TicketStatus::Open) {
+                next.ticket_status = TicketStatus::Open;
+            }
+            Ok(Decision::Write((next, offer)))
+        },
+        |(next, offer)| async move {
+            backend
+                .store
+                .accept_offer(&next, &offer)
+                .await
+                .map(|()| next)
+        },
+        // Withdrawn or changed meanwhile: look again.
+        || visible_conversation(backend.store.as_ref(), principal, cid),
+    )
+    .await?;
     tracing::info!(account_id = %principal.account_id, conversation_id = %assigned.id, agent_id = %principal.user_id, "offer accepted");
     Ok(json(
         StatusCode::OK,
