@@ -162,3 +162,40 @@ async fn malformed_conversation_ids_are_not_found() {
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{cid}");
     }
 }
+
+#[tokio::test]
+async fn every_response_names_its_request_in_x_request_id() {
+    let app = TestApp::start().await;
+    let client = reqwest::Client::new();
+    let mut ids = std::collections::HashSet::new();
+    let requests = [
+        // A success, a client error (no token) and an unknown route of a served prefix.
+        client
+            .post(format!("{}/v1/conversations", app.base_url))
+            .bearer_auth(app.token(Role::EndUser, "alice"))
+            .body("{}"),
+        client.get(format!("{}/v1/conversations", app.base_url)),
+        client
+            .get(format!(
+                "{}/v1/conversations/c_x/nothing-here",
+                app.base_url
+            ))
+            .bearer_auth(app.token(Role::EndUser, "alice")),
+    ];
+    for request in requests {
+        let response = request.send().await.expect("gateway reachable");
+        let status = response.status();
+        let id = response
+            .headers()
+            .get(shared::api::REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{status}: no x-request-id"))
+            .to_string();
+        let hex = id.strip_prefix("req_").unwrap_or_default();
+        assert!(
+            hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{status}: {id}"
+        );
+        assert!(ids.insert(id), "request ids are unique");
+    }
+}

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use http::{Method, StatusCode};
 use shared::adapters::memory::{LocalGrant, MemoryObjects, LOCAL_OBJECTS_PATH};
-use shared::api::{error_response, ApiError, ApiRequest, ApiResponse};
+use shared::api::{ApiError, ApiRequest, ApiResponse};
 use shared::backend::{dev_signing_secret, load_aws_config, Backend, DEMO_ACCOUNT, DEV_KID};
 use shared::config::FunctionConfig;
 use shared::ports::{Queue, ReceivedMessage};
@@ -110,7 +110,12 @@ pub async fn dispatch(backend: &Backend, request: ApiRequest) -> ApiResponse {
     if end_session::serves(path) {
         return end_session::handle(backend, request).await;
     }
-    error_response(&ApiError::route_not_found())
+    // No function serves the path (on AWS, API Gateway answers it): logged and named like
+    // every other answer.
+    shared::api::handle_logged("local-gateway", &request, async {
+        Err(ApiError::route_not_found())
+    })
+    .await
 }
 
 /// How often an idle in-process consumer looks at its queue again.
@@ -258,6 +263,7 @@ async fn serve_one(
         }
     }
     // Read at most the contract's limit (+1 byte to notice the excess), never the whole body.
+    let head = (parts.method.clone(), parts.uri.clone());
     let response = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
         Ok(collected) => {
             dispatch(
@@ -266,7 +272,14 @@ async fn serve_one(
             )
             .await
         }
-        Err(_) => error_response(&ApiError::payload_too_large()),
+        Err(_) => {
+            let mut request = ApiRequest::new(Bytes::new());
+            (*request.method_mut(), *request.uri_mut()) = head;
+            shared::api::handle_logged("local-gateway", &request, async {
+                Err(ApiError::payload_too_large())
+            })
+            .await
+        }
     };
     let (parts, body) = response.into_parts();
     Ok(hyper::Response::from_parts(
