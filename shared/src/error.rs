@@ -1,27 +1,9 @@
-//! Error types of the domain and storage layers. The mapping to HTTP lives in `api` only.
+//! The ports' error (a storage or queue adapter failed), beside the domain's. The mapping to
+//! HTTP lives in `api` only.
 
 use thiserror::Error;
 
-/// A request broke a domain rule; each variant maps to one stable API error code.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum DomainError {
-    #[error("{0}")]
-    InvalidRequest(String),
-    #[error("message text is longer than {max} characters")]
-    MessageTooLong { max: usize },
-    #[error("{0}")]
-    Unprocessable(String),
-    #[error("this client_message_id was already used with a different body")]
-    IdempotencyConflict,
-    #[error("only agents can post internal notes")]
-    InternalNoteForbidden,
-    #[error("attachment {0} is not a clean attachment of this conversation")]
-    AttachmentNotUsable(String),
-    #[error("{0}")]
-    InvalidTransition(String),
-    #[error("agents of this account cannot end messaging sessions (messaging.agents_can_end_sessions is off)")]
-    SessionEndingDisabled,
-}
+pub use domain::error::DomainError;
 
 /// A storage or queue adapter failed. Details are logged, never shown to clients.
 #[derive(Debug, Error)]

@@ -114,6 +114,15 @@ pub struct TestApp {
     http: reqwest::Client,
 }
 
+static HEAVY_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The fault and load tests each drive the emulator as hard as they can for a minute; each
+/// holds this slot so that they never run at the same time (the suite is one test binary whose
+/// tests run in parallel), and their figures and deadlines mean what they say.
+pub async fn heavy_test_slot() -> tokio::sync::MutexGuard<'static, ()> {
+    HEAVY_TESTS.lock().await
+}
+
 /// A helper that receives from a queue behind a fault proxy retries this many failed receives
 /// in a row before it gives up (with faults on 10% of requests, 20 in a row never happens).
 const MAX_HELPER_RECEIVE_FAILURES: u32 = 20;

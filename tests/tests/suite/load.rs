@@ -20,6 +20,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sustained_load_gets_no_5xx_and_every_acknowledged_message_is_stored() {
+    let _alone = integration_tests::heavy_test_slot().await;
     let app = TestApp::start().await;
     let mut conversations = Vec::new();
     for i in 0..CLIENTS {

@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Channel, Control, Conversation, SessionState};
+// A conversation's offer and held capacity are part of the conversation (`model`).
+pub use crate::model::{CapacityChannel, Offer};
+use crate::model::{Control, Conversation, SessionState};
 use crate::settings::RoutingMethod;
 
 /// R25: one status for every channel.
@@ -14,31 +16,6 @@ pub enum AgentStatus {
     Online,
     Away,
     Offline,
-}
-
-/// The capacity a conversation counts against. Live chats share the messaging capacity (one
-/// real-time queue for agents); email is separate (R5 moves ended sessions there).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CapacityChannel {
-    Messaging,
-    Email,
-}
-
-impl CapacityChannel {
-    pub fn of(channel: Channel) -> Self {
-        match channel {
-            Channel::Messaging | Channel::Chat => Self::Messaging,
-            Channel::Email => Self::Email,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Messaging => "messaging",
-            Self::Email => "email",
-        }
-    }
 }
 
 /// Most conversations one agent may hold on a channel.
@@ -122,19 +99,6 @@ pub struct AgentProfileChange {
     /// (messaging, email)
     pub capacity: Option<(u32, u32)>,
     pub groups: Option<Vec<String>>,
-}
-
-/// An offer of a conversation to one agent, recorded on the conversation and listed for the
-/// agent until accepted or withdrawn.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Offer {
-    pub account_id: String,
-    pub conversation_id: String,
-    pub agent_id: String,
-    pub offer_id: String,
-    pub channel: CapacityChannel,
-    pub offered_at: i64,
-    pub expires_at: i64,
 }
 
 /// A conversation in an account's waiting list. Ordered by priority (higher first), then by

@@ -172,10 +172,10 @@ pub struct Conversation {
     pub revision: u64,
     /// The standing offer to an agent (R23, R25), if any.
     #[serde(default)]
-    pub offer: Option<crate::routing::Offer>,
+    pub offer: Option<Offer>,
     /// The capacity the conversation holds on its offered or assigned agent (R24, R5).
     #[serde(default)]
-    pub held_capacity: Option<crate::routing::CapacityChannel>,
+    pub held_capacity: Option<CapacityChannel>,
     /// When it first started waiting for an agent in this session: its age in the waiting
     /// list, kept when an offer is withdrawn and it waits again.
     #[serde(default)]
@@ -261,4 +261,42 @@ pub struct RoutingRequest {
     pub requested_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer_id: Option<String>,
+}
+
+/// The capacity a conversation counts against. Live chats share the messaging capacity (one
+/// real-time queue for agents); email is separate (R5 moves ended sessions there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacityChannel {
+    Messaging,
+    Email,
+}
+
+impl CapacityChannel {
+    pub fn of(channel: Channel) -> Self {
+        match channel {
+            Channel::Messaging | Channel::Chat => Self::Messaging,
+            Channel::Email => Self::Email,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Messaging => "messaging",
+            Self::Email => "email",
+        }
+    }
+}
+
+/// An offer of a conversation to one agent, recorded on the conversation and listed for the
+/// agent until accepted or withdrawn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub account_id: String,
+    pub conversation_id: String,
+    pub agent_id: String,
+    pub offer_id: String,
+    pub channel: CapacityChannel,
+    pub offered_at: i64,
+    pub expires_at: i64,
 }

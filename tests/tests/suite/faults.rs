@@ -60,6 +60,7 @@ async fn post_until_acknowledged(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn messages_acknowledged_under_faults_are_stored_exactly_once_and_routing_is_neither_lost_nor_doubled(
 ) {
+    let _alone = integration_tests::heavy_test_slot().await;
     let seed = integration_tests::faults::seed_from_env();
     // Printed with the test's output when it fails: FAULT_SEED=<seed> replays the same fates.
     println!("fault seed {seed} (replay with FAULT_SEED={seed})");

@@ -1,0 +1,24 @@
+//! The domain's error: a request broke a rule. The mapping to HTTP lives in the edge only.
+
+use thiserror::Error;
+
+/// A request broke a domain rule; each variant maps to one stable API error code.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("message text is longer than {max} characters")]
+    MessageTooLong { max: usize },
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("this client_message_id was already used with a different body")]
+    IdempotencyConflict,
+    #[error("only agents can post internal notes")]
+    InternalNoteForbidden,
+    #[error("attachment {0} is not a clean attachment of this conversation")]
+    AttachmentNotUsable(String),
+    #[error("{0}")]
+    InvalidTransition(String),
+    #[error("agents of this account cannot end messaging sessions (messaging.agents_can_end_sessions is off)")]
+    SessionEndingDisabled,
+}

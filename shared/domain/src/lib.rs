@@ -1,0 +1,32 @@
+//! Relay's domain: what a conversation, a message, an agent, an offer and the settings are, and
+//! the product's rules (`docs/rules.md`, R1–R30) as plain functions over them. No async
+//! runtime, no AWS, no HTTP: the use cases and adapters in `shared` call into this crate,
+//! never the other way round.
+//!
+//! Modules, from the bottom up: `ids` and `error`; `model` (the entities); `settings` (the
+//! account's typed settings); `routing` (agents, capacity, offers, who is eligible); `rules`
+//! (messages, handoff, tickets); `sessions` (ending and closing, R20–R22); `attachments`
+//! (admission and inspection of files, R18–R19).
+
+pub mod attachments;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod routing;
+pub mod rules;
+pub mod sessions;
+pub mod settings;
+
+pub use error::DomainError;
+
+/// Milliseconds since the Unix epoch, the one clock reading the domain uses.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// RFC 3339 rendering (UTC, milliseconds) of an epoch-milliseconds timestamp, for API bodies.
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

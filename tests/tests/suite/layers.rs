@@ -1,0 +1,101 @@
+//! The layers' dependency rule, checked on what Cargo itself resolves (`cargo metadata`): the
+//! domain crate pulls in no async runtime, AWS SDK or HTTP crate, however deep.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// Crates the domain must never depend on, directly or not.
+fn forbidden(name: &str) -> bool {
+    name.starts_with("aws-")
+        || name.starts_with("aws_")
+        || name.starts_with("lambda_")
+        || name.starts_with("hyper")
+        || name.starts_with("http")
+        || matches!(name, "tokio" | "reqwest" | "async-trait" | "futures")
+}
+
+/// Every package `package` depends on at run time (normal dependencies, transitively).
+fn runtime_dependencies(metadata: &serde_json::Value, package: &str) -> BTreeSet<String> {
+    let name_of: HashMap<&str, &str> = metadata["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap_or(""),
+                p["name"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let nodes: HashMap<&str, &serde_json::Value> = metadata["resolve"]["nodes"]
+        .as_array()
+        .expect("resolve graph")
+        .iter()
+        .map(|n| (n["id"].as_str().unwrap_or(""), n))
+        .collect();
+    let root = name_of
+        .iter()
+        .find(|(_, name)| **name == package)
+        .map(|(id, _)| *id)
+        .unwrap_or_else(|| panic!("no package {package} in the workspace"));
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from([root]);
+    while let Some(id) = queue.pop_front() {
+        for dep in nodes[id]["deps"].as_array().into_iter().flatten() {
+            // A null kind is a normal dependency; dev and build dependencies do not ship.
+            let normal = dep["dep_kinds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|k| k["kind"].is_null());
+            let dep_id = dep["pkg"].as_str().unwrap_or("");
+            if normal && seen.insert(name_of[dep_id].to_string()) {
+                queue.push_back(dep_id);
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_domain_crate_depends_on_no_async_runtime_aws_or_http_crate() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+    // This machine's platform only: resolving every platform would download crates (Android,
+    // Windows) that no build here uses.
+    let rustc = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("run rustc -vV");
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .expect("rustc names its host");
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
+        .args(["--manifest-path", manifest])
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("cargo metadata JSON");
+
+    let domain = runtime_dependencies(&metadata, "domain");
+    let offending: Vec<&String> = domain.iter().filter(|name| forbidden(name)).collect();
+    assert!(
+        offending.is_empty(),
+        "the domain crate depends on {offending:?}"
+    );
+    // The walk does find such crates where they are: the crate around the domain has them.
+    let shared = runtime_dependencies(&metadata, "shared");
+    for expected in ["tokio", "aws-sdk-dynamodb", "http", "domain"] {
+        assert!(
+            shared.contains(expected),
+            "shared should depend on {expected}"
+        );
+    }
+}

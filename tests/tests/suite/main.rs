@@ -1,0 +1,20 @@
+//! The integration suite as one test binary (one link instead of sixteen): a module per area,
+//! each against the emulator at `AWS_ENDPOINT_URL` through the harness in `tests/src`.
+
+mod attachments_api;
+mod authorization;
+mod bad_input;
+mod conversations_api;
+mod dynamo_contract;
+mod emulator_resources;
+mod events_handoff;
+mod faults;
+mod hostile_input;
+mod layers;
+mod load;
+mod memory_contract;
+mod messages_api;
+mod openapi;
+mod routing;
+mod sessions;
+mod settings_api;
