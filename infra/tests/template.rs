@@ -253,3 +253,48 @@ fn localstack_bootstrap_is_generated_from_the_definition() {
         "localstack/init/resources.json is stale: run `cargo run -p local-gateway -- export-resources > localstack/init/resources.json`"
     );
 }
+
+#[test]
+fn http_api_events_are_the_route_table_each_path_with_every_method_to_its_function() {
+    let template = template();
+    // (function binary, path) for every HttpApi event of the template.
+    let mut routed = std::collections::BTreeSet::new();
+    let mut owner_of_path = std::collections::BTreeMap::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (name, event) in events {
+            if event["Type"] != "HttpApi" {
+                continue;
+            }
+            let path = event["Properties"]["Path"].as_str().unwrap().to_string();
+            // Every method reaches the function, which answers a wrong one with 405 + Allow.
+            assert_eq!(
+                event["Properties"]["Method"], "ANY",
+                "{binary} {name:?} {path}: route every method to the function"
+            );
+            if let Some(other) = owner_of_path.insert(path.clone(), binary.clone()) {
+                panic!("{path} is routed to {other} and {binary}");
+            }
+            routed.insert((binary.clone(), path));
+        }
+    }
+    let table: std::collections::BTreeSet<(String, String)> = shared::routes::ROUTES
+        .iter()
+        .map(|r| (r.function.to_string(), r.pattern.to_string()))
+        .collect();
+    let missing: Vec<_> = table.difference(&routed).collect();
+    let extra: Vec<_> = routed.difference(&table).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "template.yaml and shared/src/routes.rs disagree:\n  in the table, not the template: {missing:?}\n  in the template, not the table: {extra:?}"
+    );
+}

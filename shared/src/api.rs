@@ -23,6 +23,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// For 405: the methods the path takes (the `Allow` header).
+    pub allow: Vec<&'static str>,
 }
 
 impl ApiError {
@@ -31,6 +33,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            allow: Vec::new(),
         }
     }
 
@@ -46,12 +49,16 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
     }
 
-    pub fn method_not_allowed() -> Self {
-        Self::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this route does not accept that method",
-        )
+    /// 405 for a path that is served, not with this method; `allow` lists the methods it takes.
+    pub fn method_not_allowed(allow: &[&'static str]) -> Self {
+        Self {
+            allow: allow.to_vec(),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("this route accepts {}", allow.join(", ")),
+            )
+        }
     }
 
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
@@ -212,6 +219,11 @@ pub fn error_response(error: &ApiError) -> ApiResponse {
     let body = serde_json::json!({"error": {"code": error.code, "message": error.message}});
     let mut response = Response::new(body.to_string());
     *response.status_mut() = error.status;
+    if !error.allow.is_empty() {
+        if let Some(allow) = crate::routes::allow_header(&error.allow) {
+            response.headers_mut().insert(http::header::ALLOW, allow);
+        }
+    }
     with_json_headers(response)
 }
 

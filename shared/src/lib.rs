@@ -17,6 +17,7 @@ pub mod logging;
 pub mod optimistic;
 pub mod ports;
 pub mod router;
+pub mod routes;
 pub mod validation;
 
 #[cfg(feature = "contract-tests")]

@@ -6,80 +6,48 @@
 //! - `PUT /v1/agents/{agent_id}/capacity`, `PUT /v1/agents/{agent_id}/groups` (admins)
 //! - `POST /v1/conversations/{cid}/accept`
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
 use shared::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, path_segments, require_role,
-    split_path, visible_conversation, ApiError, ApiRequest, ApiResponse,
+    authenticate, check_body_size, handle_logged, json, parse_json, require_role,
+    visible_conversation, ApiError, ApiRequest, ApiResponse,
 };
 use shared::auth::{is_safe_identifier, Principal};
 use shared::backend::Backend;
 use shared::model::{Role, TicketStatus};
 use shared::optimistic::{retry_on_conflict, Decision};
 use shared::router::{request_drain, withdraw};
+use shared::routes::{route_of, Operation, AGENT_PRESENCE};
 use shared::routing::{
     with_assignment, Agent, AgentProfileChange, AgentStatus, Offer, MAX_AGENT_GROUPS, MAX_CAPACITY,
 };
 use shared::{now_ms, rfc3339, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
-    Me,
-    MyStatus,
-    MyOffers,
-    Capacity(String),
-    Groups(String),
-    Accept(String),
-}
-
-fn route(path: &[&str]) -> Option<Route> {
-    match path {
-        ["v1", "agents", "me"] => Some(Route::Me),
-        ["v1", "agents", "me", "status"] => Some(Route::MyStatus),
-        ["v1", "agents", "me", "offers"] => Some(Route::MyOffers),
-        ["v1", "agents", agent, "capacity"] => Some(Route::Capacity(agent.to_string())),
-        ["v1", "agents", agent, "groups"] => Some(Route::Groups(agent.to_string())),
-        ["v1", "conversations", cid, "accept"] => Some(Route::Accept(cid.to_string())),
-        _ => None,
-    }
-}
-
-/// Whether this function serves `path` (the local gateway dispatches on it).
-pub fn serves(path: &str) -> bool {
-    route(&split_path(path)).is_some()
-}
-
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged("agent-presence", &request, dispatch(backend, &request)).await
+    handle_logged(AGENT_PRESENCE, &request, dispatch(backend, &request)).await
 }
 
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
-    let route = route(&path_segments(request)).ok_or_else(ApiError::route_not_found)?;
-    let method = request.method();
-    let allowed = match &route {
-        Route::Me | Route::MyOffers => method == Method::GET,
-        Route::MyStatus | Route::Capacity(_) | Route::Groups(_) => method == Method::PUT,
-        Route::Accept(_) => method == Method::POST,
-    };
-    if !allowed {
-        return Err(ApiError::method_not_allowed());
-    }
+    let route = route_of(AGENT_PRESENCE, request)?;
     let principal = authenticate(backend, request).await?;
-    match route {
-        Route::Capacity(_) | Route::Groups(_) => require_role(&principal, &[Role::Admin])?,
+    match route.operation() {
+        Operation::SetCapacity | Operation::SetGroups => require_role(&principal, &[Role::Admin])?,
         _ => require_role(&principal, &[Role::Agent, Role::Admin])?,
     }
-    match route {
-        Route::Me => me(backend, &principal).await,
-        Route::MyStatus => set_status(backend, &principal, request).await,
-        Route::MyOffers => offers(backend, &principal).await,
-        Route::Capacity(agent) => set_capacity(backend, &principal, &agent, request).await,
-        Route::Groups(agent) => set_groups(backend, &principal, &agent, request).await,
-        Route::Accept(cid) => accept(backend, &principal, &cid, request).await,
+    let (agent, cid) = (route.param("agent_id"), route.param("cid"));
+    match route.operation() {
+        Operation::GetMe => me(backend, &principal).await,
+        Operation::SetStatus => set_status(backend, &principal, request).await,
+        Operation::ListOffers => offers(backend, &principal).await,
+        Operation::SetCapacity => set_capacity(backend, &principal, agent, request).await,
+        Operation::SetGroups => set_groups(backend, &principal, agent, request).await,
+        Operation::AcceptOffer => accept(backend, &principal, cid, request).await,
+        // The table gives this function only the operations above.
+        _ => Err(ApiError::route_not_found()),
     }
 }
 

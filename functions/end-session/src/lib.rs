@@ -10,13 +10,13 @@
 //! retried or raced request never half-applies, never sends two notices or two CSAT requests,
 //! and never releases capacity twice.
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
 use shared::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, path_segments, require_role,
-    split_path, visible_conversation, ApiError, ApiRequest, ApiResponse,
+    authenticate, check_body_size, handle_logged, json, parse_json, require_role,
+    visible_conversation, ApiError, ApiRequest, ApiResponse,
 };
 use shared::auth::Principal;
 use shared::backend::Backend;
@@ -24,30 +24,12 @@ use shared::lifecycle::{commit_with_retry, Committed};
 use shared::model::{Conversation, Role};
 use shared::now_ms;
 use shared::router::request_drain;
+use shared::routes::{route_of, Operation, END_SESSION};
 use shared::sessions::{close_ticket, end_session};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
-    End(String),
-    Close(String),
-}
-
-fn route(path: &[&str]) -> Option<Route> {
-    match path {
-        ["v1", "conversations", cid, "end"] => Some(Route::End(cid.to_string())),
-        ["v1", "conversations", cid, "close"] => Some(Route::Close(cid.to_string())),
-        _ => None,
-    }
-}
-
-/// Whether this function serves `path` (the local gateway dispatches on it).
-pub fn serves(path: &str) -> bool {
-    route(&split_path(path)).is_some()
-}
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged("end-session", &request, dispatch(backend, &request)).await
+    handle_logged(END_SESSION, &request, dispatch(backend, &request)).await
 }
 
 /// Both routes take an empty body or `{}`; anything else is refused (400).
@@ -57,17 +39,16 @@ struct EmptyRequest {}
 
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
-    let route = route(&path_segments(request)).ok_or_else(ApiError::route_not_found)?;
-    if request.method() != Method::POST {
-        return Err(ApiError::method_not_allowed());
-    }
+    let route = route_of(END_SESSION, request)?;
     let principal = authenticate(backend, request).await?;
-    // End users never end sessions or close tickets (403 before any lookup).
     require_role(&principal, &[Role::Agent, Role::Admin])?;
     let EmptyRequest {} = parse_json(request)?;
-    match route {
-        Route::End(cid) => end(backend, &principal, &cid).await,
-        Route::Close(cid) => close(backend, &principal, &cid).await,
+    let cid = route.param("cid");
+    match route.operation() {
+        Operation::EndSession => end(backend, &principal, cid).await,
+        Operation::CloseTicket => close(backend, &principal, cid).await,
+        // The table gives this function only the operations above.
+        _ => Err(ApiError::route_not_found()),
     }
 }
 

@@ -5,13 +5,13 @@
 //! - `POST|GET /v1/conversations/{cid}/messages`
 //! - `POST /v1/conversations/{cid}/events`, `POST /v1/conversations/{cid}/handoff`
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use shared::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, path_segments, query_param,
-    require_role, split_path, visible_conversation, ApiError, ApiRequest, ApiResponse,
+    authenticate, check_body_size, handle_logged, json, parse_json, query_param, require_role,
+    visible_conversation, ApiError, ApiRequest, ApiResponse,
 };
 use shared::attachments::AttachmentStatus;
 use shared::auth::Principal;
@@ -20,6 +20,7 @@ use shared::ids::is_valid_id;
 use shared::lifecycle::commit_with_retry;
 use shared::model::{AppendOutcome, AuthorRole, Conversation, Message, Role, RoutingRequest};
 use shared::ports::update_with_retry;
+use shared::routes::{route_of, Operation, INGEST_MESSAGE};
 use shared::rules::{
     apply_event, apply_message, build_message, check_post_allowed, check_replay, clamp_page,
     hand_off, message_changes_ticket, needs_routing, new_conversation, validate_post, visible_to,
@@ -32,62 +33,27 @@ use shared::{now_ms, rfc3339, DomainError};
 /// End users' history skips internal notes; refill a page at most this many times.
 const MAX_PAGE_REFILLS: usize = 5;
 
-/// The routes of this function.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
-    Conversations,
-    Conversation(String),
-    Messages(String),
-    Events(String),
-    Handoff(String),
-}
-
-fn route(path: &[&str]) -> Option<Route> {
-    match path {
-        ["v1", "conversations"] => Some(Route::Conversations),
-        ["v1", "conversations", cid] => Some(Route::Conversation(cid.to_string())),
-        ["v1", "conversations", cid, "messages"] => Some(Route::Messages(cid.to_string())),
-        ["v1", "conversations", cid, "events"] => Some(Route::Events(cid.to_string())),
-        ["v1", "conversations", cid, "handoff"] => Some(Route::Handoff(cid.to_string())),
-        _ => None,
-    }
-}
-
-/// Whether this function serves `path` (the local gateway dispatches on it).
-pub fn serves(path: &str) -> bool {
-    route(&split_path(path)).is_some()
-}
-
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged("ingest-message", &request, dispatch(backend, &request)).await
+    handle_logged(INGEST_MESSAGE, &request, dispatch(backend, &request)).await
 }
 
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     // Size first: an oversize body costs no AWS call at all.
     check_body_size(request)?;
-    let route = route(&path_segments(request)).ok_or_else(ApiError::route_not_found)?;
-    let method = request.method();
-    let allowed = match &route {
-        Route::Conversations | Route::Messages(_) => {
-            method == Method::GET || method == Method::POST
-        }
-        Route::Conversation(_) => method == Method::GET,
-        Route::Events(_) | Route::Handoff(_) => method == Method::POST,
-    };
-    if !allowed {
-        return Err(ApiError::method_not_allowed());
-    }
+    let route = route_of(INGEST_MESSAGE, request)?;
     let principal = authenticate(backend, request).await?;
-    let get = method == Method::GET;
-    match route {
-        Route::Conversations if get => list_conversations(backend, &principal, request).await,
-        Route::Conversations => create_conversation(backend, &principal, request).await,
-        Route::Conversation(cid) => get_conversation(backend, &principal, &cid).await,
-        Route::Messages(cid) if get => list_messages(backend, &principal, &cid, request).await,
-        Route::Messages(cid) => post_message(backend, &principal, &cid, request).await,
-        Route::Events(cid) => post_event(backend, &principal, &cid, request).await,
-        Route::Handoff(cid) => handoff(backend, &principal, &cid, request).await,
+    let cid = route.param("cid");
+    match route.operation() {
+        Operation::ListConversations => list_conversations(backend, &principal, request).await,
+        Operation::CreateConversation => create_conversation(backend, &principal, request).await,
+        Operation::GetConversation => get_conversation(backend, &principal, cid).await,
+        Operation::ListMessages => list_messages(backend, &principal, cid, request).await,
+        Operation::PostMessage => post_message(backend, &principal, cid, request).await,
+        Operation::PostEvent => post_event(backend, &principal, cid, request).await,
+        Operation::Handoff => handoff(backend, &principal, cid, request).await,
+        // The table gives this function only the operations above.
+        _ => Err(ApiError::route_not_found()),
     }
 }
 

@@ -8,18 +8,19 @@
 //! - `GET|PUT /v1/settings/workspace`: groups, chat departments and help-center facts (a minimal
 //!   stand-in for the admin areas that own them, so R1 and R11 have real data)
 
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
 use shared::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, path_segments, query_param,
-    require_role, split_path, ApiError, ApiRequest, ApiResponse,
+    authenticate, check_body_size, handle_logged, json, parse_json, query_param, require_role,
+    ApiError, ApiRequest, ApiResponse,
 };
 use shared::auth::Principal;
 use shared::backend::Backend;
 use shared::lifecycle::commit_with_retry;
 use shared::model::Role;
 use shared::ports::{ReceivedMessage, StoredSettings};
+use shared::routes::{route_of, Operation, UPDATE_SETTINGS};
 use shared::sessions::end_live_chat;
 use shared::settings::{
     apply_patch, readiness, AuditEntry, EffectJob, Settings, SettingsEffect, WorkspaceFacts,
@@ -35,63 +36,31 @@ const MAX_PAGES_PER_MESSAGE: usize = 40;
 /// A pending side effect older than this is sent to the queue again (its message was lost).
 const EFFECT_REDRIVE_AFTER_MS: i64 = 60_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Settings,
-    Audit,
-    Readiness,
-    Workspace,
-}
-
-fn route(path: &[&str]) -> Option<Route> {
-    match path {
-        ["v1", "settings"] => Some(Route::Settings),
-        ["v1", "settings", "audit"] => Some(Route::Audit),
-        ["v1", "settings", "messaging-readiness"] => Some(Route::Readiness),
-        ["v1", "settings", "workspace"] => Some(Route::Workspace),
-        _ => None,
-    }
-}
-
-/// Whether this function serves `path` (the local gateway dispatches on it).
-pub fn serves(path: &str) -> bool {
-    route(&split_path(path)).is_some()
-}
-
-/// Handles one HTTP request; every failure is a JSON error.
+/// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged("update-settings", &request, dispatch(backend, &request)).await
+    handle_logged(UPDATE_SETTINGS, &request, dispatch(backend, &request)).await
 }
 
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
-    let route = route(&path_segments(request)).ok_or_else(ApiError::route_not_found)?;
-    let method = request.method();
-    let allowed = match route {
-        Route::Settings => method == Method::GET || method == Method::PATCH,
-        Route::Workspace => method == Method::GET || method == Method::PUT,
-        Route::Audit | Route::Readiness => method == Method::GET,
-    };
-    if !allowed {
-        return Err(ApiError::method_not_allowed());
-    }
+    let route = route_of(UPDATE_SETTINGS, request)?;
     let principal = authenticate(backend, request).await?;
-    // Settings are account-wide and admin-only (never per agent).
     require_role(&principal, &[Role::Admin])?;
-    let get = method == Method::GET;
-    match route {
-        Route::Settings if get => get_settings(backend, &principal).await,
-        Route::Settings => patch_settings(backend, &principal, request).await,
-        Route::Audit => list_audit(backend, &principal, request).await,
-        Route::Readiness => messaging_readiness(backend, &principal).await,
-        Route::Workspace if get => {
+    match route.operation() {
+        Operation::GetSettings => get_settings(backend, &principal).await,
+        Operation::PatchSettings => patch_settings(backend, &principal, request).await,
+        Operation::ListSettingsAudit => list_audit(backend, &principal, request).await,
+        Operation::MessagingReadiness => messaging_readiness(backend, &principal).await,
+        Operation::GetWorkspace => {
             let facts = backend
                 .store
                 .get_workspace_facts(&principal.account_id)
                 .await?;
             Ok(json(StatusCode::OK, &facts))
         }
-        Route::Workspace => put_workspace(backend, &principal, request).await,
+        Operation::PutWorkspace => put_workspace(backend, &principal, request).await,
+        // The table gives this function only the operations above.
+        _ => Err(ApiError::route_not_found()),
     }
 }
 

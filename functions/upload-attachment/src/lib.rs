@@ -6,12 +6,12 @@
 //! - `POST /v1/conversations/{cid}/attachments/{aid}/complete`
 //! - `GET /v1/conversations/{cid}/attachments/{aid}`
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::json;
 
 use shared::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, path_segments, split_path,
-    visible_conversation, ApiError, ApiRequest, ApiResponse,
+    authenticate, check_body_size, handle_logged, json, parse_json, visible_conversation, ApiError,
+    ApiRequest, ApiResponse,
 };
 use shared::attachments::{
     admit, object_key, served_content_type, AdmissionError, AdmitRequest, Attachment,
@@ -20,55 +20,26 @@ use shared::attachments::{
 use shared::auth::Principal;
 use shared::backend::Backend;
 use shared::ids::{is_valid_id, new_id};
+use shared::routes::{route_of, Operation, UPLOAD_ATTACHMENT};
 use shared::validation::{validate, Validation};
 use shared::{now_ms, rfc3339};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
-    Attachments(String),
-    Attachment(String, String),
-    Complete(String, String),
-}
-
-fn route(path: &[&str]) -> Option<Route> {
-    match path {
-        ["v1", "conversations", cid, "attachments"] => Some(Route::Attachments(cid.to_string())),
-        ["v1", "conversations", cid, "attachments", aid] => {
-            Some(Route::Attachment(cid.to_string(), aid.to_string()))
-        }
-        ["v1", "conversations", cid, "attachments", aid, "complete"] => {
-            Some(Route::Complete(cid.to_string(), aid.to_string()))
-        }
-        _ => None,
-    }
-}
-
-/// Whether this function serves `path` (the local gateway dispatches on it).
-pub fn serves(path: &str) -> bool {
-    route(&split_path(path)).is_some()
-}
-
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged("upload-attachment", &request, dispatch(backend, &request)).await
+    handle_logged(UPLOAD_ATTACHMENT, &request, dispatch(backend, &request)).await
 }
 
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
-    let route = route(&path_segments(request)).ok_or_else(ApiError::route_not_found)?;
-    let method = request.method();
-    let allowed = match &route {
-        Route::Attachments(_) | Route::Complete(..) => method == Method::POST,
-        Route::Attachment(..) => method == Method::GET,
-    };
-    if !allowed {
-        return Err(ApiError::method_not_allowed());
-    }
+    let route = route_of(UPLOAD_ATTACHMENT, request)?;
     let principal = authenticate(backend, request).await?;
-    match route {
-        Route::Attachments(cid) => create(backend, &principal, &cid, request).await,
-        Route::Complete(cid, aid) => complete(backend, &principal, &cid, &aid, request).await,
-        Route::Attachment(cid, aid) => status(backend, &principal, &cid, &aid).await,
+    let (cid, aid) = (route.param("cid"), route.param("aid"));
+    match route.operation() {
+        Operation::AdmitAttachment => create(backend, &principal, cid, request).await,
+        Operation::CompleteAttachment => complete(backend, &principal, cid, aid, request).await,
+        Operation::GetAttachment => status(backend, &principal, cid, aid).await,
+        // The table gives this function only the operations above.
+        _ => Err(ApiError::route_not_found()),
     }
 }
 

@@ -92,30 +92,33 @@ pub fn function_config(
     })
 }
 
-/// Sends a request to the function that serves its path.
+/// Sends a request to the function the route table names for it (as API Gateway's routes
+/// do); a path no route serves is 404, a wrong method on a served path 405 with `Allow`.
 pub async fn dispatch(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    let path = request.uri().path();
-    if ingest_message::serves(path) {
-        return ingest_message::handle(backend, request).await;
+    use shared::routes::{self, Resolution};
+    let resolution = routes::resolve(request.method().as_str(), request.uri().path());
+    let function = match resolution {
+        Resolution::Found(matched) => matched.route.function,
+        // A served path with a wrong method: its function answers 405 with `Allow` (on AWS
+        // too: the template routes every method of a path to its function).
+        Resolution::MethodNotAllowed { function, .. } => function,
+        Resolution::NotFound => "",
+    };
+    match function {
+        routes::INGEST_MESSAGE => ingest_message::handle(backend, request).await,
+        routes::UPDATE_SETTINGS => update_settings::handle(backend, request).await,
+        routes::UPLOAD_ATTACHMENT => upload_attachment::handle(backend, request).await,
+        routes::AGENT_PRESENCE => agent_presence::handle(backend, request).await,
+        routes::END_SESSION => end_session::handle(backend, request).await,
+        // No function serves the path (on AWS, API Gateway answers it): logged and named
+        // like every other answer.
+        _ => {
+            shared::api::handle_logged("local-gateway", &request, async {
+                Err(ApiError::route_not_found())
+            })
+            .await
+        }
     }
-    if update_settings::serves(path) {
-        return update_settings::handle(backend, request).await;
-    }
-    if upload_attachment::serves(path) {
-        return upload_attachment::handle(backend, request).await;
-    }
-    if agent_presence::serves(path) {
-        return agent_presence::handle(backend, request).await;
-    }
-    if end_session::serves(path) {
-        return end_session::handle(backend, request).await;
-    }
-    // No function serves the path (on AWS, API Gateway answers it): logged and named like
-    // every other answer.
-    shared::api::handle_logged("local-gateway", &request, async {
-        Err(ApiError::route_not_found())
-    })
-    .await
 }
 
 /// How often an idle in-process consumer looks at its queue again.

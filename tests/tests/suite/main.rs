@@ -15,6 +15,7 @@ mod load;
 mod memory_contract;
 mod messages_api;
 mod openapi;
+mod routes;
 mod routing;
 mod sessions;
 mod settings_api;

@@ -6,6 +6,7 @@ use integration_tests::documented_operations;
 use local_gateway::dispatch;
 use shared::api::ApiRequest;
 use shared::backend::Backend;
+use shared::routes::ROUTES;
 
 fn request(method: &str, path: &str) -> ApiRequest {
     http::Request::builder()
@@ -43,29 +44,11 @@ async fn every_documented_operation_is_served() {
 async fn undocumented_operations_are_not_served() {
     let backend = Backend::in_memory();
     let documented = documented_operations();
-    let candidates = [
-        "/v1/conversations",
-        "/v1/conversations/{cid}",
-        "/v1/conversations/{cid}/messages",
-        "/v1/conversations/{cid}/events",
-        "/v1/conversations/{cid}/handoff",
-        "/v1/conversations/{cid}/attachments",
-        "/v1/conversations/{cid}/attachments/{aid}",
-        "/v1/conversations/{cid}/attachments/{aid}/complete",
-        "/v1/conversations/{cid}/accept",
-        "/v1/conversations/{cid}/end",
-        "/v1/conversations/{cid}/close",
-        "/v1/agents/me",
-        "/v1/agents/me/status",
-        "/v1/agents/me/offers",
-        "/v1/agents/{agent_id}/capacity",
-        "/v1/agents/{agent_id}/groups",
-        "/v1/settings",
-        "/v1/settings/audit",
-        "/v1/settings/messaging-readiness",
-        "/v1/settings/workspace",
-    ];
-    for path in candidates {
+    // Every path the table or the document knows, with every method.
+    let mut candidates: std::collections::BTreeSet<String> =
+        ROUTES.iter().map(|r| r.pattern.to_string()).collect();
+    candidates.extend(documented.iter().map(|(_, path)| path.clone()));
+    for path in &candidates {
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
             if documented.contains(&(method.to_string(), path.to_string())) {
                 continue;
@@ -78,4 +61,53 @@ async fn undocumented_operations_are_not_served() {
             );
         }
     }
+}
+
+/// (METHOD, path, operationId) of every operation docs/openapi.yaml documents.
+fn documented_operation_ids() -> std::collections::BTreeSet<(String, String, String)> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml"))
+            .expect("read docs/openapi.yaml");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("OpenAPI YAML");
+    let mut operations = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_mapping().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if let Some(id) = item[method]["operationId"].as_str() {
+                let path = path.as_str().unwrap_or_default().to_string();
+                operations.insert((method.to_uppercase(), path, id.to_string()));
+            }
+        }
+    }
+    operations
+}
+
+/// `Operation::PostMessage` → `postMessage`, as operation ids are written.
+fn operation_id(operation: shared::routes::Operation) -> String {
+    let name = format!("{operation:?}");
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_document_lists_exactly_the_route_table_with_its_operation_ids() {
+    let documented = documented_operation_ids();
+    let table: std::collections::BTreeSet<(String, String, String)> = ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_string(),
+                r.pattern.to_string(),
+                operation_id(r.operation),
+            )
+        })
+        .collect();
+    let missing: Vec<_> = table.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&table).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "docs/openapi.yaml and shared/src/routes.rs disagree:\n  in the table, not documented: {missing:?}\n  documented, not in the table: {extra:?}"
+    );
 }

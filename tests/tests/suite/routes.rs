@@ -1,0 +1,74 @@
+//! The route table as clients meet it: a wrong method on a served path is 405 with `Allow`
+//! naming exactly the table's methods for that path (answered by the path's own function, as
+//! on AWS where the template routes every method of a path to it); an unknown path is 404.
+
+use local_gateway::dispatch;
+use shared::backend::Backend;
+use shared::routes::ROUTES;
+
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+fn concrete(pattern: &str) -> String {
+    pattern
+        .replace("{cid}", "c_0123456789abcdef0123456789abcdef")
+        .replace("{aid}", "att_0123456789abcdef0123456789abcdef")
+        .replace("{agent_id}", "agent-1")
+}
+
+fn request(method: &str, path: &str) -> shared::api::ApiRequest {
+    http::Request::builder()
+        .method(method)
+        .uri(path)
+        .body(Default::default())
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_wrong_method_on_every_served_path_is_405_with_the_methods_it_takes() {
+    let backend = Backend::in_memory();
+    let mut checked = 0;
+    for route in ROUTES {
+        let allowed: Vec<&str> = ROUTES
+            .iter()
+            .filter(|r| r.pattern == route.pattern)
+            .map(|r| r.method)
+            .collect();
+        for method in METHODS.iter().filter(|m| !allowed.contains(m)) {
+            let response = dispatch(&backend, request(method, &concrete(route.pattern))).await;
+            assert_eq!(response.status(), 405, "{method} {}", route.pattern);
+            let allow = response
+                .headers()
+                .get(http::header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_else(|| panic!("{method} {}: no Allow", route.pattern));
+            let mut listed: Vec<&str> = allow.split(", ").collect();
+            let mut expected = allowed.clone();
+            listed.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(listed, expected, "{method} {}", route.pattern);
+            let body: serde_json::Value =
+                serde_json::from_str(response.body()).expect("JSON error body");
+            assert_eq!(body["error"]["code"], "method_not_allowed");
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} wrong methods tried");
+}
+
+#[tokio::test]
+async fn paths_no_route_serves_are_404_route_not_found() {
+    let backend = Backend::in_memory();
+    for path in [
+        "/",
+        "/v1",
+        "/v1/agents",
+        "/v1/conversations/c_1/attachments/a_1/complete/again",
+        "/v2/conversations",
+    ] {
+        let response = dispatch(&backend, request("GET", path)).await;
+        assert_eq!(response.status(), 404, "{path}");
+        let body: serde_json::Value =
+            serde_json::from_str(response.body()).expect("JSON error body");
+        assert_eq!(body["error"]["code"], "route_not_found", "{path}");
+    }
+}
