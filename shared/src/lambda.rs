@@ -6,14 +6,23 @@ use std::future::Future;
 use bytes::Bytes;
 pub use lambda_http::Error;
 use lambda_http::{service_fn, Body, Request};
+pub use lambda_http::{Context, LambdaEvent};
 
 use crate::api::{ApiRequest, ApiResponse};
 use crate::backend::{load_aws_config, Backend, Links};
 use crate::config::FunctionConfig;
 
-/// Converts an API Gateway request into the handlers' request type.
+/// Converts an API Gateway request into the handlers' request type, with the API's own path:
+/// API Gateway puts a named stage in front of it (`/prod/v1/conversations`), which the route
+/// table does not know. (`$default`, the template's stage, has no prefix.)
 pub fn to_api_request(request: Request) -> ApiRequest {
-    let (parts, body) = request.into_parts();
+    let stage = stage_of(&request);
+    let (mut parts, body) = request.into_parts();
+    if let Some(stage) = stage {
+        if let Some(uri) = without_stage(&parts.uri, &stage) {
+            parts.uri = uri;
+        }
+    }
     let bytes = match body {
         Body::Empty => Bytes::new(),
         Body::Text(text) => Bytes::from(text),
@@ -25,28 +34,84 @@ pub fn to_api_request(request: Request) -> ApiRequest {
     ApiRequest::from_parts(parts, bytes)
 }
 
+/// The named stage of an API Gateway request (`None` for `$default` or no stage).
+fn stage_of(request: &Request) -> Option<String> {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    let stage = match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context.stage.clone(),
+        RequestContext::ApiGatewayV1(context) => context.stage.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }?;
+    (stage != "$default" && !stage.is_empty()).then_some(stage)
+}
+
+/// `uri` without a leading `/{stage}` segment, if it has one.
+fn without_stage(uri: &http::Uri, stage: &str) -> Option<http::Uri> {
+    let path = uri.path();
+    let rest = path.strip_prefix('/')?.strip_prefix(stage)?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    let path = if rest.is_empty() { "/" } else { rest };
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    path_and_query.parse().ok()
+}
+
 /// Once per cold start: logging, typed configuration (fails fast with a clear message) and the
-/// AWS clients. Creating clients makes no network call.
+/// AWS clients. Creating clients makes no network call. Logging is the Lambda runtime's own
+/// set-up: it honours `AWS_LAMBDA_LOG_FORMAT` (JSON, as the template sets) and
+/// `AWS_LAMBDA_LOG_LEVEL` (else `RUST_LOG`).
 async fn cold_start(links: Links) -> Result<Backend, Error> {
-    crate::logging::init();
+    lambda_http::tracing::init_default_subscriber();
     let config = FunctionConfig::from_env().inspect_err(|error| {
         tracing::error!(%error, "invalid configuration");
     })?;
     Ok(Backend::aws(&load_aws_config().await, &config, links))
 }
 
+/// One API Gateway event, as the Lambda runtime hands it over, through the function: the
+/// event JSON AWS sends → `lambda_http`'s conversion (the one `lambda_http::run` uses: stage,
+/// base64 bodies, multi-value query strings) → `handler` → the API Gateway response JSON.
+/// `run_http` serves every event through this; the deployed-path tests feed it recorded events.
+pub async fn answer_http_event<F, Fut>(
+    backend: &Backend,
+    handler: &F,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, Error>
+where
+    F: Fn(Backend, ApiRequest) -> Fut + Send + Sync,
+    Fut: Future<Output = ApiResponse> + Send,
+{
+    use lambda_http::tower::ServiceExt;
+    let LambdaEvent { payload, context } = event;
+    let request: lambda_http::request::LambdaRequest = serde_json::from_value(payload)?;
+    let service = service_fn(move |request: Request| {
+        let backend = backend.clone();
+        async move { Ok::<_, Error>(handler(backend, to_api_request(request)).await) }
+    });
+    // lambda_http's own adapter (what `lambda_http::run` wraps a service in).
+    let response = lambda_http::Adapter::from(service)
+        .oneshot(LambdaEvent::new(request, context))
+        .await?;
+    Ok(serde_json::to_value(response)?)
+}
+
 /// Runs an HTTP function: fails fast on missing configuration, builds the AWS backend once
-/// (with the services `links` names), then serves events with `handler`.
+/// (with the services `links` names), then answers every event with [`answer_http_event`].
 pub async fn run_http<F, Fut>(links: Links, handler: F) -> Result<(), Error>
 where
     F: Fn(Backend, ApiRequest) -> Fut + Send + Sync,
     Fut: Future<Output = ApiResponse> + Send,
 {
     let backend = cold_start(links).await?;
-    let handler = &handler;
-    lambda_http::run(service_fn(move |request: Request| {
-        let backend = backend.clone();
-        async move { Ok::<_, Error>(handler(backend, to_api_request(request)).await) }
+    let (backend, handler) = (&backend, &handler);
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        answer_http_event(backend, handler, event)
     }))
     .await
 }
@@ -100,6 +165,24 @@ pub fn batch_response(
     response
 }
 
+/// One SQS event, as the Lambda runtime hands it over, through a consumer: the records →
+/// `handler` (which returns the message ids that failed) → the partial batch response JSON.
+/// `run_sqs` answers every event with this; the deployed-path tests feed it recorded events.
+pub async fn answer_sqs_event<F, Fut>(
+    backend: &Backend,
+    handler: &F,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, Error>
+where
+    F: Fn(Backend, Vec<crate::ports::ReceivedMessage>) -> Fut + Send + Sync,
+    Fut: Future<Output = Vec<String>> + Send,
+{
+    let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_value(event.payload)?;
+    let batch = received_batch(event.records);
+    let failed = handler(backend.clone(), batch.clone()).await;
+    Ok(serde_json::to_value(batch_response(&batch, failed))?)
+}
+
 /// Runs an SQS consumer: `handler` gets the batch and returns the message ids that failed,
 /// which are reported as batch item failures (only they are retried, then dead-lettered).
 pub async fn run_sqs<F, Fut>(links: Links, handler: F) -> Result<(), Error>
@@ -107,21 +190,11 @@ where
     F: Fn(Backend, Vec<crate::ports::ReceivedMessage>) -> Fut + Send + Sync,
     Fut: Future<Output = Vec<String>> + Send,
 {
-    use aws_lambda_events::sqs::SqsEvent;
-    use lambda_http::lambda_runtime::{self, LambdaEvent};
-
     let backend = cold_start(links).await?;
-    let handler = &handler;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<SqsEvent>| {
-            let backend = backend.clone();
-            async move {
-                let batch = received_batch(event.payload.records);
-                let failed = handler(backend, batch.clone()).await;
-                Ok::<_, Error>(batch_response(&batch, failed))
-            }
-        },
-    ))
+    let (backend, handler) = (&backend, &handler);
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        answer_sqs_event(backend, handler, event)
+    }))
     .await
 }
 

@@ -5,6 +5,7 @@ mod attachments_api;
 mod authorization;
 mod bad_input;
 mod conversations_api;
+mod deployed_path;
 mod dynamo_contract;
 mod emulator_resources;
 mod events_handoff;

@@ -1,0 +1,549 @@
+//! The deployed path: each function's Lambda entry (`shared::lambda::answer_http_event` /
+//! `answer_sqs_event`, what `run_http` / `run_sqs` hand every event to) fed the JSON that AWS
+//! sends, on the emulator backend, must answer what the local gateway answers for the same
+//! request. Events are in API Gateway's HTTP API payload format 2.0 (with a named stage, a
+//! base64 body and a repeated query key) and in SQS's Lambda event format, with an S3
+//! notification as the body where S3 announces an upload.
+
+use base64::Engine;
+use integration_tests::{json, TestApp};
+use reqwest::StatusCode;
+use serde_json::Value;
+use shared::api::{ApiRequest, ApiResponse};
+use shared::backend::Backend;
+use shared::lambda::{answer_http_event, answer_sqs_event, Context, LambdaEvent};
+use shared::model::Role;
+use shared::routes::{self, Resolution};
+
+/// An HTTP API (payload 2.0) event as API Gateway sends it for `method path?query` on stage
+/// `stage`: the stage in `rawPath` (named stages only), lower-case headers, the body base64
+/// encoded when `base64` (as API Gateway does for binary media types), `routeKey` and
+/// `pathParameters` from the route the template declares.
+fn http_api_event(
+    stage: &str,
+    method: &str,
+    path: &str,
+    query: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    base64: bool,
+) -> Value {
+    let raw_path = if stage == "$default" {
+        path.to_string()
+    } else {
+        format!("/{stage}{path}")
+    };
+    let (route_key, path_parameters) = match routes::resolve(method, path) {
+        Resolution::Found(matched) => {
+            let names = ["cid", "aid", "agent_id"];
+            let parameters: serde_json::Map<String, Value> = names
+                .iter()
+                .filter(|n| !matched.param(n).is_empty())
+                .map(|n| (n.to_string(), json!(matched.param(n))))
+                .collect();
+            (
+                format!("ANY {}", matched.route.pattern),
+                Some(Value::Object(parameters)),
+            )
+        }
+        _ => ("$default".to_string(), None),
+    };
+    let mut headers = serde_json::Map::new();
+    headers.insert("accept".into(), json!("application/json"));
+    headers.insert(
+        "content-length".into(),
+        json!(body.map_or(0, str::len).to_string()),
+    );
+    headers.insert(
+        "host".into(),
+        json!("abc123.execute-api.us-east-1.amazonaws.com"),
+    );
+    headers.insert("user-agent".into(), json!("relay-widget/1.0"));
+    headers.insert(
+        "x-amzn-trace-id".into(),
+        json!("Root=1-67891233-abcdef012345678912345678"),
+    );
+    headers.insert("x-forwarded-for".into(), json!("203.0.113.7"));
+    headers.insert("x-forwarded-port".into(), json!("443"));
+    headers.insert("x-forwarded-proto".into(), json!("https"));
+    if let Some(token) = token {
+        headers.insert("authorization".into(), json!(format!("Bearer {token}")));
+    }
+    if body.is_some() {
+        headers.insert("content-type".into(), json!("application/json"));
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": raw_path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "relay-widget/1.0"
+            },
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": route_key,
+            "stage": stage,
+            "time": "22/Nov/2026:03:30:00 +0000",
+            "timeEpoch": 1_795_318_200_000_i64
+        },
+        "isBase64Encoded": base64
+    });
+    if let Some(parameters) =
+        path_parameters.filter(|p| p.as_object().is_some_and(|o| !o.is_empty()))
+    {
+        event["pathParameters"] = parameters;
+    }
+    if !query.is_empty() {
+        // API Gateway joins repeated keys with commas here; rawQueryString keeps them apart.
+        let mut joined: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (k, v) in form_urlencoded_pairs(query) {
+            joined.entry(k).or_default().push(v);
+        }
+        event["queryStringParameters"] = json!(joined
+            .into_iter()
+            .map(|(k, v)| (k, json!(v.join(","))))
+            .collect::<serde_json::Map<String, Value>>());
+    }
+    if let Some(body) = body {
+        event["body"] = if base64 {
+            json!(base64::engine::general_purpose::STANDARD.encode(body))
+        } else {
+            json!(body)
+        };
+    }
+    event
+}
+
+fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn context() -> Context {
+    let mut context = Context::default();
+    context.request_id = "8f5e2a1c-0b7d-4c1e-9a55-3f1b2c4d5e6f".into();
+    context.invoked_function_arn =
+        "arn:aws:lambda:us-east-1:123456789012:function:relay-function".into();
+    context
+}
+
+/// What the path's function answers under Lambda: status, headers and JSON body of the
+/// API Gateway response it returns.
+struct LambdaAnswer {
+    status: u16,
+    headers: Value,
+    body: Value,
+}
+
+async fn through_lambda(backend: &Backend, event: Value) -> LambdaAnswer {
+    let method = event["requestContext"]["http"]["method"]
+        .as_str()
+        .unwrap_or("GET")
+        .to_string();
+    let stage = event["requestContext"]["stage"]
+        .as_str()
+        .unwrap_or("$default")
+        .to_string();
+    let raw_path = event["rawPath"].as_str().unwrap_or("/").to_string();
+    let path = raw_path
+        .strip_prefix(&format!("/{stage}"))
+        .filter(|_| stage != "$default")
+        .unwrap_or(&raw_path)
+        .to_string();
+    // The function the template routes this path to (API Gateway's choice).
+    let function = match routes::resolve(&method, &path) {
+        Resolution::Found(matched) => matched.route.function,
+        Resolution::MethodNotAllowed { function, .. } => function,
+        Resolution::NotFound => panic!("API Gateway routes no function for {method} {path}"),
+    };
+    let event = LambdaEvent::new(event, context());
+    let answer = match function {
+        routes::INGEST_MESSAGE => answer_http_event(backend, &ingest, event).await,
+        routes::UPLOAD_ATTACHMENT => answer_http_event(backend, &upload, event).await,
+        routes::AGENT_PRESENCE => answer_http_event(backend, &presence, event).await,
+        routes::END_SESSION => answer_http_event(backend, &end, event).await,
+        routes::UPDATE_SETTINGS => answer_http_event(backend, &settings, event).await,
+        other => panic!("no Lambda entry for {other}"),
+    }
+    .expect("the Lambda entry answers every event");
+    let body: Value = serde_json::from_str(answer["body"].as_str().expect("string body"))
+        .unwrap_or_else(|_| panic!("body is JSON: {answer}"));
+    assert_eq!(answer["isBase64Encoded"], false, "{answer}");
+    LambdaAnswer {
+        status: answer["statusCode"].as_u64().expect("statusCode") as u16,
+        headers: answer["headers"].clone(),
+        body,
+    }
+}
+
+// Each function's handler exactly as its `main.rs` hands it to `run_http`.
+async fn ingest(backend: Backend, request: ApiRequest) -> ApiResponse {
+    ingest_message::handle(&backend, request).await
+}
+async fn upload(backend: Backend, request: ApiRequest) -> ApiResponse {
+    upload_attachment::handle(&backend, request).await
+}
+async fn presence(backend: Backend, request: ApiRequest) -> ApiResponse {
+    agent_presence::handle(&backend, request).await
+}
+async fn end(backend: Backend, request: ApiRequest) -> ApiResponse {
+    end_session::handle(&backend, request).await
+}
+async fn settings(backend: Backend, request: ApiRequest) -> ApiResponse {
+    update_settings::handle(&backend, request).await
+}
+
+/// The same request through the local gateway: status and body.
+async fn through_gateway(
+    app: &TestApp,
+    method: &str,
+    path_and_query: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let reply = app
+        .send_raw(
+            method,
+            path_and_query,
+            token,
+            body.map(|b| b.as_bytes().to_vec()),
+        )
+        .await;
+    (reply.status.as_u16(), reply.body)
+}
+
+#[tokio::test]
+async fn http_api_events_on_a_named_stage_get_the_gateways_answers_from_each_function() {
+    let app = TestApp::start().await;
+    let backend = &app.backend;
+    let alice = app.token(Role::EndUser, "alice");
+    let agent = app.token(Role::Agent, "ag-1");
+    let admin = app.token(Role::Admin, "admin-1");
+
+    // A write through Lambda (base64 body, stage "prod"), visible through the gateway.
+    let created = through_lambda(
+        backend,
+        http_api_event(
+            "prod",
+            "POST",
+            "/v1/conversations",
+            "",
+            Some(&alice),
+            Some("{}"),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.headers["content-type"], "application/json");
+    assert!(created.headers["x-request-id"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("req_")));
+    let cid = created.body["id"]
+        .as_str()
+        .expect("conversation id")
+        .to_string();
+    let (status, seen) = through_gateway(
+        &app,
+        "GET",
+        &format!("/v1/conversations/{cid}"),
+        Some(&alice),
+        None,
+    )
+    .await;
+    assert_eq!((status, &seen), (200, &created.body));
+
+    // Two messages through Lambda, one base64, one plain text body.
+    for (i, base64) in [(1, true), (2, false)] {
+        let body = json!({"client_message_id": format!("m-{i}"), "type": "text", "text": format!("hello {i}")}).to_string();
+        let posted = through_lambda(
+            backend,
+            http_api_event(
+                "prod",
+                "POST",
+                &format!("/v1/conversations/{cid}/messages"),
+                "",
+                Some(&alice),
+                Some(&body),
+                base64,
+            ),
+        )
+        .await;
+        assert_eq!(posted.status, 201, "{}", posted.body);
+        assert_eq!(posted.body["message"]["seq"], i);
+    }
+
+    // Reads answer the same both ways, on the default stage and a named one; a repeated
+    // query key (`limit=1&limit=2`) is read the same way.
+    let reads: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "GET",
+            format!("/v1/conversations/{cid}/messages"),
+            "after_seq=0&limit=1&limit=2",
+            alice.as_str(),
+        ),
+        (
+            "GET",
+            format!("/v1/conversations/{cid}/messages"),
+            "after_seq=1",
+            alice.as_str(),
+        ),
+        ("GET", "/v1/conversations".to_string(), "", alice.as_str()),
+        (
+            "GET",
+            format!("/v1/conversations/{cid}"),
+            "",
+            agent.as_str(),
+        ),
+        (
+            "GET",
+            "/v1/agents/me/offers".to_string(),
+            "",
+            agent.as_str(),
+        ),
+        (
+            "GET",
+            format!("/v1/conversations/{cid}/attachments/att_0123456789abcdef0123456789abcdef"),
+            "",
+            alice.as_str(),
+        ),
+        (
+            "GET",
+            "/v1/settings/messaging-readiness".to_string(),
+            "",
+            admin.as_str(),
+        ),
+        // Refusals: wrong role, end of a session that is still under the bot, bad JSON.
+        ("GET", "/v1/settings".to_string(), "", agent.as_str()),
+        (
+            "POST",
+            format!("/v1/conversations/{cid}/close"),
+            "",
+            alice.as_str(),
+        ),
+    ];
+    for stage in ["$default", "prod"] {
+        for (method, path, query, token) in &reads {
+            let lambda = through_lambda(
+                backend,
+                http_api_event(stage, method, path, query, Some(token), None, false),
+            )
+            .await;
+            let target = if query.is_empty() {
+                path.clone()
+            } else {
+                format!("{path}?{query}")
+            };
+            let (status, body) = through_gateway(&app, method, &target, Some(token), None).await;
+            assert_eq!(
+                (lambda.status, &lambda.body),
+                (status, &body),
+                "{stage}: {method} {target}"
+            );
+        }
+    }
+
+    // Bodies the edge refuses: malformed JSON (base64 too), no token, wrong method, oversize.
+    let malformed = through_lambda(
+        backend,
+        http_api_event(
+            "prod",
+            "POST",
+            &format!("/v1/conversations/{cid}/messages"),
+            "",
+            Some(&alice),
+            Some("{not json"),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (malformed.status, malformed.body["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let anonymous = through_lambda(
+        backend,
+        http_api_event("prod", "GET", "/v1/conversations", "", None, None, false),
+    )
+    .await;
+    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    let wrong_method = through_lambda(
+        backend,
+        http_api_event(
+            "prod",
+            "DELETE",
+            &format!("/v1/conversations/{cid}/messages"),
+            "",
+            Some(&alice),
+            None,
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(wrong_method.status, 405, "{}", wrong_method.body);
+    assert_eq!(wrong_method.headers["allow"], "GET, POST");
+    let huge = " ".repeat(300 * 1024);
+    let oversize = through_lambda(
+        backend,
+        http_api_event(
+            "prod",
+            "POST",
+            "/v1/conversations",
+            "",
+            Some(&alice),
+            Some(&huge),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(oversize.status, StatusCode::PAYLOAD_TOO_LARGE.as_u16());
+
+    // What Lambda wrote is what the gateway lists, and nothing else was stored.
+    let stored = app.stored_messages(&cid).await;
+    assert_eq!(stored.len(), 2);
+}
+
+/// An SQS event as Lambda delivers it: `Records` with `messageId`, `receiptHandle`, `body`,
+/// string attributes and the queue's ARN.
+fn sqs_event(bodies: &[(&str, String)]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|(id, body)| {
+            json!({
+                "messageId": id,
+                "receiptHandle": format!("AQEB{id}receipt=="),
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795318200000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1795318200010"
+                },
+                "messageAttributes": {},
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:relay-routing",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+#[tokio::test]
+async fn the_routers_lambda_entry_reports_only_the_poison_message_of_a_recorded_sqs_event() {
+    let app = TestApp::start().await;
+    integration_tests::agents::agent(&app, "ag-1", 3, &[], "online").await;
+    let cid = integration_tests::agents::waiting(&app, "alice", 0, None).await;
+    let requests = app.routing_requests().await;
+    let request = requests
+        .iter()
+        .find(|r| r.conversation_id.as_deref() == Some(cid.as_str()))
+        .expect("the handoff asked for routing");
+    let event = sqs_event(&[
+        ("poison-1", "{\"not\": \"a routing request\"".to_string()),
+        (
+            "good-1",
+            serde_json::to_string(request).expect("routing request JSON"),
+        ),
+    ]);
+    let answer = answer_sqs_event(
+        &app.backend,
+        &|backend: Backend, batch: Vec<shared::ports::ReceivedMessage>| async move {
+            route_conversation::handle_batch(&backend, &batch).await
+        },
+        LambdaEvent::new(event, context()),
+    )
+    .await
+    .expect("the Lambda entry answers");
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "poison-1"}]})
+    );
+    assert_eq!(
+        integration_tests::agents::offered_to(&app, &cid)
+            .await
+            .as_deref(),
+        Some("ag-1"),
+        "the good message of the batch was routed"
+    );
+}
+
+#[tokio::test]
+async fn the_validators_lambda_entry_decides_an_upload_from_a_recorded_s3_notification() {
+    let app = TestApp::start().await;
+    let alice = app.token(Role::EndUser, "alice");
+    let cid = app.new_conversation("alice").await;
+    let admitted = app
+        .post(
+            &format!("/v1/conversations/{cid}/attachments"),
+            &alice,
+            json!({"file_name": "notes.txt", "content_type": "text/plain", "size": 11}),
+        )
+        .await;
+    assert_eq!(admitted.status, StatusCode::CREATED, "{:?}", admitted.body);
+    let aid = admitted.body["attachment_id"]
+        .as_str()
+        .expect("attachment id")
+        .to_string();
+    let uploaded = app
+        .upload(
+            &admitted.body["upload"],
+            "notes.txt",
+            b"hello world".to_vec(),
+        )
+        .await;
+    assert!(uploaded.is_success(), "{uploaded}");
+
+    // What S3 puts in the SQS message body: its event notification, key URL-encoded.
+    let key = shared::attachments::object_key(&app.account.id, &cid, &aid);
+    let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
+    let notification = json!({"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-11-22T03:30:00.123Z",
+        "eventName": "ObjectCreated:Post",
+        "userIdentity": {"principalId": "AWS:AROAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.7"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "attachment-uploaded",
+            "bucket": {"name": "relay-attachments", "ownerIdentity": {"principalId": "A3NL1KOZZKExample"}, "arn": "arn:aws:s3:::relay-attachments"},
+            "object": {"key": encoded, "size": 11, "eTag": "5eb63bbbe01eeed093cb22bb8f5acdc3", "sequencer": "0055AED6DCD90281E5"}
+        }
+    }]});
+    let event = sqs_event(&[("s3-1", notification.to_string())]);
+    let answer = answer_sqs_event(
+        &app.backend,
+        &|backend: Backend, batch: Vec<shared::ports::ReceivedMessage>| async move {
+            validate_attachment::handle_events(&backend, &batch).await
+        },
+        LambdaEvent::new(event, context()),
+    )
+    .await
+    .expect("the Lambda entry answers");
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let status = app
+        .get(
+            &format!("/v1/conversations/{cid}/attachments/{aid}"),
+            &alice,
+        )
+        .await;
+    assert_eq!(status.body["status"], "clean", "{:?}", status.body);
+}
