@@ -6,6 +6,9 @@
 
 use std::sync::Arc;
 
+mod routing;
+pub use routing::*;
+
 use crate::ids::new_id;
 use crate::model::{
     Account, AppendOutcome, AuthorRole, Conversation, Message, MessageKind, SigningKey,
@@ -726,6 +729,9 @@ macro_rules! store_contract_tests {
             attachment_is_decided_once_and_only_while_pending,
             session_end_writes_notice_csat_and_capacity_in_one_step_once,
             session_change_whose_capacity_condition_fails_writes_nothing,
+            concurrent_offers_never_take_an_agent_beyond_its_capacity,
+            offer_to_an_offline_agent_is_refused_and_writes_nothing,
+            withdrawn_offer_frees_the_slot_and_the_conversation_waits_in_its_place,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

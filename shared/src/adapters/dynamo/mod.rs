@@ -1,0 +1,444 @@
+//! DynamoDB adapter: one table, keys designed per access pattern (see docs/data-model.md).
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | account | `A#{acct}` | `ACCOUNT` |
+//! | signing key | `A#{acct}` | `KEY#{kid}` |
+//! | settings document | `A#{acct}` | `SETTINGS` |
+//! | conversation | `A#{acct}#C#{cid}` | `CONV` (+ `gsi1pk = A#{acct}#U#{owner}`, `gsi1sk = {created_at}#{cid}`) |
+//! | message | `A#{acct}#C#{cid}` | `M#{seq:012}` |
+//! | idempotency record | `A#{acct}#C#{cid}` | `I#{client_message_id}#{author}` (TTL `expires_at`) |
+//! | workspace facts | `A#{acct}` | `WORKSPACE` |
+//! | settings outbox | `A#{acct}` | `OUTBOX#{version:012}#{effect}` |
+//! | settings audit entry | `A#{acct}#AUDIT` | `V#{version:012}` |
+//! | attachment | `A#{acct}#C#{cid}` | `ATT#{aid}` |
+//! | agent | `A#{acct}` | `AGENT#{agent}` |
+//! | standing offer | `A#{acct}` | `OFFER#{agent}#{cid}` |
+//! | waiting conversation | `A#{acct}#WAIT` | `{255-priority:03}#{since:015}#{cid}` |
+//! | CSAT request (R6 outbox) | `A#{acct}#CSAT` | `C#{cid}#S{session_no:06}` |
+//!
+//! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::jittered_backoff;
+use crate::attachments::Attachment;
+use crate::error::StoreError;
+use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
+use crate::ports::{
+    AccountStore, AttachmentStore, ConversationStore, MessageStore, RoutingStore, SessionStore,
+    SettingsStore, StoredSettings,
+};
+use crate::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
+use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
+use crate::sessions::{CapacityRelease, CsatRequest, SessionChange};
+use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
+
+mod accounts;
+mod attachments;
+mod conversations;
+mod messages;
+mod routing;
+mod sessions;
+mod settings;
+
+// Offer and waiting-list keys and capacity attributes, which a session step also writes.
+use self::routing::*;
+
+/// Key attribute names; `infra` defines the table with the same names (checked by a test).
+pub const PARTITION_KEY: &str = "pk";
+pub const SORT_KEY: &str = "sk";
+pub const USER_INDEX: &str = "gsi1";
+pub const USER_INDEX_PARTITION_KEY: &str = "gsi1pk";
+pub const USER_INDEX_SORT_KEY: &str = "gsi1sk";
+pub const LIVE_CHAT_INDEX: &str = "gsi2";
+pub const LIVE_CHAT_INDEX_PARTITION_KEY: &str = "gsi2pk";
+pub const LIVE_CHAT_INDEX_SORT_KEY: &str = "gsi2sk";
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// Contending appends retry this often before answering "busy" (each try is one round trip).
+const MAX_APPEND_ATTEMPTS: u32 = 60;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How a transaction ended.
+enum Transacted {
+    Done,
+    /// A condition failed: for each item, whether its condition was the one.
+    Cancelled(Vec<bool>),
+    /// A concurrent transaction on the same items got in the way; retrying may succeed.
+    Contended,
+}
+
+/// How a put on condition that the key is free ended.
+enum PutIfAbsent {
+    Stored,
+    /// The key was taken; the item there (absent only if it vanished since).
+    Taken(Option<Item>),
+}
+
+fn account_pk(account_id: &str) -> String {
+    format!("A#{account_id}")
+}
+
+fn conversation_pk(account_id: &str, conversation_id: &str) -> String {
+    format!("A#{account_id}#C#{conversation_id}")
+}
+
+fn message_sk(seq: u64) -> String {
+    format!("M#{seq:012}")
+}
+
+fn idempotency_sk(client_message_id: &str, author_id: &str) -> String {
+    // client_message_id has no '#' (validated), so this key is unambiguous.
+    format!("I#{client_message_id}#{author_id}")
+}
+
+/// The key of the idempotency record (the claim) of `message`'s author and client id.
+fn claim_key(message: &Message) -> (String, String) {
+    (
+        conversation_pk(&message.account_id, &message.conversation_id),
+        idempotency_sk(&message.client_message_id, &message.author_id),
+    )
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// Maps an SDK failure to the port's error: a failed condition is a `Conflict`; the rest as
+/// every adapter maps them (throttling and transport trouble are retryable).
+fn store_error<E>(error: SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if error.code() == Some("ConditionalCheckFailedException") {
+        return StoreError::Conflict;
+    }
+    super::sdk_error(&error)
+}
+
+fn encode<T: Serialize>(value: &T, pk: String, sk: String) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(value)
+        .map_err(|e| StoreError::Internal(format!("item encoding: {e}")))?;
+    item.insert(PARTITION_KEY.into(), s(pk));
+    item.insert(SORT_KEY.into(), s(sk));
+    Ok(item)
+}
+
+fn decode<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(format!("item decoding: {e}")))
+}
+
+fn decode_all<T: DeserializeOwned>(items: Vec<Item>) -> Result<Vec<T>, StoreError> {
+    items.into_iter().map(decode).collect()
+}
+
+/// The DynamoDB store over one table.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get(&self, pk: String, sk: String) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.item)
+    }
+
+    async fn put(&self, item: Item, condition: Option<&str>) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Up to `limit` items of partition `pk` with `from <= sk <= to`, in order, read
+    /// consistently.
+    async fn query_range(
+        &self,
+        pk: String,
+        from: String,
+        to: &str,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start_key = None;
+        // DynamoDB pages at 1 MB: follow the pages until `limit` items or the end.
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":from", s(from.clone()))
+                .expression_attribute_values(":to", s(to))
+                .consistent_read(true)
+                .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(store_error)?;
+            items.extend(output.items.unwrap_or_default());
+            start_key = output.last_evaluated_key;
+            if start_key.is_none() || items.len() >= limit {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// One page of conversations from a secondary index partition, in sort-key order.
+    async fn query_index(
+        &self,
+        index: &str,
+        partition_attribute: &str,
+        partition: String,
+        forward: bool,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", partition_attribute)
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(forward)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        decode_all(output.items.unwrap_or_default())
+    }
+
+    fn conversation_item(&self, conversation: &Conversation) -> Result<Item, StoreError> {
+        let mut item = encode(
+            conversation,
+            conversation_pk(&conversation.account_id, &conversation.id),
+            "CONV".into(),
+        )?;
+        item.insert(
+            USER_INDEX_PARTITION_KEY.into(),
+            s(format!(
+                "A#{}#U#{}",
+                conversation.account_id, conversation.owner_id
+            )),
+        );
+        let created = format!("{:015}#{}", conversation.created_at, conversation.id);
+        item.insert(USER_INDEX_SORT_KEY.into(), s(created.clone()));
+        // Sparse: only active live chats are in the index, so ending one removes it.
+        if is_active_live_chat(conversation) {
+            item.insert(
+                LIVE_CHAT_INDEX_PARTITION_KEY.into(),
+                s(format!("A#{}#LIVE", conversation.account_id)),
+            );
+            item.insert(LIVE_CHAT_INDEX_SORT_KEY.into(), s(created));
+        }
+        Ok(item)
+    }
+}
+
+fn json_attribute<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(value)
+        .map(AttributeValue::S)
+        .map_err(|e| StoreError::Internal(format!("json encoding: {e}")))
+}
+
+fn from_json_attribute<T: DeserializeOwned>(item: &Item, name: &str) -> Result<T, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(text)) => serde_json::from_str(text)
+            .map_err(|e| StoreError::Internal(format!("{name} decoding: {e}"))),
+        _ => Err(StoreError::Internal(format!("item without {name}"))),
+    }
+}
+
+impl DynamoStore {
+    fn transact_put(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Option<(&str, AttributeValue)>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some((name, value)) = values {
+            put = put
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(name, value);
+        }
+        let put = put
+            .build()
+            .map_err(|e| StoreError::Internal(format!("transaction build: {e}")))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Internal(format!("transaction build: {e}"))
+}
+
+impl DynamoStore {
+    /// Runs a transaction; any failed condition (or a concurrent transaction on the same items)
+    /// is `Conflict`, and then nothing was written.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        match self.transact_items(items).await? {
+            Transacted::Done => Ok(()),
+            Transacted::Cancelled(_) | Transacted::Contended => Err(StoreError::Conflict),
+        }
+    }
+
+    /// Runs a transaction and tells which conditions failed when it was cancelled.
+    async fn transact_items(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Transacted, StoreError> {
+        let error = match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(Transacted::Done),
+            Err(error) => error,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            error.as_service_error()
+        {
+            let failed: Vec<bool> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect();
+            return Ok(if failed.contains(&true) {
+                Transacted::Cancelled(failed)
+            } else {
+                // Cancelled by a concurrent transaction on the same items, not by a condition.
+                Transacted::Contended
+            });
+        }
+        if error.code() == Some("TransactionConflictException") {
+            return Ok(Transacted::Contended);
+        }
+        Err(store_error(error))
+    }
+
+    /// The conversation replaced on condition of the revision it was read at.
+    fn conversation_replace(
+        &self,
+        conversation: &Conversation,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let expected = conversation
+            .revision
+            .checked_sub(1)
+            .ok_or(StoreError::Conflict)?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(self.conversation_item(conversation)?))
+            .condition_expression("#rev = :expected")
+            .expression_attribute_names("#rev", "revision")
+            .expression_attribute_values(":expected", n(expected))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn plain_put(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn plain_delete(&self, (pk, sk): (String, String)) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// An update of the agent's load: `expression` over `#l` (the load), `#c` (the capacity)
+    /// and `#st` (status), on `condition`.
+    fn agent_update(
+        &self,
+        account_id: &str,
+        agent_id: &str,
+        expression: &str,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(account_pk(account_id)))
+            .key(SORT_KEY, s(agent_sk(agent_id)))
+            .update_expression(expression)
+            .condition_expression(condition);
+        for (name, attribute) in names {
+            update = update.expression_attribute_names(*name, *attribute);
+        }
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(build_error)?)
+            .build())
+    }
+}
+
+/// A unit enum's serde name (`"online"`).
+fn json_str<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => Ok(text),
+        _ => Err(StoreError::Internal("not a unit enum".into())),
+    }
+}

@@ -1,0 +1,126 @@
+//! Session steps (R20-R22): one transaction for the conversation, notice, CSAT request and capacity.
+
+use super::*;
+
+pub(super) fn csat_key(request: &CsatRequest) -> (String, String) {
+    (
+        format!("A#{}#CSAT", request.account_id),
+        format!("C#{}#S{:06}", request.conversation_id, request.session_no),
+    )
+}
+
+impl DynamoStore {
+    /// The agent's load leaves `release.from` (conditioned on being there) and, when
+    /// `release.to` is given, arrives there (conditioned on spare capacity).
+    pub(super) fn capacity_update(
+        &self,
+        account_id: &str,
+        release: &CapacityRelease,
+    ) -> Result<TransactWriteItem, StoreError> {
+        match release.to {
+            Some(to) if to == release.from => Err(StoreError::Internal(
+                "capacity moved onto its own channel".into(),
+            )),
+            Some(to) => self.agent_update(
+                account_id,
+                &release.agent_id,
+                "SET #l = #l - :one, #t = #t + :one",
+                "#l > :zero AND #t < #c",
+                &[
+                    ("#l", load_attribute(release.from)),
+                    ("#t", load_attribute(to)),
+                    ("#c", capacity_attribute(to)),
+                ],
+                vec![(":one", n(1)), (":zero", n(0))],
+            ),
+            None => self.agent_update(
+                account_id,
+                &release.agent_id,
+                "SET #l = #l - :one",
+                "#l > :zero",
+                &[("#l", load_attribute(release.from))],
+                vec![(":one", n(1)), (":zero", n(0))],
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn commit_session_change(
+        &self,
+        change: &SessionChange,
+    ) -> Result<Option<Message>, StoreError> {
+        let conversation = &change.conversation;
+        let only_the_conversation = change.notice.is_none()
+            && change.csat.is_none()
+            && change.capacity.is_none()
+            && change.withdrawn_offer.is_none()
+            && change.left_waiting.is_none();
+        if only_the_conversation {
+            // A conditional put does it for half the write units of a transaction.
+            return self.update_conversation(conversation).await.map(|()| None);
+        }
+        let account_id = &conversation.account_id;
+        let mut notice = change.notice.clone();
+        if let Some(notice) = notice.as_mut() {
+            notice.seq = self.last_seq(account_id, &conversation.id).await? + 1;
+        }
+        for attempt in 0..MAX_APPEND_ATTEMPTS {
+            // Order matters: item 0 is the conversation, items 1 and 2 the notice's
+            // idempotency record and message slot.
+            let mut items = vec![self.conversation_replace(conversation)?];
+            if let Some(notice) = &notice {
+                let (idempotency, message) = self.message_items(notice)?;
+                let put = |item: Item| self.transact_put(item, "attribute_not_exists(pk)", None);
+                items.push(put(idempotency)?);
+                items.push(put(message)?);
+            }
+            if let Some(csat) = &change.csat {
+                let (pk, sk) = csat_key(csat);
+                items.push(self.transact_put(
+                    encode(csat, pk, sk)?,
+                    "attribute_not_exists(pk)",
+                    None,
+                )?);
+            }
+            if let Some(release) = &change.capacity {
+                items.push(self.capacity_update(account_id, release)?);
+            }
+            if let Some(offer) = &change.withdrawn_offer {
+                items.push(self.plain_delete(offer_key(offer))?);
+            }
+            if let Some(entry) = &change.left_waiting {
+                items.push(self.plain_delete(waiting_key(entry))?);
+            }
+            match self.transact_items(items).await? {
+                Transacted::Done => return Ok(notice),
+                // Only the notice's slot was taken (a message arrived meanwhile): next slot.
+                Transacted::Cancelled(failed)
+                    if notice.is_some()
+                        && failed.iter().enumerate().all(|(i, f)| *f == (i == 2)) =>
+                {
+                    if let Some(notice) = notice.as_mut() {
+                        notice.seq = self.last_seq(account_id, &conversation.id).await? + 1;
+                    }
+                }
+                Transacted::Cancelled(_) => return Err(StoreError::Conflict),
+                Transacted::Contended => {
+                    tokio::time::sleep(jittered_backoff(attempt)).await;
+                }
+            }
+        }
+        Err(StoreError::Unavailable("session change contention".into()))
+    }
+
+    async fn list_csat_requests(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<CsatRequest>, StoreError> {
+        decode_all(
+            self.query_range(format!("A#{account_id}#CSAT"), "C#".into(), "C#~", limit)
+                .await?,
+        )
+    }
+}

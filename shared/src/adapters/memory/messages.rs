@@ -1,0 +1,89 @@
+//! Messages: idempotent, gap-free appends and history pages.
+
+use super::*;
+
+pub(super) fn idempotency_key(message: &Message) -> (String, String, String, String) {
+    (
+        message.account_id.clone(),
+        message.conversation_id.clone(),
+        message.author_id.clone(),
+        message.client_message_id.clone(),
+    )
+}
+
+#[async_trait]
+impl MessageStore for MemoryStore {
+    async fn append_message(&self, message: &Message) -> Result<AppendOutcome, StoreError> {
+        let mut tables = self.lock()?;
+        let conversation = key(&message.account_id, &message.conversation_id);
+        let idem_key = idempotency_key(message);
+        if let Some(seq) = tables.idempotency.get(&idem_key).copied() {
+            let existing = tables
+                .messages
+                .get(&conversation)
+                .and_then(|m| m.get(&seq))
+                .cloned()
+                .ok_or_else(|| StoreError::Internal("idempotency record without message".into()))?;
+            return Ok(AppendOutcome::Existing(existing));
+        }
+        let messages = tables.messages.entry(conversation).or_default();
+        let seq = messages.keys().next_back().copied().unwrap_or(0) + 1;
+        let mut stored = message.clone();
+        stored.seq = seq;
+        messages.insert(seq, stored.clone());
+        tables.idempotency.insert(idem_key, seq);
+        Ok(AppendOutcome::Created(stored))
+    }
+
+    async fn find_message(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        author_id: &str,
+        client_message_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let tables = self.lock()?;
+        let idem_key = (
+            account_id.to_string(),
+            conversation_id.to_string(),
+            author_id.to_string(),
+            client_message_id.to_string(),
+        );
+        Ok(tables.idempotency.get(&idem_key).and_then(|seq| {
+            tables
+                .messages
+                .get(&key(account_id, conversation_id))
+                .and_then(|m| m.get(seq))
+                .cloned()
+        }))
+    }
+
+    async fn list_messages(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .messages
+            .get(&key(account_id, conversation_id))
+            .map(|m| {
+                m.range(after_seq.saturating_add(1)..)
+                    .take(limit)
+                    .map(|(_, msg)| msg.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn last_seq(&self, account_id: &str, conversation_id: &str) -> Result<u64, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .messages
+            .get(&key(account_id, conversation_id))
+            .and_then(|m| m.keys().next_back().copied())
+            .unwrap_or(0))
+    }
+}

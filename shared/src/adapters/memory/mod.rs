@@ -1,0 +1,135 @@
+//! In-memory adapters: the local gateway's default backend and the fast unit-test backend.
+//! Same semantics as the AWS adapters (checked by the shared contract suite).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::attachments::{Attachment, AttachmentStatus};
+use crate::error::StoreError;
+use crate::ids::new_id;
+use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
+use crate::ports::{
+    AccountStore, AttachmentStore, ConversationStore, MessageStore, ObjectStore, Queue,
+    ReceivedMessage, RoutingStore, SessionStore, SettingsStore, StoredSettings, UploadTarget,
+};
+use crate::routing::{Agent, AgentProfileChange, AgentStatus, Offer, WaitingEntry};
+use crate::rules::is_active_live_chat;
+use crate::sessions::{CsatRequest, SessionChange};
+use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts, GENESIS_HASH};
+
+mod accounts;
+mod attachments;
+mod conversations;
+mod messages;
+mod objects;
+mod queue;
+mod routing;
+mod sessions;
+mod settings;
+
+pub use objects::{LocalGrant, MemoryObjects, LOCAL_OBJECTS_PATH};
+pub use queue::MemoryQueue;
+
+type ConversationKey = (String, String);
+
+#[derive(Default)]
+struct Tables {
+    accounts: HashMap<String, Account>,
+    keys: HashMap<(String, String), SigningKey>,
+    settings: HashMap<String, StoredSettings>,
+    audit: HashMap<String, BTreeMap<u64, AuditEntry>>,
+    /// (account, version, effect) → job
+    outbox: BTreeMap<(String, u64, String), EffectJob>,
+    facts: HashMap<String, WorkspaceFacts>,
+    conversations: HashMap<ConversationKey, Conversation>,
+    messages: HashMap<ConversationKey, BTreeMap<u64, Message>>,
+    /// (account, conversation, author, client_message_id) → seq
+    idempotency: HashMap<(String, String, String, String), u64>,
+    /// (account, conversation, attachment) → attachment
+    attachments: HashMap<(String, String, String), Attachment>,
+    /// (account, agent) → agent
+    agents: BTreeMap<(String, String), Agent>,
+    /// (account, agent, conversation) → offer
+    offers: BTreeMap<(String, String, String), Offer>,
+    /// (account, sort key) → entry
+    waiting: BTreeMap<(String, String), WaitingEntry>,
+    /// (account, conversation, session) → CSAT request (the outbox of R6)
+    csat: BTreeMap<(String, String, u32), CsatRequest>,
+}
+
+impl Tables {
+    /// The revision check of `ConversationStore::update_conversation`, without writing.
+    fn check_revision(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        match self
+            .conversations
+            .get(&key(&conversation.account_id, &conversation.id))
+        {
+            Some(stored) if stored.revision + 1 == conversation.revision => Ok(()),
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    fn replace_conversation(&mut self, conversation: &Conversation) {
+        self.conversations.insert(
+            key(&conversation.account_id, &conversation.id),
+            conversation.clone(),
+        );
+    }
+
+    fn offer_key(offer: &Offer) -> (String, String, String) {
+        (
+            offer.account_id.clone(),
+            offer.agent_id.clone(),
+            offer.conversation_id.clone(),
+        )
+    }
+
+    fn waiting_key(entry: &WaitingEntry) -> (String, String) {
+        (entry.account_id.clone(), entry.sort_key())
+    }
+}
+
+/// All tables behind one lock: every operation is atomic, as the conditional writes of the
+/// DynamoDB adapter are.
+#[derive(Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Tables>, StoreError> {
+        self.tables
+            .lock()
+            .map_err(|_| StoreError::Internal("memory store lock poisoned".into()))
+    }
+
+    /// Replaces the stored settings document without audit (test set-up only).
+    pub fn put_settings_document(
+        &self,
+        account_id: &str,
+        document: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        let version = tables.settings.get(account_id).map_or(0, |s| s.version) + 1;
+        tables.settings.insert(
+            account_id.into(),
+            StoredSettings {
+                version,
+                document,
+                last_hash: GENESIS_HASH.into(),
+            },
+        );
+        Ok(())
+    }
+}
+
+fn key(account_id: &str, conversation_id: &str) -> ConversationKey {
+    (account_id.to_string(), conversation_id.to_string())
+}

@@ -1,0 +1,180 @@
+//! The in-memory bucket of the local gateway: objects plus the signed, expiring upload and
+//! download URLs it serves at `/_local/objects/` the way S3 serves presigned ones.
+
+use super::*;
+
+/// The in-memory attachments bucket. Its upload and download URLs point at the local gateway
+/// (`/_local/objects/…`), signed with a per-process secret and checked there the way S3 checks
+/// its own: signature, expiry, size limit. Every stored object is announced on `events` in
+/// S3's notification format, as the real bucket's notification to SQS does.
+pub struct MemoryObjects {
+    objects: Mutex<HashMap<String, Vec<u8>>>,
+    base_url: Mutex<String>,
+    secret: String,
+    events: Arc<dyn Queue>,
+}
+
+/// What a presigned local URL allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalGrant {
+    Upload {
+        max_bytes: u64,
+    },
+    Download {
+        disposition: String,
+        content_type: String,
+    },
+}
+
+/// Path prefix of the object URLs the gateway serves in memory mode.
+pub const LOCAL_OBJECTS_PATH: &str = "/_local/objects/";
+
+impl MemoryObjects {
+    pub fn new(events: Arc<dyn Queue>) -> Self {
+        Self {
+            objects: Mutex::new(HashMap::new()),
+            base_url: Mutex::new("http://127.0.0.1:3000".into()),
+            secret: new_id("local-secret"),
+            events,
+        }
+    }
+
+    /// Where the gateway serving `/_local/objects/` listens (set once it has bound its port).
+    pub fn set_base_url(&self, base_url: &str) {
+        if let Ok(mut guard) = self.base_url.lock() {
+            *guard = base_url.trim_end_matches('/').to_string();
+        }
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Vec<u8>>>, StoreError> {
+        self.objects
+            .lock()
+            .map_err(|_| StoreError::Internal("memory objects lock poisoned".into()))
+    }
+
+    fn signed_url(&self, key: &str, params: Vec<(&str, String)>) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &params {
+            query.append_pair(name, value);
+        }
+        let unsigned = query.finish();
+        let signature = hex::encode(self.url_mac(key, &unsigned).finalize().into_bytes());
+        let base = self.base_url.lock().map(|b| b.clone()).unwrap_or_default();
+        format!("{base}{LOCAL_OBJECTS_PATH}{key}?{unsigned}&sig={signature}")
+    }
+
+    fn url_mac(&self, key: &str, unsigned_query: &str) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.secret.as_bytes()).expect("HMAC takes any key");
+        mac.update(key.as_bytes());
+        mac.update(b"?");
+        mac.update(unsigned_query.as_bytes());
+        mac
+    }
+
+    /// Checks a local object URL (`key` and its raw query string) as S3 checks a presigned one.
+    pub fn verify(&self, key: &str, raw_query: &str, now_ms: i64) -> Option<LocalGrant> {
+        let (unsigned, signature) = raw_query.rsplit_once("&sig=")?;
+        let signature = hex::decode(signature).ok()?;
+        // Constant-time comparison.
+        self.url_mac(key, unsigned).verify_slice(&signature).ok()?;
+        let params: HashMap<String, String> = form_urlencoded::parse(unsigned.as_bytes())
+            .into_owned()
+            .collect();
+        let expires: i64 = params.get("expires")?.parse().ok()?;
+        if expires < now_ms {
+            return None;
+        }
+        match params.get("op")?.as_str() {
+            "upload" => Some(LocalGrant::Upload {
+                max_bytes: params.get("max")?.parse().ok()?,
+            }),
+            "download" => Some(LocalGrant::Download {
+                disposition: params.get("disposition")?.clone(),
+                content_type: params.get("type")?.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Stores an uploaded body and announces it (the gateway checked the grant).
+    pub async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+        let size = body.len();
+        self.lock()?.insert(key.to_string(), body);
+        let event =
+            crate::attachments::object_created_event("relay-attachments-local", key, size as u64);
+        self.events.send(&event, 0).await
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock()?.get(key).cloned())
+    }
+}
+
+#[async_trait]
+impl ObjectStore for MemoryObjects {
+    async fn upload_target(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+        ttl_secs: u64,
+    ) -> Result<UploadTarget, StoreError> {
+        let expires_at = crate::now_ms() + (ttl_secs as i64) * 1000;
+        let url = self.signed_url(
+            key,
+            vec![
+                ("op", "upload".into()),
+                ("max", max_bytes.to_string()),
+                ("expires", expires_at.to_string()),
+            ],
+        );
+        Ok(UploadTarget {
+            method: "PUT".into(),
+            url,
+            fields: Vec::new(),
+            headers: vec![("content-type".into(), content_type.into())],
+            expires_at,
+        })
+    }
+
+    async fn object_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.lock()?.get(key).map(|o| o.len() as u64))
+    }
+
+    async fn read_prefix(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+        let objects = self.lock()?;
+        let object = objects
+            .get(key)
+            .ok_or_else(|| StoreError::Internal(format!("no object {key}")))?;
+        Ok(object[..object.len().min(max_bytes as usize)].to_vec())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.lock()?.remove(key);
+        Ok(())
+    }
+
+    async fn download_url(
+        &self,
+        key: &str,
+        file_name: &str,
+        content_type: &str,
+        ttl_secs: u64,
+    ) -> Result<String, StoreError> {
+        let expires_at = crate::now_ms() + (ttl_secs as i64) * 1000;
+        Ok(self.signed_url(
+            key,
+            vec![
+                ("op", "download".into()),
+                (
+                    "disposition",
+                    crate::attachments::content_disposition(file_name),
+                ),
+                ("type", content_type.into()),
+                ("expires", expires_at.to_string()),
+            ],
+        ))
+    }
+}

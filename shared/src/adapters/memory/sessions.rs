@@ -1,0 +1,111 @@
+//! Session steps (R20-R22), applied to the tables under one lock: all or nothing.
+
+use super::messages::idempotency_key;
+use super::*;
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn commit_session_change(
+        &self,
+        change: &SessionChange,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut tables = self.lock()?;
+        let conversation = &change.conversation;
+        tables.check_revision(conversation)?;
+        let conversation_key = key(&conversation.account_id, &conversation.id);
+        // Every condition is checked before anything is written.
+        let notice = match &change.notice {
+            Some(notice) => {
+                let idem_key = idempotency_key(notice);
+                if tables.idempotency.contains_key(&idem_key) {
+                    return Err(StoreError::Conflict);
+                }
+                let last = tables
+                    .messages
+                    .get(&conversation_key)
+                    .and_then(|m| m.keys().next_back().copied())
+                    .unwrap_or(0);
+                let mut stored = notice.clone();
+                stored.seq = last + 1;
+                Some((idem_key, stored))
+            }
+            None => None,
+        };
+        if let Some(csat) = &change.csat {
+            if tables.csat.contains_key(&csat_key(csat)) {
+                return Err(StoreError::Conflict);
+            }
+        }
+        let agent = match &change.capacity {
+            Some(release) => {
+                let agent_key = key(&conversation.account_id, &release.agent_id);
+                let mut agent = tables
+                    .agents
+                    .get(&agent_key)
+                    .cloned()
+                    .ok_or(StoreError::Conflict)?;
+                let load = agent.load_mut(release.from);
+                *load = load.checked_sub(1).ok_or(StoreError::Conflict)?;
+                if let Some(to) = release.to {
+                    if to == release.from {
+                        return Err(StoreError::Internal(
+                            "capacity moved onto its own channel".into(),
+                        ));
+                    }
+                    if agent.spare(to) == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                    *agent.load_mut(to) += 1;
+                }
+                Some((agent_key, agent))
+            }
+            None => None,
+        };
+        tables.replace_conversation(conversation);
+        let stored_notice = notice.map(|(idem_key, stored)| {
+            tables.idempotency.insert(idem_key, stored.seq);
+            tables
+                .messages
+                .entry(conversation_key)
+                .or_default()
+                .insert(stored.seq, stored.clone());
+            stored
+        });
+        if let Some(csat) = &change.csat {
+            tables.csat.insert(csat_key(csat), csat.clone());
+        }
+        if let Some((agent_key, agent)) = agent {
+            tables.agents.insert(agent_key, agent);
+        }
+        if let Some(offer) = &change.withdrawn_offer {
+            tables.offers.remove(&Tables::offer_key(offer));
+        }
+        if let Some(entry) = &change.left_waiting {
+            tables.waiting.remove(&Tables::waiting_key(entry));
+        }
+        Ok(stored_notice)
+    }
+
+    async fn list_csat_requests(
+        &self,
+        account_id: &str,
+        limit: usize,
+    ) -> Result<Vec<CsatRequest>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .csat
+            .range((account_id.to_string(), String::new(), 0)..)
+            .take_while(|((account, _, _), _)| account == account_id)
+            .take(limit)
+            .map(|(_, request)| request.clone())
+            .collect())
+    }
+}
+
+pub(super) fn csat_key(request: &CsatRequest) -> (String, String, u32) {
+    (
+        request.account_id.clone(),
+        request.conversation_id.clone(),
+        request.session_no,
+    )
+}
