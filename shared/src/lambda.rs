@@ -8,8 +8,9 @@ pub use lambda_http::Error;
 use lambda_http::{service_fn, Body, Request};
 pub use lambda_http::{Context, LambdaEvent};
 
+use crate::adapters::wiring::{load_aws_config, Links};
 use crate::api::{ApiRequest, ApiResponse};
-use crate::backend::{load_aws_config, Backend, Links};
+use crate::backend::Backend;
 use crate::config::FunctionConfig;
 
 /// Converts an API Gateway request into the handlers' request type, with the API's own path:

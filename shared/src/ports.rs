@@ -284,6 +284,34 @@ pub trait ObjectStore: Send + Sync {
     ) -> Result<String, StoreError>;
 }
 
+/// What a presigned local URL allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalGrant {
+    Upload {
+        max_bytes: u64,
+    },
+    Download {
+        disposition: String,
+        content_type: String,
+    },
+}
+
+/// Path prefix of the object URLs the local gateway serves in memory mode.
+pub const LOCAL_OBJECTS_PATH: &str = "/_local/objects/";
+
+/// The local gateway's own bucket (in-memory mode): the gateway serves its signed upload and
+/// download URLs at [`LOCAL_OBJECTS_PATH`] the way S3 serves presigned ones.
+#[async_trait]
+pub trait LocalBucket: Send + Sync {
+    /// Where the URLs it signs point (the gateway's address, known once bound).
+    fn set_base_url(&self, base_url: &str);
+    /// What the signed query of a URL for `key` allows now, if its signature and expiry hold.
+    fn verify(&self, key: &str, raw_query: &str, now_ms: i64) -> Option<LocalGrant>;
+    /// Stores an upload (and announces it as S3 would).
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError>;
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
 /// A message taken from a queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedMessage {

@@ -13,8 +13,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+use shared::adapters::wiring::behavior_version;
 use shared::auth::mint_token;
-use shared::backend::{behavior_version, Backend};
+use shared::backend::Backend;
 use shared::ids::new_id;
 use shared::model::Role;
 use shared::ports::Queue;
@@ -180,7 +181,7 @@ impl TestApp {
             // queue of its own, so tests decide when notifications are handled.
             attachment_events_queue_url: fresh_queue_url().await,
         };
-        let backend = Backend::aws(&sdk, &config, shared::backend::ALL_SERVICES);
+        let backend = Backend::aws(&sdk, &config, shared::adapters::wiring::ALL_SERVICES);
         let mut app = Self::start_with(
             backend,
             Arc::new(shared::adapters::sqs::SqsQueue::new(

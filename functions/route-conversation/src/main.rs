@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_sqs(
-        shared::backend::DYNAMODB_AND_SQS,
+        shared::adapters::wiring::DYNAMODB_AND_SQS,
         |backend, batch| async move { route_conversation::handle_batch(&backend, &batch).await },
     )
     .await

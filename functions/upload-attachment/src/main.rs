@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_http(
-        shared::backend::DYNAMODB_AND_S3,
+        shared::adapters::wiring::DYNAMODB_AND_S3,
         |backend, request| async move { upload_attachment::handle(&backend, request).await },
     )
     .await

@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_sqs(
-        shared::backend::DYNAMODB_AND_S3,
+        shared::adapters::wiring::DYNAMODB_AND_S3,
         |backend, batch| async move { validate_attachment::handle_events(&backend, &batch).await },
     )
     .await

@@ -17,10 +17,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use http::{Method, StatusCode};
-use shared::adapters::memory::{LocalGrant, MemoryObjects, LOCAL_OBJECTS_PATH};
+use shared::adapters::wiring::load_aws_config;
 use shared::api::{ApiError, ApiRequest, ApiResponse};
-use shared::backend::{dev_signing_secret, load_aws_config, Backend, DEMO_ACCOUNT, DEV_KID};
+use shared::backend::{dev_signing_secret, Backend, DEMO_ACCOUNT, DEV_KID};
 use shared::config::FunctionConfig;
+use shared::ports::{LocalBucket, LocalGrant, LOCAL_OBJECTS_PATH};
 use shared::ports::{Queue, ReceivedMessage};
 use shared::rules::MAX_BODY_BYTES;
 
@@ -58,7 +59,7 @@ pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::e
                 Backend::aws(
                     &sdk,
                     &function_config(&provisioned)?,
-                    shared::backend::ALL_SERVICES,
+                    shared::adapters::wiring::ALL_SERVICES,
                 ),
                 BackendKind::Aws {
                     endpoint,
@@ -202,7 +203,7 @@ pub fn spawn_consumers(backend: Backend, which: Consumers) -> Vec<JoinHandle<()>
 /// In memory mode, what S3 does with presigned URLs: `PUT` stores an upload (signature,
 /// expiry and size limit checked), `GET` downloads with the signed disposition and type.
 async fn serve_local_object(
-    objects: &MemoryObjects,
+    objects: &dyn LocalBucket,
     parts: http::request::Parts,
     body: Incoming,
 ) -> hyper::Response<Full<Bytes>> {
@@ -262,7 +263,7 @@ async fn serve_one(
     let (parts, body) = request.into_parts();
     if let Some(objects) = backend.local_objects.as_ref() {
         if parts.uri.path().starts_with(LOCAL_OBJECTS_PATH) {
-            return Ok(serve_local_object(objects, parts, body).await);
+            return Ok(serve_local_object(objects.as_ref(), parts, body).await);
         }
     }
     // Read at most the contract's limit (+1 byte to notice the excess), never the whole body.

@@ -10,8 +10,9 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
+use shared::adapters::wiring::load_aws_config;
 use shared::auth::mint_token;
-use shared::backend::{dev_signing_secret, load_aws_config, DEMO_ACCOUNT, DEV_KID};
+use shared::backend::{dev_signing_secret, DEMO_ACCOUNT, DEV_KID};
 use shared::model::Role;
 
 const USAGE: &str = "usage: local-gateway [serve | token --role ROLE --sub USER [--account ACCT] [--kid KID] [--ttl SECONDS] | provision | export-resources]";

@@ -5,6 +5,7 @@ pub mod dynamo;
 pub mod memory;
 pub mod s3;
 pub mod sqs;
+pub mod wiring;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};

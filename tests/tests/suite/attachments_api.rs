@@ -563,7 +563,7 @@ async fn attachment_functions_need_only_the_services_they_link() {
     let linked = shared::backend::Backend::aws(
         &integration_tests::emulator_config().await,
         &config,
-        shared::backend::DYNAMODB_AND_S3,
+        shared::adapters::wiring::DYNAMODB_AND_S3,
     );
     let cid = app.new_conversation("eu-links").await;
     let token = app.token(Role::EndUser, "eu-links");

@@ -99,3 +99,49 @@ fn the_domain_crate_depends_on_no_async_runtime_aws_or_http_crate() {
         );
     }
 }
+
+/// The use cases and the edge work on ports: outside `adapters/`, only the composition root
+/// (`adapters/wiring.rs`, used by the Lambda glue) picks a concrete adapter. Test modules may
+/// use the in-memory adapters.
+#[test]
+fn no_use_case_or_edge_module_names_a_concrete_adapter() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src");
+    let mut offenders = Vec::new();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).expect("shared/src") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if !name.ends_with(".rs") || name == "lib.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read module");
+        // Only the module's own code, not its unit tests.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        checked += 1;
+        for (number, line) in code.lines().enumerate() {
+            let line = line.trim_start();
+            if line.starts_with("//") {
+                continue;
+            }
+            let concrete = [
+                "adapters::dynamo",
+                "adapters::memory",
+                "adapters::s3",
+                "adapters::sqs",
+            ];
+            if concrete.iter().any(|adapter| line.contains(adapter)) {
+                offenders.push(format!("{name}:{}: {line}", number + 1));
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} modules read");
+    assert!(
+        offenders.is_empty(),
+        "modules naming a concrete adapter:\n{}",
+        offenders.join("\n")
+    );
+}

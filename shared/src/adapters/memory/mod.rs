@@ -16,8 +16,9 @@ use crate::error::StoreError;
 use crate::ids::new_id;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
-    AccountStore, AttachmentStore, ConversationStore, MessageStore, ObjectStore, Queue,
-    ReceivedMessage, RoutingStore, SessionStore, SettingsStore, StoredSettings, UploadTarget,
+    AccountStore, AttachmentStore, ConversationStore, LocalBucket, MessageStore, ObjectStore,
+    Queue, ReceivedMessage, RoutingStore, SessionStore, SettingsStore, StoredSettings,
+    UploadTarget,
 };
 use crate::routing::{Agent, AgentProfileChange, AgentStatus, Offer, WaitingEntry};
 use crate::rules::is_active_live_chat;
@@ -34,7 +35,8 @@ mod routing;
 mod sessions;
 mod settings;
 
-pub use objects::{LocalGrant, MemoryObjects, LOCAL_OBJECTS_PATH};
+pub use crate::ports::{LocalGrant, LOCAL_OBJECTS_PATH};
+pub use objects::MemoryObjects;
 pub use queue::MemoryQueue;
 
 type ConversationKey = (String, String);

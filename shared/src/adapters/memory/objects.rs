@@ -14,21 +14,6 @@ pub struct MemoryObjects {
     events: Arc<dyn Queue>,
 }
 
-/// What a presigned local URL allows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LocalGrant {
-    Upload {
-        max_bytes: u64,
-    },
-    Download {
-        disposition: String,
-        content_type: String,
-    },
-}
-
-/// Path prefix of the object URLs the gateway serves in memory mode.
-pub const LOCAL_OBJECTS_PATH: &str = "/_local/objects/";
-
 impl MemoryObjects {
     pub fn new(events: Arc<dyn Queue>) -> Self {
         Self {
@@ -36,13 +21,6 @@ impl MemoryObjects {
             base_url: Mutex::new("http://127.0.0.1:3000".into()),
             secret: new_id("local-secret"),
             events,
-        }
-    }
-
-    /// Where the gateway serving `/_local/objects/` listens (set once it has bound its port).
-    pub fn set_base_url(&self, base_url: &str) {
-        if let Ok(mut guard) = self.base_url.lock() {
-            *guard = base_url.trim_end_matches('/').to_string();
         }
     }
 
@@ -72,9 +50,19 @@ impl MemoryObjects {
         mac.update(unsigned_query.as_bytes());
         mac
     }
+}
+
+#[async_trait]
+impl LocalBucket for MemoryObjects {
+    /// Where the gateway serving `/_local/objects/` listens (set once it has bound its port).
+    fn set_base_url(&self, base_url: &str) {
+        if let Ok(mut guard) = self.base_url.lock() {
+            *guard = base_url.trim_end_matches('/').to_string();
+        }
+    }
 
     /// Checks a local object URL (`key` and its raw query string) as S3 checks a presigned one.
-    pub fn verify(&self, key: &str, raw_query: &str, now_ms: i64) -> Option<LocalGrant> {
+    fn verify(&self, key: &str, raw_query: &str, now_ms: i64) -> Option<LocalGrant> {
         let (unsigned, signature) = raw_query.rsplit_once("&sig=")?;
         let signature = hex::decode(signature).ok()?;
         // Constant-time comparison.
@@ -99,7 +87,7 @@ impl MemoryObjects {
     }
 
     /// Stores an uploaded body and announces it (the gateway checked the grant).
-    pub async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
+    async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), StoreError> {
         let size = body.len();
         self.lock()?.insert(key.to_string(), body);
         let event =
@@ -107,7 +95,7 @@ impl MemoryObjects {
         self.events.send(&event, 0).await
     }
 
-    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.lock()?.get(key).cloned())
     }
 }

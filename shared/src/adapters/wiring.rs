@@ -1,0 +1,210 @@
+//! The composition root: which adapters a `Backend` is built from. In memory (the local
+//! gateway's default and the fast tests), or DynamoDB plus the AWS services a function links.
+//! The only place besides the adapters themselves that names a concrete adapter.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use super::dynamo::DynamoStore;
+use super::memory::{MemoryObjects, MemoryQueue, MemoryStore};
+use super::s3::S3Objects;
+use super::sqs::SqsQueue;
+use crate::backend::Backend;
+use crate::config::FunctionConfig;
+use crate::error::StoreError;
+use crate::ports::{ObjectStore, Queue};
+
+/// The AWS SDK behaviour version, pinned so SDK upgrades cannot change defaults silently.
+pub fn behavior_version() -> BehaviorVersion {
+    BehaviorVersion::v2026_01_12()
+}
+
+/// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+/// Against an emulator, missing credentials and region get harmless defaults. No network call
+/// happens here: credentials resolve lazily on first use.
+///
+/// When the environment names the region and the keys (Lambda always does), they are taken
+/// from it directly: the default chains would pick the same values but first build profile,
+/// web-identity and IMDS providers, about half of the remaining cold start.
+pub async fn load_aws_config() -> SdkConfig {
+    use crate::config::optional;
+    let endpoint = optional("AWS_ENDPOINT_URL");
+    let mut loader = aws_config::defaults(behavior_version())
+        .http_client(crate::http_client::https_client(endpoint.as_deref()));
+    let region = optional("AWS_REGION").or_else(|| optional("AWS_DEFAULT_REGION"));
+    match (region, &endpoint) {
+        (Some(region), _) => loader = loader.region(aws_config::Region::new(region)),
+        (None, Some(_)) => loader = loader.region(aws_config::Region::new("us-east-1")),
+        (None, None) => {}
+    }
+    if optional("AWS_ACCESS_KEY_ID").is_some() {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    } else if endpoint.is_some() {
+        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "emulator",
+        ));
+    }
+    loader.load().await
+}
+
+/// Which AWS services a function links besides DynamoDB. Each `main.rs` names what its
+/// handlers use; what it does not name is not linked into its binary at all (the S3 and SQS
+/// clients are each several hundred KB of a zip and a client built at every cold start).
+#[derive(Clone, Copy)]
+pub struct Links {
+    objects: fn(&SdkConfig, &FunctionConfig) -> Arc<dyn ObjectStore>,
+    queues: fn(&SdkConfig, &FunctionConfig) -> Queues,
+}
+
+/// Functions that publish to queues and never touch attachment objects.
+pub const DYNAMODB_AND_SQS: Links = Links {
+    objects: no_objects,
+    queues: sqs_queues,
+};
+/// The attachment functions: the bucket, no queue to publish to.
+pub const DYNAMODB_AND_S3: Links = Links {
+    objects: s3_objects,
+    queues: no_queues,
+};
+/// Everything (the local gateway and the tests serve every function from one backend).
+pub const ALL_SERVICES: Links = Links {
+    objects: s3_objects,
+    queues: sqs_queues,
+};
+
+/// The queues a function may publish to.
+pub struct Queues {
+    routing: Arc<dyn Queue>,
+    settings_effects: Arc<dyn Queue>,
+    attachment_events: Arc<dyn Queue>,
+}
+
+fn sqs_queues(sdk: &SdkConfig, config: &FunctionConfig) -> Queues {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queue = |url: &str| -> Arc<dyn Queue> { Arc::new(SqsQueue::new(sqs.clone(), url)) };
+    Queues {
+        routing: queue(&config.routing_queue_url),
+        settings_effects: queue(&config.settings_effects_queue_url),
+        attachment_events: queue(&config.attachment_events_queue_url),
+    }
+}
+
+fn no_queues(_: &SdkConfig, _: &FunctionConfig) -> Queues {
+    Queues {
+        routing: Arc::new(NotLinked),
+        settings_effects: Arc::new(NotLinked),
+        attachment_events: Arc::new(NotLinked),
+    }
+}
+
+fn s3_objects(sdk: &SdkConfig, config: &FunctionConfig) -> Arc<dyn ObjectStore> {
+    Arc::new(S3Objects::new(sdk, &config.attachments_bucket))
+}
+
+fn no_objects(_: &SdkConfig, _: &FunctionConfig) -> Arc<dyn ObjectStore> {
+    Arc::new(NotLinked)
+}
+
+/// A service a function was built without; reaching it is a wiring mistake, reported as an
+/// internal error (a 500 with no detail for the client) rather than a panic.
+struct NotLinked;
+
+impl NotLinked {
+    fn refuse<T>(&self) -> Result<T, StoreError> {
+        Err(StoreError::Internal(
+            "service not linked into this function (see backend::Links)".into(),
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl Queue for NotLinked {
+    async fn send(&self, _body: &str, _delay_seconds: u32) -> Result<(), StoreError> {
+        self.refuse()
+    }
+    async fn receive(&self, _max: u32) -> Result<Vec<crate::ports::ReceivedMessage>, StoreError> {
+        self.refuse()
+    }
+    async fn acknowledge(&self, _receipt: &str) -> Result<(), StoreError> {
+        self.refuse()
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for NotLinked {
+    async fn upload_target(
+        &self,
+        _key: &str,
+        _content_type: &str,
+        _max_bytes: u64,
+        _ttl_secs: u64,
+    ) -> Result<crate::ports::UploadTarget, StoreError> {
+        self.refuse()
+    }
+    async fn object_size(&self, _key: &str) -> Result<Option<u64>, StoreError> {
+        self.refuse()
+    }
+    async fn read_prefix(&self, _key: &str, _max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+        self.refuse()
+    }
+    async fn delete(&self, _key: &str) -> Result<(), StoreError> {
+        self.refuse()
+    }
+    async fn download_url(
+        &self,
+        _key: &str,
+        _file_name: &str,
+        _content_type: &str,
+        _ttl_secs: u64,
+    ) -> Result<String, StoreError> {
+        self.refuse()
+    }
+}
+
+/// Visibility timeout and receive limit the in-memory routing queue mimics (see `infra`).
+pub const MEMORY_QUEUE_VISIBILITY: Duration = Duration::from_secs(30);
+pub const MEMORY_QUEUE_MAX_RECEIVES: u32 = 5;
+
+impl Backend {
+    /// Everything in process memory: nothing survives a restart.
+    pub fn in_memory() -> Self {
+        let queue = || {
+            Arc::new(MemoryQueue::new(
+                MEMORY_QUEUE_VISIBILITY,
+                MEMORY_QUEUE_MAX_RECEIVES,
+            ))
+        };
+        let attachment_events_queue: Arc<dyn Queue> = queue();
+        let objects = Arc::new(MemoryObjects::new(attachment_events_queue.clone()));
+        Self {
+            store: Arc::new(MemoryStore::default()),
+            signing_keys: Arc::default(),
+            routing_queue: queue(),
+            settings_effects_queue: queue(),
+            objects: objects.clone(),
+            attachment_events_queue,
+            local_objects: Some(objects),
+        }
+    }
+
+    /// DynamoDB, and the services `links` names, on whatever endpoint `sdk` names.
+    pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Self {
+        let queues = (links.queues)(sdk, config);
+        Self {
+            store: Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                &config.table_name,
+            )),
+            signing_keys: Arc::default(),
+            routing_queue: queues.routing,
+            settings_effects_queue: queues.settings_effects,
+            objects: (links.objects)(sdk, config),
+            attachment_events_queue: queues.attachment_events,
+            local_objects: None,
+        }
+    }
+}
