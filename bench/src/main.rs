@@ -21,7 +21,6 @@ use futures::stream::{self, StreamExt};
 use integration_tests::agents::{agent, offered_to};
 use integration_tests::faults::{Exchange, FaultProxy};
 use integration_tests::{emulator_config, endpoint, json, provisioned, TestApp};
-use shared::backend::Backend;
 use shared::model::Role;
 use units::Tally;
 
@@ -424,7 +423,7 @@ async fn router_throughput() -> Result<(), String> {
     println!("| waiting | offers | time | offers/s | µs per decision |");
     println!("|---|---|---|---|---|");
     for waiting_count in [100usize, 1_000, 10_000] {
-        let backend = Backend::in_memory();
+        let backend = shared::adapters::wiring::in_memory();
         let account = "acct_bench";
         backend
             .bootstrap_account(account, "k1", "s")

@@ -1,30 +1,18 @@
-//! What surrounds the domain (`domain` crate, re-exported here at the same paths): the ports
-//! and the use cases over them (`ports`, `optimistic`, `lifecycle`, `router`, `validation`,
-//! `auth`), the adapters that implement the ports (`adapters`: DynamoDB, SQS, S3 and their
-//! in-memory twins), and the HTTP/Lambda edge (`api`, `lambda`, `logging`, `config`).
+//! The layer crates of `shared/` under one name, at the paths the function crates import:
+//! `domain` (entities and rules, no runtime/AWS/HTTP), `use-cases` (ports and the use cases
+//! over them), `adapters` (DynamoDB, SQS, S3, in-memory; the composition root) and `edge`
+//! (route table, errors to HTTP, Lambda glue). See docs/architecture.md.
 
-pub mod adapters;
-pub mod api;
-pub mod auth;
-pub mod backend;
-pub mod config;
-pub mod error;
-pub mod http_client;
-#[cfg(feature = "lambda")]
-pub mod lambda;
-pub mod lifecycle;
-pub mod logging;
-pub mod optimistic;
-pub mod ports;
-pub mod router;
-pub mod routes;
-pub mod validation;
-
-#[cfg(feature = "contract-tests")]
-pub mod contract;
-
-pub use backend::Backend;
-pub use error::{DomainError, StoreError};
-
-// The domain crate, re-exported at the paths the functions use (`shared::model::…`).
 pub use domain::{attachments, ids, model, now_ms, rfc3339, routing, rules, sessions, settings};
+pub use use_cases::{
+    auth, backend, error, lifecycle, optimistic, ports, router, validation, Backend, DomainError,
+    StoreError,
+};
+#[cfg(feature = "contract-tests")]
+pub use use_cases::{contract, queue_contract_tests, store_contract_tests};
+
+pub use adapters::{self, config, http_client};
+
+#[cfg(feature = "lambda")]
+pub use edge::lambda;
+pub use edge::{api, logging, routes};

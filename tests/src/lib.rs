@@ -181,7 +181,8 @@ impl TestApp {
             // queue of its own, so tests decide when notifications are handled.
             attachment_events_queue_url: fresh_queue_url().await,
         };
-        let backend = Backend::aws(&sdk, &config, shared::adapters::wiring::ALL_SERVICES);
+        let backend =
+            shared::adapters::wiring::aws(&sdk, &config, shared::adapters::wiring::ALL_SERVICES);
         let mut app = Self::start_with(
             backend,
             Arc::new(shared::adapters::sqs::SqsQueue::new(

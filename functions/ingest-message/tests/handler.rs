@@ -30,7 +30,7 @@ impl Harness {
         let backend = Backend {
             store: store.clone(),
             routing_queue: queue.clone(),
-            ..Backend::in_memory()
+            ..shared::adapters::wiring::in_memory()
         };
         backend
             .bootstrap_account("acme", "k1", "secret")

@@ -51,12 +51,12 @@ pub fn resource_prefix() -> String {
 /// the demo account with its dev key.
 pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::error::Error>> {
     let (backend, kind) = match shared::config::optional("AWS_ENDPOINT_URL") {
-        None => (Backend::in_memory(), BackendKind::InMemory),
+        None => (shared::adapters::wiring::in_memory(), BackendKind::InMemory),
         Some(endpoint) => {
             let sdk = load_aws_config().await;
             let provisioned = infra::ensure(&sdk, &infra::definition(&resource_prefix())).await?;
             (
-                Backend::aws(
+                shared::adapters::wiring::aws(
                     &sdk,
                     &function_config(&provisioned)?,
                     shared::adapters::wiring::ALL_SERVICES,

@@ -499,7 +499,7 @@ async fn s3_notification_validates_once_even_when_delivered_twice() {
 /// (size limit included), a notification per upload consumed by the in-process validator.
 #[tokio::test]
 async fn in_memory_gateway_serves_uploads_enforces_size_and_validates_from_notifications() {
-    let backend = shared::backend::Backend::in_memory();
+    let backend = shared::adapters::wiring::in_memory();
     let routing = backend.routing_queue.clone();
     let app = TestApp::start_with(backend, routing).await;
     let cid = app.new_conversation("eu-1").await;
@@ -560,7 +560,7 @@ async fn in_memory_gateway_serves_uploads_enforces_size_and_validates_from_notif
 async fn attachment_functions_need_only_the_services_they_link() {
     let app = TestApp::start().await;
     let config = app.config.clone().expect("own resources");
-    let linked = shared::backend::Backend::aws(
+    let linked = shared::adapters::wiring::aws(
         &integration_tests::emulator_config().await,
         &config,
         shared::adapters::wiring::DYNAMODB_AND_S3,

@@ -20,7 +20,7 @@ const SECRET: &str = "fuzz-secret";
 fn world() -> (Backend, String, String) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let backend = Backend::in_memory();
+        let backend = shared::adapters::wiring::in_memory();
         backend
             .bootstrap_account(ACCOUNT, KID, SECRET)
             .await

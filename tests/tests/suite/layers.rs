@@ -1,5 +1,7 @@
-//! The layers' dependency rule, checked on what Cargo itself resolves (`cargo metadata`): the
-//! domain crate pulls in no async runtime, AWS SDK or HTTP crate, however deep.
+//! The layers' dependency rule, checked on what Cargo itself resolves (`cargo metadata`):
+//! `domain` pulls in no async runtime, AWS SDK or HTTP crate, however deep; `use-cases` no AWS
+//! SDK or HTTP crate and no adapter; `adapters` not the edge. And in the source: outside the
+//! adapters crate, no module names a concrete adapter.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -56,8 +58,7 @@ fn runtime_dependencies(metadata: &serde_json::Value, package: &str) -> BTreeSet
     seen
 }
 
-#[test]
-fn the_domain_crate_depends_on_no_async_runtime_aws_or_http_crate() {
+fn workspace_metadata() -> serde_json::Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
     // This machine's platform only: resolving every platform would download crates (Android,
@@ -81,8 +82,12 @@ fn the_domain_crate_depends_on_no_async_runtime_aws_or_http_crate() {
         "cargo metadata failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("cargo metadata JSON");
+    serde_json::from_slice(&output.stdout).expect("cargo metadata JSON")
+}
+
+#[test]
+fn each_layer_crate_depends_only_on_the_layers_below_it() {
+    let metadata = workspace_metadata();
 
     let domain = runtime_dependencies(&metadata, "domain");
     let offending: Vec<&String> = domain.iter().filter(|name| forbidden(name)).collect();
@@ -90,9 +95,41 @@ fn the_domain_crate_depends_on_no_async_runtime_aws_or_http_crate() {
         offending.is_empty(),
         "the domain crate depends on {offending:?}"
     );
-    // The walk does find such crates where they are: the crate around the domain has them.
+
+    // Ports and use cases: async (tokio, async-trait) but no AWS, HTTP or adapter.
+    let use_cases = runtime_dependencies(&metadata, "use-cases");
+    let offending: Vec<&String> = use_cases
+        .iter()
+        .filter(|name| {
+            forbidden(name) && !matches!(name.as_str(), "tokio" | "async-trait" | "futures")
+                || matches!(name.as_str(), "adapters" | "edge" | "shared")
+        })
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "the use-cases crate depends on {offending:?}"
+    );
+    assert!(use_cases.contains("domain"));
+
+    let adapters = runtime_dependencies(&metadata, "adapters");
+    for above in ["edge", "shared", "lambda_http"] {
+        assert!(
+            !adapters.contains(above),
+            "the adapters crate depends on {above}"
+        );
+    }
+
+    // The walk does find such crates where they are: the crates above have them.
     let shared = runtime_dependencies(&metadata, "shared");
-    for expected in ["tokio", "aws-sdk-dynamodb", "http", "domain"] {
+    for expected in [
+        "tokio",
+        "aws-sdk-dynamodb",
+        "http",
+        "domain",
+        "use-cases",
+        "adapters",
+        "edge",
+    ] {
         assert!(
             shared.contains(expected),
             "shared should depend on {expected}"
@@ -100,16 +137,18 @@ fn the_domain_crate_depends_on_no_async_runtime_aws_or_http_crate() {
     }
 }
 
-/// The use cases and the edge work on ports: outside `adapters/`, only the composition root
-/// (`adapters/wiring.rs`, used by the Lambda glue) picks a concrete adapter. Test modules may
-/// use the in-memory adapters.
+/// The use cases and the edge work on ports: outside the adapters crate, only the composition
+/// root (`adapters::wiring`, which the Lambda glue calls) picks a concrete adapter.
 #[test]
 fn no_use_case_or_edge_module_names_a_concrete_adapter() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/src");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
     let mut offenders = Vec::new();
     let mut checked = 0;
-    for entry in std::fs::read_dir(dir).expect("shared/src") {
-        let path = entry.expect("entry").path();
+    let files = ["use-cases/src", "edge/src", "src"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(format!("{root}/{dir}")).expect("layer crate sources"))
+        .map(|entry| entry.expect("entry").path());
+    for path in files {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())

@@ -5,7 +5,6 @@
 use integration_tests::documented_operations;
 use local_gateway::dispatch;
 use shared::api::ApiRequest;
-use shared::backend::Backend;
 use shared::routes::ROUTES;
 
 fn request(method: &str, path: &str) -> ApiRequest {
@@ -26,7 +25,7 @@ fn concrete(path: &str) -> String {
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {
-    let backend = Backend::in_memory();
+    let backend = shared::adapters::wiring::in_memory();
     let operations = documented_operations();
     assert!(!operations.is_empty());
     for (method, path) in operations {
@@ -42,7 +41,7 @@ async fn every_documented_operation_is_served() {
 
 #[tokio::test]
 async fn undocumented_operations_are_not_served() {
-    let backend = Backend::in_memory();
+    let backend = shared::adapters::wiring::in_memory();
     let documented = documented_operations();
     // Every path the table or the document knows, with every method.
     let mut candidates: std::collections::BTreeSet<String> =

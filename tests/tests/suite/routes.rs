@@ -3,7 +3,6 @@
 //! on AWS where the template routes every method of a path to it); an unknown path is 404.
 
 use local_gateway::dispatch;
-use shared::backend::Backend;
 use shared::routes::ROUTES;
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -25,7 +24,7 @@ fn request(method: &str, path: &str) -> shared::api::ApiRequest {
 
 #[tokio::test]
 async fn a_wrong_method_on_every_served_path_is_405_with_the_methods_it_takes() {
-    let backend = Backend::in_memory();
+    let backend = shared::adapters::wiring::in_memory();
     let mut checked = 0;
     for route in ROUTES {
         let allowed: Vec<&str> = ROUTES
@@ -57,7 +56,7 @@ async fn a_wrong_method_on_every_served_path_is_405_with_the_methods_it_takes() 
 
 #[tokio::test]
 async fn paths_no_route_serves_are_404_route_not_found() {
-    let backend = Backend::in_memory();
+    let backend = shared::adapters::wiring::in_memory();
     for path in [
         "/",
         "/v1",

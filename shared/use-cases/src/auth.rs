@@ -262,8 +262,40 @@ pub fn sign_parts(header: &serde_json::Value, claims: &serde_json::Value, secret
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::adapters::memory::MemoryStore;
-    use crate::model::SigningKey;
+    use crate::model::{Account, SigningKey};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    /// Accounts and keys in a map: what `verify_token` reads, and nothing else.
+    #[derive(Default)]
+    struct MemoryStore {
+        keys: Mutex<HashMap<(String, String), SigningKey>>,
+    }
+
+    #[async_trait::async_trait]
+    impl AccountStore for MemoryStore {
+        async fn put_account(&self, _account: &Account) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn get_account(&self, _account_id: &str) -> Result<Option<Account>, StoreError> {
+            Ok(None)
+        }
+        async fn put_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
+            let mut keys = self.keys.lock().expect("test lock");
+            keys.insert((key.account_id.clone(), key.kid.clone()), key.clone());
+            Ok(())
+        }
+        async fn get_signing_key(
+            &self,
+            account_id: &str,
+            kid: &str,
+        ) -> Result<Option<SigningKey>, StoreError> {
+            let keys = self.keys.lock().expect("test lock");
+            Ok(keys
+                .get(&(account_id.to_string(), kid.to_string()))
+                .cloned())
+        }
+    }
 
     async fn store() -> MemoryStore {
         let store = MemoryStore::default();

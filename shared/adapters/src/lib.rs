@@ -1,11 +1,20 @@
-//! Adapters implementing the ports: DynamoDB and SQS for AWS, and in-memory twins for the local
-//! gateway's default backend and fast tests. Both kinds pass `crate::contract`.
+//! Adapters implementing the ports of `use-cases`: DynamoDB, SQS and S3 for AWS, and in-memory
+//! twins for the local gateway's default backend and fast tests, one file per aggregate. Both
+//! kinds pass the same contract suite (`use_cases::contract`). `wiring` is the composition
+//! root that builds a `Backend` from them.
 
 pub mod dynamo;
 pub mod memory;
 pub mod s3;
 pub mod sqs;
 pub mod wiring;
+
+pub mod config;
+pub mod http_client;
+
+// The layers below, at the paths these modules use (`crate::ports`, `crate::model`…).
+use domain::{attachments, ids, model, now_ms, routing, rules, sessions, settings};
+use use_cases::{backend, error, ports};
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};

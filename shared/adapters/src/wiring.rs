@@ -169,42 +169,40 @@ impl ObjectStore for NotLinked {
 pub const MEMORY_QUEUE_VISIBILITY: Duration = Duration::from_secs(30);
 pub const MEMORY_QUEUE_MAX_RECEIVES: u32 = 5;
 
-impl Backend {
-    /// Everything in process memory: nothing survives a restart.
-    pub fn in_memory() -> Self {
-        let queue = || {
-            Arc::new(MemoryQueue::new(
-                MEMORY_QUEUE_VISIBILITY,
-                MEMORY_QUEUE_MAX_RECEIVES,
-            ))
-        };
-        let attachment_events_queue: Arc<dyn Queue> = queue();
-        let objects = Arc::new(MemoryObjects::new(attachment_events_queue.clone()));
-        Self {
-            store: Arc::new(MemoryStore::default()),
-            signing_keys: Arc::default(),
-            routing_queue: queue(),
-            settings_effects_queue: queue(),
-            objects: objects.clone(),
-            attachment_events_queue,
-            local_objects: Some(objects),
-        }
+/// Everything in process memory: nothing survives a restart.
+pub fn in_memory() -> Backend {
+    let queue = || {
+        Arc::new(MemoryQueue::new(
+            MEMORY_QUEUE_VISIBILITY,
+            MEMORY_QUEUE_MAX_RECEIVES,
+        ))
+    };
+    let attachment_events_queue: Arc<dyn Queue> = queue();
+    let objects = Arc::new(MemoryObjects::new(attachment_events_queue.clone()));
+    Backend {
+        store: Arc::new(MemoryStore::default()),
+        signing_keys: Arc::default(),
+        routing_queue: queue(),
+        settings_effects_queue: queue(),
+        objects: objects.clone(),
+        attachment_events_queue,
+        local_objects: Some(objects),
     }
+}
 
-    /// DynamoDB, and the services `links` names, on whatever endpoint `sdk` names.
-    pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Self {
-        let queues = (links.queues)(sdk, config);
-        Self {
-            store: Arc::new(DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                &config.table_name,
-            )),
-            signing_keys: Arc::default(),
-            routing_queue: queues.routing,
-            settings_effects_queue: queues.settings_effects,
-            objects: (links.objects)(sdk, config),
-            attachment_events_queue: queues.attachment_events,
-            local_objects: None,
-        }
+/// DynamoDB, and the services `links` names, on whatever endpoint `sdk` names.
+pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
+    let queues = (links.queues)(sdk, config);
+    Backend {
+        store: Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            &config.table_name,
+        )),
+        signing_keys: Arc::default(),
+        routing_queue: queues.routing,
+        settings_effects_queue: queues.settings_effects,
+        objects: (links.objects)(sdk, config),
+        attachment_events_queue: queues.attachment_events,
+        local_objects: None,
     }
 }

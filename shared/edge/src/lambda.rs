@@ -8,10 +8,10 @@ pub use lambda_http::Error;
 use lambda_http::{service_fn, Body, Request};
 pub use lambda_http::{Context, LambdaEvent};
 
-use crate::adapters::wiring::{load_aws_config, Links};
 use crate::api::{ApiRequest, ApiResponse};
 use crate::backend::Backend;
 use crate::config::FunctionConfig;
+use adapters::wiring::{load_aws_config, Links};
 
 /// Converts an API Gateway request into the handlers' request type, with the API's own path:
 /// API Gateway puts a named stage in front of it (`/prod/v1/conversations`), which the route
@@ -72,7 +72,11 @@ async fn cold_start(links: Links) -> Result<Backend, Error> {
     let config = FunctionConfig::from_env().inspect_err(|error| {
         tracing::error!(%error, "invalid configuration");
     })?;
-    Ok(Backend::aws(&load_aws_config().await, &config, links))
+    Ok(adapters::wiring::aws(
+        &load_aws_config().await,
+        &config,
+        links,
+    ))
 }
 
 /// One API Gateway event, as the Lambda runtime hands it over, through the function: the

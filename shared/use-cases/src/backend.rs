@@ -84,5 +84,8 @@ pub const DEV_KID: &str = "dev";
 
 /// `$DEV_SIGNING_SECRET`, default `dev-secret`.
 pub fn dev_signing_secret() -> String {
-    crate::config::optional("DEV_SIGNING_SECRET").unwrap_or_else(|| "dev-secret".into())
+    std::env::var("DEV_SIGNING_SECRET")
+        .ok()
+        .filter(|secret| !secret.trim().is_empty())
+        .unwrap_or_else(|| "dev-secret".into())
 }

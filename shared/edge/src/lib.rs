@@ -1,0 +1,15 @@
+//! Relay's edge: the one route table, request parsing with the contract's limits, the one
+//! mapping of errors to HTTP status and stable codes, the Lambda glue (events in, responses
+//! out, clients built once per cold start) and logging. A function crate is its routes and
+//! its wiring on top of this.
+
+pub mod api;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+pub mod logging;
+pub mod routes;
+
+// The layers below, at the paths these modules use (`crate::model`, `crate::backend`…).
+use adapters::config;
+use domain::{attachments, ids, model, now_ms, rules, settings};
+use use_cases::{auth, backend, error, ports};

@@ -1,0 +1,22 @@
+//! Relay's ports (what the use cases need from storage, queues and the bucket) and the use
+//! cases over them: authentication, session steps, routing, attachment validation, the one
+//! optimistic-retry loop. They take ports (`Backend` is a bundle of them), never an adapter;
+//! the adapters crate implements the ports, the edge crate calls the use cases.
+
+pub mod auth;
+pub mod backend;
+pub mod error;
+pub mod lifecycle;
+pub mod optimistic;
+pub mod ports;
+pub mod router;
+pub mod validation;
+
+#[cfg(feature = "contract-tests")]
+pub mod contract;
+
+pub use backend::Backend;
+pub use error::{DomainError, StoreError};
+
+// The domain, at the paths these modules use (`crate::model`…).
+pub use domain::{attachments, ids, model, now_ms, rfc3339, routing, rules, sessions, settings};
