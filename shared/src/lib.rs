@@ -5,8 +5,8 @@
 
 pub use domain::{attachments, ids, model, now_ms, rfc3339, routing, rules, sessions, settings};
 pub use use_cases::{
-    auth, backend, error, lifecycle, optimistic, ports, router, validation, Backend, DomainError,
-    StoreError,
+    auth, backend, batch, error, lifecycle, optimistic, ports, router, validation, Backend,
+    DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]
 pub use use_cases::{contract, queue_contract_tests, store_contract_tests};

@@ -4,6 +4,7 @@
 //! (partial batch response) and dead-lettered after the queue's receive limit (R26).
 
 use shared::backend::Backend;
+use shared::batch::run_batch;
 use shared::model::RoutingRequest;
 use shared::ports::ReceivedMessage;
 use shared::router::{process, RouteReport};
@@ -18,10 +19,11 @@ pub enum RouteError {
     Store(#[from] StoreError),
 }
 
-/// Handles one message body.
-pub async fn handle_message(backend: &Backend, body: &str) -> Result<RouteReport, RouteError> {
-    let request: RoutingRequest =
-        serde_json::from_str(body).map_err(|e| RouteError::Malformed(e.to_string()))?;
+/// Handles one routing request.
+pub async fn handle_request(
+    backend: &Backend,
+    request: RoutingRequest,
+) -> Result<RouteReport, RouteError> {
     if request.account_id.is_empty()
         || request
             .conversation_id
@@ -37,19 +39,18 @@ pub async fn handle_message(backend: &Backend, body: &str) -> Result<RouteReport
 
 /// Processes a batch; returns the ids of the messages that failed.
 pub async fn handle_batch(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<String> {
-    let mut failed = Vec::new();
-    for message in batch {
-        match handle_message(backend, &message.body).await {
-            Ok(report) => tracing::debug!(
+    run_batch(
+        "route-conversation",
+        batch,
+        |request: RoutingRequest| async move {
+            let report = handle_request(backend, request).await?;
+            tracing::debug!(
                 offered = report.offered,
                 withdrawn = report.withdrawn,
                 "routing message done"
-            ),
-            Err(error) => {
-                tracing::warn!(%error, message_id = %message.message_id, receive_count = message.receive_count, "routing message failed");
-                failed.push(message.message_id.clone());
-            }
-        }
-    }
-    failed
+            );
+            Ok::<_, RouteError>(())
+        },
+    )
+    .await
 }

@@ -17,6 +17,7 @@ use shared::api::{
 };
 use shared::auth::Principal;
 use shared::backend::Backend;
+use shared::batch::run_batch;
 use shared::lifecycle::commit_with_retry;
 use shared::model::Role;
 use shared::ports::{ReceivedMessage, StoredSettings};
@@ -325,23 +326,25 @@ pub enum EffectError {
 /// Processes a batch from the settings-effects queue; returns the ids of the messages that
 /// failed (to be retried, and dead-lettered after the queue's receive limit).
 pub async fn handle_effects(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<String> {
-    let mut failed = Vec::new();
-    for message in batch {
-        match process_effect(backend, &message.body).await {
-            Ok(()) | Err(EffectError::Continued) => {}
-            Err(error) => {
-                tracing::warn!(%error, message_id = %message.message_id, receive_count = message.receive_count, "settings effect failed");
-                failed.push(message.message_id.clone());
-            }
+    run_batch("settings-effects", batch, |job: EffectJob| async move {
+        match carry_out(backend, job).await {
+            // Handed on to a fresh message: this one is done.
+            Ok(()) | Err(EffectError::Continued) => Ok(()),
+            Err(error) => Err(error),
         }
-    }
-    failed
+    })
+    .await
 }
 
-/// Carries out one effect. Safe to run any number of times for the same job.
+/// Carries out one effect from its message body.
 pub async fn process_effect(backend: &Backend, body: &str) -> Result<(), EffectError> {
     let job: EffectJob =
         serde_json::from_str(body).map_err(|e| EffectError::Malformed(e.to_string()))?;
+    carry_out(backend, job).await
+}
+
+/// Carries out one effect. Safe to run any number of times for the same job.
+pub async fn carry_out(backend: &Backend, job: EffectJob) -> Result<(), EffectError> {
     match job.effect {
         SettingsEffect::EndLiveChats => {
             let finished = end_live_chats(backend, &job.account_id).await?;

@@ -4,6 +4,7 @@
 
 use shared::attachments::{parse_object_key, S3EventNotification};
 use shared::backend::Backend;
+use shared::batch::run_batch;
 use shared::ports::ReceivedMessage;
 use shared::validation::{validate, Validation};
 use shared::{now_ms, StoreError};
@@ -28,20 +29,28 @@ pub enum Handled {
 
 /// Processes a batch; returns the ids of the messages that failed.
 pub async fn handle_events(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<String> {
-    let mut failed = Vec::new();
-    for message in batch {
-        if let Err(error) = handle_event(backend, &message.body).await {
-            tracing::warn!(%error, message_id = %message.message_id, receive_count = message.receive_count, "attachment event failed");
-            failed.push(message.message_id.clone());
-        }
-    }
-    failed
+    run_batch(
+        "validate-attachment",
+        batch,
+        |notification: S3EventNotification| async move {
+            handle_notification(backend, notification).await.map(|_| ())
+        },
+    )
+    .await
 }
 
-/// Handles one S3 notification body. Idempotent: a repeated delivery changes nothing.
+/// Handles one S3 notification body (as the bucket's SQS messages carry it).
 pub async fn handle_event(backend: &Backend, body: &str) -> Result<Handled, EventError> {
     let notification: S3EventNotification =
         serde_json::from_str(body).map_err(|e| EventError::Malformed(e.to_string()))?;
+    handle_notification(backend, notification).await
+}
+
+/// Handles one S3 notification. Idempotent: a repeated delivery changes nothing.
+pub async fn handle_notification(
+    backend: &Backend,
+    notification: S3EventNotification,
+) -> Result<Handled, EventError> {
     let mut decided = 0;
     for record in notification
         .records

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod backend;
+pub mod batch;
 pub mod error;
 pub mod lifecycle;
 pub mod optimistic;

@@ -1,0 +1,91 @@
+//! The one batch runner of the queue consumers. Each message is parsed into its consumer's
+//! type and handled on its own: a message that does not parse, or whose handling fails, is
+//! reported by id (SQS retries it, then dead-letters it after the queue's receive limit) and
+//! the rest of the batch goes on (R26). What the ids become, a partial batch response, is the
+//! edge's business (`edge::lambda::batch_response`).
+
+use std::fmt::Display;
+use std::future::Future;
+
+use serde::de::DeserializeOwned;
+
+use crate::ports::ReceivedMessage;
+
+/// Runs `handle` on every message of `batch` parsed as `M`; returns the ids of the messages
+/// that failed, in batch order. `consumer` names the consumer in the logs.
+pub async fn run_batch<M, E, F, Fut>(
+    consumer: &'static str,
+    batch: &[ReceivedMessage],
+    mut handle: F,
+) -> Vec<String>
+where
+    M: DeserializeOwned,
+    E: Display,
+    F: FnMut(M) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let mut failed = Vec::new();
+    for message in batch {
+        let outcome = match serde_json::from_str::<M>(&message.body) {
+            Ok(parsed) => handle(parsed).await.map_err(|e| e.to_string()),
+            // Retrying cannot help: the dead-letter queue keeps it for inspection.
+            Err(error) => Err(format!("malformed message: {error}")),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(
+                consumer,
+                %error,
+                message_id = %message.message_id,
+                receive_count = message.receive_count,
+                "queue message failed"
+            );
+            failed.push(message.message_id.clone());
+        }
+    }
+    failed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, body: &str) -> ReceivedMessage {
+        ReceivedMessage {
+            message_id: id.into(),
+            receipt: format!("r-{id}"),
+            body: body.into(),
+            receive_count: 1,
+        }
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Job {
+        n: u32,
+    }
+
+    #[test]
+    fn poison_and_failed_messages_are_reported_alone_and_the_rest_is_handled() {
+        let batch = [
+            message("a", r#"{"n": 1}"#),
+            message("poison", "{not json"),
+            message("b", r#"{"n": 13}"#),
+            message("c", r#"{"n": 2}"#),
+        ];
+        let mut handled = Vec::new();
+        let failed = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(run_batch("test", &batch, |job: Job| {
+                handled.push(job.n);
+                async move {
+                    if job.n == 13 {
+                        Err("unlucky")
+                    } else {
+                        Ok(())
+                    }
+                }
+            }));
+        assert_eq!(failed, vec!["poison".to_string(), "b".to_string()]);
+        assert_eq!(handled, vec![1, 13, 2]);
+    }
+}
