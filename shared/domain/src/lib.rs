@@ -4,13 +4,14 @@
 //! never the other way round.
 //!
 //! Modules, from the bottom up: `ids` and `error`; `model` (the entities); `settings` (the
-//! account's typed settings); `routing` (agents, capacity, offers, who is eligible); `rules`
-//! (messages, handoff, tickets); `sessions` (ending and closing, R20–R22); `attachments`
+//! account's typed settings); `routing` (agents, capacity, offers, who is eligible);
+//! `messages` (bodies, limits, visibility); `rules` (what a message does to its ticket, handoff); `sessions` (ending and closing, R20–R22); `attachments`
 //! (admission and inspection of files, R18–R19).
 
 pub mod attachments;
 pub mod error;
 pub mod ids;
+pub mod messages;
 pub mod model;
 pub mod routing;
 pub mod rules;

@@ -1,12 +1,18 @@
 //! Attachments (R7, R18, R19): admission of a declared file, the scoped object key, and the
 //! inspection of the stored bytes (real size, content sniffed against the extension, zip
 //! entries, zip bombs, path traversal). Pure functions: no storage, no AWS types.
-
-use std::io::{Cursor, Read};
+//!
+//! `inspection` holds the second check (R19), `s3_events` the upload announcement's format.
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::is_valid_id;
+
+mod inspection;
+mod s3_events;
+
+pub use inspection::*;
+pub use s3_events::*;
 
 /// R18: the largest file accepted, declared or stored.
 pub const MAX_ATTACHMENT_BYTES: u64 = 50 * 1024 * 1024;
@@ -215,249 +221,6 @@ pub fn served_content_type(extension: &str) -> &'static str {
     }
 }
 
-/// Whether the whole object must be read to judge it (text formats and zip containers);
-/// otherwise the first [`SNIFF_BYTES`] suffice.
-pub fn needs_whole_object(extension: &str) -> bool {
-    matches!(kind_of(extension), Kind::Text(_) | Kind::Zip(_))
-}
-
-/// What the inspection of the stored bytes decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Clean { download_only: bool },
-    Rejected(RejectReason),
-}
-
-/// Why stored bytes were rejected (stable codes shown to clients).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RejectReason {
-    /// Nothing was uploaded.
-    Missing,
-    /// More bytes were stored than declared (or than R18 allows).
-    SizeMismatch,
-    /// The bytes are not what the extension says.
-    ContentMismatch,
-    /// A zip entry of a type R18 does not allow.
-    ZipEntryNotAllowed(String),
-    /// Too many entries, too many decompressed bytes or too high a ratio.
-    ZipBomb,
-    /// An entry name escaping the archive (`../`, absolute paths).
-    ZipPathTraversal,
-    /// Not a readable zip.
-    ZipInvalid,
-}
-
-impl RejectReason {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Missing => "not_uploaded",
-            Self::SizeMismatch => "size_mismatch",
-            Self::ContentMismatch => "content_mismatch",
-            Self::ZipEntryNotAllowed(_) => "zip_entry_not_allowed",
-            Self::ZipBomb => "zip_bomb",
-            Self::ZipPathTraversal => "zip_path_traversal",
-            Self::ZipInvalid => "zip_invalid",
-        }
-    }
-}
-
-/// How a type is recognised.
-#[derive(Clone, Copy)]
-enum Kind {
-    /// Magic bytes at the start.
-    Magic(fn(&[u8]) -> bool),
-    /// UTF-8 text without NUL bytes, with an optional check of its start.
-    Text(fn(&str) -> bool),
-    /// A zip container: `true` when every entry must itself be allowed (plain `.zip`),
-    /// `false` for formats built on zip (docx, odt, iWork…).
-    Zip(bool),
-}
-
-fn starts(bytes: &[u8], magic: &[u8]) -> bool {
-    bytes.starts_with(magic)
-}
-
-/// ISO base media (mp4, mov, 3gp, heic…): a box header whose type is a known top-level box.
-fn iso_media(b: &[u8]) -> bool {
-    b.len() >= 12
-        && matches!(
-            &b[4..8],
-            b"ftyp" | b"moov" | b"mdat" | b"wide" | b"free" | b"skip"
-        )
-}
-
-fn riff(b: &[u8], form: &[u8; 4]) -> bool {
-    b.len() >= 12 && &b[0..4] == b"RIFF" && &b[8..12] == form
-}
-
-fn mpeg_audio(b: &[u8]) -> bool {
-    starts(b, b"ID3") || (b.len() >= 2 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0)
-}
-
-fn any_text(_: &str) -> bool {
-    true
-}
-
-fn xml_text(text: &str) -> bool {
-    text.trim_start().starts_with('<')
-}
-
-fn svg_text(text: &str) -> bool {
-    xml_text(text) && text.contains("<svg")
-}
-
-fn kind_of(extension: &str) -> Kind {
-    match extension {
-        "png" => Kind::Magic(|b| starts(b, b"\x89PNG\r\n\x1a\n")),
-        "jpg" | "jpeg" | "jfif" => Kind::Magic(|b| starts(b, b"\xFF\xD8\xFF")),
-        "gif" => Kind::Magic(|b| starts(b, b"GIF87a") || starts(b, b"GIF89a")),
-        "bmp" => Kind::Magic(|b| starts(b, b"BM")),
-        "tif" | "tiff" => Kind::Magic(|b| starts(b, b"II*\0") || starts(b, b"MM\0*")),
-        "webp" => Kind::Magic(|b| riff(b, b"WEBP")),
-        "wav" => Kind::Magic(|b| riff(b, b"WAVE")),
-        "avi" => Kind::Magic(|b| riff(b, b"AVI ")),
-        "pdf" => Kind::Magic(|b| starts(b, b"%PDF-")),
-        "7z" => Kind::Magic(|b| starts(b, b"7z\xBC\xAF\x27\x1C")),
-        "doc" | "xls" | "ppt" | "pps" => {
-            Kind::Magic(|b| starts(b, b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"))
-        }
-        "mp3" | "mpga" => Kind::Magic(mpeg_audio),
-        "aac" => Kind::Magic(|b| {
-            starts(b, b"ADIF")
-                || starts(b, b"ID3")
-                || (b.len() >= 2 && b[0] == 0xFF && b[1] & 0xF6 == 0xF0)
-        }),
-        "amr" => Kind::Magic(|b| starts(b, b"#!AMR")),
-        "mp4" | "m4a" | "m4v" | "mp4a" | "mov" | "qt" | "3gp" | "3g2" | "heic" | "heif" => {
-            Kind::Magic(iso_media)
-        }
-        "mpeg" | "mpg" => Kind::Magic(|b| starts(b, b"\0\0\x01\xBA") || starts(b, b"\0\0\x01\xB3")),
-        "ogg" | "oga" | "ogv" | "opus" => Kind::Magic(|b| starts(b, b"OggS")),
-        "webm" => Kind::Magic(|b| starts(b, b"\x1A\x45\xDF\xA3")),
-        "wmv" => Kind::Magic(|b| starts(b, b"\x30\x26\xB2\x75\x8E\x66\xCF\x11")),
-        "txt" | "log" | "csv" | "eml" | "yaml" | "yml" | "neon" => Kind::Text(any_text),
-        "ics" => Kind::Text(|t| {
-            t.trim_start()
-                .to_ascii_uppercase()
-                .starts_with("BEGIN:VCALENDAR")
-        }),
-        "vcf" => Kind::Text(|t| {
-            t.trim_start()
-                .to_ascii_uppercase()
-                .starts_with("BEGIN:VCARD")
-        }),
-        "xml" => Kind::Text(xml_text),
-        "svg" => Kind::Text(svg_text),
-        "docx" | "xlsx" | "pptx" | "ppsx" | "odt" | "key" | "numbers" | "pages" => Kind::Zip(false),
-        "zip" => Kind::Zip(true),
-        // Not reachable for admitted files; unknown means not allowed.
-        _ => Kind::Magic(|_| false),
-    }
-}
-
-/// R19: judges stored bytes. `content` is the whole object when [`needs_whole_object`] says so,
-/// else at least its first [`SNIFF_BYTES`]; `stored_size` is the object's real size.
-pub fn inspect(extension: &str, declared_size: u64, stored_size: u64, content: &[u8]) -> Verdict {
-    if stored_size == 0 {
-        return Verdict::Rejected(RejectReason::Missing);
-    }
-    // moto (and a misconfigured bucket) accept bodies beyond the signed policy: the real size
-    // is checked here, on its own.
-    if stored_size > declared_size || stored_size > MAX_ATTACHMENT_BYTES {
-        return Verdict::Rejected(RejectReason::SizeMismatch);
-    }
-    match sniff(extension, content) {
-        Ok(()) => Verdict::Clean {
-            download_only: extension == "svg",
-        },
-        Err(reason) => Verdict::Rejected(reason),
-    }
-}
-
-fn sniff(extension: &str, content: &[u8]) -> Result<(), RejectReason> {
-    match kind_of(extension) {
-        Kind::Magic(matches) => matches(content)
-            .then_some(())
-            .ok_or(RejectReason::ContentMismatch),
-        Kind::Text(check) => {
-            let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
-            let text = std::str::from_utf8(content).map_err(|_| RejectReason::ContentMismatch)?;
-            (!text.contains('\0') && check(text))
-                .then_some(())
-                .ok_or(RejectReason::ContentMismatch)
-        }
-        Kind::Zip(entries_must_be_allowed) => inspect_zip(content, entries_must_be_allowed),
-    }
-}
-
-/// Whether a zip entry name could escape the directory it is extracted into.
-fn escapes(name: &str) -> bool {
-    let normalized = name.replace('\\', "/");
-    normalized.starts_with('/')
-        || normalized.as_bytes().get(1) == Some(&b':')
-        || normalized.split('/').any(|part| part == "..")
-}
-
-fn inspect_zip(content: &[u8], entries_must_be_allowed: bool) -> Result<(), RejectReason> {
-    if !content.starts_with(b"PK\x03\x04") {
-        return Err(RejectReason::ContentMismatch);
-    }
-    let mut archive =
-        zip::ZipArchive::new(Cursor::new(content)).map_err(|_| RejectReason::ZipInvalid)?;
-    if archive.len() > MAX_ZIP_ENTRIES {
-        return Err(RejectReason::ZipBomb);
-    }
-    // Names first: a traversal is reported as such even in an archive that is also a bomb.
-    for name in archive.file_names() {
-        let Ok(name) = name else {
-            return Err(RejectReason::ZipInvalid);
-        };
-        if escapes(&name) || name.chars().any(|c| c.is_control()) {
-            return Err(RejectReason::ZipPathTraversal);
-        }
-    }
-    let budget = MAX_ZIP_UNCOMPRESSED_BYTES
-        .min((content.len() as u64).saturating_mul(MAX_ZIP_RATIO))
-        .max(1);
-    let mut total: u64 = 0;
-    let mut buffer = Vec::new();
-    for index in 0..archive.len() {
-        let mut entry = archive
-            .by_index(index)
-            .map_err(|_| RejectReason::ZipInvalid)?;
-        if entry.is_dir() {
-            continue;
-        }
-        let name = entry
-            .name()
-            .map_err(|_| RejectReason::ZipInvalid)?
-            .to_string();
-        // Headers can lie: decompress for real, never past the remaining budget.
-        buffer.clear();
-        let remaining = budget - total;
-        (&mut entry)
-            .take(remaining + 1)
-            .read_to_end(&mut buffer)
-            .map_err(|_| RejectReason::ZipInvalid)?;
-        total += buffer.len() as u64;
-        if total > budget {
-            return Err(RejectReason::ZipBomb);
-        }
-        if entries_must_be_allowed {
-            let base = name.rsplit('/').next().unwrap_or(&name);
-            let extension = extension_of(base).unwrap_or_default();
-            // Nested archives are refused: each level would multiply the inspection cost.
-            if extension == "zip" || !ALLOWED_EXTENSIONS.contains(&extension.as_str()) {
-                return Err(RejectReason::ZipEntryNotAllowed(name));
-            }
-            if sniff(&extension, &buffer).is_err() {
-                return Err(RejectReason::ZipEntryNotAllowed(name));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `attachment` with an ASCII fallback name and the exact name in RFC 5987 form.
 pub fn content_disposition(file_name: &str) -> String {
     let fallback: String = file_name
@@ -476,63 +239,10 @@ pub fn content_disposition(file_name: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
-/// The parts of an S3 event notification this product reads (S3 adds many more fields).
-#[derive(Debug, Deserialize)]
-pub struct S3EventNotification {
-    /// Absent in the `s3:TestEvent` S3 sends when notifications are configured.
-    #[serde(rename = "Records", default)]
-    pub records: Vec<S3EventRecord>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct S3EventRecord {
-    #[serde(rename = "eventName")]
-    pub event_name: String,
-    pub s3: S3EventEntity,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct S3EventEntity {
-    pub object: S3EventObject,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct S3EventObject {
-    /// URL-encoded as in S3's notifications (`+` for a space).
-    pub key: String,
-}
-
-impl S3EventRecord {
-    /// The object key, decoded.
-    pub fn object_key(&self) -> String {
-        form_urlencoded::parse(format!("k={}", self.s3.object.key).as_bytes())
-            .next()
-            .map(|(_, key)| key.into_owned())
-            .unwrap_or_default()
-    }
-
-    pub fn is_object_created(&self) -> bool {
-        self.event_name.starts_with("ObjectCreated:")
-    }
-}
-
-/// An `ObjectCreated:Put` notification in S3's format (the in-memory bucket emits these).
-pub fn object_created_event(bucket: &str, key: &str, size: u64) -> String {
-    let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
-    serde_json::json!({
-        "Records": [{
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "eventName": "ObjectCreated:Put",
-            "s3": {"bucket": {"name": bucket}, "object": {"key": encoded, "size": size}}
-        }]
-    })
-    .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Cursor;
     use std::io::Write;
 
     #[test]

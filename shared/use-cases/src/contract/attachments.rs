@@ -1,0 +1,69 @@
+//! Attachments: decided once, only while pending (R19).
+
+use super::*;
+
+pub async fn attachment_is_decided_once_and_only_while_pending(store: Arc<dyn Store>) {
+    use crate::attachments::{object_key, Attachment, AttachmentStatus};
+    let account = fresh_account();
+    let conversation_id = new_id("c");
+    let id = new_id("att");
+    let pending = Attachment {
+        account_id: account.clone(),
+        conversation_id: conversation_id.clone(),
+        object_key: object_key(&account, &conversation_id, &id),
+        id: id.clone(),
+        uploader_id: "eu-1".into(),
+        file_name: "a.png".into(),
+        extension: "png".into(),
+        declared_content_type: "image/png".into(),
+        declared_size: 10,
+        size: None,
+        status: AttachmentStatus::Pending,
+        reason: None,
+        download_only: false,
+        created_at: 1,
+        decided_at: None,
+    };
+    store.create_attachment(&pending).await.unwrap();
+    assert!(matches!(
+        store.create_attachment(&pending).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(
+        store
+            .get_attachment(&account, &conversation_id, &id)
+            .await
+            .unwrap(),
+        Some(pending.clone())
+    );
+    // Another conversation's id space is separate.
+    assert_eq!(
+        store
+            .get_attachment(&account, &new_id("c"), &id)
+            .await
+            .unwrap(),
+        None
+    );
+    let clean = Attachment {
+        status: AttachmentStatus::Clean,
+        size: Some(10),
+        decided_at: Some(2),
+        ..pending.clone()
+    };
+    assert_eq!(store.decide_attachment(&clean).await.unwrap(), clean);
+    // A second, different decision does not overwrite the first.
+    let rejected = Attachment {
+        status: AttachmentStatus::Rejected,
+        reason: Some("content_mismatch".into()),
+        decided_at: Some(3),
+        ..pending
+    };
+    assert_eq!(store.decide_attachment(&rejected).await.unwrap(), clean);
+    assert_eq!(
+        store
+            .get_attachment(&account, &conversation_id, &id)
+            .await
+            .unwrap(),
+        Some(clean)
+    );
+}

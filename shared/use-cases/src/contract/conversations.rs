@@ -1,0 +1,98 @@
+//! Conversations: round trip, listing per owner, optimistic replace, live-chat listing (R3, R12).
+
+use super::*;
+
+pub async fn conversation_round_trip_and_duplicate_create_refused(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    assert_eq!(
+        store.get_conversation(&c.account_id, &c.id).await.unwrap(),
+        Some(c.clone())
+    );
+    assert!(matches!(
+        store.create_conversation(&c).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    // Another account never sees it.
+    assert_eq!(
+        store
+            .get_conversation(&fresh_account(), &c.id)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn conversations_listed_newest_first_for_their_owner_only(store: Arc<dyn Store>) {
+    let account = fresh_account();
+    let older = conversation(&account, "alice", 100);
+    let newer = conversation(&account, "alice", 200);
+    let bobs = conversation(&account, "bob", 300);
+    for c in [&older, &newer, &bobs] {
+        store.create_conversation(c).await.unwrap();
+    }
+    let ids: Vec<String> = store
+        .list_conversations_for_user(&account, "alice", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec![newer.id.clone(), older.id.clone()]);
+    let first = store
+        .list_conversations_for_user(&account, "alice", 1)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].id, newer.id);
+}
+
+pub async fn stale_conversation_update_conflicts_and_changes_nothing(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    let mut first = c.clone();
+    first.priority = 5;
+    first.revision += 1;
+    store.update_conversation(&first).await.unwrap();
+    let mut stale = c.clone();
+    stale.priority = 9;
+    stale.revision += 1;
+    assert!(matches!(
+        store.update_conversation(&stale).await,
+        Err(StoreError::Conflict)
+    ));
+    let stored = store
+        .get_conversation(&c.account_id, &c.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.priority, 5);
+    assert_eq!(stored.revision, 1);
+}
+
+pub async fn active_live_chats_are_listed_until_ended(store: Arc<dyn Store>) {
+    let account = fresh_account();
+    let mut chat_settings = Settings::default();
+    chat_settings.messaging.enabled = false;
+    let live = new_conversation(&account, "alice", &chat_settings, 5);
+    let messaging = conversation(&account, "bob", 6);
+    store.create_conversation(&live).await.unwrap();
+    store.create_conversation(&messaging).await.unwrap();
+    let listed = store.list_active_live_chats(&account, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        vec![live.id.clone()]
+    );
+    let ended = crate::sessions::end_live_chat(&live, None, 7).unwrap();
+    store.commit_session_change(&ended).await.unwrap();
+    assert!(store
+        .list_active_live_chats(&account, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .list_active_live_chats(&fresh_account(), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -1,0 +1,140 @@
+//! Messages: consecutive seqs, cursors, idempotent replays, races (R13, R14).
+
+use super::*;
+
+pub async fn appended_messages_get_consecutive_seqs_and_page_by_cursor(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    assert_eq!(store.last_seq(&c.account_id, &c.id).await.unwrap(), 0);
+    for i in 1..=5u64 {
+        let m = created(
+            store
+                .append_message(&message(&c, "alice", &format!("cm{i}"), &format!("t{i}")))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(m.seq, i);
+    }
+    assert_eq!(store.last_seq(&c.account_id, &c.id).await.unwrap(), 5);
+    let page = store
+        .list_messages(&c.account_id, &c.id, 1, 2)
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(page[0].text.as_deref(), Some("t2"));
+    let rest = store
+        .list_messages(&c.account_id, &c.id, 3, 100)
+        .await
+        .unwrap();
+    assert_eq!(rest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![4, 5]);
+    assert!(store
+        .list_messages(&c.account_id, &c.id, 5, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn replayed_client_message_id_returns_original(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    let original = created(
+        store
+            .append_message(&message(&c, "alice", "dup", "hello"))
+            .await
+            .unwrap(),
+    );
+    let replay = store
+        .append_message(&message(&c, "alice", "dup", "something else"))
+        .await
+        .unwrap();
+    assert_eq!(replay, AppendOutcome::Existing(original.clone()));
+    assert_eq!(
+        store
+            .find_message(&c.account_id, &c.id, "alice", "dup")
+            .await
+            .unwrap(),
+        Some(original.clone())
+    );
+    assert_eq!(
+        store
+            .find_message(&c.account_id, &c.id, "bob", "dup")
+            .await
+            .unwrap(),
+        None
+    );
+    // The same key used by another author is a different message.
+    let other = created(
+        store
+            .append_message(&message(&c, "agent-1", "dup", "hi"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(other.seq, original.seq + 1);
+    assert_eq!(
+        store
+            .list_messages(&c.account_id, &c.id, 0, 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+pub async fn concurrent_appends_get_unique_gap_free_seqs(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            let m = message(&c, "alice", &format!("p{i}"), &format!("parallel {i}"));
+            tokio::spawn(async move { created(store.append_message(&m).await.unwrap()).seq })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for task in tasks {
+        seqs.push(task.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=20).collect::<Vec<u64>>());
+    let stored = store
+        .list_messages(&c.account_id, &c.id, 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 20);
+}
+
+pub async fn concurrent_replays_of_one_client_message_id_store_one_message(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    let m = message(&c, "alice", "same", "once");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let m = m.clone();
+            tokio::spawn(async move { store.append_message(&m).await.unwrap() })
+        })
+        .collect();
+    let mut created_count = 0;
+    let mut ids = std::collections::HashSet::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            AppendOutcome::Created(m) => {
+                created_count += 1;
+                ids.insert(m.id);
+            }
+            AppendOutcome::Existing(m) => {
+                ids.insert(m.id);
+            }
+        }
+    }
+    assert_eq!(created_count, 1);
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        store
+            .list_messages(&c.account_id, &c.id, 0, 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -1,0 +1,67 @@
+//! Queues: at-least-once delivery until acknowledged, batches, delays.
+
+use super::*;
+
+pub async fn queue_delivers_sent_messages_until_acknowledged(queue: Arc<dyn Queue>) {
+    let body = format!("{{\"n\":\"{}\"}}", new_id("q"));
+    queue.send(&body, 0).await.unwrap();
+    let received = queue.receive(10).await.unwrap();
+    let ours: Vec<_> = received.iter().filter(|m| m.body == body).collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].receive_count, 1);
+    assert!(!ours[0].message_id.is_empty());
+    for m in &received {
+        queue.acknowledge(&m.receipt).await.unwrap();
+    }
+    let again = queue.receive(10).await.unwrap();
+    assert!(again.iter().all(|m| m.body != body));
+}
+
+pub async fn batch_sent_messages_are_each_delivered_once(queue: Arc<dyn Queue>) {
+    // More than one SQS batch (10), and one delayed entry that must stay invisible for now.
+    let run = new_id("b");
+    let mut batch: Vec<(String, u32)> = (0..13)
+        .map(|i| (format!("{{\"batch\":\"{run}\",\"n\":{i}}}"), 0))
+        .collect();
+    let delayed = format!("{{\"batch\":\"{run}\",\"n\":\"later\"}}");
+    batch.push((delayed.clone(), 60));
+    queue.send_batch(&batch).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let received = queue.receive(10).await.unwrap();
+        for m in &received {
+            queue.acknowledge(&m.receipt).await.unwrap();
+        }
+        seen.extend(received.into_iter().map(|m| m.body));
+        if seen.iter().filter(|b| b.contains(&run)).count() >= 13 {
+            break;
+        }
+    }
+    let mut ours: Vec<&String> = seen.iter().filter(|b| b.contains(&run)).collect();
+    ours.sort();
+    let mut expected: Vec<&String> = batch[..13].iter().map(|(b, _)| b).collect();
+    expected.sort();
+    assert_eq!(
+        ours, expected,
+        "every immediate entry once, the delayed one not yet"
+    );
+}
+
+pub async fn delayed_queue_message_is_invisible_until_its_delay_passes(queue: Arc<dyn Queue>) {
+    let body = format!("{{\"delayed\":\"{}\"}}", new_id("q"));
+    queue.send(&body, 2).await.unwrap();
+    let early = queue.receive(10).await.unwrap();
+    assert!(early.iter().all(|m| m.body != body));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let mut seen = false;
+    for _ in 0..5 {
+        for m in queue.receive(10).await.unwrap() {
+            seen |= m.body == body;
+            queue.acknowledge(&m.receipt).await.unwrap();
+        }
+        if seen {
+            break;
+        }
+    }
+    assert!(seen, "delayed message never became visible");
+}
