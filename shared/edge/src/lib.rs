@@ -10,6 +10,7 @@ pub mod logging;
 pub mod routes;
 
 // The layers below, at the paths these modules use (`crate::model`, `crate::backend`…).
+#[cfg(feature = "lambda")]
 use adapters::config;
 use domain::{attachments, ids, model, now_ms, rules, settings};
 use use_cases::{auth, backend, error, ports};

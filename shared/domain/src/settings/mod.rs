@@ -5,6 +5,8 @@
 //! settings are the defaults (R4's depends on the account) with that document merged over them,
 //! so a default can change without rewriting every account, and `null` in a patch means "back
 //! to the default".
+//!
+//! `audit` holds the hash chain (R10), `readiness` the checklist (R11).
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,12 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::model::Account;
+
+mod audit;
+mod readiness;
+
+pub use audit::*;
+pub use readiness::*;
 
 /// Launch of "agents can end messaging sessions" (R4): accounts whose messaging was enabled
 /// before this instant default to `false`. 2026-01-01T00:00:00Z.
@@ -401,146 +409,6 @@ pub fn apply_patch(
         changes,
         effects,
     })
-}
-
-/// `prev_hash` of the first audit entry of an account.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// One accepted settings change (R10).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub account_id: String,
-    /// The settings version this change produced.
-    pub version: u64,
-    /// Who: the admin's user id.
-    pub actor: String,
-    /// When, epoch milliseconds.
-    pub at: i64,
-    pub changes: BTreeMap<String, Change>,
-    pub prev_hash: String,
-    /// SHA-256 over the canonical JSON of every other field (`prev_hash` included).
-    pub hash: String,
-}
-
-impl AuditEntry {
-    /// A new entry chained to `prev_hash`, its hash computed.
-    pub fn new(
-        account_id: &str,
-        version: u64,
-        actor: &str,
-        at: i64,
-        changes: BTreeMap<String, Change>,
-        prev_hash: &str,
-    ) -> Self {
-        let mut entry = Self {
-            account_id: account_id.into(),
-            version,
-            actor: actor.into(),
-            at,
-            changes,
-            prev_hash: prev_hash.into(),
-            hash: String::new(),
-        };
-        entry.hash = entry.compute_hash();
-        entry
-    }
-
-    /// The hash this entry should carry. The canonical form is serde_json's rendering of the
-    /// fields in declaration order, with object keys sorted (BTreeMap and serde_json::Map).
-    pub fn compute_hash(&self) -> String {
-        let canonical = serde_json::json!({
-            "account_id": self.account_id,
-            "version": self.version,
-            "actor": self.actor,
-            "at": self.at,
-            "changes": self.changes,
-            "prev_hash": self.prev_hash,
-        });
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
-    }
-}
-
-/// Checks a chain read oldest first from its start: each entry's hash is right and names its
-/// predecessor. Returns the version of the first entry that breaks the chain.
-pub fn verify_chain(entries: &[AuditEntry]) -> Result<(), u64> {
-    let mut prev = GENESIS_HASH.to_string();
-    for entry in entries {
-        if entry.prev_hash != prev || entry.compute_hash() != entry.hash {
-            return Err(entry.version);
-        }
-        prev = entry.hash.clone();
-    }
-    Ok(())
-}
-
-/// One line of the messaging-readiness checklist (R11).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReadinessItem {
-    pub name: &'static str,
-    pub level: &'static str,
-    pub ok: bool,
-    pub explanation: String,
-}
-
-/// Minimum published help-center articles R11 recommends.
-pub const RECOMMENDED_HELP_CENTER_ARTICLES: u32 = 10;
-
-/// R11's checklist. `routing_configured` is true when the account has at least one agent with
-/// messaging capacity (routing has someone to route to).
-pub fn readiness(
-    settings: &Settings,
-    facts: &WorkspaceFacts,
-    routing_configured: bool,
-) -> (bool, Vec<ReadinessItem>) {
-    let items = vec![
-        ReadinessItem {
-            name: "agent_workspace",
-            level: "required",
-            ok: settings.agent_workspace.enabled,
-            explanation: if settings.agent_workspace.enabled {
-                "The agent workspace is enabled.".into()
-            } else {
-                "Enable the agent workspace (agent_workspace.enabled); messaging needs it.".into()
-            },
-        },
-        ReadinessItem {
-            name: "groups",
-            level: "required",
-            ok: !facts.groups.is_empty(),
-            explanation: if facts.groups.is_empty() {
-                "Create at least one agent group so conversations can be routed to a team.".into()
-            } else {
-                format!("{} agent group(s) configured.", facts.groups.len())
-            },
-        },
-        ReadinessItem {
-            name: "routing",
-            level: "required",
-            ok: routing_configured,
-            explanation: if routing_configured {
-                format!(
-                    "Routing by {} has agents with messaging capacity.",
-                    serde_json::to_value(settings.routing.method)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
-                )
-            } else {
-                "Give at least one agent a messaging capacity so routing has someone to offer conversations to.".into()
-            },
-        },
-        ReadinessItem {
-            name: "help_center",
-            level: "recommended",
-            ok: facts.help_center_articles >= RECOMMENDED_HELP_CENTER_ARTICLES,
-            explanation: format!(
-                "{} published help-center article(s); at least {RECOMMENDED_HELP_CENTER_ARTICLES} let the bot answer common questions.",
-                facts.help_center_articles
-            ),
-        },
-    ];
-    let ready = items.iter().filter(|i| i.level == "required").all(|i| i.ok);
-    (ready, items)
 }
 
 #[cfg(test)]

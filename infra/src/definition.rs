@@ -1,0 +1,215 @@
+//! The resources as data: one table (keys, indexes, TTL), work queues with their dead-letter
+//! queues, one bucket. `template.yaml` and the LocalStack bootstrap are checked against this.
+
+use super::*;
+
+/// The key layout of the one DynamoDB table (see `shared::adapters::dynamo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    /// Resource name in `template.yaml`.
+    pub logical_id: &'static str,
+    pub name: String,
+    pub partition_key: &'static str,
+    pub sort_key: &'static str,
+    pub indexes: Vec<IndexSpec>,
+    pub ttl_attribute: &'static str,
+    /// Environment variable through which functions learn the table name.
+    pub env_var: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: &'static str,
+}
+
+/// A work queue and its dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub logical_id: &'static str,
+    pub name: String,
+    pub visibility_timeout_secs: u32,
+    pub retention_secs: u32,
+    pub dead_letter: DeadLetterSpec,
+    /// Environment variable through which functions learn the queue URL.
+    pub env_var: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterSpec {
+    pub logical_id: &'static str,
+    pub name: String,
+    /// Receives after which a message moves to the dead-letter queue (R26).
+    pub max_receive_count: u32,
+    pub retention_secs: u32,
+}
+
+/// The attachments bucket: private, encrypted at rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketSpec {
+    pub logical_id: &'static str,
+    pub name: String,
+    pub env_var: &'static str,
+    /// Logical id of the queue that receives `s3:ObjectCreated:*` notifications.
+    pub notification_queue: &'static str,
+    /// Only keys under this prefix are announced.
+    pub notification_prefix: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub table: TableSpec,
+    pub queues: Vec<QueueSpec>,
+    pub bucket: BucketSpec,
+}
+
+/// Longest Lambda timeout of a queue consumer; queue visibility must be ≥ 6× this (AWS advice).
+pub const CONSUMER_TIMEOUT_SECS: u32 = 30;
+
+/// Default prefix of physical resource names on an emulator.
+pub const DEFAULT_PREFIX: &str = "relay";
+
+/// A work queue with the product's standard settings: visibility 6× the consumer timeout,
+/// 4 days' retention, and a dead-letter queue (14 days) after 5 receives.
+fn work_queue(
+    prefix: &str,
+    stem: &str,
+    (logical_id, dead_letter_logical_id): (&'static str, &'static str),
+    env_var: &'static str,
+) -> QueueSpec {
+    QueueSpec {
+        logical_id,
+        name: format!("{prefix}-{stem}"),
+        visibility_timeout_secs: 6 * CONSUMER_TIMEOUT_SECS,
+        retention_secs: 4 * 24 * 3600,
+        dead_letter: DeadLetterSpec {
+            logical_id: dead_letter_logical_id,
+            name: format!("{prefix}-{stem}-dlq"),
+            max_receive_count: 5,
+            retention_secs: 14 * 24 * 3600,
+        },
+        env_var,
+    }
+}
+
+/// The product's resources, physical names starting with `prefix`.
+pub fn definition(prefix: &str) -> Resources {
+    Resources {
+        table: TableSpec {
+            logical_id: "MessagingTable",
+            name: format!("{prefix}-messaging"),
+            partition_key: "pk",
+            sort_key: "sk",
+            indexes: vec![
+                // A user's conversations, newest first.
+                IndexSpec {
+                    name: "gsi1",
+                    partition_key: "gsi1pk",
+                    sort_key: "gsi1sk",
+                },
+                // Sparse: an account's active live chats (R3).
+                IndexSpec {
+                    name: "gsi2",
+                    partition_key: "gsi2pk",
+                    sort_key: "gsi2sk",
+                },
+            ],
+            ttl_attribute: "expires_at",
+            env_var: "TABLE_NAME",
+        },
+        queues: vec![
+            work_queue(
+                prefix,
+                "routing",
+                ("RoutingQueue", "RoutingDeadLetterQueue"),
+                "ROUTING_QUEUE_URL",
+            ),
+            work_queue(
+                prefix,
+                "settings-effects",
+                ("SettingsEffectsQueue", "SettingsEffectsDeadLetterQueue"),
+                "SETTINGS_EFFECTS_QUEUE_URL",
+            ),
+            work_queue(
+                prefix,
+                "attachment-events",
+                ("AttachmentEventsQueue", "AttachmentEventsDeadLetterQueue"),
+                "ATTACHMENT_EVENTS_QUEUE_URL",
+            ),
+        ],
+        bucket: BucketSpec {
+            logical_id: "AttachmentsBucket",
+            name: format!("{prefix}-attachments"),
+            env_var: "ATTACHMENTS_BUCKET",
+            notification_queue: "AttachmentEventsQueue",
+            notification_prefix: shared::attachments::OBJECT_KEY_PREFIX,
+        },
+    }
+}
+
+impl Resources {
+    /// Every attribute that appears in a key of the table or an index (all strings).
+    pub fn key_attributes(&self) -> Vec<&'static str> {
+        let mut names = vec![self.table.partition_key, self.table.sort_key];
+        for index in &self.table.indexes {
+            names.push(index.partition_key);
+            names.push(index.sort_key);
+        }
+        names
+    }
+
+    /// The same definition in the AWS API's JSON shapes (CreateTable input, queue attributes),
+    /// which the LocalStack init hook reads (`localstack/init/resources.json`).
+    pub fn to_bootstrap_json(&self) -> serde_json::Value {
+        let table = &self.table;
+        let key_schema = |pk: &str, sk: &str| {
+            json!([
+                {"AttributeName": pk, "KeyType": "HASH"},
+                {"AttributeName": sk, "KeyType": "RANGE"}
+            ])
+        };
+        let queues: Vec<_> = self
+            .queues
+            .iter()
+            .map(|q| {
+                json!({
+                    "QueueName": q.name,
+                    "Attributes": {
+                        "VisibilityTimeout": q.visibility_timeout_secs.to_string(),
+                        "MessageRetentionPeriod": q.retention_secs.to_string(),
+                    },
+                    "DeadLetterQueue": {
+                        "QueueName": q.dead_letter.name,
+                        "MaxReceiveCount": q.dead_letter.max_receive_count,
+                        "MessageRetentionPeriod": q.dead_letter.retention_secs.to_string(),
+                    }
+                })
+            })
+            .collect();
+        json!({
+            "Table": {
+                "TableName": table.name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": self.key_attributes().iter()
+                    .map(|a| json!({"AttributeName": a, "AttributeType": "S"}))
+                    .collect::<Vec<_>>(),
+                "KeySchema": key_schema(table.partition_key, table.sort_key),
+                "GlobalSecondaryIndexes": table.indexes.iter().map(|i| json!({
+                    "IndexName": i.name,
+                    "KeySchema": key_schema(i.partition_key, i.sort_key),
+                    "Projection": {"ProjectionType": "ALL"}
+                })).collect::<Vec<_>>(),
+                "TimeToLiveAttribute": table.ttl_attribute,
+            },
+            "Queues": queues,
+            "Bucket": {
+                "Name": self.bucket.name,
+                "NotificationQueue": self.queues.iter()
+                    .find(|q| q.logical_id == self.bucket.notification_queue)
+                    .map(|q| q.name.clone()),
+                "NotificationPrefix": self.bucket.notification_prefix,
+            },
+        })
+    }
+}
