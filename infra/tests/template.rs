@@ -295,6 +295,6 @@ fn http_api_events_are_the_route_table_each_path_with_every_method_to_its_functi
     let extra: Vec<_> = routed.difference(&table).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "template.yaml and shared/src/routes.rs disagree:\n  in the table, not the template: {missing:?}\n  in the template, not the table: {extra:?}"
+        "template.yaml and shared/edge/src/routes.rs disagree:\n  in the table, not the template: {missing:?}\n  in the template, not the table: {extra:?}"
     );
 }

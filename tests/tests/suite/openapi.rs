@@ -107,6 +107,6 @@ fn the_document_lists_exactly_the_route_table_with_its_operation_ids() {
     let extra: Vec<_> = documented.difference(&table).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "docs/openapi.yaml and shared/src/routes.rs disagree:\n  in the table, not documented: {missing:?}\n  documented, not in the table: {extra:?}"
+        "docs/openapi.yaml and shared/edge/src/routes.rs disagree:\n  in the table, not documented: {missing:?}\n  documented, not in the table: {extra:?}"
     );
 }
