@@ -220,7 +220,7 @@ pub fn error_response(error: &ApiError) -> ApiResponse {
     let mut response = Response::new(body.to_string());
     *response.status_mut() = error.status;
     if !error.allow.is_empty() {
-        if let Some(allow) = crate::routes::allow_header(&error.allow) {
+        if let Ok(allow) = HeaderValue::from_str(&error.allow.join(", ")) {
             response.headers_mut().insert(http::header::ALLOW, allow);
         }
     }

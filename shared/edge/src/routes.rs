@@ -4,8 +4,6 @@
 //! events against it and another checks `docs/openapi.yaml` against it (operation ids
 //! included). A route added or removed in one place and not the others fails a test.
 
-use http::HeaderValue;
-
 use crate::api::{ApiError, ApiRequest};
 
 /// What a route does; named as `docs/openapi.yaml`'s `operationId`s (camelCase there).
@@ -309,11 +307,6 @@ pub fn route_of(function: &str, request: &ApiRequest) -> Result<Matched, ApiErro
         Resolution::MethodNotAllowed { allow, .. } => Err(ApiError::method_not_allowed(&allow)),
         Resolution::NotFound => Err(ApiError::route_not_found()),
     }
-}
-
-/// The `Allow` header value for `methods`.
-pub fn allow_header(methods: &[&str]) -> Option<HeaderValue> {
-    HeaderValue::from_str(&methods.join(", ")).ok()
 }
 
 #[cfg(test)]
