@@ -64,13 +64,13 @@ pub(crate) fn is_retryable_code(code: &str) -> bool {
 /// Maps an SDK failure to the port's error: no answer, a retryable code or a 5xx status is
 /// `Unavailable` (503 to clients); anything else is `Internal`. Both name the operation. One
 /// mapping for DynamoDB, SQS and S3 (their crates share the error and response types).
-pub(crate) fn sdk_error<E>(error: &SdkError<E, HttpResponse>) -> StoreError
+pub(crate) fn sdk_error<E>(error: SdkError<E, HttpResponse>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let operation = operation_of::<E>();
     let code = error.code().unwrap_or_default();
-    match error {
+    match &error {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
             StoreError::Unavailable(format!("{operation}: {error:?}"))
         }

@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::ProvideCredentials;
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::Client;
 use base64::Engine;
@@ -17,14 +15,6 @@ use sha2::Sha256;
 
 use crate::error::StoreError;
 use crate::ports::{ObjectStore, UploadTarget};
-
-/// Throttling (`SlowDown`), 5xx and transport trouble are retryable (503), as for every adapter.
-fn s3_error<E>(error: SdkError<E, HttpResponse>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    super::sdk_error(&error)
-}
 
 /// The attachments bucket on S3 (or an emulator: path-style addressing when an endpoint is set).
 #[derive(Clone)]
@@ -164,7 +154,7 @@ impl ObjectStore for S3Objects {
         {
             Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
-            Err(error) => Err(s3_error(error)),
+            Err(error) => Err(crate::sdk_error(error)),
         }
     }
 
@@ -177,7 +167,7 @@ impl ObjectStore for S3Objects {
             .range(format!("bytes=0-{}", max_bytes.saturating_sub(1)))
             .send()
             .await
-            .map_err(s3_error)?;
+            .map_err(crate::sdk_error)?;
         let bytes = output
             .body
             .collect()
@@ -195,7 +185,7 @@ impl ObjectStore for S3Objects {
             .key(key)
             .send()
             .await
-            .map_err(s3_error)?;
+            .map_err(crate::sdk_error)?;
         Ok(())
     }
 
@@ -217,7 +207,7 @@ impl ObjectStore for S3Objects {
             .response_content_type(content_type)
             .presigned(presigning)
             .await
-            .map_err(s3_error)?;
+            .map_err(crate::sdk_error)?;
         Ok(request.uri().to_string())
     }
 }

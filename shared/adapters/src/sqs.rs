@@ -1,21 +1,11 @@
 //! SQS adapter of the `Queue` port.
 
 use async_trait::async_trait;
-use aws_sdk_sqs::config::http::HttpResponse;
-use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
 
 use crate::error::StoreError;
 use crate::ports::{Queue, ReceivedMessage};
-
-/// Throttling and transport trouble are retryable (503), as for every adapter.
-fn queue_error<E>(error: SdkError<E, HttpResponse>) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    super::sdk_error(&error)
-}
 
 #[derive(Clone)]
 pub struct SqsQueue {
@@ -42,7 +32,7 @@ impl Queue for SqsQueue {
             .delay_seconds(delay_seconds.min(900) as i32)
             .send()
             .await
-            .map_err(queue_error)?;
+            .map_err(crate::sdk_error)?;
         Ok(())
     }
 
@@ -73,7 +63,7 @@ impl Queue for SqsQueue {
                     .set_entries(Some(entries))
                     .send()
                     .await
-                    .map_err(queue_error)?;
+                    .map_err(crate::sdk_error)?;
                 let failed: Vec<&str> = output.failed.iter().map(|f| f.id.as_str()).collect();
                 pending.retain(|(i, _)| failed.contains(&i.to_string().as_str()));
             }
@@ -97,7 +87,7 @@ impl Queue for SqsQueue {
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
             .await
-            .map_err(queue_error)?;
+            .map_err(crate::sdk_error)?;
         Ok(output
             .messages
             .unwrap_or_default()
@@ -125,7 +115,7 @@ impl Queue for SqsQueue {
             .receipt_handle(receipt)
             .send()
             .await
-            .map_err(queue_error)?;
+            .map_err(crate::sdk_error)?;
         Ok(())
     }
 }

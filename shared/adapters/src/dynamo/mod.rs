@@ -129,7 +129,7 @@ where
     if error.code() == Some("ConditionalCheckFailedException") {
         return StoreError::Conflict;
     }
-    super::sdk_error(&error)
+    super::sdk_error(error)
 }
 
 fn encode<T: Serialize>(value: &T, pk: String, sk: String) -> Result<Item, StoreError> {
