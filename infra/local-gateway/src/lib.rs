@@ -96,23 +96,21 @@ pub fn function_config(
 /// Sends a request to the function the route table names for it (as API Gateway's routes
 /// do); a path no route serves is 404, a wrong method on a served path 405 with `Allow`.
 pub async fn dispatch(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    use shared::routes::{self, Resolution};
-    let resolution = routes::resolve(request.method().as_str(), request.uri().path());
-    let function = match resolution {
-        Resolution::Found(matched) => matched.route.function,
-        // A served path with a wrong method: its function answers 405 with `Allow` (on AWS
-        // too: the template routes every method of a path to its function).
-        Resolution::MethodNotAllowed { function, .. } => function,
-        Resolution::NotFound => "",
-    };
+    let function = shared::routes::function_for(request.method().as_str(), request.uri().path());
+    call_function(function.unwrap_or_default(), backend, request).await
+}
+
+/// Hands `request` to `function`'s handler, the one its `main.rs` serves Lambda events with.
+/// No function of that name (a path no route serves; on AWS, API Gateway answers it): a logged
+/// 404 like every other answer.
+pub async fn call_function(function: &str, backend: &Backend, request: ApiRequest) -> ApiResponse {
+    use shared::routes;
     match function {
         routes::INGEST_MESSAGE => ingest_message::handle(backend, request).await,
         routes::UPDATE_SETTINGS => update_settings::handle(backend, request).await,
         routes::UPLOAD_ATTACHMENT => upload_attachment::handle(backend, request).await,
         routes::AGENT_PRESENCE => agent_presence::handle(backend, request).await,
         routes::END_SESSION => end_session::handle(backend, request).await,
-        // No function serves the path (on AWS, API Gateway answers it): logged and named
-        // like every other answer.
         _ => {
             shared::api::handle_logged("local-gateway", &request, async {
                 Err(ApiError::route_not_found())

@@ -3,7 +3,9 @@
 
 use std::future::Future;
 
+pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use bytes::Bytes;
+pub use lambda_http::request::LambdaRequest;
 pub use lambda_http::Error;
 use lambda_http::{service_fn, Body, Request};
 pub use lambda_http::{Context, LambdaEvent};
@@ -86,24 +88,19 @@ async fn cold_start(links: Links) -> Result<Backend, Error> {
 pub async fn answer_http_event<F, Fut>(
     backend: &Backend,
     handler: &F,
-    event: LambdaEvent<serde_json::Value>,
-) -> Result<serde_json::Value, Error>
+    event: LambdaEvent<LambdaRequest>,
+) -> Result<impl serde::Serialize + Send, Error>
 where
     F: Fn(Backend, ApiRequest) -> Fut + Send + Sync,
     Fut: Future<Output = ApiResponse> + Send,
 {
     use lambda_http::tower::ServiceExt;
-    let LambdaEvent { payload, context } = event;
-    let request: lambda_http::request::LambdaRequest = serde_json::from_value(payload)?;
     let service = service_fn(move |request: Request| {
         let backend = backend.clone();
         async move { Ok::<_, Error>(handler(backend, to_api_request(request)).await) }
     });
     // lambda_http's own adapter (what `lambda_http::run` wraps a service in).
-    let response = lambda_http::Adapter::from(service)
-        .oneshot(LambdaEvent::new(request, context))
-        .await?;
-    Ok(serde_json::to_value(response)?)
+    lambda_http::Adapter::from(service).oneshot(event).await
 }
 
 /// Runs an HTTP function: fails fast on missing configuration, builds the AWS backend once
@@ -115,7 +112,7 @@ where
 {
     let backend = cold_start(links).await?;
     let (backend, handler) = (&backend, &handler);
-    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<LambdaRequest>| {
         answer_http_event(backend, handler, event)
     }))
     .await
@@ -150,7 +147,7 @@ pub fn received_batch(
 pub fn batch_response(
     batch: &[crate::ports::ReceivedMessage],
     failed: Vec<String>,
-) -> aws_lambda_events::sqs::SqsBatchResponse {
+) -> SqsBatchResponse {
     let mut reported: Vec<String> = Vec::new();
     for id in failed {
         let known = batch.iter().any(|m| m.message_id == id);
@@ -158,7 +155,7 @@ pub fn batch_response(
             reported.push(id);
         }
     }
-    let mut response = aws_lambda_events::sqs::SqsBatchResponse::default();
+    let mut response = SqsBatchResponse::default();
     response.batch_item_failures = reported
         .into_iter()
         .map(|id| {
@@ -176,16 +173,15 @@ pub fn batch_response(
 pub async fn answer_sqs_event<F, Fut>(
     backend: &Backend,
     handler: &F,
-    event: LambdaEvent<serde_json::Value>,
-) -> Result<serde_json::Value, Error>
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error>
 where
     F: Fn(Backend, Vec<crate::ports::ReceivedMessage>) -> Fut + Send + Sync,
     Fut: Future<Output = Vec<String>> + Send,
 {
-    let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_value(event.payload)?;
-    let batch = received_batch(event.records);
+    let batch = received_batch(event.payload.records);
     let failed = handler(backend.clone(), batch.clone()).await;
-    Ok(serde_json::to_value(batch_response(&batch, failed))?)
+    Ok(batch_response(&batch, failed))
 }
 
 /// Runs an SQS consumer: `handler` gets the batch and returns the message ids that failed,
@@ -197,7 +193,7 @@ where
 {
     let backend = cold_start(links).await?;
     let (backend, handler) = (&backend, &handler);
-    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         answer_sqs_event(backend, handler, event)
     }))
     .await

@@ -197,11 +197,14 @@ pub const ROUTES: &[Route] = &[
     ),
 ];
 
+/// A path's parameters, by the names of its pattern (`cid` in `/v1/conversations/{cid}`).
+type PathParams = Vec<(&'static str, String)>;
+
 /// A request matched to its route, with the path's parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matched {
     pub route: &'static Route,
-    params: Vec<(&'static str, String)>,
+    params: PathParams,
 }
 
 impl Matched {
@@ -233,7 +236,7 @@ pub enum Resolution {
 }
 
 /// The parameters of `path` under `pattern`, if it matches.
-fn match_pattern(pattern: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+fn match_pattern(pattern: &'static str, path: &str) -> Option<PathParams> {
     let mut wanted = pattern.split('/').filter(|s| !s.is_empty());
     let mut given = path.split('/').filter(|s| !s.is_empty());
     let mut params = Vec::new();
@@ -261,32 +264,29 @@ fn literal_segments(pattern: &str) -> usize {
 
 /// Resolves `method` and `path` against the routes that `accept` keeps.
 fn resolve_among(method: &str, path: &str, accept: impl Fn(&Route) -> bool) -> Resolution {
-    let mut best: Option<(usize, &'static Route)> = None;
+    // The most literal matching pattern, with the parameters it read from the path.
+    let mut best: Option<(usize, &'static Route, PathParams)> = None;
     for route in ROUTES.iter().filter(|r| accept(r)) {
-        if match_pattern(route.pattern, path).is_some() {
+        if let Some(params) = match_pattern(route.pattern, path) {
             let specificity = literal_segments(route.pattern);
-            if best.is_none_or(|(s, _)| specificity > s) {
-                best = Some((specificity, route));
+            if best.as_ref().is_none_or(|(s, _, _)| specificity > *s) {
+                best = Some((specificity, route, params));
             }
         }
     }
-    let Some((
-        _,
-        &Route {
-            pattern, function, ..
-        },
-    )) = best
-    else {
+    let Some((_, matched, params)) = best else {
         return Resolution::NotFound;
     };
-    let on_path = || ROUTES.iter().filter(|r| r.pattern == pattern && accept(r));
+    // Every route of that pattern shares its parameters; the method picks among them.
+    let on_path = || {
+        ROUTES
+            .iter()
+            .filter(|r| r.pattern == matched.pattern && accept(r))
+    };
     match on_path().find(|r| r.method.eq_ignore_ascii_case(method)) {
-        Some(route) => Resolution::Found(Matched {
-            route,
-            params: match_pattern(route.pattern, path).unwrap_or_default(),
-        }),
+        Some(route) => Resolution::Found(Matched { route, params }),
         None => Resolution::MethodNotAllowed {
-            function,
+            function: matched.function,
             allow: on_path().map(|r| r.method).collect(),
         },
     }
@@ -295,6 +295,16 @@ fn resolve_among(method: &str, path: &str, accept: impl Fn(&Route) -> bool) -> R
 /// Where a request leads in the whole API (the local gateway's view).
 pub fn resolve(method: &str, path: &str) -> Resolution {
     resolve_among(method, path, |_| true)
+}
+
+/// The function that serves `path`, as API Gateway routes it (every method of a path goes to
+/// its function, which answers a wrong one with 405 itself); `None` for a path no route has.
+pub fn function_for(method: &str, path: &str) -> Option<&'static str> {
+    match resolve(method, path) {
+        Resolution::Found(matched) => Some(matched.route.function),
+        Resolution::MethodNotAllowed { function, .. } => Some(function),
+        Resolution::NotFound => None,
+    }
 }
 
 /// The route of `request` among `function`'s own routes: 404 `route_not_found` for a path it

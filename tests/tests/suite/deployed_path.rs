@@ -9,16 +9,25 @@ use base64::Engine;
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::api::{ApiRequest, ApiResponse};
+use shared::api::ApiRequest;
 use shared::backend::Backend;
-use shared::lambda::{answer_http_event, answer_sqs_event, Context, LambdaEvent};
+use shared::lambda::{
+    answer_http_event, answer_sqs_event, Context, LambdaEvent, LambdaRequest, SqsEvent,
+};
 use shared::model::Role;
+use shared::ports::ReceivedMessage;
 use shared::routes::{self, Resolution};
 
 /// An HTTP API (payload 2.0) event as API Gateway sends it for `method path?query` on stage
 /// `stage`: the stage in `rawPath` (named stages only), lower-case headers, the body base64
 /// encoded when `base64` (as API Gateway does for binary media types), `routeKey` and
 /// `pathParameters` from the route the template declares.
+struct HttpApiEvent {
+    /// The function the template routes the path to (API Gateway's choice).
+    function: &'static str,
+    json: Value,
+}
+
 fn http_api_event(
     stage: &str,
     method: &str,
@@ -27,7 +36,9 @@ fn http_api_event(
     token: Option<&str>,
     body: Option<&str>,
     base64: bool,
-) -> Value {
+) -> HttpApiEvent {
+    let function = routes::function_for(method, path)
+        .unwrap_or_else(|| panic!("API Gateway routes no function for {method} {path}"));
     let raw_path = if stage == "$default" {
         path.to_string()
     } else {
@@ -106,8 +117,11 @@ fn http_api_event(
     if !query.is_empty() {
         // API Gateway joins repeated keys with commas here; rawQueryString keeps them apart.
         let mut joined: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for (k, v) in form_urlencoded_pairs(query) {
-            joined.entry(k).or_default().push(v);
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            joined
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
         }
         event["queryStringParameters"] = json!(joined
             .into_iter()
@@ -121,15 +135,10 @@ fn http_api_event(
             json!(body)
         };
     }
-    event
-}
-
-fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    HttpApiEvent {
+        function,
+        json: event,
+    }
 }
 
 fn context() -> Context {
@@ -148,37 +157,17 @@ struct LambdaAnswer {
     body: Value,
 }
 
-async fn through_lambda(backend: &Backend, event: Value) -> LambdaAnswer {
-    let method = event["requestContext"]["http"]["method"]
-        .as_str()
-        .unwrap_or("GET")
-        .to_string();
-    let stage = event["requestContext"]["stage"]
-        .as_str()
-        .unwrap_or("$default")
-        .to_string();
-    let raw_path = event["rawPath"].as_str().unwrap_or("/").to_string();
-    let path = raw_path
-        .strip_prefix(&format!("/{stage}"))
-        .filter(|_| stage != "$default")
-        .unwrap_or(&raw_path)
-        .to_string();
-    // The function the template routes this path to (API Gateway's choice).
-    let function = match routes::resolve(&method, &path) {
-        Resolution::Found(matched) => matched.route.function,
-        Resolution::MethodNotAllowed { function, .. } => function,
-        Resolution::NotFound => panic!("API Gateway routes no function for {method} {path}"),
+async fn through_lambda(backend: &Backend, event: HttpApiEvent) -> LambdaAnswer {
+    let HttpApiEvent { function, json } = event;
+    let payload: LambdaRequest = serde_json::from_value(json).expect("lambda_http reads the event");
+    // The function's handler, the one its `main.rs` hands to `run_http`.
+    let handler = move |backend: Backend, request: ApiRequest| async move {
+        local_gateway::call_function(function, &backend, request).await
     };
-    let event = LambdaEvent::new(event, context());
-    let answer = match function {
-        routes::INGEST_MESSAGE => answer_http_event(backend, &ingest, event).await,
-        routes::UPLOAD_ATTACHMENT => answer_http_event(backend, &upload, event).await,
-        routes::AGENT_PRESENCE => answer_http_event(backend, &presence, event).await,
-        routes::END_SESSION => answer_http_event(backend, &end, event).await,
-        routes::UPDATE_SETTINGS => answer_http_event(backend, &settings, event).await,
-        other => panic!("no Lambda entry for {other}"),
-    }
-    .expect("the Lambda entry answers every event");
+    let answer = answer_http_event(backend, &handler, LambdaEvent::new(payload, context()))
+        .await
+        .expect("the Lambda entry answers every event");
+    let answer = serde_json::to_value(answer).expect("the answer serializes");
     let body: Value = serde_json::from_str(answer["body"].as_str().expect("string body"))
         .unwrap_or_else(|_| panic!("body is JSON: {answer}"));
     assert_eq!(answer["isBase64Encoded"], false, "{answer}");
@@ -187,23 +176,6 @@ async fn through_lambda(backend: &Backend, event: Value) -> LambdaAnswer {
         headers: answer["headers"].clone(),
         body,
     }
-}
-
-// Each function's handler exactly as its `main.rs` hands it to `run_http`.
-async fn ingest(backend: Backend, request: ApiRequest) -> ApiResponse {
-    ingest_message::handle(&backend, request).await
-}
-async fn upload(backend: Backend, request: ApiRequest) -> ApiResponse {
-    upload_attachment::handle(&backend, request).await
-}
-async fn presence(backend: Backend, request: ApiRequest) -> ApiResponse {
-    agent_presence::handle(&backend, request).await
-}
-async fn end(backend: Backend, request: ApiRequest) -> ApiResponse {
-    end_session::handle(&backend, request).await
-}
-async fn settings(backend: Backend, request: ApiRequest) -> ApiResponse {
-    update_settings::handle(&backend, request).await
 }
 
 /// The same request through the local gateway: status and body.
@@ -444,6 +416,20 @@ fn sqs_event(bodies: &[(&str, String)]) -> Value {
     json!({ "Records": records })
 }
 
+/// A consumer's Lambda entry fed `event` (Lambda's SQS event JSON) with the consumer's batch
+/// handler, as its `main.rs` hands it to `run_sqs`; the partial batch response, as JSON.
+async fn through_sqs_entry<F, Fut>(backend: &Backend, handler: F, event: Value) -> Value
+where
+    F: Fn(Backend, Vec<ReceivedMessage>) -> Fut + Send + Sync,
+    Fut: std::future::Future<Output = Vec<String>> + Send,
+{
+    let payload: SqsEvent = serde_json::from_value(event).expect("Lambda's SQS event");
+    let answer = answer_sqs_event(backend, &handler, LambdaEvent::new(payload, context()))
+        .await
+        .expect("the Lambda entry answers");
+    serde_json::to_value(answer).expect("the answer serializes")
+}
+
 #[tokio::test]
 async fn the_routers_lambda_entry_reports_only_the_poison_message_of_a_recorded_sqs_event() {
     let app = TestApp::start().await;
@@ -461,15 +447,14 @@ async fn the_routers_lambda_entry_reports_only_the_poison_message_of_a_recorded_
             serde_json::to_string(request).expect("routing request JSON"),
         ),
     ]);
-    let answer = answer_sqs_event(
+    let answer = through_sqs_entry(
         &app.backend,
-        &|backend: Backend, batch: Vec<shared::ports::ReceivedMessage>| async move {
+        |backend: Backend, batch: Vec<ReceivedMessage>| async move {
             route_conversation::handle_batch(&backend, &batch).await
         },
-        LambdaEvent::new(event, context()),
+        event,
     )
-    .await
-    .expect("the Lambda entry answers");
+    .await;
     assert_eq!(
         answer,
         json!({"batchItemFailures": [{"itemIdentifier": "poison-1"}]})
@@ -529,15 +514,14 @@ async fn the_validators_lambda_entry_decides_an_upload_from_a_recorded_s3_notifi
         }
     }]});
     let event = sqs_event(&[("s3-1", notification.to_string())]);
-    let answer = answer_sqs_event(
+    let answer = through_sqs_entry(
         &app.backend,
-        &|backend: Backend, batch: Vec<shared::ports::ReceivedMessage>| async move {
+        |backend: Backend, batch: Vec<ReceivedMessage>| async move {
             validate_attachment::handle_events(&backend, &batch).await
         },
-        LambdaEvent::new(event, context()),
+        event,
     )
-    .await
-    .expect("the Lambda entry answers");
+    .await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     let status = app
         .get(
