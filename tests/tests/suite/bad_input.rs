@@ -339,10 +339,8 @@ async fn oversize_bodies_are_refused_on_every_route_before_any_aws_request() {
     assert!(operations.len() >= 10);
     proxy.start_recording();
     for (method, template) in &operations {
-        let path = template
-            .replace("{cid}", &cid)
-            .replace("{aid}", "att_0123456789abcdef0123456789abcdef")
-            .replace("{agent_id}", "agent-1");
+        // A real conversation of the caller's, so nothing but the size can refuse it.
+        let path = integration_tests::sample_path(&template.replace("{cid}", &cid));
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         for token in [Some(app.token(Role::Admin, "admin-1")), None] {
             let reply = app

@@ -2,26 +2,11 @@
 //! operation reaches a handler (401 without a token, not 404/405), and every served route is
 //! documented.
 
-use integration_tests::documented_operations;
+use integration_tests::{
+    bare_request, documented_operation_ids, documented_operations, sample_path,
+};
 use local_gateway::dispatch;
-use shared::api::ApiRequest;
 use shared::routes::ROUTES;
-
-fn request(method: &str, path: &str) -> ApiRequest {
-    http::Request::builder()
-        .method(method)
-        .uri(path)
-        .body(Default::default())
-        .unwrap()
-}
-
-const SAMPLE_CID: &str = "c_0123456789abcdef0123456789abcdef";
-const SAMPLE_AID: &str = "att_0123456789abcdef0123456789abcdef";
-
-fn concrete(path: &str) -> String {
-    path.replace("{cid}", SAMPLE_CID)
-        .replace("{aid}", SAMPLE_AID)
-}
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {
@@ -29,7 +14,7 @@ async fn every_documented_operation_is_served() {
     let operations = documented_operations();
     assert!(!operations.is_empty());
     for (method, path) in operations {
-        let response = dispatch(&backend, request(&method, &concrete(&path))).await;
+        let response = dispatch(&backend, bare_request(&method, &sample_path(&path))).await;
         assert_eq!(
             response.status(),
             401,
@@ -52,7 +37,7 @@ async fn undocumented_operations_are_not_served() {
             if documented.contains(&(method.to_string(), path.to_string())) {
                 continue;
             }
-            let response = dispatch(&backend, request(method, &concrete(path))).await;
+            let response = dispatch(&backend, bare_request(method, &sample_path(path))).await;
             assert_ne!(
                 response.status(),
                 401,
@@ -60,24 +45,6 @@ async fn undocumented_operations_are_not_served() {
             );
         }
     }
-}
-
-/// (METHOD, path, operationId) of every operation docs/openapi.yaml documents.
-fn documented_operation_ids() -> std::collections::BTreeSet<(String, String, String)> {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml"))
-            .expect("read docs/openapi.yaml");
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("OpenAPI YAML");
-    let mut operations = std::collections::BTreeSet::new();
-    for (path, item) in doc["paths"].as_mapping().expect("paths") {
-        for method in ["get", "post", "put", "patch", "delete"] {
-            if let Some(id) = item[method]["operationId"].as_str() {
-                let path = path.as_str().unwrap_or_default().to_string();
-                operations.insert((method.to_uppercase(), path, id.to_string()));
-            }
-        }
-    }
-    operations
 }
 
 /// `Operation::PostMessage` → `postMessage`, as operation ids are written.
@@ -92,7 +59,8 @@ fn operation_id(operation: shared::routes::Operation) -> String {
 
 #[test]
 fn the_document_lists_exactly_the_route_table_with_its_operation_ids() {
-    let documented = documented_operation_ids();
+    let documented: std::collections::BTreeSet<(String, String, String)> =
+        documented_operation_ids().into_iter().collect();
     let table: std::collections::BTreeSet<(String, String, String)> = ROUTES
         .iter()
         .map(|r| {

@@ -2,25 +2,11 @@
 //! naming exactly the table's methods for that path (answered by the path's own function, as
 //! on AWS where the template routes every method of a path to it); an unknown path is 404.
 
+use integration_tests::{bare_request, sample_path};
 use local_gateway::dispatch;
 use shared::routes::ROUTES;
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-
-fn concrete(pattern: &str) -> String {
-    pattern
-        .replace("{cid}", "c_0123456789abcdef0123456789abcdef")
-        .replace("{aid}", "att_0123456789abcdef0123456789abcdef")
-        .replace("{agent_id}", "agent-1")
-}
-
-fn request(method: &str, path: &str) -> shared::api::ApiRequest {
-    http::Request::builder()
-        .method(method)
-        .uri(path)
-        .body(Default::default())
-        .expect("request")
-}
 
 #[tokio::test]
 async fn a_wrong_method_on_every_served_path_is_405_with_the_methods_it_takes() {
@@ -33,7 +19,8 @@ async fn a_wrong_method_on_every_served_path_is_405_with_the_methods_it_takes() 
             .map(|r| r.method)
             .collect();
         for method in METHODS.iter().filter(|m| !allowed.contains(m)) {
-            let response = dispatch(&backend, request(method, &concrete(route.pattern))).await;
+            let response =
+                dispatch(&backend, bare_request(method, &sample_path(route.pattern))).await;
             assert_eq!(response.status(), 405, "{method} {}", route.pattern);
             let allow = response
                 .headers()
@@ -64,7 +51,7 @@ async fn paths_no_route_serves_are_404_route_not_found() {
         "/v1/conversations/c_1/attachments/a_1/complete/again",
         "/v2/conversations",
     ] {
-        let response = dispatch(&backend, request("GET", path)).await;
+        let response = dispatch(&backend, bare_request("GET", path)).await;
         assert_eq!(response.status(), 404, "{path}");
         let body: serde_json::Value =
             serde_json::from_str(response.body()).expect("JSON error body");

@@ -55,6 +55,16 @@ async fn waiting(
     (c, entry)
 }
 
+/// The agent's load on its messaging capacity, as stored.
+async fn messaging_load(store: &Arc<dyn Store>, account: &str, agent_id: &str) -> u32 {
+    store
+        .get_agent(account, agent_id)
+        .await
+        .expect("read the agent")
+        .expect("the agent exists")
+        .load_messaging
+}
+
 fn offer_of(c: &Conversation, agent_id: &str) -> Offer {
     Offer {
         account_id: c.account_id.clone(),
@@ -93,8 +103,7 @@ pub async fn concurrent_offers_never_take_an_agent_beyond_its_capacity(store: Ar
             .all(|r| matches!(r, Ok(()) | Err(StoreError::Conflict))),
         "a refused offer is a conflict: {results:?}"
     );
-    let record = store.get_agent(&account, &agent_id).await.unwrap().unwrap();
-    assert_eq!(record.load_messaging, 2);
+    assert_eq!(messaging_load(&store, &account, &agent_id).await, 2);
     let offers = store.list_offers(&account, &agent_id).await.unwrap();
     assert_eq!(offers.len(), 2);
     // The refused conversations are untouched and still waiting.
@@ -133,8 +142,7 @@ pub async fn offer_to_an_offline_agent_is_refused_and_writes_nothing(store: Arc<
         .make_offer(&with_offer(&c, &offer, 50), &offer, &entry)
         .await;
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
-    let record = store.get_agent(&account, &agent_id).await.unwrap().unwrap();
-    assert_eq!(record.load_messaging, 0);
+    assert_eq!(messaging_load(&store, &account, &agent_id).await, 0);
     assert!(store
         .list_offers(&account, &agent_id)
         .await
@@ -163,15 +171,7 @@ pub async fn withdrawn_offer_frees_the_slot_and_the_conversation_waits_in_its_pl
         .make_offer(&offered, &offer, &older_entry)
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .get_agent(&account, &agent_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .load_messaging,
-        1
-    );
+    assert_eq!(messaging_load(&store, &account, &agent_id).await, 1);
 
     let withdrawn = without_offer(&offered, 60);
     let back = WaitingEntry::for_conversation(&withdrawn);
@@ -179,15 +179,7 @@ pub async fn withdrawn_offer_frees_the_slot_and_the_conversation_waits_in_its_pl
         .withdraw_offer(&withdrawn, &offer, &back)
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .get_agent(&account, &agent_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .load_messaging,
-        0
-    );
+    assert_eq!(messaging_load(&store, &account, &agent_id).await, 0);
     assert!(store
         .list_offers(&account, &agent_id)
         .await
@@ -205,13 +197,5 @@ pub async fn withdrawn_offer_frees_the_slot_and_the_conversation_waits_in_its_pl
     // Withdrawing again (a stale retry) conflicts and releases nothing twice.
     let again = store.withdraw_offer(&withdrawn, &offer, &back).await;
     assert!(again.is_err(), "{again:?}");
-    assert_eq!(
-        store
-            .get_agent(&account, &agent_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .load_messaging,
-        0
-    );
+    assert_eq!(messaging_load(&store, &account, &agent_id).await, 0);
 }
