@@ -1,6 +1,7 @@
 //! The integration suite as one test binary (one link instead of sixteen): a module per area,
 //! each against the emulator at `AWS_ENDPOINT_URL` through the harness in `tests/src`.
 
+mod attachment_admission;
 mod attachments_api;
 mod authorization;
 mod bad_input;
@@ -20,3 +21,4 @@ mod routes;
 mod routing;
 mod sessions;
 mod settings_api;
+mod settings_audit_and_effects;
