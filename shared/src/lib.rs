@@ -9,7 +9,9 @@ pub use use_cases::{
     DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]
-pub use use_cases::{contract, queue_contract_tests, store_contract_tests};
+pub use use_cases::{
+    contract, object_store_contract_tests, queue_contract_tests, store_contract_tests,
+};
 
 pub use adapters::{self, config, http_client};
 

@@ -1,10 +1,12 @@
-//! The adapter contract suite against the DynamoDB and SQS adapters on the emulator.
+//! The adapter contract suite against the DynamoDB, SQS and S3 adapters on the emulator.
 
 use std::sync::Arc;
 
 use integration_tests::{emulator_config, fresh_queue_url, provisioned};
 use shared::adapters::dynamo::DynamoStore;
+use shared::adapters::s3::S3Objects;
 use shared::adapters::sqs::SqsQueue;
+use shared::contract::{ObjectsUnderTest, PutObject};
 use shared::ports::{Queue, Store};
 
 async fn dynamo_store() -> Arc<dyn Store> {
@@ -22,6 +24,37 @@ async fn sqs_queue() -> Arc<dyn Queue> {
     ))
 }
 
+struct S3Put {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+#[async_trait::async_trait]
+impl PutObject for S3Put {
+    async fn put(&self, key: &str, bytes: Vec<u8>) {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(bytes.into())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn s3_objects() -> ObjectsUnderTest {
+    let bucket = provisioned().await.bucket_name.clone();
+    let config = emulator_config().await;
+    ObjectsUnderTest {
+        objects: Arc::new(S3Objects::new(&config, &bucket)),
+        put: Arc::new(S3Put {
+            client: aws_sdk_s3::Client::new(&config),
+            bucket,
+        }),
+    }
+}
+
 mod store {
     use super::*;
     shared::store_contract_tests!(dynamo_store());
@@ -30,6 +63,11 @@ mod store {
 mod queue {
     use super::*;
     shared::queue_contract_tests!(sqs_queue());
+}
+
+mod objects {
+    use super::*;
+    shared::object_store_contract_tests!(s3_objects());
 }
 
 /// The DynamoDB append writes the idempotency claim and the message as two puts; these are the

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::adapters::memory::{MemoryQueue, MemoryStore};
-use shared::ports::{Queue, Store};
+use shared::adapters::memory::{MemoryObjects, MemoryQueue, MemoryStore};
+use shared::contract::{ObjectsUnderTest, PutObject};
+use shared::ports::{LocalBucket, Queue, Store};
 
 async fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::default())
@@ -12,6 +13,23 @@ async fn memory_store() -> Arc<dyn Store> {
 
 async fn memory_queue() -> Arc<dyn Queue> {
     Arc::new(MemoryQueue::new(Duration::from_secs(30), 5))
+}
+
+struct GatewayPut(Arc<MemoryObjects>);
+
+#[async_trait::async_trait]
+impl PutObject for GatewayPut {
+    async fn put(&self, key: &str, bytes: Vec<u8>) {
+        self.0.put(key, bytes).await.unwrap();
+    }
+}
+
+async fn memory_objects() -> ObjectsUnderTest {
+    let objects = Arc::new(MemoryObjects::new(memory_queue().await));
+    ObjectsUnderTest {
+        objects: objects.clone(),
+        put: Arc::new(GatewayPut(objects)),
+    }
 }
 
 mod store {
@@ -22,4 +40,9 @@ mod store {
 mod queue {
     use super::*;
     shared::queue_contract_tests!(memory_queue());
+}
+
+mod objects {
+    use super::*;
+    shared::object_store_contract_tests!(memory_objects());
 }

@@ -1,6 +1,7 @@
-//! The adapter contract: one suite of behaviours every `Store` and `Queue` adapter must show.
-//! `store_contract_tests!` / `queue_contract_tests!` instantiate the same functions as tests for
-//! a given adapter, so the in-memory and AWS adapters cannot drift apart.
+//! The adapter contract: one suite of behaviours every `Store`, `Queue` and `ObjectStore`
+//! adapter must show. `store_contract_tests!`, `queue_contract_tests!` and
+//! `object_store_contract_tests!` instantiate the same functions as tests for a given adapter,
+//! so the in-memory and AWS adapters cannot drift apart.
 //!
 //! Every function uses fresh account ids, so the suite can share one emulator table.
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 mod attachments;
 mod conversations;
 mod messages;
+mod objects;
 mod queues;
 mod routing;
 mod sessions;
@@ -17,6 +19,7 @@ mod settings;
 pub use attachments::*;
 pub use conversations::*;
 pub use messages::*;
+pub use objects::*;
 pub use queues::*;
 pub use routing::*;
 pub use sessions::*;
@@ -145,6 +148,20 @@ macro_rules! queue_contract_tests {
             queue_delivers_sent_messages_until_acknowledged,
             batch_sent_messages_are_each_delivered_once,
             delayed_queue_message_is_invisible_until_its_delay_passes,
+        );
+    };
+}
+
+/// Instantiates the object store contract for the adapter built by `$make` (`ObjectsUnderTest`).
+#[macro_export]
+macro_rules! object_store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make;
+            missing_object_has_no_size_and_deleting_it_succeeds,
+            stored_object_reports_its_size_reads_a_bounded_prefix_and_deletes,
+            replaced_object_reports_the_new_bytes,
+            upload_target_is_for_its_key_and_expires_after_its_ttl,
+            download_urls_differ_per_key_and_name,
         );
     };
 }

@@ -1,0 +1,106 @@
+//! The object store (the attachments bucket): sizes, bounded reads, deletes and the signed URLs
+//! that let a client upload and download without passing through a function.
+
+use super::*;
+use crate::ports::ObjectStore;
+
+/// Puts bytes in the bucket the way a finished client upload does (S3: `PutObject`; in memory:
+/// what the gateway does with an accepted signed `PUT`). Uploading through the signed target
+/// itself is HTTP, tested end to end in the attachment API tests.
+#[async_trait::async_trait]
+pub trait PutObject: Send + Sync {
+    async fn put(&self, key: &str, bytes: Vec<u8>);
+}
+
+/// An object store adapter and the way its tests put objects in it.
+pub struct ObjectsUnderTest {
+    pub objects: Arc<dyn ObjectStore>,
+    pub put: Arc<dyn PutObject>,
+}
+
+fn fresh_key() -> String {
+    format!("contract/{}/{}", fresh_account(), new_id("att"))
+}
+
+pub async fn missing_object_has_no_size_and_deleting_it_succeeds(under_test: ObjectsUnderTest) {
+    let key = fresh_key();
+    assert_eq!(under_test.objects.object_size(&key).await.unwrap(), None);
+    under_test.objects.delete(&key).await.unwrap();
+    assert_eq!(under_test.objects.object_size(&key).await.unwrap(), None);
+}
+
+pub async fn stored_object_reports_its_size_reads_a_bounded_prefix_and_deletes(
+    under_test: ObjectsUnderTest,
+) {
+    let key = fresh_key();
+    let bytes: Vec<u8> = (0u8..=99).collect();
+    under_test.put.put(&key, bytes.clone()).await;
+    let objects = &under_test.objects;
+    assert_eq!(objects.object_size(&key).await.unwrap(), Some(100));
+    assert_eq!(
+        objects.read_prefix(&key, 4).await.unwrap(),
+        vec![0, 1, 2, 3]
+    );
+    assert_eq!(objects.read_prefix(&key, 1_000).await.unwrap(), bytes);
+    objects.delete(&key).await.unwrap();
+    assert_eq!(objects.object_size(&key).await.unwrap(), None);
+    // Deleting twice is not an error: a validator retried after its delete must not fail.
+    objects.delete(&key).await.unwrap();
+}
+
+pub async fn replaced_object_reports_the_new_bytes(under_test: ObjectsUnderTest) {
+    let key = fresh_key();
+    under_test.put.put(&key, b"first version".to_vec()).await;
+    under_test.put.put(&key, b"second".to_vec()).await;
+    let objects = &under_test.objects;
+    assert_eq!(objects.object_size(&key).await.unwrap(), Some(6));
+    assert_eq!(
+        objects.read_prefix(&key, 64).await.unwrap(),
+        b"second".to_vec()
+    );
+}
+
+pub async fn upload_target_is_for_its_key_and_expires_after_its_ttl(under_test: ObjectsUnderTest) {
+    let key = fresh_key();
+    let before = crate::now_ms();
+    let target = under_test
+        .objects
+        .upload_target(&key, "image/png", 1_024, 900)
+        .await
+        .unwrap();
+    let after = crate::now_ms();
+    assert!(
+        target.method == "POST" || target.method == "PUT",
+        "{}",
+        target.method
+    );
+    // A browser form needs the key in a field (POST) or in the URL (PUT); either names it.
+    let names_key = target.url.contains(&key) || target.fields.iter().any(|(_, v)| v == &key);
+    assert!(names_key, "the target does not name {key}: {target:?}");
+    // Whole seconds are enough: S3 policies are stamped to the second.
+    assert!(
+        target.expires_at >= before + 899_000 && target.expires_at <= after + 901_000,
+        "expires_at {} not ~900 s after {before}",
+        target.expires_at
+    );
+}
+
+pub async fn download_urls_differ_per_key_and_name(under_test: ObjectsUnderTest) {
+    let (first, second) = (fresh_key(), fresh_key());
+    let objects = &under_test.objects;
+    let url = |key: String, name: &'static str| {
+        let objects = objects.clone();
+        async move {
+            objects
+                .download_url(&key, name, "application/pdf", 300)
+                .await
+                .unwrap()
+        }
+    };
+    let a = url(first.clone(), "a.pdf").await;
+    let b = url(second.clone(), "a.pdf").await;
+    let c = url(first.clone(), "c.pdf").await;
+    assert!(a.contains(&first), "{a}");
+    assert!(b.contains(&second), "{b}");
+    assert_ne!(a, c, "the file name is part of what the URL grants");
+}
