@@ -2,7 +2,7 @@
 //! binary to its first `GET /2018-06-01/runtime/invocation/next` (ready for its first event).
 //! The emulator never answers that request; the process is killed once it has asked.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -78,12 +78,21 @@ async fn once(binary: &Path) -> Result<Duration, String> {
     ready
 }
 
-/// The median of `runs` cold starts of `binary`.
-pub async fn median(binary: &Path, runs: usize) -> Result<Duration, String> {
-    let mut times = Vec::with_capacity(runs);
+/// The median of `runs` cold starts of each binary. Runs are interleaved (one of each, then
+/// again), so a machine that gets busier or quieter during the measurement moves every
+/// binary's figure alike instead of skewing the ratios.
+pub async fn medians(binaries: &[PathBuf], runs: usize) -> Result<Vec<Duration>, String> {
+    let mut times = vec![Vec::with_capacity(runs); binaries.len()];
     for _ in 0..runs {
-        times.push(once(binary).await?);
+        for (binary, times) in binaries.iter().zip(&mut times) {
+            times.push(once(binary).await?);
+        }
     }
-    times.sort();
-    Ok(times[times.len() / 2])
+    Ok(times
+        .into_iter()
+        .map(|mut times| {
+            times.sort();
+            times[times.len() / 2]
+        })
+        .collect())
 }

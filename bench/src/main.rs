@@ -36,7 +36,7 @@ const FUNCTIONS: &[&str] = &[
     "end-session",
 ];
 const HELLO: &str = "hello-lambda";
-const COLD_START_RUNS: usize = 15;
+const COLD_START_RUNS: usize = 60;
 const OVERHEAD_REQUESTS: usize = 400;
 const OVERHEAD_CONCURRENCY: usize = 8;
 
@@ -79,12 +79,17 @@ async fn cold_starts() -> Result<(), String> {
     }
     cargo(&args)?;
     let release = workspace_root().join("target/release");
-    let hello = cold_start::median(&release.join(HELLO), COLD_START_RUNS).await?;
+    let binaries: Vec<_> = std::iter::once(HELLO)
+        .chain(FUNCTIONS.iter().copied())
+        .map(|name| release.join(name))
+        .collect();
+    let times = cold_start::medians(&binaries, COLD_START_RUNS).await?;
+    let hello = times[0];
     println!("| binary | cold start | ratio to hello-world (target ≤ 1.5×) |");
     println!("|---|---|---|");
     println!("| {HELLO} | {:.2} ms | 1.00× |", ms(hello));
-    for function in FUNCTIONS {
-        let time = cold_start::median(&release.join(function), COLD_START_RUNS).await?;
+    for (function, time) in FUNCTIONS.iter().zip(&times[1..]) {
+        let time = *time;
         println!(
             "| {function} | {:.2} ms | {:.2}× |",
             ms(time),

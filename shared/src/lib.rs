@@ -3,7 +3,9 @@
 //! over them), `adapters` (DynamoDB, SQS, S3, in-memory; the composition root) and `edge`
 //! (route table, errors to HTTP, Lambda glue). See docs/architecture.md.
 
-pub use domain::{attachments, ids, model, now_ms, rfc3339, routing, rules, sessions, settings};
+pub use domain::{
+    attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings,
+};
 pub use use_cases::{
     auth, backend, batch, error, lifecycle, optimistic, ports, router, validation, Backend,
     DomainError, StoreError,

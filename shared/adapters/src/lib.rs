@@ -5,6 +5,7 @@
 
 pub mod dynamo;
 pub mod memory;
+pub mod on_demand;
 pub mod s3;
 pub mod sqs;
 pub mod wiring;
@@ -13,7 +14,7 @@ pub mod config;
 pub mod http_client;
 
 // The layers below, at the paths these modules use (`crate::ports`, `crate::model`…).
-use domain::{attachments, ids, model, now_ms, routing, rules, sessions, settings};
+use domain::{attachments, ids, model, now_ms, realtime, routing, rules, sessions, settings};
 use use_cases::{backend, error, ports};
 
 use aws_sdk_dynamodb::config::http::HttpResponse;

@@ -2,6 +2,7 @@
 //! presigned POST whose policy carries `content-length-range`, so S3 itself refuses a body
 //! larger than admitted; the size is checked again after upload (emulators may not enforce it).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,23 +15,29 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::StoreError;
+use crate::on_demand::OnDemand;
 use crate::ports::{ObjectStore, UploadTarget};
 
 /// The attachments bucket on S3 (or an emulator: path-style addressing when an endpoint is set).
 #[derive(Clone)]
 pub struct S3Objects {
-    client: Client,
+    client: Arc<OnDemand<Client>>,
     sdk: SdkConfig,
     bucket: String,
 }
 
 impl S3Objects {
+    /// The client is built on first use: presigning an upload needs none.
     pub fn new(sdk: &SdkConfig, bucket: impl Into<String>) -> Self {
-        let config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
-            .build();
+        let config = sdk.clone();
         Self {
-            client: Client::from_conf(config),
+            client: OnDemand::new(move || {
+                Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(&config)
+                        .force_path_style(config.endpoint_url().is_some())
+                        .build(),
+                )
+            }),
             sdk: sdk.clone(),
             bucket: bucket.into(),
         }
@@ -146,6 +153,7 @@ impl ObjectStore for S3Objects {
     async fn object_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
         match self
             .client
+            .get()
             .head_object()
             .bucket(&self.bucket)
             .key(key)
@@ -161,6 +169,7 @@ impl ObjectStore for S3Objects {
     async fn read_prefix(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
         let output = self
             .client
+            .get()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -180,6 +189,7 @@ impl ObjectStore for S3Objects {
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.client
+            .get()
             .delete_object()
             .bucket(&self.bucket)
             .key(key)
@@ -200,6 +210,7 @@ impl ObjectStore for S3Objects {
             .map_err(|e| StoreError::Internal(format!("presigning: {e}")))?;
         let request = self
             .client
+            .get()
             .get_object()
             .bucket(&self.bucket)
             .key(key)

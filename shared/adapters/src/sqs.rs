@@ -1,20 +1,28 @@
 //! SQS adapter of the `Queue` port.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
 
 use crate::error::StoreError;
+use crate::on_demand::OnDemand;
 use crate::ports::{Queue, ReceivedMessage};
 
 #[derive(Clone)]
 pub struct SqsQueue {
-    client: Client,
+    client: Arc<OnDemand<Client>>,
     url: String,
 }
 
 impl SqsQueue {
     pub fn new(client: Client, url: impl Into<String>) -> Self {
+        Self::on_demand(OnDemand::ready(client), url)
+    }
+
+    /// A queue whose client is built on its first call (shared by the queues of one function).
+    pub fn on_demand(client: Arc<OnDemand<Client>>, url: impl Into<String>) -> Self {
         Self {
             client,
             url: url.into(),
@@ -26,6 +34,7 @@ impl SqsQueue {
 impl Queue for SqsQueue {
     async fn send(&self, body: &str, delay_seconds: u32) -> Result<(), StoreError> {
         self.client
+            .get()
             .send_message()
             .queue_url(&self.url)
             .message_body(body)
@@ -58,6 +67,7 @@ impl Queue for SqsQueue {
                     .collect::<Result<Vec<_>, _>>()?;
                 let output = self
                     .client
+                    .get()
                     .send_message_batch()
                     .queue_url(&self.url)
                     .set_entries(Some(entries))
@@ -80,6 +90,7 @@ impl Queue for SqsQueue {
     async fn receive(&self, max: u32) -> Result<Vec<ReceivedMessage>, StoreError> {
         let output = self
             .client
+            .get()
             .receive_message()
             .queue_url(&self.url)
             .max_number_of_messages(max.clamp(1, 10) as i32)
@@ -110,6 +121,7 @@ impl Queue for SqsQueue {
 
     async fn acknowledge(&self, receipt: &str) -> Result<(), StoreError> {
         self.client
+            .get()
             .delete_message()
             .queue_url(&self.url)
             .receipt_handle(receipt)

@@ -9,6 +9,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 use super::dynamo::DynamoStore;
 use super::memory::{MemoryObjects, MemoryQueue, MemoryStore};
+use super::on_demand::OnDemand;
 use super::s3::S3Objects;
 use super::sqs::SqsQueue;
 use crate::backend::Backend;
@@ -84,8 +85,9 @@ pub struct Queues {
 }
 
 fn sqs_queues(sdk: &SdkConfig, config: &FunctionConfig) -> Queues {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let queue = |url: &str| -> Arc<dyn Queue> { Arc::new(SqsQueue::new(sqs.clone(), url)) };
+    let sdk = sdk.clone();
+    let sqs = OnDemand::new(move || aws_sdk_sqs::Client::new(&sdk));
+    let queue = |url: &str| -> Arc<dyn Queue> { Arc::new(SqsQueue::on_demand(sqs.clone(), url)) };
     Queues {
         routing: queue(&config.routing_queue_url),
         settings_effects: queue(&config.settings_effects_queue_url),

@@ -5,14 +5,16 @@
 //!
 //! Modules, from the bottom up: `ids` and `error`; `model` (the entities); `settings` (the
 //! account's typed settings); `routing` (agents, capacity, offers, who is eligible);
-//! `messages` (bodies, limits, visibility); `rules` (what a message does to its ticket, handoff); `sessions` (ending and closing, R20–R22); `attachments`
-//! (admission and inspection of files, R18–R19).
+//! `messages` (bodies, limits, visibility); `rules` (what a message does to its ticket,
+//! handoff); `sessions` (ending and closing, R20–R22); `attachments` (admission and inspection
+//! of files, R18–R19); `realtime` (which change becomes which event for whom, R27).
 
 pub mod attachments;
 pub mod error;
 pub mod ids;
 pub mod messages;
 pub mod model;
+pub mod realtime;
 pub mod routing;
 pub mod rules;
 pub mod sessions;

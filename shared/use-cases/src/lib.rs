@@ -20,4 +20,6 @@ pub use backend::Backend;
 pub use error::{DomainError, StoreError};
 
 // The domain, at the paths these modules use (`crate::model`…).
-pub use domain::{attachments, ids, model, now_ms, rfc3339, routing, rules, sessions, settings};
+pub use domain::{
+    attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings,
+};

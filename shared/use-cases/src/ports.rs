@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::attachments::Attachment;
 use crate::error::StoreError;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
+use crate::realtime::{Listener, StoredChange};
 use crate::routing::{Agent, AgentProfileChange, Offer, WaitingEntry};
 use crate::sessions::{CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
@@ -218,6 +219,56 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Vec<CsatRequest>, StoreError>;
 }
 
+/// A live WebSocket connection and whom it serves (R27).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Connection {
+    pub id: String,
+    pub listener: Listener,
+    pub connected_at: i64,
+    /// Epoch seconds after which the record is gone (DynamoDB TTL; lookups skip it before).
+    pub expires_at: i64,
+}
+
+impl Connection {
+    pub fn is_live(&self, now_ms: i64) -> bool {
+        self.expires_at * 1000 > now_ms
+    }
+}
+
+/// Live connections, indexed by whom they serve and by the conversations they subscribed to.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Records a connection unless its account already holds `max_per_account` live ones
+    /// (`false`, nothing written).
+    async fn add_connection(
+        &self,
+        connection: &Connection,
+        max_per_account: usize,
+    ) -> Result<bool, StoreError>;
+    /// The live connection, `None` when unknown or expired.
+    async fn get_connection(&self, connection_id: &str) -> Result<Option<Connection>, StoreError>;
+    /// Removes a connection and its subscriptions (no error when it is already gone).
+    async fn remove_connection(&self, connection_id: &str) -> Result<(), StoreError>;
+    /// The live connections of one listener.
+    async fn connections_of(&self, listener: &Listener) -> Result<Vec<Connection>, StoreError>;
+    async fn subscribe(
+        &self,
+        connection: &Connection,
+        conversation_id: &str,
+    ) -> Result<(), StoreError>;
+    async fn unsubscribe(
+        &self,
+        connection: &Connection,
+        conversation_id: &str,
+    ) -> Result<(), StoreError>;
+    /// The live connections subscribed to a conversation.
+    async fn subscribers_of(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<Vec<Connection>, StoreError>;
+}
+
 /// Everything a handler needs from storage, as one object.
 pub trait Store:
     AccountStore
@@ -227,6 +278,7 @@ pub trait Store:
     + AttachmentStore
     + RoutingStore
     + SessionStore
+    + ConnectionStore
 {
 }
 impl<
@@ -236,9 +288,39 @@ impl<
             + SettingsStore
             + AttachmentStore
             + RoutingStore
-            + SessionStore,
+            + SessionStore
+            + ConnectionStore,
     > Store for T
 {
+}
+
+/// What became of a frame pushed to a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    Delivered,
+    /// The client is gone; its record should be removed.
+    Gone,
+}
+
+/// Sends frames to WebSocket connections (API Gateway's `PostToConnection`, or the local
+/// gateway's own sockets).
+#[async_trait]
+pub trait Push: Send + Sync {
+    async fn push(&self, connection_id: &str, frame: &str) -> Result<PushOutcome, StoreError>;
+    /// Closes a connection from the server side (no error when it is already gone).
+    async fn close(&self, connection_id: &str) -> Result<(), StoreError>;
+}
+
+/// The table's change stream as the local gateway reads it (on AWS, Lambda reads the stream
+/// and hands the fan-out its records).
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// The changes stored since the previous call, oldest first; waits up to `wait` for the
+    /// first one.
+    async fn next_changes(
+        &self,
+        wait: std::time::Duration,
+    ) -> Result<Vec<StoredChange>, StoreError>;
 }
 
 /// Where a client sends a file's bytes: an HTTP request S3 itself checks (signature, expiry,

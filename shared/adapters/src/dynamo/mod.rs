@@ -16,6 +16,9 @@
 //! | standing offer | `A#{acct}` | `OFFER#{agent}#{cid}` |
 //! | waiting conversation | `A#{acct}#WAIT` | `{255-priority:03}#{since:015}#{cid}` |
 //! | CSAT request (R6 outbox) | `A#{acct}#CSAT` | `C#{cid}#S{session_no:06}` |
+//! | WebSocket connection | `CONN#{id}` | `CONN` (TTL `expires_at`) |
+//! | connection by listener | `A#{acct}#RT` | `L#{end_user\|staff}#{user}#{id}` (TTL) |
+//! | subscription | `A#{acct}#RT` | `S#{cid}#{id}` (TTL) |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
 
@@ -50,6 +53,7 @@ use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
 
 mod accounts;
 mod attachments;
+mod connections;
 mod conversations;
 mod messages;
 mod routing;

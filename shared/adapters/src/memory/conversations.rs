@@ -11,6 +11,10 @@ impl ConversationStore for MemoryStore {
             return Err(StoreError::AlreadyExists);
         }
         tables.conversations.insert(k, conversation.clone());
+        tables.record_change(StoredChange {
+            before: None,
+            after: Some(Stored::Conversation(Box::new(conversation.clone()))),
+        });
         Ok(())
     }
 

@@ -26,12 +26,15 @@ impl MessageStore for MemoryStore {
                 .ok_or_else(|| StoreError::Internal("idempotency record without message".into()))?;
             return Ok(AppendOutcome::Existing(existing));
         }
-        let messages = tables.messages.entry(conversation).or_default();
-        let seq = messages.keys().next_back().copied().unwrap_or(0) + 1;
+        let last = tables
+            .messages
+            .get(&conversation)
+            .and_then(|m| m.keys().next_back().copied())
+            .unwrap_or(0);
         let mut stored = message.clone();
-        stored.seq = seq;
-        messages.insert(seq, stored.clone());
-        tables.idempotency.insert(idem_key, seq);
+        stored.seq = last + 1;
+        tables.insert_message(&stored);
+        tables.idempotency.insert(idem_key, stored.seq);
         Ok(AppendOutcome::Created(stored))
     }
 

@@ -1,7 +1,7 @@
 //! In-memory adapters: the local gateway's default backend and the fast unit-test backend.
 //! Same semantics as the AWS adapters (checked by the shared contract suite).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -16,10 +16,11 @@ use crate::error::StoreError;
 use crate::ids::new_id;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
-    AccountStore, AttachmentStore, ConversationStore, LocalBucket, MessageStore, ObjectStore,
-    Queue, ReceivedMessage, RoutingStore, SessionStore, SettingsStore, StoredSettings,
-    UploadTarget,
+    AccountStore, AttachmentStore, ChangeFeed, Connection, ConnectionStore, ConversationStore,
+    LocalBucket, MessageStore, ObjectStore, Push, PushOutcome, Queue, ReceivedMessage,
+    RoutingStore, SessionStore, SettingsStore, StoredSettings, UploadTarget,
 };
+use crate::realtime::{Listener, Stored, StoredChange};
 use crate::routing::{Agent, AgentProfileChange, AgentStatus, Offer, WaitingEntry};
 use crate::rules::is_active_live_chat;
 use crate::sessions::{CsatRequest, SessionChange};
@@ -27,9 +28,11 @@ use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts, GENESIS_HASH};
 
 mod accounts;
 mod attachments;
+mod connections;
 mod conversations;
 mod messages;
 mod objects;
+mod push;
 mod queue;
 mod routing;
 mod sessions;
@@ -37,6 +40,7 @@ mod settings;
 
 pub use crate::ports::{LocalGrant, LOCAL_OBJECTS_PATH};
 pub use objects::MemoryObjects;
+pub use push::{MemoryPush, Outgoing};
 pub use queue::MemoryQueue;
 
 type ConversationKey = (String, String);
@@ -64,6 +68,12 @@ struct Tables {
     waiting: BTreeMap<(String, String), WaitingEntry>,
     /// (account, conversation, session) → CSAT request (the outbox of R6)
     csat: BTreeMap<(String, String, u32), CsatRequest>,
+    /// connection id → connection, and its subscriptions
+    connections: BTreeMap<String, (Connection, BTreeSet<String>)>,
+    /// The change stream of conversations and messages, as DynamoDB Streams reports them.
+    changes: VecDeque<StoredChange>,
+    /// Wakes the change feed's reader after a write.
+    changed: Arc<tokio::sync::Notify>,
 }
 
 impl Tables {
@@ -79,10 +89,36 @@ impl Tables {
     }
 
     fn replace_conversation(&mut self, conversation: &Conversation) {
-        self.conversations.insert(
+        let before = self.conversations.insert(
             key(&conversation.account_id, &conversation.id),
             conversation.clone(),
         );
+        self.record_change(StoredChange {
+            before: before.map(|c| Stored::Conversation(Box::new(c))),
+            after: Some(Stored::Conversation(Box::new(conversation.clone()))),
+        });
+    }
+
+    /// Stores a message under its seq (the caller checked the seq is free).
+    fn insert_message(&mut self, message: &Message) {
+        self.messages
+            .entry(key(&message.account_id, &message.conversation_id))
+            .or_default()
+            .insert(message.seq, message.clone());
+        self.record_change(StoredChange {
+            before: None,
+            after: Some(Stored::Message(Box::new(message.clone()))),
+        });
+    }
+
+    /// Appends to the change log; like a stream's retention, the oldest changes go first when
+    /// nobody reads them.
+    fn record_change(&mut self, change: StoredChange) {
+        if self.changes.len() >= MAX_UNREAD_CHANGES {
+            self.changes.pop_front();
+        }
+        self.changes.push_back(change);
+        self.changed.notify_one();
     }
 
     fn offer_key(offer: &Offer) -> (String, String, String) {
@@ -97,6 +133,9 @@ impl Tables {
         (entry.account_id.clone(), entry.sort_key())
     }
 }
+
+/// Changes kept for a feed nobody reads (a stream keeps 24 hours).
+const MAX_UNREAD_CHANGES: usize = 100_000;
 
 /// All tables behind one lock: every operation is atomic, as the conditional writes of the
 /// DynamoDB adapter are.

@@ -64,11 +64,7 @@ impl SessionStore for MemoryStore {
         tables.replace_conversation(conversation);
         let stored_notice = notice.map(|(idem_key, stored)| {
             tables.idempotency.insert(idem_key, stored.seq);
-            tables
-                .messages
-                .entry(conversation_key)
-                .or_default()
-                .insert(stored.seq, stored.clone());
+            tables.insert_message(&stored);
             stored
         });
         if let Some(csat) = &change.csat {

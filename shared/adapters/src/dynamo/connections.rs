@@ -1,0 +1,242 @@
+//! WebSocket connections (R27). Each connection is three kinds of item, all expiring with it:
+//! `CONN#{id}` / `CONN` (found by id, lists its subscriptions), `A#{acct}#RT` /
+//! `L#{listener}#{id}` (found by whom it serves, counted per account) and `A#{acct}#RT` /
+//! `S#{cid}#{id}` (found by the conversation it subscribed to).
+
+use aws_sdk_dynamodb::types::Select;
+
+use super::*;
+use crate::ports::{Connection, ConnectionStore};
+use crate::realtime::Listener;
+
+const SUBSCRIPTIONS: &str = "subscriptions";
+
+fn connection_key(connection_id: &str) -> (String, String) {
+    (format!("CONN#{connection_id}"), "CONN".into())
+}
+
+fn realtime_pk(account_id: &str) -> String {
+    format!("A#{account_id}#RT")
+}
+
+fn listener_prefix(listener: &Listener) -> String {
+    format!("L#{}#", listener.key())
+}
+
+fn listener_key(connection: &Connection) -> (String, String) {
+    (
+        realtime_pk(&connection.listener.account_id),
+        format!("{}{}", listener_prefix(&connection.listener), connection.id),
+    )
+}
+
+fn subscription_key(connection: &Connection, conversation_id: &str) -> (String, String) {
+    (
+        realtime_pk(&connection.listener.account_id),
+        format!("S#{conversation_id}#{}", connection.id),
+    )
+}
+
+impl DynamoStore {
+    fn connection_item(
+        &self,
+        connection: &Connection,
+        (pk, sk): (String, String),
+    ) -> Result<Item, StoreError> {
+        encode(connection, pk, sk)
+    }
+
+    /// Live connections stored in `A#{acct}#RT` under sort keys starting with `prefix`.
+    async fn live_connections(
+        &self,
+        account_id: &str,
+        prefix: &str,
+    ) -> Result<Vec<Connection>, StoreError> {
+        let items = self
+            .query_range(
+                realtime_pk(account_id),
+                prefix.to_string(),
+                &format!("{prefix}~"),
+                usize::MAX,
+            )
+            .await?;
+        let now = crate::now_ms();
+        Ok(decode_all::<Connection>(items)?
+            .into_iter()
+            .filter(|c| c.is_live(now))
+            .collect())
+    }
+
+    /// How many live connections the account holds, counting at most `up_to`.
+    async fn count_connections(&self, account_id: &str, up_to: usize) -> Result<usize, StoreError> {
+        let mut count = 0usize;
+        let mut start_key = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .filter_expression("#ttl > :now")
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":pk", s(realtime_pk(account_id)))
+                .expression_attribute_values(":prefix", s("L#"))
+                .expression_attribute_values(":now", n(crate::now_ms() / 1000))
+                .select(Select::Count)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(store_error)?;
+            count += output.count.max(0) as usize;
+            start_key = output.last_evaluated_key;
+            if start_key.is_none() || count >= up_to {
+                return Ok(count);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for DynamoStore {
+    async fn add_connection(
+        &self,
+        connection: &Connection,
+        max_per_account: usize,
+    ) -> Result<bool, StoreError> {
+        let held = self
+            .count_connections(&connection.listener.account_id, max_per_account)
+            .await?;
+        if held >= max_per_account {
+            return Ok(false);
+        }
+        self.transact(vec![
+            self.plain_put(self.connection_item(connection, connection_key(&connection.id))?)?,
+            self.plain_put(self.connection_item(connection, listener_key(connection))?)?,
+        ])
+        .await?;
+        Ok(true)
+    }
+
+    async fn get_connection(&self, connection_id: &str) -> Result<Option<Connection>, StoreError> {
+        let (pk, sk) = connection_key(connection_id);
+        let Some(item) = self.get(pk, sk).await? else {
+            return Ok(None);
+        };
+        let connection: Connection = decode(item)?;
+        Ok(connection.is_live(crate::now_ms()).then_some(connection))
+    }
+
+    async fn remove_connection(&self, connection_id: &str) -> Result<(), StoreError> {
+        let (pk, sk) = connection_key(connection_id);
+        let Some(item) = self.get(pk, sk).await? else {
+            return Ok(());
+        };
+        let subscriptions: Vec<String> = match item.get(SUBSCRIPTIONS) {
+            Some(AttributeValue::Ss(set)) => set.clone(),
+            _ => Vec::new(),
+        };
+        let connection: Connection = decode(item)?;
+        let mut keys = vec![listener_key(&connection)];
+        keys.extend(
+            subscriptions
+                .iter()
+                .map(|cid| subscription_key(&connection, cid)),
+        );
+        // The record found by id goes last: until it is gone, a retry can find the rest.
+        for key in keys {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PARTITION_KEY, s(key.0))
+                .key(SORT_KEY, s(key.1))
+                .send()
+                .await
+                .map_err(store_error)?;
+        }
+        let (pk, sk) = connection_key(connection_id);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn connections_of(&self, listener: &Listener) -> Result<Vec<Connection>, StoreError> {
+        self.live_connections(&listener.account_id, &listener_prefix(listener))
+            .await
+    }
+
+    async fn subscribe(
+        &self,
+        connection: &Connection,
+        conversation_id: &str,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = connection_key(&connection.id);
+        // Listed on the connection first, so that removing the connection finds it.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .update_expression("ADD #subs :cid")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#subs", SUBSCRIPTIONS)
+            .expression_attribute_values(":cid", AttributeValue::Ss(vec![conversation_id.into()]))
+            .send()
+            .await
+            .map_err(store_error)?;
+        self.put(
+            self.connection_item(connection, subscription_key(connection, conversation_id))?,
+            None,
+        )
+        .await
+    }
+
+    async fn unsubscribe(
+        &self,
+        connection: &Connection,
+        conversation_id: &str,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = subscription_key(connection, conversation_id);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .send()
+            .await
+            .map_err(store_error)?;
+        let (pk, sk) = connection_key(&connection.id);
+        let removed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .update_expression("DELETE #subs :cid")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#subs", SUBSCRIPTIONS)
+            .expression_attribute_values(":cid", AttributeValue::Ss(vec![conversation_id.into()]))
+            .send()
+            .await
+            .map_err(store_error);
+        match removed {
+            // The connection went meanwhile: nothing left to unlist.
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn subscribers_of(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<Vec<Connection>, StoreError> {
+        self.live_connections(account_id, &format!("S#{conversation_id}#"))
+            .await
+    }
+}
