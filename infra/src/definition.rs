@@ -13,6 +13,8 @@ pub struct TableSpec {
     pub sort_key: &'static str,
     pub indexes: Vec<IndexSpec>,
     pub ttl_attribute: &'static str,
+    /// What the change stream carries (the fan-out needs both images, R27).
+    pub stream_view: &'static str,
     /// Environment variable through which functions learn the table name.
     pub env_var: &'static str,
 }
@@ -116,6 +118,7 @@ pub fn definition(prefix: &str) -> Resources {
                 },
             ],
             ttl_attribute: "expires_at",
+            stream_view: "NEW_AND_OLD_IMAGES",
             env_var: "TABLE_NAME",
         },
         queues: vec![
@@ -200,6 +203,7 @@ impl Resources {
                     "KeySchema": key_schema(i.partition_key, i.sort_key),
                     "Projection": {"ProjectionType": "ALL"}
                 })).collect::<Vec<_>>(),
+                "StreamSpecification": {"StreamEnabled": true, "StreamViewType": table.stream_view},
                 "TimeToLiveAttribute": table.ttl_attribute,
             },
             "Queues": queues,

@@ -26,6 +26,8 @@ fn aws_error<E: ProvideErrorMetadata + std::fmt::Debug>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provisioned {
     pub table_name: String,
+    /// The table's change stream.
+    pub table_stream_arn: String,
     /// Queue URL by logical id (dead-letter queues included).
     pub queue_urls: BTreeMap<String, String>,
     pub bucket_name: String,
@@ -40,7 +42,8 @@ impl Provisioned {
 /// Creates whatever of `resources` is missing on the endpoint of `config`. Safe to run again
 /// and concurrently (existing resources are left as they are).
 pub async fn ensure(config: &SdkConfig, resources: &Resources) -> Result<Provisioned, InfraError> {
-    ensure_table(&aws_sdk_dynamodb::Client::new(config), &resources.table).await?;
+    let table_stream_arn =
+        ensure_table(&aws_sdk_dynamodb::Client::new(config), &resources.table).await?;
     let sqs = aws_sdk_sqs::Client::new(config);
     let mut queue_urls = BTreeMap::new();
     for queue in &resources.queues {
@@ -69,9 +72,21 @@ pub async fn ensure(config: &SdkConfig, resources: &Resources) -> Result<Provisi
     .await?;
     Ok(Provisioned {
         table_name: resources.table.name.clone(),
+        table_stream_arn,
         queue_urls,
         bucket_name: resources.bucket.name.clone(),
     })
+}
+
+fn stream_specification(table: &TableSpec) -> Result<StreamSpecification, InfraError> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::from(table.stream_view))
+        .build()
+        .map_err(|e| InfraError::Aws {
+            resource: table.name.clone(),
+            message: e.to_string(),
+        })
 }
 
 fn key_schema(pk: &str, sk: &str) -> Result<Vec<KeySchemaElement>, InfraError> {
@@ -91,10 +106,11 @@ fn key_schema(pk: &str, sk: &str) -> Result<Vec<KeySchemaElement>, InfraError> {
     ])
 }
 
+/// Ensures the table and answers the ARN of its change stream.
 async fn ensure_table(
     client: &aws_sdk_dynamodb::Client,
     table: &TableSpec,
-) -> Result<(), InfraError> {
+) -> Result<String, InfraError> {
     let name = table.name.as_str();
     let build_error = |e: aws_sdk_dynamodb::error::BuildError| InfraError::Aws {
         resource: name.to_string(),
@@ -143,11 +159,26 @@ async fn ensure_table(
                 .map_err(|e| aws_error(name)(e.into_service_error()))?;
             tracing::info!(table = name, index = index.name, "index added");
         }
+        // A table created before the change stream existed gets it.
+        let streaming = described
+            .stream_specification()
+            .is_some_and(|spec| spec.stream_enabled());
+        if !streaming {
+            client
+                .update_table()
+                .table_name(name)
+                .stream_specification(stream_specification(table)?)
+                .send()
+                .await
+                .map_err(|e| aws_error(name)(e.into_service_error()))?;
+            tracing::info!(table = name, "change stream enabled");
+        }
     } else {
         let mut request = client
             .create_table()
             .table_name(name)
             .billing_mode(BillingMode::PayPerRequest)
+            .stream_specification(stream_specification(table)?)
             .set_key_schema(Some(key_schema(table.partition_key, table.sort_key)?));
         let mut attributes = vec![table.partition_key, table.sort_key];
         for index in &table.indexes {
@@ -201,6 +232,19 @@ async fn ensure_table(
             } else {
                 Err(aws_error(name)(error.into_service_error()))
             }
+        })?;
+    let described = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| aws_error(name)(e.into_service_error()))?;
+    described
+        .table
+        .and_then(|t| t.latest_stream_arn)
+        .ok_or_else(|| InfraError::Aws {
+            resource: name.to_string(),
+            message: "the table has no change stream".into(),
         })
 }
 

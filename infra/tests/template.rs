@@ -81,6 +81,10 @@ fn table_matches_the_definition() {
         props["TimeToLiveSpecification"],
         yaml(serde_json::json!({"AttributeName": spec.ttl_attribute, "Enabled": true}))
     );
+    assert_eq!(
+        props["StreamSpecification"],
+        yaml(serde_json::json!({"StreamViewType": spec.stream_view}))
+    );
 }
 
 #[test]

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use integration_tests::{emulator_config, fresh_queue_url, provisioned};
+use shared::adapters::dynamo::stream::DynamoStreamFeed;
 use shared::adapters::dynamo::DynamoStore;
 use shared::adapters::s3::S3Objects;
 use shared::adapters::sqs::SqsQueue;
-use shared::contract::{ObjectsUnderTest, PutObject};
+use shared::contract::{FeedUnderTest, ObjectsUnderTest, PutObject};
 use shared::ports::{Queue, Store};
 
 async fn dynamo_store() -> Arc<dyn Store> {
@@ -68,6 +69,26 @@ mod queue {
 mod objects {
     use super::*;
     shared::object_store_contract_tests!(s3_objects());
+}
+
+async fn stream_feed() -> FeedUnderTest {
+    let provisioned = provisioned().await;
+    let config = emulator_config().await;
+    let feed = DynamoStreamFeed::start(
+        aws_sdk_dynamodbstreams::Client::new(&config),
+        &provisioned.table_stream_arn,
+    )
+    .await
+    .unwrap();
+    FeedUnderTest {
+        store: dynamo_store().await,
+        feed: Arc::new(feed),
+    }
+}
+
+mod change_feed {
+    use super::*;
+    shared::change_feed_contract_tests!(stream_feed());
 }
 
 /// The DynamoDB append writes the idempotency claim and the message as two puts; these are the

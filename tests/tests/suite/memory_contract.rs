@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::adapters::memory::{MemoryObjects, MemoryQueue, MemoryStore};
-use shared::contract::{ObjectsUnderTest, PutObject};
+use shared::contract::{FeedUnderTest, ObjectsUnderTest, PutObject};
 use shared::ports::{LocalBucket, Queue, Store};
 
 async fn memory_store() -> Arc<dyn Store> {
@@ -45,4 +45,17 @@ mod queue {
 mod objects {
     use super::*;
     shared::object_store_contract_tests!(memory_objects());
+}
+
+async fn memory_feed() -> FeedUnderTest {
+    let store = Arc::new(MemoryStore::default());
+    FeedUnderTest {
+        store: store.clone(),
+        feed: store,
+    }
+}
+
+mod change_feed {
+    use super::*;
+    shared::change_feed_contract_tests!(memory_feed());
 }

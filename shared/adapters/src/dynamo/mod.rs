@@ -59,6 +59,7 @@ mod messages;
 mod routing;
 mod sessions;
 mod settings;
+pub mod stream;
 
 // Offer and waiting-list keys and capacity attributes, which a session step also writes.
 use self::routing::*;

@@ -12,6 +12,7 @@ mod conversations;
 mod messages;
 mod objects;
 mod queues;
+mod realtime;
 mod routing;
 mod sessions;
 mod settings;
@@ -21,6 +22,7 @@ pub use conversations::*;
 pub use messages::*;
 pub use objects::*;
 pub use queues::*;
+pub use realtime::*;
 pub use routing::*;
 pub use sessions::*;
 pub use settings::*;
@@ -128,6 +130,10 @@ macro_rules! store_contract_tests {
             concurrent_offers_never_take_an_agent_beyond_its_capacity,
             offer_to_an_offline_agent_is_refused_and_writes_nothing,
             withdrawn_offer_frees_the_slot_and_the_conversation_waits_in_its_place,
+            connections_are_found_by_id_and_listener_until_removed,
+            subscribers_are_listed_until_unsubscribed_or_disconnected,
+            an_account_at_its_connection_limit_is_refused_the_next,
+            expired_connections_are_neither_found_nor_counted,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {
@@ -162,6 +168,18 @@ macro_rules! object_store_contract_tests {
             replaced_object_reports_the_new_bytes,
             upload_target_is_for_its_key_and_expires_after_its_ttl,
             download_urls_differ_per_key_and_name,
+        );
+    };
+}
+
+/// Instantiates the change feed contract for the store and feed built by `$make`
+/// (`FeedUnderTest`).
+#[macro_export]
+macro_rules! change_feed_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make;
+            feed_reports_conversation_and_message_writes_in_order_with_both_images,
+            feed_reports_no_other_items,
         );
     };
 }
