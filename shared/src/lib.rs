@@ -4,10 +4,10 @@
 //! (route table, errors to HTTP, Lambda glue). See docs/architecture.md.
 
 pub use domain::{
-    attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings,
+    attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings, views,
 };
 pub use use_cases::{
-    auth, backend, batch, error, lifecycle, optimistic, ports, router, validation, Backend,
+    auth, backend, batch, error, lifecycle, live, optimistic, ports, router, validation, Backend,
     DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]

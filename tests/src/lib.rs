@@ -25,6 +25,7 @@ pub use serde_json::json;
 pub mod agents;
 pub mod faults;
 pub mod files;
+pub mod live;
 pub mod server_log;
 
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4566";
@@ -180,6 +181,7 @@ impl TestApp {
             // S3 announces uploads on the provisioned queue; this app's validator listens on a
             // queue of its own, so tests decide when notifications are handled.
             attachment_events_queue_url: fresh_queue_url().await,
+            realtime_endpoint: None,
         };
         let backend =
             shared::adapters::wiring::aws(&sdk, &config, shared::adapters::wiring::ALL_SERVICES);

@@ -6,7 +6,7 @@
 //! - `POST /v1/conversations/{cid}/events`, `POST /v1/conversations/{cid}/handoff`
 
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 use shared::api::{
@@ -28,7 +28,8 @@ use shared::rules::{
     MAX_HANDOFF_REASON_CHARS, MAX_MESSAGE_PAGE,
 };
 use shared::sessions::start_new_session;
-use shared::{now_ms, rfc3339, DomainError};
+use shared::views::{conversation_view, message_view};
+use shared::{now_ms, DomainError};
 
 /// End users' history skips internal notes; refill a page at most this many times.
 const MAX_PAGE_REFILLS: usize = 5;
@@ -55,60 +56,6 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Views: what clients see of stored objects.
-
-#[derive(Serialize)]
-struct ParticipantView {
-    read_seq: u64,
-    delivered_seq: u64,
-    typing: bool,
-}
-
-fn conversation_view(c: &Conversation, now: i64) -> serde_json::Value {
-    let side = |p: &shared::model::ParticipantState| ParticipantView {
-        read_seq: p.read_seq,
-        delivered_seq: p.delivered_seq,
-        typing: p.typing_until.is_some_and(|until| until > now),
-    };
-    json!({
-        "id": c.id,
-        "channel": c.channel,
-        "control": c.control,
-        "assignee": c.assignee,
-        "session": c.session,
-        "session_no": c.session_no,
-        "ticket_id": c.ticket_id,
-        "ticket_status": c.ticket_status,
-        "tags": c.tags,
-        "priority": c.priority,
-        "created_at": rfc3339(c.created_at),
-        "updated_at": rfc3339(c.updated_at),
-        "participants": {"end_user": side(&c.end_user), "agents": side(&c.agents)},
-    })
-}
-
-/// R15: end users get rich content as sent; agents see its text rendering.
-fn message_view(m: &Message, viewer: Role) -> serde_json::Value {
-    let mut view = json!({
-        "id": m.id,
-        "seq": m.seq,
-        "conversation_id": m.conversation_id,
-        "client_message_id": m.client_message_id,
-        "type": m.kind,
-        "author": {"role": m.author_role, "id": m.author_id},
-        "text": m.text,
-        "attachment_ids": m.attachment_ids,
-        "session_no": m.session_no,
-        "ticket_id": m.ticket_id,
-        "created_at": rfc3339(m.created_at),
-    });
-    if viewer == Role::EndUser {
-        view["rich"] = m.rich.clone().unwrap_or(serde_json::Value::Null);
-    }
-    view
 }
 
 // ---------------------------------------------------------------------------------------------

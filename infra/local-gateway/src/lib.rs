@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use http::{Method, StatusCode};
+use shared::adapters::memory::MemoryPush;
 use shared::adapters::wiring::load_aws_config;
 use shared::api::{ApiError, ApiRequest, ApiResponse};
 use shared::backend::{dev_signing_secret, Backend, DEMO_ACCOUNT, DEV_KID};
@@ -24,6 +25,8 @@ use shared::config::FunctionConfig;
 use shared::ports::{LocalBucket, LocalGrant, LOCAL_OBJECTS_PATH};
 use shared::ports::{Queue, ReceivedMessage};
 use shared::rules::MAX_BODY_BYTES;
+
+pub mod realtime;
 
 /// Which backend the gateway runs on, for the start-up banner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +58,16 @@ pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::e
         Some(endpoint) => {
             let sdk = load_aws_config().await;
             let provisioned = infra::ensure(&sdk, &infra::definition(&resource_prefix())).await?;
+            let mut backend = shared::adapters::wiring::aws(
+                &sdk,
+                &function_config(&provisioned)?,
+                shared::adapters::wiring::ALL_SERVICES,
+            );
+            backend.local_changes = Some(
+                shared::adapters::wiring::stream_feed(&sdk, &provisioned.table_stream_arn).await?,
+            );
             (
-                shared::adapters::wiring::aws(
-                    &sdk,
-                    &function_config(&provisioned)?,
-                    shared::adapters::wiring::ALL_SERVICES,
-                ),
+                backend,
                 BackendKind::Aws {
                     endpoint,
                     table: provisioned.table_name.clone(),
@@ -90,6 +97,8 @@ pub fn function_config(
         settings_effects_queue_url: url("SettingsEffectsQueue")?,
         attachments_bucket: provisioned.bucket_name.clone(),
         attachment_events_queue_url: url("AttachmentEventsQueue")?,
+        // The gateway holds the WebSockets itself and pushes to them directly.
+        realtime_endpoint: None,
     })
 }
 
@@ -256,8 +265,12 @@ async fn serve_local_object(
 
 async fn serve_one(
     backend: Backend,
+    sockets: Arc<MemoryPush>,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    if request.uri().path() == realtime::REALTIME_PATH && realtime::is_upgrade(&request) {
+        return Ok(realtime::upgrade(backend, sockets, request).await);
+    }
     let (parts, body) = request.into_parts();
     if let Some(objects) = backend.local_objects.as_ref() {
         if parts.uri.path().starts_with(LOCAL_OBJECTS_PATH) {
@@ -290,8 +303,9 @@ async fn serve_one(
     ))
 }
 
-/// Serves HTTP on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, backend: Backend) {
+/// Serves HTTP (and the WebSocket API, whose sockets are `sockets`) on `listener` until the
+/// task is dropped.
+pub async fn serve(listener: TcpListener, backend: Backend, sockets: Arc<MemoryPush>) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -300,11 +314,13 @@ pub async fn serve(listener: TcpListener, backend: Backend) {
                 continue;
             }
         };
-        let backend = backend.clone();
+        let (backend, sockets) = (backend.clone(), sockets.clone());
         tokio::spawn(async move {
-            let service = service_fn(move |request| serve_one(backend.clone(), request));
+            let service =
+                service_fn(move |request| serve_one(backend.clone(), sockets.clone(), request));
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
                 .await
             {
                 tracing::debug!(%error, "connection closed with error");
@@ -325,9 +341,12 @@ pub async fn start(
 /// [`start`] with a choice of consumers.
 pub async fn start_with(
     addr: SocketAddr,
-    backend: Backend,
+    mut backend: Backend,
     consumers: Consumers,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    // The gateway holds the WebSockets, so frames are pushed to them directly.
+    let sockets = Arc::new(MemoryPush::default());
+    backend.push = sockets.clone();
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     if let Some(objects) = backend.local_objects.as_ref() {
@@ -335,5 +354,8 @@ pub async fn start_with(
     }
     // The consumers run for as long as the runtime does, like the server.
     spawn_consumers(backend.clone(), consumers);
-    Ok((bound, tokio::spawn(serve(listener, backend))))
+    if let Some(feed) = backend.local_changes.clone() {
+        realtime::spawn_fan_out(backend.clone(), feed);
+    }
+    Ok((bound, tokio::spawn(serve(listener, backend, sockets))))
 }

@@ -3,6 +3,7 @@
 //! kinds pass the same contract suite (`use_cases::contract`). `wiring` is the composition
 //! root that builds a `Backend` from them.
 
+pub mod apigateway;
 pub mod dynamo;
 pub mod memory;
 pub mod on_demand;

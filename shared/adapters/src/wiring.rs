@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use super::apigateway::ApiGatewayPush;
 use super::dynamo::DynamoStore;
-use super::memory::{MemoryObjects, MemoryQueue, MemoryStore};
+use super::memory::{MemoryObjects, MemoryPush, MemoryQueue, MemoryStore};
 use super::on_demand::OnDemand;
 use super::s3::S3Objects;
 use super::sqs::SqsQueue;
 use crate::backend::Backend;
 use crate::config::FunctionConfig;
 use crate::error::StoreError;
-use crate::ports::{ObjectStore, Queue};
+use crate::ports::{ObjectStore, Push, PushOutcome, Queue};
 
 /// The AWS SDK behaviour version, pinned so SDK upgrades cannot change defaults silently.
 pub fn behavior_version() -> BehaviorVersion {
@@ -59,22 +60,32 @@ pub async fn load_aws_config() -> SdkConfig {
 pub struct Links {
     objects: fn(&SdkConfig, &FunctionConfig) -> Arc<dyn ObjectStore>,
     queues: fn(&SdkConfig, &FunctionConfig) -> Queues,
+    push: fn(&SdkConfig, &FunctionConfig) -> Arc<dyn Push>,
 }
 
 /// Functions that publish to queues and never touch attachment objects.
 pub const DYNAMODB_AND_SQS: Links = Links {
     objects: no_objects,
     queues: sqs_queues,
+    push: no_push,
 };
 /// The attachment functions: the bucket, no queue to publish to.
 pub const DYNAMODB_AND_S3: Links = Links {
     objects: s3_objects,
     queues: no_queues,
+    push: no_push,
+};
+/// The real-time functions: connections in the table, frames through API Gateway.
+pub const DYNAMODB_AND_PUSH: Links = Links {
+    objects: no_objects,
+    queues: no_queues,
+    push: api_gateway_push,
 };
 /// Everything (the local gateway and the tests serve every function from one backend).
 pub const ALL_SERVICES: Links = Links {
     objects: s3_objects,
     queues: sqs_queues,
+    push: api_gateway_push,
 };
 
 /// The queues a function may publish to.
@@ -111,6 +122,17 @@ fn no_objects(_: &SdkConfig, _: &FunctionConfig) -> Arc<dyn ObjectStore> {
     Arc::new(NotLinked)
 }
 
+fn api_gateway_push(sdk: &SdkConfig, config: &FunctionConfig) -> Arc<dyn Push> {
+    match &config.realtime_endpoint {
+        Some(endpoint) => Arc::new(ApiGatewayPush::new(sdk, endpoint)),
+        None => Arc::new(NotLinked),
+    }
+}
+
+fn no_push(_: &SdkConfig, _: &FunctionConfig) -> Arc<dyn Push> {
+    Arc::new(NotLinked)
+}
+
 /// A service a function was built without; reaching it is a wiring mistake, reported as an
 /// internal error (a 500 with no detail for the client) rather than a panic.
 struct NotLinked;
@@ -132,6 +154,16 @@ impl Queue for NotLinked {
         self.refuse()
     }
     async fn acknowledge(&self, _receipt: &str) -> Result<(), StoreError> {
+        self.refuse()
+    }
+}
+
+#[async_trait::async_trait]
+impl Push for NotLinked {
+    async fn push(&self, _connection_id: &str, _frame: &str) -> Result<PushOutcome, StoreError> {
+        self.refuse()
+    }
+    async fn close(&self, _connection_id: &str) -> Result<(), StoreError> {
         self.refuse()
     }
 }
@@ -181,14 +213,17 @@ pub fn in_memory() -> Backend {
     };
     let attachment_events_queue: Arc<dyn Queue> = queue();
     let objects = Arc::new(MemoryObjects::new(attachment_events_queue.clone()));
+    let store = Arc::new(MemoryStore::default());
     Backend {
-        store: Arc::new(MemoryStore::default()),
+        store: store.clone(),
         signing_keys: Arc::default(),
         routing_queue: queue(),
         settings_effects_queue: queue(),
         objects: objects.clone(),
         attachment_events_queue,
+        push: Arc::new(MemoryPush::default()),
         local_objects: Some(objects),
+        local_changes: Some(store),
     }
 }
 
@@ -205,6 +240,22 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
         settings_effects_queue: queues.settings_effects,
         objects: (links.objects)(sdk, config),
         attachment_events_queue: queues.attachment_events,
+        push: (links.push)(sdk, config),
         local_objects: None,
+        local_changes: None,
     }
+}
+
+/// The table's change stream as a feed of the changes from now on (the local gateway's
+/// fan-out in AWS mode, where Lambda is not there to read it).
+pub async fn stream_feed(
+    sdk: &SdkConfig,
+    stream_arn: &str,
+) -> Result<Arc<dyn crate::ports::ChangeFeed>, StoreError> {
+    let feed = super::dynamo::stream::DynamoStreamFeed::start(
+        aws_sdk_dynamodbstreams::Client::new(sdk),
+        stream_arn,
+    )
+    .await?;
+    Ok(Arc::new(feed))
 }

@@ -19,6 +19,7 @@ pub mod routing;
 pub mod rules;
 pub mod sessions;
 pub mod settings;
+pub mod views;
 
 pub use error::DomainError;
 

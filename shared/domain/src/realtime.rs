@@ -7,8 +7,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use serde_json::json;
+
 use crate::messages::visible_to;
 use crate::model::{Conversation, Message, Offer, Role};
+use crate::rfc3339;
+use crate::views::{conversation_view, message_view};
 
 /// A stored item the real-time feed knows about.
 #[derive(Debug, Clone, PartialEq)]
@@ -356,6 +360,88 @@ pub fn may_receive(listener: &Listener, audience: &Audience, event: &Event) -> b
     }
 }
 
+/// A client's typing, relayed to the other party of the conversation without being stored.
+/// `None` when `listener` is not a party who may type in it (another end user's conversation).
+pub fn typing_relay(
+    conversation: &Conversation,
+    listener: &Listener,
+    state: TypingState,
+) -> Option<Delivery> {
+    if listener.account_id != conversation.account_id {
+        return None;
+    }
+    let side = if listener.role.is_staff() {
+        Side::Agents
+    } else if listener.user_id == conversation.owner_id {
+        Side::EndUser
+    } else {
+        return None;
+    };
+    Some(Delivery {
+        event: Event::Typing {
+            conversation_id: conversation.id.clone(),
+            author_id: listener.user_id.clone(),
+            state,
+        },
+        audience: other_party(conversation, side),
+    })
+}
+
+/// A server frame (`{"type", "id", "at", "data"}`) telling `event` as `reader` may see it.
+pub fn server_frame(event: &Event, reader: Role, now: i64) -> String {
+    let data = match event {
+        Event::MessageCreated(m) => json!({
+            "conversation_id": m.conversation_id,
+            "message": message_view(m, reader),
+        }),
+        Event::ConversationUpdated(c) => json!({ "conversation": conversation_view(c, now) }),
+        Event::Typing {
+            conversation_id,
+            author_id,
+            state,
+        } => json!({
+            "conversation_id": conversation_id,
+            "author_id": author_id,
+            "state": state,
+        }),
+        Event::Read {
+            conversation_id,
+            author_id,
+            seq,
+        } => json!({
+            "conversation_id": conversation_id,
+            "author_id": author_id,
+            "seq": seq,
+        }),
+        Event::OfferCreated(offer) => json!({
+            "conversation_id": offer.conversation_id,
+            "expires_at": rfc3339(offer.expires_at),
+        }),
+        Event::OfferWithdrawn(offer) => json!({ "conversation_id": offer.conversation_id }),
+    };
+    frame(event.type_name(), &event.id(), now, data)
+}
+
+/// The answer to a `ping`.
+pub fn pong_frame(now: i64) -> String {
+    frame("pong", &format!("pong:{now}"), now, json!({}))
+}
+
+/// An answer to a client frame that could not be done: `status` as HTTP would say it, and a
+/// stable `code`.
+pub fn error_frame(status: u16, code: &str, message: &str, now: i64) -> String {
+    frame(
+        "error",
+        &format!("error:{now}"),
+        now,
+        json!({ "status": status, "code": code, "message": message }),
+    )
+}
+
+fn frame(kind: &str, id: &str, now: i64, data: serde_json::Value) -> String {
+    json!({ "type": kind, "id": id, "at": rfc3339(now), "data": data }).to_string()
+}
+
 /// Frames a client may send.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
@@ -649,6 +735,46 @@ mod tests {
         let audience = &change(&before, &after)[0].audience;
         assert!(audience.listeners.contains(&listener("ag-1", Role::Agent)));
         assert!(audience.listeners.contains(&listener("ag-2", Role::Agent)));
+    }
+
+    #[test]
+    fn frames_show_rich_content_to_end_users_and_its_text_to_staff() {
+        let mut m = message(MessageKind::Rich);
+        m.rich = Some(serde_json::json!({"layout": "card"}));
+        let event = Event::MessageCreated(Box::new(m));
+        let for_user: serde_json::Value =
+            serde_json::from_str(&server_frame(&event, Role::EndUser, 5)).unwrap();
+        assert_eq!(for_user["type"], "message.created");
+        assert_eq!(for_user["id"], "msg:c1:3");
+        assert_eq!(for_user["data"]["conversation_id"], "c1");
+        assert_eq!(for_user["data"]["message"]["seq"], 3);
+        assert_eq!(for_user["data"]["message"]["rich"]["layout"], "card");
+        let for_agent: serde_json::Value =
+            serde_json::from_str(&server_frame(&event, Role::Agent, 5)).unwrap();
+        assert!(for_agent["data"]["message"].get("rich").is_none());
+        assert_eq!(for_agent["data"]["message"]["text"], "hi");
+    }
+
+    #[test]
+    fn typing_is_relayed_for_the_owner_and_staff_only() {
+        let mut c = conversation();
+        c.assignee = Some("ag-1".into());
+        let from_owner = typing_relay(&c, &listener("eu-1", Role::EndUser), TypingState::Start)
+            .expect("the owner may type");
+        assert_eq!(
+            from_owner.audience.listeners,
+            vec![listener("ag-1", Role::Agent)]
+        );
+        let from_agent = typing_relay(&c, &listener("ag-9", Role::Agent), TypingState::Stop)
+            .expect("staff may type");
+        assert_eq!(
+            from_agent.audience.listeners,
+            vec![listener("eu-1", Role::EndUser)]
+        );
+        assert_eq!(
+            typing_relay(&c, &listener("eu-2", Role::EndUser), TypingState::Start),
+            None
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::error::StoreError;
 use crate::model::{Account, SigningKey};
-use crate::ports::{LocalBucket, ObjectStore, Queue, Store, StoredSettings};
+use crate::ports::{ChangeFeed, LocalBucket, ObjectStore, Push, Queue, Store, StoredSettings};
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -22,8 +22,13 @@ pub struct Backend {
     pub objects: Arc<dyn ObjectStore>,
     /// Notifications of new attachment objects (consumed by validate-attachment).
     pub attachment_events_queue: Arc<dyn Queue>,
+    /// WebSocket connections frames are pushed to (R27).
+    pub push: Arc<dyn Push>,
     /// In memory mode, the bucket whose URLs the local gateway serves.
     pub local_objects: Option<Arc<dyn LocalBucket>>,
+    /// Where the local gateway reads the table's changes to run the fan-out as Lambda does
+    /// (on AWS, Lambda reads the stream and calls the fan-out function).
+    pub local_changes: Option<Arc<dyn ChangeFeed>>,
 }
 
 impl Backend {

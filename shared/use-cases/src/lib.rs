@@ -8,6 +8,7 @@ pub mod backend;
 pub mod batch;
 pub mod error;
 pub mod lifecycle;
+pub mod live;
 pub mod optimistic;
 pub mod ports;
 pub mod router;
@@ -21,5 +22,5 @@ pub use error::{DomainError, StoreError};
 
 // The domain, at the paths these modules use (`crate::model`…).
 pub use domain::{
-    attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings,
+    attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings, views,
 };

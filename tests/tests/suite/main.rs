@@ -17,6 +17,7 @@ mod load;
 mod memory_contract;
 mod messages_api;
 mod openapi;
+mod realtime;
 mod routes;
 mod routing;
 mod sessions;

@@ -1,0 +1,61 @@
+//! What each reader is shown of a stored conversation or message, the same over HTTP and over
+//! the WebSocket: R15 (end users get rich content as sent, staff its text rendering) and the
+//! shape of the spec's conversation and message objects.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::model::{Conversation, Message, ParticipantState, Role};
+use crate::rfc3339;
+
+#[derive(Serialize)]
+struct ParticipantView {
+    read_seq: u64,
+    delivered_seq: u64,
+    typing: bool,
+}
+
+/// A conversation as the spec's conversation object (`typing` as of `now`).
+pub fn conversation_view(c: &Conversation, now: i64) -> serde_json::Value {
+    let side = |p: &ParticipantState| ParticipantView {
+        read_seq: p.read_seq,
+        delivered_seq: p.delivered_seq,
+        typing: p.typing_until.is_some_and(|until| until > now),
+    };
+    json!({
+        "id": c.id,
+        "channel": c.channel,
+        "control": c.control,
+        "assignee": c.assignee,
+        "session": c.session,
+        "session_no": c.session_no,
+        "ticket_id": c.ticket_id,
+        "ticket_status": c.ticket_status,
+        "tags": c.tags,
+        "priority": c.priority,
+        "created_at": rfc3339(c.created_at),
+        "updated_at": rfc3339(c.updated_at),
+        "participants": {"end_user": side(&c.end_user), "agents": side(&c.agents)},
+    })
+}
+
+/// R15: end users get rich content as sent; agents see its text rendering.
+pub fn message_view(m: &Message, viewer: Role) -> serde_json::Value {
+    let mut view = json!({
+        "id": m.id,
+        "seq": m.seq,
+        "conversation_id": m.conversation_id,
+        "client_message_id": m.client_message_id,
+        "type": m.kind,
+        "author": {"role": m.author_role, "id": m.author_id},
+        "text": m.text,
+        "attachment_ids": m.attachment_ids,
+        "session_no": m.session_no,
+        "ticket_id": m.ticket_id,
+        "created_at": rfc3339(m.created_at),
+    });
+    if viewer == Role::EndUser {
+        view["rich"] = m.rich.clone().unwrap_or(serde_json::Value::Null);
+    }
+    view
+}

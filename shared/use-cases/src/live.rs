@@ -1,0 +1,275 @@
+//! Real time (R27): connecting and disconnecting, the frames a client sends, and the fan-out of
+//! stored changes to the connections allowed to see them.
+//!
+//! The fan-out is driven by the table's change stream (on AWS, the `fan-out` function; locally,
+//! the gateway reading the same stream or the memory store's feed), so a crash between a write
+//! and its push loses nothing: the stream hands the change over again. Frames carry ids that do
+//! not change between deliveries, so a client drops copies.
+
+use std::collections::BTreeMap;
+
+use futures::future::join_all;
+use thiserror::Error;
+
+use crate::error::StoreError;
+use crate::model::Role;
+use crate::ports::{Connection, ConnectionStore, Push, PushOutcome, Store};
+use crate::realtime::{
+    conversation_needed, error_frame, events_of, may_receive, parse_client_frame, pong_frame,
+    server_frame, typing_relay, ClientFrame, Delivery, Listener, StoredChange, CONNECTION_TTL_SECS,
+    MAX_CONNECTIONS_PER_ACCOUNT,
+};
+
+/// Why a connection was refused.
+#[derive(Debug, Error)]
+pub enum ConnectError {
+    #[error("the account holds its maximum of connections")]
+    TooManyConnections,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Records a new connection for `listener` (its token was verified before the upgrade).
+pub async fn connect(
+    connections: &dyn ConnectionStore,
+    listener: Listener,
+    connection_id: &str,
+    now: i64,
+) -> Result<Connection, ConnectError> {
+    let connection = Connection {
+        id: connection_id.to_string(),
+        listener,
+        connected_at: now,
+        expires_at: now / 1000 + CONNECTION_TTL_SECS,
+    };
+    if connections
+        .add_connection(&connection, MAX_CONNECTIONS_PER_ACCOUNT)
+        .await?
+    {
+        tracing::info!(
+            connection_id,
+            account_id = %connection.listener.account_id,
+            role = connection.listener.role.as_str(),
+            "connected"
+        );
+        Ok(connection)
+    } else {
+        Err(ConnectError::TooManyConnections)
+    }
+}
+
+/// Forgets a connection (the client went, or the server closed it).
+pub async fn disconnect(
+    connections: &dyn ConnectionStore,
+    connection_id: &str,
+) -> Result<(), StoreError> {
+    connections.remove_connection(connection_id).await?;
+    tracing::info!(connection_id, "disconnected");
+    Ok(())
+}
+
+/// Handles one client frame of a live connection; answers go through `push`. A bad frame gets
+/// an `error` frame; the connection stays open.
+pub async fn on_client_frame(
+    store: &dyn Store,
+    push: &dyn Push,
+    connection_id: &str,
+    text: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let Some(connection) = store.get_connection(connection_id).await? else {
+        // Expired or removed meanwhile: the client must connect again.
+        push.close(connection_id).await?;
+        return Ok(());
+    };
+    let reply = match parse_client_frame(text) {
+        Err(error) => Some(error_frame(400, error.code(), "frame refused", now)),
+        Ok(ClientFrame::Ping {}) => Some(pong_frame(now)),
+        Ok(ClientFrame::Typing {
+            conversation_id,
+            state,
+        }) => {
+            let listener = &connection.listener;
+            let conversation = store
+                .get_conversation(&listener.account_id, &conversation_id)
+                .await?;
+            match conversation.and_then(|c| typing_relay(&c, listener, state)) {
+                Some(delivery) => {
+                    deliver(store, push, &delivery, now).await?;
+                    None
+                }
+                None => Some(not_found(now)),
+            }
+        }
+        Ok(ClientFrame::Subscribe { conversation_id }) => {
+            subscribe(store, &connection, &conversation_id, now).await?
+        }
+        Ok(ClientFrame::Unsubscribe { conversation_id }) => {
+            store.unsubscribe(&connection, &conversation_id).await?;
+            None
+        }
+    };
+    if let Some(reply) = reply {
+        if push.push(connection_id, &reply).await? == PushOutcome::Gone {
+            store.remove_connection(connection_id).await?;
+        }
+    }
+    Ok(())
+}
+
+fn not_found(now: i64) -> String {
+    error_frame(404, "not_found", "no such conversation", now)
+}
+
+/// Staff may follow any conversation of their account; end users hear of their own anyway.
+async fn subscribe(
+    store: &dyn Store,
+    connection: &Connection,
+    conversation_id: &str,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    let listener = &connection.listener;
+    if !listener.role.is_staff() {
+        return Ok(Some(error_frame(
+            403,
+            "forbidden",
+            "only staff subscribe to conversations",
+            now,
+        )));
+    }
+    if store
+        .get_conversation(&listener.account_id, conversation_id)
+        .await?
+        .is_none()
+    {
+        return Ok(Some(not_found(now)));
+    }
+    store.subscribe(connection, conversation_id).await?;
+    Ok(None)
+}
+
+/// What a fan-out of a batch did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FanOutReport {
+    pub changes: usize,
+    pub frames: usize,
+    pub gone: usize,
+}
+
+/// A change whose fan-out failed (retryable): the changes before it are delivered, it and
+/// those after it are not.
+#[derive(Debug, Error)]
+#[error("fan-out of change {index} failed: {error}")]
+pub struct FanOutError {
+    pub index: usize,
+    pub report: FanOutReport,
+    #[source]
+    pub error: StoreError,
+}
+
+/// Delivers the events of `changes`, in order, to every connection allowed to see each.
+pub async fn fan_out(
+    store: &dyn Store,
+    push: &dyn Push,
+    changes: &[StoredChange],
+    now: i64,
+) -> Result<FanOutReport, FanOutError> {
+    let mut report = FanOutReport::default();
+    for (index, change) in changes.iter().enumerate() {
+        let delivered = fan_out_one(store, push, change, now).await;
+        match delivered {
+            Ok((frames, gone)) => {
+                report.changes += 1;
+                report.frames += frames;
+                report.gone += gone;
+            }
+            Err(error) => {
+                return Err(FanOutError {
+                    index,
+                    report,
+                    error,
+                })
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn fan_out_one(
+    store: &dyn Store,
+    push: &dyn Push,
+    change: &StoredChange,
+    now: i64,
+) -> Result<(usize, usize), StoreError> {
+    let conversation = match conversation_needed(change) {
+        Some((account_id, conversation_id)) => {
+            store.get_conversation(account_id, conversation_id).await?
+        }
+        None => None,
+    };
+    let (mut frames, mut gone) = (0, 0);
+    for delivery in events_of(change, conversation.as_ref()) {
+        let (f, g) = deliver(store, push, &delivery, now).await?;
+        frames += f;
+        gone += g;
+    }
+    Ok((frames, gone))
+}
+
+/// Pushes one event to every live connection of its audience that may receive it, all at
+/// once; connections found gone are removed. Answers (frames pushed, connections gone).
+pub async fn deliver(
+    store: &dyn Store,
+    push: &dyn Push,
+    delivery: &Delivery,
+    now: i64,
+) -> Result<(usize, usize), StoreError> {
+    let audience = &delivery.audience;
+    // By id: an assignee who also subscribed gets one copy.
+    let mut targets: BTreeMap<String, Connection> = BTreeMap::new();
+    for listener in &audience.listeners {
+        for connection in store.connections_of(listener).await? {
+            targets.insert(connection.id.clone(), connection);
+        }
+    }
+    if let Some(conversation_id) = &audience.subscribers_of {
+        for connection in store
+            .subscribers_of(&audience.account_id, conversation_id)
+            .await?
+        {
+            targets.insert(connection.id.clone(), connection);
+        }
+    }
+    let mut frames: BTreeMap<bool, String> = BTreeMap::new();
+    let mut sends = Vec::new();
+    for connection in targets.values() {
+        if !may_receive(&connection.listener, audience, &delivery.event) {
+            continue;
+        }
+        // Two renderings at most: what end users see and what staff see.
+        let staff = connection.listener.role.is_staff();
+        let role = if staff { Role::Agent } else { Role::EndUser };
+        let frame = frames
+            .entry(staff)
+            .or_insert_with(|| server_frame(&delivery.event, role, now))
+            .clone();
+        sends.push(async move { (connection, push.push(&connection.id, &frame).await) });
+    }
+    let (mut pushed, mut gone) = (0, 0);
+    let mut failure = None;
+    for (connection, outcome) in join_all(sends).await {
+        match outcome {
+            Ok(PushOutcome::Delivered) => pushed += 1,
+            Ok(PushOutcome::Gone) => {
+                gone += 1;
+                store.remove_connection(&connection.id).await?;
+            }
+            Err(error) => failure = Some(error),
+        }
+    }
+    match failure {
+        // Some readers did not get it: the change is retried (the others drop the copy).
+        Some(error) => Err(error),
+        None => Ok((pushed, gone)),
+    }
+}

@@ -1,0 +1,163 @@
+//! A real WebSocket client of the gateway's real-time API, and the gateway that runs the
+//! fan-out from the emulator's change stream (as Lambda runs it on AWS).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use shared::ports::ChangeFeed;
+use shared::realtime::{Stored, StoredChange};
+use shared::StoreError;
+
+use crate::{emulator_config, provisioned, TestApp};
+
+/// The change stream of the shared emulator table, narrowed to one app's accounts: tests run
+/// in parallel on one table, and each app's fan-out has no business with the others' changes.
+struct AccountsFeed {
+    feed: Arc<dyn ChangeFeed>,
+    accounts: Vec<String>,
+}
+
+fn account_of(stored: &Option<Stored>) -> Option<&str> {
+    match stored {
+        Some(Stored::Conversation(c)) => Some(&c.account_id),
+        Some(Stored::Message(m)) => Some(&m.account_id),
+        None => None,
+    }
+}
+
+#[async_trait::async_trait]
+impl ChangeFeed for AccountsFeed {
+    async fn next_changes(&self, wait: Duration) -> Result<Vec<StoredChange>, StoreError> {
+        let changes = self.feed.next_changes(wait).await?;
+        Ok(changes
+            .into_iter()
+            .filter(|c| {
+                account_of(&c.after)
+                    .or_else(|| account_of(&c.before))
+                    .is_some_and(|a| self.accounts.iter().any(|mine| mine == a))
+            })
+            .collect())
+    }
+}
+
+impl TestApp {
+    /// A gateway on the emulator that also runs the fan-out from the table's change stream,
+    /// so its WebSocket clients get pushed frames. The router stays off (`run_router`).
+    pub async fn start_live() -> TestApp {
+        let mut app = TestApp::start().await;
+        let feed = shared::adapters::wiring::stream_feed(
+            &emulator_config().await,
+            &provisioned().await.table_stream_arn,
+        )
+        .await
+        .expect("the table's change stream");
+        let mut backend = app.backend.clone();
+        backend.local_changes = Some(Arc::new(AccountsFeed {
+            feed,
+            accounts: vec![app.account.id.clone(), app.other_account.id.clone()],
+        }));
+        let (addr, _server) = local_gateway::start_with(
+            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+            backend.clone(),
+            local_gateway::Consumers { router: false },
+        )
+        .await
+        .expect("bind a loopback port");
+        app.base_url = format!("http://{addr}");
+        app.backend = backend;
+        app
+    }
+
+    /// The WebSocket URL of the real-time API with `token`.
+    pub fn live_url(&self, token: &str) -> String {
+        format!(
+            "{}/v1/realtime?token={token}",
+            self.base_url.replacen("http://", "ws://", 1)
+        )
+    }
+
+    /// Connects a WebSocket client with `token` (panics when refused; see `connect_raw`).
+    pub async fn connect(&self, token: &str) -> LiveClient {
+        let (socket, _) = tokio_tungstenite::connect_async(self.live_url(token))
+            .await
+            .expect("WebSocket upgrade");
+        LiveClient { socket }
+    }
+}
+
+/// One connected client.
+pub struct LiveClient {
+    socket: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// What a client read.
+#[derive(Debug)]
+pub enum Received {
+    Frame(Value),
+    Closed(Option<u16>),
+}
+
+impl LiveClient {
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(frame.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.socket
+            .send(WsMessage::text(text))
+            .await
+            .expect("send a frame");
+    }
+
+    /// The next frame or close within `wait`; `None` when nothing came.
+    pub async fn receive(&mut self, wait: Duration) -> Option<Received> {
+        loop {
+            let message = match tokio::time::timeout(wait, self.socket.next()).await {
+                Err(_) => return None,
+                Ok(None) | Ok(Some(Err(_))) => return Some(Received::Closed(None)),
+                Ok(Some(Ok(message))) => message,
+            };
+            match message {
+                WsMessage::Text(text) => {
+                    let frame = serde_json::from_str(text.as_str()).expect("frames are JSON");
+                    return Some(Received::Frame(frame));
+                }
+                WsMessage::Close(frame) => {
+                    return Some(Received::Closed(frame.map(|f| u16::from(f.code))))
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame of `kind` within `wait`, skipping others; panics when none comes.
+    pub async fn expect(&mut self, kind: &str, wait: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.receive(left).await {
+                Some(Received::Frame(frame)) if frame["type"] == kind => return frame,
+                Some(Received::Frame(_)) => continue,
+                other => panic!("expected a {kind} frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Every frame that arrives within `wait` (reading the socket for that long).
+    pub async fn frames_for(&mut self, wait: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut frames = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.receive(left).await {
+                Some(Received::Frame(frame)) => frames.push(frame),
+                _ => return frames,
+            }
+        }
+    }
+}
