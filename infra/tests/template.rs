@@ -302,3 +302,80 @@ fn http_api_events_are_the_route_table_each_path_with_every_method_to_its_functi
         "template.yaml and shared/edge/src/routes.rs disagree:\n  in the table, not the template: {missing:?}\n  in the template, not the table: {extra:?}"
     );
 }
+
+#[test]
+fn websocket_routes_go_to_the_realtime_function_and_the_change_stream_drives_the_fan_out() {
+    let resources = infra::definition(infra::DEFAULT_PREFIX);
+    let template = template();
+    let all = template["Resources"].as_mapping().unwrap();
+    let api = all
+        .iter()
+        .find(|(_, r)| {
+            r["Type"] == "AWS::ApiGatewayV2::Api" && r["Properties"]["ProtocolType"] == "WEBSOCKET"
+        })
+        .map(|(id, _)| id.as_str().unwrap().to_string())
+        .expect("a WebSocket API");
+    let function_of_binary = |binary: &str| {
+        all.iter()
+            .find(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"] == binary)
+            .map(|(id, _)| id.as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no function builds {binary}"))
+    };
+    let realtime = function_of_binary("realtime");
+    let mut route_keys: Vec<String> = Vec::new();
+    for (_, route) in all
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::ApiGatewayV2::Route")
+    {
+        let props = &route["Properties"];
+        assert_eq!(props["ApiId"], yaml(serde_json::json!({"Ref": api})));
+        let target = props["Target"]["Fn::Sub"].as_str().expect("a target");
+        let integration_id = target
+            .strip_prefix("integrations/${")
+            .and_then(|t| t.strip_suffix('}'))
+            .expect("an integration target");
+        let integration = resource(&template, integration_id);
+        let uri = integration["Properties"]["IntegrationUri"]["Fn::Sub"]
+            .as_str()
+            .unwrap();
+        assert!(
+            uri.contains(&format!("${{{realtime}.Arn}}")),
+            "{uri} is not the realtime function"
+        );
+        route_keys.push(props["RouteKey"].as_str().unwrap().to_string());
+    }
+    route_keys.sort();
+    assert_eq!(route_keys, vec!["$connect", "$default", "$disconnect"]);
+    assert!(all.values().any(|r| r["Type"] == "AWS::ApiGatewayV2::Stage"
+        && r["Properties"]["ApiId"] == yaml(serde_json::json!({"Ref": api}))));
+    assert!(all.values().any(|r| r["Type"] == "AWS::Lambda::Permission"
+        && r["Properties"]["FunctionName"] == yaml(serde_json::json!({"Ref": realtime}))
+        && r["Properties"]["Principal"] == "apigateway.amazonaws.com"));
+
+    let fan_out = resource(&template, &function_of_binary("fan-out"));
+    let events = fan_out["Properties"]["Events"].as_mapping().unwrap();
+    let (_, stream) = events
+        .iter()
+        .find(|(_, e)| e["Type"] == "DynamoDB")
+        .expect("the fan-out reads the change stream");
+    let props = &stream["Properties"];
+    assert_eq!(
+        props["Stream"],
+        yaml(serde_json::json!({"Fn::GetAtt": [resources.table.logical_id, "StreamArn"]}))
+    );
+    assert_eq!(props["BisectBatchOnFunctionError"], Value::from(true));
+    let retries = props["MaximumRetryAttempts"]
+        .as_u64()
+        .expect("bounded retries");
+    assert!((1..=10).contains(&retries), "{retries}");
+    assert_eq!(
+        props["FunctionResponseTypes"],
+        yaml(serde_json::json!(["ReportBatchItemFailures"]))
+    );
+    let destination = &props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0];
+    let queue = resource(
+        &template,
+        destination.as_str().expect("an on-failure queue"),
+    );
+    assert_eq!(queue["Type"], "AWS::SQS::Queue");
+}

@@ -20,4 +20,4 @@ pub use adapters::{self, config, http_client};
 
 #[cfg(feature = "lambda")]
 pub use edge::lambda;
-pub use edge::{api, logging, routes};
+pub use edge::{api, logging, routes, websocket};

@@ -17,11 +17,11 @@ use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use tokio_tungstenite::WebSocketStream;
 
 use shared::adapters::memory::{MemoryPush, Outgoing};
-use shared::api::{ApiError, ApiRequest};
+use shared::api::ApiError;
 use shared::backend::Backend;
-use shared::live::{self, ConnectError};
+use shared::live;
 use shared::ports::ChangeFeed;
-use shared::realtime::{Listener, MAX_CLIENT_FRAME_BYTES};
+use shared::realtime::MAX_CLIENT_FRAME_BYTES;
 
 /// The path of the WebSocket API.
 pub const REALTIME_PATH: &str = "/v1/realtime";
@@ -51,50 +51,21 @@ pub async fn upgrade(
     sockets: Arc<MemoryPush>,
     mut request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
-    let token = request.uri().query().and_then(|query| {
-        form_urlencoded::parse(query.as_bytes())
-            .find(|(name, _)| name == "token")
-            .map(|(_, value)| value.into_owned())
-    });
-    let mut api_request = ApiRequest::new(Bytes::new());
-    if let Some(token) = &token {
-        if let Ok(value) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
-            api_request
-                .headers_mut()
-                .insert(http::header::AUTHORIZATION, value);
-        }
-    }
-    let principal = match shared::api::authenticate(&backend, &api_request).await {
-        Ok(principal) => principal,
-        Err(error) => return refuse(error),
-    };
-    let Some(key) = request.headers().get("sec-websocket-key").cloned() else {
+    if request.headers().get("sec-websocket-key").is_none() {
         return refuse(ApiError::invalid_request("not a WebSocket handshake"));
-    };
-    let connection_id = shared::ids::new_id("ws");
-    let listener = Listener {
-        account_id: principal.account_id,
-        user_id: principal.user_id,
-        role: principal.role,
-    };
-    match live::connect(
-        backend.store.as_ref(),
-        listener,
-        &connection_id,
-        shared::now_ms(),
-    )
-    .await
-    {
-        Ok(_) => {}
-        Err(ConnectError::TooManyConnections) => {
-            return refuse(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_connections",
-                "the account holds its maximum of connections",
-            ))
-        }
-        Err(ConnectError::Store(error)) => return refuse(error.into()),
     }
+    let token = shared::websocket::token_of_query(request.uri().query());
+    let connection_id = shared::ids::new_id("ws");
+    if let Err(refused) =
+        shared::websocket::open_connection(&backend, token.as_deref(), &connection_id).await
+    {
+        return refuse(refused);
+    }
+    let key = request
+        .headers()
+        .get("sec-websocket-key")
+        .cloned()
+        .unwrap_or_else(|| http::HeaderValue::from_static(""));
     let outgoing = sockets.open(&connection_id);
     let upgraded = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {

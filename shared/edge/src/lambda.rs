@@ -3,7 +3,11 @@
 
 use std::future::Future;
 
+pub use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+pub use aws_lambda_events::dynamodb::Event as DynamoDbStreamEvent;
+pub use aws_lambda_events::encodings::Body as EventBody;
 pub use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+pub use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use bytes::Bytes;
 pub use lambda_http::request::LambdaRequest;
 pub use lambda_http::Error;
@@ -195,6 +199,23 @@ where
     let (backend, handler) = (&backend, &handler);
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         answer_sqs_event(backend, handler, event)
+    }))
+    .await
+}
+
+/// Runs a function whose events are not HTTP or SQS (the WebSocket API's routes, the table's
+/// change stream): `handler` takes the event as AWS sends it and answers what Lambda expects.
+pub async fn run_events<E, R, F, Fut>(links: Links, handler: F) -> Result<(), Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    F: Fn(Backend, E) -> Fut + Send + Sync,
+    Fut: Future<Output = R> + Send,
+{
+    let backend = cold_start(links).await?;
+    let (backend, handler) = (&backend, &handler);
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
+        Ok::<R, Error>(handler(backend.clone(), event.payload).await)
     }))
     .await
 }

@@ -8,6 +8,7 @@ pub mod api;
 pub mod lambda;
 pub mod logging;
 pub mod routes;
+pub mod websocket;
 
 // The layers below, at the paths these modules use (`crate::model`, `crate::backend`…).
 #[cfg(feature = "lambda")]

@@ -7,6 +7,7 @@ mod authorization;
 mod bad_input;
 mod conversations_api;
 mod deployed_path;
+mod deployed_realtime;
 mod dynamo_contract;
 mod emulator_resources;
 mod events_handoff;

@@ -1,0 +1,57 @@
+//! The WebSocket API's `$connect` as both the local gateway and the `realtime` function answer
+//! it: the token comes in the query (a browser cannot set headers on a WebSocket) and is
+//! checked before the upgrade; errors use the HTTP contract's statuses and codes.
+
+use http::StatusCode;
+
+use crate::api::{authenticate, ApiError, ApiRequest};
+use crate::backend::Backend;
+use domain::realtime::Listener;
+use use_cases::live::{self, ConnectError};
+
+/// Verifies `token` and records connection `connection_id` for its principal; the error is the
+/// refusal the client gets instead of the upgrade (401 bad token, 429 too many connections).
+pub async fn open_connection(
+    backend: &Backend,
+    token: Option<&str>,
+    connection_id: &str,
+) -> Result<(), ApiError> {
+    // The one token check of the HTTP API, fed the query's token as a bearer header.
+    let mut request = ApiRequest::new(bytes::Bytes::new());
+    if let Some(value) =
+        token.and_then(|t| http::HeaderValue::from_str(&format!("Bearer {t}")).ok())
+    {
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, value);
+    }
+    let principal = authenticate(backend, &request).await?;
+    let listener = Listener {
+        account_id: principal.account_id,
+        user_id: principal.user_id,
+        role: principal.role,
+    };
+    match live::connect(
+        backend.store.as_ref(),
+        listener,
+        connection_id,
+        crate::now_ms(),
+    )
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(ConnectError::TooManyConnections) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_connections",
+            "the account holds its maximum of connections",
+        )),
+        Err(ConnectError::Store(error)) => Err(error.into()),
+    }
+}
+
+/// The `token` query parameter of a connection request.
+pub fn token_of_query(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned())
+}
