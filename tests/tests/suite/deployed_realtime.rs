@@ -11,7 +11,6 @@ use shared::adapters::memory::{MemoryPush, Outgoing};
 use shared::backend::Backend;
 use shared::lambda::{ApiGatewayWebsocketProxyRequest, DynamoDbStreamEvent};
 use shared::model::Role;
-use shared::ports::ConnectionStore;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// A WebSocket API proxy event for `route_key` on connection `connection_id`, shaped as API
