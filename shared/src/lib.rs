@@ -12,8 +12,8 @@ pub use use_cases::{
 };
 #[cfg(feature = "contract-tests")]
 pub use use_cases::{
-    change_feed_contract_tests, contract, object_store_contract_tests, queue_contract_tests,
-    store_contract_tests,
+    change_feed_contract_tests, contract, object_store_contract_tests, push_contract_tests,
+    queue_contract_tests, store_contract_tests,
 };
 
 pub use adapters::{self, config, http_client};

@@ -83,6 +83,8 @@ struct ProxyState {
     forced: std::sync::Mutex<std::collections::HashMap<String, (Fault, u32)>>,
     /// The exchanges forwarded while recording is on.
     recorded: std::sync::Mutex<Option<Vec<Exchange>>>,
+    /// WebSocket connections API Gateway no longer has: pushes to them answer 410.
+    gone_connections: std::sync::Mutex<Vec<String>>,
 }
 
 /// A running proxy; requests to `url` go to the upstream endpoint, some of them badly.
@@ -211,6 +213,16 @@ fn throttling_response(target: Option<&str>) -> hyper::Response<Full<Bytes>> {
         .unwrap_or_default()
 }
 
+/// API Gateway's answer to a push to a connection it no longer has.
+fn gone_response() -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(410)
+        .header("content-type", "application/json")
+        .header("x-amzn-errortype", "GoneException")
+        .body(Full::new(Bytes::from_static(br#"{"message":null}"#)))
+        .unwrap_or_default()
+}
+
 /// The proxy's error: hyper closes the connection without a response.
 #[derive(Debug)]
 struct ConnectionCut;
@@ -286,9 +298,24 @@ async fn serve_one(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let kind = target
-        .clone()
-        .unwrap_or_else(|| format!("S3 {}", request.method()));
+    let path = request.uri().path().to_string();
+    if let Some(connection) = path.split("/@connections/").nth(1) {
+        let gone = state
+            .gone_connections
+            .lock()
+            .is_ok_and(|gone| gone.iter().any(|g| g == connection));
+        if gone {
+            return Ok(gone_response());
+        }
+    }
+    let kind = target.clone().unwrap_or_else(|| {
+        let service = if path.contains("/@connections/") {
+            "ApiGatewayManagement"
+        } else {
+            "S3"
+        };
+        format!("{service} {}", request.method())
+    });
     match state.fate(&kind) {
         Fate::Pass => {
             state.counts.passed.fetch_add(1, Ordering::Relaxed);
@@ -334,6 +361,7 @@ impl FaultProxy {
             forced: std::sync::Mutex::new(std::collections::HashMap::new()),
             counts: FaultCounts::default(),
             recorded: std::sync::Mutex::new(None),
+            gone_connections: std::sync::Mutex::new(Vec::new()),
         });
         let serving = state.clone();
         tokio::spawn(async move {
@@ -385,6 +413,14 @@ impl FaultProxy {
     pub fn fail_next(&self, kind: &str, fault: Fault, times: u32) {
         if let Ok(mut forced) = self.state.forced.lock() {
             forced.insert(kind.to_string(), (fault, times));
+        }
+    }
+
+    /// From now on, API Gateway no longer has WebSocket connection `connection_id`: its
+    /// management API answers 410 `GoneException` for it, as AWS does after a client vanished.
+    pub fn forget_connection(&self, connection_id: &str) {
+        if let Ok(mut gone) = self.state.gone_connections.lock() {
+            gone.push(connection_id.to_string());
         }
     }
 

@@ -1,13 +1,15 @@
-//! The adapter contract suite against the DynamoDB, SQS and S3 adapters on the emulator.
+//! The adapter contract suite against the DynamoDB, SQS, S3, DynamoDB Streams and API Gateway
+//! management adapters on the emulator.
 
 use std::sync::Arc;
 
 use integration_tests::{emulator_config, fresh_queue_url, provisioned};
+use shared::adapters::apigateway::ApiGatewayPush;
 use shared::adapters::dynamo::stream::DynamoStreamFeed;
 use shared::adapters::dynamo::DynamoStore;
 use shared::adapters::s3::S3Objects;
 use shared::adapters::sqs::SqsQueue;
-use shared::contract::{FeedUnderTest, ObjectsUnderTest, PutObject};
+use shared::contract::{FeedUnderTest, ObjectsUnderTest, PushUnderTest, PutObject};
 use shared::ports::{Queue, Store};
 
 async fn dynamo_store() -> Arc<dyn Store> {
@@ -227,4 +229,29 @@ mod interrupted_appends {
         assert_eq!(created, 1, "exactly one retry stores it");
         assert_gap_free_with_once(store.as_ref(), &lost, 9).await;
     }
+}
+
+/// API Gateway's management API on the emulator, behind a proxy that answers 410 for the
+/// connection the test says API Gateway no longer has (the emulator keeps every id).
+async fn api_gateway_push() -> PushUnderTest {
+    let proxy =
+        integration_tests::faults::FaultProxy::start(&integration_tests::endpoint(), 1).await;
+    let gone = shared::ids::new_id("gone");
+    proxy.forget_connection(&gone);
+    // The proxy keeps serving after its handle is dropped, for as long as the test runs.
+    let config = integration_tests::config_at(&proxy.url).await;
+    PushUnderTest {
+        push: Arc::new(ApiGatewayPush::new(
+            &config,
+            "https://abc123.execute-api.us-east-1.amazonaws.com/live",
+        )),
+        open: shared::ids::new_id("open"),
+        received: None,
+        gone,
+    }
+}
+
+mod push {
+    use super::*;
+    shared::push_contract_tests!(api_gateway_push());
 }

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::adapters::memory::{MemoryObjects, MemoryQueue, MemoryStore};
-use shared::contract::{FeedUnderTest, ObjectsUnderTest, PutObject};
+use shared::adapters::memory::{MemoryObjects, MemoryPush, MemoryQueue, MemoryStore, Outgoing};
+use shared::contract::{FeedUnderTest, ObjectsUnderTest, PushUnderTest, PutObject};
 use shared::ports::{LocalBucket, Queue, Store};
 
 async fn memory_store() -> Arc<dyn Store> {
@@ -58,4 +58,30 @@ async fn memory_feed() -> FeedUnderTest {
 mod change_feed {
     use super::*;
     shared::change_feed_contract_tests!(memory_feed());
+}
+
+async fn memory_push() -> PushUnderTest {
+    let push = Arc::new(MemoryPush::default());
+    let receiver = std::sync::Mutex::new(push.open("open-1"));
+    // A socket that closed: its task dropped the receiver.
+    drop(push.open("gone-1"));
+    PushUnderTest {
+        push,
+        open: "open-1".into(),
+        received: Some(Arc::new(move || {
+            let mut frames = Vec::new();
+            if let Ok(mut receiver) = receiver.lock() {
+                while let Ok(Outgoing::Frame(frame)) = receiver.try_recv() {
+                    frames.push(frame);
+                }
+            }
+            frames
+        })),
+        gone: "gone-1".into(),
+    }
+}
+
+mod push {
+    use super::*;
+    shared::push_contract_tests!(memory_push());
 }

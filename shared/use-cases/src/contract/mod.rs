@@ -11,6 +11,7 @@ mod attachments;
 mod conversations;
 mod messages;
 mod objects;
+mod push;
 mod queues;
 mod realtime;
 mod routing;
@@ -21,6 +22,7 @@ pub use attachments::*;
 pub use conversations::*;
 pub use messages::*;
 pub use objects::*;
+pub use push::*;
 pub use queues::*;
 pub use realtime::*;
 pub use routing::*;
@@ -180,6 +182,18 @@ macro_rules! change_feed_contract_tests {
         $crate::store_contract_tests!(@each $make;
             feed_reports_conversation_and_message_writes_in_order_with_both_images,
             feed_reports_no_other_items,
+        );
+    };
+}
+
+/// Instantiates the push contract for the adapter built by `$make` (`PushUnderTest`).
+#[macro_export]
+macro_rules! push_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@each $make;
+            frames_pushed_to_an_open_connection_are_delivered_in_order,
+            a_push_to_a_connection_the_service_no_longer_has_is_gone,
+            closing_an_open_or_gone_connection_succeeds,
         );
     };
 }
