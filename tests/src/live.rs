@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use shared::backend::Limits;
 use shared::ports::ChangeFeed;
 use shared::realtime::{Stored, StoredChange};
 use shared::StoreError;
@@ -49,7 +50,14 @@ impl TestApp {
     /// A gateway on the emulator that also runs the fan-out from the table's change stream,
     /// so its WebSocket clients get pushed frames. The router stays off (`run_router`).
     pub async fn start_live() -> TestApp {
-        let mut app = TestApp::start().await;
+        Self::start_live_with(&crate::endpoint(), Limits::default()).await
+    }
+
+    /// [`TestApp::start_live`] whose functions (the fan-out included) reach AWS through
+    /// `aws_endpoint` (a fault proxy), with `limits`. The stream itself is read from the
+    /// emulator, as Lambda reads it on AWS.
+    pub async fn start_live_with(aws_endpoint: &str, limits: Limits) -> TestApp {
+        let mut app = TestApp::start_at(aws_endpoint).await;
         let feed = shared::adapters::wiring::stream_feed(
             &emulator_config().await,
             &provisioned().await.table_stream_arn,
@@ -57,6 +65,7 @@ impl TestApp {
         .await
         .expect("the table's change stream");
         let mut backend = app.backend.clone();
+        backend.limits = limits;
         backend.local_changes = Some(Arc::new(AccountsFeed {
             feed,
             accounts: vec![app.account.id.clone(), app.other_account.id.clone()],
@@ -81,12 +90,23 @@ impl TestApp {
         )
     }
 
-    /// Connects a WebSocket client with `token` (panics when refused; see `connect_raw`).
+    /// Connects a WebSocket client with `token` (panics when refused; see `try_connect`).
     pub async fn connect(&self, token: &str) -> LiveClient {
-        let (socket, _) = tokio_tungstenite::connect_async(self.live_url(token))
-            .await
-            .expect("WebSocket upgrade");
-        LiveClient { socket }
+        match self.try_connect(token).await {
+            Ok(client) => client,
+            Err(status) => panic!("WebSocket upgrade refused with {status}"),
+        }
+    }
+
+    /// Connects a WebSocket client, or answers the HTTP status the upgrade was refused with.
+    pub async fn try_connect(&self, token: &str) -> Result<LiveClient, u16> {
+        match tokio_tungstenite::connect_async(self.live_url(token)).await {
+            Ok((socket, _)) => Ok(LiveClient { socket }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(error) => panic!("WebSocket connection failed: {error}"),
+        }
     }
 }
 
@@ -103,6 +123,11 @@ pub enum Received {
 }
 
 impl LiveClient {
+    /// Closes the connection from the client side.
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+
     pub async fn send(&mut self, frame: Value) {
         self.send_text(frame.to_string()).await;
     }

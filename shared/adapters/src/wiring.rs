@@ -224,6 +224,7 @@ pub fn in_memory() -> Backend {
         push: Arc::new(MemoryPush::default()),
         local_objects: Some(objects),
         local_changes: Some(store),
+        limits: Default::default(),
     }
 }
 
@@ -243,6 +244,7 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
         push: (links.push)(sdk, config),
         local_objects: None,
         local_changes: None,
+        limits: Default::default(),
     }
 }
 

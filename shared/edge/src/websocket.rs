@@ -36,6 +36,7 @@ pub async fn open_connection(
         listener,
         connection_id,
         crate::now_ms(),
+        backend.limits.max_connections_per_account,
     )
     .await
     {

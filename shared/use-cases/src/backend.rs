@@ -9,6 +9,21 @@ use crate::model::{Account, SigningKey};
 use crate::ports::{ChangeFeed, LocalBucket, ObjectStore, Push, Queue, Store, StoredSettings};
 use crate::settings::Settings;
 
+/// Limits an operator may tighten (tests do); the defaults are the product's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Live WebSocket connections one account may hold (R27); the next is refused (429).
+    pub max_connections_per_account: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections_per_account: crate::realtime::MAX_CONNECTIONS_PER_ACCOUNT,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Backend {
     pub store: Arc<dyn Store>,
@@ -29,6 +44,7 @@ pub struct Backend {
     /// Where the local gateway reads the table's changes to run the fan-out as Lambda does
     /// (on AWS, Lambda reads the stream and calls the fan-out function).
     pub local_changes: Option<Arc<dyn ChangeFeed>>,
+    pub limits: Limits,
 }
 
 impl Backend {

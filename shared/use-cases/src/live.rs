@@ -17,7 +17,6 @@ use crate::ports::{Connection, ConnectionStore, Push, PushOutcome, Store};
 use crate::realtime::{
     conversation_needed, error_frame, events_of, may_receive, parse_client_frame, pong_frame,
     server_frame, typing_relay, ClientFrame, Delivery, Listener, StoredChange, CONNECTION_TTL_SECS,
-    MAX_CONNECTIONS_PER_ACCOUNT,
 };
 
 /// Why a connection was refused.
@@ -35,6 +34,7 @@ pub async fn connect(
     listener: Listener,
     connection_id: &str,
     now: i64,
+    max_per_account: usize,
 ) -> Result<Connection, ConnectError> {
     let connection = Connection {
         id: connection_id.to_string(),
@@ -43,7 +43,7 @@ pub async fn connect(
         expires_at: now / 1000 + CONNECTION_TTL_SECS,
     };
     if connections
-        .add_connection(&connection, MAX_CONNECTIONS_PER_ACCOUNT)
+        .add_connection(&connection, max_per_account)
         .await?
     {
         tracing::info!(

@@ -19,6 +19,7 @@ mod memory_contract;
 mod messages_api;
 mod openapi;
 mod realtime;
+mod realtime_delivery;
 mod routes;
 mod routing;
 mod sessions;
