@@ -65,6 +65,15 @@ pub enum TypingState {
     Stop,
 }
 
+impl TypingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+        }
+    }
+}
+
 /// What a screen is told.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -74,6 +83,9 @@ pub enum Event {
         conversation_id: String,
         author_id: String,
         state: TypingState,
+        /// Tells one typing event from the next with the same state (the conversation's
+        /// revision when stored, the relay's clock when not), so their frame ids differ.
+        instant: u64,
     },
     Read {
         conversation_id: String,
@@ -108,7 +120,11 @@ impl Event {
                 conversation_id,
                 author_id,
                 state,
-            } => format!("typing:{conversation_id}:{author_id}:{state:?}"),
+                instant,
+            } => format!(
+                "typing:{conversation_id}:{author_id}:{}:{instant}",
+                state.as_str()
+            ),
             Self::Read {
                 conversation_id,
                 author_id,
@@ -279,6 +295,7 @@ fn conversation_changed(before: Option<&Conversation>, after: &Conversation) -> 
                     conversation_id: after.id.clone(),
                     author_id: actor(after, side),
                     state,
+                    instant: after.revision,
                 },
                 audience: other_party(after, side),
             });
@@ -366,6 +383,7 @@ pub fn typing_relay(
     conversation: &Conversation,
     listener: &Listener,
     state: TypingState,
+    now: i64,
 ) -> Option<Delivery> {
     if listener.account_id != conversation.account_id {
         return None;
@@ -382,6 +400,7 @@ pub fn typing_relay(
             conversation_id: conversation.id.clone(),
             author_id: listener.user_id.clone(),
             state,
+            instant: now.max(0) as u64,
         },
         audience: other_party(conversation, side),
     })
@@ -399,6 +418,7 @@ pub fn server_frame(event: &Event, reader: Role, now: i64) -> String {
             conversation_id,
             author_id,
             state,
+            ..
         } => json!({
             "conversation_id": conversation_id,
             "author_id": author_id,
@@ -441,6 +461,21 @@ pub fn error_frame(status: u16, code: &str, message: &str, now: i64) -> String {
 fn frame(kind: &str, id: &str, now: i64, data: serde_json::Value) -> String {
     json!({ "type": kind, "id": id, "at": rfc3339(now), "data": data }).to_string()
 }
+
+/// Every `type` a server frame has (`docs/asyncapi.yaml` documents the same; a test checks).
+pub const SERVER_FRAME_TYPES: &[&str] = &[
+    "message.created",
+    "conversation.updated",
+    "typing",
+    "read",
+    "offer.created",
+    "offer.withdrawn",
+    "pong",
+    "error",
+];
+
+/// Every `action` a client frame has.
+pub const CLIENT_ACTIONS: &[&str] = &["ping", "typing", "subscribe", "unsubscribe"];
 
 /// Frames a client may send.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -759,22 +794,58 @@ mod tests {
     fn typing_is_relayed_for_the_owner_and_staff_only() {
         let mut c = conversation();
         c.assignee = Some("ag-1".into());
-        let from_owner = typing_relay(&c, &listener("eu-1", Role::EndUser), TypingState::Start)
+        let from_owner = typing_relay(&c, &listener("eu-1", Role::EndUser), TypingState::Start, 5)
             .expect("the owner may type");
         assert_eq!(
             from_owner.audience.listeners,
             vec![listener("ag-1", Role::Agent)]
         );
-        let from_agent = typing_relay(&c, &listener("ag-9", Role::Agent), TypingState::Stop)
+        let from_agent = typing_relay(&c, &listener("ag-9", Role::Agent), TypingState::Stop, 5)
             .expect("staff may type");
         assert_eq!(
             from_agent.audience.listeners,
             vec![listener("eu-1", Role::EndUser)]
         );
         assert_eq!(
-            typing_relay(&c, &listener("eu-2", Role::EndUser), TypingState::Start),
+            typing_relay(&c, &listener("eu-2", Role::EndUser), TypingState::Start, 5),
             None
         );
+    }
+
+    #[test]
+    fn the_listed_frame_types_are_exactly_what_events_and_answers_are_called() {
+        let c = conversation();
+        let events = [
+            Event::MessageCreated(Box::new(message(MessageKind::Text))),
+            Event::ConversationUpdated(Box::new(c.clone())),
+            Event::Typing {
+                conversation_id: "c1".into(),
+                author_id: "a".into(),
+                state: TypingState::Start,
+                instant: 1,
+            },
+            Event::Read {
+                conversation_id: "c1".into(),
+                author_id: "a".into(),
+                seq: 1,
+            },
+            Event::OfferCreated(offer("ag-1", "o1")),
+            Event::OfferWithdrawn(offer("ag-1", "o1")),
+        ];
+        let mut named: Vec<String> = events.iter().map(|e| e.type_name().to_string()).collect();
+        for answer in [pong_frame(1), error_frame(400, "invalid_frame", "x", 1)] {
+            let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+            named.push(answer["type"].as_str().unwrap().to_string());
+        }
+        assert_eq!(named, SERVER_FRAME_TYPES);
+        for action in CLIENT_ACTIONS {
+            let frame = match *action {
+                "ping" => json!({"action": "ping"}),
+                "typing" => json!({"action": "typing", "conversation_id": "c", "state": "stop"}),
+                _ => json!({"action": action, "conversation_id": "c"}),
+            };
+            assert!(parse_client_frame(&frame.to_string()).is_ok(), "{action}");
+        }
     }
 
     #[test]

@@ -93,7 +93,7 @@ pub async fn on_client_frame(
             let conversation = store
                 .get_conversation(&listener.account_id, &conversation_id)
                 .await?;
-            match conversation.and_then(|c| typing_relay(&c, listener, state)) {
+            match conversation.and_then(|c| typing_relay(&c, listener, state, now)) {
                 Some(delivery) => {
                     deliver(store, push, &delivery, now).await?;
                     None
