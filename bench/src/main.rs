@@ -7,9 +7,12 @@
 //! 3. billed units per operation, from the AWS requests recorded on the wire, and dollars;
 //! 4. arm64 zip sizes vs the minimal binary's;
 //! 5. router throughput with 1,000 agents, from 100 to 10,000 waiting (in memory: the
-//!    algorithm's scaling, not the emulator's).
+//!    algorithm's scaling, not the emulator's);
+//! 6. real time: delivery latency beside a bare PutItem, fan-out to 10–1,000 connections, and
+//!    the cost of an active widget-hour with push against polling.
 
 mod cold_start;
+mod realtime;
 mod units;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +37,8 @@ const FUNCTIONS: &[&str] = &[
     "route-conversation",
     "agent-presence",
     "end-session",
+    "realtime",
+    "fan-out",
 ];
 const HELLO: &str = "hello-lambda";
 const COLD_START_RUNS: usize = 60;
@@ -59,12 +64,12 @@ fn cargo(args: &[&str]) -> Result<(), String> {
         .ok_or_else(|| format!("cargo {} failed", args.join(" ")))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len().saturating_sub(1))]
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -102,7 +107,7 @@ async fn cold_starts() -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // 2. Ingest overhead.
 
-async fn latencies<F, Fut>(n: usize, concurrency: usize, call: F) -> Vec<Duration>
+pub(crate) async fn latencies<F, Fut>(n: usize, concurrency: usize, call: F) -> Vec<Duration>
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -212,7 +217,7 @@ async fn ingest_overhead() -> Result<(), String> {
 
 /// Idle polls of the gateway's in-process consumers are not part of any operation (Lambda's
 /// event source mapping long-polls on its own account).
-fn without_idle_polls(exchanges: Vec<Exchange>) -> Vec<Exchange> {
+pub(crate) fn without_idle_polls(exchanges: Vec<Exchange>) -> Vec<Exchange> {
     exchanges
         .into_iter()
         .filter(|e| {
@@ -527,6 +532,9 @@ async fn main() -> Result<(), String> {
     }
     if runs(5) {
         router_throughput().await?;
+    }
+    if runs(6) {
+        realtime::section().await?;
     }
     println!("\n(total {:.0} s)", started.elapsed().as_secs_f64());
     Ok(())

@@ -191,6 +191,10 @@ pub mod prices {
     /// Lambda requests, and arm64 compute per GB-second.
     pub const LAMBDA_REQUESTS_PER_MILLION: f64 = 0.20;
     pub const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
+    /// API Gateway WebSocket APIs (us-east-1, first billion): messages (32 KB units) and
+    /// connection minutes.
+    pub const WEBSOCKET_MESSAGES_PER_MILLION: f64 = 1.0;
+    pub const WEBSOCKET_CONNECTION_MINUTES_PER_MILLION: f64 = 0.25;
 }
 
 impl Tally {

@@ -1,0 +1,237 @@
+//! Section 6, real time: delivery latency next to a bare `PutItem`, fan-out to many
+//! connections, and the cost of an active widget-hour with push against polling every 2 s.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use integration_tests::faults::FaultProxy;
+use integration_tests::live::LiveClient;
+use integration_tests::{emulator_config, endpoint, json, provisioned, TestApp};
+use shared::backend::Limits;
+use shared::model::Role;
+
+use crate::units::{prices, Tally};
+use crate::{ms, percentile, without_idle_polls};
+
+const LATENCY_MESSAGES: usize = 100;
+
+/// Waits for the `message.created` frame of `seq` on `client`.
+async fn arrival_of(client: &mut LiveClient, seq: u64) -> Result<Instant, String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        for frame in client.frames_for(Duration::from_millis(5)).await {
+            if frame["type"] == "message.created" && frame["data"]["message"]["seq"] == seq {
+                return Ok(Instant::now());
+            }
+        }
+    }
+    Err(format!("the frame of seq {seq} never came"))
+}
+
+/// POST returning → the frame on the other party's socket, one message at a time.
+async fn delivery_latencies(app: &TestApp) -> Result<Vec<Duration>, String> {
+    let cid = app.new_conversation("eu-latency").await;
+    let user = app.token(Role::EndUser, "eu-latency");
+    let mut reader = app.connect(&app.token(Role::Agent, "ag-latency")).await;
+    reader
+        .send(json!({"action": "subscribe", "conversation_id": cid}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut times = Vec::new();
+    for i in 0..LATENCY_MESSAGES + 5 {
+        let reply = app
+            .send_text(&cid, &user, &format!("l-{i}"), "a message of ordinary length")
+            .await;
+        let returned = Instant::now();
+        let seq = reply.body["message"]["seq"]
+            .as_u64()
+            .ok_or_else(|| format!("no seq in {:?}", reply.body))?;
+        let arrived = arrival_of(&mut reader, seq).await?;
+        // The first few warm connections and caches.
+        if i >= 5 {
+            times.push(arrived.saturating_duration_since(returned));
+        }
+    }
+    times.sort();
+    Ok(times)
+}
+
+async fn bare_put_items() -> Vec<Duration> {
+    let table = provisioned().await.table_name.clone();
+    let dynamo = aws_sdk_dynamodb::Client::new(&emulator_config().await);
+    crate::latencies(LATENCY_MESSAGES + 5, 1, |i| {
+        let (dynamo, table) = (dynamo.clone(), table.clone());
+        async move {
+            use aws_sdk_dynamodb::types::AttributeValue::S;
+            let _ = dynamo
+                .put_item()
+                .table_name(table)
+                .item("pk", S(format!("bench#{}", shared::ids::new_id("p"))))
+                .item("sk", S(format!("M#{i:012}")))
+                .item("text", S("a message of ordinary length".into()))
+                .send()
+                .await;
+        }
+    })
+    .await
+}
+
+/// Time until every one of `readers` has the frame of `seq`.
+async fn all_arrived(readers: &mut [LiveClient], seq: u64) -> Result<Instant, String> {
+    let arrivals = join_all(readers.iter_mut().map(|r| arrival_of(r, seq))).await;
+    let mut last = None;
+    for arrival in arrivals {
+        let arrival = arrival?;
+        last = Some(last.map_or(arrival, |l: Instant| l.max(arrival)));
+    }
+    last.ok_or_else(|| "no readers".into())
+}
+
+/// One message to `n` subscribed staff connections: time from POST returning to the last
+/// frame arriving (median of 5).
+async fn fan_out_time(app: &TestApp, n: usize) -> Result<Duration, String> {
+    let cid = app.new_conversation("eu-fan").await;
+    let user = app.token(Role::EndUser, "eu-fan");
+    let mut readers = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut reader = app.connect(&app.token(Role::Agent, &format!("ag-{i}"))).await;
+        reader
+            .send(json!({"action": "subscribe", "conversation_id": cid}))
+            .await;
+        readers.push(reader);
+    }
+    tokio::time::sleep(Duration::from_millis(300 + n as u64)).await;
+    let mut times = Vec::new();
+    for i in 0..5 {
+        let reply = app
+            .send_text(&cid, &user, &format!("f-{i}"), "to everyone")
+            .await;
+        let returned = Instant::now();
+        let seq = reply.body["message"]["seq"].as_u64().unwrap_or(0);
+        times.push(all_arrived(&mut readers, seq).await? - returned);
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+/// What one active widget-hour costs, push against polling every 2 s.
+async fn widget_hour_cost() -> Result<(), String> {
+    let proxy = FaultProxy::start(&endpoint(), 6).await;
+    let app = TestApp::start_live_with(&proxy.url, Limits::default()).await;
+    let cid = app.new_conversation("eu-cost").await;
+    let user = app.token(Role::EndUser, "eu-cost");
+    let mut reader = app.connect(&user).await;
+    // A message and its fan-out (the stream read itself is Lambda's and free).
+    let n = 20;
+    proxy.start_recording();
+    let mut seqs = BTreeSet::new();
+    for i in 0..n {
+        let reply = app.send_text(&cid, &user, &format!("c-{i}"), "hello").await;
+        seqs.insert(reply.body["message"]["seq"].as_u64().unwrap_or(0));
+    }
+    for seq in &seqs {
+        arrival_of(&mut reader, *seq).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let per_message = Tally::of(&without_idle_polls(proxy.take_recording())).per(n);
+    // A poll: the history after the last seq (nothing new, the common answer).
+    let last = seqs.last().copied().unwrap_or(0);
+    proxy.start_recording();
+    for _ in 0..n {
+        let page = app
+            .get(
+                &format!("/v1/conversations/{cid}/messages?after_seq={last}"),
+                &user,
+            )
+            .await;
+        assert!(page.status.is_success());
+    }
+    let per_poll = Tally::of(&without_idle_polls(proxy.take_recording())).per(n);
+
+    // An active hour: 20 messages (each one frame to the widget), 20 typing frames, a ping
+    // and pong every 5 minutes, one connection for 60 minutes.
+    let messages_per_hour = 20.0;
+    let polls_per_hour = 1800.0;
+    let poll_dollars = polls_per_hour * per_poll.dollars_per_million(1.0, 1.0, 20.0, 128.0) / 1e6;
+    let frames = messages_per_hour + 20.0 + 24.0;
+    let push_dollars = (60.0 * prices::WEBSOCKET_CONNECTION_MINUTES_PER_MILLION
+        + frames * prices::WEBSOCKET_MESSAGES_PER_MILLION
+        // The fan-out's reads and one invocation per change (the write itself is paid either way).
+        + messages_per_hour
+            * (per_message.read_units * prices::DYNAMODB_READ_PER_MILLION
+                + prices::LAMBDA_REQUESTS_PER_MILLION))
+        / 1e6
+        + messages_per_hour * 0.128 * 0.020 * prices::LAMBDA_ARM_GB_SECOND;
+    println!("| widget-hour | requests per hour | $ per hour | $ per million widget-hours |");
+    println!("|---|---|---|---|");
+    println!(
+        "| polling every 2 s (HTTP API, Lambda, {:.1} read units a poll) | 1,800 | ${poll_dollars:.6} | ${:.0} |",
+        per_poll.read_units,
+        poll_dollars * 1e6
+    );
+    println!(
+        "| push (60 connection-minutes, {frames:.0} frames, fan-out {:.1} read units a message) | {frames:.0} | ${push_dollars:.6} | ${:.0} |",
+        per_message.read_units,
+        push_dollars * 1e6
+    );
+    println!(
+        "| **push / polling** | | {:.3}× | |",
+        push_dollars / poll_dollars
+    );
+    Ok(())
+}
+
+pub async fn section() -> Result<(), String> {
+    println!("\n## 6. Real time (WebSocket clients; frames pushed by the fan-out from the change stream)\n");
+    println!("### Delivery latency ({LATENCY_MESSAGES} messages, one at a time: POST returning → frame on the other party's socket)\n");
+    println!("| path | p50 | p99 | p50 / bare PutItem p50 (target ≤ 3×) |");
+    println!("|---|---|---|---|");
+    let bare = bare_put_items().await;
+    let bare_p50 = percentile(&bare, 0.5);
+    println!(
+        "| bare PutItem (emulator {}) | {:.2} ms | {:.2} ms | 1.00× |",
+        endpoint(),
+        ms(bare_p50),
+        ms(percentile(&bare, 0.99))
+    );
+    let in_memory = TestApp::start_with(
+        shared::adapters::wiring::in_memory(),
+        std::sync::Arc::new(shared::adapters::memory::MemoryQueue::new(
+            Duration::from_secs(30),
+            5,
+        )),
+    )
+    .await;
+    for (name, app) in [
+        ("in memory (the store's change feed)", &in_memory),
+        (
+            "emulator (DynamoDB stream read every 50 ms, as Lambda polls it)",
+            &TestApp::start_live().await,
+        ),
+    ] {
+        let times = delivery_latencies(app).await?;
+        let p50 = percentile(&times, 0.5);
+        println!(
+            "| {name} | {:.2} ms | {:.2} ms | {:.2}× |",
+            ms(p50),
+            ms(percentile(&times, 0.99)),
+            p50.as_secs_f64() / bare_p50.as_secs_f64()
+        );
+    }
+
+    println!("\n### Fan-out of one message to N subscribed connections of one account (in memory; median of 5)\n");
+    println!("| connections | POST → last frame | deliveries per second |");
+    println!("|---|---|---|");
+    for n in [10, 100, 1_000] {
+        let time = fan_out_time(&in_memory, n).await?;
+        println!(
+            "| {n} | {:.2} ms | {:.0} |",
+            ms(time),
+            n as f64 / time.as_secs_f64()
+        );
+    }
+
+    println!("\n### Cost of an active widget-hour (requests recorded on the wire; API Gateway WebSocket $1/M messages, $0.25/M connection-minutes)\n");
+    widget_hour_cost().await
+}
