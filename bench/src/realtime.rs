@@ -41,7 +41,12 @@ async fn delivery_latencies(app: &TestApp) -> Result<Vec<Duration>, String> {
     let mut times = Vec::new();
     for i in 0..LATENCY_MESSAGES + 5 {
         let reply = app
-            .send_text(&cid, &user, &format!("l-{i}"), "a message of ordinary length")
+            .send_text(
+                &cid,
+                &user,
+                &format!("l-{i}"),
+                "a message of ordinary length",
+            )
             .await;
         let returned = Instant::now();
         let seq = reply.body["message"]["seq"]
@@ -95,7 +100,9 @@ async fn fan_out_time(app: &TestApp, n: usize) -> Result<Duration, String> {
     let user = app.token(Role::EndUser, "eu-fan");
     let mut readers = Vec::with_capacity(n);
     for i in 0..n {
-        let mut reader = app.connect(&app.token(Role::Agent, &format!("ag-{i}"))).await;
+        let mut reader = app
+            .connect(&app.token(Role::Agent, &format!("ag-{i}")))
+            .await;
         reader
             .send(json!({"action": "subscribe", "conversation_id": cid}))
             .await;

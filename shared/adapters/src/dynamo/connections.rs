@@ -67,6 +67,30 @@ impl DynamoStore {
             .collect())
     }
 
+    /// Adds (`ADD`) or removes (`DELETE`) a conversation in the connection's list of
+    /// subscriptions; `Conflict` when the connection is gone.
+    async fn list_subscription(
+        &self,
+        connection_id: &str,
+        operation: &str,
+        conversation_id: &str,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = connection_key(connection_id);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .update_expression(format!("{operation} #subs :cid"))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#subs", SUBSCRIPTIONS)
+            .expression_attribute_values(":cid", AttributeValue::Ss(vec![conversation_id.into()]))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
     /// How many live connections the account holds, counting at most `up_to`.
     async fn count_connections(&self, account_id: &str, up_to: usize) -> Result<usize, StoreError> {
         let mut count = 0usize;
@@ -143,25 +167,10 @@ impl ConnectionStore for DynamoStore {
                 .map(|cid| subscription_key(&connection, cid)),
         );
         // The record found by id goes last: until it is gone, a retry can find the rest.
+        keys.push(connection_key(connection_id));
         for key in keys {
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .key(PARTITION_KEY, s(key.0))
-                .key(SORT_KEY, s(key.1))
-                .send()
-                .await
-                .map_err(store_error)?;
+            self.delete(key).await?;
         }
-        let (pk, sk) = connection_key(connection_id);
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(pk))
-            .key(SORT_KEY, s(sk))
-            .send()
-            .await
-            .map_err(store_error)?;
         Ok(())
     }
 
@@ -175,20 +184,9 @@ impl ConnectionStore for DynamoStore {
         connection: &Connection,
         conversation_id: &str,
     ) -> Result<(), StoreError> {
-        let (pk, sk) = connection_key(&connection.id);
         // Listed on the connection first, so that removing the connection finds it.
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(pk))
-            .key(SORT_KEY, s(sk))
-            .update_expression("ADD #subs :cid")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#subs", SUBSCRIPTIONS)
-            .expression_attribute_values(":cid", AttributeValue::Ss(vec![conversation_id.into()]))
-            .send()
-            .await
-            .map_err(store_error)?;
+        self.list_subscription(&connection.id, "ADD", conversation_id)
+            .await?;
         self.put(
             self.connection_item(connection, subscription_key(connection, conversation_id))?,
             None,
@@ -201,30 +199,12 @@ impl ConnectionStore for DynamoStore {
         connection: &Connection,
         conversation_id: &str,
     ) -> Result<(), StoreError> {
-        let (pk, sk) = subscription_key(connection, conversation_id);
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(pk))
-            .key(SORT_KEY, s(sk))
-            .send()
+        self.delete(subscription_key(connection, conversation_id))
+            .await?;
+        match self
+            .list_subscription(&connection.id, "DELETE", conversation_id)
             .await
-            .map_err(store_error)?;
-        let (pk, sk) = connection_key(&connection.id);
-        let removed = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(pk))
-            .key(SORT_KEY, s(sk))
-            .update_expression("DELETE #subs :cid")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#subs", SUBSCRIPTIONS)
-            .expression_attribute_values(":cid", AttributeValue::Ss(vec![conversation_id.into()]))
-            .send()
-            .await
-            .map_err(store_error);
-        match removed {
+        {
             // The connection went meanwhile: nothing left to unlist.
             Ok(_) | Err(StoreError::Conflict) => Ok(()),
             Err(error) => Err(error),

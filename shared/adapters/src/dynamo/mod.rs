@@ -182,6 +182,19 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// Deletes one item (no error when it is already gone).
+    async fn delete(&self, (pk, sk): (String, String)) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
     async fn put(&self, item: Item, condition: Option<&str>) -> Result<(), StoreError> {
         self.client
             .put_item()

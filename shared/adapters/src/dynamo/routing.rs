@@ -140,16 +140,7 @@ impl RoutingStore for DynamoStore {
     }
 
     async fn remove_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError> {
-        let (pk, sk) = waiting_key(entry);
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(pk))
-            .key(SORT_KEY, s(sk))
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        self.delete(waiting_key(entry)).await
     }
 
     async fn list_offers(

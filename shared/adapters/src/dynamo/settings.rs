@@ -105,15 +105,8 @@ impl SettingsStore for DynamoStore {
     }
 
     async fn complete_effect(&self, job: &EffectJob) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(account_pk(&job.account_id)))
-            .key(SORT_KEY, s(outbox_sk(job)))
-            .send()
+        self.delete((account_pk(&job.account_id), outbox_sk(job)))
             .await
-            .map_err(store_error)?;
-        Ok(())
     }
 
     async fn get_workspace_facts(&self, account_id: &str) -> Result<WorkspaceFacts, StoreError> {
