@@ -53,7 +53,18 @@ fn workspace_root() -> PathBuf {
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    // `cargo run` gives the bench its own package's variables and library path; passed on,
+    // they change what build scripts see and the functions' release builds start over.
+    for (name, _) in std::env::vars() {
+        let set_by_cargo_run = (name.starts_with("CARGO_")
+            && !matches!(name.as_str(), "CARGO_HOME" | "CARGO_TARGET_DIR"))
+            || name == "LD_LIBRARY_PATH";
+        if set_by_cargo_run {
+            command.env_remove(name);
+        }
+    }
+    let status = command
         .args(args)
         .current_dir(workspace_root())
         .status()
@@ -126,6 +137,22 @@ where
     times
 }
 
+/// The floor of a stored message: one `PutItem` of a message-sized item, nothing else.
+pub(crate) async fn bare_put_item(dynamo: &aws_sdk_dynamodb::Client, table: &str, i: usize) {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let _ = dynamo
+        .put_item()
+        .table_name(table)
+        .item("pk", S(format!("bench#{}", shared::ids::new_id("p"))))
+        .item("sk", S(format!("M#{i:012}")))
+        .item(
+            "text",
+            S("a message of ordinary length, like most are".into()),
+        )
+        .send()
+        .await;
+}
+
 async fn ingest_overhead() -> Result<(), String> {
     println!(
         "\n## 2. Ingest overhead ({OVERHEAD_REQUESTS} requests per row, emulator {})\n",
@@ -158,22 +185,8 @@ async fn ingest_overhead() -> Result<(), String> {
     // in flight the ratio counts all of a message's requests; at 1 it counts round trips.
     for concurrency in [OVERHEAD_CONCURRENCY, 1] {
         let bare = latencies(OVERHEAD_REQUESTS, concurrency, |i| {
-            let dynamo = dynamo.clone();
-            let table = table.clone();
-            async move {
-                use aws_sdk_dynamodb::types::AttributeValue::S;
-                let _ = dynamo
-                    .put_item()
-                    .table_name(table)
-                    .item("pk", S(format!("bench#{}", shared::ids::new_id("p"))))
-                    .item("sk", S(format!("M#{i:012}")))
-                    .item(
-                        "text",
-                        S("a message of ordinary length, like most are".into()),
-                    )
-                    .send()
-                    .await;
-            }
+            let (dynamo, table) = (dynamo.clone(), table.clone());
+            async move { bare_put_item(&dynamo, &table, i).await }
         })
         .await;
         let handler = latencies(OVERHEAD_REQUESTS, concurrency, |i| {

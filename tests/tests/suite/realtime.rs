@@ -98,6 +98,19 @@ async fn end_user_and_assignee_hear_each_other_and_notes_stay_with_staff() {
         "{heard:#?}"
     );
 
+    // The end user reads up to the agent's reply: the agent sees it.
+    let read = app
+        .post(
+            &format!("/v1/conversations/{cid}/events"),
+            &user_token,
+            json!({"type": "read", "seq": 1}),
+        )
+        .await;
+    assert!(read.status.is_success(), "{:?}", read.body);
+    let seen = staff.expect("read", ARRIVES).await;
+    assert_eq!(seen["data"]["author_id"], "eu-1");
+    assert_eq!(seen["data"]["seq"], 1);
+
     // Typing goes to the other party without being stored.
     user.send(json!({"action": "typing", "conversation_id": cid, "state": "start"}))
         .await;
