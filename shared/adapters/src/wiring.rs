@@ -23,36 +23,6 @@ pub fn behavior_version() -> BehaviorVersion {
     BehaviorVersion::v2026_01_12()
 }
 
-/// The SDK configuration of a Lambda function, straight from the variables Lambda sets (region,
-/// the execution role's keys and session token). `aws_config`'s loader reaches the same values
-/// but first reads the environment and profile settings of a dozen features a Lambda never
-/// uses, about 0.3 ms of every cold start. `None` when the environment lacks any of them or
-/// names an endpoint (an emulator): then `load_aws_config` decides.
-///
-/// `variable` reads one environment variable (tests pass their own).
-pub fn lambda_environment_config(variable: impl Fn(&str) -> Option<String>) -> Option<SdkConfig> {
-    if variable("AWS_ENDPOINT_URL").is_some() {
-        return None;
-    }
-    let credentials = aws_sdk_dynamodb::config::Credentials::new(
-        variable("AWS_ACCESS_KEY_ID")?,
-        variable("AWS_SECRET_ACCESS_KEY")?,
-        variable("AWS_SESSION_TOKEN"),
-        None,
-        "lambda-environment",
-    );
-    Some(
-        SdkConfig::builder()
-            .behavior_version(behavior_version())
-            .region(aws_config::Region::new(variable("AWS_REGION")?))
-            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-                credentials,
-            ))
-            .http_client(crate::http_client::https_client(None))
-            .build(),
-    )
-}
-
 /// Loads the SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 /// Against an emulator, missing credentials and region get harmless defaults. No network call
 /// happens here: credentials resolve lazily on first use.

@@ -78,11 +78,11 @@ async fn cold_start(links: Links) -> Result<Backend, Error> {
     let config = FunctionConfig::from_env().inspect_err(|error| {
         tracing::error!(%error, "invalid configuration");
     })?;
-    let sdk = match adapters::wiring::lambda_environment_config(crate::config::optional) {
-        Some(sdk) => sdk,
-        None => load_aws_config().await,
-    };
-    Ok(adapters::wiring::aws(&sdk, &config, links))
+    Ok(adapters::wiring::aws(
+        &load_aws_config().await,
+        &config,
+        links,
+    ))
 }
 
 /// One API Gateway event, as the Lambda runtime hands it over, through the function: the

@@ -14,7 +14,6 @@ mod emulator_resources;
 mod events_handoff;
 mod faults;
 mod hostile_input;
-mod lambda_config;
 mod layers;
 mod load;
 mod memory_contract;
