@@ -23,6 +23,7 @@ use shared::ports::Queue;
 pub use serde_json::json;
 
 pub mod agents;
+pub mod attachments;
 pub mod faults;
 pub mod files;
 pub mod live;
@@ -113,7 +114,7 @@ pub struct TestApp {
     pub routing_queue: Arc<dyn Queue>,
     /// The functions' configuration, when the app made its own resources (`start_at`).
     pub config: Option<shared::config::FunctionConfig>,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
 }
 
 static HEAVY_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -366,90 +367,6 @@ impl TestApp {
             .expect("conversation exists")
     }
 
-    /// Sends a file's bytes to an upload target as a browser would (multipart POST with the
-    /// form fields first, or PUT with the given headers); returns the HTTP status.
-    pub async fn upload(&self, target: &Value, file_name: &str, bytes: Vec<u8>) -> StatusCode {
-        let url = target["url"].as_str().expect("upload url");
-        let request = match target["method"].as_str() {
-            Some("POST") => {
-                let mut form = reqwest::multipart::Form::new();
-                for (name, value) in target["fields"].as_object().expect("fields") {
-                    form = form.text(name.clone(), value.as_str().unwrap_or_default().to_string());
-                }
-                // S3 requires the file to be the last part.
-                form = form.part(
-                    "file",
-                    reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
-                );
-                self.http.post(url).multipart(form)
-            }
-            Some("PUT") => {
-                let mut request = self.http.put(url).body(bytes);
-                if let Some(headers) = target["headers"].as_object() {
-                    for (name, value) in headers {
-                        request = request.header(name, value.as_str().unwrap_or_default());
-                    }
-                }
-                request
-            }
-            other => panic!("unknown upload method {other:?}"),
-        };
-        request
-            .send()
-            .await
-            .expect("upload target reachable")
-            .status()
-    }
-
-    /// Admits, uploads and completes a file as `token`; returns the attachment id and the
-    /// `complete` reply.
-    pub async fn attach(
-        &self,
-        cid: &str,
-        token: &str,
-        file_name: &str,
-        bytes: Vec<u8>,
-    ) -> (String, Reply) {
-        let admitted = self
-            .post(
-                &format!("/v1/conversations/{cid}/attachments"),
-                token,
-                json!({"file_name": file_name, "content_type": "application/octet-stream", "size": bytes.len()}),
-            )
-            .await;
-        assert_eq!(
-            admitted.status,
-            StatusCode::CREATED,
-            "{file_name}: {:?}",
-            admitted.body
-        );
-        let aid = admitted.body["attachment_id"]
-            .as_str()
-            .expect("attachment id")
-            .to_string();
-        let status = self
-            .upload(&admitted.body["upload"], file_name, bytes)
-            .await;
-        assert!(status.is_success(), "{file_name}: upload answered {status}");
-        let completed = self
-            .post(
-                &format!("/v1/conversations/{cid}/attachments/{aid}/complete"),
-                token,
-                json!({}),
-            )
-            .await;
-        (aid, completed)
-    }
-
-    /// Downloads a URL; returns status, headers and body.
-    pub async fn download(&self, url: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
-        let response = self.http.get(url).send().await.expect("download reachable");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.expect("download body").to_vec();
-        (status, headers, body)
-    }
-
     /// Patches the account's settings as `admin_token` at the current version; expects 200.
     pub async fn patch_settings(&self, admin_token: &str, patch: Value) -> Reply {
         let version = self.get("/v1/settings", admin_token).await.body["version"].to_string();
@@ -469,43 +386,6 @@ impl TestApp {
         let reply = Reply::new(status, &headers, body);
         assert_eq!(status, StatusCode::OK, "settings patch refused: {reply:?}");
         reply
-    }
-
-    /// Waits (up to 20 s) for S3's ObjectCreated notification of `key` on the provisioned
-    /// notification queue and returns its body; other notifications met on the way are
-    /// deleted (no test consumes that queue otherwise).
-    pub async fn take_attachment_notification(&self, key: &str) -> String {
-        let sqs = aws_sdk_sqs::Client::new(&emulator_config().await);
-        let url = provisioned()
-            .await
-            .queue_url("AttachmentEventsQueue")
-            .expect("notification queue")
-            .to_string();
-        let queue = shared::adapters::sqs::SqsQueue::new(sqs, url);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        // The emulator may fail a call like AWS can: a failed receive is tried again until the
-        // deadline; a failed delete only means the notification is delivered again later.
-        while std::time::Instant::now() < deadline {
-            let batch = match queue.receive(10).await {
-                Ok(batch) => batch,
-                Err(error) => {
-                    eprintln!("receive notifications failed ({error}); trying again");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            for message in batch {
-                if let Err(error) = queue.acknowledge(&message.receipt).await {
-                    eprintln!("delete notification failed ({error}); it comes back later");
-                }
-                // The attachment id is unique and needs no URL encoding inside the event.
-                let attachment_id = key.rsplit('/').next().unwrap_or(key);
-                if message.body.contains(attachment_id) {
-                    return message.body;
-                }
-            }
-        }
-        panic!("no S3 notification for {key}");
     }
 
     /// Runs the router over the routing queue until no message is visible; returns how many
