@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use integration_tests::agents::{agent, offered_to};
-use integration_tests::faults::{Exchange, FaultProxy};
+use integration_tests::faults::{without_idle_polls, FaultProxy};
 use integration_tests::{emulator_config, endpoint, json, provisioned, TestApp};
 use shared::model::Role;
 use units::Tally;
@@ -227,18 +227,6 @@ async fn ingest_overhead() -> Result<(), String> {
 
 // ---------------------------------------------------------------------------------------------
 // 3. Billed units.
-
-/// Idle polls of the gateway's in-process consumers are not part of any operation (Lambda's
-/// event source mapping long-polls on its own account).
-pub(crate) fn without_idle_polls(exchanges: Vec<Exchange>) -> Vec<Exchange> {
-    exchanges
-        .into_iter()
-        .filter(|e| {
-            e.target.as_deref() != Some("AmazonSQS.ReceiveMessage")
-                || e.response.contains("\"Messages\"")
-        })
-        .collect()
-}
 
 fn units_row(name: &str, tally: &Tally, http: f64, lambdas: f64) {
     let ops: Vec<String> = tally

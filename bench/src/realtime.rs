@@ -12,7 +12,8 @@ use shared::backend::Limits;
 use shared::model::Role;
 
 use crate::units::{prices, Tally};
-use crate::{ms, percentile, without_idle_polls};
+use crate::{ms, percentile};
+use integration_tests::faults::without_idle_polls;
 
 const LATENCY_MESSAGES: usize = 100;
 

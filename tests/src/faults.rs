@@ -93,6 +93,18 @@ pub struct FaultProxy {
     state: Arc<ProxyState>,
 }
 
+/// The exchanges without the idle polls of the gateway's in-process queue consumers (an empty
+/// `ReceiveMessage`): they are part of no request a test makes, and may land in any window.
+pub fn without_idle_polls(exchanges: Vec<Exchange>) -> Vec<Exchange> {
+    exchanges
+        .into_iter()
+        .filter(|e| {
+            e.target.as_deref() != Some("AmazonSQS.ReceiveMessage")
+                || e.response.contains("\"Messages\"")
+        })
+        .collect()
+}
+
 /// A fault a test can force on the next requests of one kind (see [`FaultProxy::fail_next`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {

@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use integration_tests::faults::without_idle_polls;
 use integration_tests::{json, Reply, TestApp};
 use reqwest::{Method, StatusCode};
 use shared::auth::{mint_token, sign_parts};
@@ -349,11 +350,31 @@ async fn oversize_bodies_are_refused_on_every_route_before_any_aws_request() {
             assert_error(&reply, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
         }
     }
-    let requests = proxy.take_recording();
+    let requests = without_idle_polls(proxy.take_recording());
     assert!(
         requests.is_empty(),
         "oversize requests reached AWS: {} requests",
         requests.len()
+    );
+    assert_recorder_sees(&proxy, &app, &cid).await;
+}
+
+/// Positive control of a "no AWS request" check: a normal message through the same app and
+/// proxy is recorded, so an empty recording means nothing was asked, not a blind recorder.
+async fn assert_recorder_sees(
+    proxy: &integration_tests::faults::FaultProxy,
+    app: &TestApp,
+    cid: &str,
+) {
+    proxy.start_recording();
+    let reply = app
+        .send_text(cid, &app.token(Role::EndUser, "alice"), "control", "hello")
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let seen = without_idle_polls(proxy.take_recording());
+    assert!(
+        !seen.is_empty(),
+        "the recorder saw no request of a normal message"
     );
 }
 
@@ -364,7 +385,7 @@ async fn message_to_a_malformed_conversation_id_is_404_without_any_table_lookup(
     let app = TestApp::start_at(&proxy.url).await;
     let alice = app.token(Role::EndUser, "alice");
     // Warm the signing-key cache, so only what the message itself reads is recorded.
-    app.new_conversation("alice").await;
+    let cid = app.new_conversation("alice").await;
     proxy.start_recording();
     for cid in ["not-a-conversation", "c_short", &"c_".repeat(1500)] {
         let reply = app
@@ -376,10 +397,11 @@ async fn message_to_a_malformed_conversation_id_is_404_without_any_table_lookup(
             .await;
         assert_error(&reply, StatusCode::NOT_FOUND, "not_found");
     }
-    let requests = proxy.take_recording();
+    let requests = without_idle_polls(proxy.take_recording());
     assert!(
         requests.is_empty(),
         "malformed ids reached the table: {:?}",
         requests.iter().map(|r| &r.target).collect::<Vec<_>>()
     );
+    assert_recorder_sees(&proxy, &app, &cid).await;
 }
