@@ -71,7 +71,14 @@ async fn sustained_load_gets_no_5xx_and_every_acknowledged_message_is_stored() {
     );
     assert!(acknowledged > 0);
     assert!(failures.is_empty(), "non-2xx under load: {failures:?}");
+    // Every acknowledged message stored exactly once, at gap-free seqs: compared by client
+    // message id, so one lost message and one duplicate cannot cancel out.
     for (cid, acked, _, _) in &results {
-        assert_eq!(app.stored_messages(cid).await.len(), *acked, "{cid}");
+        let stored = app.stored_messages(cid).await;
+        let ids: Vec<String> = stored.iter().map(|m| m.client_message_id.clone()).collect();
+        let expected: Vec<String> = (0..*acked).map(|n| format!("l-{n}")).collect();
+        assert_eq!(ids, expected, "{cid}: stored ids in seq order");
+        let seqs: Vec<u64> = stored.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, (1..=*acked as u64).collect::<Vec<_>>(), "{cid}");
     }
 }

@@ -18,6 +18,9 @@ async fn highest_spare_capacity_offers_to_the_emptiest_agent_and_accept_assigns(
     let cid = waiting(&app, "eu-1", 0, None).await;
     assert_eq!(app.run_router().await, 0);
     assert_eq!(offered_to(&app, &cid).await.as_deref(), Some("ag-big"));
+    // R25: with default settings an offer stands for 30 seconds.
+    let offer = app.stored_conversation(&cid).await.offer.expect("an offer");
+    assert_eq!(offer.expires_at - offer.offered_at, 30_000);
     assert_eq!(offers(&app, "ag-big").await, vec![cid.clone()]);
     assert!(offers(&app, "ag-small").await.is_empty());
     let accepted = accept(&app, "ag-big", &cid).await;
