@@ -84,26 +84,33 @@ async fn ensure_is_idempotent_and_creates_what_the_definition_declares() {
 #[tokio::test]
 async fn ensure_adds_indexes_missing_from_a_table_of_an_older_definition() {
     let config = emulator_config().await;
-    let current = infra::definition("relay-upgrade-test");
+    // A name of this run's own: on a reused emulator a fixed one would already have every
+    // index, and the upgrade path would never run. (Hex only: it also names a bucket.)
+    let run = shared::ids::new_id("u").replace('_', "");
+    let current = infra::definition(&format!("relay-upgrade-{}", &run[..12]));
     let mut older = current.clone();
     older.table.indexes.truncate(1);
+    let indexes = || async {
+        let table = aws_sdk_dynamodb::Client::new(&config)
+            .describe_table()
+            .table_name(&current.table.name)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
+        let mut names: Vec<String> = table
+            .global_secondary_indexes()
+            .iter()
+            .filter_map(|i| i.index_name().map(str::to_string))
+            .collect();
+        names.sort_unstable();
+        names
+    };
     infra::ensure(&config, &older)
         .await
         .expect("create the older table");
+    assert_eq!(indexes().await, vec!["gsi1"], "the older table");
     infra::ensure(&config, &current).await.expect("upgrade it");
-    let table = aws_sdk_dynamodb::Client::new(&config)
-        .describe_table()
-        .table_name(&current.table.name)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap();
-    let mut indexes: Vec<&str> = table
-        .global_secondary_indexes()
-        .iter()
-        .filter_map(|i| i.index_name())
-        .collect();
-    indexes.sort_unstable();
-    assert_eq!(indexes, vec!["gsi1", "gsi2"]);
+    assert_eq!(indexes().await, vec!["gsi1", "gsi2"]);
 }
