@@ -2,7 +2,7 @@
 
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::model::{Control, Role};
+use shared::model::{Control, MessageKind, Role};
 
 #[tokio::test]
 async fn typing_indicator_shows_for_the_other_side_until_stopped() {
@@ -82,6 +82,14 @@ async fn handoff_gives_control_to_agents_and_requests_routing() {
     let cid = app.new_conversation("alice").await;
     let alice = app.token(Role::EndUser, "alice");
     app.send_text(&cid, &alice, "u1", "I want a human").await;
+    // The bot's answer, stored as a bot integration will post it (#17 adds the route).
+    let mut bot =
+        shared::contract::message(&app.stored_conversation(&cid).await, "bot-1", "b1", "");
+    bot.author_role = shared::model::AuthorRole::Bot;
+    bot.kind = MessageKind::Rich;
+    bot.text = Some("Try these: [Track order]".into());
+    bot.rich = Some(json!({"layout": "buttons", "items": []}));
+    app.backend.store.append_message(&bot).await.unwrap();
     let reply = app
         .post(
             &format!("/v1/conversations/{cid}/handoff"),
@@ -106,7 +114,13 @@ async fn handoff_gives_control_to_agents_and_requests_routing() {
             &app.token(Role::Agent, "agent-1"),
         )
         .await;
-    assert_eq!(history.body["messages"][0]["text"], "I want a human");
+    let messages = history.body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[0]["text"], "I want a human");
+    // The bot's part, as agents see it (R15: its text rendering, no rich content).
+    assert_eq!(messages[1]["author"]["role"], "bot");
+    assert_eq!(messages[1]["text"], "Try these: [Track order]");
+    assert!(messages[1].get("rich").is_none(), "{:?}", messages[1]);
 }
 
 #[tokio::test]
