@@ -243,8 +243,24 @@ async fn messages_may_cite_only_clean_attachments_of_their_own_conversation() {
         )
         .await;
     assert_eq!(early.status, StatusCode::CONFLICT);
+    // A pending attachment offers nothing to download.
+    let status = app
+        .get(
+            &format!("/v1/conversations/{cid}/attachments/{pending_id}"),
+            &token,
+        )
+        .await;
+    assert_eq!(status.status, StatusCode::OK, "{:?}", status.body);
+    assert_eq!(status.body["status"], "pending");
+    assert!(
+        status.body.get("download_url").is_none_or(|u| u.is_null()),
+        "{:?}",
+        status.body
+    );
     // Rejected.
-    let (rejected, _) = app.attach(&cid, &token, "cute.png", files::html()).await;
+    let (rejected, completed) = app.attach(&cid, &token, "cute.png", files::html()).await;
+    assert_eq!(completed.status, StatusCode::OK, "{:?}", completed.body);
+    assert_eq!(completed.body["status"], "rejected", "{:?}", completed.body);
     let reply = post(rejected, "m-rejected").await;
     assert_eq!(reply.error_code(), "attachment_not_usable");
     // Clean, but of another conversation.
