@@ -29,6 +29,30 @@ async fn new_conversation_starts_under_bot_as_a_new_messaging_ticket() {
 }
 
 #[tokio::test]
+async fn with_the_bot_off_a_new_conversation_goes_straight_to_routing() {
+    let app = TestApp::start().await;
+    app.patch_settings(
+        &app.token(Role::Admin, "admin-1"),
+        json!({"bot": {"enabled": false}}),
+    )
+    .await;
+    let token = app.token(Role::EndUser, "alice");
+    let reply = app.post("/v1/conversations", &token, json!({})).await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.body["control"], "agent");
+    let cid = reply.body["id"].as_str().unwrap().to_string();
+    let sent = app.send_text(&cid, &token, "m-1", "hello?").await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    let requests = app.routing_requests().await;
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.conversation_id.as_deref() == Some(cid.as_str())),
+        "no routing request for {cid}: {requests:?}"
+    );
+}
+
+#[tokio::test]
 async fn user_lists_own_conversations_newest_first() {
     let app = TestApp::start().await;
     let first = app.new_conversation("alice").await;

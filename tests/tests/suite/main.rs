@@ -21,6 +21,7 @@ mod messages_api;
 mod openapi;
 mod realtime;
 mod realtime_delivery;
+mod request_shape;
 mod routes;
 mod routing;
 mod sessions;
