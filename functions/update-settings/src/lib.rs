@@ -267,14 +267,15 @@ async fn messaging_readiness(
     principal: &Principal,
 ) -> Result<ApiResponse, ApiError> {
     let account_id = &principal.account_id;
-    let (stored, settings) = backend.stored_and_effective_settings(account_id).await?;
+    let settings = backend.settings(account_id).await?;
     let facts = backend.store.get_workspace_facts(account_id).await?;
-    // Routing counts as configured once an admin chose the method explicitly.
-    let routing_configured = stored
-        .as_ref()
-        .and_then(|s| s.document.get("routing"))
-        .and_then(|r| r.get("method"))
-        .is_some();
+    // Routing is configured when it has someone to route to (readiness's own definition).
+    let routing_configured = backend
+        .store
+        .list_agents(account_id)
+        .await?
+        .iter()
+        .any(|agent| agent.cap_messaging > 0);
     let (ready, items) = readiness(&settings, &facts, routing_configured);
     Ok(json(
         StatusCode::OK,

@@ -84,13 +84,49 @@ async fn readiness_lists_required_and_recommended_items_from_the_store() {
         ),
     )
     .await;
+    // Choosing a routing method is not enough: routing needs someone with messaging capacity.
     a.set(json!({"routing": {"method": "highest_spare_capacity"}}))
         .await;
     let reply = app.get("/v1/settings/messaging-readiness", &a.token).await;
+    assert_eq!(reply.body["ready"], false);
+    integration_tests::agents::agent(&app, "ag-1", 2, &[], "offline").await;
+    let reply = app.get("/v1/settings/messaging-readiness", &a.token).await;
     assert_eq!(reply.body["ready"], true);
     let items = reply.body["items"].as_array().unwrap();
-    let help = items.iter().find(|i| i["name"] == "help_center").unwrap();
-    assert_eq!(help["ok"], false);
+    let item = |name: &str| items.iter().find(|i| i["name"] == name).unwrap().clone();
+    assert_eq!(item("routing")["ok"], true);
+    // R11's recommended threshold: 3 articles are not enough, 10 are.
+    assert_eq!(item("help_center")["ok"], false);
+    for (articles, ok) in [(9, false), (10, true)] {
+        app.send_raw(
+            Method::PUT,
+            "/v1/settings/workspace",
+            Some(&a.token),
+            Some(
+                json!({"groups": ["billing"], "help_center_articles": articles})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await;
+        let reply = app.get("/v1/settings/messaging-readiness", &a.token).await;
+        let items = reply.body["items"].as_array().unwrap();
+        let help = items.iter().find(|i| i["name"] == "help_center").unwrap();
+        assert_eq!(help["ok"], ok, "{articles} articles");
+        // Recommended only: readiness does not depend on it.
+        assert_eq!(reply.body["ready"], true);
+    }
+    // Without the agent workspace, messaging is not ready.
+    a.set(json!({"messaging": {"enabled": false}})).await;
+    a.set(json!({"agent_workspace": {"enabled": false}})).await;
+    let reply = app.get("/v1/settings/messaging-readiness", &a.token).await;
+    assert_eq!(reply.body["ready"], false);
+    let items = reply.body["items"].as_array().unwrap();
+    let workspace = items
+        .iter()
+        .find(|i| i["name"] == "agent_workspace")
+        .unwrap();
+    assert_eq!(workspace["ok"], false);
 }
 
 #[tokio::test]
