@@ -4,8 +4,6 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use shared::ports::Queue;
-
 use crate::{emulator_config, provisioned, Reply, TestApp};
 
 impl TestApp {
@@ -94,8 +92,9 @@ impl TestApp {
     }
 
     /// Waits (up to 20 s) for S3's ObjectCreated notification of `key` on the provisioned
-    /// notification queue and returns its body; other notifications met on the way are
-    /// deleted (no test consumes that queue otherwise).
+    /// notification queue, deletes it and returns its body. Other tests' notifications met on
+    /// the way are made visible again at once, so tests waiting in parallel never take each
+    /// other's.
     pub async fn take_attachment_notification(&self, key: &str) -> String {
         let sqs = aws_sdk_sqs::Client::new(&emulator_config().await);
         let url = provisioned()
@@ -103,28 +102,72 @@ impl TestApp {
             .queue_url("AttachmentEventsQueue")
             .expect("notification queue")
             .to_string();
-        let queue = shared::adapters::sqs::SqsQueue::new(sqs, url);
+        // The attachment id is unique and needs no URL encoding inside the event.
+        let attachment_id = key.rsplit('/').next().unwrap_or(key);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        // The emulator may fail a call like AWS can: a failed receive is tried again until the
+        // The emulator may fail a call like AWS can: a failed call is tried again until the
         // deadline; a failed delete only means the notification is delivered again later.
         while std::time::Instant::now() < deadline {
-            let batch = match queue.receive(10).await {
-                Ok(batch) => batch,
+            let received = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .message_system_attribute_names(
+                    aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp,
+                )
+                .send()
+                .await;
+            let messages = match received {
+                Ok(output) => output.messages.unwrap_or_default(),
                 Err(error) => {
                     eprintln!("receive notifications failed ({error}); trying again");
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     continue;
                 }
             };
-            for message in batch {
-                if let Err(error) = queue.acknowledge(&message.receipt).await {
-                    eprintln!("delete notification failed ({error}); it comes back later");
+            let mut found = None;
+            for message in messages {
+                // No test waits longer than this deadline: an older notification is nobody's.
+                let stale = message
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| {
+                        a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)
+                    })
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .is_some_and(|sent| shared::now_ms() - sent > 60_000);
+                let (body, receipt) = (
+                    message.body.unwrap_or_default(),
+                    message.receipt_handle.unwrap_or_default(),
+                );
+                let mine = found.is_none() && body.contains(attachment_id);
+                if mine || stale {
+                    if let Err(error) = sqs
+                        .delete_message()
+                        .queue_url(&url)
+                        .receipt_handle(&receipt)
+                        .send()
+                        .await
+                    {
+                        eprintln!("delete notification failed ({error}); it comes back later");
+                    }
+                    if mine {
+                        found = Some(body);
+                    }
+                } else {
+                    // Someone else's: back on the queue for them.
+                    let _ = sqs
+                        .change_message_visibility()
+                        .queue_url(&url)
+                        .receipt_handle(&receipt)
+                        .visibility_timeout(0)
+                        .send()
+                        .await;
                 }
-                // The attachment id is unique and needs no URL encoding inside the event.
-                let attachment_id = key.rsplit('/').next().unwrap_or(key);
-                if message.body.contains(attachment_id) {
-                    return message.body;
-                }
+            }
+            if let Some(body) = found {
+                return body;
             }
         }
         panic!("no S3 notification for {key}");
