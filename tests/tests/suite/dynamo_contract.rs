@@ -122,6 +122,51 @@ mod interrupted_appends {
             .unwrap();
     }
 
+    /// Every idempotency claim stored in `m`'s conversation: (sort key, claimed seq). Read
+    /// from the table itself, so a claim left under a key the adapter does not use shows up
+    /// as a second claim beside the adapter's own.
+    async fn stored_claims(m: &Message) -> Vec<(String, u64)> {
+        let client = aws_sdk_dynamodb::Client::new(&emulator_config().await);
+        let output = client
+            .query()
+            .table_name(&provisioned().await.table_name)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :claims)")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(format!("A#{}#C#{}", m.account_id, m.conversation_id)),
+            )
+            .expression_attribute_values(":claims", AttributeValue::S("I#".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| {
+                let sk = item["sk"].as_s().unwrap().clone();
+                let seq = item["seq"].as_n().unwrap().parse().unwrap();
+                (sk, seq)
+            })
+            .collect()
+    }
+
+    /// The one claim of `m`'s author and client id is the one a dead request left (so the
+    /// retry completed it rather than claiming anew), and it names `seq`.
+    async fn assert_claim_completed(m: &Message, seq: u64) {
+        let prefix = format!("I#{}#", m.client_message_id);
+        let claims: Vec<_> = stored_claims(m)
+            .await
+            .into_iter()
+            .filter(|(sk, _)| sk.starts_with(&prefix))
+            .collect();
+        assert_eq!(
+            claims,
+            vec![(format!("I#{}#{}", m.client_message_id, m.author_id), seq)]
+        );
+    }
+
     /// The DynamoDB store and a fresh conversation of alice's in it.
     async fn store_with_conversation() -> (Arc<dyn Store>, Conversation) {
         let store = dynamo_store().await;
@@ -182,6 +227,7 @@ mod interrupted_appends {
             seqs_and_keys(store.as_ref(), &first).await,
             vec![(1, "a".to_string()), (2, "lost".to_string())]
         );
+        assert_claim_completed(&lost, 2).await;
     }
 
     #[tokio::test]
@@ -202,6 +248,7 @@ mod interrupted_appends {
         let replayed = store.append_message(&late).await.unwrap();
         assert!(matches!(replayed, AppendOutcome::Existing(m) if m.seq == 7));
         assert_gap_free_with_once(store.as_ref(), &late, 7).await;
+        assert_claim_completed(&late, 7).await;
     }
 
     #[tokio::test]
@@ -228,6 +275,13 @@ mod interrupted_appends {
         }
         assert_eq!(created, 1, "exactly one retry stores it");
         assert_gap_free_with_once(store.as_ref(), &lost, 9).await;
+        let seq = store
+            .find_message(&c.account_id, &c.id, "alice", "lost")
+            .await
+            .unwrap()
+            .expect("stored")
+            .seq;
+        assert_claim_completed(&lost, seq).await;
     }
 }
 
