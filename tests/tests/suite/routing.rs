@@ -366,9 +366,13 @@ async fn poison_routing_message_is_reported_alone_and_dead_lettered() {
     let good = json!({"account_id": app.account.id, "conversation_id": cid, "reason": "handoff", "requested_at": 0});
     queue.send(&good.to_string(), 0).await.unwrap();
     let mut dead = Vec::new();
+    // What R26 is about: the good message in the same batch as the poison is still handled.
+    let mut shared_a_batch = false;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while dead.is_empty() && std::time::Instant::now() < deadline {
         let batch = queue.receive(10).await.unwrap();
+        shared_a_batch |= batch.iter().any(|m| m.body == "{not json")
+            && batch.iter().any(|m| m.body == good.to_string());
         if !batch.is_empty() {
             let failed = route_conversation::handle_batch(&app.backend, &batch).await;
             let poison: Vec<_> = batch
@@ -387,6 +391,10 @@ async fn poison_routing_message_is_reported_alone_and_dead_lettered() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         dead = dlq.receive(10).await.unwrap();
     }
+    assert!(
+        shared_a_batch,
+        "the poison and the good message never shared a batch"
+    );
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].body, "{not json");
     assert_eq!(
