@@ -176,7 +176,8 @@ async fn enabling_messaging_ends_live_chats_once_and_keeps_their_tickets_pending
     a.set(json!({"messaging": {"enabled": false}})).await;
     let alice = app.token(Role::EndUser, "alice");
     let mut chats = Vec::new();
-    for i in 0..3 {
+    // More than one page of R3's 25, so the worker's re-queued continuation is exercised.
+    for i in 0..30 {
         let cid = app.new_conversation(&format!("user-{i}")).await;
         assert_eq!(
             app.stored_conversation(&cid).await.channel,
@@ -209,6 +210,14 @@ async fn enabling_messaging_ends_live_chats_once_and_keeps_their_tickets_pending
             app.stored_conversation(cid).await.ticket_status,
             TicketStatus::Pending
         );
+        // Ended once: one end-of-session notice each.
+        let notices = app
+            .stored_messages(cid)
+            .await
+            .into_iter()
+            .filter(|m| m.kind == shared::model::MessageKind::System)
+            .count();
+        assert_eq!(notices, 1, "{cid}");
     }
     // Nothing is lost, and the end user is told the chat ended.
     let history = app
