@@ -58,17 +58,26 @@ async fn user_lists_own_conversations_newest_first() {
     let first = app.new_conversation("alice").await;
     let second = app.new_conversation("alice").await;
     let _bobs = app.new_conversation("bob").await;
-    let reply = app
-        .get("/v1/conversations", &app.token(Role::EndUser, "alice"))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK);
-    let ids: Vec<&str> = reply.body["conversations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, vec![second.as_str(), first.as_str()]);
+    let expected = vec![second.clone(), first.clone()];
+    // The list is read from an index: on DynamoDB a conversation created a moment ago may
+    // show up a moment later, so read it again as a client would.
+    let ids = shared::contract::eventually(
+        || async {
+            let reply = app
+                .get("/v1/conversations", &app.token(Role::EndUser, "alice"))
+                .await;
+            assert_eq!(reply.status, StatusCode::OK);
+            reply.body["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_string())
+                .collect::<Vec<String>>()
+        },
+        |ids| *ids == expected,
+    )
+    .await;
+    assert_eq!(ids, expected);
 }
 
 #[tokio::test]

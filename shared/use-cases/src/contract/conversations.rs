@@ -31,14 +31,21 @@ pub async fn conversations_listed_newest_first_for_their_owner_only(store: Arc<d
     for c in [&older, &newer, &bobs] {
         store.create_conversation(c).await.unwrap();
     }
-    let ids: Vec<String> = store
-        .list_conversations_for_user(&account, "alice", 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    assert_eq!(ids, vec![newer.id.clone(), older.id.clone()]);
+    let expected = vec![newer.id.clone(), older.id.clone()];
+    let ids: Vec<String> = eventually(
+        || async {
+            store
+                .list_conversations_for_user(&account, "alice", 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.id)
+                .collect::<Vec<String>>()
+        },
+        |ids| *ids == expected,
+    )
+    .await;
+    assert_eq!(ids, expected);
     let first = store
         .list_conversations_for_user(&account, "alice", 1)
         .await
@@ -78,18 +85,20 @@ pub async fn active_live_chats_are_listed_until_ended(store: Arc<dyn Store>) {
     let messaging = conversation(&account, "bob", 6);
     store.create_conversation(&live).await.unwrap();
     store.create_conversation(&messaging).await.unwrap();
-    let listed = store.list_active_live_chats(&account, 10).await.unwrap();
-    assert_eq!(
-        listed.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
-        vec![live.id.clone()]
-    );
+    let live_ids = || async {
+        store
+            .list_active_live_chats(&account, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<String>>()
+    };
+    let listed = eventually(live_ids, |ids| *ids == vec![live.id.clone()]).await;
+    assert_eq!(listed, vec![live.id.clone()]);
     let ended = crate::sessions::end_live_chat(&live, None, 7).unwrap();
     store.commit_session_change(&ended).await.unwrap();
-    assert!(store
-        .list_active_live_chats(&account, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(eventually(live_ids, |ids| ids.is_empty()).await.is_empty());
     assert!(store
         .list_active_live_chats(&fresh_account(), 10)
         .await

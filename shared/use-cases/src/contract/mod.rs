@@ -73,6 +73,24 @@ pub fn message(c: &Conversation, author: &str, client_message_id: &str, text: &s
     }
 }
 
+/// What an index read (eventually consistent on DynamoDB) shows once it has caught up: `read`
+/// again until `settled` accepts it or five seconds pass, as a client paging a list would see
+/// it a moment later. The last read is returned either way, for the caller to assert on.
+pub async fn eventually<T, F, Fut>(read: F, settled: impl Fn(&T) -> bool) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let value = read().await;
+        if settled(&value) || tokio::time::Instant::now() >= deadline {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 fn created(outcome: AppendOutcome) -> Message {
     match outcome {
         AppendOutcome::Created(m) => m,
