@@ -364,15 +364,16 @@ async fn poison_routing_message_is_reported_alone_and_dead_lettered() {
     app.routing_requests().await; // drop the gateway's own messages; this test feeds its queue
     queue.send("{not json", 0).await.unwrap();
     let good = json!({"account_id": app.account.id, "conversation_id": cid, "reason": "handoff", "requested_at": 0});
-    queue.send(&good.to_string(), 0).await.unwrap();
+    let good = good.to_string();
+    queue.send(&good, 0).await.unwrap();
     let mut dead = Vec::new();
     // What R26 is about: the good message in the same batch as the poison is still handled.
     let mut shared_a_batch = false;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while dead.is_empty() && std::time::Instant::now() < deadline {
         let batch = queue.receive(10).await.unwrap();
-        shared_a_batch |= batch.iter().any(|m| m.body == "{not json")
-            && batch.iter().any(|m| m.body == good.to_string());
+        shared_a_batch |=
+            batch.iter().any(|m| m.body == "{not json") && batch.iter().any(|m| m.body == good);
         if !batch.is_empty() {
             let failed = route_conversation::handle_batch(&app.backend, &batch).await;
             let poison: Vec<_> = batch
