@@ -49,7 +49,7 @@ async fn delivery_latencies(app: &TestApp) -> Result<Vec<Duration>, String> {
     reader
         .send(json!({"action": "subscribe", "conversation_id": cid}))
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    reader.round_trip().await;
     let mut times = Vec::new();
     for i in 0..LATENCY_MESSAGES + 5 {
         let reply = app
@@ -108,9 +108,9 @@ async fn fan_out_time(app: &TestApp, n: usize) -> Result<Duration, String> {
         reader
             .send(json!({"action": "subscribe", "conversation_id": cid}))
             .await;
+        reader.round_trip().await;
         readers.push(reader);
     }
-    tokio::time::sleep(Duration::from_millis(300 + n as u64)).await;
     let mut times = Vec::new();
     for i in 0..5 {
         let reply = app

@@ -139,6 +139,14 @@ impl LiveClient {
             .expect("send a frame");
     }
 
+    /// Sends a `ping` and waits for its `pong`: the gateway handles one connection's frames
+    /// in order, so every frame sent before has been handled (a subscription is in place).
+    /// Frames that arrive meanwhile are dropped.
+    pub async fn round_trip(&mut self) {
+        self.send(serde_json::json!({"action": "ping"})).await;
+        self.expect("pong", Duration::from_secs(10)).await;
+    }
+
     /// The next frame or close within `wait`; `None` when nothing came.
     pub async fn receive(&mut self, wait: Duration) -> Option<Received> {
         loop {

@@ -220,7 +220,7 @@ async fn other_accounts_other_end_users_and_unsubscribed_agents_receive_nothing(
         .await;
     let refused = foreign_subscriber.expect("error", ARRIVES).await;
     assert_eq!(refused["data"]["status"], 404);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    subscriber.round_trip().await;
 
     post(
         &app,
@@ -245,7 +245,7 @@ async fn other_accounts_other_end_users_and_unsubscribed_agents_receive_nothing(
     subscriber
         .send(json!({"action": "unsubscribe", "conversation_id": cid}))
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    subscriber.round_trip().await;
     post(
         &app,
         &cid,
