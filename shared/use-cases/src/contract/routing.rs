@@ -17,7 +17,7 @@ use crate::StoreError;
 use super::{conversation, fresh_account};
 
 /// An agent of `account` with `capacity` (messaging, email) and `status`.
-async fn agent(
+pub(super) async fn agent(
     store: &Arc<dyn Store>,
     account: &str,
     capacity: (u32, u32),

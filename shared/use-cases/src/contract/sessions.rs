@@ -9,20 +9,7 @@ async fn agent_with_assigned_conversation(
     account: &str,
     capacity: (u32, u32),
 ) -> (Agent, Conversation) {
-    let agent_id = new_id("agent");
-    store
-        .update_agent_profile(
-            account,
-            &agent_id,
-            &AgentProfileChange {
-                status: Some(AgentStatus::Online),
-                capacity: Some(capacity),
-                groups: None,
-            },
-            1,
-        )
-        .await
-        .unwrap();
+    let agent_id = super::routing::agent(store, account, capacity, AgentStatus::Online).await;
     let c = hand_off(&conversation(account, "alice", 2), None, 3).unwrap();
     store.create_conversation(&c).await.unwrap();
     let waiting = WaitingEntry::for_conversation(&c);
