@@ -106,6 +106,23 @@ fn key_schema(pk: &str, sk: &str) -> Result<Vec<KeySchemaElement>, InfraError> {
     ])
 }
 
+/// A key attribute of the table or an index (every key is a string).
+fn string_attribute(
+    name: &str,
+) -> Result<AttributeDefinition, aws_sdk_dynamodb::error::BuildError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+}
+
+/// Indexes project every attribute (the adapter reads whole items from them).
+fn all_attributes() -> Projection {
+    Projection::builder()
+        .projection_type(ProjectionType::All)
+        .build()
+}
+
 /// Ensures the table and answers the ARN of its change stream.
 async fn ensure_table(
     client: &aws_sdk_dynamodb::Client,
@@ -129,21 +146,11 @@ async fn ensure_table(
             .iter()
             .filter(|i| !present.iter().any(|p| p == i.name))
         {
-            let attribute = |n: &str| {
-                AttributeDefinition::builder()
-                    .attribute_name(n)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(build_error)
-            };
+            let attribute = |n: &str| string_attribute(n).map_err(build_error);
             let create = CreateGlobalSecondaryIndexAction::builder()
                 .index_name(index.name)
                 .set_key_schema(Some(key_schema(index.partition_key, index.sort_key)?))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(all_attributes())
                 .build()
                 .map_err(build_error)?;
             client
@@ -187,23 +194,14 @@ async fn ensure_table(
                 GlobalSecondaryIndex::builder()
                     .index_name(index.name)
                     .set_key_schema(Some(key_schema(index.partition_key, index.sort_key)?))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
+                    .projection(all_attributes())
                     .build()
                     .map_err(build_error)?,
             );
         }
         for attribute in attributes {
-            request = request.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(attribute)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(build_error)?,
-            );
+            request =
+                request.attribute_definitions(string_attribute(attribute).map_err(build_error)?);
         }
         match request.send().await {
             Ok(_) => tracing::info!(table = name, "table created"),

@@ -20,34 +20,40 @@ fn failure_at(sequence_number: Option<String>) -> DynamoDbEventResponse {
 
 /// Handles one batch of stream records; answers the first record to retry from, if any.
 pub async fn handle(backend: &Backend, event: DynamoDbStreamEvent) -> DynamoDbEventResponse {
-    let mut changes: Vec<(Option<String>, StoredChange)> = Vec::new();
+    // The changes, and beside each the sequence number of the record it came from.
+    let (mut sequence_numbers, mut changes) = (Vec::new(), Vec::new());
     for record in event.records {
-        let sequence_number = record.change.sequence_number.clone();
+        let sequence_number = record.change.sequence_number;
         match change_of(record.change.old_image, record.change.new_image) {
-            Ok(Some(change)) => changes.push((sequence_number, change)),
+            Ok(Some(change)) => {
+                sequence_numbers.push(sequence_number);
+                changes.push(change);
+            }
             Ok(None) => {}
             Err(error) => {
                 // Retried, then sent to the on-failure destination; the records before it
                 // are delivered first.
                 tracing::error!(%error, ?sequence_number, "undecodable stream record");
-                let delivered = deliver(backend, &changes).await;
+                let delivered = deliver(backend, &sequence_numbers, &changes).await;
                 return delivered.unwrap_or_else(|| failure_at(sequence_number));
             }
         }
     }
-    deliver(backend, &changes).await.unwrap_or_default()
+    deliver(backend, &sequence_numbers, &changes)
+        .await
+        .unwrap_or_default()
 }
 
-/// Delivers `changes`; `Some(failure)` names the first one to retry.
+/// Delivers `changes`; `Some(failure)` names the record of the first one to retry.
 async fn deliver(
     backend: &Backend,
-    changes: &[(Option<String>, StoredChange)],
+    sequence_numbers: &[Option<String>],
+    changes: &[StoredChange],
 ) -> Option<DynamoDbEventResponse> {
-    let only_changes: Vec<StoredChange> = changes.iter().map(|(_, c)| c.clone()).collect();
     match live::fan_out(
         backend.store.as_ref(),
         backend.push.as_ref(),
-        &only_changes,
+        changes,
         shared::now_ms(),
     )
     .await
@@ -63,7 +69,7 @@ async fn deliver(
         }
         Err(failed) => {
             tracing::warn!(error = %failed.error, index = failed.index, "fan-out failed");
-            Some(failure_at(changes[failed.index].0.clone()))
+            Some(failure_at(sequence_numbers[failed.index].clone()))
         }
     }
 }

@@ -13,7 +13,6 @@ use shared::api::{error_response, ApiError};
 use shared::backend::Backend;
 use shared::lambda::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use shared::live;
-use shared::realtime::error_frame;
 
 fn status(code: StatusCode) -> ApiGatewayProxyResponse {
     let mut response = ApiGatewayProxyResponse::default();
@@ -70,14 +69,7 @@ pub async fn handle(
                     )
                     .await
                 }
-                _ => backend
-                    .push
-                    .push(
-                        &connection_id,
-                        &error_frame(400, "invalid_frame", "frames are JSON text", now),
-                    )
-                    .await
-                    .map(|_| ()),
+                _ => live::refuse_binary_frame(backend.push.as_ref(), &connection_id, now).await,
             };
             match outcome {
                 Ok(()) => status(StatusCode::OK),

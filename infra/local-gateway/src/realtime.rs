@@ -51,9 +51,9 @@ pub async fn upgrade(
     sockets: Arc<MemoryPush>,
     mut request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
-    if request.headers().get("sec-websocket-key").is_none() {
+    let Some(key) = request.headers().get("sec-websocket-key").cloned() else {
         return refuse(ApiError::invalid_request("not a WebSocket handshake"));
-    }
+    };
     let token = shared::websocket::token_of_query(request.uri().query());
     let connection_id = shared::ids::new_id("ws");
     if let Err(refused) =
@@ -61,11 +61,6 @@ pub async fn upgrade(
     {
         return refuse(refused);
     }
-    let key = request
-        .headers()
-        .get("sec-websocket-key")
-        .cloned()
-        .unwrap_or_else(|| http::HeaderValue::from_static(""));
     let outgoing = sockets.open(&connection_id);
     let upgraded = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
@@ -123,9 +118,11 @@ async fn run_socket(
                     }
                 }
                 Some(Ok(WsMessage::Binary(_))) => {
-                    let refused = shared::realtime::error_frame(
-                        400, "invalid_frame", "frames are JSON text", shared::now_ms());
-                    let _ = backend.push.push(connection_id, &refused).await;
+                    let refused = live::refuse_binary_frame(
+                        backend.push.as_ref(), connection_id, shared::now_ms()).await;
+                    if let Err(error) = refused {
+                        tracing::warn!(%error, connection_id, "refusing a binary frame failed");
+                    }
                 }
                 Some(Ok(WsMessage::Close(_))) | None => return,
                 Some(Ok(_)) => {}

@@ -294,7 +294,15 @@ pub async fn authenticate(
         Some(value) => Some(value.to_str().map_err(|_| AuthError::Malformed)?),
         None => None,
     };
-    let token = bearer_token(header)?;
+    authenticate_token(backend, bearer_token(header)?).await
+}
+
+/// Authenticates a token however it came (a header, or a WebSocket's query): 401 on any
+/// failure.
+pub async fn authenticate_token(
+    backend: &crate::backend::Backend,
+    token: &str,
+) -> Result<Principal, ApiError> {
     let now_secs = crate::now_ms() / 1000;
     let (accounts, keys) = (backend.store.as_ref(), backend.signing_keys.as_ref());
     Ok(verify_token(accounts, keys, token, now_secs).await?)

@@ -4,7 +4,8 @@
 
 use http::StatusCode;
 
-use crate::api::{authenticate, ApiError, ApiRequest};
+use crate::api::{authenticate_token, ApiError};
+use crate::auth::AuthError;
 use crate::backend::Backend;
 use domain::realtime::Listener;
 use use_cases::live::{self, ConnectError};
@@ -16,16 +17,7 @@ pub async fn open_connection(
     token: Option<&str>,
     connection_id: &str,
 ) -> Result<(), ApiError> {
-    // The one token check of the HTTP API, fed the query's token as a bearer header.
-    let mut request = ApiRequest::new(bytes::Bytes::new());
-    if let Some(value) =
-        token.and_then(|t| http::HeaderValue::from_str(&format!("Bearer {t}")).ok())
-    {
-        request
-            .headers_mut()
-            .insert(http::header::AUTHORIZATION, value);
-    }
-    let principal = authenticate(backend, &request).await?;
+    let principal = authenticate_token(backend, token.ok_or(AuthError::Missing)?).await?;
     let listener = Listener {
         account_id: principal.account_id,
         user_id: principal.user_id,

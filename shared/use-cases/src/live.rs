@@ -117,6 +117,16 @@ pub async fn on_client_frame(
     Ok(())
 }
 
+/// Answers a binary frame: frames are JSON text (the connection stays open).
+pub async fn refuse_binary_frame(
+    push: &dyn Push,
+    connection_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let refused = error_frame(400, "invalid_frame", "frames are JSON text", now);
+    push.push(connection_id, &refused).await.map(|_| ())
+}
+
 fn not_found(now: i64) -> String {
     error_frame(404, "not_found", "no such conversation", now)
 }
