@@ -5,10 +5,11 @@
 
 pub use domain::{
     attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings, views,
+    widget,
 };
 pub use use_cases::{
-    auth, backend, batch, error, lifecycle, live, optimistic, ports, router, validation, Backend,
-    DomainError, StoreError,
+    auth, backend, batch, error, lifecycle, live, optimistic, ports, router, settings_change,
+    validation, visitors, Backend, DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]
 pub use use_cases::{
@@ -20,4 +21,4 @@ pub use adapters::{self, config, http_client};
 
 #[cfg(feature = "lambda")]
 pub use edge::lambda;
-pub use edge::{api, logging, routes, websocket};
+pub use edge::{api, cors, logging, routes, websocket};

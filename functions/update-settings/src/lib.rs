@@ -20,13 +20,11 @@ use shared::backend::Backend;
 use shared::batch::run_batch;
 use shared::lifecycle::commit_with_retry;
 use shared::model::Role;
-use shared::ports::{ReceivedMessage, StoredSettings};
+use shared::ports::ReceivedMessage;
 use shared::routes::{route_of, Operation, UPDATE_SETTINGS};
 use shared::sessions::end_live_chat;
-use shared::settings::{
-    apply_patch, readiness, AuditEntry, EffectJob, Settings, SettingsEffect, WorkspaceFacts,
-    GENESIS_HASH,
-};
+use shared::settings::{readiness, EffectJob, Settings, SettingsEffect, WorkspaceFacts};
+use shared::settings_change::{change_settings, send_effect, with_widget_key};
 use shared::{now_ms, rfc3339, StoreError};
 
 const DEFAULT_AUDIT_PAGE: usize = 50;
@@ -78,12 +76,9 @@ fn settings_response(version: u64, settings: &Settings) -> ApiResponse {
 
 async fn get_settings(backend: &Backend, principal: &Principal) -> Result<ApiResponse, ApiError> {
     let account_id = &principal.account_id;
-    let (stored, settings) = backend.stored_and_effective_settings(account_id).await?;
+    let (version, settings) = with_widget_key(backend, account_id).await?;
     redrive_stale_effects(backend, account_id).await;
-    Ok(settings_response(
-        stored.map_or(0, |s| s.version),
-        &settings,
-    ))
+    Ok(settings_response(version, &settings))
 }
 
 /// `If-Match: <version>` (quotes and a weak `W/` prefix tolerated). 428 when absent.
@@ -106,14 +101,6 @@ fn if_match_version(request: &ApiRequest) -> Result<u64, ApiError> {
         .ok_or_else(|| ApiError::invalid_request("If-Match must be a settings version number"))
 }
 
-fn version_conflict(current: u64) -> ApiError {
-    ApiError::new(
-        StatusCode::PRECONDITION_FAILED,
-        "version_conflict",
-        format!("the settings changed; the current version is {current}: read them again"),
-    )
-}
-
 async fn patch_settings(
     backend: &Backend,
     principal: &Principal,
@@ -126,81 +113,15 @@ async fn patch_settings(
             "a settings patch is a JSON object (RFC 7396 merge patch)",
         ));
     }
-    let account_id = &principal.account_id;
-    let stored = backend.store.get_settings(account_id).await?;
-    let current = stored.as_ref().map_or(0, |s| s.version);
-    if expected != current {
-        return Err(version_conflict(current));
-    }
-    let account = backend
-        .store
-        .get_account(account_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::from(StoreError::Internal("token of an unknown account".into()))
-        })?;
-    let facts = backend.store.get_workspace_facts(account_id).await?;
-    let document = stored.as_ref().map(|s| &s.document);
-    let outcome = apply_patch(document, &patch, &account, &facts)?;
-    let unchanged = document.map_or_else(
-        || outcome.stored.as_object().is_some_and(|o| o.is_empty()),
-        |d| *d == outcome.stored,
-    );
-    if unchanged {
-        return Ok(settings_response(current, &outcome.after));
-    }
-
-    let now = now_ms();
-    let version = current + 1;
-    let prev_hash = stored
-        .as_ref()
-        .map_or(GENESIS_HASH.to_string(), |s| s.last_hash.clone());
-    let audit = AuditEntry::new(
-        account_id,
-        version,
+    let changed = change_settings(
+        backend,
+        &principal.account_id,
         &principal.user_id,
-        now,
-        outcome.changes,
-        &prev_hash,
-    );
-    let jobs: Vec<EffectJob> = outcome
-        .effects
-        .iter()
-        .map(|&effect| EffectJob {
-            account_id: account_id.clone(),
-            version,
-            effect,
-            requested_at: now,
-        })
-        .collect();
-    let next = StoredSettings {
-        version,
-        document: outcome.stored,
-        last_hash: audit.hash.clone(),
-    };
-    match backend
-        .store
-        .commit_settings(account_id, current, &next, &audit, &jobs)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Err(version_conflict(current + 1)),
-        Err(other) => return Err(other.into()),
-    }
-    tracing::info!(%account_id, version, actor = %principal.user_id, "settings changed");
-    // The outbox holds the jobs already; a failed send is re-driven later, never lost.
-    for job in &jobs {
-        if let Err(error) = send_effect(backend, job).await {
-            tracing::warn!(%error, %account_id, version, "effect not queued yet; outbox keeps it");
-        }
-    }
-    Ok(settings_response(version, &outcome.after))
-}
-
-async fn send_effect(backend: &Backend, job: &EffectJob) -> Result<(), StoreError> {
-    let body = serde_json::to_string(job)
-        .map_err(|e| StoreError::Internal(format!("effect encoding: {e}")))?;
-    backend.settings_effects_queue.send(&body, 0).await
+        expected,
+        &patch,
+    )
+    .await?;
+    Ok(settings_response(changed.version, &changed.settings))
 }
 
 /// Sends again the account's pending effects whose queue message seems lost. Best effort: a

@@ -120,6 +120,7 @@ pub async fn call_function(function: &str, backend: &Backend, request: ApiReques
         routes::UPLOAD_ATTACHMENT => upload_attachment::handle(backend, request).await,
         routes::AGENT_PRESENCE => agent_presence::handle(backend, request).await,
         routes::END_SESSION => end_session::handle(backend, request).await,
+        routes::WIDGET_API => widget_api::handle(backend, request).await,
         _ => {
             shared::api::handle_logged("local-gateway", &request, async {
                 Err(ApiError::route_not_found())

@@ -81,6 +81,12 @@ pub const DYNAMODB_AND_PUSH: Links = Links {
     queues: no_queues,
     push: api_gateway_push,
 };
+/// Functions that only read and write the table (the widget's API).
+pub const DYNAMODB_ONLY: Links = Links {
+    objects: no_objects,
+    queues: no_queues,
+    push: no_push,
+};
 /// Everything (the local gateway and the tests serve every function from one backend).
 pub const ALL_SERVICES: Links = Links {
     objects: s3_objects,

@@ -19,6 +19,14 @@ pub fn is_valid_id(prefix: &str, id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Ids that end up inside storage keys: bounded, printable, no key separators.
+pub fn is_safe_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b':'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

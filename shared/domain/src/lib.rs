@@ -7,7 +7,8 @@
 //! account's typed settings); `routing` (agents, capacity, offers, who is eligible);
 //! `messages` (bodies, limits, visibility); `rules` (what a message does to its ticket,
 //! handoff); `sessions` (ending and closing, R20–R22); `attachments` (admission and inspection
-//! of files, R18–R19); `realtime` (which change becomes which event for whom, R27).
+//! of files, R18–R19); `realtime` (which change becomes which event for whom, R27); `widget` (widget keys,
+//! allowed origins, visitors).
 
 pub mod attachments;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod rules;
 pub mod sessions;
 pub mod settings;
 pub mod views;
+pub mod widget;
 
 pub use error::DomainError;
 

@@ -13,6 +13,7 @@ use crate::auth::{bearer_token, verify_token, AuthError, Principal};
 use crate::error::{DomainError, StoreError};
 use crate::model::Role;
 use crate::rules::MAX_BODY_BYTES;
+use crate::visitors::{check_end_user_origin, Caller, WidgetError};
 
 pub type ApiRequest = Request<Bytes>;
 pub type ApiResponse = Response<String>;
@@ -25,6 +26,8 @@ pub struct ApiError {
     pub message: String,
     /// For 405: the methods the path takes (the `Allow` header).
     pub allow: Vec<&'static str>,
+    /// For 429: when to come back (the `Retry-After` header, seconds).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -34,6 +37,7 @@ impl ApiError {
             code,
             message: message.into(),
             allow: Vec::new(),
+            retry_after_secs: None,
         }
     }
 
@@ -142,6 +146,42 @@ impl From<crate::settings::SettingsError> for ApiError {
     }
 }
 
+impl From<crate::settings_change::ChangeError> for ApiError {
+    fn from(error: crate::settings_change::ChangeError) -> Self {
+        use crate::settings_change::ChangeError as E;
+        match error {
+            E::Settings(error) => error.into(),
+            E::VersionConflict { current } => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version_conflict",
+                format!("the settings changed; the current version is {current}: read them again"),
+            ),
+            E::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<WidgetError> for ApiError {
+    fn from(error: WidgetError) -> Self {
+        let message = error.to_string();
+        match error {
+            WidgetError::UnknownKey => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_widget_key", message)
+            }
+            WidgetError::OriginNotAllowed(_) => Self::forbidden("origin_not_allowed", message),
+            WidgetError::RateLimited { retry_after_secs } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
+            WidgetError::NotAVisitor => Self::forbidden("not_a_visitor", message),
+            WidgetError::InvalidUserToken => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_user_token", message)
+            }
+            WidgetError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         // Internal details go to the log, never to the client.
@@ -224,6 +264,11 @@ pub fn error_response(error: &ApiError) -> ApiResponse {
             response.headers_mut().insert(http::header::ALLOW, allow);
         }
     }
+    if let Some(seconds) = error.retry_after_secs {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     with_json_headers(response)
 }
 
@@ -285,7 +330,8 @@ pub fn query_param<T: std::str::FromStr>(
     Ok(None)
 }
 
-/// Authenticates the bearer token of `request` (401 on any failure).
+/// Authenticates the bearer token of `request` (401 on any failure); an end user's browser
+/// request must also come from an origin the account allows (403 `origin_not_allowed`, R28).
 pub async fn authenticate(
     backend: &crate::backend::Backend,
     request: &ApiRequest,
@@ -294,7 +340,35 @@ pub async fn authenticate(
         Some(value) => Some(value.to_str().map_err(|_| AuthError::Malformed)?),
         None => None,
     };
-    authenticate_token(backend, bearer_token(header)?).await
+    let principal = authenticate_token(backend, bearer_token(header)?).await?;
+    check_end_user_origin(backend, &principal, &caller_of(request)).await?;
+    Ok(principal)
+}
+
+/// The address a request came from, as the platform saw it (API Gateway's `sourceIp`, the
+/// local gateway's peer): put in the request's extensions by whoever accepted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceAddress(pub String);
+
+/// Where `request` comes from: `Origin`, `Host` and source address (`unknown` when the
+/// platform gave none).
+pub fn caller_of(request: &ApiRequest) -> Caller<'_> {
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    };
+    Caller {
+        // `Origin: null` (sandboxed frames, file: pages) is an origin no account lists.
+        origin: header(http::header::ORIGIN),
+        host: header(http::header::HOST).or_else(|| request.uri().authority().map(|a| a.as_str())),
+        source: request
+            .extensions()
+            .get::<SourceAddress>()
+            .map_or("unknown", |s| s.0.as_str()),
+    }
 }
 
 /// Authenticates a token however it came (a header, or a WebSocket's query): 401 on any
@@ -344,6 +418,11 @@ pub async fn handle_logged(
     work: impl std::future::Future<Output = Result<ApiResponse, ApiError>>,
 ) -> ApiResponse {
     use tracing::Instrument;
+    if request.method() == http::Method::OPTIONS
+        && crate::routes::function_for("OPTIONS", request.uri().path()).is_some()
+    {
+        return crate::cors::preflight(request);
+    }
     let request_id = crate::ids::new_id("req");
     let span = tracing::info_span!("request", request_id = %request_id, function);
     let started = std::time::Instant::now();
@@ -363,6 +442,7 @@ pub async fn handle_logged(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    crate::cors::allow_reading(request, &mut response);
     response
 }
 

@@ -24,7 +24,11 @@ use adapters::wiring::{load_aws_config, Links};
 /// table does not know. (`$default`, the template's stage, has no prefix.)
 pub fn to_api_request(request: Request) -> ApiRequest {
     let stage = stage_of(&request);
+    let source = source_of(&request);
     let (mut parts, body) = request.into_parts();
+    if let Some(source) = source {
+        parts.extensions.insert(crate::api::SourceAddress(source));
+    }
     if let Some(stage) = stage {
         if let Some(uri) = without_stage(&parts.uri, &stage) {
             parts.uri = uri;
@@ -52,6 +56,18 @@ fn stage_of(request: &Request) -> Option<String> {
         _ => None,
     }?;
     (stage != "$default" && !stage.is_empty()).then_some(stage)
+}
+
+/// The caller's address as API Gateway saw it (`requestContext.http.sourceIp`).
+fn source_of(request: &Request) -> Option<String> {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
+        RequestContext::ApiGatewayV1(context) => context.identity.source_ip.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
 }
 
 /// `uri` without a leading `/{stage}` segment, if it has one.

@@ -4,6 +4,7 @@
 //! its wiring on top of this.
 
 pub mod api;
+pub mod cors;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod logging;
@@ -14,4 +15,4 @@ pub mod websocket;
 #[cfg(feature = "lambda")]
 use adapters::config;
 use domain::{attachments, ids, model, now_ms, rules, settings};
-use use_cases::{auth, backend, error, ports};
+use use_cases::{auth, backend, error, ports, settings_change, visitors};

@@ -33,6 +33,9 @@ pub enum Operation {
     MessagingReadiness,
     GetWorkspace,
     PutWorkspace,
+    GetWidgetConfig,
+    CreateVisitor,
+    IdentifyVisitor,
 }
 
 /// One row of the table.
@@ -66,6 +69,7 @@ pub const UPLOAD_ATTACHMENT: &str = "upload-attachment";
 pub const AGENT_PRESENCE: &str = "agent-presence";
 pub const END_SESSION: &str = "end-session";
 pub const UPDATE_SETTINGS: &str = "update-settings";
+pub const WIDGET_API: &str = "widget-api";
 
 use Operation as Op;
 
@@ -195,6 +199,9 @@ pub const ROUTES: &[Route] = &[
         UPDATE_SETTINGS,
         Op::PutWorkspace,
     ),
+    route("GET", "/v1/widget/config", WIDGET_API, Op::GetWidgetConfig),
+    route("POST", "/v1/widget/visitors", WIDGET_API, Op::CreateVisitor),
+    route("POST", "/v1/widget/identify", WIDGET_API, Op::IdentifyVisitor),
 ];
 
 /// A path's parameters, by the names of its pattern (`cid` in `/v1/conversations/{cid}`).

@@ -65,13 +65,7 @@ struct Claims {
     iat: Option<i64>,
 }
 
-/// Ids that end up inside storage keys: bounded, printable, no key separators.
-pub fn is_safe_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b':'))
-}
+pub use crate::ids::is_safe_identifier;
 
 fn decode_segment<T: for<'de> Deserialize<'de>>(segment: &str) -> Result<T, AuthError> {
     let bytes = URL_SAFE_NO_PAD
@@ -209,6 +203,13 @@ pub async fn verify_token(
     if claims.exp <= now_secs {
         return Err(AuthError::Expired);
     }
+    // The widget's own key signs visitors and nothing else (R28): whatever else a token under
+    // it claims, it is refused.
+    if kid == crate::widget::VISITOR_SIGNING_KID
+        && (role != Role::EndUser || !crate::widget::is_visitor_id(&claims.sub))
+    {
+        return Err(AuthError::Signature);
+    }
     Ok(Principal {
         account_id: claims.acct,
         user_id: claims.sub,
@@ -294,6 +295,24 @@ mod tests {
             Ok(keys
                 .get(&(account_id.to_string(), kid.to_string()))
                 .cloned())
+        }
+        async fn create_signing_key_if_absent(
+            &self,
+            key: &SigningKey,
+        ) -> Result<SigningKey, StoreError> {
+            let mut keys = self.keys.lock().expect("test lock");
+            Ok(keys
+                .entry((key.account_id.clone(), key.kid.clone()))
+                .or_insert_with(|| key.clone())
+                .clone())
+        }
+        async fn count_visitor_signup(
+            &self,
+            _account_id: &str,
+            _source: &str,
+            _window_start_ms: i64,
+        ) -> Result<u32, StoreError> {
+            Err(StoreError::Internal("not counted here".into()))
         }
     }
 

@@ -92,7 +92,11 @@ impl Backend {
                 secret: secret.into(),
                 created_at: now,
             })
+            .await?;
+        // Every account has a widget key from the start (spec "Widget (browser)").
+        crate::settings_change::with_widget_key(self, account_id)
             .await
+            .map(|_| ())
     }
 }
 

@@ -12,7 +12,9 @@ pub mod live;
 pub mod optimistic;
 pub mod ports;
 pub mod router;
+pub mod settings_change;
 pub mod validation;
+pub mod visitors;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;
@@ -23,4 +25,5 @@ pub use error::{DomainError, StoreError};
 // The domain, at the paths these modules use (`crate::model`…).
 pub use domain::{
     attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings, views,
+    widget,
 };

@@ -23,6 +23,21 @@ pub trait AccountStore: Send + Sync {
         account_id: &str,
         kid: &str,
     ) -> Result<Option<SigningKey>, StoreError>;
+    /// Stores `key` unless its account already has a key of that kid; either way returns the
+    /// key that is stored now (two racing creators end up signing with the same secret).
+    async fn create_signing_key_if_absent(
+        &self,
+        key: &SigningKey,
+    ) -> Result<SigningKey, StoreError>;
+    /// Counts one more widget visitor from `source` (an IP address) for the account in the
+    /// rate window starting at `window_start_ms`, and returns the window's count so far
+    /// (this one included). A window's counters expire with it.
+    async fn count_visitor_signup(
+        &self,
+        account_id: &str,
+        source: &str,
+        window_start_ms: i64,
+    ) -> Result<u32, StoreError>;
 }
 
 /// An account's stored settings: the sparse document (see `crate::settings`), its version and

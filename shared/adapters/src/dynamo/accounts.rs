@@ -1,6 +1,7 @@
 //! Accounts and their signing keys.
 
 use super::*;
+use crate::widget::VISITOR_RATE_WINDOW_MS;
 
 #[async_trait]
 impl AccountStore for DynamoStore {
@@ -36,5 +37,50 @@ impl AccountStore for DynamoStore {
             .await?
             .map(decode)
             .transpose()
+    }
+
+    async fn create_signing_key_if_absent(
+        &self,
+        key: &SigningKey,
+    ) -> Result<SigningKey, StoreError> {
+        let item = encode(key, account_pk(&key.account_id), format!("KEY#{}", key.kid))?;
+        match self.put(item, Some("attribute_not_exists(pk)")).await {
+            Ok(()) => Ok(key.clone()),
+            Err(StoreError::Conflict) => self
+                .get_signing_key(&key.account_id, &key.kid)
+                .await?
+                .ok_or_else(|| StoreError::Internal("signing key vanished".into())),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn count_visitor_signup(
+        &self,
+        account_id: &str,
+        source: &str,
+        window_start_ms: i64,
+    ) -> Result<u32, StoreError> {
+        // One atomic counter per (source, window); TTL removes it a window after it closes.
+        let expires_at = (window_start_ms + 2 * VISITOR_RATE_WINDOW_MS) / 1000;
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(format!("A#{account_id}#VISITORS")))
+            .key(SORT_KEY, s(format!("W#{window_start_ms:015}#{source}")))
+            .update_expression("ADD signups :one SET #ttl = :ttl")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":ttl", AttributeValue::N(expires_at.to_string()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(store_error)?;
+        match output.attributes.as_ref().and_then(|a| a.get("signups")) {
+            Some(AttributeValue::N(n)) => n
+                .parse()
+                .map_err(|_| StoreError::Internal("visitor counter is not a number".into())),
+            _ => Err(StoreError::Internal("visitor counter missing".into())),
+        }
     }
 }

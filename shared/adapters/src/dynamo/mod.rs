@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | account | `A#{acct}` | `ACCOUNT` |
 //! | signing key | `A#{acct}` | `KEY#{kid}` |
+//! | widget visitors counted | `A#{acct}#VISITORS` | `W#{window:015}#{source}` (TTL) |
 //! | settings document | `A#{acct}` | `SETTINGS` |
 //! | conversation | `A#{acct}#C#{cid}` | `CONV` (+ `gsi1pk = A#{acct}#U#{owner}`, `gsi1sk = {created_at}#{cid}`) |
 //! | message | `A#{acct}#C#{cid}` | `M#{seq:012}` |

@@ -34,4 +34,35 @@ impl AccountStore for MemoryStore {
             .get(&(account_id.to_string(), kid.to_string()))
             .cloned())
     }
+
+    async fn create_signing_key_if_absent(
+        &self,
+        signing_key: &SigningKey,
+    ) -> Result<SigningKey, StoreError> {
+        Ok(self
+            .lock()?
+            .keys
+            .entry((signing_key.account_id.clone(), signing_key.kid.clone()))
+            .or_insert_with(|| signing_key.clone())
+            .clone())
+    }
+
+    async fn count_visitor_signup(
+        &self,
+        account_id: &str,
+        source: &str,
+        window_start_ms: i64,
+    ) -> Result<u32, StoreError> {
+        let mut tables = self.lock()?;
+        // What DynamoDB's TTL does for the table: windows before this one are gone.
+        tables
+            .visitor_signups
+            .retain(|(_, _, window), _| *window >= window_start_ms);
+        let count = tables
+            .visitor_signups
+            .entry((account_id.into(), source.into(), window_start_ms))
+            .or_default();
+        *count += 1;
+        Ok(*count)
+    }
 }

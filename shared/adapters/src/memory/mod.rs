@@ -49,6 +49,8 @@ type ConversationKey = (String, String);
 struct Tables {
     accounts: HashMap<String, Account>,
     keys: HashMap<(String, String), SigningKey>,
+    /// (account, source address, window start) → widget visitors created
+    visitor_signups: HashMap<(String, String, i64), u32>,
     settings: HashMap<String, StoredSettings>,
     audit: HashMap<String, BTreeMap<u64, AuditEntry>>,
     /// (account, version, effect) → job

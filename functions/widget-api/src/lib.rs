@@ -1,0 +1,73 @@
+//! `widget-api`: what a website's widget calls before it has a user (spec "Widget (browser)",
+//! R28).
+//!
+//! Routes:
+//! - `GET /v1/widget/config?key=<widget_key>` (public) → the account's widget configuration
+//! - `POST /v1/widget/visitors` `{widget_key}` (public, origin-checked, 30 per minute per
+//!   address and account) → 201 a visitor token
+//! - `POST /v1/widget/identify` `{user_token}` (visitor token) → the visitor's conversations
+//!   become the identified user's
+
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use shared::api::{
+    authenticate, caller_of, check_body_size, handle_logged, json, parse_json, query_param,
+    ApiError, ApiRequest, ApiResponse,
+};
+use shared::backend::Backend;
+use shared::routes::{route_of, Operation, WIDGET_API};
+use shared::visitors::{admit_visitor, identify, widget_config};
+
+/// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
+pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
+    handle_logged(WIDGET_API, &request, dispatch(backend, &request)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewVisitorRequest {
+    widget_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentifyRequest {
+    user_token: String,
+}
+
+async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    check_body_size(request)?;
+    let route = route_of(WIDGET_API, request)?;
+    match route.operation() {
+        Operation::GetWidgetConfig => {
+            let key: String = query_param(request, "key")?
+                .ok_or_else(|| ApiError::invalid_request("query parameter key is required"))?;
+            let config = widget_config(backend, &key).await?;
+            Ok(json(StatusCode::OK, &config))
+        }
+        Operation::CreateVisitor => {
+            let body: NewVisitorRequest = parse_json(request)?;
+            let visitor = admit_visitor(
+                backend,
+                &body.widget_key,
+                &caller_of(request),
+                shared::now_ms(),
+            )
+            .await?;
+            Ok(json(StatusCode::CREATED, &visitor))
+        }
+        Operation::IdentifyVisitor => {
+            let visitor = authenticate(backend, request).await?;
+            let body: IdentifyRequest = parse_json(request)?;
+            let identified = identify(backend, &visitor, &body.user_token).await?;
+            Ok(json(
+                StatusCode::OK,
+                &json!({"user_id": identified.user_id, "moved": identified.moved}),
+            ))
+        }
+        // The table gives this function only the operations above.
+        _ => Err(ApiError::route_not_found()),
+    }
+}

@@ -1,0 +1,266 @@
+//! The widget's use cases (spec "Widget (browser)", R28): its public configuration by widget
+//! key, anonymous visitors (rate-limited, signed with the account's own visitor key), identify
+//! (a visitor's conversations become the identified user's), and the origin check every end
+//! user's browser request passes.
+
+use thiserror::Error;
+
+use crate::auth::{mint_token, verify_token, AuthError, Principal};
+use crate::backend::Backend;
+use crate::error::StoreError;
+use crate::model::{Role, SigningKey};
+use crate::ports::update_with_retry;
+use crate::settings::Settings;
+use crate::settings_change::with_widget_key;
+use crate::widget::{
+    account_of_widget_key, is_visitor_id, new_visitor_id, origin_allowed, visitor_rate_window,
+    VISITORS_PER_MINUTE, VISITOR_SIGNING_KID, VISITOR_TOKEN_TTL_SECS,
+};
+
+/// Why a widget request was refused.
+#[derive(Debug, Error)]
+pub enum WidgetError {
+    /// No account has this widget key (never had, or it was rotated): 404.
+    #[error("unknown widget key")]
+    UnknownKey,
+    /// A browser page of an origin the account does not allow: 403.
+    #[error("origin {0} is not allowed for this account")]
+    OriginNotAllowed(String),
+    /// Too many new visitors from one address: 429 with `Retry-After`.
+    #[error("too many new visitors from this address; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// Identify was called by someone who is not a visitor: 403.
+    #[error("only a visitor token can be identified")]
+    NotAVisitor,
+    /// The user token to identify with is not a valid end-user token of the same account.
+    #[error("user_token is not a valid end-user token of this account")]
+    InvalidUserToken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the widget needs before anyone types (`GET /v1/widget/config`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WidgetConfig {
+    pub account_id: String,
+    pub messaging_enabled: bool,
+    pub attachments_enabled: bool,
+    /// Business hours are not configurable yet: always open.
+    pub business_hours_open: bool,
+    pub greeting: String,
+}
+
+/// The account whose current widget key is `key`, and its settings.
+async fn account_of_key(backend: &Backend, key: &str) -> Result<(String, Settings), WidgetError> {
+    let account_id = account_of_widget_key(key).ok_or(WidgetError::UnknownKey)?;
+    let settings = backend.settings(account_id).await?;
+    // A rotated key names the right account but is no longer its key.
+    if settings.widget.key.as_deref() != Some(key) {
+        return Err(WidgetError::UnknownKey);
+    }
+    Ok((account_id.to_string(), settings))
+}
+
+pub async fn widget_config(backend: &Backend, key: &str) -> Result<WidgetConfig, WidgetError> {
+    let (account_id, settings) = account_of_key(backend, key).await?;
+    Ok(WidgetConfig {
+        account_id,
+        messaging_enabled: settings.messaging.enabled,
+        attachments_enabled: settings.attachments.enabled,
+        business_hours_open: true,
+        greeting: settings.widget.greeting.clone(),
+    })
+}
+
+/// Where a browser request comes from: its `Origin` (none from servers), its own `Host`
+/// (same-origin pages are always allowed) and the caller's address (for rate limits).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller<'a> {
+    pub origin: Option<&'a str>,
+    pub host: Option<&'a str>,
+    pub source: &'a str,
+}
+
+fn check_origin(settings: &Settings, caller: &Caller<'_>) -> Result<(), WidgetError> {
+    match caller.origin {
+        Some(origin) if !origin_allowed(origin, &settings.widget.allowed_origins, caller.host) => {
+            Err(WidgetError::OriginNotAllowed(origin.to_string()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An end user's browser request must come from an origin the account allows (R28); servers
+/// (no `Origin`) and staff are not restricted by it. Costs a settings read only for browser
+/// requests of end users.
+pub async fn check_end_user_origin(
+    backend: &Backend,
+    principal: &Principal,
+    caller: &Caller<'_>,
+) -> Result<(), WidgetError> {
+    if principal.role != Role::EndUser || caller.origin.is_none() {
+        return Ok(());
+    }
+    check_origin(&backend.settings(&principal.account_id).await?, caller)
+}
+
+/// A new anonymous visitor and their token.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NewVisitor {
+    pub visitor_id: String,
+    pub token: String,
+    /// Epoch seconds.
+    pub expires_at: i64,
+}
+
+/// The account's visitor signing key, created on first use with a random secret.
+async fn visitor_signing_key(
+    backend: &Backend,
+    account_id: &str,
+) -> Result<SigningKey, StoreError> {
+    if let Some(key) = backend
+        .store
+        .get_signing_key(account_id, VISITOR_SIGNING_KID)
+        .await?
+    {
+        return Ok(key);
+    }
+    // Two random ids: 256 bits of secret.
+    let secret = format!("{}{}", crate::ids::new_id("vk"), crate::ids::new_id("vk"));
+    backend
+        .store
+        .create_signing_key_if_absent(&SigningKey {
+            account_id: account_id.into(),
+            kid: VISITOR_SIGNING_KID.into(),
+            secret,
+            created_at: crate::now_ms(),
+        })
+        .await
+}
+
+/// `POST /v1/widget/visitors`: checks the key and origin, counts the caller's address against
+/// the rate limit, and mints a visitor token under the account's visitor key.
+pub async fn admit_visitor(
+    backend: &Backend,
+    widget_key: &str,
+    caller: &Caller<'_>,
+    now_ms: i64,
+) -> Result<NewVisitor, WidgetError> {
+    let (account_id, settings) = account_of_key(backend, widget_key).await?;
+    check_origin(&settings, caller)?;
+    let (window, retry_after_secs) = visitor_rate_window(now_ms);
+    let count = backend
+        .store
+        .count_visitor_signup(&account_id, caller.source, window)
+        .await?;
+    if count > VISITORS_PER_MINUTE {
+        return Err(WidgetError::RateLimited { retry_after_secs });
+    }
+    let key = visitor_signing_key(backend, &account_id).await?;
+    let visitor_id = new_visitor_id();
+    let issued_at = now_ms / 1000;
+    let token = mint_token(
+        &account_id,
+        &key.kid,
+        &key.secret,
+        &visitor_id,
+        Role::EndUser,
+        issued_at,
+        VISITOR_TOKEN_TTL_SECS,
+    );
+    Ok(NewVisitor {
+        visitor_id,
+        token,
+        expires_at: issued_at + VISITOR_TOKEN_TTL_SECS,
+    })
+}
+
+/// What identify did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Identified {
+    pub user_id: String,
+    /// Conversations that changed hands in this call (0 when a retry finds them moved).
+    pub moved: usize,
+}
+
+/// At most this many of a visitor's conversations move in one identify (a visitor lives a
+/// day; the widget starts one conversation at a time).
+const MAX_VISITOR_CONVERSATIONS: usize = 100;
+
+/// `POST /v1/widget/identify`: the visitor's conversations become the identified user's, each
+/// in one conditional write, so a retry moves nothing twice and the visitor token no longer
+/// reaches them.
+pub async fn identify(
+    backend: &Backend,
+    visitor: &Principal,
+    user_token: &str,
+) -> Result<Identified, WidgetError> {
+    if visitor.role != Role::EndUser || !is_visitor_id(&visitor.user_id) {
+        return Err(WidgetError::NotAVisitor);
+    }
+    let now_secs = crate::now_ms() / 1000;
+    let user = verify_token(
+        backend.store.as_ref(),
+        &backend.signing_keys,
+        user_token,
+        now_secs,
+    )
+    .await
+    .map_err(|error| match error {
+        AuthError::Store(error) => WidgetError::Store(error),
+        _ => WidgetError::InvalidUserToken,
+    })?;
+    // Another account's user, staff, or another visitor: never.
+    if user.account_id != visitor.account_id
+        || user.role != Role::EndUser
+        || is_visitor_id(&user.user_id)
+    {
+        return Err(WidgetError::InvalidUserToken);
+    }
+    let conversations = backend
+        .store
+        .list_conversations_for_user(
+            &visitor.account_id,
+            &visitor.user_id,
+            MAX_VISITOR_CONVERSATIONS,
+        )
+        .await?;
+    let mut moved = 0;
+    for conversation in conversations {
+        let mut changed = false;
+        update_with_retry::<StoreError, _>(backend.store.as_ref(), conversation, |current| {
+            // Already moved (a retry, or a stale index entry): nothing to do.
+            changed = current.owner_id == visitor.user_id;
+            Ok(changed.then(|| {
+                let mut next = current.clone();
+                next.owner_id = user.user_id.clone();
+                next.revision += 1;
+                next.updated_at = crate::now_ms();
+                next
+            }))
+        })
+        .await?;
+        moved += usize::from(changed);
+    }
+    tracing::info!(
+        account_id = %visitor.account_id,
+        visitor_id = %visitor.user_id,
+        user_id = %user.user_id,
+        moved,
+        "visitor identified"
+    );
+    Ok(Identified {
+        user_id: user.user_id,
+        moved,
+    })
+}
+
+/// Every account gets a widget key when it is created (`Backend::bootstrap_account`); this is
+/// the same step for callers that create accounts otherwise.
+pub async fn ensure_widget_key(backend: &Backend, account_id: &str) -> Result<String, StoreError> {
+    let (_, settings) = with_widget_key(backend, account_id).await?;
+    settings
+        .widget
+        .key
+        .ok_or_else(|| StoreError::Internal("widget key missing after generation".into()))
+}
