@@ -57,6 +57,17 @@ pub struct BucketSpec {
     pub notification_queue: &'static str,
     /// Only keys under this prefix are announced.
     pub notification_prefix: &'static str,
+    /// Browsers on customers' sites post uploads and fetch downloads directly (CORS).
+    pub cors: BucketCors,
+}
+
+/// The bucket's one CORS rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketCors {
+    pub allowed_methods: &'static [&'static str],
+    pub allowed_origins: &'static [&'static str],
+    pub allowed_headers: &'static [&'static str],
+    pub max_age_secs: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +158,13 @@ pub fn definition(prefix: &str) -> Resources {
             env_var: "ATTACHMENTS_BUCKET",
             notification_queue: "AttachmentEventsQueue",
             notification_prefix: shared::attachments::OBJECT_KEY_PREFIX,
+            // Any origin: the presigned URL is the permission, and it names one object.
+            cors: BucketCors {
+                allowed_methods: &["POST", "GET"],
+                allowed_origins: &["*"],
+                allowed_headers: &["*"],
+                max_age_secs: 3600,
+            },
         },
     }
 }
@@ -213,6 +231,12 @@ impl Resources {
                     .find(|q| q.logical_id == self.bucket.notification_queue)
                     .map(|q| q.name.clone()),
                 "NotificationPrefix": self.bucket.notification_prefix,
+                "CorsRules": [{
+                    "AllowedMethods": self.bucket.cors.allowed_methods,
+                    "AllowedOrigins": self.bucket.cors.allowed_origins,
+                    "AllowedHeaders": self.bucket.cors.allowed_headers,
+                    "MaxAgeSeconds": self.bucket.cors.max_age_secs,
+                }],
             },
         })
     }

@@ -352,6 +352,32 @@ async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &BucketSpec) -> Resu
         .send()
         .await
         .map_err(|e| aws_error(name)(e.into_service_error()))?;
+    let cors = &bucket.cors;
+    let strings = |values: &[&str]| values.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+    let rule = aws_sdk_s3::types::CorsRule::builder()
+        .set_allowed_methods(Some(strings(cors.allowed_methods)))
+        .set_allowed_origins(Some(strings(cors.allowed_origins)))
+        .set_allowed_headers(Some(strings(cors.allowed_headers)))
+        .max_age_seconds(i32::try_from(cors.max_age_secs).unwrap_or(i32::MAX))
+        .build()
+        .map_err(|e| InfraError::Aws {
+            resource: name.into(),
+            message: e.to_string(),
+        })?;
+    let configuration = aws_sdk_s3::types::CorsConfiguration::builder()
+        .cors_rules(rule)
+        .build()
+        .map_err(|e| InfraError::Aws {
+            resource: name.into(),
+            message: e.to_string(),
+        })?;
+    client
+        .put_bucket_cors()
+        .bucket(name)
+        .cors_configuration(configuration)
+        .send()
+        .await
+        .map_err(|e| aws_error(name)(e.into_service_error()))?;
     Ok(())
 }
 

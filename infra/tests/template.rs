@@ -147,6 +147,22 @@ fn bucket_is_private_and_encrypted() {
 }
 
 #[test]
+fn bucket_cors_is_the_definitions() {
+    let (template, resources) = (template(), infra::definition(infra::DEFAULT_PREFIX));
+    let bucket = resource(&template, resources.bucket.logical_id);
+    let cors = &resources.bucket.cors;
+    assert_eq!(
+        bucket["Properties"]["CorsConfiguration"]["CorsRules"],
+        yaml(serde_json::json!([{
+            "AllowedMethods": cors.allowed_methods,
+            "AllowedOrigins": cors.allowed_origins,
+            "AllowedHeaders": cors.allowed_headers,
+            "MaxAge": cors.max_age_secs,
+        }]))
+    );
+}
+
+#[test]
 fn bucket_announces_new_attachment_objects_to_the_notification_queue() {
     let resources = infra::definition(infra::DEFAULT_PREFIX);
     let template = template();

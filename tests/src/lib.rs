@@ -24,6 +24,7 @@ pub use serde_json::json;
 
 pub mod agents;
 pub mod attachments;
+pub mod browser;
 pub mod faults;
 pub mod files;
 pub mod live;

@@ -57,6 +57,26 @@ impl TestApp {
     /// `aws_endpoint` (a fault proxy), with `limits`. The stream itself is read from the
     /// emulator, as Lambda reads it on AWS.
     pub async fn start_live_with(aws_endpoint: &str, limits: Limits) -> TestApp {
+        Self::start_live_with_consumers(aws_endpoint, limits, local_gateway::Consumers { router: false })
+            .await
+    }
+
+    /// The whole product on the emulator, as `cargo run -p local-gateway` runs it: the fan-out
+    /// and every queue consumer, the router included (what the browser tests use).
+    pub async fn start_product() -> TestApp {
+        Self::start_live_with_consumers(
+            &crate::endpoint(),
+            Limits::default(),
+            local_gateway::Consumers::ALL,
+        )
+        .await
+    }
+
+    async fn start_live_with_consumers(
+        aws_endpoint: &str,
+        limits: Limits,
+        consumers: local_gateway::Consumers,
+    ) -> TestApp {
         let mut app = TestApp::start_at(aws_endpoint).await;
         let feed = shared::adapters::wiring::stream_feed(
             &emulator_config().await,
@@ -73,7 +93,7 @@ impl TestApp {
         let (addr, _server) = local_gateway::start_with(
             std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
             backend.clone(),
-            local_gateway::Consumers { router: false },
+            consumers,
         )
         .await
         .expect("bind a loopback port");

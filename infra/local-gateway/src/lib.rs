@@ -26,6 +26,7 @@ use shared::ports::{LocalBucket, LocalGrant, LOCAL_OBJECTS_PATH};
 use shared::ports::{Queue, ReceivedMessage};
 use shared::rules::MAX_BODY_BYTES;
 
+pub mod pages;
 pub mod realtime;
 
 /// Which backend the gateway runs on, for the start-up banner.
@@ -267,12 +268,20 @@ async fn serve_local_object(
 async fn serve_one(
     backend: Backend,
     sockets: Arc<MemoryPush>,
+    peer: SocketAddr,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     if request.uri().path() == realtime::REALTIME_PATH && realtime::is_upgrade(&request) {
         return Ok(realtime::upgrade(backend, sockets, request).await);
     }
-    let (parts, body) = request.into_parts();
+    if request.method() == Method::GET && pages::is_page(request.uri().path()) {
+        return Ok(pages::serve(&backend, request.uri()).await);
+    }
+    let (mut parts, body) = request.into_parts();
+    // What API Gateway reports as `sourceIp`.
+    parts
+        .extensions
+        .insert(shared::api::SourceAddress(peer.ip().to_string()));
     if let Some(objects) = backend.local_objects.as_ref() {
         if parts.uri.path().starts_with(LOCAL_OBJECTS_PATH) {
             return Ok(serve_local_object(objects.as_ref(), parts, body).await);
@@ -308,7 +317,7 @@ async fn serve_one(
 /// task is dropped.
 pub async fn serve(listener: TcpListener, backend: Backend, sockets: Arc<MemoryPush>) {
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
@@ -318,7 +327,7 @@ pub async fn serve(listener: TcpListener, backend: Backend, sockets: Arc<MemoryP
         let (backend, sockets) = (backend.clone(), sockets.clone());
         tokio::spawn(async move {
             let service =
-                service_fn(move |request| serve_one(backend.clone(), sockets.clone(), request));
+                service_fn(move |request| serve_one(backend.clone(), sockets.clone(), peer, request));
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()

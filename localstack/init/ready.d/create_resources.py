@@ -72,6 +72,8 @@ def create_bucket(s3, bucket):
             "RestrictPublicBuckets": True,
         },
     )
+    # Widgets on customers' sites post uploads and fetch downloads directly.
+    s3.put_bucket_cors(Bucket=bucket["Name"], CORSConfiguration={"CORSRules": bucket["CorsRules"]})
 
 
 def notify_queue(s3, sqs, bucket):

@@ -6,6 +6,7 @@ mod attachment_admission;
 mod attachments_api;
 mod authorization;
 mod bad_input;
+mod browser;
 mod conversations_api;
 mod deployed_path;
 mod deployed_realtime;

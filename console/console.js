@@ -1,0 +1,529 @@
+/*
+ * Relay's agent console: plain JavaScript, no build step. Sign in with an agent or admin token
+ * (from the URL's #token= fragment, which never reaches a server, or pasted); the API is this
+ * page's origin unless ?api= names another. Text from the network is only ever set as
+ * textContent: a message holding markup shows the markup, it never runs.
+ */
+(function () {
+  "use strict";
+
+  const params = new URLSearchParams(location.search);
+  const apiBase = (params.get("api") || location.origin).replace(/\/$/, "");
+  const realtimeUrl = params.get("realtime") || apiBase.replace(/^http/, "ws") + "/v1/realtime";
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    token: null,
+    claims: null,
+    me: null,
+    offers: new Map(), // conversation_id → offer
+    inbox: new Map(), // conversation_id → conversation
+    current: null,
+    messages: [],
+    lastSeq: 0,
+    socket: null,
+    socketUp: false,
+    reconnectDelay: 500,
+    settingsVersion: null,
+    noteMode: false,
+  };
+
+  // ---------------------------------------------------------------------------------------
+  // HTTP.
+  async function api(method, path, body, extraHeaders) {
+    const headers = Object.assign({ authorization: "Bearer " + state.token }, extraHeaders || {});
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const response = await fetch(apiBase + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let json = {};
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch (e) {
+      json = {};
+    }
+    if (!response.ok) {
+      const error = new Error((json.error && json.error.message) || "HTTP " + response.status);
+      error.status = response.status;
+      error.code = json.error && json.error.code;
+      throw error;
+    }
+    return json;
+  }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value);
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  function uuid() {
+    return crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2);
+  }
+
+  function flash(text) {
+    $("conversation").querySelector(".typing")?.replaceChildren(text || "");
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Sign-in.
+  function decodeClaims(token) {
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(part));
+    } catch (e) {
+      return null;
+    }
+  }
+
+  async function signIn(token) {
+    state.token = token.trim();
+    state.claims = decodeClaims(state.token);
+    try {
+      if (!state.claims || !["agent", "admin"].includes(state.claims.role)) {
+        throw new Error("This is not an agent or admin token.");
+      }
+      state.me = await api("GET", "/v1/agents/me");
+    } catch (e) {
+      $("signin-error").textContent = "Sign-in failed: " + e.message;
+      showSignIn();
+      return;
+    }
+    sessionStorage.setItem("relay-console-token", state.token);
+    $("signin").hidden = true;
+    $("app").hidden = false;
+    $("who").textContent = state.claims.sub + " · " + state.claims.role + " · " + state.claims.acct;
+    $("settings-tab").hidden = state.claims.role !== "admin";
+    renderStatus();
+    await refreshOffers();
+    connect();
+  }
+
+  function showSignIn() {
+    $("signin").hidden = false;
+    $("app").hidden = true;
+  }
+
+  $("signin-button").addEventListener("click", () => signIn($("token-input").value));
+  $("signout").addEventListener("click", () => {
+    sessionStorage.removeItem("relay-console-token");
+    location.hash = "";
+    location.reload();
+  });
+
+  // ---------------------------------------------------------------------------------------
+  // Status and offers.
+  function renderStatus() {
+    for (const button of document.querySelectorAll("[data-status]")) {
+      button.classList.toggle("active", state.me && button.dataset.status === state.me.status);
+    }
+    const capacity = state.me && state.me.capacity ? state.me.capacity.messaging : 0;
+    const load = state.me && state.me.load ? state.me.load.messaging : 0;
+    $("capacity").textContent =
+      capacity > 0
+        ? `Messaging: ${load} of ${capacity} conversations`
+        : "Your messaging capacity is 0: an admin sets it before you can receive offers.";
+  }
+
+  for (const button of document.querySelectorAll("[data-status]")) {
+    button.addEventListener("click", async () => {
+      try {
+        state.me = await api("PUT", "/v1/agents/me/status", { status: button.dataset.status });
+        renderStatus();
+      } catch (e) {
+        alert("Status not changed: " + e.message);
+      }
+    });
+  }
+
+  async function refreshMe() {
+    try {
+      state.me = await api("GET", "/v1/agents/me");
+      renderStatus();
+    } catch (e) {
+      /* the next change refreshes it */
+    }
+  }
+
+  async function refreshOffers() {
+    try {
+      const result = await api("GET", "/v1/agents/me/offers");
+      state.offers = new Map(result.offers.map((o) => [o.conversation_id, o]));
+      renderOffers();
+    } catch (e) {
+      /* shown as empty; the WebSocket brings new ones */
+    }
+  }
+
+  function renderOffers() {
+    const list = $("offers");
+    list.replaceChildren();
+    if (state.offers.size === 0) {
+      list.append(el("li", { class: "empty", text: "No offers. Go online to receive them." }));
+      return;
+    }
+    for (const offer of state.offers.values()) {
+      const countdown = el("span", { class: "countdown", "data-expires": offer.expires_at });
+      list.append(
+        el(
+          "li",
+          { "data-offer": offer.conversation_id },
+          el("span", { text: "New conversation" }),
+          countdown,
+          el("button", { class: "primary", text: "Accept", onclick: () => accept(offer.conversation_id) })
+        )
+      );
+    }
+    tickCountdowns();
+  }
+
+  function tickCountdowns() {
+    const now = Date.now();
+    for (const node of document.querySelectorAll("[data-expires]")) {
+      const left = Math.max(0, Math.round((Date.parse(node.dataset.expires) - now) / 1000));
+      node.textContent = left + " s";
+    }
+    for (const [cid, offer] of state.offers) {
+      if (Date.parse(offer.expires_at) < now - 1000) {
+        state.offers.delete(cid);
+        renderOffers();
+        return;
+      }
+    }
+  }
+  setInterval(tickCountdowns, 1000);
+
+  async function accept(cid) {
+    try {
+      await api("POST", `/v1/conversations/${cid}/accept`, {});
+      state.offers.delete(cid);
+      renderOffers();
+      await refreshMe();
+      await openConversation(cid);
+    } catch (e) {
+      state.offers.delete(cid);
+      renderOffers();
+      alert(e.code === "offer_not_standing" ? "That offer was withdrawn." : "Not accepted: " + e.message);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Inbox and the conversation view.
+  function renderInbox() {
+    const list = $("inbox");
+    list.replaceChildren();
+    if (state.inbox.size === 0) {
+      list.append(el("li", { class: "empty", text: "Conversations you accept appear here." }));
+      return;
+    }
+    const sorted = [...state.inbox.values()].sort((a, b) => (b.updated_at || "").localeCompare(a.updated_at || ""));
+    for (const c of sorted) {
+      list.append(
+        el(
+          "li",
+          {
+            class: state.current && state.current.id === c.id ? "selected" : "",
+            "data-conversation": c.id,
+            onclick: () => openConversation(c.id),
+          },
+          el("div", { text: c.ticket_id ? "Ticket " + c.ticket_id : c.id }),
+          el("div", { class: "meta", text: `${c.session} · ${c.control} · ${c.ticket_status}` })
+        )
+      );
+    }
+  }
+
+  async function openConversation(cid) {
+    try {
+      const c = await api("GET", `/v1/conversations/${cid}`);
+      state.current = c;
+      state.inbox.set(c.id, c);
+      state.messages = [];
+      state.lastSeq = 0;
+      send({ action: "subscribe", conversation_id: c.id });
+      await catchUp();
+      renderConversation();
+      renderInbox();
+    } catch (e) {
+      alert(e.status === 404 ? "No such conversation in this account." : e.message);
+    }
+  }
+
+  $("open-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const id = $("open-id").value.trim();
+    if (id) openConversation(id);
+  });
+
+  async function catchUp() {
+    const c = state.current;
+    if (!c) return;
+    for (;;) {
+      const page = await api("GET", `/v1/conversations/${c.id}/messages?after_seq=${state.lastSeq}&limit=100`);
+      for (const m of page.messages) addMessage(m);
+      if (page.messages.length < 100) break;
+    }
+  }
+
+  function addMessage(m) {
+    if (!state.current || m.conversation_id !== state.current.id) return false;
+    if (state.messages.some((x) => x.seq === m.seq)) return false;
+    state.messages.push(m);
+    state.messages.sort((a, b) => a.seq - b.seq);
+    state.lastSeq = Math.max(state.lastSeq, m.seq);
+    return true;
+  }
+
+  function messageNode(m) {
+    const kind =
+      m.type === "internal_note" ? "note" : m.type === "system" ? "system" : m.author.role === "bot" ? "bot" : m.author.role === "agent" ? "agent" : "end_user";
+    const who =
+      kind === "note" ? "Internal note · " + m.author.id : kind === "end_user" ? "Customer · " + m.author.id : m.author.role + " · " + m.author.id;
+    const node = el("div", { class: "msg " + kind, "data-seq": String(m.seq), "data-type": m.type });
+    if (kind !== "system") node.append(el("span", { class: "who", text: who }));
+    node.append(el("span", { class: "text", text: m.text || "" }));
+    for (const aid of m.attachment_ids || []) node.append(attachmentLink(m.conversation_id, aid));
+    return node;
+  }
+
+  function attachmentLink(cid, aid) {
+    const holder = el("div", { class: "file", text: "Attachment…" });
+    api("GET", `/v1/conversations/${cid}/attachments/${aid}`)
+      .then((a) => {
+        holder.replaceChildren(
+          a.download_url
+            ? el("a", { href: a.download_url, target: "_blank", rel: "noopener noreferrer", text: "Attachment: " + a.file_name })
+            : "Attachment: " + a.file_name + " (" + a.status + ")"
+        );
+      })
+      .catch(() => (holder.textContent = "Attachment unavailable"));
+    return holder;
+  }
+
+  function renderConversation() {
+    const c = state.current;
+    const view = $("conversation");
+    if (!c) {
+      view.replaceChildren(el("div", { class: "placeholder", text: "Pick a conversation." }));
+      return;
+    }
+    const messages = el("div", { class: "messages", "data-testid": "messages" });
+    for (const m of state.messages) messages.append(messageNode(m));
+    const text = el("textarea", { "aria-label": "Reply", placeholder: state.noteMode ? "Internal note (the customer never sees it)" : "Reply to the customer", "data-testid": "reply" });
+    const noteToggle = el("input", { type: "checkbox", id: "note-toggle", "data-testid": "note-toggle" });
+    noteToggle.checked = state.noteMode;
+    const composer = el(
+      "div",
+      { class: "composer" + (state.noteMode ? " note" : "") },
+      text,
+      el("label", {}, noteToggle, " Internal note"),
+      el("button", { class: "primary", text: "Send", "data-testid": "send-reply", onclick: () => reply(text) })
+    );
+    noteToggle.addEventListener("change", () => {
+      state.noteMode = noteToggle.checked;
+      composer.classList.toggle("note", state.noteMode);
+      text.placeholder = state.noteMode ? "Internal note (the customer never sees it)" : "Reply to the customer";
+    });
+    text.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        reply(text);
+      }
+    });
+    text.addEventListener("input", typingStarted);
+    view.replaceChildren(
+      el(
+        "div",
+        { class: "conv-head" },
+        el("span", { class: "title", text: "Ticket " + c.ticket_id }),
+        el("span", { class: "facts", "data-testid": "facts", text: `session ${c.session_no} ${c.session} · ${c.control} · ${c.ticket_status} · ${c.assignee ? "assigned to " + c.assignee : "unassigned"}` }),
+        el("button", { text: "End session", "data-testid": "end-session", onclick: () => lifecycle("end") }),
+        el("button", { text: "Close ticket", "data-testid": "close-ticket", onclick: () => lifecycle("close") })
+      ),
+      messages,
+      el("div", { class: "typing" }),
+      composer
+    );
+    messages.scrollTop = messages.scrollHeight;
+    if (state.lastSeq) {
+      api("POST", `/v1/conversations/${c.id}/events`, { type: "read", seq: state.lastSeq }).catch(() => {});
+    }
+  }
+
+  async function reply(textarea) {
+    const c = state.current;
+    const text = textarea.value.trim();
+    if (!c || !text) return;
+    textarea.value = "";
+    try {
+      const result = await api("POST", `/v1/conversations/${c.id}/messages`, {
+        client_message_id: uuid(),
+        type: state.noteMode ? "internal_note" : "text",
+        text,
+      });
+      if (addMessage(result.message)) renderConversation();
+    } catch (e) {
+      textarea.value = text;
+      flash("Not sent: " + e.message);
+    }
+  }
+
+  async function lifecycle(action) {
+    const c = state.current;
+    if (!c) return;
+    try {
+      await api("POST", `/v1/conversations/${c.id}/${action}`, {});
+      state.current = await api("GET", `/v1/conversations/${c.id}`);
+      state.inbox.set(c.id, state.current);
+      await catchUp();
+      renderConversation();
+      renderInbox();
+      await refreshMe();
+    } catch (e) {
+      flash(e.code === "session_ending_disabled" ? "Ending sessions is turned off for this account." : e.message);
+    }
+  }
+
+  let typingUntil = 0;
+  function typingStarted() {
+    const c = state.current;
+    if (!c || Date.now() < typingUntil) return;
+    typingUntil = Date.now() + 3000;
+    send({ action: "typing", conversation_id: c.id, state: "start" });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Real time.
+  function send(frame) {
+    if (state.socketUp) state.socket.send(JSON.stringify(frame));
+  }
+
+  function connect() {
+    const socket = new WebSocket(realtimeUrl + "?token=" + encodeURIComponent(state.token));
+    state.socket = socket;
+    socket.onopen = () => {
+      state.socketUp = true;
+      state.reconnectDelay = 500;
+      $("live").classList.add("up");
+      if (state.current) {
+        send({ action: "subscribe", conversation_id: state.current.id });
+        catchUp().then(renderConversation).catch(() => {});
+      }
+      refreshOffers();
+    };
+    socket.onmessage = (event) => {
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      onFrame(frame);
+    };
+    socket.onclose = () => {
+      state.socketUp = false;
+      $("live").classList.remove("up");
+      setTimeout(connect, state.reconnectDelay);
+      state.reconnectDelay = Math.min(state.reconnectDelay * 2, 15000);
+    };
+  }
+
+  function onFrame(frame) {
+    const data = frame.data || {};
+    switch (frame.type) {
+      case "offer.created":
+        state.offers.set(data.conversation_id, data);
+        renderOffers();
+        break;
+      case "offer.withdrawn":
+        state.offers.delete(data.conversation_id);
+        renderOffers();
+        break;
+      case "message.created":
+        if (addMessage(data.message)) renderConversation();
+        break;
+      case "conversation.updated": {
+        const c = data.conversation;
+        if (c.assignee === (state.claims && state.claims.sub) || state.inbox.has(c.id)) state.inbox.set(c.id, c);
+        if (state.current && state.current.id === c.id) {
+          state.current = c;
+          renderConversation();
+        }
+        renderInbox();
+        break;
+      }
+      case "typing":
+        if (state.current && data.conversation_id === state.current.id && data.author_id !== state.claims.sub) {
+          flash(data.state === "start" ? "The customer is typing…" : "");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Settings (admins).
+  for (const tab of document.querySelectorAll(".tab")) {
+    tab.addEventListener("click", () => {
+      for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t === tab);
+      $("workspace").hidden = tab.dataset.view !== "workspace";
+      $("settings").hidden = tab.dataset.view !== "settings";
+      if (tab.dataset.view === "settings") loadSettings();
+    });
+  }
+
+  async function loadSettings() {
+    try {
+      const result = await api("GET", "/v1/settings");
+      state.settingsVersion = result.version;
+      $("settings-version").textContent = "version " + result.version;
+      $("settings-if-match").textContent = String(result.version);
+      $("settings-document").textContent = JSON.stringify(result.settings, null, 2);
+    } catch (e) {
+      $("settings-result").textContent = "Cannot read the settings: " + e.message;
+    }
+  }
+
+  $("settings-reload").addEventListener("click", loadSettings);
+  $("settings-apply").addEventListener("click", async () => {
+    let patch;
+    try {
+      patch = JSON.parse($("settings-patch").value);
+    } catch (e) {
+      $("settings-result").textContent = "The change is not valid JSON.";
+      return;
+    }
+    try {
+      const result = await api("PATCH", "/v1/settings", patch, { "if-match": String(state.settingsVersion) });
+      $("settings-result").textContent = "Saved as version " + result.version + ".";
+      await loadSettings();
+    } catch (e) {
+      $("settings-result").textContent =
+        e.code === "version_conflict"
+          ? "Not applied: someone changed the settings after you read version " +
+            state.settingsVersion +
+            ". " +
+            e.message +
+            " Reload, check their change, then apply yours again."
+          : "Not applied (" + (e.code || e.status) + "): " + e.message;
+    }
+  });
+
+  // ---------------------------------------------------------------------------------------
+  // Start.
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
+  const saved = fromHash || sessionStorage.getItem("relay-console-token");
+  if (fromHash) history.replaceState(null, "", location.pathname + location.search);
+  if (saved) signIn(saved);
+  else showSignIn();
+})();

@@ -1,0 +1,121 @@
+//! The static pages the product ships (`widget/`, `console/`), served by the local gateway as
+//! a static host would serve them, plus the demo shop that embeds the widget with the demo
+//! account's widget key. Files are compiled in, so the binary serves them from anywhere.
+
+use bytes::Bytes;
+use http::StatusCode;
+use http_body_util::Full;
+
+use shared::backend::{Backend, DEMO_ACCOUNT};
+
+/// (path, content type, body) of every static file.
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "/widget/widget.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../widget/widget.js"),
+    ),
+    (
+        "/widget/",
+        "text/html; charset=utf-8",
+        include_str!("../../../widget/index.html"),
+    ),
+    (
+        "/console/",
+        "text/html; charset=utf-8",
+        include_str!("../../../console/index.html"),
+    ),
+    (
+        "/console/console.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../console/console.js"),
+    ),
+    (
+        "/console/console.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../console/console.css"),
+    ),
+];
+
+/// The demo shop; `{{WIDGET_KEY}}` becomes the demo account's widget key.
+const DEMO_SHOP: &str = include_str!("../../../widget/demo-shop.html");
+pub const DEMO_PATH: &str = "/demo/";
+
+/// Pages may load only their own scripts; styles may be inline (the widget styles its shadow
+/// root). Nothing else runs, so text that slipped into the page as markup still could not
+/// execute. They talk to this gateway (HTTP and WebSocket) and to the bucket, which is this
+/// gateway in memory mode, the emulator on loopback, or S3 over https.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; \
+    connect-src 'self' ws: wss: http://127.0.0.1:* http://localhost:* https:; \
+    object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+fn page(content_type: &str, body: String) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .header("content-type", content_type)
+        .header("content-security-policy", CONTENT_SECURITY_POLICY)
+        .header("x-content-type-options", "nosniff")
+        .header("cache-control", "no-cache")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+/// Whether `path` is one of the pages (GET only; the API is everything else).
+pub fn is_page(path: &str) -> bool {
+    path == "/"
+        || path == DEMO_PATH
+        || path == "/demo"
+        || FILES.iter().any(|(p, _, _)| *p == path || p.trim_end_matches('/') == path)
+}
+
+/// Serves a page: `/` leads to the demo shop; `/widget` to `/widget/` and so on. The shop
+/// embeds the demo account's widget, or `?account=`'s (widget keys are public; tests give
+/// each run an account of its own).
+pub async fn serve(backend: &Backend, uri: &http::Uri) -> hyper::Response<Full<Bytes>> {
+    let path = uri.path();
+    let redirect = |to: &str| {
+        hyper::Response::builder()
+            .status(StatusCode::FOUND)
+            .header("location", to)
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default()
+    };
+    if path == "/" {
+        return redirect(DEMO_PATH);
+    }
+    if path == DEMO_PATH {
+        let account = uri
+            .query()
+            .and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "account")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .filter(|a| shared::auth::is_safe_identifier(a))
+            .unwrap_or_else(|| DEMO_ACCOUNT.into());
+        if backend.store.get_account(&account).await.ok().flatten().is_none() {
+            return hyper::Response::builder()
+                .status(StatusCode::NOT_FOUND)
+                .body(Full::new(Bytes::from("no such account")))
+                .unwrap_or_default();
+        }
+        return match shared::visitors::ensure_widget_key(backend, &account).await {
+            Ok(key) => page(
+                "text/html; charset=utf-8",
+                DEMO_SHOP.replace("{{WIDGET_KEY}}", &key),
+            ),
+            Err(error) => {
+                tracing::error!(%error, "demo account has no widget key");
+                hyper::Response::builder()
+                    .status(StatusCode::SERVICE_UNAVAILABLE)
+                    .body(Full::new(Bytes::from("the demo account is not ready")))
+                    .unwrap_or_default()
+            }
+        };
+    }
+    match FILES.iter().find(|(p, _, _)| *p == path) {
+        Some((_, content_type, body)) => page(content_type, body.to_string()),
+        // `/widget` → `/widget/`, `/demo` → `/demo/`.
+        None => redirect(&format!("{path}/")),
+    }
+}

@@ -1,0 +1,210 @@
+//! The widget and the agent console in a real browser (headless Chromium through ChromeDriver):
+//! a visitor on the demo shop and an agent in a second browser talk through the whole product
+//! on the emulator, real time included. Screenshots of each step land in
+//! `target/browser-screenshots/` (one of them is the README's).
+
+use serde_json::{json, Value};
+use shared::model::Role;
+use integration_tests::browser::Browser;
+use integration_tests::agents::agent_with_capacity;
+use integration_tests::TestApp;
+
+const WIDGET: Option<&str> = Some("#relay-widget");
+const ENTER: &str = "\u{E007}";
+
+/// Text that would run if any page treated message text as markup.
+const HOSTILE_TEXT: &str =
+    "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> is this safe?";
+
+async fn widget_send(visitor: &Browser, text: &str) {
+    let composer = visitor.find_in(WIDGET, "[data-testid=composer]").await;
+    visitor.type_into(&composer, &format!("{text}{ENTER}")).await;
+    visitor
+        .wait_for_text(WIDGET, ".msg.mine", text, 10)
+        .await;
+}
+
+async fn pwned(browser: &Browser) -> Value {
+    browser.run("return window.__pwned ?? null;", vec![]).await
+}
+
+/// The only visitor of the app's account: the widget keeps its token in localStorage.
+async fn visitor_token(visitor: &Browser) -> String {
+    let saved = visitor
+        .run(
+            "const k = Object.keys(localStorage).find(k => k.startsWith('relay-widget:')); \
+             return k ? JSON.parse(localStorage.getItem(k)).token : null;",
+            vec![],
+        )
+        .await;
+    saved.as_str().expect("the widget saved its visitor").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
+    let app = TestApp::start_product().await;
+    let agent_token = app.token(Role::Agent, "agent-ada");
+    // An admin gave the agent room for three conversations; the agent is offline until it
+    // signs in.
+    agent_with_capacity(&app, "agent-ada", (3, 0), &[], "offline").await;
+
+    // The agent signs in to the console in one browser and goes online.
+    let agent = Browser::start(1280, 800).await;
+    agent
+        .goto(&format!("{}/console/#token={agent_token}", app.base_url))
+        .await;
+    agent.wait_for_text(None, "#who", "agent-ada", 10).await;
+    let online = agent.find("[data-status=online]").await;
+    agent.click(&online).await;
+    agent
+        .wait_for_text(None, ".statuses .active", "Online", 10)
+        .await;
+
+    // A visitor opens the shop in another browser and starts a conversation.
+    let visitor = Browser::start(1280, 800).await;
+    visitor
+        .goto(&format!("{}/demo/?account={}", app.base_url, app.account.id))
+        .await;
+    visitor.screenshot("1-shop").await;
+    let launcher = visitor.find_in(WIDGET, ".launcher").await;
+    visitor.click(&launcher).await;
+    let start = visitor
+        .find_in(WIDGET, "[data-testid=new-conversation]")
+        .await;
+    visitor.click(&start).await;
+    widget_send(&visitor, "Hi! Where is my order 1042?").await;
+
+    // A PNG, through admit → upload → complete.
+    let png = std::env::temp_dir().join(format!("{}.png", shared::ids::new_id("receipt")));
+    std::fs::write(&png, integration_tests::files::png()).expect("write a PNG");
+    let file_name = png.file_name().unwrap().to_string_lossy().to_string();
+    let file_input = visitor.find_in(WIDGET, "[data-testid=file]").await;
+    visitor.choose_file(&file_input, &png).await;
+    visitor
+        .wait_for_text(WIDGET, ".msg.mine a", &file_name, 20)
+        .await;
+    visitor.screenshot("2-widget-text-and-png").await;
+
+    // Hostile text renders as text.
+    widget_send(&visitor, HOSTILE_TEXT).await;
+    let handoff = visitor.find_in(WIDGET, "[data-testid=handoff]").await;
+    visitor.click(&handoff).await;
+    visitor
+        .wait_for_text(WIDGET, ".status", "finding someone", 10)
+        .await;
+
+    // The offer reaches the console over the WebSocket; the agent accepts and sees the
+    // conversation so far.
+    agent.wait_for_text(None, "#offers li", "Accept", 30).await;
+    agent.screenshot("3-console-offer").await;
+    let accept = agent.find("#offers li button").await;
+    agent.click(&accept).await;
+    agent
+        .wait_for_text(None, ".messages .msg", "Where is my order 1042?", 15)
+        .await;
+    agent
+        .wait_for_text(None, ".messages .msg a", &file_name, 15)
+        .await;
+    agent
+        .wait_for_text(None, ".messages .msg", "<img src=x onerror=", 15)
+        .await;
+
+    // A reply, then an internal note.
+    let reply = agent.find("[data-testid=reply]").await;
+    agent
+        .type_into(&reply, &format!("It ships today from Bergen.{ENTER}"))
+        .await;
+    agent
+        .wait_for_text(None, ".messages .msg.agent", "It ships today", 10)
+        .await;
+    let note_toggle = agent.find("[data-testid=note-toggle]").await;
+    agent.click(&note_toggle).await;
+    let reply = agent.find("[data-testid=reply]").await;
+    agent
+        .type_into(&reply, &format!("Customer asked twice; check the courier.{ENTER}"))
+        .await;
+    agent
+        .wait_for_text(None, ".messages .msg.note", "check the courier", 10)
+        .await;
+    agent.screenshot("4-console-reply-and-note").await;
+
+    // The visitor sees the reply, pushed, and never the note.
+    visitor
+        .wait_for_text(WIDGET, ".msg.theirs", "It ships today", 15)
+        .await;
+    let shown = visitor.texts(WIDGET, ".body").await.join("\n");
+    assert!(
+        !shown.contains("check the courier"),
+        "the widget shows an internal note: {shown}"
+    );
+    visitor.screenshot("5-widget-reply").await;
+
+    // A bot's rich message with a javascript: link: a card, and the link is inert text.
+    let visitor_token = visitor_token(&visitor).await;
+    let conversations = app.get("/v1/conversations", &visitor_token).await;
+    let cid = conversations.body["conversations"][0]["id"]
+        .as_str()
+        .expect("the visitor's conversation")
+        .to_string();
+    let rich = app
+        .post(
+            &format!("/v1/conversations/{cid}/messages"),
+            &agent_token,
+            json!({"client_message_id": "rich-1", "type": "rich", "rich": {
+                "layout": "buttons", "text": "Track it here:",
+                "buttons": [
+                    {"label": "Open tracking", "url": "javascript:alert(1)"},
+                    {"label": "Courier site", "url": "https://courier.example/track/1042"}
+                ]}}),
+        )
+        .await;
+    assert_eq!(rich.status, 201, "{:?}", rich.body);
+    visitor
+        .wait_for_text(WIDGET, ".msg .inert", "Open tracking", 15)
+        .await;
+    let links = visitor
+        .run(
+            "return [...document.querySelector('#relay-widget').shadowRoot \
+             .querySelectorAll('a')].map(a => a.href);",
+            vec![],
+        )
+        .await;
+    let links: Vec<&str> = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        links.contains(&"https://courier.example/track/1042"),
+        "{links:?}"
+    );
+    assert!(
+        links.iter().all(|l| !l.starts_with("javascript:")),
+        "{links:?}"
+    );
+    // Nothing of the hostile text ran, in either browser.
+    assert_eq!(pwned(&visitor).await, Value::Null);
+    assert_eq!(pwned(&agent).await, Value::Null);
+    visitor
+        .wait_for_text(WIDGET, ".msg.mine", "<script>window.__pwned = 1</script>", 5)
+        .await;
+
+    // The agent ends the session; the visitor's next message starts session 2.
+    let end = agent.find("[data-testid=end-session]").await;
+    agent.click(&end).await;
+    agent
+        .wait_for_text(None, "[data-testid=facts]", "session 1 ended", 10)
+        .await;
+    visitor
+        .wait_for_text(WIDGET, "header h2", "ended", 15)
+        .await;
+    widget_send(&visitor, "One more thing: can I change the address?").await;
+    let conversation = app
+        .get(&format!("/v1/conversations/{cid}"), &agent_token)
+        .await;
+    assert_eq!(conversation.body["session_no"], 2, "{:?}", conversation.body);
+    assert_eq!(conversation.body["session"], "active");
+    visitor.screenshot("6-widget-session-2").await;
+    let _ = std::fs::remove_file(png);
+}
