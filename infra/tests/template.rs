@@ -275,6 +275,16 @@ fn localstack_bootstrap_is_generated_from_the_definition() {
 }
 
 #[test]
+fn the_http_api_leaves_cors_to_the_functions() {
+    let template = template();
+    let api = resource(&template, "HttpApi");
+    assert!(
+        api["Properties"]["CorsConfiguration"].is_null(),
+        "API Gateway would answer preflights itself and drop the functions' CORS headers"
+    );
+}
+
+#[test]
 fn http_api_events_are_the_route_table_each_path_with_every_method_to_its_function() {
     let template = template();
     // (function binary, path) for every HttpApi event of the template.

@@ -61,16 +61,12 @@ impl Browser {
         let http = reqwest::Client::new();
         let server = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while http
-            .get(format!("{server}/status"))
-            .send()
-            .await
-            .is_err()
-        {
+        while http.get(format!("{server}/status")).send().await.is_err() {
             assert!(Instant::now() < deadline, "ChromeDriver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let profile = std::env::temp_dir().join(format!("relay-chromium-{}", shared::ids::new_id("p")));
+        let profile =
+            std::env::temp_dir().join(format!("relay-chromium-{}", shared::ids::new_id("p")));
         // The flags that keep Chromium off this machine's closed network and usable as root.
         let args = vec![
             "--headless=new".to_string(),
@@ -147,11 +143,14 @@ impl Browser {
     }
 
     /// The first element matching `css` in the document, or inside the shadow root of the
-    /// element matching `host` when given, waiting up to 10 s for it to appear.
+    /// element matching `host` when given, waiting up to 10 s for it to be shown (file inputs,
+    /// which pages hide behind a button, only to exist).
     pub async fn find_in(&self, host: Option<&str>, css: &str) -> Element {
         let script = "const [host, css] = arguments; \
             const root = host ? document.querySelector(host)?.shadowRoot : document; \
-            return root ? root.querySelector(css) : null;";
+            const found = root ? root.querySelector(css) : null; \
+            const shown = found && (found.type === 'file' || found.getClientRects().length > 0); \
+            return shown ? found : null;";
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let found = self.run(script, vec![json!(host), json!(css)]).await;
@@ -226,9 +225,7 @@ impl Browser {
 
     /// Saves a PNG of the viewport as `name`.png in [`screenshot_dir`] and returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self
-            .call(reqwest::Method::GET, "/screenshot", None)
-            .await;
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(png.as_str().unwrap_or_default())
             .expect("screenshot is base64");

@@ -468,6 +468,23 @@ pub fn documented_operation_ids() -> Vec<(String, String, String)> {
     operations
 }
 
+/// (METHOD, path template) of the operations docs/openapi.yaml documents as public
+/// (`security: []`): no token needed.
+pub fn documented_public_operations() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.yaml"),
+    )
+    .expect("read docs/openapi.yaml");
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("OpenAPI YAML");
+    documented_operations()
+        .into_iter()
+        .filter(|(method, path)| {
+            let security = &doc["paths"][path.as_str()][method.to_lowercase().as_str()]["security"];
+            security.as_sequence().is_some_and(|s| s.is_empty())
+        })
+        .collect()
+}
+
 /// Every (METHOD, path template) docs/openapi.yaml documents.
 pub fn documented_operations() -> Vec<(String, String)> {
     documented_operation_ids()

@@ -57,8 +57,12 @@ impl TestApp {
     /// `aws_endpoint` (a fault proxy), with `limits`. The stream itself is read from the
     /// emulator, as Lambda reads it on AWS.
     pub async fn start_live_with(aws_endpoint: &str, limits: Limits) -> TestApp {
-        Self::start_live_with_consumers(aws_endpoint, limits, local_gateway::Consumers { router: false })
-            .await
+        Self::start_live_with_consumers(
+            aws_endpoint,
+            limits,
+            local_gateway::Consumers { router: false },
+        )
+        .await
     }
 
     /// The whole product on the emulator, as `cargo run -p local-gateway` runs it: the fan-out

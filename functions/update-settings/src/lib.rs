@@ -24,7 +24,7 @@ use shared::ports::ReceivedMessage;
 use shared::routes::{route_of, Operation, UPDATE_SETTINGS};
 use shared::sessions::end_live_chat;
 use shared::settings::{readiness, EffectJob, Settings, SettingsEffect, WorkspaceFacts};
-use shared::settings_change::{change_settings, send_effect, with_widget_key};
+use shared::settings_change::{change_settings, send_effect};
 use shared::{now_ms, rfc3339, StoreError};
 
 const DEFAULT_AUDIT_PAGE: usize = 50;
@@ -76,9 +76,12 @@ fn settings_response(version: u64, settings: &Settings) -> ApiResponse {
 
 async fn get_settings(backend: &Backend, principal: &Principal) -> Result<ApiResponse, ApiError> {
     let account_id = &principal.account_id;
-    let (version, settings) = with_widget_key(backend, account_id).await?;
+    let (stored, settings) = backend.stored_and_effective_settings(account_id).await?;
     redrive_stale_effects(backend, account_id).await;
-    Ok(settings_response(version, &settings))
+    Ok(settings_response(
+        stored.map_or(0, |s| s.version),
+        &settings,
+    ))
 }
 
 /// `If-Match: <version>` (quotes and a weak `W/` prefix tolerated). 428 when absent.

@@ -79,8 +79,23 @@ pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::e
     backend
         .bootstrap_account(DEMO_ACCOUNT, DEV_KID, &dev_signing_secret())
         .await?;
+    // The demo's agent can take conversations from the start (an admin's step otherwise).
+    let demo_agent = backend.store.get_agent(DEMO_ACCOUNT, DEMO_AGENT).await?;
+    if demo_agent.is_none_or(|agent| agent.cap_messaging == 0) {
+        let capacity = shared::routing::AgentProfileChange {
+            capacity: Some((3, 0)),
+            ..Default::default()
+        };
+        backend
+            .store
+            .update_agent_profile(DEMO_ACCOUNT, DEMO_AGENT, &capacity, shared::now_ms())
+            .await?;
+    }
     Ok((backend, kind))
 }
+
+/// The demo account's agent, whose console link the gateway prints at start.
+pub const DEMO_AGENT: &str = "agent-1";
 
 /// What the functions would get from `template.yaml`'s environment, from provisioned resources.
 pub fn function_config(
@@ -326,8 +341,9 @@ pub async fn serve(listener: TcpListener, backend: Backend, sockets: Arc<MemoryP
         };
         let (backend, sockets) = (backend.clone(), sockets.clone());
         tokio::spawn(async move {
-            let service =
-                service_fn(move |request| serve_one(backend.clone(), sockets.clone(), peer, request));
+            let service = service_fn(move |request| {
+                serve_one(backend.clone(), sockets.clone(), peer, request)
+            });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades()

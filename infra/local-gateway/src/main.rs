@@ -59,6 +59,31 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     println!("local-gateway listening on http://{addr}");
     println!("backend: {kind}");
     println!("demo account `{DEMO_ACCOUNT}`, key `{DEV_KID}`; mint a token with: cargo run -p local-gateway -- token --role end_user --sub alice");
+    // Tokens in the fragment: the browser keeps them, no server ever receives them.
+    let console = |role: Role, sub: &str| {
+        let now = shared::now_ms() / 1000;
+        let token = mint_token(
+            DEMO_ACCOUNT,
+            DEV_KID,
+            &dev_signing_secret(),
+            sub,
+            role,
+            now,
+            12 * 3600,
+        );
+        format!("http://{addr}/console/#token={token}")
+    };
+    println!();
+    println!("  the shop with the widget:  http://{addr}/demo/");
+    println!(
+        "  the agent console:         {}",
+        console(Role::Agent, local_gateway::DEMO_AGENT)
+    );
+    println!(
+        "  the console as an admin:   {}",
+        console(Role::Admin, "admin-1")
+    );
+    println!();
     tokio::select! {
         _ = server => {}
         _ = tokio::signal::ctrl_c() => println!("shutting down"),

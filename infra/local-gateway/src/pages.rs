@@ -65,7 +65,9 @@ pub fn is_page(path: &str) -> bool {
     path == "/"
         || path == DEMO_PATH
         || path == "/demo"
-        || FILES.iter().any(|(p, _, _)| *p == path || p.trim_end_matches('/') == path)
+        || FILES
+            .iter()
+            .any(|(p, _, _)| *p == path || p.trim_end_matches('/') == path)
 }
 
 /// Serves a page: `/` leads to the demo shop; `/widget` to `/widget/` and so on. The shop
@@ -93,23 +95,27 @@ pub async fn serve(backend: &Backend, uri: &http::Uri) -> hyper::Response<Full<B
             })
             .filter(|a| shared::auth::is_safe_identifier(a))
             .unwrap_or_else(|| DEMO_ACCOUNT.into());
-        if backend.store.get_account(&account).await.ok().flatten().is_none() {
-            return hyper::Response::builder()
-                .status(StatusCode::NOT_FOUND)
-                .body(Full::new(Bytes::from("no such account")))
-                .unwrap_or_default();
-        }
-        return match shared::visitors::ensure_widget_key(backend, &account).await {
-            Ok(key) => page(
-                "text/html; charset=utf-8",
-                DEMO_SHOP.replace("{{WIDGET_KEY}}", &key),
-            ),
+        let plain = |status: StatusCode, text: &'static str| {
+            hyper::Response::builder()
+                .status(status)
+                .body(Full::new(Bytes::from(text)))
+                .unwrap_or_default()
+        };
+        return match backend.stored_and_effective_settings(&account).await {
+            // Settings of an account that does not exist have no widget key.
+            Ok((_, settings)) => match settings.widget.key {
+                Some(key) => page(
+                    "text/html; charset=utf-8",
+                    DEMO_SHOP.replace("{{WIDGET_KEY}}", &key),
+                ),
+                None => plain(StatusCode::NOT_FOUND, "no such account"),
+            },
             Err(error) => {
-                tracing::error!(%error, "demo account has no widget key");
-                hyper::Response::builder()
-                    .status(StatusCode::SERVICE_UNAVAILABLE)
-                    .body(Full::new(Bytes::from("the demo account is not ready")))
-                    .unwrap_or_default()
+                tracing::error!(%error, "settings unreadable for the demo shop");
+                plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the demo account is not ready",
+                )
             }
         };
     }

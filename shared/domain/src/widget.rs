@@ -17,6 +17,23 @@ pub fn new_widget_key(account_id: &str) -> String {
     format!("{WIDGET_KEY_PREFIX}{account_id}.{hex}")
 }
 
+/// An account's first widget key, its default until an admin rotates it: derived from the
+/// account (id and creation instant), so every account has one without a write. Keys are
+/// public, so being derivable by whoever knows both costs nothing; rotation replaces it with
+/// a random one.
+pub fn first_widget_key(account: &crate::model::Account) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!(
+        "relay-widget-key|{}|{}",
+        account.id, account.created_at
+    ));
+    format!(
+        "{WIDGET_KEY_PREFIX}{}.{}",
+        account.id,
+        hex::encode(&digest[..16])
+    )
+}
+
 /// The account a well-formed widget key names (`None` for anything else). Whether the key is
 /// still the account's current one is for the caller to check against its settings.
 pub fn account_of_widget_key(key: &str) -> Option<&str> {
@@ -32,9 +49,18 @@ pub fn account_of_widget_key(key: &str) -> Option<&str> {
 pub const VISITOR_ID_PREFIX: &str = "visitor";
 /// A visitor token lives a day; the widget asks for a new visitor after that.
 pub const VISITOR_TOKEN_TTL_SECS: i64 = 24 * 3600;
-/// New visitors per source address and account per minute (spec); the next one is 429.
-pub const VISITORS_PER_MINUTE: u32 = 30;
-pub const VISITOR_RATE_WINDOW_MS: i64 = 60_000;
+/// How many new visitors one source address may create for an account per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitorRate {
+    pub per_window: u32,
+    pub window_ms: i64,
+}
+
+/// The spec's limit: 30 per minute per source address and account; the next one is 429.
+pub const VISITOR_RATE: VisitorRate = VisitorRate {
+    per_window: 30,
+    window_ms: 60_000,
+};
 /// The signing key that visitor tokens are signed with, one per account, generated on first
 /// use. Never a company key: a leaked visitor key cannot mint agent or admin tokens because
 /// tokens under this kid are only accepted as visitors (`crate::auth`).
@@ -48,12 +74,14 @@ pub fn is_visitor_id(user_id: &str) -> bool {
     is_valid_id(VISITOR_ID_PREFIX, user_id)
 }
 
-/// The rate window `now_ms` falls in (its start), and the seconds left until the next one: the
-/// `Retry-After` of a refused visitor.
-pub fn visitor_rate_window(now_ms: i64) -> (i64, u64) {
-    let start = now_ms - now_ms.rem_euclid(VISITOR_RATE_WINDOW_MS);
-    let left_ms = start + VISITOR_RATE_WINDOW_MS - now_ms;
-    (start, (left_ms as u64).div_ceil(1000).max(1))
+impl VisitorRate {
+    /// The window `now_ms` falls in (its start), and the seconds left until the next one: the
+    /// `Retry-After` of a refused visitor.
+    pub fn window(&self, now_ms: i64) -> (i64, u64) {
+        let start = now_ms - now_ms.rem_euclid(self.window_ms);
+        let left_ms = start + self.window_ms - now_ms;
+        (start, (left_ms as u64).div_ceil(1000).max(1))
+    }
 }
 
 /// At most this many allowed origins per account.
@@ -171,8 +199,8 @@ mod tests {
 
     #[test]
     fn the_rate_window_tells_when_to_retry() {
-        assert_eq!(visitor_rate_window(60_000), (60_000, 60));
-        assert_eq!(visitor_rate_window(119_001), (60_000, 1));
-        assert_eq!(visitor_rate_window(90_500), (60_000, 30));
+        assert_eq!(VISITOR_RATE.window(60_000), (60_000, 60));
+        assert_eq!(VISITOR_RATE.window(119_001), (60_000, 1));
+        assert_eq!(VISITOR_RATE.window(90_500), (60_000, 30));
     }
 }

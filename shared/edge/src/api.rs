@@ -174,9 +174,11 @@ impl From<WidgetError> for ApiError {
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
             },
             WidgetError::NotAVisitor => Self::forbidden("not_a_visitor", message),
-            WidgetError::InvalidUserToken => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_user_token", message)
-            }
+            WidgetError::InvalidUserToken => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_user_token",
+                message,
+            ),
             WidgetError::Store(error) => error.into(),
         }
     }

@@ -201,7 +201,12 @@ pub const ROUTES: &[Route] = &[
     ),
     route("GET", "/v1/widget/config", WIDGET_API, Op::GetWidgetConfig),
     route("POST", "/v1/widget/visitors", WIDGET_API, Op::CreateVisitor),
-    route("POST", "/v1/widget/identify", WIDGET_API, Op::IdentifyVisitor),
+    route(
+        "POST",
+        "/v1/widget/identify",
+        WIDGET_API,
+        Op::IdentifyVisitor,
+    ),
 ];
 
 /// A path's parameters, by the names of its pattern (`cid` in `/v1/conversations/{cid}`).

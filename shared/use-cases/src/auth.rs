@@ -310,7 +310,7 @@ mod tests {
             &self,
             _account_id: &str,
             _source: &str,
-            _window_start_ms: i64,
+            _window: (i64, i64),
         ) -> Result<u32, StoreError> {
             Err(StoreError::Internal("not counted here".into()))
         }

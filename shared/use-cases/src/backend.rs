@@ -14,12 +14,15 @@ use crate::settings::Settings;
 pub struct Limits {
     /// Live WebSocket connections one account may hold (R27); the next is refused (429).
     pub max_connections_per_account: usize,
+    /// New widget visitors per source address and account (spec: 30 a minute).
+    pub visitor_rate: crate::widget::VisitorRate,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections_per_account: crate::realtime::MAX_CONNECTIONS_PER_ACCOUNT,
+            visitor_rate: crate::widget::VISITOR_RATE,
         }
     }
 }
@@ -92,11 +95,7 @@ impl Backend {
                 secret: secret.into(),
                 created_at: now,
             })
-            .await?;
-        // Every account has a widget key from the start (spec "Widget (browser)").
-        crate::settings_change::with_widget_key(self, account_id)
             .await
-            .map(|_| ())
     }
 }
 

@@ -30,13 +30,13 @@ pub trait AccountStore: Send + Sync {
         key: &SigningKey,
     ) -> Result<SigningKey, StoreError>;
     /// Counts one more widget visitor from `source` (an IP address) for the account in the
-    /// rate window starting at `window_start_ms`, and returns the window's count so far
-    /// (this one included). A window's counters expire with it.
+    /// rate window `[window_start_ms, window_end_ms)`, and returns the window's count so far
+    /// (this one included). A window's counters expire after it.
     async fn count_visitor_signup(
         &self,
         account_id: &str,
         source: &str,
-        window_start_ms: i64,
+        (window_start_ms, window_end_ms): (i64, i64),
     ) -> Result<u32, StoreError>;
 }
 

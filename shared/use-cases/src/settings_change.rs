@@ -1,8 +1,6 @@
 //! Changing an account's settings (R1–R11): a merge patch checked by the domain, committed
 //! with its audit entry and side-effect jobs in one atomic step on the version it was read at,
-//! and the jobs sent to their queue. The settings API and the system (a widget key generated
-//! for an account that has none) change settings only through here, so every change is
-//! audited alike.
+//! and the jobs sent to their queue.
 
 use serde_json::Value;
 use thiserror::Error;
@@ -12,9 +10,6 @@ use crate::error::StoreError;
 use crate::now_ms;
 use crate::ports::StoredSettings;
 use crate::settings::{apply_patch, AuditEntry, EffectJob, Settings, SettingsError, GENESIS_HASH};
-
-/// Who changes settings when no person does (recorded as the audit entry's actor).
-pub const SYSTEM_ACTOR: &str = "system";
 
 /// Why a change was not made.
 #[derive(Debug, Error)]
@@ -121,33 +116,4 @@ pub async fn send_effect(backend: &Backend, job: &EffectJob) -> Result<(), Store
     let body = serde_json::to_string(job)
         .map_err(|e| StoreError::Internal(format!("effect encoding: {e}")))?;
     backend.settings_effects_queue.send(&body, 0).await
-}
-
-/// The account's settings with a widget key: accounts get one when created, and one that has
-/// none yet (created before the widget existed) gets it here, as an audited system change.
-pub async fn with_widget_key(
-    backend: &Backend,
-    account_id: &str,
-) -> Result<(u64, Settings), StoreError> {
-    // A concurrent admin change may win the version once or twice; then the key is there or
-    // the next attempt makes it.
-    for _ in 0..3 {
-        let (stored, settings) = backend.stored_and_effective_settings(account_id).await?;
-        let version = stored.map_or(0, |s| s.version);
-        if settings.widget.key.is_some() {
-            return Ok((version, settings));
-        }
-        let rotate = serde_json::json!({"widget": {"key": null}});
-        match change_settings(backend, account_id, SYSTEM_ACTOR, version, &rotate).await {
-            Ok(changed) => return Ok((changed.version, changed.settings)),
-            Err(ChangeError::VersionConflict { .. }) => continue,
-            Err(ChangeError::Store(error)) => return Err(error),
-            Err(ChangeError::Settings(error)) => {
-                return Err(StoreError::Internal(format!(
-                    "stored settings refuse a widget key: {error}"
-                )))
-            }
-        }
-    }
-    Err(StoreError::Conflict)
 }

@@ -11,10 +11,9 @@ use crate::error::StoreError;
 use crate::model::{Role, SigningKey};
 use crate::ports::update_with_retry;
 use crate::settings::Settings;
-use crate::settings_change::with_widget_key;
 use crate::widget::{
-    account_of_widget_key, is_visitor_id, new_visitor_id, origin_allowed, visitor_rate_window,
-    VISITORS_PER_MINUTE, VISITOR_SIGNING_KID, VISITOR_TOKEN_TTL_SECS,
+    account_of_widget_key, is_visitor_id, new_visitor_id, origin_allowed, VISITOR_SIGNING_KID,
+    VISITOR_TOKEN_TTL_SECS,
 };
 
 /// Why a widget request was refused.
@@ -148,12 +147,17 @@ pub async fn admit_visitor(
 ) -> Result<NewVisitor, WidgetError> {
     let (account_id, settings) = account_of_key(backend, widget_key).await?;
     check_origin(&settings, caller)?;
-    let (window, retry_after_secs) = visitor_rate_window(now_ms);
+    let rate = backend.limits.visitor_rate;
+    let (window, retry_after_secs) = rate.window(now_ms);
     let count = backend
         .store
-        .count_visitor_signup(&account_id, caller.source, window)
+        .count_visitor_signup(
+            &account_id,
+            caller.source,
+            (window, window + rate.window_ms),
+        )
         .await?;
-    if count > VISITORS_PER_MINUTE {
+    if count > rate.per_window {
         return Err(WidgetError::RateLimited { retry_after_secs });
     }
     let key = visitor_signing_key(backend, &account_id).await?;
@@ -253,14 +257,4 @@ pub async fn identify(
         user_id: user.user_id,
         moved,
     })
-}
-
-/// Every account gets a widget key when it is created (`Backend::bootstrap_account`); this is
-/// the same step for callers that create accounts otherwise.
-pub async fn ensure_widget_key(backend: &Backend, account_id: &str) -> Result<String, StoreError> {
-    let (_, settings) = with_widget_key(backend, account_id).await?;
-    settings
-        .widget
-        .key
-        .ok_or_else(|| StoreError::Internal("widget key missing after generation".into()))
 }

@@ -3,11 +3,11 @@
 //! on the emulator, real time included. Screenshots of each step land in
 //! `target/browser-screenshots/` (one of them is the README's).
 
+use integration_tests::agents::agent_with_capacity;
+use integration_tests::browser::Browser;
+use integration_tests::TestApp;
 use serde_json::{json, Value};
 use shared::model::Role;
-use integration_tests::browser::Browser;
-use integration_tests::agents::agent_with_capacity;
-use integration_tests::TestApp;
 
 const WIDGET: Option<&str> = Some("#relay-widget");
 const ENTER: &str = "\u{E007}";
@@ -18,10 +18,10 @@ const HOSTILE_TEXT: &str =
 
 async fn widget_send(visitor: &Browser, text: &str) {
     let composer = visitor.find_in(WIDGET, "[data-testid=composer]").await;
-    visitor.type_into(&composer, &format!("{text}{ENTER}")).await;
     visitor
-        .wait_for_text(WIDGET, ".msg.mine", text, 10)
+        .type_into(&composer, &format!("{text}{ENTER}"))
         .await;
+    visitor.wait_for_text(WIDGET, ".msg.mine", text, 10).await;
 }
 
 async fn pwned(browser: &Browser) -> Value {
@@ -37,7 +37,10 @@ async fn visitor_token(visitor: &Browser) -> String {
             vec![],
         )
         .await;
-    saved.as_str().expect("the widget saved its visitor").to_string()
+    saved
+        .as_str()
+        .expect("the widget saved its visitor")
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -63,7 +66,10 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
     // A visitor opens the shop in another browser and starts a conversation.
     let visitor = Browser::start(1280, 800).await;
     visitor
-        .goto(&format!("{}/demo/?account={}", app.base_url, app.account.id))
+        .goto(&format!(
+            "{}/demo/?account={}",
+            app.base_url, app.account.id
+        ))
         .await;
     visitor.screenshot("1-shop").await;
     let launcher = visitor.find_in(WIDGET, ".launcher").await;
@@ -121,7 +127,10 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
     agent.click(&note_toggle).await;
     let reply = agent.find("[data-testid=reply]").await;
     agent
-        .type_into(&reply, &format!("Customer asked twice; check the courier.{ENTER}"))
+        .type_into(
+            &reply,
+            &format!("Customer asked twice; check the courier.{ENTER}"),
+        )
         .await;
     agent
         .wait_for_text(None, ".messages .msg.note", "check the courier", 10)
@@ -151,11 +160,11 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
             &format!("/v1/conversations/{cid}/messages"),
             &agent_token,
             json!({"client_message_id": "rich-1", "type": "rich", "rich": {
-                "layout": "buttons", "text": "Track it here:",
-                "buttons": [
-                    {"label": "Open tracking", "url": "javascript:alert(1)"},
-                    {"label": "Courier site", "url": "https://courier.example/track/1042"}
-                ]}}),
+            "layout": "buttons", "text": "Track it here:",
+            "buttons": [
+                {"label": "Open tracking", "url": "javascript:alert(1)"},
+                {"label": "Courier site", "url": "https://courier.example/track/1042"}
+            ]}}),
         )
         .await;
     assert_eq!(rich.status, 201, "{:?}", rich.body);
@@ -187,7 +196,12 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
     assert_eq!(pwned(&visitor).await, Value::Null);
     assert_eq!(pwned(&agent).await, Value::Null);
     visitor
-        .wait_for_text(WIDGET, ".msg.mine", "<script>window.__pwned = 1</script>", 5)
+        .wait_for_text(
+            WIDGET,
+            ".msg.mine",
+            "<script>window.__pwned = 1</script>",
+            5,
+        )
         .await;
 
     // The agent ends the session; the visitor's next message starts session 2.
@@ -203,7 +217,11 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
     let conversation = app
         .get(&format!("/v1/conversations/{cid}"), &agent_token)
         .await;
-    assert_eq!(conversation.body["session_no"], 2, "{:?}", conversation.body);
+    assert_eq!(
+        conversation.body["session_no"], 2,
+        "{:?}",
+        conversation.body
+    );
     assert_eq!(conversation.body["session"], "active");
     visitor.screenshot("6-widget-session-2").await;
     let _ = std::fs::remove_file(png);

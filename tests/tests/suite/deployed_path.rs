@@ -391,6 +391,87 @@ async fn http_api_events_on_a_named_stage_get_the_gateways_answers_from_each_fun
 
 /// An SQS event as Lambda delivers it: `Records` with `messageId`, `receiptHandle`, `body`,
 /// string attributes and the queue's ARN.
+#[tokio::test]
+async fn the_widget_apis_lambda_entry_answers_browsers_and_counts_visitors_by_source_ip() {
+    let app = TestApp::start().await;
+    let admin = app.token(Role::Admin, "admin-1");
+    let key = app.get("/v1/settings", &admin).await.body["settings"]["widget"]["key"]
+        .as_str()
+        .expect("widget key")
+        .to_string();
+    let shop = "https://shop.example";
+    app.patch_settings(&admin, json!({"widget": {"allowed_origins": [shop]}}))
+        .await;
+
+    // A preflight from the shop's page.
+    let mut preflight = http_api_event(
+        "prod",
+        "OPTIONS",
+        "/v1/widget/visitors",
+        "",
+        None,
+        None,
+        false,
+    );
+    preflight.json["headers"]["origin"] = json!(shop);
+    preflight.json["headers"]["access-control-request-method"] = json!("POST");
+    let payload: LambdaRequest = serde_json::from_value(preflight.json).expect("event");
+    let handler = |backend: Backend, request: ApiRequest| async move {
+        local_gateway::call_function(routes::WIDGET_API, &backend, request).await
+    };
+    let answer = answer_http_event(&app.backend, &handler, LambdaEvent::new(payload, context()))
+        .await
+        .expect("answered");
+    let answer = serde_json::to_value(answer).expect("serializes");
+    assert_eq!(answer["statusCode"], 204, "{answer}");
+    assert_eq!(answer["headers"]["access-control-allow-origin"], shop);
+
+    // The visitor itself: created, readable by the page, counted for API Gateway's sourceIp.
+    let body = json!({"widget_key": key}).to_string();
+    let mut event = http_api_event(
+        "prod",
+        "POST",
+        "/v1/widget/visitors",
+        "",
+        None,
+        Some(&body),
+        false,
+    );
+    event.json["headers"]["origin"] = json!(shop);
+    let created = through_lambda(&app.backend, event).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.headers["access-control-allow-origin"], shop);
+    let rate = app.backend.limits.visitor_rate;
+    let (window, _) = rate.window(shared::now_ms());
+    let counted = app
+        .backend
+        .store
+        .count_visitor_signup(
+            &app.account.id,
+            "203.0.113.7",
+            (window, window + rate.window_ms),
+        )
+        .await
+        .expect("counter");
+    // This count and the previous window's together hold the event's visitor whether or not
+    // the minute turned in between (each count adds one).
+    let before = app
+        .backend
+        .store
+        .count_visitor_signup(
+            &app.account.id,
+            "203.0.113.7",
+            (window - rate.window_ms, window),
+        )
+        .await
+        .expect("counter");
+    assert_eq!(
+        counted + before,
+        3,
+        "the event's visitor was counted for its sourceIp"
+    );
+}
+
 fn sqs_event(bodies: &[(&str, String)]) -> Value {
     let records: Vec<Value> = bodies
         .iter()

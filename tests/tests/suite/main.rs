@@ -28,3 +28,4 @@ mod routing;
 mod sessions;
 mod settings_api;
 mod settings_audit_and_effects;
+mod widget_api;

@@ -207,6 +207,7 @@ async fn an_account_at_its_connection_bound_is_refused_the_next_connection() {
         &integration_tests::endpoint(),
         Limits {
             max_connections_per_account: 3,
+            ..Limits::default()
         },
     )
     .await;

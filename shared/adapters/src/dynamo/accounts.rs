@@ -1,7 +1,6 @@
 //! Accounts and their signing keys.
 
 use super::*;
-use crate::widget::VISITOR_RATE_WINDOW_MS;
 
 #[async_trait]
 impl AccountStore for DynamoStore {
@@ -58,10 +57,10 @@ impl AccountStore for DynamoStore {
         &self,
         account_id: &str,
         source: &str,
-        window_start_ms: i64,
+        (window_start_ms, window_end_ms): (i64, i64),
     ) -> Result<u32, StoreError> {
         // One atomic counter per (source, window); TTL removes it a window after it closes.
-        let expires_at = (window_start_ms + 2 * VISITOR_RATE_WINDOW_MS) / 1000;
+        let expires_at = window_end_ms / 1000 + 60;
         let output = self
             .client
             .update_item()

@@ -51,10 +51,10 @@ impl AccountStore for MemoryStore {
         &self,
         account_id: &str,
         source: &str,
-        window_start_ms: i64,
+        (window_start_ms, _window_end_ms): (i64, i64),
     ) -> Result<u32, StoreError> {
         let mut tables = self.lock()?;
-        // What DynamoDB's TTL does for the table: windows before this one are gone.
+        // What DynamoDB's TTL does for the table: windows that ended are gone.
         tables
             .visitor_signups
             .retain(|(_, _, window), _| *window >= window_start_ms);

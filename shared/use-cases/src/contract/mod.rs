@@ -127,6 +127,64 @@ pub async fn account_and_signing_key_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.get_settings(&id).await.unwrap(), None);
 }
 
+pub async fn a_signing_key_is_created_once_whoever_races(store: Arc<dyn Store>) {
+    let id = fresh_account();
+    let key = |secret: &str| SigningKey {
+        account_id: id.clone(),
+        kid: "visitors".into(),
+        secret: secret.into(),
+        created_at: 5,
+    };
+    let racers: Vec<_> = (0..8)
+        .map(|n| {
+            let (store, key) = (store.clone(), key(&format!("secret-{n}")));
+            tokio::spawn(async move { store.create_signing_key_if_absent(&key).await })
+        })
+        .collect();
+    let mut kept = Vec::new();
+    for racer in racers {
+        kept.push(racer.await.unwrap().unwrap());
+    }
+    // Every creator got the one key that is stored, whichever won.
+    let stored = store
+        .get_signing_key(&id, "visitors")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(kept.iter().all(|k| *k == stored), "{kept:?}");
+    assert_eq!(
+        store
+            .create_signing_key_if_absent(&key("later"))
+            .await
+            .unwrap(),
+        stored
+    );
+}
+
+pub async fn visitor_signups_are_counted_per_account_source_and_window(store: Arc<dyn Store>) {
+    let (account, other) = (fresh_account(), fresh_account());
+    let window = (60_000, 120_000);
+    for expected in 1..=3 {
+        let count = store
+            .count_visitor_signup(&account, "203.0.113.7", window)
+            .await
+            .unwrap();
+        assert_eq!(count, expected);
+    }
+    let count = |account: String, source: &'static str, window: (i64, i64)| {
+        let store = store.clone();
+        async move {
+            store
+                .count_visitor_signup(&account, source, window)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count(account.clone(), "2001:db8::1", window).await, 1);
+    assert_eq!(count(other, "203.0.113.7", window).await, 1);
+    assert_eq!(count(account, "203.0.113.7", (120_000, 180_000)).await, 1);
+}
+
 /// Instantiates the store contract for the adapter built by the async expression `$make`
 /// (which must evaluate to `Arc<dyn Store>`).
 #[macro_export]
@@ -134,6 +192,8 @@ macro_rules! store_contract_tests {
     ($make:expr) => {
         $crate::store_contract_tests!(@each $make;
             account_and_signing_key_round_trip,
+            a_signing_key_is_created_once_whoever_races,
+            visitor_signups_are_counted_per_account_source_and_window,
             conversation_round_trip_and_duplicate_create_refused,
             conversations_listed_newest_first_for_their_owner_only,
             stale_conversation_update_conflicts_and_changes_nothing,

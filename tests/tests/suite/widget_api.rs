@@ -1,0 +1,645 @@
+//! The widget's HTTP side (spec "Widget (browser)", R28) on the emulator: CORS as browsers
+//! exercise it, allowed origins per account, anonymous visitors and their rate limit,
+//! identify, widget keys and their rotation, and what a visitor token can never reach.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use base64::Engine;
+use integration_tests::{json, TestApp};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use shared::backend::Limits;
+use shared::model::Role;
+use shared::widget::{VisitorRate, VISITOR_SIGNING_KID};
+
+const SHOP: &str = "https://shop.example";
+const ELSEWHERE: &str = "https://elsewhere.example";
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("<none>")
+    }
+}
+
+/// A request as a browser on `origin` sends it (no `Origin`: a server), from `from` (a
+/// loopback address; the gateway sees it as the source address).
+async fn request(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    origin: Option<&str>,
+    token: Option<&str>,
+    body: Option<Value>,
+    from: Option<IpAddr>,
+) -> Answer {
+    let client = reqwest::Client::builder()
+        .local_address(from)
+        .build()
+        .expect("client");
+    let mut request = client.request(method, format!("{}{path}", app.base_url));
+    if let Some(origin) = origin {
+        request = request.header("origin", origin);
+    }
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.expect("gateway reachable");
+    let (status, headers) = (response.status(), response.headers().clone());
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn widget_key(app: &TestApp) -> String {
+    let settings = app
+        .get("/v1/settings", &app.token(Role::Admin, "admin-1"))
+        .await;
+    settings.body["settings"]["widget"]["key"]
+        .as_str()
+        .expect("every account has a widget key")
+        .to_string()
+}
+
+async fn new_visitor(app: &TestApp, key: &str, origin: Option<&str>) -> Answer {
+    request(
+        app,
+        Method::POST,
+        "/v1/widget/visitors",
+        origin,
+        None,
+        Some(json!({"widget_key": key})),
+        None,
+    )
+    .await
+}
+
+/// A new visitor's token.
+async fn visitor_token(app: &TestApp, key: &str) -> String {
+    let visitor = new_visitor(app, key, None).await;
+    assert_eq!(visitor.status, StatusCode::CREATED, "{:?}", visitor.body);
+    visitor.body["token"].as_str().expect("token").to_string()
+}
+
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url claims");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+async fn allow_origins(app: &TestApp, origins: &[&str]) {
+    app.patch_settings(
+        &app.token(Role::Admin, "admin-1"),
+        json!({"widget": {"allowed_origins": origins}}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn preflight_is_answered_on_every_route_with_the_requesting_origin() {
+    let app = TestApp::start().await;
+    for route in shared::routes::ROUTES {
+        let path = integration_tests::sample_path(route.pattern);
+        let client = reqwest::Client::new();
+        let response = client
+            .request(Method::OPTIONS, format!("{}{path}", app.base_url))
+            .header("origin", SHOP)
+            .header("access-control-request-method", route.method)
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type, if-match",
+            )
+            .send()
+            .await
+            .expect("gateway reachable");
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "{path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!(header("access-control-allow-origin"), SHOP, "{path}");
+        assert!(
+            header("access-control-allow-methods").contains(route.method),
+            "{path}"
+        );
+        let allowed = header("access-control-allow-headers");
+        for needed in ["authorization", "content-type", "if-match"] {
+            assert!(allowed.contains(needed), "{path}: {allowed}");
+        }
+        assert!(header("access-control-max-age").parse::<u32>().is_ok());
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-credentials")
+                .is_none(),
+            "no cookies are used"
+        );
+    }
+    // A path no route serves is not found, preflight or not.
+    let unknown = request(
+        &app,
+        Method::OPTIONS,
+        "/v1/nothing",
+        Some(SHOP),
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn end_user_browser_requests_must_come_from_an_allowed_origin() {
+    let app = TestApp::start().await;
+    allow_origins(&app, &[SHOP]).await;
+    let alice = app.token(Role::EndUser, "alice");
+
+    // The allowed origin: created, and the page may read the answer.
+    let allowed = request(
+        &app,
+        Method::POST,
+        "/v1/conversations",
+        Some(SHOP),
+        Some(&alice),
+        Some(json!({})),
+        None,
+    )
+    .await;
+    assert_eq!(allowed.status, StatusCode::CREATED, "{:?}", allowed.body);
+    assert_eq!(allowed.header("access-control-allow-origin"), Some(SHOP));
+    assert!(allowed
+        .header("access-control-expose-headers")
+        .is_some_and(|h| h.contains("retry-after")));
+
+    // Another origin: 403, readable by the page, and nothing is created or changed.
+    let refused = request(
+        &app,
+        Method::POST,
+        "/v1/conversations",
+        Some(ELSEWHERE),
+        Some(&alice),
+        Some(json!({})),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.code(), "origin_not_allowed");
+    assert_eq!(
+        refused.header("access-control-allow-origin"),
+        Some(ELSEWHERE)
+    );
+    let cid = allowed.body["id"].as_str().unwrap();
+    let post = request(
+        &app,
+        Method::POST,
+        &format!("/v1/conversations/{cid}/messages"),
+        Some(ELSEWHERE),
+        Some(&alice),
+        Some(json!({"client_message_id": "m1", "type": "text", "text": "hello"})),
+        None,
+    )
+    .await;
+    assert_eq!(post.code(), "origin_not_allowed");
+    assert!(app.stored_messages(cid).await.is_empty());
+    let listed = app.get("/v1/conversations", &alice).await;
+    assert_eq!(listed.body["conversations"].as_array().unwrap().len(), 1);
+
+    // No Origin (a server) is not restricted; neither is staff in a browser elsewhere.
+    let server = request(
+        &app,
+        Method::GET,
+        "/v1/conversations",
+        None,
+        Some(&alice),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(server.status, StatusCode::OK);
+    assert!(server.header("access-control-allow-origin").is_none());
+    let staff = request(
+        &app,
+        Method::GET,
+        &format!("/v1/conversations/{cid}"),
+        Some(ELSEWHERE),
+        Some(&app.token(Role::Agent, "agent-1")),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(staff.status, StatusCode::OK, "{:?}", staff.body);
+}
+
+#[tokio::test]
+async fn allowed_origins_are_validated_and_audited() {
+    let app = TestApp::start().await;
+    let admin = app.token(Role::Admin, "admin-1");
+    let version = app.get("/v1/settings", &admin).await.body["version"].clone();
+    for bad in [
+        json!(["https://shop.example/"]),
+        json!(["shop.example"]),
+        json!(["https://SHOP.example"]),
+        json!([SHOP, SHOP]),
+        json!(SHOP),
+    ] {
+        let response = reqwest::Client::new()
+            .patch(format!("{}/v1/settings", app.base_url))
+            .bearer_auth(&admin)
+            .header("if-match", version.to_string())
+            .body(json!({"widget": {"allowed_origins": bad}}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_setting", "{bad}");
+    }
+    allow_origins(&app, &[SHOP, "http://localhost:8080"]).await;
+    let audit = app.get("/v1/settings/audit", &admin).await;
+    let last = audit.body["entries"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["changes"]["widget.allowed_origins"]["after"],
+        json!([SHOP, "http://localhost:8080"])
+    );
+    assert_eq!(last["actor"], "admin-1");
+}
+
+#[tokio::test]
+async fn the_widget_config_is_public_by_key_and_unknown_keys_are_not_found() {
+    let app = TestApp::start().await;
+    let key = widget_key(&app).await;
+    let config = request(
+        &app,
+        Method::GET,
+        &format!("/v1/widget/config?key={key}"),
+        Some(ELSEWHERE),
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(config.status, StatusCode::OK, "{:?}", config.body);
+    assert_eq!(config.body["account_id"], app.account.id.as_str());
+    assert_eq!(config.body["messaging_enabled"], true);
+    assert_eq!(config.body["attachments_enabled"], true);
+    assert_eq!(config.body["business_hours_open"], true);
+    assert!(config.body["greeting"]
+        .as_str()
+        .is_some_and(|g| !g.is_empty()));
+
+    // Another account's key with this account's id, a malformed key, no key.
+    let other = widget_key_of_other(&app).await;
+    let forged = format!(
+        "wk.{}.{}",
+        app.account.id,
+        other.rsplit('.').next().unwrap()
+    );
+    for path in [
+        format!("/v1/widget/config?key={forged}"),
+        "/v1/widget/config?key=nonsense".to_string(),
+    ] {
+        let answer = request(&app, Method::GET, &path, None, None, None, None).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(answer.code(), "unknown_widget_key");
+    }
+    let missing = request(
+        &app,
+        Method::GET,
+        "/v1/widget/config",
+        None,
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+}
+
+/// The other account's widget key (read as its admin).
+async fn widget_key_of_other(app: &TestApp) -> String {
+    let admin = app.other_account.token(Role::Admin, "admin-9");
+    app.get("/v1/settings", &admin).await.body["settings"]["widget"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_visitor_gets_a_day_long_end_user_token_of_the_keys_account_only() {
+    let app = TestApp::start().await;
+    allow_origins(&app, &[SHOP]).await;
+    let key = widget_key(&app).await;
+    let visitor = new_visitor(&app, &key, Some(SHOP)).await;
+    assert_eq!(visitor.status, StatusCode::CREATED, "{:?}", visitor.body);
+    assert_eq!(visitor.header("access-control-allow-origin"), Some(SHOP));
+    let token = visitor.body["token"].as_str().unwrap();
+    let claims = claims_of(token);
+    assert_eq!(claims["acct"], app.account.id.as_str());
+    assert_eq!(claims["role"], "end_user");
+    assert_eq!(claims["sub"], visitor.body["visitor_id"]);
+    let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+    assert_eq!(lifetime, 24 * 3600);
+    assert_eq!(visitor.body["expires_at"], claims["exp"]);
+
+    // A page elsewhere gets no visitor.
+    let elsewhere = new_visitor(&app, &key, Some(ELSEWHERE)).await;
+    assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
+    assert_eq!(elsewhere.code(), "origin_not_allowed");
+
+    // The visitor works with its own conversation and reaches nothing of the other account.
+    let cid = app.post("/v1/conversations", token, json!({})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bob = app.other_account.token(Role::EndUser, "bob");
+    let theirs = app.post("/v1/conversations", &bob, json!({})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = app.get(&format!("/v1/conversations/{theirs}"), token).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/v1/conversations/{cid}"), token)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // The visitor signing key signs visitors only: an agent token under it is refused.
+    let stored = app
+        .backend
+        .store
+        .get_signing_key(&app.account.id, VISITOR_SIGNING_KID)
+        .await
+        .unwrap()
+        .expect("the visitor key exists after the first visitor");
+    let now = shared::now_ms() / 1000;
+    let forged = shared::auth::mint_token(
+        &app.account.id,
+        VISITOR_SIGNING_KID,
+        &stored.secret,
+        "agent-1",
+        Role::Agent,
+        now,
+        3600,
+    );
+    assert_eq!(
+        app.get("/v1/agents/me", &forged).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_visitor_never_reaches_another_visitors_conversation() {
+    let app = TestApp::start().await;
+    let key = widget_key(&app).await;
+    let (first, second) = (
+        visitor_token(&app, &key).await,
+        visitor_token(&app, &key).await,
+    );
+    let cid = app.post("/v1/conversations", &first, json!({})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in [
+        format!("/v1/conversations/{cid}"),
+        format!("/v1/conversations/{cid}/messages"),
+    ] {
+        let answer = app.get(&path, &second).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let listed = app.get("/v1/conversations", &second).await;
+    assert_eq!(listed.body["conversations"], json!([]));
+}
+
+#[tokio::test]
+async fn too_many_new_visitors_from_one_address_are_told_when_to_come_back() {
+    let window = Duration::from_secs(2);
+    let app = TestApp::start_live_with(
+        &integration_tests::endpoint(),
+        Limits {
+            visitor_rate: VisitorRate {
+                per_window: 3,
+                window_ms: window.as_millis() as i64,
+            },
+            ..Limits::default()
+        },
+    )
+    .await;
+    let key = widget_key(&app).await;
+    let from = |last: u8| Some(IpAddr::from([127, 0, 0, last]));
+    let visit = |source| {
+        let (app, key) = (&app, &key);
+        async move {
+            request(
+                app,
+                Method::POST,
+                "/v1/widget/visitors",
+                None,
+                None,
+                Some(json!({"widget_key": key})),
+                source,
+            )
+            .await
+        }
+    };
+    // Start at the beginning of a window, so the four requests share one.
+    let now = shared::now_ms();
+    let into_window = now.rem_euclid(window.as_millis() as i64) as u64;
+    tokio::time::sleep(Duration::from_millis(
+        window.as_millis() as u64 - into_window,
+    ))
+    .await;
+    for _ in 0..3 {
+        assert_eq!(visit(from(1)).await.status, StatusCode::CREATED);
+    }
+    let refused = visit(from(1)).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.code(), "rate_limited");
+    let retry_after: u64 = refused
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After seconds");
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    // Another address is counted apart.
+    assert_eq!(visit(from(2)).await.status, StatusCode::CREATED);
+    // After Retry-After, the first address is welcome again.
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    assert_eq!(visit(from(1)).await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn identify_moves_the_visitors_conversations_once_and_the_visitor_loses_them() {
+    let app = TestApp::start().await;
+    let key = widget_key(&app).await;
+    let visitor = visitor_token(&app, &key).await;
+    let mut cids = Vec::new();
+    for _ in 0..2 {
+        let created = app.post("/v1/conversations", &visitor, json!({})).await;
+        cids.push(created.body["id"].as_str().unwrap().to_string());
+    }
+    app.send_text(&cids[0], &visitor, "m1", "my order is late")
+        .await;
+    let alice = app.token(Role::EndUser, "alice");
+
+    let identify = |user_token: String| {
+        let (app, visitor) = (&app, &visitor);
+        async move {
+            app.post(
+                "/v1/widget/identify",
+                visitor,
+                json!({"user_token": user_token}),
+            )
+            .await
+        }
+    };
+    let first = identify(alice.clone()).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert_eq!(first.body, json!({"user_id": "alice", "moved": 2}));
+    // A retry (say the answer was lost) moves nothing twice.
+    let retried = identify(alice.clone()).await;
+    assert_eq!(retried.body, json!({"user_id": "alice", "moved": 0}));
+
+    for cid in &cids {
+        let path = format!("/v1/conversations/{cid}");
+        assert_eq!(app.get(&path, &visitor).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.get(&path, &alice).await.status, StatusCode::OK);
+    }
+    let history = app
+        .get(&format!("/v1/conversations/{}/messages", cids[0]), &alice)
+        .await;
+    assert_eq!(history.body["messages"][0]["text"], "my order is late");
+}
+
+#[tokio::test]
+async fn identify_takes_only_an_end_user_of_the_visitors_account_and_only_from_a_visitor() {
+    let app = TestApp::start().await;
+    let key = widget_key(&app).await;
+    let visitor = visitor_token(&app, &key).await;
+    let other_visitor = visitor_token(&app, &key).await;
+    let refusals = [
+        (
+            app.other_account.token(Role::EndUser, "alice"),
+            "another account's user",
+        ),
+        (app.token(Role::Agent, "agent-1"), "an agent"),
+        (other_visitor.clone(), "another visitor"),
+        ("not-a-token".to_string(), "garbage"),
+    ];
+    for (user_token, what) in refusals {
+        let answer = app
+            .post(
+                "/v1/widget/identify",
+                &visitor,
+                json!({"user_token": user_token}),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{what}");
+        assert_eq!(answer.error_code(), "invalid_user_token", "{what}");
+    }
+    // Only a visitor can be identified.
+    let answer = app
+        .post(
+            "/v1/widget/identify",
+            &app.token(Role::EndUser, "carol"),
+            json!({"user_token": app.token(Role::EndUser, "alice")}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(answer.error_code(), "not_a_visitor");
+    // Unknown fields are refused like everywhere.
+    let answer = app
+        .post(
+            "/v1/widget/identify",
+            &visitor,
+            json!({"user_token": app.token(Role::EndUser, "alice"), "merge": true}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn rotating_the_widget_key_stops_new_visitors_with_the_old_one() {
+    let app = TestApp::start().await;
+    let old = widget_key(&app).await;
+    let before = visitor_token(&app, &old).await;
+    let admin = app.token(Role::Admin, "admin-1");
+    let rotated = app
+        .patch_settings(&admin, json!({"widget": {"key": null}}))
+        .await;
+    let new = rotated.body["settings"]["widget"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new, old);
+    let refused = new_visitor(&app, &old, None).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(refused.code(), "unknown_widget_key");
+    let config = request(
+        &app,
+        Method::GET,
+        &format!("/v1/widget/config?key={old}"),
+        None,
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(config.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        new_visitor(&app, &new, None).await.status,
+        StatusCode::CREATED
+    );
+    // Visitors already chatting keep their token until it expires.
+    assert_eq!(
+        app.get("/v1/conversations", &before).await.status,
+        StatusCode::OK
+    );
+    // A key is generated, never chosen.
+    let version = app.get("/v1/settings", &admin).await.body["version"].to_string();
+    let chosen = reqwest::Client::new()
+        .patch(format!("{}/v1/settings", app.base_url))
+        .bearer_auth(&admin)
+        .header("if-match", version)
+        .body(json!({"widget": {"key": "wk.mine.0123456789abcdef0123456789abcdef"}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
