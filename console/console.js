@@ -508,14 +508,23 @@
       $("settings-result").textContent = "Saved as version " + result.version + ".";
       await loadSettings();
     } catch (e) {
+      if (e.code !== "version_conflict") {
+        $("settings-result").textContent = "Not applied (" + (e.code || e.status) + "): " + e.message;
+        return;
+      }
+      // Say which version is current without replacing what the admin is looking at.
+      let now = "a newer version";
+      try {
+        now = "version " + (await api("GET", "/v1/settings")).version;
+      } catch (ignored) {
+        /* the message below still holds */
+      }
       $("settings-result").textContent =
-        e.code === "version_conflict"
-          ? "Not applied: someone changed the settings after you read version " +
-            state.settingsVersion +
-            ". " +
-            e.message +
-            " Reload, check their change, then apply yours again."
-          : "Not applied (" + (e.code || e.status) + "): " + e.message;
+        "Not applied: someone changed the settings after you read version " +
+        state.settingsVersion +
+        " (it is now " +
+        now +
+        "). Reload to see their change, then apply yours again.";
     }
   });
 

@@ -383,10 +383,13 @@
     const wrap = el("div", { "data-testid": "messages" });
     const start = Math.max(0, state.messages.length - state.shown);
     if (start > 0) wrap.append(el("div", { class: "more", text: "Scroll up for earlier messages" }));
-    for (const m of state.messages.slice(start)) wrap.append(messageNode(m));
     const lastMine = [...state.messages].reverse().find((m) => m.author.role === "end_user");
     const agentsRead = (c.participants && c.participants.agents.read_seq) || 0;
-    if (lastMine && agentsRead >= lastMine.seq) wrap.append(el("div", { class: "read", text: "Read", "data-testid": "read" }));
+    for (const m of state.messages.slice(start)) {
+      wrap.append(messageNode(m));
+      // "Read" under the visitor's last message once support has read it.
+      if (m === lastMine && agentsRead >= m.seq) wrap.append(el("div", { class: "read", text: "Read", "data-testid": "read" }));
+    }
     body.replaceChildren(wrap);
     body.scrollTop = keepScroll ? body.scrollHeight - before : body.scrollHeight;
     typingLine.textContent = state.agentTyping ? "Support is typing…" : "";
@@ -616,6 +619,8 @@
         if (i >= 0) state.conversations[i] = updated;
         if (c && updated.id === c.id) {
           state.current = updated;
+          // Someone took the conversation (or it ended): the search notice is done.
+          if (updated.assignee || updated.session !== "active") showStatus("");
           renderConversation(true);
         }
         break;

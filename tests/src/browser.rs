@@ -174,6 +174,12 @@ impl Browser {
             .await;
     }
 
+    /// Empties a text field.
+    pub async fn clear(&self, element: &Element) {
+        self.post(&format!("/element/{}/clear", element.0), json!({}))
+            .await;
+    }
+
     /// Types `text` into the element as a user would (key by key).
     pub async fn type_into(&self, element: &Element, text: &str) {
         self.post(

@@ -226,3 +226,118 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
     visitor.screenshot("6-widget-session-2").await;
     let _ = std::fs::remove_file(png);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_admin_changes_settings_in_the_console_and_is_told_of_a_conflict() {
+    let app = TestApp::start().await;
+    let admin_token = app.token(Role::Admin, "admin-ana");
+    let admin = Browser::start(1280, 800).await;
+    admin
+        .goto(&format!("{}/console/#token={admin_token}", app.base_url))
+        .await;
+    let tab = admin.find("#settings-tab").await;
+    admin.click(&tab).await;
+    admin
+        .wait_for_text(None, "#settings-if-match", "0", 10)
+        .await;
+    admin
+        .wait_for_text(None, "#settings-document", "allowed_origins", 10)
+        .await;
+
+    // Another admin changes the settings meanwhile.
+    app.patch_settings(
+        &app.token(Role::Admin, "admin-bo"),
+        json!({"routing": {"method": "round_robin"}}),
+    )
+    .await;
+    let patch = admin.find("#settings-patch").await;
+    admin.clear(&patch).await;
+    admin
+        .type_into(
+            &patch,
+            r#"{"widget": {"allowed_origins": ["https://shop.example"]}}"#,
+        )
+        .await;
+    let apply = admin.find("#settings-apply").await;
+    admin.click(&apply).await;
+    // Nothing applied; the page says why and which version is current.
+    admin
+        .wait_for_text(None, "#settings-result", "someone changed the settings", 10)
+        .await;
+    admin
+        .wait_for_text(None, "#settings-result", "it is now version 1", 10)
+        .await;
+    admin.screenshot("7-console-settings-conflict").await;
+    let settings = app.get("/v1/settings", &admin_token).await;
+    assert_eq!(settings.body["version"], 1);
+    assert_eq!(
+        settings.body["settings"]["widget"]["allowed_origins"],
+        json!([])
+    );
+
+    // Reload shows the other admin's change and the new If-Match; applying again works.
+    let reload = admin.find("#settings-reload").await;
+    admin.click(&reload).await;
+    admin
+        .wait_for_text(None, "#settings-document", "round_robin", 10)
+        .await;
+    admin
+        .wait_for_text(None, "#settings-if-match", "1", 10)
+        .await;
+    admin.click(&apply).await;
+    admin
+        .wait_for_text(None, "#settings-result", "Saved as version 2", 10)
+        .await;
+    let settings = app.get("/v1/settings", &admin_token).await;
+    assert_eq!(
+        settings.body["settings"]["widget"]["allowed_origins"],
+        json!(["https://shop.example"])
+    );
+}
+
+/// The in-memory gateway (`cargo run -p local-gateway` without an endpoint) takes uploads
+/// itself, with a signed PUT instead of S3's POST: the widget handles both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_widget_uploads_to_the_in_memory_gateway_too() {
+    let backend = shared::adapters::wiring::in_memory();
+    let queue = backend.routing_queue.clone();
+    let app = TestApp::start_with(backend, queue).await;
+    let visitor = Browser::start(1280, 800).await;
+    visitor
+        .goto(&format!(
+            "{}/demo/?account={}",
+            app.base_url, app.account.id
+        ))
+        .await;
+    let launcher = visitor.find_in(WIDGET, ".launcher").await;
+    visitor.click(&launcher).await;
+    let start = visitor
+        .find_in(WIDGET, "[data-testid=new-conversation]")
+        .await;
+    visitor.click(&start).await;
+    widget_send(&visitor, "Here is the receipt").await;
+    let png = std::env::temp_dir().join(format!("{}.png", shared::ids::new_id("receipt")));
+    std::fs::write(&png, integration_tests::files::png()).expect("write a PNG");
+    let file_name = png.file_name().unwrap().to_string_lossy().to_string();
+    let file_input = visitor.find_in(WIDGET, "[data-testid=file]").await;
+    visitor.choose_file(&file_input, &png).await;
+    visitor
+        .wait_for_text(WIDGET, ".msg.mine a", &file_name, 20)
+        .await;
+    // The link downloads the very bytes.
+    let href = visitor
+        .run(
+            "return document.querySelector('#relay-widget').shadowRoot \
+             .querySelector('.msg.mine a').href;",
+            vec![],
+        )
+        .await;
+    let downloaded = reqwest::get(href.as_str().expect("a link"))
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert_eq!(downloaded.to_vec(), integration_tests::files::png());
+    let _ = std::fs::remove_file(png);
+}
