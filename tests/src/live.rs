@@ -124,7 +124,26 @@ impl TestApp {
 
     /// Connects a WebSocket client, or answers the HTTP status the upgrade was refused with.
     pub async fn try_connect(&self, token: &str) -> Result<LiveClient, u16> {
-        match tokio_tungstenite::connect_async(self.live_url(token)).await {
+        self.try_connect_from(token, None).await
+    }
+
+    /// Connects as a browser page of `origin` would (its `Origin` header on the handshake).
+    pub async fn try_connect_from(
+        &self,
+        token: &str,
+        origin: Option<&str>,
+    ) -> Result<LiveClient, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self
+            .live_url(token)
+            .into_client_request()
+            .expect("a WebSocket request");
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().expect("an origin header"));
+        }
+        match tokio_tungstenite::connect_async(request).await {
             Ok((socket, _)) => Ok(LiveClient { socket }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 Err(response.status().as_u16())

@@ -44,7 +44,9 @@ pub async fn handle(
     match route.as_str() {
         "$connect" => {
             let token = event.query_string_parameters.first("token");
-            match shared::websocket::open_connection(backend, token, &connection_id).await {
+            match shared::websocket::open_connection(backend, token, &event.headers, &connection_id)
+                .await
+            {
                 Ok(()) => status(StatusCode::OK),
                 Err(refused) => refusal(&refused),
             }

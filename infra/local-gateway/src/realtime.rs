@@ -56,8 +56,13 @@ pub async fn upgrade(
     };
     let token = shared::websocket::token_of_query(request.uri().query());
     let connection_id = shared::ids::new_id("ws");
-    if let Err(refused) =
-        shared::websocket::open_connection(&backend, token.as_deref(), &connection_id).await
+    if let Err(refused) = shared::websocket::open_connection(
+        &backend,
+        token.as_deref(),
+        request.headers(),
+        &connection_id,
+    )
+    .await
     {
         return refuse(refused);
     }

@@ -9,15 +9,31 @@ use crate::auth::AuthError;
 use crate::backend::Backend;
 use domain::realtime::Listener;
 use use_cases::live::{self, ConnectError};
+use use_cases::visitors::{check_end_user_origin, Caller};
 
 /// Verifies `token` and records connection `connection_id` for its principal; the error is the
-/// refusal the client gets instead of the upgrade (401 bad token, 429 too many connections).
+/// refusal the client gets instead of the upgrade (401 bad token, 403 an end user's page of an
+/// origin the account does not allow, as over HTTP; 429 too many connections). `headers` are
+/// the handshake's (`Origin`, `Host`).
 pub async fn open_connection(
     backend: &Backend,
     token: Option<&str>,
+    headers: &http::HeaderMap,
     connection_id: &str,
 ) -> Result<(), ApiError> {
     let principal = authenticate_token(backend, token.ok_or(AuthError::Missing)?).await?;
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    };
+    let caller = Caller {
+        origin: header(http::header::ORIGIN),
+        host: header(http::header::HOST),
+        source: "",
+    };
+    check_end_user_origin(backend, &principal, &caller).await?;
     let listener = Listener {
         account_id: principal.account_id,
         user_id: principal.user_id,

@@ -262,6 +262,22 @@ async fn end_user_browser_requests_must_come_from_an_allowed_origin() {
 }
 
 #[tokio::test]
+async fn an_end_users_websocket_must_come_from_an_allowed_origin_too() {
+    let app = TestApp::start_live().await;
+    allow_origins(&app, &[SHOP]).await;
+    let alice = app.token(Role::EndUser, "alice");
+    assert_eq!(
+        app.try_connect_from(&alice, Some(ELSEWHERE)).await.err(),
+        Some(403)
+    );
+    assert!(app.try_connect_from(&alice, Some(SHOP)).await.is_ok());
+    assert!(app.try_connect_from(&alice, None).await.is_ok());
+    // Staff consoles are not bound to the widget's origins.
+    let agent = app.token(Role::Agent, "agent-1");
+    assert!(app.try_connect_from(&agent, Some(ELSEWHERE)).await.is_ok());
+}
+
+#[tokio::test]
 async fn allowed_origins_are_validated_and_audited() {
     let app = TestApp::start().await;
     let admin = app.token(Role::Admin, "admin-1");
