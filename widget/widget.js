@@ -24,7 +24,7 @@
   const realtimeUrl =
     script.dataset.realtime || apiBase.replace(/^http/, "ws") + "/v1/realtime";
   const storageKey = "relay-widget:" + widgetKey;
-  const PAGE = 30; // messages shown per step of scrolling back
+  const PAGE = 30; // messages loaded per step of scrolling back
   const POLL_MS = 3000; // when the WebSocket is down
 
   // ---------------------------------------------------------------------------------------
@@ -35,8 +35,9 @@
     userId: null,
     conversations: [],
     current: null, // conversation object
-    messages: [], // every loaded message of the current conversation, by seq
-    shown: PAGE, // how many of the newest messages are rendered
+    messages: [], // the loaded messages of the current conversation, by seq
+    prevBefore: null, // where scrolling back continues (null: the start is loaded)
+    loadingBack: false,
     lastSeq: 0,
     agentTyping: false,
     socket: null,
@@ -381,11 +382,10 @@
     actions.style.display = c.control === "bot" && c.session === "active" ? "" : "none";
     const before = body.scrollHeight - body.scrollTop;
     const wrap = el("div", { "data-testid": "messages" });
-    const start = Math.max(0, state.messages.length - state.shown);
-    if (start > 0) wrap.append(el("div", { class: "more", text: "Scroll up for earlier messages" }));
+    if (state.prevBefore) wrap.append(el("div", { class: "more", text: "Scroll up for earlier messages" }));
     const lastMine = [...state.messages].reverse().find((m) => m.author.role === "end_user");
     const agentsRead = (c.participants && c.participants.agents.read_seq) || 0;
-    for (const m of state.messages.slice(start)) {
+    for (const m of state.messages) {
       wrap.append(messageNode(m));
       // "Read" under the visitor's last message once support has read it.
       if (m === lastMine && agentsRead >= m.seq) wrap.append(el("div", { class: "read", text: "Read", "data-testid": "read" }));
@@ -395,13 +395,32 @@
     typingLine.textContent = state.agentTyping ? "Support is typing…" : "";
   }
 
-  // Infinite scroll back: reaching the top reveals the next older page.
-  body.addEventListener("scroll", () => {
-    if (state.current && body.scrollTop < 20 && state.shown < state.messages.length) {
-      state.shown += PAGE;
+  // Infinite scroll back: reaching the top loads the page before the oldest one shown.
+  body.addEventListener("scroll", async () => {
+    const c = state.current;
+    if (!c || body.scrollTop > 20 || !state.prevBefore || state.loadingBack) return;
+    state.loadingBack = true;
+    try {
+      const page = await api("GET", `/v1/conversations/${c.id}/messages?before_seq=${state.prevBefore}&limit=${PAGE}`);
+      if (state.current !== c) return;
+      for (const m of page.messages || []) addMessage(m);
+      state.prevBefore = page.prev_before_seq || null;
       renderConversation(true);
+    } catch (e) {
+      /* scrolling up again retries */
+    } finally {
+      state.loadingBack = false;
     }
   });
+
+  /** The newest page of a conversation; older pages load as the visitor scrolls up. */
+  async function loadLatest() {
+    const c = state.current;
+    const page = await api("GET", `/v1/conversations/${c.id}/messages?before_seq=latest&limit=${PAGE}`);
+    for (const m of page.messages || []) addMessage(m);
+    state.prevBefore = page.prev_before_seq || null;
+    state.lastSeq = Math.max(state.lastSeq, page.next_after_seq || 0);
+  }
 
   // ---------------------------------------------------------------------------------------
   // Conversations and messages.
@@ -434,12 +453,13 @@
     state.current = c;
     state.messages = [];
     state.lastSeq = 0;
-    state.shown = PAGE;
+    state.prevBefore = null;
     state.agentTyping = false;
     renderConversation();
     subscribe(c.id);
     try {
       state.current = await api("GET", `/v1/conversations/${c.id}`);
+      await loadLatest();
       await catchUp();
       renderConversation();
       markRead();

@@ -278,6 +278,9 @@ async fn list_messages(
         MAX_MESSAGE_PAGE,
     );
     let conversation = load_conversation(backend, principal, cid).await?;
+    if let Some(before) = query_param::<String>(request, "before_seq")? {
+        return list_messages_before(backend, principal, &conversation, &before, limit).await;
+    }
     let mut cursor = after_seq;
     let mut visible = Vec::new();
     for _ in 0..MAX_PAGE_REFILLS {
@@ -302,6 +305,60 @@ async fn list_messages(
     Ok(json(
         StatusCode::OK,
         &json!({ "messages": visible, "next_after_seq": cursor }),
+    ))
+}
+
+/// `?before_seq=N` (or `latest`): the last `limit` messages the caller may see with a lower
+/// seq, oldest first: a widget opens a conversation at its end and scrolls back from there.
+/// Seqs are gap-free (R13), so a page of seqs below `N` is read with the forward cursor.
+/// `prev_before_seq` continues backwards (null at the start); `next_after_seq` forwards.
+async fn list_messages_before(
+    backend: &Backend,
+    principal: &Principal,
+    conversation: &Conversation,
+    before: &str,
+    limit: usize,
+) -> Result<ApiResponse, ApiError> {
+    let (account_id, cid) = (&conversation.account_id, &conversation.id);
+    let end = backend.store.last_seq(account_id, cid).await? + 1;
+    let before = match before {
+        "latest" => end,
+        number => number
+            .parse::<u64>()
+            .map_err(|_| ApiError::invalid_request("before_seq is a sequence number or latest"))?
+            .min(end),
+    };
+    // Newest first while collecting; `lowest` is the lowest seq examined.
+    let (mut visible, mut lowest, mut upper) = (Vec::new(), before, before);
+    for _ in 0..MAX_PAGE_REFILLS {
+        if upper <= 1 || visible.len() == limit {
+            break;
+        }
+        let after = upper.saturating_sub(1 + limit as u64);
+        let page = backend
+            .store
+            .list_messages(account_id, cid, after, (upper - 1 - after) as usize)
+            .await?;
+        for message in page.iter().rev() {
+            if visible.len() == limit {
+                break;
+            }
+            lowest = message.seq;
+            if visible_to(principal.role, message) {
+                visible.push(message_view(message, principal.role));
+            }
+        }
+        upper = after + 1;
+    }
+    visible.reverse();
+    let next_after_seq = before.saturating_sub(1);
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "messages": visible,
+            "next_after_seq": next_after_seq,
+            "prev_before_seq": (lowest > 1).then_some(lowest),
+        }),
     ))
 }
 

@@ -341,3 +341,65 @@ async fn the_widget_uploads_to_the_in_memory_gateway_too() {
     assert_eq!(downloaded.to_vec(), integration_tests::files::png());
     let _ = std::fs::remove_file(png);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_widget_opens_at_the_end_and_scrolls_back_through_a_long_history() {
+    let backend = shared::adapters::wiring::in_memory();
+    let queue = backend.routing_queue.clone();
+    let app = TestApp::start_with(backend, queue).await;
+    let visitor = Browser::start(1280, 800).await;
+    visitor
+        .goto(&format!(
+            "{}/demo/?account={}",
+            app.base_url, app.account.id
+        ))
+        .await;
+    let launcher = visitor.find_in(WIDGET, ".launcher").await;
+    visitor.click(&launcher).await;
+    let start = visitor
+        .find_in(WIDGET, "[data-testid=new-conversation]")
+        .await;
+    visitor.click(&start).await;
+    widget_send(&visitor, "the very first message").await;
+    let token = visitor_token(&visitor).await;
+    let cid = app.get("/v1/conversations", &token).await.body["conversations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for i in 2..=80 {
+        app.send_text(&cid, &token, &format!("m{i}"), &format!("message {i}"))
+            .await;
+    }
+    // Reopen: the newest page only.
+    let back = visitor.find_in(WIDGET, "[data-testid=back]").await;
+    visitor.click(&back).await;
+    let item = visitor.find_in(WIDGET, ".list button.item").await;
+    visitor.click(&item).await;
+    visitor
+        .wait_for_text(WIDGET, ".msg.mine", "message 80", 10)
+        .await;
+    let shown = visitor.texts(WIDGET, ".msg.mine").await;
+    assert!(shown.len() <= 30, "{} messages on open", shown.len());
+    assert!(!shown.iter().any(|t| t.contains("the very first")));
+    // Scrolling to the top loads older pages until the first message.
+    let scroll_up = "const body = document.querySelector('#relay-widget').shadowRoot \
+        .querySelector('[data-testid=body]'); body.scrollTop = 0; \
+        body.dispatchEvent(new Event('scroll'));";
+    for _ in 0..20 {
+        visitor.run(scroll_up, vec![]).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        if visitor
+            .texts(WIDGET, ".msg.mine")
+            .await
+            .iter()
+            .any(|t| t.contains("the very first"))
+        {
+            break;
+        }
+    }
+    let all = visitor.texts(WIDGET, ".msg.mine").await;
+    let mut expected = vec!["the very first message".to_string()];
+    expected.extend((2..=80).map(|i| format!("message {i}")));
+    assert_eq!(all, expected, "every message once, in order");
+    visitor.screenshot("8-widget-history-scrolled-back").await;
+}

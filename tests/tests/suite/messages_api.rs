@@ -303,3 +303,86 @@ async fn messages_citing_attachments_that_are_not_clean_are_refused() {
     assert_eq!(reply.error_code(), "attachment_not_usable");
     assert!(app.stored_messages(&cid).await.is_empty());
 }
+
+#[tokio::test]
+async fn history_pages_backwards_from_the_latest_without_internal_notes() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("alice").await;
+    let alice = app.token(Role::EndUser, "alice");
+    let agent = app.token(Role::Agent, "agent-1");
+    // seq 1..=9: alice's texts, with an internal note after every second one.
+    let mut expected = Vec::new();
+    for i in 1..=6 {
+        app.send_text(&cid, &alice, &format!("m{i}"), &format!("text {i}"))
+            .await;
+        expected.push(format!("text {i}"));
+        if i % 2 == 0 {
+            let note = app
+                .post(
+                    &format!("/v1/conversations/{cid}/messages"),
+                    &agent,
+                    json!({"client_message_id": format!("n{i}"), "type": "internal_note", "text": "note"}),
+                )
+                .await;
+            assert_eq!(note.status, StatusCode::CREATED);
+        }
+    }
+    // Alice scrolls back from the end, two at a time.
+    let mut seen: Vec<String> = Vec::new();
+    let mut before = "latest".to_string();
+    let mut pages = 0;
+    loop {
+        let page = app
+            .get(
+                &format!("/v1/conversations/{cid}/messages?before_seq={before}&limit=2"),
+                &alice,
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+        pages += 1;
+        if pages == 1 {
+            assert_eq!(
+                page.body["next_after_seq"], 9,
+                "the latest page ends the history"
+            );
+        }
+        let texts: Vec<String> = page.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap().to_string())
+            .collect();
+        assert!(texts.len() <= 2);
+        seen.splice(0..0, texts);
+        match page.body["prev_before_seq"].as_u64() {
+            Some(next) => before = next.to_string(),
+            None => break,
+        }
+        assert!(pages < 10, "paging backwards never ends");
+    }
+    assert_eq!(
+        seen, expected,
+        "every visible message once, in order, no note"
+    );
+    // Staff see the notes in the same window.
+    let latest = app
+        .get(
+            &format!("/v1/conversations/{cid}/messages?before_seq=latest&limit=2"),
+            &agent,
+        )
+        .await;
+    let kinds: Vec<&str> = latest.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["text", "internal_note"]);
+    let bad = app
+        .get(
+            &format!("/v1/conversations/{cid}/messages?before_seq=soon"),
+            &alice,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
