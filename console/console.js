@@ -321,9 +321,13 @@
     const text = el("textarea", { "aria-label": "Reply", placeholder: state.noteMode ? "Internal note (the customer never sees it)" : "Reply to the customer", "data-testid": "reply" });
     const noteToggle = el("input", { type: "checkbox", id: "note-toggle", "data-testid": "note-toggle" });
     noteToggle.checked = state.noteMode;
+    const fileInput = el("input", { type: "file", hidden: "", "data-testid": "console-file" });
+    fileInput.addEventListener("change", () => attach(fileInput.files[0]).finally(() => (fileInput.value = "")));
     const composer = el(
       "div",
       { class: "composer" + (state.noteMode ? " note" : "") },
+      el("button", { text: "Attach", title: "Attach a file", onclick: () => fileInput.click() }),
+      fileInput,
       text,
       el("label", {}, noteToggle, " Internal note"),
       el("button", { class: "primary", text: "Send", "data-testid": "send-reply", onclick: () => reply(text) })
@@ -374,6 +378,45 @@
     } catch (e) {
       textarea.value = text;
       flash("Not sent: " + e.message);
+    }
+  }
+
+  /** admit → upload (S3's POST form, or the local gateway's signed PUT) → complete → a message. */
+  async function attach(file) {
+    const c = state.current;
+    if (!c || !file) return;
+    try {
+      flash("Uploading " + file.name + "…");
+      const admitted = await api("POST", `/v1/conversations/${c.id}/attachments`, {
+        file_name: file.name,
+        content_type: file.type || "application/octet-stream",
+        size: file.size,
+      });
+      const target = admitted.upload;
+      let request;
+      if (target.method === "POST") {
+        const form = new FormData();
+        for (const [k, v] of Object.entries(target.fields || {})) form.append(k, v);
+        form.append("file", file);
+        request = fetch(target.url, { method: "POST", body: form });
+      } else {
+        const headers = Object.fromEntries(Object.entries(target.headers || {}).filter(([k]) => k.toLowerCase() !== "content-length"));
+        request = fetch(target.url, { method: "PUT", headers, body: file });
+      }
+      const uploaded = await request;
+      if (!uploaded.ok) throw new Error("the upload failed (" + uploaded.status + ")");
+      const done = await api("POST", `/v1/conversations/${c.id}/attachments/${admitted.attachment_id}/complete`, {});
+      if (done.status !== "clean") throw new Error("the file was refused: " + (done.reason || "not allowed"));
+      const result = await api("POST", `/v1/conversations/${c.id}/messages`, {
+        client_message_id: uuid(),
+        type: "attachment",
+        text: file.name,
+        attachment_ids: [admitted.attachment_id],
+      });
+      flash("");
+      if (addMessage(result.message)) renderConversation();
+    } catch (e) {
+      flash("Not attached: " + e.message);
     }
   }
 

@@ -213,6 +213,13 @@
       .progress.show { display: block; }
       .progress div { height: 4px; width: 0; background: #2457d6; transition: width .1s; }
       .actions { display: flex; gap: 6px; padding: 6px 8px 0; background: #fff; }
+      @media (max-width: 480px) {
+        .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; max-height: none; border-radius: 0; }
+        .launcher { right: 16px; bottom: 16px; }
+        .panel.open ~ .launcher { display: none; }
+        header .close { display: inline-block; }
+      }
+      header .close { display: none; }
       .actions button { font-size: 12px; border: 1px solid #cfd6e4; background: #fff; border-radius: 14px;
         padding: 4px 10px; cursor: pointer; color: #1d2433; }
       `
@@ -245,6 +252,8 @@
   const launcher = el("button", { class: "launcher", "aria-label": "Chat with support" }, icon(ICONS.chat));
   const title = el("h2", { text: "Support" });
   const backButton = el("button", { text: "All chats", "data-testid": "back" });
+  // On a phone the panel covers the launcher; this closes it.
+  const closeButton = el("button", { class: "close", text: "Close", "aria-label": "Close the chat" });
   const statusLine = el("div", { class: "status", role: "status" });
   const body = el("div", { class: "body", "data-testid": "body" });
   const typingLine = el("div", { class: "typing", "aria-live": "polite" });
@@ -259,7 +268,7 @@
   const panel = el(
     "div",
     { class: "panel", role: "dialog", "aria-label": "Support chat" },
-    el("header", {}, title, backButton),
+    el("header", {}, title, backButton, closeButton),
     statusLine,
     body,
     typingLine,
@@ -267,7 +276,7 @@
     actions,
     footer
   );
-  root.append(launcher, panel);
+  root.append(panel, launcher);
 
   function showStatus(text) {
     statusLine.textContent = text || "";
@@ -325,8 +334,25 @@
       if (link.tagName === "A") link.className = "chip";
       return link;
     }
-    // A reply button sends its label (the bot reads the payload from the text).
-    return el("button", { class: "chip", text: button.label, onclick: () => sendText(button.payload || button.label) });
+    const payload = button.payload || "";
+    // Relay's own payloads: the built-in bot's "talk to a person", and the survey's ratings.
+    if (payload === "relay:handoff") return el("button", { class: "chip", text: button.label, onclick: handoff });
+    const rating = /^relay:csat:([1-5])$/.exec(payload);
+    if (rating) return el("button", { class: "chip", text: button.label, onclick: () => rate(Number(rating[1])) });
+    // Any other reply button sends its label (a bot reads the payload from the text).
+    return el("button", { class: "chip", text: button.label, onclick: () => sendText(payload || button.label) });
+  }
+
+  /** The satisfaction survey's answer (one per session; a second is refused and said so). */
+  async function rate(score) {
+    const c = state.current;
+    if (!c) return;
+    try {
+      await api("POST", `/v1/conversations/${c.id}/csat`, { score });
+      showStatus("Thank you for your rating!");
+    } catch (e) {
+      showStatus(e.code === "already_rated" ? "You already rated this conversation." : explain(e));
+    }
   }
 
   function messageNode(m) {
@@ -336,7 +362,8 @@
     if (!mine && !system) {
       bubble.append(el("span", { class: "who", text: m.author.role === "bot" ? "Bot" : "Support" }));
     }
-    if (m.type === "rich" && m.rich) renderRich(m.rich, bubble);
+    // Rich content as sent (a bot's cards, or a system message such as the satisfaction survey).
+    if (m.rich) renderRich(m.rich, bubble);
     else if (m.type === "attachment") {
       // The widget sends the file name as the text; the link says it already.
       const names = m.attachment_ids || [];
@@ -752,6 +779,7 @@
     }
   }
 
+  closeButton.addEventListener("click", () => launcher.click());
   launcher.addEventListener("click", () => {
     const open = !panel.classList.contains("open");
     panel.classList.toggle("open", open);

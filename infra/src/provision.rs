@@ -300,6 +300,14 @@ async fn ensure_queue(
     Ok((url, dlq_url))
 }
 
+/// A request the SDK's builder refused to build (a required field missing).
+fn build_error(resource: &str) -> impl Fn(aws_sdk_s3::error::BuildError) -> InfraError + '_ {
+    move |error| InfraError::Aws {
+        resource: resource.into(),
+        message: error.to_string(),
+    }
+}
+
 async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &BucketSpec) -> Result<(), InfraError> {
     let name = bucket.name.as_str();
     if client.head_bucket().bucket(name).send().await.is_err() {
@@ -316,10 +324,7 @@ async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &BucketSpec) -> Resu
     let default_encryption = ServerSideEncryptionByDefault::builder()
         .sse_algorithm(ServerSideEncryption::Aes256)
         .build()
-        .map_err(|e| InfraError::Aws {
-            resource: name.into(),
-            message: e.to_string(),
-        })?;
+        .map_err(build_error(name))?;
     let encryption = ServerSideEncryptionConfiguration::builder()
         .rules(
             ServerSideEncryptionRule::builder()
@@ -327,10 +332,7 @@ async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &BucketSpec) -> Resu
                 .build(),
         )
         .build()
-        .map_err(|e| InfraError::Aws {
-            resource: name.into(),
-            message: e.to_string(),
-        })?;
+        .map_err(build_error(name))?;
     client
         .put_bucket_encryption()
         .bucket(name)
@@ -360,17 +362,11 @@ async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &BucketSpec) -> Resu
         .set_allowed_headers(Some(strings(cors.allowed_headers)))
         .max_age_seconds(i32::try_from(cors.max_age_secs).unwrap_or(i32::MAX))
         .build()
-        .map_err(|e| InfraError::Aws {
-            resource: name.into(),
-            message: e.to_string(),
-        })?;
+        .map_err(build_error(name))?;
     let configuration = aws_sdk_s3::types::CorsConfiguration::builder()
         .cors_rules(rule)
         .build()
-        .map_err(|e| InfraError::Aws {
-            resource: name.into(),
-            message: e.to_string(),
-        })?;
+        .map_err(build_error(name))?;
     client
         .put_bucket_cors()
         .bucket(name)

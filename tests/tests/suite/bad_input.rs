@@ -405,3 +405,53 @@ async fn message_to_a_malformed_conversation_id_is_404_without_any_table_lookup(
     );
     assert_recorder_sees(&proxy, &app, &cid).await;
 }
+
+/// DynamoDB refuses a BETWEEN whose lower bound is above its upper one (a ValidationException,
+/// which would be a 500); moto answers it with nothing, so the test looks at what is sent: a
+/// cursor past every possible item must not reach DynamoDB as an inverted range.
+#[tokio::test]
+async fn huge_cursors_read_nothing_and_never_send_an_inverted_key_range() {
+    let proxy =
+        integration_tests::faults::FaultProxy::start(&integration_tests::endpoint(), 7).await;
+    let app = TestApp::start_at(&proxy.url).await;
+    let cid = app.new_conversation("alice").await;
+    let alice = app.token(Role::EndUser, "alice");
+    let admin = app.token(Role::Admin, "admin-1");
+    proxy.start_recording();
+    for after in ["9999999999998", "999999999999", "18446744073709551615"] {
+        let page = app
+            .get(
+                &format!("/v1/conversations/{cid}/messages?after_seq={after}"),
+                &alice,
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "after_seq={after}: {:?}",
+            page.body
+        );
+        assert_eq!(page.body["messages"], json!([]));
+        let audit = app
+            .get(&format!("/v1/settings/audit?cursor={after}"), &admin)
+            .await;
+        assert_eq!(
+            audit.status,
+            StatusCode::OK,
+            "cursor={after}: {:?}",
+            audit.body
+        );
+        assert_eq!(audit.body["entries"], json!([]));
+    }
+    for exchange in proxy.take_recording() {
+        if exchange.target.as_deref() != Some("DynamoDB_20120810.Query") {
+            continue;
+        }
+        let request: serde_json::Value = serde_json::from_str(&exchange.request).expect("JSON");
+        let values = &request["ExpressionAttributeValues"];
+        if let (Some(from), Some(to)) = (values[":from"]["S"].as_str(), values[":to"]["S"].as_str())
+        {
+            assert!(from <= to, "inverted range sent: {from} > {to}");
+        }
+    }
+}

@@ -43,6 +43,55 @@ async fn visitor_token(visitor: &Browser) -> String {
         .to_string()
 }
 
+/// A visitor on the shop embedding `app`'s account widget, who opened the widget, started a
+/// conversation and sent `first`.
+async fn visitor_starts_a_conversation(app: &TestApp, first: &str) -> Browser {
+    let visitor = Browser::start(1280, 800).await;
+    visitor
+        .goto(&format!(
+            "{}/demo/?account={}",
+            app.base_url, app.account.id
+        ))
+        .await;
+    visitor.screenshot("1-shop").await;
+    let launcher = visitor.find_in(WIDGET, ".launcher").await;
+    visitor.click(&launcher).await;
+    let start = visitor
+        .find_in(WIDGET, "[data-testid=new-conversation]")
+        .await;
+    visitor.click(&start).await;
+    widget_send(&visitor, first).await;
+    visitor
+}
+
+/// A PNG under a fresh name in the temporary folder, and that name.
+fn fresh_png() -> (std::path::PathBuf, String) {
+    let png = std::env::temp_dir().join(format!("{}.png", shared::ids::new_id("receipt")));
+    std::fs::write(&png, integration_tests::files::png()).expect("write a PNG");
+    let file_name = png.file_name().unwrap().to_string_lossy().to_string();
+    (png, file_name)
+}
+
+/// Attaches a fresh PNG in the widget and waits for its message's link; returns the file's
+/// name (the file itself is removed).
+async fn widget_attaches_a_png(visitor: &Browser) -> String {
+    let (png, file_name) = fresh_png();
+    let file_input = visitor.find_in(WIDGET, "[data-testid=file]").await;
+    visitor.choose_file(&file_input, &png).await;
+    visitor
+        .wait_for_text(WIDGET, ".msg.mine a", &file_name, 20)
+        .await;
+    let _ = std::fs::remove_file(png);
+    file_name
+}
+
+/// The product on the in-memory backend, as `cargo run -p local-gateway` runs it.
+async fn in_memory_app() -> TestApp {
+    let backend = shared::adapters::wiring::in_memory();
+    let queue = backend.routing_queue.clone();
+    TestApp::start_with(backend, queue).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
     let app = TestApp::start_product().await;
@@ -64,31 +113,10 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
         .await;
 
     // A visitor opens the shop in another browser and starts a conversation.
-    let visitor = Browser::start(1280, 800).await;
-    visitor
-        .goto(&format!(
-            "{}/demo/?account={}",
-            app.base_url, app.account.id
-        ))
-        .await;
-    visitor.screenshot("1-shop").await;
-    let launcher = visitor.find_in(WIDGET, ".launcher").await;
-    visitor.click(&launcher).await;
-    let start = visitor
-        .find_in(WIDGET, "[data-testid=new-conversation]")
-        .await;
-    visitor.click(&start).await;
-    widget_send(&visitor, "Hi! Where is my order 1042?").await;
+    let visitor = visitor_starts_a_conversation(&app, "Hi! Where is my order 1042?").await;
 
     // A PNG, through admit → upload → complete.
-    let png = std::env::temp_dir().join(format!("{}.png", shared::ids::new_id("receipt")));
-    std::fs::write(&png, integration_tests::files::png()).expect("write a PNG");
-    let file_name = png.file_name().unwrap().to_string_lossy().to_string();
-    let file_input = visitor.find_in(WIDGET, "[data-testid=file]").await;
-    visitor.choose_file(&file_input, &png).await;
-    visitor
-        .wait_for_text(WIDGET, ".msg.mine a", &file_name, 20)
-        .await;
+    let file_name = widget_attaches_a_png(&visitor).await;
     visitor.screenshot("2-widget-text-and-png").await;
 
     // Hostile text renders as text.
@@ -136,6 +164,18 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
         .wait_for_text(None, ".messages .msg.note", "check the courier", 10)
         .await;
     agent.screenshot("4-console-reply-and-note").await;
+
+    // The agent sends a file too; the visitor gets its link.
+    let (label, label_name) = fresh_png();
+    let console_file = agent.find("[data-testid=console-file]").await;
+    agent.choose_file(&console_file, &label).await;
+    agent
+        .wait_for_text(None, ".messages .msg.agent a", &label_name, 20)
+        .await;
+    visitor
+        .wait_for_text(WIDGET, ".msg.theirs a", &label_name, 20)
+        .await;
+    let _ = std::fs::remove_file(label);
 
     // The visitor sees the reply, pushed, and never the note.
     visitor
@@ -224,7 +264,6 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
     );
     assert_eq!(conversation.body["session"], "active");
     visitor.screenshot("6-widget-session-2").await;
-    let _ = std::fs::remove_file(png);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -299,31 +338,9 @@ async fn an_admin_changes_settings_in_the_console_and_is_told_of_a_conflict() {
 /// itself, with a signed PUT instead of S3's POST: the widget handles both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_widget_uploads_to_the_in_memory_gateway_too() {
-    let backend = shared::adapters::wiring::in_memory();
-    let queue = backend.routing_queue.clone();
-    let app = TestApp::start_with(backend, queue).await;
-    let visitor = Browser::start(1280, 800).await;
-    visitor
-        .goto(&format!(
-            "{}/demo/?account={}",
-            app.base_url, app.account.id
-        ))
-        .await;
-    let launcher = visitor.find_in(WIDGET, ".launcher").await;
-    visitor.click(&launcher).await;
-    let start = visitor
-        .find_in(WIDGET, "[data-testid=new-conversation]")
-        .await;
-    visitor.click(&start).await;
-    widget_send(&visitor, "Here is the receipt").await;
-    let png = std::env::temp_dir().join(format!("{}.png", shared::ids::new_id("receipt")));
-    std::fs::write(&png, integration_tests::files::png()).expect("write a PNG");
-    let file_name = png.file_name().unwrap().to_string_lossy().to_string();
-    let file_input = visitor.find_in(WIDGET, "[data-testid=file]").await;
-    visitor.choose_file(&file_input, &png).await;
-    visitor
-        .wait_for_text(WIDGET, ".msg.mine a", &file_name, 20)
-        .await;
+    let app = in_memory_app().await;
+    let visitor = visitor_starts_a_conversation(&app, "Here is the receipt").await;
+    widget_attaches_a_png(&visitor).await;
     // The link downloads the very bytes.
     let href = visitor
         .run(
@@ -339,28 +356,12 @@ async fn the_widget_uploads_to_the_in_memory_gateway_too() {
         .await
         .expect("bytes");
     assert_eq!(downloaded.to_vec(), integration_tests::files::png());
-    let _ = std::fs::remove_file(png);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_widget_opens_at_the_end_and_scrolls_back_through_a_long_history() {
-    let backend = shared::adapters::wiring::in_memory();
-    let queue = backend.routing_queue.clone();
-    let app = TestApp::start_with(backend, queue).await;
-    let visitor = Browser::start(1280, 800).await;
-    visitor
-        .goto(&format!(
-            "{}/demo/?account={}",
-            app.base_url, app.account.id
-        ))
-        .await;
-    let launcher = visitor.find_in(WIDGET, ".launcher").await;
-    visitor.click(&launcher).await;
-    let start = visitor
-        .find_in(WIDGET, "[data-testid=new-conversation]")
-        .await;
-    visitor.click(&start).await;
-    widget_send(&visitor, "the very first message").await;
+    let app = in_memory_app().await;
+    let visitor = visitor_starts_a_conversation(&app, "the very first message").await;
     let token = visitor_token(&visitor).await;
     let cid = app.get("/v1/conversations", &token).await.body["conversations"][0]["id"]
         .as_str()
@@ -402,4 +403,47 @@ async fn the_widget_opens_at_the_end_and_scrolls_back_through_a_long_history() {
     expected.extend((2..=80).map(|i| format!("message {i}")));
     assert_eq!(all, expected, "every message once, in order");
     visitor.screenshot("8-widget-history-scrolled-back").await;
+}
+
+/// On a phone the panel takes the whole screen and closes with its own button.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_widget_fills_a_phone_screen_and_closes_from_its_header() {
+    let app = in_memory_app().await;
+    let phone = Browser::start(390, 844).await;
+    phone
+        .goto(&format!(
+            "{}/demo/?account={}",
+            app.base_url, app.account.id
+        ))
+        .await;
+    let launcher = phone.find_in(WIDGET, ".launcher").await;
+    phone.click(&launcher).await;
+    let start = phone
+        .find_in(WIDGET, "[data-testid=new-conversation]")
+        .await;
+    phone.click(&start).await;
+    widget_send(&phone, "Hello from my phone").await;
+    let geometry = phone
+        .run(
+            "const panel = document.querySelector('#relay-widget').shadowRoot \
+             .querySelector('.panel').getBoundingClientRect(); \
+             return [panel.left, panel.top, panel.width, panel.height, innerWidth, innerHeight];",
+            vec![],
+        )
+        .await;
+    let [left, top, width, height, inner_width, inner_height] =
+        serde_json::from_value::<[f64; 6]>(geometry).expect("numbers");
+    assert_eq!((left, top), (0.0, 0.0));
+    assert_eq!((width, height), (inner_width, inner_height));
+    phone.screenshot("9-widget-on-a-phone").await;
+    let close = phone.find_in(WIDGET, "header .close").await;
+    phone.click(&close).await;
+    let open = phone
+        .run(
+            "return document.querySelector('#relay-widget').shadowRoot \
+             .querySelector('.panel').classList.contains('open');",
+            vec![],
+        )
+        .await;
+    assert_eq!(open, json!(false));
 }

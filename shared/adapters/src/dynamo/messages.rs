@@ -219,11 +219,14 @@ impl MessageStore for DynamoStore {
         after_seq: u64,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
+        let Some(first) = first_after(after_seq) else {
+            return Ok(Vec::new());
+        };
         let items = self
             .query_range(
                 conversation_pk(account_id, conversation_id),
-                message_sk(after_seq.saturating_add(1)),
-                "M#999999999999",
+                message_sk(first),
+                &message_sk(MAX_KEYED_NUMBER),
                 limit,
             )
             .await?;

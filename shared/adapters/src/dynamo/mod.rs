@@ -109,6 +109,15 @@ fn message_sk(seq: u64) -> String {
     format!("M#{seq:012}")
 }
 
+/// The highest seq (and settings version) a 12-digit sort key holds; a cursor at or past it
+/// has nothing after it.
+const MAX_KEYED_NUMBER: u64 = 999_999_999_999;
+
+/// The first key number after cursor `after`, if any fits the keys.
+fn first_after(after: u64) -> Option<u64> {
+    after.checked_add(1).filter(|first| *first <= MAX_KEYED_NUMBER)
+}
+
 fn idempotency_sk(client_message_id: &str, author_id: &str) -> String {
     // client_message_id has no '#' (validated), so this key is unambiguous.
     format!("I#{client_message_id}#{author_id}")
@@ -217,6 +226,10 @@ impl DynamoStore {
         to: &str,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
+        // DynamoDB refuses an inverted BETWEEN (a ValidationException); such a range is empty.
+        if from.as_str() > to {
+            return Ok(Vec::new());
+        }
         let mut items = Vec::new();
         let mut start_key = None;
         // DynamoDB pages at 1 MB: follow the pages until `limit` items or the end.

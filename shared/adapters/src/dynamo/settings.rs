@@ -72,10 +72,13 @@ impl SettingsStore for DynamoStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
+        let Some(first) = first_after(after_version) else {
+            return Ok(Vec::new());
+        };
         self.query_range(
             audit_pk(account_id),
-            format!("V#{:012}", after_version.saturating_add(1)),
-            "V#999999999999",
+            format!("V#{first:012}"),
+            &format!("V#{MAX_KEYED_NUMBER:012}"),
             limit,
         )
         .await?

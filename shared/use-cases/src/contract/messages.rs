@@ -138,3 +138,33 @@ pub async fn concurrent_replays_of_one_client_message_id_store_one_message(store
         1
     );
 }
+
+/// A cursor past anything stored (a client's typo, a fuzzer) reads nothing: never an error.
+pub async fn cursors_beyond_every_item_list_nothing(store: Arc<dyn Store>) {
+    let account = fresh_account();
+    let c = conversation(&account, "alice", 1);
+    store.create_conversation(&c).await.unwrap();
+    store
+        .append_message(&message(&c, "alice", "m1", "hello"))
+        .await
+        .unwrap();
+    for after in [
+        1,
+        999_999_999_998,
+        999_999_999_999,
+        9_999_999_999_998,
+        u64::MAX,
+    ] {
+        assert_eq!(
+            store
+                .list_messages(&account, &c.id, after, 10)
+                .await
+                .unwrap(),
+            vec![],
+            "after_seq {after}"
+        );
+    }
+    for after in [9_999_999_999_998, u64::MAX] {
+        assert_eq!(store.list_audit(&account, after, 10).await.unwrap(), vec![]);
+    }
+}

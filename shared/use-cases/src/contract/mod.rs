@@ -199,6 +199,7 @@ macro_rules! store_contract_tests {
             stale_conversation_update_conflicts_and_changes_nothing,
             appended_messages_get_consecutive_seqs_and_page_by_cursor,
             replayed_client_message_id_returns_original,
+            cursors_beyond_every_item_list_nothing,
             concurrent_appends_get_unique_gap_free_seqs,
             concurrent_replays_of_one_client_message_id_store_one_message,
             settings_commit_is_conditional_on_version_and_audited,
