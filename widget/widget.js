@@ -213,13 +213,13 @@
       .progress.show { display: block; }
       .progress div { height: 4px; width: 0; background: #2457d6; transition: width .1s; }
       .actions { display: flex; gap: 6px; padding: 6px 8px 0; background: #fff; }
+      header .close { display: none; }
       @media (max-width: 480px) {
         .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; max-height: none; border-radius: 0; }
         .launcher { right: 16px; bottom: 16px; }
         .panel.open ~ .launcher { display: none; }
         header .close { display: inline-block; }
       }
-      header .close { display: none; }
       .actions button { font-size: 12px; border: 1px solid #cfd6e4; background: #fff; border-radius: 14px;
         padding: 4px 10px; cursor: pointer; color: #1d2433; }
       `

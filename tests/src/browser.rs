@@ -45,6 +45,17 @@ pub struct Browser {
 impl Browser {
     /// Starts ChromeDriver and a headless Chromium of `width`×`height`.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Self::launch(width, height, None).await
+    }
+
+    /// A phone: Chromium's device emulation at `width`×`height` CSS pixels (a desktop window
+    /// cannot be narrower than 500 px).
+    pub async fn start_phone(width: u32, height: u32) -> Browser {
+        let metrics = json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2}});
+        Self::launch(width, height, Some(metrics)).await
+    }
+
+    async fn launch(width: u32, height: u32, mobile: Option<Value>) -> Browser {
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
             listener.local_addr().expect("port").port()
@@ -82,12 +93,16 @@ impl Browser {
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.display()),
         ];
+        let mut options = json!({
+            "binary": executable("CHROMIUM", "/usr/bin/chromium"),
+            "args": args,
+        });
+        if let Some(mobile) = mobile {
+            options["mobileEmulation"] = mobile;
+        }
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": executable("CHROMIUM", "/usr/bin/chromium"),
-                "args": args,
-            },
+            "goog:chromeOptions": options,
         }}});
         let created: Value = http
             .post(format!("{server}/session"))

@@ -156,9 +156,55 @@ impl RichContent {
             if button.label.trim().is_empty() {
                 return Err(DomainError::Unprocessable("a button needs a label".into()));
             }
+            if let Some(url) = &button.url {
+                check_link(url, &["https", "mailto", "tel"])?;
+            }
+        }
+        for item in &self.items {
+            if let Some(url) = &item.image_url {
+                check_link(url, &["https"])?;
+            }
         }
         Ok(())
     }
+}
+
+/// Longest link kept in rich content.
+const MAX_LINK_CHARS: usize = 2048;
+
+/// A link a client may open as it is: one of `schemes` (lower case, as browsers compare them
+/// after stripping what this refuses), no whitespace or control characters anywhere (browsers
+/// drop some of them, so ` JavaScript:` would run), and for https a host.
+fn check_link(url: &str, schemes: &[&str]) -> Result<(), DomainError> {
+    let refuse = || {
+        DomainError::Unprocessable(format!(
+            "links in rich content must be {} URLs",
+            schemes.join(", ")
+        ))
+    };
+    if url.is_empty()
+        || url.chars().count() > MAX_LINK_CHARS
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(refuse());
+    }
+    let (scheme, rest) = url.split_once(':').ok_or_else(refuse)?;
+    let scheme = scheme.to_ascii_lowercase();
+    if !schemes.contains(&scheme.as_str()) {
+        return Err(refuse());
+    }
+    if scheme == "https" {
+        let host = rest
+            .strip_prefix("//")
+            .map(|r| r.split(['/', '?', '#']).next().unwrap_or_default())
+            .unwrap_or_default();
+        if host.is_empty() {
+            return Err(refuse());
+        }
+    } else if rest.is_empty() {
+        return Err(refuse());
+    }
+    Ok(())
 }
 
 /// A post request that passed validation: what will be stored.

@@ -7,7 +7,7 @@ use integration_tests::agents::agent_with_capacity;
 use integration_tests::browser::Browser;
 use integration_tests::TestApp;
 use serde_json::{json, Value};
-use shared::model::Role;
+use shared::model::{AuthorRole, MessageKind, Role};
 
 const WIDGET: Option<&str> = Some("#relay-widget");
 const ENTER: &str = "\u{E007}";
@@ -188,26 +188,31 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
     );
     visitor.screenshot("5-widget-reply").await;
 
-    // A bot's rich message with a javascript: link: a card, and the link is inert text.
+    // A rich message with a javascript: link, as one stored before links were checked on the
+    // way in (the API refuses it now: messages_api.rs): the widget shows the link as inert text.
     let visitor_token = visitor_token(&visitor).await;
     let conversations = app.get("/v1/conversations", &visitor_token).await;
     let cid = conversations.body["conversations"][0]["id"]
         .as_str()
         .expect("the visitor's conversation")
         .to_string();
-    let rich = app
-        .post(
-            &format!("/v1/conversations/{cid}/messages"),
-            &agent_token,
-            json!({"client_message_id": "rich-1", "type": "rich", "rich": {
-            "layout": "buttons", "text": "Track it here:",
-            "buttons": [
-                {"label": "Open tracking", "url": "javascript:alert(1)"},
-                {"label": "Courier site", "url": "https://courier.example/track/1042"}
-            ]}}),
-        )
-        .await;
-    assert_eq!(rich.status, 201, "{:?}", rich.body);
+    let conversation = app.stored_conversation(&cid).await;
+    let mut legacy = shared::contract::message(&conversation, "agent-ada", "rich-1", "");
+    legacy.author_role = AuthorRole::Agent;
+    legacy.kind = MessageKind::Rich;
+    legacy.text = Some("Track it here:\n[Open tracking] javascript:alert(1)".into());
+    legacy.rich = Some(
+        json!({"layout": "buttons", "text": "Track it here:", "buttons": [
+            {"label": "Open tracking", "url": "javascript:alert(1)"},
+            {"label": "Courier site", "url": "https://courier.example/track/1042"}
+        ]}),
+    );
+    legacy.created_at = shared::now_ms();
+    app.backend
+        .store
+        .append_message(&legacy)
+        .await
+        .expect("store the legacy message");
     visitor
         .wait_for_text(WIDGET, ".msg .inert", "Open tracking", 15)
         .await;
@@ -409,7 +414,7 @@ async fn the_widget_opens_at_the_end_and_scrolls_back_through_a_long_history() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_widget_fills_a_phone_screen_and_closes_from_its_header() {
     let app = in_memory_app().await;
-    let phone = Browser::start(390, 844).await;
+    let phone = Browser::start_phone(390, 844).await;
     phone
         .goto(&format!(
             "{}/demo/?account={}",

@@ -386,3 +386,43 @@ async fn history_pages_backwards_from_the_latest_without_internal_notes() {
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn rich_links_other_than_https_mailto_and_tel_are_refused_and_nothing_is_stored() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("alice").await;
+    let agent = app.token(Role::Agent, "agent-1");
+    let post = |n: usize, rich: serde_json::Value| {
+        let (app, agent, cid) = (&app, &agent, &cid);
+        async move {
+            app.post(
+                &format!("/v1/conversations/{cid}/messages"),
+                agent,
+                json!({"client_message_id": format!("r{n}"), "type": "rich", "rich": rich}),
+            )
+            .await
+        }
+    };
+    let hostile = [
+        json!({"layout": "buttons", "buttons": [{"label": "Open", "url": "javascript:alert(1)"}]}),
+        json!({"layout": "buttons", "buttons": [{"label": "Open", "url": " JavaScript:alert(1)"}]}),
+        json!({"layout": "buttons", "buttons": [{"label": "Open", "url": "data:text/html,<script>alert(1)</script>"}]}),
+        json!({"layout": "buttons", "buttons": [{"label": "Open", "url": "http://plain.example"}]}),
+        json!({"layout": "carousel", "items": [{"title": "Mug", "image_url": "javascript:alert(1)"}]}),
+        json!({"layout": "carousel", "items": [{"title": "Mug", "buttons": [{"label": "Buy", "url": "vbscript:x"}]}]}),
+    ];
+    for (n, rich) in hostile.into_iter().enumerate() {
+        let reply = post(n, rich.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{rich}");
+        assert_eq!(reply.error_code(), "invalid_message", "{rich}");
+    }
+    assert!(app.stored_messages(&cid).await.is_empty());
+    let fine = json!({"layout": "carousel", "items": [{
+    "title": "Mug", "image_url": "https://cdn.example/mug.png",
+    "buttons": [
+        {"label": "Buy", "url": "https://shop.example/mug"},
+        {"label": "Mail us", "url": "mailto:help@shop.example"},
+        {"label": "Call", "url": "tel:+4712345678"}
+    ]}]});
+    assert_eq!(post(99, fine).await.status, StatusCode::CREATED);
+}

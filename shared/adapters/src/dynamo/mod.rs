@@ -115,7 +115,9 @@ const MAX_KEYED_NUMBER: u64 = 999_999_999_999;
 
 /// The first key number after cursor `after`, if any fits the keys.
 fn first_after(after: u64) -> Option<u64> {
-    after.checked_add(1).filter(|first| *first <= MAX_KEYED_NUMBER)
+    after
+        .checked_add(1)
+        .filter(|first| *first <= MAX_KEYED_NUMBER)
 }
 
 fn idempotency_sk(client_message_id: &str, author_id: &str) -> String {
