@@ -137,12 +137,7 @@ pub async fn call_function(function: &str, backend: &Backend, request: ApiReques
         routes::AGENT_PRESENCE => agent_presence::handle(backend, request).await,
         routes::END_SESSION => end_session::handle(backend, request).await,
         routes::WIDGET_API => widget_api::handle(backend, request).await,
-        _ => {
-            shared::api::handle_logged("local-gateway", &request, async {
-                Err(ApiError::route_not_found())
-            })
-            .await
-        }
+        _ => shared::api::refuse_logged(&request, ApiError::route_not_found()).await,
     }
 }
 
@@ -315,10 +310,7 @@ async fn serve_one(
         Err(_) => {
             let mut request = ApiRequest::new(Bytes::new());
             (*request.method_mut(), *request.uri_mut()) = head;
-            shared::api::handle_logged("local-gateway", &request, async {
-                Err(ApiError::payload_too_large())
-            })
-            .await
+            shared::api::refuse_logged(&request, ApiError::payload_too_large()).await
         }
     };
     let (parts, body) = response.into_parts();

@@ -413,18 +413,31 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Runs a function's request `work` and turns its result into the response, with one
 /// structured log line per request (function, method, path, status, duration). Everything the
 /// request logs is inside a `request` span carrying its `request_id`, which the response
-/// returns in `x-request-id`.
+/// returns in `x-request-id`. A function is only reached on its own paths, so it answers every
+/// CORS preflight (`OPTIONS`) itself, without running `work`.
 pub async fn handle_logged(
     function: &'static str,
     request: &ApiRequest,
     work: impl std::future::Future<Output = Result<ApiResponse, ApiError>>,
 ) -> ApiResponse {
-    use tracing::Instrument;
-    if request.method() == http::Method::OPTIONS
-        && crate::routes::function_for("OPTIONS", request.uri().path()).is_some()
-    {
+    if request.method() == http::Method::OPTIONS {
         return crate::cors::preflight(request);
     }
+    logged(function, request, work).await
+}
+
+/// Refuses a request no function was reached for (the local gateway's 404 and 413, which API
+/// Gateway answers on AWS), logged like every answer; a preflight too is refused.
+pub async fn refuse_logged(request: &ApiRequest, error: ApiError) -> ApiResponse {
+    logged("local-gateway", request, async { Err(error) }).await
+}
+
+async fn logged(
+    function: &'static str,
+    request: &ApiRequest,
+    work: impl std::future::Future<Output = Result<ApiResponse, ApiError>>,
+) -> ApiResponse {
+    use tracing::Instrument;
     let request_id = crate::ids::new_id("req");
     let span = tracing::info_span!("request", request_id = %request_id, function);
     let started = std::time::Instant::now();

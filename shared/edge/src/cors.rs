@@ -5,9 +5,13 @@
 //! account on the actual request (an end user's origin must be in `widget.allowed_origins`,
 //! 403 `origin_not_allowed`). Echoing on errors lets the widget read why it was refused.
 
-use http::{HeaderValue, StatusCode};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
 
-use crate::api::{ApiRequest, ApiResponse};
+// The edge's request and response types (`api::ApiRequest`/`ApiResponse`), spelled out so
+// that CORS stays below the module that uses it.
+type ApiRequest = Request<Bytes>;
+type ApiResponse = Response<String>;
 
 /// How long a browser may reuse a preflight answer (Chromium caps it at 2 h).
 pub const PREFLIGHT_MAX_AGE_SECS: u32 = 600;
