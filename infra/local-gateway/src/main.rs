@@ -34,6 +34,12 @@ fn token(args: &[String]) -> Result<String, String> {
         .map(|t| t.parse().map_err(|_| "--ttl must be a number of seconds"))
         .transpose()?
         .unwrap_or(3600);
+    if !(1..=shared::auth::MAX_TOKEN_LIFETIME_SECS).contains(&ttl) {
+        return Err(format!(
+            "--ttl must be 1 to {} seconds (tokens live at most a week)",
+            shared::auth::MAX_TOKEN_LIFETIME_SECS
+        ));
+    }
     let now = shared::now_ms() / 1000;
     Ok(mint_token(
         &account,

@@ -42,6 +42,10 @@ pub enum AuthError {
     Signature,
     #[error("token expired")]
     Expired,
+    #[error("token valid for longer than allowed")]
+    Lifetime,
+    #[error("token not valid yet")]
+    NotYetValid,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -63,7 +67,15 @@ struct Claims {
     exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
 }
+
+/// The longest a token may still be valid when presented: a week. A leaked token stops working
+/// within that, whatever its issuer wrote; the visitor tokens Relay signs live a day.
+pub const MAX_TOKEN_LIFETIME_SECS: i64 = 7 * 24 * 3600;
+/// How far ahead of ours an issuer's clock may run (`nbf`, `iat`).
+pub const CLOCK_SKEW_SECS: i64 = 60;
 
 pub use crate::ids::is_safe_identifier;
 
@@ -203,6 +215,13 @@ pub async fn verify_token(
     if claims.exp <= now_secs {
         return Err(AuthError::Expired);
     }
+    if claims.exp > now_secs + MAX_TOKEN_LIFETIME_SECS {
+        return Err(AuthError::Lifetime);
+    }
+    let too_early = |at: Option<i64>| at.is_some_and(|at| at > now_secs + CLOCK_SKEW_SECS);
+    if too_early(claims.nbf) || too_early(claims.iat) {
+        return Err(AuthError::NotYetValid);
+    }
     // The widget's own key signs visitors and nothing else (R28): whatever else a token under
     // it claims, it is refused.
     if kid == crate::widget::VISITOR_SIGNING_KID
@@ -238,6 +257,7 @@ pub fn mint_token(
         role: role.as_str().into(),
         exp: issued_at_secs + ttl_secs,
         iat: Some(issued_at_secs),
+        nbf: None,
     };
     sign_parts(
         &serde_json::json!(header),
@@ -339,6 +359,57 @@ mod tests {
             .unwrap();
         assert_eq!(p.user_id, "alice");
         assert_eq!(p.role, Role::EndUser);
+    }
+
+    /// Claims signed with the test key, as an issuer that gets times wrong would send them.
+    fn token_with(claims: serde_json::Value) -> String {
+        sign_parts(
+            &serde_json::json!({"alg": "HS256", "kid": "k1", "typ": "JWT"}),
+            &claims,
+            "s3cret",
+        )
+    }
+
+    #[tokio::test]
+    async fn tokens_valid_for_too_long_or_not_yet_valid_are_refused() {
+        let s = store().await;
+        let keys = SigningKeys::default();
+        let now = 1_000_000;
+        let claims = |extra: serde_json::Value| {
+            let mut claims = serde_json::json!({"acct": "acme", "sub": "alice", "role": "end_user", "exp": now + 600});
+            merge(&mut claims, extra);
+            token_with(claims)
+        };
+        fn merge(into: &mut serde_json::Value, extra: serde_json::Value) {
+            if let (Some(into), serde_json::Value::Object(extra)) = (into.as_object_mut(), extra) {
+                into.extend(extra);
+            }
+        }
+        // A month-long token: whoever holds a leaked one keeps it too long.
+        let month = claims(serde_json::json!({"exp": now + 30 * 24 * 3600}));
+        assert!(matches!(
+            verify_token(&s, &keys, &month, now).await,
+            Err(AuthError::Lifetime)
+        ));
+        let week = claims(serde_json::json!({"exp": now + MAX_TOKEN_LIFETIME_SECS}));
+        assert!(verify_token(&s, &keys, &week, now).await.is_ok());
+        // Not valid yet (nbf), or issued in the future (iat), beyond the clock-skew leeway.
+        for future in [
+            serde_json::json!({"nbf": now + CLOCK_SKEW_SECS + 1}),
+            serde_json::json!({"iat": now + CLOCK_SKEW_SECS + 1}),
+        ] {
+            let token = claims(future.clone());
+            assert!(
+                matches!(
+                    verify_token(&s, &keys, &token, now).await,
+                    Err(AuthError::NotYetValid)
+                ),
+                "{future}"
+            );
+        }
+        // Within the leeway, a slightly fast issuer's clock is fine.
+        let skewed = claims(serde_json::json!({"nbf": now + 30, "iat": now + 30}));
+        assert!(verify_token(&s, &keys, &skewed, now).await.is_ok());
     }
 
     #[tokio::test]

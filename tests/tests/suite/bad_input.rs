@@ -195,6 +195,28 @@ async fn missing_expired_forged_and_alg_none_tokens_are_unauthorized() {
         ),
         ("alg none", Some(none_token), "unauthorized"),
         (
+            "valid for a year",
+            Some(mint_token(
+                &account.id,
+                &account.kid,
+                &account.secret,
+                "alice",
+                Role::EndUser,
+                now,
+                365 * 24 * 3600,
+            )),
+            "unauthorized",
+        ),
+        (
+            "not valid for another hour",
+            Some(sign_parts(
+                &json!({"alg": "HS256", "kid": account.kid}),
+                &json!({"acct": account.id, "sub": "alice", "role": "end_user", "exp": now + 7200, "nbf": now + 3600}),
+                &account.secret,
+            )),
+            "unauthorized",
+        ),
+        (
             "HS512 header",
             Some(sign_parts(
                 &json!({"alg": "HS512", "kid": account.kid}),
