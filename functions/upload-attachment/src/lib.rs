@@ -213,7 +213,8 @@ async fn status(
             backend
                 .objects
                 .download_url(
-                    &attachment.object_key,
+                    // R30: the validated copy, never the upload key.
+                    &shared::attachments::validated_key(&attachment.object_key),
                     &attachment.file_name,
                     content_type,
                     DOWNLOAD_URL_TTL_SECS,

@@ -16,7 +16,7 @@ use sha2::Sha256;
 
 use crate::error::StoreError;
 use crate::on_demand::OnDemand;
-use crate::ports::{ObjectStore, UploadTarget};
+use crate::ports::{ObjectHead, ObjectStore, UploadTarget};
 
 /// The attachments bucket on S3 (or an emulator: path-style addressing when an endpoint is set).
 #[derive(Clone)]
@@ -82,6 +82,24 @@ fn sign_post_policy(secret: &str, date: &str, region: &str, policy_b64: &str) ->
         &signing_key(secret, date, region, "s3"),
         policy_b64.as_bytes(),
     ))
+}
+
+/// A precondition on the object's ETag that failed (412) means it was replaced: `Conflict`;
+/// anything else as every adapter maps it.
+fn replaced_or<E>(
+    error: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> StoreError
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let precondition_failed = error
+        .raw_response()
+        .is_some_and(|r| r.status().as_u16() == 412)
+        || aws_sdk_s3::error::ProvideErrorMetadata::code(&error) == Some("PreconditionFailed");
+    if precondition_failed {
+        return StoreError::Conflict;
+    }
+    crate::sdk_error(error)
 }
 
 #[async_trait]
@@ -150,7 +168,7 @@ impl ObjectStore for S3Objects {
         })
     }
 
-    async fn object_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
+    async fn object_head(&self, key: &str) -> Result<Option<ObjectHead>, StoreError> {
         match self
             .client
             .get()
@@ -160,23 +178,32 @@ impl ObjectStore for S3Objects {
             .send()
             .await
         {
-            Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
+            Ok(head) => Ok(Some(ObjectHead {
+                size: head.content_length().unwrap_or(0).max(0) as u64,
+                etag: head.e_tag().unwrap_or_default().to_string(),
+            })),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) => Err(crate::sdk_error(error)),
         }
     }
 
-    async fn read_prefix(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+    async fn read_prefix(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        etag: &str,
+    ) -> Result<Vec<u8>, StoreError> {
         let output = self
             .client
             .get()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .if_match(etag)
             .range(format!("bytes=0-{}", max_bytes.saturating_sub(1)))
             .send()
             .await
-            .map_err(crate::sdk_error)?;
+            .map_err(replaced_or)?;
         let bytes = output
             .body
             .collect()
@@ -185,6 +212,32 @@ impl ObjectStore for S3Objects {
             .into_bytes();
         // A server ignoring Range sends everything; keep the promise of at most `max_bytes`.
         Ok(bytes[..bytes.len().min(max_bytes as usize)].to_vec())
+    }
+
+    async fn copy_if_unchanged(&self, from: &str, to: &str, etag: &str) -> Result<(), StoreError> {
+        let copied = self
+            .client
+            .get()
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .copy_source_if_match(etag)
+            .key(to)
+            .send()
+            .await
+            .map_err(replaced_or)?;
+        // S3 refuses the copy itself (412) when the source changed. An emulator that ignores
+        // the precondition (moto does) is caught here: a single-part object's ETag is the
+        // digest of its bytes, so a copy of other bytes has another tag; that copy is removed.
+        let copied_etag = copied
+            .copy_object_result()
+            .and_then(|result| result.e_tag())
+            .unwrap_or_default();
+        if copied_etag.trim_matches('"') != etag.trim_matches('"') {
+            self.delete(to).await?;
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

@@ -185,10 +185,26 @@ impl ObjectStore for NotLinked {
     ) -> Result<crate::ports::UploadTarget, StoreError> {
         self.refuse()
     }
-    async fn object_size(&self, _key: &str) -> Result<Option<u64>, StoreError> {
+    async fn object_head(
+        &self,
+        _key: &str,
+    ) -> Result<Option<crate::ports::ObjectHead>, StoreError> {
         self.refuse()
     }
-    async fn read_prefix(&self, _key: &str, _max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+    async fn read_prefix(
+        &self,
+        _key: &str,
+        _max_bytes: u64,
+        _etag: &str,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.refuse()
+    }
+    async fn copy_if_unchanged(
+        &self,
+        _from: &str,
+        _to: &str,
+        _etag: &str,
+    ) -> Result<(), StoreError> {
         self.refuse()
     }
     async fn delete(&self, _key: &str) -> Result<(), StoreError> {

@@ -353,6 +353,14 @@ pub struct UploadTarget {
     pub expires_at: i64,
 }
 
+/// What a bucket says of a stored object without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHead {
+    pub size: u64,
+    /// Names this version of the bytes: another upload to the key gets another tag.
+    pub etag: String,
+}
+
 /// The attachments bucket.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
@@ -364,10 +372,19 @@ pub trait ObjectStore: Send + Sync {
         max_bytes: u64,
         ttl_secs: u64,
     ) -> Result<UploadTarget, StoreError>;
-    /// The stored object's size, `None` when nothing is stored under `key`.
-    async fn object_size(&self, key: &str) -> Result<Option<u64>, StoreError>;
-    /// The first `max_bytes` of the object (all of it when smaller).
-    async fn read_prefix(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError>;
+    /// The stored object's size and version tag, `None` when nothing is stored under `key`.
+    async fn object_head(&self, key: &str) -> Result<Option<ObjectHead>, StoreError>;
+    /// The first `max_bytes` of the object (all of it when smaller), if it is still the
+    /// version `etag` names; `Conflict` when it was replaced since.
+    async fn read_prefix(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        etag: &str,
+    ) -> Result<Vec<u8>, StoreError>;
+    /// Copies the object at `from` to `to` if it is still the version `etag` names;
+    /// `Conflict` when it was replaced since (nothing is copied then).
+    async fn copy_if_unchanged(&self, from: &str, to: &str, etag: &str) -> Result<(), StoreError>;
     /// Removes the object (no error when it is already gone).
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// A short-lived URL that downloads the object as a file named `file_name` (never rendered

@@ -4,8 +4,8 @@
 //! run returns it.
 
 use crate::attachments::{
-    inspect, needs_whole_object, Attachment, AttachmentStatus, RejectReason, Verdict,
-    MAX_ATTACHMENT_BYTES, SNIFF_BYTES,
+    inspect, needs_whole_object, validated_key, Attachment, AttachmentStatus, RejectReason,
+    Verdict, MAX_ATTACHMENT_BYTES, SNIFF_BYTES,
 };
 use crate::error::StoreError;
 use crate::ports::{AttachmentStore, ObjectStore};
@@ -30,9 +30,10 @@ pub async fn validate(
     if attachment.status != AttachmentStatus::Pending {
         return Ok(Validation::Decided(attachment));
     }
-    let Some(size) = objects.object_size(&attachment.object_key).await? else {
+    let Some(head) = objects.object_head(&attachment.object_key).await? else {
         return Ok(Validation::NotUploaded(attachment));
     };
+    let size = head.size;
     let verdict = if size > attachment.declared_size || size > MAX_ATTACHMENT_BYTES {
         // Never read an oversize body.
         Verdict::Rejected(RejectReason::SizeMismatch)
@@ -42,7 +43,10 @@ pub async fn validate(
         } else {
             SNIFF_BYTES.min(size)
         };
-        let content = objects.read_prefix(&attachment.object_key, wanted).await?;
+        // Only the version measured above: bytes sent again since are a later run's.
+        let content = objects
+            .read_prefix(&attachment.object_key, wanted, &head.etag)
+            .await?;
         inspect(
             &attachment.extension,
             attachment.declared_size,
@@ -62,6 +66,18 @@ pub async fn validate(
             decided.status = AttachmentStatus::Rejected;
             decided.reason = Some(reason.code().to_string());
         }
+    }
+    if decided.status == AttachmentStatus::Clean {
+        // R30: the inspected version, copied where no upload target reaches; if the upload was
+        // replaced meanwhile the copy fails (Conflict) and nothing is decided: the retry, or
+        // the new upload's notification, inspects what is there now.
+        objects
+            .copy_if_unchanged(
+                &decided.object_key,
+                &validated_key(&decided.object_key),
+                &head.etag,
+            )
+            .await?;
     }
     let stored = store.decide_attachment(&decided).await?;
     if stored.status == AttachmentStatus::Rejected {

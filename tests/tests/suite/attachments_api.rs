@@ -156,7 +156,7 @@ async fn disguised_dangerous_and_oversize_uploads_are_rejected_and_deleted() {
         assert_eq!(
             app.backend
                 .objects
-                .object_size(&stored.object_key)
+                .object_head(&stored.object_key)
                 .await
                 .unwrap(),
             None,
@@ -492,4 +492,74 @@ async fn attachment_functions_need_only_the_services_they_link() {
     );
     assert_eq!(status, 200, "{view}");
     assert!(view["download_url"].as_str().is_some_and(|u| !u.is_empty()));
+}
+
+/// R30: what was checked is what is downloaded. An upload target stays valid for minutes after
+/// the clean verdict; sending it again with other bytes must not change what the download
+/// link serves (on S3, and on the in-memory gateway's signed PUT).
+async fn a_validated_file_cannot_be_swapped_by_uploading_again(app: &TestApp) {
+    let cid = app.new_conversation("alice").await;
+    let alice = app.token(Role::EndUser, "alice");
+    let png = files::png();
+    let admitted = admit(
+        app,
+        &cid,
+        &alice,
+        json!({"file_name": "receipt.png", "content_type": "image/png", "size": png.len()}),
+    )
+    .await;
+    assert_eq!(admitted.status, StatusCode::CREATED, "{:?}", admitted.body);
+    let aid = admitted.body["attachment_id"].as_str().unwrap().to_string();
+    let target = admitted.body["upload"].clone();
+    assert!(app
+        .upload(&target, "receipt.png", png.clone())
+        .await
+        .is_success());
+    let completed = app
+        .post(
+            &format!("/v1/conversations/{cid}/attachments/{aid}/complete"),
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(completed.body["status"], "clean", "{:?}", completed.body);
+
+    // The same target again, now with something else of the same size.
+    let mut swapped = files::exe();
+    swapped.resize(png.len(), 0);
+    let status = app.upload(&target, "receipt.png", swapped.clone()).await;
+    assert!(
+        status.is_success(),
+        "the target still takes bytes ({status})"
+    );
+
+    let attachment = app
+        .get(
+            &format!("/v1/conversations/{cid}/attachments/{aid}"),
+            &alice,
+        )
+        .await;
+    assert_eq!(attachment.body["status"], "clean");
+    let url = attachment.body["download_url"]
+        .as_str()
+        .expect("download url");
+    let (status, _, body) = app.download(url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body, png,
+        "the download serves the bytes that were validated"
+    );
+}
+
+#[tokio::test]
+async fn a_validated_file_cannot_be_swapped_on_s3() {
+    a_validated_file_cannot_be_swapped_by_uploading_again(&TestApp::start().await).await;
+}
+
+#[tokio::test]
+async fn a_validated_file_cannot_be_swapped_on_the_in_memory_gateway() {
+    let backend = shared::adapters::wiring::in_memory();
+    let queue = backend.routing_queue.clone();
+    let app = TestApp::start_with(backend, queue).await;
+    a_validated_file_cannot_be_swapped_by_uploading_again(&app).await;
 }

@@ -17,7 +17,7 @@ use crate::ids::new_id;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
     AccountStore, AttachmentStore, ChangeFeed, Connection, ConnectionStore, ConversationStore,
-    LocalBucket, MessageStore, ObjectStore, Push, PushOutcome, Queue, ReceivedMessage,
+    LocalBucket, MessageStore, ObjectHead, ObjectStore, Push, PushOutcome, Queue, ReceivedMessage,
     RoutingStore, SessionStore, SettingsStore, StoredSettings, UploadTarget,
 };
 use crate::realtime::{Listener, Stored, StoredChange};

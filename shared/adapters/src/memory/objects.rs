@@ -127,16 +127,36 @@ impl ObjectStore for MemoryObjects {
         })
     }
 
-    async fn object_size(&self, key: &str) -> Result<Option<u64>, StoreError> {
-        Ok(self.lock()?.get(key).map(|o| o.len() as u64))
+    async fn object_head(&self, key: &str) -> Result<Option<ObjectHead>, StoreError> {
+        Ok(self.lock()?.get(key).map(|bytes| ObjectHead {
+            size: bytes.len() as u64,
+            etag: etag_of(bytes),
+        }))
     }
 
-    async fn read_prefix(&self, key: &str, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+    async fn read_prefix(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        etag: &str,
+    ) -> Result<Vec<u8>, StoreError> {
         let objects = self.lock()?;
-        let object = objects
-            .get(key)
-            .ok_or_else(|| StoreError::Internal(format!("no object {key}")))?;
+        let object = objects.get(key).ok_or(StoreError::Conflict)?;
+        if etag_of(object) != etag {
+            return Err(StoreError::Conflict);
+        }
         Ok(object[..object.len().min(max_bytes as usize)].to_vec())
+    }
+
+    async fn copy_if_unchanged(&self, from: &str, to: &str, etag: &str) -> Result<(), StoreError> {
+        let mut objects = self.lock()?;
+        let object = objects.get(from).ok_or(StoreError::Conflict)?;
+        if etag_of(object) != etag {
+            return Err(StoreError::Conflict);
+        }
+        let copy = object.clone();
+        objects.insert(to.to_string(), copy);
+        Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -165,4 +185,10 @@ impl ObjectStore for MemoryObjects {
             ],
         ))
     }
+}
+
+/// What S3's ETag is for a simple upload: a digest of the bytes (here SHA-256, shortened).
+fn etag_of(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(bytes)[..16])
 }

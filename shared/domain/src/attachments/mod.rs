@@ -176,6 +176,19 @@ pub fn object_key(account_id: &str, conversation_id: &str, attachment_id: &str) 
 /// Every attachment object lives under this prefix (bucket notifications filter on it).
 pub const OBJECT_KEY_PREFIX: &str = "a/";
 
+/// Validated bytes are copied under this prefix, and downloads are served only from there
+/// (R30): an upload target can only name its `a/` key, so sending it again after the verdict
+/// changes nothing anyone downloads.
+pub const VALIDATED_KEY_PREFIX: &str = "v/";
+
+/// Where the validated copy of the object at `object_key` lives.
+pub fn validated_key(object_key: &str) -> String {
+    let rest = object_key
+        .strip_prefix(OBJECT_KEY_PREFIX)
+        .unwrap_or(object_key);
+    format!("{VALIDATED_KEY_PREFIX}{rest}")
+}
+
 /// (account, conversation, attachment) of an object key made by [`object_key`].
 pub fn parse_object_key(key: &str) -> Option<(String, String, String)> {
     let rest = key.strip_prefix(OBJECT_KEY_PREFIX)?;

@@ -246,7 +246,8 @@ macro_rules! object_store_contract_tests {
         $crate::store_contract_tests!(@each $make;
             missing_object_has_no_size_and_deleting_it_succeeds,
             stored_object_reports_its_size_reads_a_bounded_prefix_and_deletes,
-            replaced_object_reports_the_new_bytes,
+            replaced_object_reports_the_new_bytes_under_a_new_tag,
+            copy_takes_only_the_version_named,
             upload_target_is_for_its_key_and_expires_after_its_ttl,
             download_urls_differ_per_key_and_name,
         );

@@ -24,9 +24,18 @@ fn fresh_key() -> String {
 
 pub async fn missing_object_has_no_size_and_deleting_it_succeeds(under_test: ObjectsUnderTest) {
     let key = fresh_key();
-    assert_eq!(under_test.objects.object_size(&key).await.unwrap(), None);
+    assert_eq!(under_test.objects.object_head(&key).await.unwrap(), None);
     under_test.objects.delete(&key).await.unwrap();
-    assert_eq!(under_test.objects.object_size(&key).await.unwrap(), None);
+    assert_eq!(under_test.objects.object_head(&key).await.unwrap(), None);
+}
+
+/// The size and version tag of what is stored now.
+async fn head(objects: &dyn ObjectStore, key: &str) -> crate::ports::ObjectHead {
+    objects
+        .object_head(key)
+        .await
+        .unwrap()
+        .expect("an object is stored")
 }
 
 pub async fn stored_object_reports_its_size_reads_a_bounded_prefix_and_deletes(
@@ -36,28 +45,72 @@ pub async fn stored_object_reports_its_size_reads_a_bounded_prefix_and_deletes(
     let bytes: Vec<u8> = (0u8..=99).collect();
     under_test.put.put(&key, bytes.clone()).await;
     let objects = &under_test.objects;
-    assert_eq!(objects.object_size(&key).await.unwrap(), Some(100));
+    let stored = head(objects.as_ref(), &key).await;
+    assert_eq!(stored.size, 100);
     assert_eq!(
-        objects.read_prefix(&key, 4).await.unwrap(),
+        objects.read_prefix(&key, 4, &stored.etag).await.unwrap(),
         vec![0, 1, 2, 3]
     );
-    assert_eq!(objects.read_prefix(&key, 1_000).await.unwrap(), bytes);
+    assert_eq!(
+        objects
+            .read_prefix(&key, 1_000, &stored.etag)
+            .await
+            .unwrap(),
+        bytes
+    );
     objects.delete(&key).await.unwrap();
-    assert_eq!(objects.object_size(&key).await.unwrap(), None);
+    assert_eq!(objects.object_head(&key).await.unwrap(), None);
     // Deleting twice is not an error: a validator retried after its delete must not fail.
     objects.delete(&key).await.unwrap();
 }
 
-pub async fn replaced_object_reports_the_new_bytes(under_test: ObjectsUnderTest) {
+pub async fn replaced_object_reports_the_new_bytes_under_a_new_tag(under_test: ObjectsUnderTest) {
     let key = fresh_key();
     under_test.put.put(&key, b"first version".to_vec()).await;
-    under_test.put.put(&key, b"second".to_vec()).await;
     let objects = &under_test.objects;
-    assert_eq!(objects.object_size(&key).await.unwrap(), Some(6));
+    let first = head(objects.as_ref(), &key).await;
+    under_test.put.put(&key, b"second".to_vec()).await;
+    let second = head(objects.as_ref(), &key).await;
+    assert_eq!(second.size, 6);
+    assert_ne!(second.etag, first.etag);
     assert_eq!(
-        objects.read_prefix(&key, 64).await.unwrap(),
+        objects.read_prefix(&key, 64, &second.etag).await.unwrap(),
         b"second".to_vec()
     );
+    // A read for the version measured before the replacement reads nothing.
+    assert!(matches!(
+        objects.read_prefix(&key, 64, &first.etag).await,
+        Err(StoreError::Conflict)
+    ));
+}
+
+/// R30's copy: only the version that was inspected reaches the validated key.
+pub async fn copy_takes_only_the_version_named(under_test: ObjectsUnderTest) {
+    let (key, copy) = (fresh_key(), fresh_key());
+    under_test.put.put(&key, b"inspected bytes".to_vec()).await;
+    let objects = &under_test.objects;
+    let inspected = head(objects.as_ref(), &key).await;
+    under_test.put.put(&key, b"swapped in later".to_vec()).await;
+    assert!(matches!(
+        objects
+            .copy_if_unchanged(&key, &copy, &inspected.etag)
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(objects.object_head(&copy).await.unwrap(), None);
+    let current = head(objects.as_ref(), &key).await;
+    objects
+        .copy_if_unchanged(&key, &copy, &current.etag)
+        .await
+        .unwrap();
+    let copied = head(objects.as_ref(), &copy).await;
+    assert_eq!(
+        objects.read_prefix(&copy, 64, &copied.etag).await.unwrap(),
+        b"swapped in later".to_vec()
+    );
+    // Replacing the original afterwards leaves the copy as it was.
+    under_test.put.put(&key, b"third".to_vec()).await;
+    assert_eq!(head(objects.as_ref(), &copy).await, copied);
 }
 
 pub async fn upload_target_is_for_its_key_and_expires_after_its_ttl(under_test: ObjectsUnderTest) {
