@@ -405,3 +405,32 @@ fn websocket_routes_go_to_the_realtime_function_and_the_change_stream_drives_the
     );
     assert_eq!(queue["Type"], "AWS::SQS::Queue");
 }
+
+/// Without `s3:ListBucket` on the bucket, S3 answers a HeadObject of a missing key with 403,
+/// not 404: `complete` before any upload would be a 500 on AWS instead of 409 `not_uploaded`
+/// (moto does not enforce IAM, so only the template can show it). Every function that asks
+/// whether an upload exists must hold it.
+#[test]
+fn functions_that_look_for_uploads_may_list_the_bucket() {
+    let template = template();
+    let resources = infra::definition(infra::DEFAULT_PREFIX);
+    let bucket_arn = get_att_arn(resources.bucket.logical_id);
+    for function in ["UploadAttachmentFunction", "ValidateAttachmentFunction"] {
+        let statements = resource(&template, function)["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{function} has a policy"))
+            .clone();
+        let lists = statements.iter().any(|statement| {
+            let actions = &statement["Action"];
+            let has_list = actions
+                .as_sequence()
+                .is_some_and(|a| a.iter().any(|x| x == "s3:ListBucket"))
+                || *actions == "s3:ListBucket";
+            let on_bucket = statement["Resource"]
+                .as_sequence()
+                .is_some_and(|r| r.contains(&bucket_arn));
+            has_list && on_bucket && statement["Condition"].is_null()
+        });
+        assert!(lists, "{function} cannot tell a missing upload (404) from a refusal (403)");
+    }
+}
