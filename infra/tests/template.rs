@@ -431,6 +431,9 @@ fn functions_that_look_for_uploads_may_list_the_bucket() {
                 .is_some_and(|r| r.contains(&bucket_arn));
             has_list && on_bucket && statement["Condition"].is_null()
         });
-        assert!(lists, "{function} cannot tell a missing upload (404) from a refusal (403)");
+        assert!(
+            lists,
+            "{function} cannot tell a missing upload (404) from a refusal (403)"
+        );
     }
 }
