@@ -74,6 +74,23 @@ pub fn is_visitor_id(user_id: &str) -> bool {
     is_valid_id(VISITOR_ID_PREFIX, user_id)
 }
 
+/// Identify: `conversation` as the identified user's, if it still is the visitor's (`None`
+/// when it already moved: a retried identify, or a stale index entry).
+pub fn moved_to_identified_user(
+    conversation: &crate::model::Conversation,
+    visitor_id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> Option<crate::model::Conversation> {
+    (conversation.owner_id == visitor_id).then(|| {
+        let mut next = conversation.clone();
+        next.owner_id = user_id.to_string();
+        next.revision += 1;
+        next.updated_at = now_ms;
+        next
+    })
+}
+
 impl VisitorRate {
     /// The window `now_ms` falls in (its start), and the seconds left until the next one: the
     /// `Retry-After` of a refused visitor.

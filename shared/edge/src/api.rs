@@ -355,9 +355,24 @@ pub struct SourceAddress(pub String);
 /// Where `request` comes from: `Origin`, `Host` and source address (`unknown` when the
 /// platform gave none).
 pub fn caller_of(request: &ApiRequest) -> Caller<'_> {
+    let from_headers = caller_of_headers(request.headers());
+    Caller {
+        host: from_headers
+            .host
+            .or_else(|| request.uri().authority().map(|a| a.as_str())),
+        source: request
+            .extensions()
+            .get::<SourceAddress>()
+            .map_or(from_headers.source, |s| s.0.as_str()),
+        ..from_headers
+    }
+}
+
+/// `Origin` and `Host` of a request's (or a WebSocket handshake's) headers; the source address
+/// is not in them (`unknown`).
+pub fn caller_of_headers(headers: &http::HeaderMap) -> Caller<'_> {
     let header = |name| {
-        request
-            .headers()
+        headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
@@ -365,11 +380,8 @@ pub fn caller_of(request: &ApiRequest) -> Caller<'_> {
     Caller {
         // `Origin: null` (sandboxed frames, file: pages) is an origin no account lists.
         origin: header(http::header::ORIGIN),
-        host: header(http::header::HOST).or_else(|| request.uri().authority().map(|a| a.as_str())),
-        source: request
-            .extensions()
-            .get::<SourceAddress>()
-            .map_or("unknown", |s| s.0.as_str()),
+        host: header(http::header::HOST),
+        source: "unknown",
     }
 }
 

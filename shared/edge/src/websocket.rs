@@ -4,12 +4,12 @@
 
 use http::StatusCode;
 
-use crate::api::{authenticate_token, ApiError};
+use crate::api::{authenticate_token, caller_of_headers, ApiError};
 use crate::auth::AuthError;
 use crate::backend::Backend;
 use domain::realtime::Listener;
 use use_cases::live::{self, ConnectError};
-use use_cases::visitors::{check_end_user_origin, Caller};
+use use_cases::visitors::check_end_user_origin;
 
 /// Verifies `token` and records connection `connection_id` for its principal; the error is the
 /// refusal the client gets instead of the upgrade (401 bad token, 403 an end user's page of an
@@ -22,18 +22,7 @@ pub async fn open_connection(
     connection_id: &str,
 ) -> Result<(), ApiError> {
     let principal = authenticate_token(backend, token.ok_or(AuthError::Missing)?).await?;
-    let header = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-    };
-    let caller = Caller {
-        origin: header(http::header::ORIGIN),
-        host: header(http::header::HOST),
-        source: "",
-    };
-    check_end_user_origin(backend, &principal, &caller).await?;
+    check_end_user_origin(backend, &principal, &caller_of_headers(headers)).await?;
     let listener = Listener {
         account_id: principal.account_id,
         user_id: principal.user_id,

@@ -12,8 +12,8 @@ use crate::model::{Role, SigningKey};
 use crate::ports::update_with_retry;
 use crate::settings::Settings;
 use crate::widget::{
-    account_of_widget_key, is_visitor_id, new_visitor_id, origin_allowed, VISITOR_SIGNING_KID,
-    VISITOR_TOKEN_TTL_SECS,
+    account_of_widget_key, is_visitor_id, moved_to_identified_user, new_visitor_id, origin_allowed,
+    VISITOR_SIGNING_KID, VISITOR_TOKEN_TTL_SECS,
 };
 
 /// Why a widget request was refused.
@@ -233,15 +233,10 @@ pub async fn identify(
     for conversation in conversations {
         let mut changed = false;
         update_with_retry::<StoreError, _>(backend.store.as_ref(), conversation, |current| {
-            // Already moved (a retry, or a stale index entry): nothing to do.
-            changed = current.owner_id == visitor.user_id;
-            Ok(changed.then(|| {
-                let mut next = current.clone();
-                next.owner_id = user.user_id.clone();
-                next.revision += 1;
-                next.updated_at = crate::now_ms();
-                next
-            }))
+            let next =
+                moved_to_identified_user(current, &visitor.user_id, &user.user_id, crate::now_ms());
+            changed = next.is_some();
+            Ok(next)
         })
         .await?;
         moved += usize::from(changed);
