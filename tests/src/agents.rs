@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::json;
-use shared::model::Role;
+use shared::model::{Priority, Role};
 
 use crate::{Reply, TestApp};
 
@@ -64,14 +64,23 @@ pub async fn set_status(app: &TestApp, id: &str, status: &str) {
 }
 
 /// A conversation handed off to agents (routing requested), with a priority and group.
-pub async fn waiting(app: &TestApp, user: &str, priority: u8, group: Option<&str>) -> String {
+/// Priority and group are set by an admin through `PATCH /v1/conversations/{cid}`.
+pub async fn waiting(
+    app: &TestApp,
+    user: &str,
+    priority: Priority,
+    group: Option<&str>,
+) -> String {
     let cid = app.new_conversation(user).await;
-    if priority > 0 || group.is_some() {
-        let mut c = app.stored_conversation(&cid).await;
-        c.priority = priority;
-        c.group = group.map(str::to_string);
-        c.revision += 1;
-        app.backend.store.update_conversation(&c).await.unwrap();
+    if priority != Priority::Normal || group.is_some() {
+        let reply = app
+            .patch(
+                &format!("/v1/conversations/{cid}"),
+                &app.token(Role::Admin, "admin"),
+                json!({"priority": priority, "group": group}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     }
     let reply = app
         .post(

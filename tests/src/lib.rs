@@ -313,6 +313,16 @@ impl TestApp {
         .await
     }
 
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send_raw(
+            Method::PATCH,
+            path,
+            Some(token),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.send_raw(Method::GET, path, Some(token), None).await
     }

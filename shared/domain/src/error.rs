@@ -19,6 +19,12 @@ pub enum DomainError {
     AttachmentNotUsable(String),
     #[error("{0}")]
     InvalidTransition(String),
+    #[error("{0}")]
+    InvalidField(String),
+    #[error("{0}")]
+    InvalidProfile(String),
+    #[error("no agent {0} in this account")]
+    UnknownAgent(String),
     #[error("agents of this account cannot end messaging sessions (messaging.agents_can_end_sessions is off)")]
     SessionEndingDisabled,
 }

@@ -8,7 +8,8 @@
 //! `messages` (bodies, limits, visibility); `rules` (what a message does to its ticket,
 //! handoff); `sessions` (ending and closing, R20–R22); `attachments` (admission and inspection
 //! of files, R18–R19); `realtime` (which change becomes which event for whom, R27); `widget` (widget keys,
-//! allowed origins, visitors).
+//! allowed origins, visitors); `workspace` (inbox views, conversation fields, end-user
+//! profiles, the ticket's history).
 
 pub mod attachments;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod sessions;
 pub mod settings;
 pub mod views;
 pub mod widget;
+pub mod workspace;
 
 pub use error::DomainError;
 

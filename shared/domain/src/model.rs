@@ -159,7 +159,7 @@ pub struct Conversation {
     pub ticket_status: TicketStatus,
     pub tags: Vec<String>,
     /// Higher is routed first (R23).
-    pub priority: u8,
+    pub priority: Priority,
     pub group: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -180,6 +180,95 @@ pub struct Conversation {
     /// list, kept when an offer is withdrawn and it waits again.
     #[serde(default)]
     pub routing_since: Option<i64>,
+    /// Who the end user is, as their token last said (name and email are optional claims).
+    #[serde(default)]
+    pub end_user_profile: EndUserProfile,
+    /// When its newest message was stored: the inbox's "newest activity" order. Kept by the
+    /// change stream's consumer, so it only ever moves forward.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message_at: Option<i64>,
+    /// A transfer to one agent: only that agent is offered it until someone accepts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_to: Option<String>,
+    /// Who made the change that produced `changed_by.revision`; a later revision without a
+    /// stamp of its own is the system's (the ticket history never credits the wrong person).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<ChangeAuthor>,
+}
+
+impl Conversation {
+    /// The inbox's activity time: its newest message, or its start while it has none.
+    pub fn activity_at(&self) -> i64 {
+        self.last_message_at.unwrap_or(self.created_at).max(self.created_at)
+    }
+
+    /// Credits the change to revision `self.revision` to `by` (call after bumping it).
+    pub fn stamp(&mut self, by: Actor) {
+        self.changed_by = Some(ChangeAuthor {
+            actor: by,
+            revision: self.revision,
+        });
+    }
+
+    /// Who made the latest revision, `None` for the system.
+    pub fn latest_author(&self) -> Option<&Actor> {
+        self.changed_by
+            .as_ref()
+            .filter(|c| c.revision == self.revision)
+            .map(|c| &c.actor)
+    }
+}
+
+/// A person who changed something: their role and id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub role: Role,
+    pub id: String,
+}
+
+/// The author of one revision of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeAuthor {
+    pub actor: Actor,
+    pub revision: u64,
+}
+
+/// Who the end user is beyond their id: optional `name` and `email` claims of their token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndUserProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// How urgent a conversation is; routing offers higher ones first (R23).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    #[default]
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    /// Its place in routing order, higher first.
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Normal => "normal",
+            Self::High => "high",
+            Self::Urgent => "urgent",
+        }
+    }
 }
 
 /// The kinds of message a conversation holds.
@@ -254,7 +343,7 @@ pub struct RoutingRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
     #[serde(default)]
-    pub priority: u8,
+    pub priority: Priority,
     /// Why routing was asked for (`handoff`, `bot_disabled`, `agent_online`, `offer_timeout`…),
     /// for logs and metrics.
     pub reason: String,

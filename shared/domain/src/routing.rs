@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 // A conversation's offer and held capacity are part of the conversation (`model`).
 pub use crate::model::{CapacityChannel, Offer};
-use crate::model::{Control, Conversation, SessionState};
+use crate::model::{Control, Conversation, Priority, SessionState};
 use crate::settings::RoutingMethod;
 
 /// R25: one status for every channel.
@@ -81,9 +81,14 @@ impl Agent {
         self.capacity(channel).saturating_sub(self.load(channel))
     }
 
-    /// R23: online, in the conversation's group when it has one, with spare capacity.
+    /// R23: online, in the conversation's group when it has one, with spare capacity; the
+    /// one agent a conversation was transferred to, if it was.
     pub fn is_eligible_for(&self, conversation: &Conversation) -> bool {
         self.status == AgentStatus::Online
+            && conversation
+                .transfer_to
+                .as_ref()
+                .is_none_or(|agent| *agent == self.id)
             && conversation
                 .group
                 .as_ref()
@@ -107,8 +112,11 @@ pub struct AgentProfileChange {
 pub struct WaitingEntry {
     pub account_id: String,
     pub conversation_id: String,
-    pub priority: u8,
+    pub priority: Priority,
     pub since: i64,
+    /// The conversation's group: the inbox's `waiting` view of an agent lists its groups'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 impl WaitingEntry {
@@ -117,6 +125,7 @@ impl WaitingEntry {
             account_id: conversation.account_id.clone(),
             conversation_id: conversation.id.clone(),
             priority: conversation.priority,
+            group: conversation.group.clone(),
             since: conversation
                 .routing_since
                 .or(conversation.handoff_at)
@@ -128,7 +137,7 @@ impl WaitingEntry {
     pub fn sort_key(&self) -> String {
         format!(
             "{:03}#{:015}#{}",
-            255 - u16::from(self.priority),
+            255 - u16::from(self.priority.rank()),
             self.since.max(0),
             self.conversation_id
         )
@@ -189,6 +198,8 @@ pub fn with_assignment(conversation: &Conversation, now: i64) -> Option<Conversa
     let mut next = conversation.clone();
     next.assignee = Some(offer.agent_id.clone());
     next.offer = None;
+    // A transfer ends once someone holds it.
+    next.transfer_to = None;
     next.updated_at = now;
     next.revision += 1;
     Some(next)
@@ -282,12 +293,13 @@ mod tests {
             conversation_id: id.into(),
             priority,
             since,
+            group: None,
         };
         let mut keys = [
-            entry(0, 10, "old-low").sort_key(),
-            entry(5, 30, "new-high").sort_key(),
-            entry(5, 20, "old-high").sort_key(),
-            entry(0, 40, "new-low").sort_key(),
+            entry(Priority::Low, 10, "old-low").sort_key(),
+            entry(Priority::Urgent, 30, "new-high").sort_key(),
+            entry(Priority::Urgent, 20, "old-high").sort_key(),
+            entry(Priority::Low, 40, "new-low").sort_key(),
         ];
         keys.sort();
         let order: Vec<_> = keys.iter().map(|k| k.rsplit('#').next().unwrap()).collect();

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::DomainError;
 use crate::ids::new_id;
 use crate::model::{
-    AuthorRole, Channel, Control, Conversation, MessageKind, ParticipantState, Role, SessionState,
-    TicketStatus,
+    AuthorRole, Channel, Control, Conversation, EndUserProfile, MessageKind, ParticipantState,
+    Priority, Role, SessionState, TicketStatus,
 };
 use crate::settings::Settings;
 
@@ -45,7 +45,7 @@ pub fn new_conversation(
         ticket_id: new_id("t"),
         ticket_status: TicketStatus::New,
         tags: vec![channel.tag().to_string()],
-        priority: 0,
+        priority: Priority::Normal,
         group: None,
         created_at: now,
         updated_at: now,
@@ -57,6 +57,10 @@ pub fn new_conversation(
         offer: None,
         held_capacity: None,
         routing_since: (control == Control::Agent).then_some(now),
+        end_user_profile: EndUserProfile::default(),
+        last_message_at: None,
+        transfer_to: None,
+        changed_by: None,
     }
 }
 

@@ -208,6 +208,56 @@ pub fn end_session(
     Ok(Some(change))
 }
 
+/// Where a transfer sends a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTarget {
+    /// Offered to this agent only.
+    Agent(String),
+    /// Routed within this group (it becomes the conversation's group).
+    Group(String),
+}
+
+/// A staff member hands the conversation on (spec "Agent workspace"): the current assignee's
+/// (or offered agent's) slot is released in the same atomic step, as ending does (R24), and
+/// the conversation waits again, keeping its age, for `target`. `holder` is the record of the
+/// agent whose capacity it holds. 409 `invalid_transition` unless agents hold it in a running
+/// session.
+pub fn transfer(
+    current: &Conversation,
+    holder: Option<&Agent>,
+    target: &TransferTarget,
+    by: crate::model::Actor,
+    now: i64,
+) -> Result<SessionChange, DomainError> {
+    if current.session != SessionState::Active || current.control != Control::Agent {
+        return Err(DomainError::InvalidTransition(
+            "only a conversation agents hold in a running session can be transferred".into(),
+        ));
+    }
+    let mut next = current.clone();
+    next.assignee = None;
+    next.offer = None;
+    next.agents.typing_until = None;
+    match target {
+        TransferTarget::Agent(agent) => next.transfer_to = Some(agent.clone()),
+        TransferTarget::Group(group) => {
+            next.group = Some(group.clone());
+            next.transfer_to = None;
+        }
+    }
+    next.routing_since = Some(WaitingEntry::for_conversation(current).since);
+    next.updated_at = now;
+    next.revision += 1;
+    next.stamp(by);
+    let mut change = SessionChange::new(next);
+    change.withdrawn_offer = current.offer.clone();
+    if needs_routing(current) {
+        change.left_waiting = Some(WaitingEntry::for_conversation(current));
+    }
+    change.conversation.held_capacity = release_held(current, holder, None, &mut change);
+    Ok(change)
+}
+
 /// R17/R22: an agent solves the conversation's ticket. The session ends too (the end user's
 /// next message starts a new session and ticket under the bot), control returns to the bot,
 /// and every bit of capacity the ticket held is released. `None` when the ticket is already

@@ -33,9 +33,42 @@ pub fn conversation_view(c: &Conversation, now: i64) -> serde_json::Value {
         "ticket_status": c.ticket_status,
         "tags": c.tags,
         "priority": c.priority,
+        "group": c.group,
+        "end_user": end_user_view(c),
+        "last_message_at": c.last_message_at.map(rfc3339),
         "created_at": rfc3339(c.created_at),
         "updated_at": rfc3339(c.updated_at),
         "participants": {"end_user": side(&c.end_user), "agents": side(&c.agents)},
+    })
+}
+
+/// Who the end user is: their id, and the name and email their token last gave.
+fn end_user_view(c: &Conversation) -> serde_json::Value {
+    let mut view = json!({"id": c.owner_id});
+    if let Some(name) = &c.end_user_profile.name {
+        view["name"] = json!(name);
+    }
+    if let Some(email) = &c.end_user_profile.email {
+        view["email"] = json!(email);
+    }
+    view
+}
+
+/// One item of the agent inbox (spec "Agent workspace").
+pub fn inbox_item_view(c: &Conversation) -> serde_json::Value {
+    json!({
+        "id": c.id,
+        "ticket_id": c.ticket_id,
+        "ticket_status": c.ticket_status,
+        "channel": c.channel,
+        "priority": c.priority,
+        "group": c.group,
+        "tags": c.tags,
+        "assignee": c.assignee,
+        "control": c.control,
+        "session": c.session,
+        "end_user": end_user_view(c),
+        "last_message_at": rfc3339(c.activity_at()),
     })
 }
 

@@ -105,6 +105,15 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidTransition(_) => {
                 Self::new(StatusCode::CONFLICT, "invalid_transition", message)
             }
+            DomainError::InvalidField(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+            }
+            DomainError::InvalidProfile(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_profile", message)
+            }
+            DomainError::UnknownAgent(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_agent", message)
+            }
             // R20.
             DomainError::SessionEndingDisabled => {
                 Self::forbidden("session_ending_disabled", message)

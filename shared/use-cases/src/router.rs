@@ -44,7 +44,7 @@ pub async fn request_drain(
         &RoutingRequest {
             account_id: account_id.into(),
             conversation_id: None,
-            priority: 0,
+            priority: Default::default(),
             reason: reason.into(),
             requested_at: crate::now_ms(),
             offer_id: None,
@@ -149,7 +149,7 @@ fn timeout_request(offer: &Offer) -> RoutingRequest {
     RoutingRequest {
         account_id: offer.account_id.clone(),
         conversation_id: Some(offer.conversation_id.clone()),
-        priority: 0,
+        priority: Default::default(),
         reason: "offer_timeout".into(),
         requested_at: crate::now_ms(),
         offer_id: Some(offer.offer_id.clone()),

@@ -8,7 +8,7 @@ use integration_tests::live::{LiveClient, Received};
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::model::Role;
+use shared::model::{Priority, Role};
 
 /// Long enough for a write to reach the stream, the fan-out and the socket on a busy machine.
 const ARRIVES: Duration = Duration::from_secs(10);
@@ -18,7 +18,7 @@ const QUIET: Duration = Duration::from_millis(1500);
 /// A conversation of `user` assigned to agent `agent_id` (online, capacity 2).
 async fn assigned(app: &TestApp, user: &str, agent_id: &str) -> String {
     agent(app, agent_id, 2, &[], "online").await;
-    let cid = waiting(app, user, 0, None).await;
+    let cid = waiting(app, user, Priority::Normal, None).await;
     app.run_router().await;
     assert_eq!(offered_to(app, &cid).await.as_deref(), Some(agent_id));
     let accepted = accept(app, agent_id, &cid).await;
@@ -175,7 +175,7 @@ async fn an_offer_reaches_the_offered_agent_only_and_its_withdrawal_follows_goin
     agent(&app, "ag-2", 0, &[], "online").await;
     let mut offered = app.connect(&app.token(Role::Agent, "ag-1")).await;
     let mut other = app.connect(&app.token(Role::Agent, "ag-2")).await;
-    let cid = waiting(&app, "eu-1", 0, None).await;
+    let cid = waiting(&app, "eu-1", Priority::Normal, None).await;
     app.run_router().await;
     let offer = offered.expect("offer.created", ARRIVES).await;
     assert_eq!(offer["data"]["conversation_id"], cid.as_str());

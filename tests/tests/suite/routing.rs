@@ -7,7 +7,7 @@ use std::time::Duration;
 use integration_tests::agents::{accept, agent, offered_to, offers, set_status, waiting};
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::model::{Conversation, Role};
+use shared::model::{Conversation, Priority, Role};
 use shared::routing::WaitingEntry;
 
 #[tokio::test]
@@ -15,7 +15,7 @@ async fn highest_spare_capacity_offers_to_the_emptiest_agent_and_accept_assigns(
     let app = TestApp::start().await;
     agent(&app, "ag-small", 1, &[], "online").await;
     agent(&app, "ag-big", 3, &[], "online").await;
-    let cid = waiting(&app, "eu-1", 0, None).await;
+    let cid = waiting(&app, "eu-1", Priority::Normal, None).await;
     assert_eq!(app.run_router().await, 0);
     assert_eq!(offered_to(&app, &cid).await.as_deref(), Some("ag-big"));
     // R25: with default settings an offer stands for 30 seconds.
@@ -56,7 +56,7 @@ async fn round_robin_takes_turns() {
     agent(&app, "ag-b", 4, &[], "online").await;
     let mut assigned = Vec::new();
     for i in 0..4 {
-        let cid = waiting(&app, &format!("eu-{i}"), 0, None).await;
+        let cid = waiting(&app, &format!("eu-{i}"), Priority::Normal, None).await;
         app.run_router().await;
         assigned.push(offered_to(&app, &cid).await.expect("offered"));
     }
@@ -67,9 +67,9 @@ async fn round_robin_takes_turns() {
 async fn higher_priority_first_then_oldest_and_waiting_ones_route_when_an_agent_comes_online() {
     let app = TestApp::start().await;
     agent(&app, "ag-1", 1, &[], "offline").await;
-    let old_low = waiting(&app, "eu-1", 0, None).await;
-    let new_low = waiting(&app, "eu-2", 0, None).await;
-    let urgent = waiting(&app, "eu-3", 5, None).await;
+    let old_low = waiting(&app, "eu-1", Priority::Normal, None).await;
+    let new_low = waiting(&app, "eu-2", Priority::Normal, None).await;
+    let urgent = waiting(&app, "eu-3", Priority::Urgent, None).await;
     app.run_router().await;
     // Nobody online: all three wait, in routing order.
     let list = app
@@ -101,7 +101,7 @@ async fn group_filtering_and_away_or_offline_agents_are_never_offered() {
     agent(&app, "ag-sales", 5, &["sales"], "online").await;
     agent(&app, "ag-away", 5, &["billing"], "away").await;
     agent(&app, "ag-off", 5, &["billing"], "offline").await;
-    let billing = waiting(&app, "eu-1", 0, Some("billing")).await;
+    let billing = waiting(&app, "eu-1", Priority::Normal, Some("billing")).await;
     app.run_router().await;
     assert_eq!(
         offered_to(&app, &billing).await,
@@ -129,7 +129,7 @@ async fn unaccepted_offer_times_out_and_goes_to_another_agent() {
     .await;
     agent(&app, "ag-a", 2, &[], "online").await;
     agent(&app, "ag-b", 2, &[], "online").await;
-    let cid = waiting(&app, "eu-1", 0, None).await;
+    let cid = waiting(&app, "eu-1", Priority::Normal, None).await;
     app.run_router().await;
     let first = offered_to(&app, &cid).await.expect("offered");
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -165,7 +165,7 @@ async fn unaccepted_offer_times_out_and_goes_to_another_agent() {
 async fn offer_held_by_an_agent_going_offline_is_routed_again() {
     let app = TestApp::start().await;
     agent(&app, "ag-a", 1, &[], "online").await;
-    let cid = waiting(&app, "eu-1", 0, None).await;
+    let cid = waiting(&app, "eu-1", Priority::Normal, None).await;
     app.run_router().await;
     assert_eq!(offered_to(&app, &cid).await.as_deref(), Some("ag-a"));
     agent(&app, "ag-b", 1, &[], "online").await;
@@ -179,7 +179,7 @@ async fn offer_held_by_an_agent_going_offline_is_routed_again() {
 async fn accept_by_another_agent_and_capacity_change_by_a_non_admin_are_refused() {
     let app = TestApp::start().await;
     agent(&app, "ag-a", 1, &[], "online").await;
-    let cid = waiting(&app, "eu-1", 0, None).await;
+    let cid = waiting(&app, "eu-1", Priority::Normal, None).await;
     app.run_router().await;
     let stolen = accept(&app, "ag-x", &cid).await;
     assert_eq!(stolen.status, StatusCode::FORBIDDEN);
@@ -248,7 +248,7 @@ async fn concurrent_routers_never_exceed_capacity_or_double_assign() {
         let request = shared::model::RoutingRequest {
             account_id: app.account.id.clone(),
             conversation_id: Some(c.id.clone()),
-            priority: 0,
+            priority: Priority::Normal,
             reason: "bot_disabled".into(),
             requested_at: 0,
             offer_id: None,
@@ -360,7 +360,7 @@ async fn poison_routing_message_is_reported_alone_and_dead_lettered() {
     let dlq = shared::adapters::sqs::SqsQueue::new(sqs, dlq_url);
     use shared::ports::Queue;
     agent(&app, "ag-1", 1, &[], "online").await;
-    let cid = waiting(&app, "eu-1", 0, None).await;
+    let cid = waiting(&app, "eu-1", Priority::Normal, None).await;
     app.routing_requests().await; // drop the gateway's own messages; this test feeds its queue
     queue.send("{not json", 0).await.unwrap();
     let good = json!({"account_id": app.account.id, "conversation_id": cid, "reason": "handoff", "requested_at": 0});

@@ -8,7 +8,7 @@ use integration_tests::agents::{
 };
 use integration_tests::{json, Reply, TestApp};
 use reqwest::StatusCode;
-use shared::model::{MessageKind, Role, TicketStatus};
+use shared::model::{MessageKind, Priority, Role, TicketStatus};
 use shared::sessions::{SESSION_ENDED_KEY, SESSION_ENDED_TEXT, TICKET_SOLVED_TEXT};
 use shared::settings::AGENTS_CAN_END_SESSIONS_LAUNCH_MS;
 
@@ -24,7 +24,7 @@ async fn close(app: &TestApp, token: &str, cid: &str) -> Reply {
 
 /// A conversation of end user `user` handed off, routed to `agent_id` and accepted.
 async fn assigned_conversation(app: &TestApp, user: &str, agent_id: &str) -> String {
-    let cid = waiting(app, user, 0, None).await;
+    let cid = waiting(app, user, Priority::Normal, None).await;
     assert_eq!(app.run_router().await, 0);
     assert_eq!(offered_to(app, &cid).await.as_deref(), Some(agent_id));
     let reply = accept(app, agent_id, &cid).await;
@@ -74,7 +74,7 @@ async fn end_by_the_assigned_agent_tells_the_user_hands_back_to_the_bot_and_rout
         StatusCode::CREATED
     );
     // A second conversation waits: the agent is full.
-    let next = waiting(&app, "eu-2", 0, None).await;
+    let next = waiting(&app, "eu-2", Priority::Normal, None).await;
     assert_eq!(app.run_router().await, 0);
     assert_eq!(offered_to(&app, &next).await, None);
 
@@ -479,10 +479,10 @@ async fn stray_requests_after_an_end_or_close_are_refused_and_change_nothing() {
 async fn ending_an_offered_or_waiting_conversation_takes_it_out_of_routing() {
     let app = TestApp::start().await;
     agent(&app, "ag-1", 1, &[], "online").await;
-    let offered = waiting(&app, "eu-1", 0, None).await;
+    let offered = waiting(&app, "eu-1", Priority::Normal, None).await;
     assert_eq!(app.run_router().await, 0);
     assert_eq!(offered_to(&app, &offered).await.as_deref(), Some("ag-1"));
-    let queued = waiting(&app, "eu-2", 0, None).await;
+    let queued = waiting(&app, "eu-2", Priority::Normal, None).await;
     assert_eq!(app.run_router().await, 0);
 
     let admin = app.token(Role::Admin, "admin-1");

@@ -58,11 +58,11 @@ pub async fn stale_conversation_update_conflicts_and_changes_nothing(store: Arc<
     let c = conversation(&fresh_account(), "alice", 10);
     store.create_conversation(&c).await.unwrap();
     let mut first = c.clone();
-    first.priority = 5;
+    first.priority = crate::model::Priority::High;
     first.revision += 1;
     store.update_conversation(&first).await.unwrap();
     let mut stale = c.clone();
-    stale.priority = 9;
+    stale.priority = crate::model::Priority::Urgent;
     stale.revision += 1;
     assert!(matches!(
         store.update_conversation(&stale).await,
@@ -73,7 +73,7 @@ pub async fn stale_conversation_update_conflicts_and_changes_nothing(store: Arc<
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.priority, 5);
+    assert_eq!(stored.priority, crate::model::Priority::High);
     assert_eq!(stored.revision, 1);
 }
 

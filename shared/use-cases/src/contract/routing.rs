@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::ids::new_id;
-use crate::model::Conversation;
+use crate::model::{Conversation, Priority};
 use crate::ports::Store;
 use crate::routing::{
     with_offer, without_offer, AgentProfileChange, AgentStatus, CapacityChannel, Offer,
@@ -45,7 +45,7 @@ async fn waiting(
     store: &Arc<dyn Store>,
     account: &str,
     at: i64,
-    priority: u8,
+    priority: Priority,
 ) -> (Conversation, WaitingEntry) {
     let mut c = hand_off(&conversation(account, "alice", at), None, at).expect("hand off");
     c.priority = priority;
@@ -82,7 +82,7 @@ pub async fn concurrent_offers_never_take_an_agent_beyond_its_capacity(store: Ar
     let agent_id = agent(&store, &account, (2, 0), AgentStatus::Online).await;
     let mut candidates = Vec::new();
     for at in 0..6 {
-        candidates.push(waiting(&store, &account, 10 + at, 0).await);
+        candidates.push(waiting(&store, &account, 10 + at, Priority::Normal).await);
     }
     let attempts = candidates.iter().map(|(c, entry)| {
         let store = store.clone();
@@ -136,7 +136,7 @@ pub async fn concurrent_offers_never_take_an_agent_beyond_its_capacity(store: Ar
 pub async fn offer_to_an_offline_agent_is_refused_and_writes_nothing(store: Arc<dyn Store>) {
     let account = fresh_account();
     let agent_id = agent(&store, &account, (3, 0), AgentStatus::Offline).await;
-    let (c, entry) = waiting(&store, &account, 10, 0).await;
+    let (c, entry) = waiting(&store, &account, 10, Priority::Normal).await;
     let offer = offer_of(&c, &agent_id);
     let result = store
         .make_offer(&with_offer(&c, &offer, 50), &offer, &entry)
@@ -162,9 +162,9 @@ pub async fn withdrawn_offer_frees_the_slot_and_the_conversation_waits_in_its_pl
 ) {
     let account = fresh_account();
     let agent_id = agent(&store, &account, (1, 0), AgentStatus::Online).await;
-    let (older, older_entry) = waiting(&store, &account, 10, 0).await;
-    let (_newer, _) = waiting(&store, &account, 20, 0).await;
-    let (_urgent, _) = waiting(&store, &account, 30, 9).await;
+    let (older, older_entry) = waiting(&store, &account, 10, Priority::Normal).await;
+    let (_newer, _) = waiting(&store, &account, 20, Priority::Normal).await;
+    let (_urgent, _) = waiting(&store, &account, 30, Priority::Urgent).await;
     let offer = offer_of(&older, &agent_id);
     let offered = with_offer(&older, &offer, 50);
     store
