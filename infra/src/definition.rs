@@ -127,6 +127,24 @@ pub fn definition(prefix: &str) -> Resources {
                     partition_key: "gsi2pk",
                     sort_key: "gsi2sk",
                 },
+                // Sparse: an agent's open tickets, newest activity first (inbox `mine`).
+                IndexSpec {
+                    name: "gsi3",
+                    partition_key: "gsi3pk",
+                    sort_key: "gsi3sk",
+                },
+                // An account's conversations in a few shards, newest activity first (`all`).
+                IndexSpec {
+                    name: "gsi4",
+                    partition_key: "gsi4pk",
+                    sort_key: "gsi4sk",
+                },
+                // The waiting list by group, in routing order (an agent's `waiting`).
+                IndexSpec {
+                    name: "gsi5",
+                    partition_key: "gsi5pk",
+                    sort_key: "gsi5sk",
+                },
             ],
             ttl_attribute: "expires_at",
             stream_view: "NEW_AND_OLD_IMAGES",

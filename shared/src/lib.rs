@@ -5,10 +5,10 @@
 
 pub use domain::{
     attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings, views,
-    widget,
+    widget, workspace,
 };
 pub use use_cases::{
-    auth, backend, batch, error, lifecycle, live, optimistic, ports, router, settings_change,
+    agent_workspace, auth, backend, batch, error, lifecycle, live, optimistic, ports, router, settings_change,
     validation, visitors, Backend, DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]

@@ -25,7 +25,7 @@ use shared::model::{Conversation, Role};
 use shared::now_ms;
 use shared::router::request_drain;
 use shared::routes::{route_of, Operation, END_SESSION};
-use shared::sessions::{close_ticket, end_session};
+use shared::sessions::{close_ticket, end_session, SessionChange};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
@@ -91,6 +91,15 @@ async fn after_commit(
     Ok(())
 }
 
+/// The step credited to the caller on the ticket's history.
+fn stamped(mut change: SessionChange, principal: &Principal) -> SessionChange {
+    change.conversation.stamp(shared::model::Actor {
+        role: principal.role,
+        id: principal.user_id.clone(),
+    });
+    change
+}
+
 async fn end(backend: &Backend, principal: &Principal, cid: &str) -> Result<ApiResponse, ApiError> {
     let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
     let settings = backend.settings(&principal.account_id).await?;
@@ -102,7 +111,8 @@ async fn end(backend: &Backend, principal: &Principal, cid: &str) -> Result<ApiR
             holder,
             &principal.user_id,
             now,
-        )?)
+        )?
+        .map(|change| stamped(change, principal)))
     })
     .await?;
     after_commit(backend, &committed, "end", principal).await?;
@@ -120,7 +130,7 @@ async fn close(
     let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
     let now = now_ms();
     let committed = commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
-        Ok(close_ticket(current, holder, now)?)
+        Ok(close_ticket(current, holder, now)?.map(|change| stamped(change, principal)))
     })
     .await?;
     after_commit(backend, &committed, "close", principal).await?;

@@ -18,7 +18,9 @@ use shared::auth::Principal;
 use shared::backend::Backend;
 use shared::ids::is_valid_id;
 use shared::lifecycle::commit_with_retry;
-use shared::model::{AppendOutcome, AuthorRole, Conversation, Message, Role, RoutingRequest};
+use shared::model::{
+    Actor, AppendOutcome, AuthorRole, Conversation, EndUserProfile, Message, Role, RoutingRequest,
+};
 use shared::ports::update_with_retry;
 use shared::routes::{route_of, Operation, INGEST_MESSAGE};
 use shared::rules::{
@@ -29,6 +31,7 @@ use shared::rules::{
 };
 use shared::sessions::start_new_session;
 use shared::views::{conversation_view, message_view};
+use shared::workspace::with_profile;
 use shared::{now_ms, DomainError};
 
 /// End users' history skips internal notes; refill a page at most this many times.
@@ -60,6 +63,14 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
 
 // ---------------------------------------------------------------------------------------------
 // Shared steps.
+
+/// Who makes a change, for the ticket's history.
+fn actor_of(principal: &Principal) -> Actor {
+    Actor {
+        role: principal.role,
+        id: principal.user_id.clone(),
+    }
+}
 
 async fn load_conversation(
     backend: &Backend,
@@ -108,9 +119,15 @@ async fn create_conversation(
 ) -> Result<ApiResponse, ApiError> {
     require_role(principal, &[Role::EndUser])?;
     let CreateConversationRequest {} = parse_json(request)?;
+    // A token that says who the end user is wrongly is refused before anything is stored.
+    let profile = principal
+        .profile_claims
+        .merged_into(&EndUserProfile::default())?;
     let settings = backend.settings(&principal.account_id).await?;
     let now = now_ms();
-    let conversation = new_conversation(&principal.account_id, &principal.user_id, &settings, now);
+    let mut conversation =
+        new_conversation(&principal.account_id, &principal.user_id, &settings, now);
+    conversation.end_user_profile = profile;
     backend.store.create_conversation(&conversation).await?;
     // R8: with the bot off, a new conversation goes straight to routing.
     if needs_routing(&conversation) {
@@ -199,6 +216,16 @@ async fn post_message(
             return Err(DomainError::AttachmentNotUsable(attachment_id.clone()).into());
         }
     }
+    // What the end user's token says of them (name, email) is validated before anything is
+    // stored, and kept on the conversation when it is news.
+    let profile = match principal.role {
+        Role::EndUser => Some(
+            principal
+                .profile_claims
+                .merged_into(&conversation.end_user_profile)?,
+        ),
+        _ => None,
+    };
     let author_role = AuthorRole::from(principal.role);
     let now = now_ms();
     let kind = post.kind;
@@ -207,6 +234,14 @@ async fn post_message(
     // that change twice on a retry: look for an earlier delivery first. Plain messages skip
     // these reads and rely on the store's atomic idempotency check.
     let mut conversation = conversation;
+    if let Some(profile) = profile.filter(|p| *p != conversation.end_user_profile) {
+        conversation = update_with_retry::<ApiError, _>(
+            backend.store.as_ref(),
+            conversation,
+            |current| Ok(with_profile(current, &profile, now)),
+        )
+        .await?;
+    }
     if message_changes_ticket(&conversation, author_role, kind) {
         let settings = backend.settings(&principal.account_id).await?;
         let earlier = backend
@@ -224,8 +259,12 @@ async fn post_message(
         // R22: a new session also stops counting the previous ticket against its agent.
         conversation =
             commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
-                Ok(apply_message(current, author_role, kind, &settings, now)
-                    .map(|next| start_new_session(current, next, holder)))
+                Ok(
+                    apply_message(current, author_role, kind, &settings, now).map(|mut next| {
+                        next.stamp(actor_of(principal));
+                        start_new_session(current, next, holder)
+                    }),
+                )
             })
             .await?
             .conversation;
@@ -423,7 +462,10 @@ async fn handoff(
                 )
                 .into());
             }
-            Ok(hand_off(current, reason.clone(), now))
+            Ok(hand_off(current, reason.clone(), now).map(|mut next| {
+                next.stamp(actor_of(principal));
+                next
+            }))
         })
         .await?;
     // Published on every call while the conversation waits, so a retry after a failed

@@ -15,7 +15,9 @@ pub mod config;
 pub mod http_client;
 
 // The layers below, at the paths these modules use (`crate::ports`, `crate::model`…).
-use domain::{attachments, ids, model, now_ms, realtime, routing, rules, sessions, settings};
+use domain::{
+    attachments, ids, model, now_ms, realtime, routing, rules, sessions, settings, workspace,
+};
 use use_cases::{backend, error, ports};
 
 use aws_sdk_dynamodb::config::http::HttpResponse;

@@ -50,14 +50,37 @@ impl InboxView {
     }
 }
 
+/// The agent whose `mine` view lists the conversation: its assignee while the ticket is
+/// neither solved nor closed (an ended session stays: the agent owns the follow-up).
+pub fn mine_view_owner(conversation: &Conversation) -> Option<&str> {
+    use crate::model::TicketStatus::{Closed, Solved};
+    match conversation.ticket_status {
+        Solved | Closed => None,
+        _ => conversation.assignee.as_deref(),
+    }
+}
+
+/// The `all` view of an account is split over this many index partitions, so that one busy
+/// account's activity stays within a partition's write rate; a page merges them.
+pub const ALL_VIEW_SHARDS: u32 = 4;
+
+/// The `all` view's partition of a conversation: stable, spread evenly by the random id.
+pub fn all_view_shard(conversation_id: &str) -> u32 {
+    conversation_id
+        .bytes()
+        .fold(0u32, |sum, b| sum.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % ALL_VIEW_SHARDS
+}
+
 /// The sort key of a conversation in the activity-ordered views (`mine`, `all`): its byte
 /// order is the activity order, the id breaks ties.
 pub fn activity_key(conversation: &Conversation) -> String {
-    format!(
-        "{:015}#{}",
-        conversation.activity_at().max(0),
-        conversation.id
-    )
+    activity_key_at(conversation.activity_at(), &conversation.id)
+}
+
+/// The activity sort key of conversation `conversation_id` active at `at`.
+pub fn activity_key_at(at: i64, conversation_id: &str) -> String {
+    format!("{:015}#{conversation_id}", at.max(0))
 }
 
 /// Whether `cursor` can be an inbox cursor of `view` (a sort key the server handed out);

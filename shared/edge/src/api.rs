@@ -193,6 +193,20 @@ impl From<WidgetError> for ApiError {
     }
 }
 
+impl From<crate::agent_workspace::WorkspaceError> for ApiError {
+    fn from(error: crate::agent_workspace::WorkspaceError) -> Self {
+        use crate::agent_workspace::WorkspaceError as E;
+        let message = error.to_string();
+        match error {
+            E::Forbidden(_) => Self::forbidden("forbidden", message),
+            E::NotFound => Self::not_found(),
+            E::InvalidCursor => Self::new(StatusCode::BAD_REQUEST, "invalid_cursor", message),
+            E::Domain(error) => error.into(),
+            E::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         // Internal details go to the log, never to the client.

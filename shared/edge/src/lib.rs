@@ -15,4 +15,4 @@ pub mod websocket;
 #[cfg(feature = "lambda")]
 use adapters::config;
 use domain::{attachments, ids, model, now_ms, rules, settings};
-use use_cases::{auth, backend, error, ports, settings_change, visitors};
+use use_cases::{agent_workspace, auth, backend, error, ports, settings_change, visitors};

@@ -25,6 +25,9 @@ pub struct Principal {
     pub account_id: String,
     pub user_id: String,
     pub role: Role,
+    /// The end user's `name` and `email` claims, as the token makes them (validated where a
+    /// use case keeps them: `workspace::ProfileClaims::merged_into`).
+    pub profile_claims: ProfileClaims,
 }
 
 /// Why a token was refused. All of these are 401 to the client; the variant is for logs.
@@ -69,6 +72,10 @@ struct Claims {
     iat: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<serde_json::Value>,
 }
 
 /// The longest a token may still be valid when presented: a week. A leaked token stops working
@@ -78,6 +85,7 @@ pub const MAX_TOKEN_LIFETIME_SECS: i64 = 7 * 24 * 3600;
 pub const CLOCK_SKEW_SECS: i64 = 60;
 
 pub use crate::ids::is_safe_identifier;
+pub use crate::workspace::ProfileClaims;
 
 fn decode_segment<T: for<'de> Deserialize<'de>>(segment: &str) -> Result<T, AuthError> {
     let bytes = URL_SAFE_NO_PAD
@@ -233,6 +241,10 @@ pub async fn verify_token(
         account_id: claims.acct,
         user_id: claims.sub,
         role,
+        profile_claims: ProfileClaims {
+            name: claims.name,
+            email: claims.email,
+        },
     })
 }
 
@@ -258,6 +270,8 @@ pub fn mint_token(
         exp: issued_at_secs + ttl_secs,
         iat: Some(issued_at_secs),
         nbf: None,
+        name: None,
+        email: None,
     };
     sign_parts(
         &serde_json::json!(header),

@@ -3,6 +3,7 @@
 //! optimistic-retry loop. They take ports (`Backend` is a bundle of them), never an adapter;
 //! the adapters crate implements the ports, the edge crate calls the use cases.
 
+pub mod agent_workspace;
 pub mod auth;
 pub mod backend;
 pub mod batch;
@@ -25,5 +26,5 @@ pub use error::{DomainError, StoreError};
 // The domain, at the paths these modules use (`crate::model`…).
 pub use domain::{
     attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings, views,
-    widget,
+    widget, workspace,
 };

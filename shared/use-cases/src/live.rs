@@ -177,7 +177,8 @@ pub struct FanOutError {
     pub error: StoreError,
 }
 
-/// Delivers the events of `changes`, in order, to every connection allowed to see each.
+/// Delivers the events of `changes`, in order, to every connection allowed to see each (and
+/// runs the workspace's follow-ups of each change first, `agent_workspace::follow_up`).
 pub async fn fan_out(
     store: &dyn Store,
     push: &dyn Push,
@@ -211,6 +212,8 @@ async fn fan_out_one(
     change: &StoredChange,
     now: i64,
 ) -> Result<(usize, usize), StoreError> {
+    // The inbox's activity order and the ticket history ride on the same stream.
+    crate::agent_workspace::follow_up(store, change).await?;
     let conversation = match conversation_needed(change) {
         Some((account_id, conversation_id)) => {
             store.get_conversation(account_id, conversation_id).await?

@@ -10,6 +10,7 @@ use crate::realtime::{Listener, StoredChange};
 use crate::routing::{Agent, AgentProfileChange, Offer, WaitingEntry};
 use crate::sessions::{CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
+use crate::workspace::HistoryEntry;
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -109,6 +110,48 @@ pub trait ConversationStore: Send + Sync {
     /// Replaces the conversation if its stored revision is still `conversation.revision - 1`;
     /// `Conflict` otherwise (someone else wrote first: re-read and re-apply).
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StoreError>;
+    /// A message stored at `at`: the conversation's `last_message_at` moves forward to it and
+    /// its revision goes up (so a writer holding an older read re-reads); nothing happens when
+    /// it is already at or past `at`, or the conversation is gone.
+    async fn touch_activity(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        at: i64,
+    ) -> Result<(), StoreError>;
+    /// One page of an activity-ordered inbox view (newest activity first): conversations
+    /// whose `workspace::activity_key` is below `before` (from the start when `None`).
+    async fn list_by_activity(
+        &self,
+        account_id: &str,
+        view: ActivityView<'_>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError>;
+}
+
+/// The activity-ordered views of the inbox, each served by its own index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityView<'a> {
+    /// Open tickets assigned to this agent (`workspace::mine_view_owner`).
+    AssignedTo(&'a str),
+    /// Every conversation of the account.
+    All,
+}
+
+/// A ticket's history of field changes (who, when, before, after).
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    /// Records entries; recording the same (conversation, revision, field) again is harmless.
+    async fn record_history(&self, entries: &[HistoryEntry]) -> Result<(), StoreError>;
+    /// The conversation's entries after revision `after_revision`, oldest first, at most `limit`.
+    async fn list_history(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        after_revision: u64,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError>;
 }
 
 #[async_trait]
@@ -181,6 +224,23 @@ pub trait RoutingStore: Send + Sync {
         account_id: &str,
         limit: usize,
     ) -> Result<Vec<WaitingEntry>, StoreError>;
+    /// One page of the waiting list in routing order, after sort key `after`: only entries
+    /// of `groups` and ungrouped ones when `groups` is given (an agent's `waiting` view).
+    async fn list_waiting_page(
+        &self,
+        account_id: &str,
+        groups: Option<&[String]>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<WaitingEntry>, StoreError>;
+    /// In one step: the conversation is replaced (revision condition) and its waiting entry
+    /// moves from `from` to `to` (its priority or group changed).
+    async fn move_waiting(
+        &self,
+        conversation: &Conversation,
+        from: &WaitingEntry,
+        to: &WaitingEntry,
+    ) -> Result<(), StoreError>;
     /// Adds (or keeps) a conversation in the waiting list.
     async fn put_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError>;
     async fn remove_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError>;
@@ -293,6 +353,7 @@ pub trait Store:
     + AttachmentStore
     + RoutingStore
     + SessionStore
+    + HistoryStore
     + ConnectionStore
 {
 }
@@ -304,6 +365,7 @@ impl<
             + AttachmentStore
             + RoutingStore
             + SessionStore
+            + HistoryStore
             + ConnectionStore,
     > Store for T
 {

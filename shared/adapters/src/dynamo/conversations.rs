@@ -1,6 +1,7 @@
 //! Conversations: create, read, optimistic replace, the owner and live-chat indexes.
 
 use super::*;
+use crate::workspace::{activity_key_at, ALL_VIEW_SHARDS};
 
 #[async_trait]
 impl ConversationStore for DynamoStore {
@@ -76,5 +77,68 @@ impl ConversationStore for DynamoStore {
             .await
             .map_err(store_error)?;
         Ok(())
+    }
+
+    async fn touch_activity(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let key = activity_key_at(at, conversation_id);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(conversation_pk(account_id, conversation_id)))
+            .key(SORT_KEY, s("CONV"))
+            // Both activity sort keys: `gsi3sk` only counts while `gsi3pk` is there.
+            .update_expression(
+                "SET last_message_at = :at, gsi3sk = :key, gsi4sk = :key, #rev = #rev + :one",
+            )
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(last_message_at) OR last_message_at < :at)",
+            )
+            .expression_attribute_names("#rev", "revision")
+            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":key", s(key))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result.map_err(store_error) {
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn list_by_activity(
+        &self,
+        account_id: &str,
+        view: ActivityView<'_>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let (index, partitions) = match view {
+            ActivityView::AssignedTo(agent) => {
+                (MINE_INDEX, vec![mine_partition(account_id, agent)])
+            }
+            ActivityView::All => (
+                ALL_INDEX,
+                (0..ALL_VIEW_SHARDS)
+                    .map(|shard| all_partition(account_id, shard))
+                    .collect(),
+            ),
+        };
+        let pages = futures::future::try_join_all(
+            partitions
+                .into_iter()
+                .map(|partition| self.query_index_after(index, partition, before, false, limit)),
+        )
+        .await?;
+        let mut conversations: Vec<Conversation> =
+            decode_all(pages.into_iter().flatten().collect())?;
+        conversations.sort_by_key(|c| std::cmp::Reverse(activity_key(c)));
+        conversations.truncate(limit);
+        Ok(conversations)
     }
 }

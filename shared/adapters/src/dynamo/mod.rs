@@ -21,7 +21,12 @@
 //! | connection by listener | `A#{acct}#RT` | `L#{end_user\|staff}#{user}#{id}` (TTL) |
 //! | subscription | `A#{acct}#RT` | `S#{cid}#{id}` (TTL) |
 //!
+//! | history entry | `A#{acct}#C#{cid}` | `H#{revision:012}#{field}` |
+//!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
+//! The inbox (docs/inbox.md): open tickets carry `gsi3pk = A#{acct}#AGENT#{assignee}`, every
+//! conversation `gsi4pk = A#{acct}#ALL#{shard}`, both sorted by `activity_key`; waiting
+//! entries carry `gsi5pk = A#{acct}#WG#{group}` (`A#{acct}#WG#` when ungrouped).
 
 use std::collections::HashMap;
 
@@ -44,11 +49,12 @@ use crate::attachments::Attachment;
 use crate::error::StoreError;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
-    AccountStore, AttachmentStore, ConversationStore, MessageStore, RoutingStore, SessionStore,
-    SettingsStore, StoredSettings,
+    AccountStore, ActivityView, AttachmentStore, ConversationStore, HistoryStore, MessageStore,
+    RoutingStore, SessionStore, SettingsStore, StoredSettings,
 };
 use crate::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
 use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
+use crate::workspace::{activity_key, all_view_shard, mine_view_owner, HistoryEntry};
 use crate::sessions::{CapacityRelease, CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
 
@@ -56,6 +62,7 @@ mod accounts;
 mod attachments;
 mod connections;
 mod conversations;
+mod history;
 mod messages;
 mod routing;
 mod sessions;
@@ -74,6 +81,9 @@ pub const USER_INDEX_SORT_KEY: &str = "gsi1sk";
 pub const LIVE_CHAT_INDEX: &str = "gsi2";
 pub const LIVE_CHAT_INDEX_PARTITION_KEY: &str = "gsi2pk";
 pub const LIVE_CHAT_INDEX_SORT_KEY: &str = "gsi2sk";
+pub const MINE_INDEX: &str = "gsi3";
+pub const ALL_INDEX: &str = "gsi4";
+pub const WAITING_GROUP_INDEX: &str = "gsi5";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// Contending appends retry this often before answering "busy" (each try is one round trip).
@@ -99,6 +109,14 @@ enum PutIfAbsent {
 
 fn account_pk(account_id: &str) -> String {
     format!("A#{account_id}")
+}
+
+fn mine_partition(account_id: &str, agent_id: &str) -> String {
+    format!("A#{account_id}#AGENT#{agent_id}")
+}
+
+fn all_partition(account_id: &str, shard: u32) -> String {
+    format!("A#{account_id}#ALL#{shard}")
 }
 
 fn conversation_pk(account_id: &str, conversation_id: &str) -> String {
@@ -306,7 +324,59 @@ impl DynamoStore {
             );
             item.insert(LIVE_CHAT_INDEX_SORT_KEY.into(), s(created));
         }
+        let activity = activity_key(conversation);
+        if let Some(agent) = mine_view_owner(conversation) {
+            item.insert(
+                "gsi3pk".into(),
+                s(mine_partition(&conversation.account_id, agent)),
+            );
+            item.insert("gsi3sk".into(), s(activity.clone()));
+        }
+        item.insert(
+            "gsi4pk".into(),
+            s(all_partition(
+                &conversation.account_id,
+                all_view_shard(&conversation.id),
+            )),
+        );
+        item.insert("gsi4sk".into(), s(activity));
         Ok(item)
+    }
+
+    /// Up to `limit` items of one index partition, in sort-key order (descending unless
+    /// `forward`), strictly beyond `after` when given. Indexes are read eventually
+    /// consistently (the only way DynamoDB reads them).
+    async fn query_index_after(
+        &self,
+        index: &str,
+        partition: String,
+        after: Option<&str>,
+        forward: bool,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let (pk_attribute, sk_attribute) = (format!("{index}pk"), format!("{index}sk"));
+        let condition = match (after, forward) {
+            (None, _) => "#pk = :pk",
+            (Some(_), true) => "#pk = :pk AND #sk > :after",
+            (Some(_), false) => "#pk = :pk AND #sk < :after",
+        };
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(condition)
+            .expression_attribute_names("#pk", pk_attribute)
+            .expression_attribute_values(":pk", s(partition))
+            .scan_index_forward(forward)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        if let Some(after) = after {
+            query = query
+                .expression_attribute_names("#sk", sk_attribute)
+                .expression_attribute_values(":after", s(after));
+        }
+        let output = query.send().await.map_err(store_error)?;
+        Ok(output.items.unwrap_or_default())
     }
 }
 

@@ -17,6 +17,25 @@ pub(super) fn waiting_key(entry: &WaitingEntry) -> (String, String) {
     (format!("A#{}#WAIT", entry.account_id), entry.sort_key())
 }
 
+/// The waiting entry's item, with its group index keys.
+pub(super) fn waiting_item(entry: &WaitingEntry) -> Result<Item, StoreError> {
+    let (pk, sk) = waiting_key(entry);
+    let mut item = encode(entry, pk, sk.clone())?;
+    item.insert(
+        "gsi5pk".into(),
+        s(waiting_group_partition(
+            &entry.account_id,
+            entry.group.as_deref(),
+        )),
+    );
+    item.insert("gsi5sk".into(), s(sk));
+    Ok(item)
+}
+
+fn waiting_group_partition(account_id: &str, group: Option<&str>) -> String {
+    format!("A#{account_id}#WG#{}", group.unwrap_or_default())
+}
+
 pub(super) fn load_attribute(channel: CapacityChannel) -> &'static str {
     match channel {
         CapacityChannel::Messaging => "load_messaging",
@@ -135,8 +154,58 @@ impl RoutingStore for DynamoStore {
     }
 
     async fn put_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError> {
-        let (pk, sk) = waiting_key(entry);
-        self.put(encode(entry, pk, sk)?, None).await
+        self.put(waiting_item(entry)?, None).await
+    }
+
+    async fn list_waiting_page(
+        &self,
+        account_id: &str,
+        groups: Option<&[String]>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<WaitingEntry>, StoreError> {
+        let Some(groups) = groups else {
+            // Every group: the routing list itself, read consistently.
+            let from = after.map_or_else(|| "0".to_string(), |after| format!("{after}\u{0}"));
+            return decode_all(
+                self.query_range(format!("A#{account_id}#WAIT"), from, "~", limit)
+                    .await?,
+            );
+        };
+        // The caller's groups and the ungrouped: one partition each, merged in routing order.
+        let partitions = groups
+            .iter()
+            .map(|g| Some(g.as_str()))
+            .chain(std::iter::once(None));
+        let pages = futures::future::try_join_all(partitions.map(|group| {
+            self.query_index_after(
+                WAITING_GROUP_INDEX,
+                waiting_group_partition(account_id, group),
+                after,
+                true,
+                limit,
+            )
+        }))
+        .await?;
+        let mut entries: Vec<WaitingEntry> = decode_all(pages.into_iter().flatten().collect())?;
+        entries.sort_by_key(WaitingEntry::sort_key);
+        entries.dedup();
+        entries.truncate(limit);
+        Ok(entries)
+    }
+
+    async fn move_waiting(
+        &self,
+        conversation: &Conversation,
+        from: &WaitingEntry,
+        to: &WaitingEntry,
+    ) -> Result<(), StoreError> {
+        let mut items = vec![self.conversation_replace(conversation)?];
+        if waiting_key(from) != waiting_key(to) {
+            items.push(self.plain_delete(waiting_key(from))?);
+        }
+        items.push(self.plain_put(waiting_item(to)?)?);
+        self.transact(items).await
     }
 
     async fn remove_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError> {
@@ -208,7 +277,6 @@ impl RoutingStore for DynamoStore {
         offer: &Offer,
         waiting: &WaitingEntry,
     ) -> Result<(), StoreError> {
-        let (pk, sk) = waiting_key(waiting);
         self.transact(vec![
             self.conversation_replace(conversation)?,
             self.capacity_update(
@@ -220,7 +288,7 @@ impl RoutingStore for DynamoStore {
                 },
             )?,
             self.plain_delete(offer_key(offer))?,
-            self.plain_put(encode(waiting, pk, sk)?)?,
+            self.plain_put(waiting_item(waiting)?)?,
         ])
         .await
     }

@@ -1,6 +1,7 @@
 //! Conversations: create, read, optimistic replace, per-owner and live-chat listings.
 
 use super::*;
+use crate::workspace::{activity_key, mine_view_owner};
 
 #[async_trait]
 impl ConversationStore for MemoryStore {
@@ -71,5 +72,49 @@ impl ConversationStore for MemoryStore {
         tables.check_revision(conversation)?;
         tables.replace_conversation(conversation);
         Ok(())
+    }
+
+    async fn touch_activity(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        let Some(stored) = tables
+            .conversations
+            .get(&key(account_id, conversation_id))
+            .filter(|c| c.last_message_at.is_none_or(|last| last < at))
+        else {
+            return Ok(());
+        };
+        let mut next = stored.clone();
+        next.last_message_at = Some(at);
+        next.revision += 1;
+        tables.replace_conversation(&next);
+        Ok(())
+    }
+
+    async fn list_by_activity(
+        &self,
+        account_id: &str,
+        view: ActivityView<'_>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let tables = self.lock()?;
+        let mut page: Vec<(String, Conversation)> = tables
+            .conversations
+            .values()
+            .filter(|c| c.account_id == account_id)
+            .filter(|c| match view {
+                ActivityView::AssignedTo(agent) => mine_view_owner(c) == Some(agent),
+                ActivityView::All => true,
+            })
+            .map(|c| (activity_key(c), c.clone()))
+            .filter(|(key, _)| before.is_none_or(|before| key.as_str() < before))
+            .collect();
+        page.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(page.into_iter().take(limit).map(|(_, c)| c).collect())
     }
 }

@@ -16,20 +16,22 @@ use crate::error::StoreError;
 use crate::ids::new_id;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
-    AccountStore, AttachmentStore, ChangeFeed, Connection, ConnectionStore, ConversationStore,
+    AccountStore, ActivityView, AttachmentStore, ChangeFeed, Connection, ConnectionStore, ConversationStore,
     LocalBucket, MessageStore, ObjectHead, ObjectStore, Push, PushOutcome, Queue, ReceivedMessage,
-    RoutingStore, SessionStore, SettingsStore, StoredSettings, UploadTarget,
+    HistoryStore, RoutingStore, SessionStore, SettingsStore, StoredSettings, UploadTarget,
 };
 use crate::realtime::{Listener, Stored, StoredChange};
 use crate::routing::{Agent, AgentProfileChange, AgentStatus, Offer, WaitingEntry};
 use crate::rules::is_active_live_chat;
 use crate::sessions::{CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts, GENESIS_HASH};
+use crate::workspace::HistoryEntry;
 
 mod accounts;
 mod attachments;
 mod connections;
 mod conversations;
+mod history;
 mod messages;
 mod objects;
 mod push;
@@ -68,6 +70,8 @@ struct Tables {
     offers: BTreeMap<(String, String, String), Offer>,
     /// (account, sort key) → entry
     waiting: BTreeMap<(String, String), WaitingEntry>,
+    /// (account, conversation, revision, field) → history entry
+    history: BTreeMap<(String, String, u64, String), HistoryEntry>,
     /// (account, conversation, session) → CSAT request (the outbox of R6)
     csat: BTreeMap<(String, String, u32), CsatRequest>,
     /// connection id → connection, and its subscriptions

@@ -63,6 +63,46 @@ impl RoutingStore for MemoryStore {
             .collect())
     }
 
+    async fn list_waiting_page(
+        &self,
+        account_id: &str,
+        groups: Option<&[String]>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<WaitingEntry>, StoreError> {
+        let in_view = |entry: &WaitingEntry| match (groups, &entry.group) {
+            (None, _) | (Some(_), None) => true,
+            (Some(groups), Some(group)) => groups.contains(group),
+        };
+        Ok(self
+            .lock()?
+            .waiting
+            .range((account_id.to_string(), String::new())..)
+            .take_while(|((account, _), _)| account == account_id)
+            .filter(|((_, sort_key), entry)| {
+                after.is_none_or(|after| sort_key.as_str() > after) && in_view(entry)
+            })
+            .take(limit)
+            .map(|(_, entry)| entry.clone())
+            .collect())
+    }
+
+    async fn move_waiting(
+        &self,
+        conversation: &Conversation,
+        from: &WaitingEntry,
+        to: &WaitingEntry,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        tables.check_revision(conversation)?;
+        tables.replace_conversation(conversation);
+        tables.waiting.remove(&Tables::waiting_key(from));
+        tables
+            .waiting
+            .insert(Tables::waiting_key(to), to.clone());
+        Ok(())
+    }
+
     async fn put_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError> {
         self.lock()?
             .waiting

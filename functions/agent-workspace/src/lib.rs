@@ -1,0 +1,136 @@
+//! `agent-workspace`: what agents and admins work from (spec "Agent workspace").
+//!
+//! Routes:
+//! - `GET /v1/inbox?view=mine|waiting|all&limit=&cursor=` → a page of the view
+//! - `PATCH /v1/conversations/{cid}` `{priority?, group?, tags?}` → the conversation
+//! - `POST /v1/conversations/{cid}/transfer` `{agent_id} | {group}` → 202, routed again
+//! - `GET /v1/conversations/{cid}/history?after_revision=&limit=` → the ticket's field changes
+//! - `GET /v1/end-users/{user_id}/conversations?limit=` → the end user's conversations
+
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use shared::agent_workspace::{
+    change_fields, end_user_conversations, history, list_inbox, transfer_conversation,
+};
+use shared::api::{
+    authenticate, check_body_size, handle_logged, json, parse_json, query_param, ApiError,
+    ApiRequest, ApiResponse,
+};
+use shared::backend::Backend;
+use shared::routes::{route_of, Operation, AGENT_WORKSPACE};
+use shared::rules::{clamp_page, MAX_CONVERSATION_PAGE};
+use shared::sessions::TransferTarget;
+use shared::views::{conversation_view, inbox_item_view};
+use shared::workspace::{FieldsPatch, InboxView, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE};
+use shared::{now_ms, rfc3339};
+
+/// Most history entries on one page.
+const MAX_HISTORY_PAGE: usize = 200;
+
+/// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
+pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
+    handle_logged(AGENT_WORKSPACE, &request, dispatch(backend, &request)).await
+}
+
+/// `{agent_id}` or `{group}`, exactly one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferRequest {
+    #[serde(default)]
+    agent_id: Option<String>,
+    #[serde(default)]
+    group: Option<String>,
+}
+
+impl TransferRequest {
+    fn target(self) -> Result<TransferTarget, ApiError> {
+        match (self.agent_id, self.group) {
+            (Some(agent), None) => Ok(TransferTarget::Agent(agent)),
+            (None, Some(group)) => {
+                // The same rule as a group set by PATCH.
+                FieldsPatch {
+                    group: Some(Some(group.clone())),
+                    ..Default::default()
+                }
+                .validate()?;
+                Ok(TransferTarget::Group(group))
+            }
+            _ => Err(ApiError::invalid_request(
+                "give exactly one of agent_id and group",
+            )),
+        }
+    }
+}
+
+async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    check_body_size(request)?;
+    let route = route_of(AGENT_WORKSPACE, request)?;
+    let principal = authenticate(backend, request).await?;
+    let store = backend.store.as_ref();
+    let cid = route.param("cid");
+    match route.operation() {
+        Operation::ListInbox => {
+            let view: String = query_param(request, "view")?.unwrap_or_else(|| "mine".into());
+            let view = InboxView::parse(&view)
+                .ok_or_else(|| ApiError::invalid_request("view must be mine, waiting or all"))?;
+            let cursor: Option<String> = query_param(request, "cursor")?;
+            let limit = clamp_page(query_param(request, "limit")?, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE);
+            let page = list_inbox(store, &principal, view, cursor.as_deref(), limit).await?;
+            let items: Vec<_> = page.conversations.iter().map(inbox_item_view).collect();
+            Ok(json(
+                StatusCode::OK,
+                &json!({"conversations": items, "next_cursor": page.next_cursor}),
+            ))
+        }
+        Operation::ChangeConversationFields => {
+            let patch: FieldsPatch = parse_json(request)?;
+            let changed = change_fields(backend, &principal, cid, &patch).await?;
+            Ok(json(StatusCode::OK, &conversation_view(&changed, now_ms())))
+        }
+        Operation::TransferConversation => {
+            let body: TransferRequest = parse_json(request)?;
+            let target = body.target()?;
+            let moved = transfer_conversation(backend, &principal, cid, target).await?;
+            Ok(json(
+                StatusCode::ACCEPTED,
+                &conversation_view(&moved, now_ms()),
+            ))
+        }
+        Operation::ConversationHistory => {
+            let after: u64 = query_param(request, "after_revision")?.unwrap_or(0);
+            let limit = clamp_page(query_param(request, "limit")?, 50, MAX_HISTORY_PAGE);
+            let entries = history(store, &principal, cid, after, limit).await?;
+            let views: Vec<_> = entries
+                .iter()
+                .map(|e| {
+                    json!({
+                        "revision": e.revision,
+                        "ticket_id": e.ticket_id,
+                        "field": e.field,
+                        "before": e.before,
+                        "after": e.after,
+                        "by": e.by,
+                        "at": rfc3339(e.at),
+                    })
+                })
+                .collect();
+            Ok(json(StatusCode::OK, &json!({"changes": views})))
+        }
+        Operation::ListEndUserConversations => {
+            let limit = clamp_page(
+                query_param(request, "limit")?,
+                MAX_CONVERSATION_PAGE,
+                MAX_CONVERSATION_PAGE,
+            );
+            let found =
+                end_user_conversations(store, &principal, route.param("user_id"), limit).await?;
+            let now = now_ms();
+            let views: Vec<_> = found.iter().map(|c| conversation_view(c, now)).collect();
+            Ok(json(StatusCode::OK, &json!({"conversations": views})))
+        }
+        // The table gives this function only the operations above.
+        _ => Err(ApiError::route_not_found()),
+    }
+}
