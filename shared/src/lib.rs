@@ -8,8 +8,8 @@ pub use domain::{
     widget, workspace,
 };
 pub use use_cases::{
-    agent_workspace, auth, backend, batch, error, lifecycle, live, optimistic, ports, router, settings_change,
-    validation, visitors, Backend, DomainError, StoreError,
+    agent_workspace, auth, backend, batch, error, lifecycle, live, optimistic, ports, router,
+    settings_change, validation, visitors, Backend, DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]
 pub use use_cases::{

@@ -65,12 +65,7 @@ pub async fn set_status(app: &TestApp, id: &str, status: &str) {
 
 /// A conversation handed off to agents (routing requested), with a priority and group.
 /// Priority and group are set by an admin through `PATCH /v1/conversations/{cid}`.
-pub async fn waiting(
-    app: &TestApp,
-    user: &str,
-    priority: Priority,
-    group: Option<&str>,
-) -> String {
+pub async fn waiting(app: &TestApp, user: &str, priority: Priority, group: Option<&str>) -> String {
     let cid = app.new_conversation(user).await;
     if priority != Priority::Normal || group.is_some() {
         let reply = app

@@ -76,7 +76,11 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
             let view = InboxView::parse(&view)
                 .ok_or_else(|| ApiError::invalid_request("view must be mine, waiting or all"))?;
             let cursor: Option<String> = query_param(request, "cursor")?;
-            let limit = clamp_page(query_param(request, "limit")?, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE);
+            let limit = clamp_page(
+                query_param(request, "limit")?,
+                DEFAULT_INBOX_PAGE,
+                MAX_INBOX_PAGE,
+            );
             let page = list_inbox(store, &principal, view, cursor.as_deref(), limit).await?;
             let items: Vec<_> = page.conversations.iter().map(inbox_item_view).collect();
             Ok(json(

@@ -105,14 +105,10 @@ async fn end(backend: &Backend, principal: &Principal, cid: &str) -> Result<ApiR
     let settings = backend.settings(&principal.account_id).await?;
     let now = now_ms();
     let committed = commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
-        Ok(end_session(
-            current,
-            &settings,
-            holder,
-            &principal.user_id,
-            now,
-        )?
-        .map(|change| stamped(change, principal)))
+        Ok(
+            end_session(current, &settings, holder, &principal.user_id, now)?
+                .map(|change| stamped(change, principal)),
+        )
     })
     .await?;
     after_commit(backend, &committed, "end", principal).await?;

@@ -235,12 +235,11 @@ async fn post_message(
     // these reads and rely on the store's atomic idempotency check.
     let mut conversation = conversation;
     if let Some(profile) = profile.filter(|p| *p != conversation.end_user_profile) {
-        conversation = update_with_retry::<ApiError, _>(
-            backend.store.as_ref(),
-            conversation,
-            |current| Ok(with_profile(current, &profile, now)),
-        )
-        .await?;
+        conversation =
+            update_with_retry::<ApiError, _>(backend.store.as_ref(), conversation, |current| {
+                Ok(with_profile(current, &profile, now))
+            })
+            .await?;
     }
     if message_changes_ticket(&conversation, author_role, kind) {
         let settings = backend.settings(&principal.account_id).await?;

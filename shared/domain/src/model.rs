@@ -199,7 +199,9 @@ pub struct Conversation {
 impl Conversation {
     /// The inbox's activity time: its newest message, or its start while it has none.
     pub fn activity_at(&self) -> i64 {
-        self.last_message_at.unwrap_or(self.created_at).max(self.created_at)
+        self.last_message_at
+            .unwrap_or(self.created_at)
+            .max(self.created_at)
     }
 
     /// Credits the change to revision `self.revision` to `by` (call after bumping it).

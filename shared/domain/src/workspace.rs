@@ -66,10 +66,9 @@ pub const ALL_VIEW_SHARDS: u32 = 4;
 
 /// The `all` view's partition of a conversation: stable, spread evenly by the random id.
 pub fn all_view_shard(conversation_id: &str) -> u32 {
-    conversation_id
-        .bytes()
-        .fold(0u32, |sum, b| sum.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % ALL_VIEW_SHARDS
+    conversation_id.bytes().fold(0u32, |sum, b| {
+        sum.wrapping_mul(31).wrapping_add(u32::from(b))
+    }) % ALL_VIEW_SHARDS
 }
 
 /// The sort key of a conversation in the activity-ordered views (`mine`, `all`): its byte
@@ -134,9 +133,9 @@ fn is_valid_group(group: &str) -> bool {
 fn is_valid_tag(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= MAX_TAG_CHARS
-        && tag
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b':'))
+        && tag.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b':')
+        })
 }
 
 impl FieldsPatch {
@@ -218,7 +217,9 @@ fn claimed_name(value: &Value) -> Result<String, DomainError> {
         .as_str()
         .ok_or_else(|| invalid_profile("name must be a string"))?
         .trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control)
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
     {
         return Err(invalid_profile(&format!(
             "name must be 1-{MAX_NAME_CHARS} characters without control characters"
@@ -375,7 +376,9 @@ mod tests {
         let current = conversation();
         let patch: FieldsPatch =
             serde_json::from_str(r#"{"priority":"urgent","tags":["vip","vip"]}"#).unwrap();
-        let next = apply_fields(&current, &patch, &admin(), 5).unwrap().unwrap();
+        let next = apply_fields(&current, &patch, &admin(), 5)
+            .unwrap()
+            .unwrap();
         assert_eq!(next.priority, Priority::Urgent);
         assert_eq!(next.group, None);
         assert_eq!(next.tags, ["via_messaging", "vip"]);

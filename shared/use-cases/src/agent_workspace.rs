@@ -16,8 +16,7 @@ use crate::realtime::{Stored, StoredChange};
 use crate::routing::{needs_routing, WaitingEntry};
 use crate::sessions::{transfer, TransferTarget};
 use crate::workspace::{
-    activity_key, apply_fields, history_of, is_inbox_cursor, FieldsPatch, HistoryEntry,
-    InboxView,
+    activity_key, apply_fields, history_of, is_inbox_cursor, FieldsPatch, HistoryEntry, InboxView,
 };
 
 /// Attempts of a field change that keeps losing races (then 503, the client retries).
@@ -60,7 +59,9 @@ fn require_staff(principal: &Principal) -> Result<(), WorkspaceError> {
     if principal.role.is_staff() {
         Ok(())
     } else {
-        Err(WorkspaceError::Forbidden("only agents and admins use the workspace"))
+        Err(WorkspaceError::Forbidden(
+            "only agents and admins use the workspace",
+        ))
     }
 }
 
@@ -203,12 +204,10 @@ pub async fn change_fields(
         current,
         MAX_ATTEMPTS,
         |current| {
-            Ok::<_, WorkspaceError>(
-                match apply_fields(current, patch, &by, crate::now_ms())? {
-                    Some(next) => Decision::Write((current.clone(), next)),
-                    None => Decision::Done((current.clone(), false)),
-                },
-            )
+            Ok::<_, WorkspaceError>(match apply_fields(current, patch, &by, crate::now_ms())? {
+                Some(next) => Decision::Write((current.clone(), next)),
+                None => Decision::Done((current.clone(), false)),
+            })
         },
         |(current, next)| async move {
             if needs_routing(&current) {

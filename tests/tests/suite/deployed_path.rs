@@ -515,7 +515,9 @@ where
 async fn the_routers_lambda_entry_reports_only_the_poison_message_of_a_recorded_sqs_event() {
     let app = TestApp::start().await;
     integration_tests::agents::agent(&app, "ag-1", 3, &[], "online").await;
-    let cid = integration_tests::agents::waiting(&app, "alice", shared::model::Priority::Normal, None).await;
+    let cid =
+        integration_tests::agents::waiting(&app, "alice", shared::model::Priority::Normal, None)
+            .await;
     let requests = app.routing_requests().await;
     let request = requests
         .iter()

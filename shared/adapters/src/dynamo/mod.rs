@@ -54,9 +54,9 @@ use crate::ports::{
 };
 use crate::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
 use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
-use crate::workspace::{activity_key, all_view_shard, mine_view_owner, HistoryEntry};
 use crate::sessions::{CapacityRelease, CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
+use crate::workspace::{activity_key, all_view_shard, mine_view_owner, HistoryEntry};
 
 mod accounts;
 mod attachments;

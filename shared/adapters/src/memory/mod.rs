@@ -16,9 +16,10 @@ use crate::error::StoreError;
 use crate::ids::new_id;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
-    AccountStore, ActivityView, AttachmentStore, ChangeFeed, Connection, ConnectionStore, ConversationStore,
-    LocalBucket, MessageStore, ObjectHead, ObjectStore, Push, PushOutcome, Queue, ReceivedMessage,
-    HistoryStore, RoutingStore, SessionStore, SettingsStore, StoredSettings, UploadTarget,
+    AccountStore, ActivityView, AttachmentStore, ChangeFeed, Connection, ConnectionStore,
+    ConversationStore, HistoryStore, LocalBucket, MessageStore, ObjectHead, ObjectStore, Push,
+    PushOutcome, Queue, ReceivedMessage, RoutingStore, SessionStore, SettingsStore, StoredSettings,
+    UploadTarget,
 };
 use crate::realtime::{Listener, Stored, StoredChange};
 use crate::routing::{Agent, AgentProfileChange, AgentStatus, Offer, WaitingEntry};

@@ -97,9 +97,7 @@ impl RoutingStore for MemoryStore {
         tables.check_revision(conversation)?;
         tables.replace_conversation(conversation);
         tables.waiting.remove(&Tables::waiting_key(from));
-        tables
-            .waiting
-            .insert(Tables::waiting_key(to), to.clone());
+        tables.waiting.insert(Tables::waiting_key(to), to.clone());
         Ok(())
     }
 

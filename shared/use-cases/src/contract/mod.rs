@@ -17,6 +17,7 @@ mod realtime;
 mod routing;
 mod sessions;
 mod settings;
+mod workspace;
 
 pub use attachments::*;
 pub use conversations::*;
@@ -28,6 +29,7 @@ pub use realtime::*;
 pub use routing::*;
 pub use sessions::*;
 pub use settings::*;
+pub use workspace::*;
 
 use crate::ids::new_id;
 use crate::model::{
@@ -215,6 +217,11 @@ macro_rules! store_contract_tests {
             subscribers_are_listed_until_unsubscribed_or_disconnected,
             an_account_at_its_connection_limit_is_refused_the_next,
             expired_connections_are_neither_found_nor_counted,
+            activity_views_list_newest_activity_first_and_page_by_cursor,
+            a_solved_ticket_leaves_its_agents_mine_view,
+            waiting_pages_follow_routing_order_within_the_callers_groups,
+            a_waiting_entry_moves_with_its_conversation_or_not_at_all,
+            history_entries_are_recorded_once_and_listed_in_revision_order,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {
