@@ -81,18 +81,18 @@ impl Agent {
         self.capacity(channel).saturating_sub(self.load(channel))
     }
 
-    /// R23: online, in the conversation's group when it has one, with spare capacity; the
-    /// one agent a conversation was transferred to, if it was.
+    /// R23: online, with spare capacity, and in the conversation's group when it has one; a
+    /// conversation transferred to one agent is for that agent only, whatever its group.
     pub fn is_eligible_for(&self, conversation: &Conversation) -> bool {
-        self.status == AgentStatus::Online
-            && conversation
-                .transfer_to
-                .as_ref()
-                .is_none_or(|agent| *agent == self.id)
-            && conversation
+        let wanted = match &conversation.transfer_to {
+            Some(agent) => *agent == self.id,
+            None => conversation
                 .group
                 .as_ref()
-                .is_none_or(|group| self.groups.contains(group))
+                .is_none_or(|group| self.groups.contains(group)),
+        };
+        self.status == AgentStatus::Online
+            && wanted
             && self.spare(CapacityChannel::of(conversation.channel)) > 0
     }
 }
@@ -284,6 +284,23 @@ mod tests {
         conversation.group = Some("billing".into());
         let chosen = choose_agent(&agents, &conversation, RoutingMethod::RoundRobin);
         assert_eq!(chosen.map(|a| a.id.as_str()), Some("other"));
+    }
+
+    #[test]
+    fn a_transferred_conversation_goes_to_its_agent_only_whatever_its_group() {
+        let mut target = agent("target", 2, 0, 9);
+        target.groups = vec!["tier2".into()];
+        let agents = [agent("other", 5, 0, 0), target];
+        let mut conversation = waiting_conversation();
+        conversation.group = Some("tier1".into());
+        conversation.transfer_to = Some("target".into());
+        for method in [
+            RoutingMethod::HighestSpareCapacity,
+            RoutingMethod::RoundRobin,
+        ] {
+            let chosen = choose_agent(&agents, &conversation, method);
+            assert_eq!(chosen.map(|a| a.id.as_str()), Some("target"));
+        }
     }
 
     #[test]

@@ -394,6 +394,54 @@ mod tests {
     }
 
     #[test]
+    fn a_transfer_releases_the_holders_slot_and_waits_for_its_target_keeping_its_age() {
+        let current = assigned();
+        let by = crate::model::Actor {
+            role: crate::model::Role::Agent,
+            id: AGENT.into(),
+        };
+        let change = transfer(
+            &current,
+            Some(&agent(3, 0, 1, 0)),
+            &TransferTarget::Agent("agent-2".into()),
+            by.clone(),
+            2_000,
+        )
+        .unwrap();
+        assert_eq!(
+            change.capacity,
+            Some(CapacityRelease {
+                agent_id: AGENT.into(),
+                from: CapacityChannel::Messaging,
+                to: None
+            })
+        );
+        let next = &change.conversation;
+        assert!(needs_routing(next));
+        assert_eq!(next.held_capacity, None);
+        assert_eq!(next.transfer_to.as_deref(), Some("agent-2"));
+        assert_eq!(WaitingEntry::for_conversation(next).since, 1_100);
+        assert_eq!(next.latest_author(), Some(&by));
+        // To a group: that group, anyone in it.
+        let change = transfer(
+            &offered(),
+            Some(&agent(3, 0, 1, 0)),
+            &TransferTarget::Group("tier2".into()),
+            by.clone(),
+            2_000,
+        )
+        .unwrap();
+        assert_eq!(change.conversation.group.as_deref(), Some("tier2"));
+        assert_eq!(
+            change.withdrawn_offer.map(|o| o.offer_id).as_deref(),
+            Some("o-1")
+        );
+        // Not while the bot holds it, nor after the session ended.
+        let bot = new_conversation("acct", "alice", &Settings::default(), 1_000);
+        assert!(transfer(&bot, None, &TransferTarget::Group("x".into()), by, 2_000).is_err());
+    }
+
+    #[test]
     fn ending_is_refused_while_the_setting_is_off() {
         let mut s = Settings::default();
         s.messaging.agents_can_end_sessions = false;

@@ -29,3 +29,4 @@ mod sessions;
 mod settings_api;
 mod settings_audit_and_effects;
 mod widget_api;
+mod workspace;
