@@ -12,6 +12,7 @@
 //!    the cost of an active widget-hour with push against polling.
 
 mod cold_start;
+mod inbox;
 mod realtime;
 mod units;
 
@@ -536,6 +537,9 @@ async fn main() -> Result<(), String> {
     }
     if runs(6) {
         realtime::section().await?;
+    }
+    if runs(7) {
+        inbox::section().await?;
     }
     println!("\n(total {:.0} s)", started.elapsed().as_secs_f64());
     Ok(())
