@@ -1,6 +1,6 @@
-//! 7. The agent inbox: a page's latency and read units as the account grows (issue 18). Each
-//! view reads its own index partitions, so a page must cost the same at 100 and at 100,000
-//! conversations.
+//! Section 7, the agent inbox: a page's latency and read units as the account grows (issue
+//! 18). Each view reads its own index partitions, so a page must cost the same at 100 and at
+//! 100,000 conversations.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
