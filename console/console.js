@@ -17,7 +17,8 @@
     claims: null,
     me: null,
     offers: new Map(), // conversation_id → offer
-    inbox: new Map(), // conversation_id → conversation
+    inbox: [], // the current inbox view's items, in the server's order
+    inboxView: "mine",
     current: null,
     messages: [],
     lastSeq: 0,
@@ -103,8 +104,10 @@
     $("app").hidden = false;
     $("who").textContent = state.claims.sub + " · " + state.claims.role + " · " + state.claims.acct;
     $("settings-tab").hidden = state.claims.role !== "admin";
+    $("view-all").hidden = state.claims.role !== "admin";
     renderStatus();
     await refreshOffers();
+    await loadInbox();
     connect();
   }
 
@@ -209,6 +212,7 @@
       renderOffers();
       await refreshMe();
       await openConversation(cid);
+      reloadInboxSoon();
     } catch (e) {
       state.offers.delete(cid);
       renderOffers();
@@ -218,15 +222,50 @@
 
   // ---------------------------------------------------------------------------------------
   // Inbox and the conversation view.
+  // The inbox is the server's (GET /v1/inbox): mine, waiting, or the whole account (admins).
+  async function loadInbox() {
+    try {
+      const page = await api("GET", `/v1/inbox?view=${state.inboxView}&limit=50`);
+      state.inbox = page.conversations;
+    } catch (e) {
+      flash("Inbox not loaded: " + e.message);
+    }
+    renderInbox();
+  }
+
+  // Frames arrive in bursts; one reload covers a burst.
+  let inboxReload = null;
+  function reloadInboxSoon() {
+    clearTimeout(inboxReload);
+    inboxReload = setTimeout(loadInbox, 300);
+  }
+  setInterval(() => state.token && loadInbox(), 15000);
+
+  for (const button of document.querySelectorAll("[data-inbox]")) {
+    button.addEventListener("click", () => {
+      state.inboxView = button.dataset.inbox;
+      for (const b of document.querySelectorAll("[data-inbox]")) b.classList.toggle("active", b === button);
+      loadInbox();
+    });
+  }
+
+  function customerName(c) {
+    const who = c.end_user || {};
+    return who.name || who.email || who.id || "customer";
+  }
+
   function renderInbox() {
     const list = $("inbox");
     list.replaceChildren();
-    if (state.inbox.size === 0) {
-      list.append(el("li", { class: "empty", text: "Conversations you accept appear here." }));
+    if (state.inbox.length === 0) {
+      const empty = { mine: "Conversations you accept appear here.", waiting: "Nobody is waiting.", all: "No conversations yet." };
+      list.append(el("li", { class: "empty", text: empty[state.inboxView] }));
       return;
     }
-    const sorted = [...state.inbox.values()].sort((a, b) => (b.updated_at || "").localeCompare(a.updated_at || ""));
-    for (const c of sorted) {
+    for (const c of state.inbox) {
+      const badges = [];
+      if (c.priority && c.priority !== "normal") badges.push(el("span", { class: "badge priority-" + c.priority, text: c.priority }));
+      if (c.group) badges.push(el("span", { class: "badge", text: c.group }));
       list.append(
         el(
           "li",
@@ -235,10 +274,21 @@
             "data-conversation": c.id,
             onclick: () => openConversation(c.id),
           },
-          el("div", { text: c.ticket_id ? "Ticket " + c.ticket_id : c.id }),
-          el("div", { class: "meta", text: `${c.session} · ${c.control} · ${c.ticket_status}` })
+          el("div", {}, el("span", { text: customerName(c) }), ...badges),
+          el("div", { class: "meta", text: `${c.session} · ${c.control} · ${c.ticket_status}${c.assignee ? " · " + c.assignee : ""}` })
         )
       );
+    }
+  }
+
+  async function setPriority(priority) {
+    const c = state.current;
+    try {
+      state.current = await api("PATCH", `/v1/conversations/${c.id}`, { priority });
+      renderConversation();
+      reloadInboxSoon();
+    } catch (e) {
+      alert("Not changed: " + e.message);
     }
   }
 
@@ -246,7 +296,6 @@
     try {
       const c = await api("GET", `/v1/conversations/${cid}`);
       state.current = c;
-      state.inbox.set(c.id, c);
       state.messages = [];
       state.lastSeq = 0;
       send({ action: "subscribe", conversation_id: c.id });
@@ -348,7 +397,9 @@
       el(
         "div",
         { class: "conv-head" },
-        el("span", { class: "title", text: "Ticket " + c.ticket_id }),
+        el("span", { class: "title", text: customerName(c) }),
+        el("span", { class: "facts", "data-testid": "customer", text: [c.end_user && c.end_user.email, "ticket " + c.ticket_id].filter(Boolean).join(" · ") }),
+        priorityPicker(c),
         el("span", { class: "facts", "data-testid": "facts", text: `session ${c.session_no} ${c.session} · ${c.control} · ${c.ticket_status} · ${c.assignee ? "assigned to " + c.assignee : "unassigned"}` }),
         el("button", { text: "End session", "data-testid": "end-session", onclick: () => lifecycle("end") }),
         el("button", { text: "Close ticket", "data-testid": "close-ticket", onclick: () => lifecycle("close") })
@@ -361,6 +412,17 @@
     if (state.lastSeq) {
       api("POST", `/v1/conversations/${c.id}/events`, { type: "read", seq: state.lastSeq }).catch(() => {});
     }
+  }
+
+  function priorityPicker(c) {
+    const select = el("select", { "aria-label": "Priority", "data-testid": "priority" });
+    for (const p of ["low", "normal", "high", "urgent"]) {
+      const option = el("option", { value: p, text: p });
+      if (p === c.priority) option.selected = true;
+      select.append(option);
+    }
+    select.addEventListener("change", () => setPriority(select.value));
+    return select;
   }
 
   async function reply(textarea) {
@@ -426,10 +488,9 @@
     try {
       await api("POST", `/v1/conversations/${c.id}/${action}`, {});
       state.current = await api("GET", `/v1/conversations/${c.id}`);
-      state.inbox.set(c.id, state.current);
       await catchUp();
       renderConversation();
-      renderInbox();
+      reloadInboxSoon();
       await refreshMe();
     } catch (e) {
       flash(e.code === "session_ending_disabled" ? "Ending sessions is turned off for this account." : e.message);
@@ -486,6 +547,7 @@
       case "offer.created":
         state.offers.set(data.conversation_id, data);
         renderOffers();
+        reloadInboxSoon();
         break;
       case "offer.withdrawn":
         state.offers.delete(data.conversation_id);
@@ -493,15 +555,15 @@
         break;
       case "message.created":
         if (addMessage(data.message)) renderConversation();
+        reloadInboxSoon(); // newest activity first
         break;
       case "conversation.updated": {
         const c = data.conversation;
-        if (c.assignee === (state.claims && state.claims.sub) || state.inbox.has(c.id)) state.inbox.set(c.id, c);
         if (state.current && state.current.id === c.id) {
           state.current = c;
           renderConversation();
         }
-        renderInbox();
+        reloadInboxSoon();
         break;
       }
       case "typing":

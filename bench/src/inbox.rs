@@ -33,7 +33,8 @@ async fn grow(store: &Arc<dyn Store>, account: &str, from: usize, target: usize)
             let store = store.clone();
             async move {
                 let now = shared::now_ms();
-                let mut c = new_conversation(account, &format!("eu-{i}"), &Settings::default(), now);
+                let mut c =
+                    new_conversation(account, &format!("eu-{i}"), &Settings::default(), now);
                 if i < ASSIGNED {
                     c = hand_off(&c, None, now).unwrap_or(c);
                     c.assignee = Some("ag-bench".into());

@@ -165,6 +165,15 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
         .await;
     agent.screenshot("4-console-reply-and-note").await;
 
+    // The inbox is the server's: the accepted conversation is in "mine"; marking it urgent
+    // shows on its row.
+    agent.wait_for_text(None, "#inbox li", "open", 15).await;
+    // Typing into a select picks the option as a keyboard user does.
+    let priority = agent.find("[data-testid=priority]").await;
+    agent.type_into(&priority, "urgent").await;
+    agent.wait_for_text(None, "#inbox li", "urgent", 15).await;
+    agent.screenshot("4b-console-inbox-priority").await;
+
     // The agent sends a file too; the visitor gets its link.
     let (label, label_name) = fresh_png();
     let console_file = agent.find("[data-testid=console-file]").await;
