@@ -299,8 +299,34 @@ async fn http_api_events_on_a_named_stage_get_the_gateways_answers_from_each_fun
             "",
             admin.as_str(),
         ),
+        // The agent workspace.
+        (
+            "GET",
+            "/v1/inbox".to_string(),
+            "view=all&limit=5",
+            admin.as_str(),
+        ),
+        (
+            "GET",
+            "/v1/inbox".to_string(),
+            "view=waiting",
+            agent.as_str(),
+        ),
+        (
+            "GET",
+            format!("/v1/conversations/{cid}/history"),
+            "",
+            agent.as_str(),
+        ),
+        (
+            "GET",
+            "/v1/end-users/alice/conversations".to_string(),
+            "",
+            agent.as_str(),
+        ),
         // Refusals: wrong role, end of a session that is still under the bot, bad JSON.
         ("GET", "/v1/settings".to_string(), "", agent.as_str()),
+        ("GET", "/v1/inbox".to_string(), "view=all", agent.as_str()),
         (
             "POST",
             format!("/v1/conversations/{cid}/close"),
@@ -328,6 +354,47 @@ async fn http_api_events_on_a_named_stage_get_the_gateways_answers_from_each_fun
             );
         }
     }
+
+    // A path two functions share: PATCH reaches the workspace, a wrong method its owner.
+    let patched = through_lambda(
+        backend,
+        http_api_event(
+            "prod",
+            "PATCH",
+            &format!("/v1/conversations/{cid}"),
+            "",
+            Some(&admin),
+            Some(r#"{"tags": ["vip"], "priority": "high"}"#),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let (_, seen) = through_gateway(
+        &app,
+        "GET",
+        &format!("/v1/conversations/{cid}"),
+        Some(&agent),
+        None,
+    )
+    .await;
+    assert_eq!(seen["priority"], "high");
+    assert_eq!(seen["tags"], json!(["via_messaging", "vip"]));
+    let shared_path = through_lambda(
+        backend,
+        http_api_event(
+            "prod",
+            "DELETE",
+            &format!("/v1/conversations/{cid}"),
+            "",
+            Some(&admin),
+            None,
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(shared_path.status, 405, "{}", shared_path.body);
+    assert_eq!(shared_path.headers["allow"], "GET, PATCH");
 
     // Bodies the edge refuses: malformed JSON (base64 too), no token, wrong method, oversize.
     let malformed = through_lambda(
