@@ -336,6 +336,7 @@ fn shown_fields_differ(before: &Conversation, after: &Conversation) -> bool {
         || before.priority != after.priority
         || before.group != after.group
         || before.tags != after.tags
+        || before.end_user_profile != after.end_user_profile
 }
 
 fn offer_created(offer: &Offer) -> Delivery {
