@@ -80,29 +80,13 @@ async fn load_conversation(
     visible_conversation(backend.store.as_ref(), principal, cid).await
 }
 
-/// Publishes a routing request for a conversation that waits for an agent. Routing consumers
-/// are idempotent, so publishing again after a retried request is harmless.
+/// Asks routing to place a conversation that waits for an agent.
 async fn request_routing(
     backend: &Backend,
     conversation: &Conversation,
     reason: &str,
 ) -> Result<(), ApiError> {
-    let request = RoutingRequest {
-        account_id: conversation.account_id.clone(),
-        conversation_id: Some(conversation.id.clone()),
-        priority: conversation.priority,
-        reason: reason.into(),
-        requested_at: now_ms(),
-        offer_id: None,
-    };
-    shared::router::publish(backend, &request, 0).await?;
-    tracing::info!(
-        account_id = %conversation.account_id,
-        conversation_id = %conversation.id,
-        reason,
-        "routing requested"
-    );
-    Ok(())
+    Ok(shared::router::request_routing(backend, conversation, reason).await?)
 }
 
 // ---------------------------------------------------------------------------------------------

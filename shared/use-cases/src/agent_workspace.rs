@@ -9,10 +9,11 @@ use crate::auth::Principal;
 use crate::backend::Backend;
 use crate::error::{DomainError, StoreError};
 use crate::lifecycle::commit_with_retry;
-use crate::model::{Actor, Conversation, Role, RoutingRequest};
+use crate::model::{Actor, Conversation, Role};
 use crate::optimistic::{retry_on_conflict, Decision};
 use crate::ports::{reread_conversation, ActivityView, Store};
 use crate::realtime::{Stored, StoredChange};
+use crate::router::request_routing;
 use crate::routing::{needs_routing, WaitingEntry};
 use crate::sessions::{transfer, TransferTarget};
 use crate::workspace::{
@@ -167,23 +168,6 @@ async fn staff_conversation(
         .get_conversation(&principal.account_id, cid)
         .await?
         .ok_or(WorkspaceError::NotFound)
-}
-
-/// Asks routing to place a conversation that waits for an agent.
-async fn request_routing(
-    backend: &Backend,
-    conversation: &Conversation,
-    reason: &str,
-) -> Result<(), StoreError> {
-    let request = RoutingRequest {
-        account_id: conversation.account_id.clone(),
-        conversation_id: Some(conversation.id.clone()),
-        priority: conversation.priority,
-        reason: reason.into(),
-        requested_at: crate::now_ms(),
-        offer_id: None,
-    };
-    crate::router::publish(backend, &request, 0).await
 }
 
 /// `PATCH /v1/conversations/{cid}`: staff change priority, group or tags. A waiting

@@ -33,6 +33,31 @@ pub async fn publish(
         .await
 }
 
+/// Asks routing to place `conversation`, which waits for an agent. Routing consumers are
+/// idempotent, so asking again after a retried request is harmless.
+pub async fn request_routing(
+    backend: &Backend,
+    conversation: &Conversation,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let request = RoutingRequest {
+        account_id: conversation.account_id.clone(),
+        conversation_id: Some(conversation.id.clone()),
+        priority: conversation.priority,
+        reason: reason.into(),
+        requested_at: crate::now_ms(),
+        offer_id: None,
+    };
+    publish(backend, &request, 0).await?;
+    tracing::info!(
+        account_id = %conversation.account_id,
+        conversation_id = %conversation.id,
+        reason,
+        "routing requested"
+    );
+    Ok(())
+}
+
 /// Asks for the account's waiting conversations to be routed (capacity may have freed).
 pub async fn request_drain(
     backend: &Backend,
