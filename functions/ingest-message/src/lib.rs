@@ -19,7 +19,7 @@ use shared::backend::Backend;
 use shared::ids::is_valid_id;
 use shared::lifecycle::commit_with_retry;
 use shared::model::{
-    Actor, AppendOutcome, AuthorRole, Conversation, EndUserProfile, Message, Role, RoutingRequest,
+    Actor, AppendOutcome, AuthorRole, Conversation, EndUserProfile, Message, Role,
 };
 use shared::ports::update_with_retry;
 use shared::routes::{route_of, Operation, INGEST_MESSAGE};
