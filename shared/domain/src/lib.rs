@@ -12,6 +12,7 @@
 //! profiles, the ticket's history).
 
 pub mod attachments;
+pub mod bot;
 pub mod error;
 pub mod ids;
 pub mod messages;

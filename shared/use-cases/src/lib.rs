@@ -7,6 +7,7 @@ pub mod agent_workspace;
 pub mod auth;
 pub mod backend;
 pub mod batch;
+pub mod built_in_bot;
 pub mod error;
 pub mod lifecycle;
 pub mod live;
@@ -25,6 +26,6 @@ pub use error::{DomainError, StoreError};
 
 // The domain, at the paths these modules use (`crate::model`…).
 pub use domain::{
-    attachments, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings, views,
-    widget, workspace,
+    attachments, bot, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings,
+    views, widget, workspace,
 };

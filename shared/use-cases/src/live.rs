@@ -212,8 +212,10 @@ async fn fan_out_one(
     change: &StoredChange,
     now: i64,
 ) -> Result<(usize, usize), StoreError> {
-    // The inbox's activity order and the ticket history ride on the same stream.
+    // The inbox's activity order, the ticket history and the built-in bot's turn ride on
+    // the same stream.
     crate::agent_workspace::follow_up(store, change).await?;
+    crate::built_in_bot::answer(store, change, now).await?;
     let conversation = match conversation_needed(change) {
         Some((account_id, conversation_id)) => {
             store.get_conversation(account_id, conversation_id).await?

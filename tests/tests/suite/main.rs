@@ -7,6 +7,7 @@ mod attachments_api;
 mod authorization;
 mod bad_input;
 mod browser;
+mod built_in_bot;
 mod conversations_api;
 mod deployed_path;
 mod deployed_realtime;

@@ -233,7 +233,10 @@ async fn concurrent_routers_never_exceed_capacity_or_double_assign() {
     }
     app.run_router().await; // status/capacity drain requests: nothing waits yet
     let settings = shared::settings::Settings {
-        bot: shared::settings::Toggle { enabled: false },
+        bot: shared::settings::BotSettings {
+            enabled: false,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let mut conversations: Vec<Conversation> = Vec::new();

@@ -102,6 +102,28 @@ impl Default for WidgetSettings {
     }
 }
 
+/// The bot that answers first (R8): with `enabled` and no bot integration, Relay's built-in bot
+/// answers the first end-user message of a session with `greeting` and a "talk to an agent"
+/// button (`domain::bot`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotSettings {
+    pub enabled: bool,
+    pub greeting: String,
+}
+
+pub const DEFAULT_BOT_GREETING: &str =
+    "Hi, I'm the virtual assistant. Tell me what you need, or talk to an agent.";
+
+impl Default for BotSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            greeting: DEFAULT_BOT_GREETING.into(),
+        }
+    }
+}
+
 /// The effective settings of an account: every setting has a value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,7 +132,7 @@ pub struct Settings {
     pub support_chat_app: Toggle,
     pub messaging: MessagingSettings,
     pub attachments: Toggle,
-    pub bot: Toggle,
+    pub bot: BotSettings,
     pub routing: RoutingSettings,
     pub widget: WidgetSettings,
 }
@@ -128,7 +150,7 @@ impl Default for Settings {
                 csat_on_session_end: false,
             },
             attachments: Toggle { enabled: true },
-            bot: Toggle { enabled: true },
+            bot: BotSettings::default(),
             routing: RoutingSettings {
                 method: RoutingMethod::HighestSpareCapacity,
                 offer_timeout_seconds: DEFAULT_OFFER_TIMEOUT_SECONDS,
@@ -304,6 +326,13 @@ fn check_widget(
         return Err(invalid(
             "widget",
             format!("widget.greeting takes 1 to {MAX_GREETING_CHARS} characters"),
+        ));
+    }
+    let greeting = after.bot.greeting.trim();
+    if greeting.is_empty() || greeting.chars().count() > MAX_GREETING_CHARS {
+        return Err(invalid(
+            "bot",
+            format!("bot.greeting takes 1 to {MAX_GREETING_CHARS} characters"),
         ));
     }
     let origins = &after.widget.allowed_origins;
@@ -587,6 +616,21 @@ mod tests {
             Err(SettingsError::Invalid { rule: "R6", .. })
         ));
         assert!(apply_patch(None, &patch, &account(&[CSAT_CAPABILITY], None), &facts).is_ok());
+    }
+
+    #[test]
+    fn the_bots_greeting_takes_1_to_500_characters() {
+        let (a, facts) = (account(&[], None), WorkspaceFacts::default());
+        for greeting in ["   ".to_string(), "x".repeat(MAX_GREETING_CHARS + 1)] {
+            assert!(matches!(
+                apply_patch(None, &json!({"bot": {"greeting": greeting}}), &a, &facts),
+                Err(SettingsError::Invalid { rule: "bot", .. })
+            ));
+        }
+        let changed =
+            apply_patch(None, &json!({"bot": {"greeting": "Hello!"}}), &a, &facts).unwrap();
+        assert_eq!(changed.after.bot.greeting, "Hello!");
+        assert!(changed.after.bot.enabled);
     }
 
     #[test]

@@ -1,0 +1,50 @@
+//! The built-in bot's turn (`domain::bot`), taken from the change stream: an end user's new
+//! message in a conversation the bot holds gets the greeting once per session. Run by the
+//! fan-out, so a crash after the end user's write still gets them an answer, and a
+//! redelivered change finds the greeting already there.
+
+use crate::error::StoreError;
+use crate::model::{AuthorRole, Control};
+use crate::ports::Store;
+use crate::realtime::{Stored, StoredChange};
+use crate::settings::Settings;
+
+/// Answers `change` when it is an end user's first message of a session under the bot.
+pub async fn answer(store: &dyn Store, change: &StoredChange, now: i64) -> Result<(), StoreError> {
+    let (None, Some(Stored::Message(message))) = (&change.before, &change.after) else {
+        return Ok(());
+    };
+    if message.author_role != AuthorRole::EndUser {
+        return Ok(());
+    }
+    let account_id = &message.account_id;
+    let Some(conversation) = store
+        .get_conversation(account_id, &message.conversation_id)
+        .await?
+        .filter(|c| c.control == Control::Bot)
+    else {
+        return Ok(());
+    };
+    let (stored, account) = futures::try_join!(
+        store.get_settings(account_id),
+        store.get_account(account_id)
+    )?;
+    let settings = Settings::effective(stored.as_ref().map(|s| &s.document), account.as_ref());
+    let Some(reply) = crate::bot::greeting_reply(&conversation, message, &settings, now) else {
+        return Ok(());
+    };
+    // Answered already (a later message of the session, or this change delivered again).
+    let earlier = store
+        .find_message(
+            account_id,
+            &conversation.id,
+            &reply.author_id,
+            &reply.client_message_id,
+        )
+        .await?;
+    if earlier.is_none() {
+        store.append_message(&reply).await?;
+        tracing::info!(account_id = %account_id, conversation_id = %conversation.id, "built-in bot greeted");
+    }
+    Ok(())
+}
