@@ -447,3 +447,34 @@ fn functions_that_look_for_uploads_may_list_the_bucket() {
         );
     }
 }
+
+/// #19 item 9: a public API is throttled at its stage, and no function's logs are kept
+/// forever (a Lambda's default log group never expires).
+#[test]
+fn the_api_stage_is_throttled_and_every_functions_logs_expire() {
+    let template = template();
+    let settings = &resource(&template, "HttpApi")["Properties"]["DefaultRouteSettings"];
+    assert!(
+        settings["ThrottlingRateLimit"].as_f64().is_some_and(|r| r > 0.0)
+            && settings["ThrottlingBurstLimit"].as_u64().is_some_and(|b| b > 0),
+        "HttpApi needs DefaultRouteSettings with a rate and burst limit: {settings:?}"
+    );
+    let resources = template["Resources"].as_mapping().unwrap();
+    for (name, function) in resources {
+        if function["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let name = name.as_str().unwrap();
+        let group_ref = &function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"];
+        let group_id = group_ref
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: LoggingConfig.LogGroup must name its log group"));
+        let group = resource(&template, group_id);
+        assert_eq!(group["Type"], "AWS::Logs::LogGroup", "{name}");
+        let days = group["Properties"]["RetentionInDays"].as_u64();
+        assert!(
+            days.is_some_and(|d| (1..=400).contains(&d)),
+            "{group_id}: RetentionInDays {days:?}"
+        );
+    }
+}
