@@ -455,8 +455,12 @@ fn the_api_stage_is_throttled_and_every_functions_logs_expire() {
     let template = template();
     let settings = &resource(&template, "HttpApi")["Properties"]["DefaultRouteSettings"];
     assert!(
-        settings["ThrottlingRateLimit"].as_f64().is_some_and(|r| r > 0.0)
-            && settings["ThrottlingBurstLimit"].as_u64().is_some_and(|b| b > 0),
+        settings["ThrottlingRateLimit"]
+            .as_f64()
+            .is_some_and(|r| r > 0.0)
+            && settings["ThrottlingBurstLimit"]
+                .as_u64()
+                .is_some_and(|b| b > 0),
         "HttpApi needs DefaultRouteSettings with a rate and burst limit: {settings:?}"
     );
     let resources = template["Resources"].as_mapping().unwrap();

@@ -60,6 +60,13 @@ async fn seqs_received(client: &mut LiveClient, count: usize, wait: Duration) ->
 #[tokio::test]
 async fn two_hundred_concurrent_messages_reach_a_reader_in_seq_order() {
     let app = TestApp::start_live().await;
+    // Agents hold the conversation from the start: with the bot on, its greeting would be a
+    // 201st message (built_in_bot.rs tests that one).
+    app.patch_settings(
+        &app.token(Role::Admin, "admin-1"),
+        serde_json::json!({"bot": {"enabled": false}}),
+    )
+    .await;
     let cid = app.new_conversation("eu-1").await;
     let token = app.token(Role::EndUser, "eu-1");
     let mut reader = app.connect(&token).await;
