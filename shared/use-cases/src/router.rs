@@ -16,6 +16,9 @@ use crate::routing::{
 
 /// Waiting conversations read per page while draining.
 const WAITING_PAGE: usize = 50;
+/// Pages of the waiting list one drain reads at most (entries nobody can take, e.g. of a
+/// group with nobody online, are passed over, not waited behind).
+const MAX_WAITING_PAGES_PER_DRAIN: usize = 40;
 /// Offers one drain makes before handing the rest to a fresh queue message.
 const MAX_OFFERS_PER_DRAIN: usize = 200;
 /// Attempts to place one conversation when concurrent routers keep winning the race.
@@ -220,39 +223,43 @@ async fn drain_collecting(
     let timeout_secs = settings.routing.offer_timeout_seconds;
     let mut agents = backend.store.list_agents(account_id).await?;
     let mut offered = 0;
-    loop {
+    // One pass in routing order. Within a pass capacity only goes down (we only make
+    // offers), so an entry nobody could take stays so: go past it, never back.
+    let mut after: Option<String> = None;
+    for _ in 0..MAX_WAITING_PAGES_PER_DRAIN {
         if !has_spare(&agents) {
             return Ok(offered);
         }
-        let waiting = backend.store.list_waiting(account_id, WAITING_PAGE).await?;
-        if waiting.is_empty() {
+        let waiting = backend
+            .store
+            .list_waiting_page(account_id, None, after.as_deref(), WAITING_PAGE)
+            .await?;
+        let Some(last) = waiting.last() else {
             return Ok(offered);
-        }
-        let mut progressed = false;
+        };
+        after = Some(last.sort_key());
         for entry in waiting {
             if offered >= MAX_OFFERS_PER_DRAIN {
                 // A big backlog: continue in a fresh message rather than run out of time.
                 request_drain(backend, account_id, "continue").await?;
                 return Ok(offered);
             }
-            match place(backend, &mut agents, &entry, method, timeout_secs, timeouts).await? {
-                Placement::Offered => {
-                    offered += 1;
-                    progressed = true;
-                }
-                Placement::Stale => progressed = true,
-                Placement::NobodyEligible => {}
+            if let Placement::Offered =
+                place(backend, &mut agents, &entry, method, timeout_secs, timeouts).await?
+            {
+                offered += 1;
             }
             if !has_spare(&agents) {
                 return Ok(offered);
             }
         }
-        if !progressed {
-            // Everyone left is ineligible for every conversation on this page (groups,
-            // channels); they wait for a status or capacity change.
-            return Ok(offered);
-        }
     }
+    tracing::warn!(
+        account_id,
+        pages = MAX_WAITING_PAGES_PER_DRAIN,
+        "drain stopped before the end of the waiting list"
+    );
+    Ok(offered)
 }
 
 enum Placement {

@@ -407,3 +407,35 @@ async fn poison_routing_message_is_reported_alone_and_dead_lettered() {
         "the good message was routed"
     );
 }
+
+#[tokio::test]
+async fn a_page_of_conversations_nobody_can_take_does_not_hold_up_the_ones_behind_it() {
+    let app = TestApp::start().await;
+    let settings = shared::settings::Settings {
+        bot: shared::settings::BotSettings {
+            enabled: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    // More than a page of the router's reads, all for a group nobody is in, waiting first.
+    for i in 0..60 {
+        let mut c = shared::rules::new_conversation(
+            &app.account.id,
+            &format!("eu-{i}"),
+            &settings,
+            1_000 + i,
+        );
+        c.group = Some("nobody-here".into());
+        app.backend.store.create_conversation(&c).await.unwrap();
+        app.backend
+            .store
+            .put_waiting(&WaitingEntry::for_conversation(&c))
+            .await
+            .unwrap();
+    }
+    let behind = waiting(&app, "eu-late", Priority::Normal, None).await;
+    agent(&app, "ag-1", 1, &[], "online").await;
+    app.run_router().await;
+    assert_eq!(offered_to(&app, &behind).await.as_deref(), Some("ag-1"));
+}
