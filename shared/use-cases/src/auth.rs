@@ -114,10 +114,31 @@ const SIGNING_KEY_CACHE_ENTRIES: usize = 10_000;
 /// quarter of a message's round trips). Only keys that exist are cached, so a new key works
 /// at once and unknown kids cannot fill the cache; a signature that fails against a cached
 /// key is checked again against the stored one, so a rotated secret works at once too.
+///
+/// Reads that vouch for nothing (the kid is unknown, or the stored secret does not match
+/// either) are budgeted: after [`MAX_MISSED_READS`] of them in one [`MISS_WINDOW`], tokens the
+/// cache cannot vouch for are refused without a read until the window ends, so a flood of
+/// junk tokens costs a handful of reads a second per warm function, not one each (#19 item 5).
+/// Cached keys keep working meanwhile; a key new or rotated during such a flood works once
+/// the window ends.
 pub struct SigningKeys {
     ttl: Duration,
     cached: Mutex<HashMap<(String, String), (SigningKey, Instant)>>,
+    misses: Mutex<MissBudget>,
+    max_misses: u32,
+    miss_window: Duration,
 }
+
+/// Reads that found no key, or a key that did not match, in the current window.
+struct MissBudget {
+    window_start: Instant,
+    missed: u32,
+}
+
+/// Reads that vouch for nothing, per warm function and [`MISS_WINDOW`], before such tokens are
+/// refused without a read.
+pub const MAX_MISSED_READS: u32 = 20;
+pub const MISS_WINDOW: Duration = Duration::from_secs(1);
 
 impl Default for SigningKeys {
     fn default() -> Self {
@@ -127,9 +148,45 @@ impl Default for SigningKeys {
 
 impl SigningKeys {
     pub fn with_ttl(ttl: Duration) -> Self {
+        Self::with_limits(ttl, MAX_MISSED_READS, MISS_WINDOW)
+    }
+
+    /// A cache with its own miss budget (tests shorten the window).
+    pub fn with_limits(ttl: Duration, max_misses: u32, miss_window: Duration) -> Self {
         Self {
             ttl,
             cached: Mutex::new(HashMap::new()),
+            misses: Mutex::new(MissBudget {
+                window_start: Instant::now(),
+                missed: 0,
+            }),
+            max_misses,
+            miss_window,
+        }
+    }
+
+    /// Whether the budget allows another read for a token the cache cannot vouch for.
+    fn may_read(&self) -> bool {
+        let Ok(mut budget) = self.misses.lock() else {
+            return true;
+        };
+        if budget.window_start.elapsed() >= self.miss_window {
+            budget.window_start = Instant::now();
+            budget.missed = 0;
+        }
+        budget.missed < self.max_misses
+    }
+
+    /// A read vouched for nothing.
+    fn record_miss(&self) {
+        if let Ok(mut budget) = self.misses.lock() {
+            budget.missed = budget.missed.saturating_add(1);
+            if budget.missed == self.max_misses {
+                tracing::warn!(
+                    window_ms = self.miss_window.as_millis() as u64,
+                    "signing-key lookups that found nothing hit their budget; refusing unvouched tokens without a read until the window ends"
+                );
+            }
         }
     }
 
@@ -208,13 +265,24 @@ pub async fn verify_token(
     let signed: [&[u8]; 3] = [header_b64.as_bytes(), b".", claims_b64.as_bytes()];
     let verified = match keys.cached(&claims.acct, &kid) {
         Some(key) if signature_matches(&key.secret, &signed, &signature) => true,
-        // Not cached, or the secret may have been rotated: ask the table.
-        _ => {
-            let key = keys
-                .read(accounts, &claims.acct, &kid)
-                .await?
-                .ok_or(AuthError::UnknownKey)?;
-            signature_matches(&key.secret, &signed, &signature)
+        // Not cached, or the secret may have been rotated: ask the table, within the budget
+        // of reads that vouch for nothing.
+        cached => {
+            if !keys.may_read() {
+                return Err(match cached {
+                    Some(_) => AuthError::Signature,
+                    None => AuthError::UnknownKey,
+                });
+            }
+            let Some(key) = keys.read(accounts, &claims.acct, &kid).await? else {
+                keys.record_miss();
+                return Err(AuthError::UnknownKey);
+            };
+            let matches = signature_matches(&key.secret, &signed, &signature);
+            if !matches {
+                keys.record_miss();
+            }
+            matches
         }
     };
     if !verified {
@@ -506,6 +574,107 @@ mod tests {
             verify_token(&s, &keys, &old, 120).await,
             Err(AuthError::Signature)
         ));
+    }
+
+    /// Counts the signing-key reads of a store.
+    struct Counting {
+        inner: MemoryStore,
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl AccountStore for Counting {
+        async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
+            self.inner.put_account(account).await
+        }
+        async fn get_account(&self, account_id: &str) -> Result<Option<Account>, StoreError> {
+            self.inner.get_account(account_id).await
+        }
+        async fn put_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
+            self.inner.put_signing_key(key).await
+        }
+        async fn get_signing_key(
+            &self,
+            account_id: &str,
+            kid: &str,
+        ) -> Result<Option<SigningKey>, StoreError> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.get_signing_key(account_id, kid).await
+        }
+        async fn create_signing_key_if_absent(
+            &self,
+            key: &SigningKey,
+        ) -> Result<SigningKey, StoreError> {
+            self.inner.create_signing_key_if_absent(key).await
+        }
+        async fn count_visitor_signup(
+            &self,
+            account_id: &str,
+            source: &str,
+            window: (i64, i64),
+        ) -> Result<u32, StoreError> {
+            self.inner
+                .count_visitor_signup(account_id, source, window)
+                .await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_junk_tokens_costs_a_budget_of_reads_not_one_each() {
+        let s = Counting {
+            inner: store().await,
+            reads: Default::default(),
+        };
+        let reads = || s.reads.load(std::sync::atomic::Ordering::SeqCst);
+        let keys = SigningKeys::with_limits(SIGNING_KEY_CACHE_TTL, 5, Duration::from_millis(300));
+        let good = mint_token("acme", "k1", "s3cret", "alice", Role::EndUser, 100, 60);
+        verify_token(&s, &keys, &good, 120).await.unwrap();
+        assert_eq!(reads(), 1);
+        // 200 tokens under unknown kids, then 200 under the real kid with a wrong secret.
+        for i in 0..200 {
+            let junk = mint_token(
+                "acme",
+                &format!("kid{i}"),
+                "x",
+                "eve",
+                Role::EndUser,
+                100,
+                60,
+            );
+            assert!(matches!(
+                verify_token(&s, &keys, &junk, 120).await,
+                Err(AuthError::UnknownKey)
+            ));
+            let forged = mint_token(
+                "acme",
+                "k1",
+                &format!("guess{i}"),
+                "eve",
+                Role::EndUser,
+                100,
+                60,
+            );
+            assert!(matches!(
+                verify_token(&s, &keys, &forged, 120).await,
+                Err(AuthError::Signature)
+            ));
+        }
+        assert_eq!(reads(), 1 + 5, "only the budget was read");
+        // The cached key still works during the flood, without a read.
+        verify_token(&s, &keys, &good, 120).await.unwrap();
+        assert_eq!(reads(), 6);
+        // Once the window is over, a new key works again.
+        s.put_signing_key(&SigningKey {
+            account_id: "acme".into(),
+            kid: "k2".into(),
+            secret: "fresh".into(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let fresh = mint_token("acme", "k2", "fresh", "alice", Role::EndUser, 100, 60);
+        verify_token(&s, &keys, &fresh, 120).await.unwrap();
     }
 
     #[tokio::test]
