@@ -296,10 +296,7 @@ async fn accept(
             if next.ticket_status.can_become(TicketStatus::Open) {
                 next.ticket_status = TicketStatus::Open;
             }
-            next.stamp(shared::model::Actor {
-                role: principal.role,
-                id: principal.user_id.clone(),
-            });
+            next.stamp(principal.actor());
             Ok(Decision::Write((next, offer)))
         },
         |(next, offer)| async move {

@@ -48,15 +48,7 @@ impl TransferRequest {
     fn target(self) -> Result<TransferTarget, ApiError> {
         match (self.agent_id, self.group) {
             (Some(agent), None) => Ok(TransferTarget::Agent(agent)),
-            (None, Some(group)) => {
-                // The same rule as a group set by PATCH.
-                FieldsPatch {
-                    group: Some(Some(group.clone())),
-                    ..Default::default()
-                }
-                .validate()?;
-                Ok(TransferTarget::Group(group))
-            }
+            (None, Some(group)) => Ok(TransferTarget::Group(group)),
             _ => Err(ApiError::invalid_request(
                 "give exactly one of agent_id and group",
             )),

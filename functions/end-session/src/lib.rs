@@ -93,10 +93,7 @@ async fn after_commit(
 
 /// The step credited to the caller on the ticket's history.
 fn stamped(mut change: SessionChange, principal: &Principal) -> SessionChange {
-    change.conversation.stamp(shared::model::Actor {
-        role: principal.role,
-        id: principal.user_id.clone(),
-    });
+    change.conversation.stamp(principal.actor());
     change
 }
 

@@ -18,9 +18,7 @@ use shared::auth::Principal;
 use shared::backend::Backend;
 use shared::ids::is_valid_id;
 use shared::lifecycle::commit_with_retry;
-use shared::model::{
-    Actor, AppendOutcome, AuthorRole, Conversation, EndUserProfile, Message, Role,
-};
+use shared::model::{AppendOutcome, AuthorRole, Conversation, EndUserProfile, Message, Role};
 use shared::ports::update_with_retry;
 use shared::routes::{route_of, Operation, INGEST_MESSAGE};
 use shared::rules::{
@@ -63,14 +61,6 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
 
 // ---------------------------------------------------------------------------------------------
 // Shared steps.
-
-/// Who makes a change, for the ticket's history.
-fn actor_of(principal: &Principal) -> Actor {
-    Actor {
-        role: principal.role,
-        id: principal.user_id.clone(),
-    }
-}
 
 async fn load_conversation(
     backend: &Backend,
@@ -244,7 +234,7 @@ async fn post_message(
             commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
                 Ok(
                     apply_message(current, author_role, kind, &settings, now).map(|mut next| {
-                        next.stamp(actor_of(principal));
+                        next.stamp(principal.actor());
                         start_new_session(current, next, holder)
                     }),
                 )
@@ -446,7 +436,7 @@ async fn handoff(
                 .into());
             }
             Ok(hand_off(current, reason.clone(), now).map(|mut next| {
-                next.stamp(actor_of(principal));
+                next.stamp(principal.actor());
                 next
             }))
         })

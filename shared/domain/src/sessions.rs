@@ -220,8 +220,8 @@ pub enum TransferTarget {
 /// A staff member hands the conversation on (spec "Agent workspace"): the current assignee's
 /// (or offered agent's) slot is released in the same atomic step, as ending does (R24), and
 /// the conversation waits again, keeping its age, for `target`. `holder` is the record of the
-/// agent whose capacity it holds. 409 `invalid_transition` unless agents hold it in a running
-/// session.
+/// agent whose capacity it holds. 422 `invalid_field` for a group no conversation can have;
+/// 409 `invalid_transition` unless agents hold it in a running session.
 pub fn transfer(
     current: &Conversation,
     holder: Option<&Agent>,
@@ -229,6 +229,9 @@ pub fn transfer(
     by: crate::model::Actor,
     now: i64,
 ) -> Result<SessionChange, DomainError> {
+    if let TransferTarget::Group(group) = target {
+        crate::workspace::check_group(group)?;
+    }
     if current.session != SessionState::Active || current.control != Control::Agent {
         return Err(DomainError::InvalidTransition(
             "only a conversation agents hold in a running session can be transferred".into(),
@@ -436,6 +439,17 @@ mod tests {
             change.withdrawn_offer.map(|o| o.offer_id).as_deref(),
             Some("o-1")
         );
+        // A group no conversation can have is refused.
+        assert!(matches!(
+            transfer(
+                &assigned(),
+                None,
+                &TransferTarget::Group(" tier2".into()),
+                by.clone(),
+                2_000
+            ),
+            Err(DomainError::InvalidField(_))
+        ));
         // Not while the bot holds it, nor after the session ended.
         let bot = new_conversation("acct", "alice", &Settings::default(), 1_000);
         assert!(transfer(&bot, None, &TransferTarget::Group("x".into()), by, 2_000).is_err());

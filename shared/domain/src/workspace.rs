@@ -123,11 +123,20 @@ fn invalid_field(message: impl Into<String>) -> DomainError {
     DomainError::InvalidField(message.into())
 }
 
-fn is_valid_group(group: &str) -> bool {
-    !group.trim().is_empty()
+/// A group a conversation can be routed to (set by PATCH or a transfer): 422
+/// `invalid_field` otherwise.
+pub fn check_group(group: &str) -> Result<(), DomainError> {
+    let valid = !group.trim().is_empty()
         && group.trim() == group
         && group.chars().count() <= MAX_GROUP_CHARS
-        && !group.chars().any(char::is_control)
+        && !group.chars().any(char::is_control);
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid_field(format!(
+            "group must be 1-{MAX_GROUP_CHARS} characters, no control characters, no surrounding spaces"
+        )))
+    }
 }
 
 fn is_valid_tag(tag: &str) -> bool {
@@ -142,11 +151,7 @@ impl FieldsPatch {
     /// 422 `invalid_field` for a group or tag the workspace cannot hold.
     pub fn validate(&self) -> Result<(), DomainError> {
         if let Some(Some(group)) = &self.group {
-            if !is_valid_group(group) {
-                return Err(invalid_field(format!(
-                    "group must be 1-{MAX_GROUP_CHARS} characters, no control characters, no surrounding spaces"
-                )));
-            }
+            check_group(group)?;
         }
         if let Some(tags) = &self.tags {
             if tags.len() > MAX_TAGS || !tags.iter().all(|t| is_valid_tag(t)) {

@@ -9,7 +9,7 @@ use crate::auth::Principal;
 use crate::backend::Backend;
 use crate::error::{DomainError, StoreError};
 use crate::lifecycle::commit_with_retry;
-use crate::model::{Actor, Conversation, Role};
+use crate::model::{Conversation, Role};
 use crate::optimistic::{retry_on_conflict, Decision};
 use crate::ports::{reread_conversation, ActivityView, Store};
 use crate::realtime::{Stored, StoredChange};
@@ -47,13 +47,6 @@ pub struct InboxPage {
     pub conversations: Vec<Conversation>,
     /// Where the next page starts; `None` on the last page.
     pub next_cursor: Option<String>,
-}
-
-fn actor_of(principal: &Principal) -> Actor {
-    Actor {
-        role: principal.role,
-        id: principal.user_id.clone(),
-    }
 }
 
 fn require_staff(principal: &Principal) -> Result<(), WorkspaceError> {
@@ -179,10 +172,9 @@ pub async fn change_fields(
     cid: &str,
     patch: &FieldsPatch,
 ) -> Result<Conversation, WorkspaceError> {
-    let current = staff_conversation(backend.store.as_ref(), principal, cid).await?;
-    patch.validate()?;
-    let by = actor_of(principal);
     let store = backend.store.as_ref();
+    let current = staff_conversation(store, principal, cid).await?;
+    let by = principal.actor();
     let (account_id, conversation_id) = (&current.account_id.clone(), &current.id.clone());
     let changed = retry_on_conflict(
         current,
@@ -238,7 +230,7 @@ pub async fn transfer_conversation(
             return Err(DomainError::UnknownAgent(agent_id.clone()).into());
         }
     }
-    let by = actor_of(principal);
+    let by = principal.actor();
     let committed = commit_with_retry(backend, current, |current, holder| {
         transfer(current, holder, &target, by.clone(), crate::now_ms())
             .map(Some)

@@ -30,6 +30,16 @@ pub struct Principal {
     pub profile_claims: ProfileClaims,
 }
 
+impl Principal {
+    /// The caller as the author of a change (the ticket history credits it).
+    pub fn actor(&self) -> crate::model::Actor {
+        crate::model::Actor {
+            role: self.role,
+            id: self.user_id.clone(),
+        }
+    }
+}
+
 /// Why a token was refused. All of these are 401 to the client; the variant is for logs.
 #[derive(Debug, Error)]
 pub enum AuthError {

@@ -4,33 +4,39 @@
 //! redelivered change finds the greeting already there.
 
 use crate::error::StoreError;
-use crate::model::{AuthorRole, Control};
+use crate::model::{AuthorRole, Control, Conversation};
 use crate::ports::Store;
 use crate::realtime::{Stored, StoredChange};
 use crate::settings::Settings;
 
-/// Answers `change` when it is an end user's first message of a session under the bot.
-pub async fn answer(store: &dyn Store, change: &StoredChange, now: i64) -> Result<(), StoreError> {
+/// Answers `change` when it is an end user's first message of a session under the bot;
+/// `conversation` is that message's conversation as stored now (the fan-out's read).
+pub async fn answer(
+    store: &dyn Store,
+    change: &StoredChange,
+    conversation: Option<&Conversation>,
+    now: i64,
+) -> Result<(), StoreError> {
     let (None, Some(Stored::Message(message))) = (&change.before, &change.after) else {
+        return Ok(());
+    };
+    let Some(conversation) = conversation.filter(|c| {
+        c.control == Control::Bot
+            && c.id == message.conversation_id
+            && c.account_id == message.account_id
+    }) else {
         return Ok(());
     };
     if message.author_role != AuthorRole::EndUser {
         return Ok(());
     }
     let account_id = &message.account_id;
-    let Some(conversation) = store
-        .get_conversation(account_id, &message.conversation_id)
-        .await?
-        .filter(|c| c.control == Control::Bot)
-    else {
-        return Ok(());
-    };
     let (stored, account) = futures::try_join!(
         store.get_settings(account_id),
         store.get_account(account_id)
     )?;
     let settings = Settings::effective(stored.as_ref().map(|s| &s.document), account.as_ref());
-    let Some(reply) = crate::bot::greeting_reply(&conversation, message, &settings, now) else {
+    let Some(reply) = crate::bot::greeting_reply(conversation, message, &settings, now) else {
         return Ok(());
     };
     // Answered already (a later message of the session, or this change delivered again).

@@ -213,15 +213,15 @@ async fn fan_out_one(
     now: i64,
 ) -> Result<(usize, usize), StoreError> {
     // The inbox's activity order, the ticket history and the built-in bot's turn ride on
-    // the same stream.
+    // the same stream; a new message's conversation is read once for the bot and the frames.
     crate::agent_workspace::follow_up(store, change).await?;
-    crate::built_in_bot::answer(store, change, now).await?;
     let conversation = match conversation_needed(change) {
         Some((account_id, conversation_id)) => {
             store.get_conversation(account_id, conversation_id).await?
         }
         None => None,
     };
+    crate::built_in_bot::answer(store, change, conversation.as_ref(), now).await?;
     let (mut frames, mut gone) = (0, 0);
     for delivery in events_of(change, conversation.as_ref()) {
         let (f, g) = deliver(store, push, &delivery, now).await?;

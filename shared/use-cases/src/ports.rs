@@ -223,7 +223,9 @@ pub trait RoutingStore: Send + Sync {
         &self,
         account_id: &str,
         limit: usize,
-    ) -> Result<Vec<WaitingEntry>, StoreError>;
+    ) -> Result<Vec<WaitingEntry>, StoreError> {
+        self.list_waiting_page(account_id, None, None, limit).await
+    }
     /// One page of the waiting list in routing order, after sort key `after`: only entries
     /// of `groups` and ungrouped ones when `groups` is given (an agent's `waiting` view).
     async fn list_waiting_page(

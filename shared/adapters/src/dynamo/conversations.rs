@@ -38,7 +38,6 @@ impl ConversationStore for DynamoStore {
         // Newest first.
         self.query_index(
             USER_INDEX,
-            USER_INDEX_PARTITION_KEY,
             format!("A#{account_id}#U#{owner_id}"),
             false,
             limit,
@@ -51,14 +50,8 @@ impl ConversationStore for DynamoStore {
         account_id: &str,
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError> {
-        self.query_index(
-            LIVE_CHAT_INDEX,
-            LIVE_CHAT_INDEX_PARTITION_KEY,
-            format!("A#{account_id}#LIVE"),
-            true,
-            limit,
-        )
-        .await
+        self.query_index(LIVE_CHAT_INDEX, format!("A#{account_id}#LIVE"), true, limit)
+            .await
     }
 
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {

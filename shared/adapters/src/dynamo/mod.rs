@@ -280,25 +280,14 @@ impl DynamoStore {
     async fn query_index(
         &self,
         index: &str,
-        partition_attribute: &str,
         partition: String,
         forward: bool,
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", partition_attribute)
-            .expression_attribute_values(":pk", s(partition))
-            .scan_index_forward(forward)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(store_error)?;
-        decode_all(output.items.unwrap_or_default())
+        decode_all(
+            self.query_index_after(index, partition, None, forward, limit)
+                .await?,
+        )
     }
 
     fn conversation_item(&self, conversation: &Conversation) -> Result<Item, StoreError> {
@@ -345,7 +334,8 @@ impl DynamoStore {
 
     /// Up to `limit` items of one index partition, in sort-key order (descending unless
     /// `forward`), strictly beyond `after` when given. Indexes are read eventually
-    /// consistently (the only way DynamoDB reads them).
+    /// consistently (the only way DynamoDB reads them). Index `gsiN` is keyed by `gsiNpk` and
+    /// `gsiNsk` (the definition in `infra` names them so).
     async fn query_index_after(
         &self,
         index: &str,

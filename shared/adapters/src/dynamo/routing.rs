@@ -142,17 +142,6 @@ impl RoutingStore for DynamoStore {
         decode(output.attributes.unwrap_or_default())
     }
 
-    async fn list_waiting(
-        &self,
-        account_id: &str,
-        limit: usize,
-    ) -> Result<Vec<WaitingEntry>, StoreError> {
-        decode_all(
-            self.query_range(format!("A#{account_id}#WAIT"), "0".into(), "~", limit)
-                .await?,
-        )
-    }
-
     async fn put_waiting(&self, entry: &WaitingEntry) -> Result<(), StoreError> {
         self.put(waiting_item(entry)?, None).await
     }

@@ -48,21 +48,6 @@ impl RoutingStore for MemoryStore {
         Ok(agent.clone())
     }
 
-    async fn list_waiting(
-        &self,
-        account_id: &str,
-        limit: usize,
-    ) -> Result<Vec<WaitingEntry>, StoreError> {
-        Ok(self
-            .lock()?
-            .waiting
-            .range((account_id.to_string(), String::new())..)
-            .take_while(|((account, _), _)| account == account_id)
-            .take(limit)
-            .map(|(_, entry)| entry.clone())
-            .collect())
-    }
-
     async fn list_waiting_page(
         &self,
         account_id: &str,
