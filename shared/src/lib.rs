@@ -4,12 +4,13 @@
 //! (route table, errors to HTTP, Lambda glue). See docs/architecture.md.
 
 pub use domain::{
-    attachments, bot, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings,
-    views, widget, workspace,
+    attachments, bot, ids, integrations, model, now_ms, realtime, rfc3339, routing, rules,
+    sessions, settings, surveys, views, widget, workspace,
 };
 pub use use_cases::{
-    agent_workspace, auth, backend, batch, built_in_bot, error, lifecycle, live, optimistic, ports,
-    router, settings_change, validation, visitors, Backend, DomainError, StoreError,
+    agent_workspace, auth, backend, batch, built_in_bot, error, integration_keys, lifecycle, live,
+    optimistic, ports, router, satisfaction, settings_change, validation, visitors, Backend,
+    DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]
 pub use use_cases::{

@@ -288,8 +288,13 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("response body");
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text}"));
+        // A 204 has no body at all; everything else answers JSON.
+        let body = if status == StatusCode::NO_CONTENT && text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text}"))
+        };
         Reply::new(status, &headers, body)
     }
 

@@ -6,6 +6,10 @@
 //! - `POST /v1/conversations/{cid}/end` → 200 `{session: "ended", …}`
 //! - `POST /v1/conversations/{cid}/close` → 200 `{ticket_status: "solved", …}`
 //!
+//! and the satisfaction survey an ended session may bring (R6):
+//! - `POST /v1/conversations/{cid}/csat` `{score, comment?}` (the end user) → 201
+//! - `GET /v1/reports/csat?from=&to=` (admins) → `{responses, average, distribution}`
+//!
 //! Each is one atomic store step (`shared::sessions`), retried on concurrent changes, so a
 //! retried or raced request never half-applies, never sends two notices or two CSAT requests,
 //! and never releases capacity twice.
@@ -15,24 +19,26 @@ use serde::Deserialize;
 use serde_json::json;
 
 use shared::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, require_role,
+    authenticate, check_body_size, handle_logged, json, parse_json, query_param, require_role,
     visible_conversation, ApiError, ApiRequest, ApiResponse,
 };
 use shared::auth::Principal;
 use shared::backend::Backend;
 use shared::lifecycle::{commit_with_retry, Committed};
 use shared::model::{Conversation, Role};
-use shared::now_ms;
 use shared::router::request_drain;
 use shared::routes::{route_of, Operation, END_SESSION};
+use shared::satisfaction::{report, submit};
 use shared::sessions::{close_ticket, end_session, SessionChange};
+use shared::surveys::{parse_report_bound, CsatAnswer, DEFAULT_REPORT_DAYS};
+use shared::{now_ms, rfc3339};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
     handle_logged(END_SESSION, &request, dispatch(backend, &request)).await
 }
 
-/// Both routes take an empty body or `{}`; anything else is refused (400).
+/// Ending and closing take an empty body or `{}`; anything else is refused (400).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EmptyRequest {}
@@ -40,13 +46,54 @@ struct EmptyRequest {}
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
     let route = route_of(END_SESSION, request)?;
-    let principal = authenticate(backend, request).await?;
-    require_role(&principal, &[Role::Agent, Role::Admin])?;
-    let EmptyRequest {} = parse_json(request)?;
+    let principal = authenticate(backend, request, route.operation()).await?;
     let cid = route.param("cid");
     match route.operation() {
-        Operation::EndSession => end(backend, &principal, cid).await,
-        Operation::CloseTicket => close(backend, &principal, cid).await,
+        Operation::SubmitCsat => {
+            let answer: CsatAnswer = parse_json(request)?;
+            let rated = submit(backend.store.as_ref(), &principal, cid, answer, now_ms()).await?;
+            Ok(json(
+                StatusCode::CREATED,
+                &json!({
+                    "conversation_id": rated.conversation_id,
+                    "session_no": rated.session_no,
+                    "score": rated.score,
+                    "comment": rated.comment,
+                }),
+            ))
+        }
+        Operation::CsatReport => {
+            let now = now_ms();
+            let bound = |name: &'static str, end_of_day: bool, default: i64| {
+                let given: Option<String> = query_param(request, name)?;
+                match given {
+                    None => Ok(default),
+                    Some(text) => parse_report_bound(&text, end_of_day).ok_or_else(|| {
+                        ApiError::invalid_request(format!(
+                            "{name} is a date (YYYY-MM-DD) or an RFC 3339 time"
+                        ))
+                    }),
+                }
+            };
+            let to = bound("to", true, now)?;
+            let from = bound("from", false, to - DEFAULT_REPORT_DAYS * 24 * 3600 * 1000)?;
+            let (report, truncated) =
+                report(backend.store.as_ref(), &principal, (from, to)).await?;
+            let mut body = serde_json::to_value(&report).unwrap_or_default();
+            body["from"] = json!(rfc3339(from));
+            body["to"] = json!(rfc3339(to));
+            body["truncated"] = json!(truncated);
+            Ok(json(StatusCode::OK, &body))
+        }
+        Operation::EndSession | Operation::CloseTicket => {
+            require_role(&principal, &[Role::Agent, Role::Admin])?;
+            let EmptyRequest {} = parse_json(request)?;
+            if route.operation() == Operation::EndSession {
+                end(backend, &principal, cid).await
+            } else {
+                close(backend, &principal, cid).await
+            }
+        }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),
     }

@@ -4,6 +4,9 @@
 //! - `POST /v1/conversations`, `GET /v1/conversations`, `GET /v1/conversations/{cid}`
 //! - `POST|GET /v1/conversations/{cid}/messages`
 //! - `POST /v1/conversations/{cid}/events`, `POST /v1/conversations/{cid}/handoff`
+//!
+//! A `bot` integration key may read a conversation and its messages, post text and rich
+//! messages as the bot, and hand off, while the bot holds the conversation.
 
 use http::StatusCode;
 use serde::Deserialize;
@@ -18,7 +21,9 @@ use shared::auth::Principal;
 use shared::backend::Backend;
 use shared::ids::is_valid_id;
 use shared::lifecycle::commit_with_retry;
-use shared::model::{AppendOutcome, AuthorRole, Conversation, EndUserProfile, Message, Role};
+use shared::model::{
+    AppendOutcome, AuthorRole, Control, Conversation, EndUserProfile, Message, Role,
+};
 use shared::ports::update_with_retry;
 use shared::routes::{route_of, Operation, INGEST_MESSAGE};
 use shared::rules::{
@@ -44,7 +49,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
     // Size first: an oversize body costs no AWS call at all.
     check_body_size(request)?;
     let route = route_of(INGEST_MESSAGE, request)?;
-    let principal = authenticate(backend, request).await?;
+    let principal = authenticate(backend, request, route.operation()).await?;
     let cid = route.param("cid");
     match route.operation() {
         Operation::ListConversations => list_conversations(backend, &principal, request).await,
@@ -429,6 +434,10 @@ async fn handoff(
     let now = now_ms();
     let conversation =
         update_with_retry::<ApiError, _>(backend.store.as_ref(), conversation, |current| {
+            // A bot integration passes control only while it has it (spec "Integrations").
+            if principal.role == Role::Integration && current.control != Control::Bot {
+                return Err(DomainError::NotUnderBotControl.into());
+            }
             if current.session == shared::model::SessionState::Ended {
                 return Err(DomainError::InvalidTransition(
                     "the session has ended; a new message starts a new session".into(),

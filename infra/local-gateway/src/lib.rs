@@ -138,6 +138,7 @@ pub async fn call_function(function: &str, backend: &Backend, request: ApiReques
         routes::END_SESSION => end_session::handle(backend, request).await,
         routes::WIDGET_API => widget_api::handle(backend, request).await,
         routes::AGENT_WORKSPACE => agent_workspace::handle(backend, request).await,
+        routes::INTEGRATIONS => integrations::handle(backend, request).await,
         _ => shared::api::refuse_logged(&request, ApiError::route_not_found()).await,
     }
 }

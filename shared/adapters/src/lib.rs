@@ -16,7 +16,8 @@ pub mod http_client;
 
 // The layers below, at the paths these modules use (`crate::ports`, `crate::model`…).
 use domain::{
-    attachments, ids, model, now_ms, realtime, routing, rules, sessions, settings, workspace,
+    attachments, ids, integrations, model, now_ms, realtime, routing, rules, sessions, settings,
+    workspace,
 };
 use use_cases::{backend, error, ports};
 

@@ -27,4 +27,10 @@ pub enum DomainError {
     UnknownAgent(String),
     #[error("agents of this account cannot end messaging sessions (messaging.agents_can_end_sessions is off)")]
     SessionEndingDisabled,
+    #[error("the conversation is not under bot control")]
+    NotUnderBotControl,
+    #[error("this session was rated already")]
+    AlreadyRated,
+    #[error("no satisfaction survey was sent for this conversation")]
+    NoSurvey,
 }

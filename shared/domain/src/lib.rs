@@ -9,12 +9,14 @@
 //! handoff); `sessions` (ending and closing, R20–R22); `attachments` (admission and inspection
 //! of files, R18–R19); `realtime` (which change becomes which event for whom, R27); `widget` (widget keys,
 //! allowed origins, visitors); `workspace` (inbox views, conversation fields, end-user
-//! profiles, the ticket's history).
+//! profiles, the ticket's history); `integrations` (keys for bots and webhook consumers);
+//! `bot` (the built-in bot's turn).
 
 pub mod attachments;
 pub mod bot;
 pub mod error;
 pub mod ids;
+pub mod integrations;
 pub mod messages;
 pub mod model;
 pub mod realtime;
@@ -22,6 +24,7 @@ pub mod routing;
 pub mod rules;
 pub mod sessions;
 pub mod settings;
+pub mod surveys;
 pub mod views;
 pub mod widget;
 pub mod workspace;

@@ -344,6 +344,9 @@ pub fn build_message(
     }
 }
 
+/// The author id of the product's own messages.
+pub const SYSTEM_AUTHOR: &str = "system";
+
 /// A message the product itself writes into a conversation's current session. Its
 /// `client_message_id` is derived from `key` and the session, so writing it again (a retried
 /// job) finds the first one instead of adding another.
@@ -354,7 +357,7 @@ pub fn system_message(conversation: &Conversation, key: &str, text: &str, now: i
         seq: 0,
         id: new_id("m"),
         client_message_id: format!("system.{key}.s{}", conversation.session_no),
-        author_id: "system".into(),
+        author_id: SYSTEM_AUTHOR.into(),
         author_role: AuthorRole::System,
         kind: MessageKind::System,
         text: Some(text.to_string()),

@@ -46,9 +46,12 @@ pub enum Role {
     EndUser,
     Agent,
     Admin,
+    /// An integration key's holder (never a token's claim: [`Role::parse`] refuses it).
+    Integration,
 }
 
 impl Role {
+    /// A token's `role` claim: the three roles a company may sign.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "end_user" => Some(Self::EndUser),
@@ -63,6 +66,7 @@ impl Role {
             Self::EndUser => "end_user",
             Self::Agent => "agent",
             Self::Admin => "admin",
+            Self::Integration => "integration",
         }
     }
 
@@ -299,6 +303,7 @@ impl From<Role> for AuthorRole {
         match role {
             Role::EndUser => Self::EndUser,
             Role::Agent | Role::Admin => Self::Agent,
+            Role::Integration => Self::Bot,
         }
     }
 }

@@ -122,12 +122,25 @@ pub fn check_post_allowed(
     author_role: AuthorRole,
     kind: MessageKind,
 ) -> Result<(), DomainError> {
-    if author_role == AuthorRole::Agent
+    // A bot integration speaks only while the bot holds the conversation (spec
+    // "Integrations"), and only in words and cards.
+    if author_role == AuthorRole::Bot {
+        if conversation.control != crate::model::Control::Bot {
+            return Err(DomainError::NotUnderBotControl);
+        }
+        if !matches!(kind, MessageKind::Text | MessageKind::Rich) {
+            return Err(DomainError::Unprocessable(
+                "bots post text or rich messages".into(),
+            ));
+        }
+    }
+    if matches!(author_role, AuthorRole::Agent | AuthorRole::Bot)
         && kind != MessageKind::InternalNote
         && conversation.session == SessionState::Ended
     {
         return Err(DomainError::InvalidTransition(
-            "the session has ended; agents can reply once the end user writes again".into(),
+            "the session has ended; agents and bots can reply once the end user writes again"
+                .into(),
         ));
     }
     Ok(())

@@ -40,6 +40,13 @@ pub struct CsatRequest {
     /// Who ended the session.
     pub ended_by: String,
     pub ended_at: i64,
+    /// The end user's rating, 1-5, once given (`surveys::rate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rated_at: Option<i64>,
 }
 
 /// A change to an agent's load: one conversation's worth leaves `from`, and moves to `to` when
@@ -203,6 +210,9 @@ pub fn end_session(
             agent_id: current.assignee.clone(),
             ended_by: ended_by.to_string(),
             ended_at: now,
+            score: None,
+            comment: None,
+            rated_at: None,
         });
     }
     Ok(Some(change))

@@ -72,7 +72,8 @@ pub fn inbox_item_view(c: &Conversation) -> serde_json::Value {
     })
 }
 
-/// R15: end users get rich content as sent; agents see its text rendering.
+/// R15: end users (and bots, whose content it often is) get rich content as sent; agents see
+/// its text rendering.
 pub fn message_view(m: &Message, viewer: Role) -> serde_json::Value {
     let mut view = json!({
         "id": m.id,
@@ -87,7 +88,7 @@ pub fn message_view(m: &Message, viewer: Role) -> serde_json::Value {
         "ticket_id": m.ticket_id,
         "created_at": rfc3339(m.created_at),
     });
-    if viewer == Role::EndUser {
+    if matches!(viewer, Role::EndUser | Role::Integration) {
         view["rich"] = m.rich.clone().unwrap_or(serde_json::Value::Null);
     }
     view

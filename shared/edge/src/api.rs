@@ -118,6 +118,11 @@ impl From<DomainError> for ApiError {
             DomainError::SessionEndingDisabled => {
                 Self::forbidden("session_ending_disabled", message)
             }
+            DomainError::NotUnderBotControl => {
+                Self::new(StatusCode::CONFLICT, "not_under_bot_control", message)
+            }
+            DomainError::AlreadyRated => Self::new(StatusCode::CONFLICT, "already_rated", message),
+            DomainError::NoSurvey => Self::new(StatusCode::NOT_FOUND, "no_survey", message),
         }
     }
 }
@@ -207,6 +212,33 @@ impl From<crate::agent_workspace::WorkspaceError> for ApiError {
     }
 }
 
+impl From<crate::integration_keys::IntegrationError> for ApiError {
+    fn from(error: crate::integration_keys::IntegrationError) -> Self {
+        use crate::integration_keys::IntegrationError as E;
+        let message = error.to_string();
+        match error {
+            E::NotAdmin => Self::forbidden("forbidden", message),
+            E::NotFound => Self::not_found(),
+            E::TooMany => Self::new(StatusCode::CONFLICT, "too_many_integrations", message),
+            E::Domain(error) => error.into(),
+            E::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::satisfaction::SurveyError> for ApiError {
+    fn from(error: crate::satisfaction::SurveyError) -> Self {
+        use crate::satisfaction::SurveyError as E;
+        let message = error.to_string();
+        match error {
+            E::Forbidden(_) => Self::forbidden("forbidden", message),
+            E::NotFound => Self::not_found(),
+            E::Domain(error) => error.into(),
+            E::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         // Internal details go to the log, never to the client.
@@ -254,6 +286,17 @@ fn with_json_headers(mut response: ApiResponse) -> ApiResponse {
         HeaderValue::from_static("application/json"),
     );
     headers.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// 204 with no body (a deletion done).
+pub fn no_content() -> ApiResponse {
+    let mut response = Response::new(String::new());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response.headers_mut().insert(
         http::header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
     );
@@ -357,15 +400,32 @@ pub fn query_param<T: std::str::FromStr>(
 
 /// Authenticates the bearer token of `request` (401 on any failure); an end user's browser
 /// request must also come from an origin the account allows (403 `origin_not_allowed`, R28).
+///
+/// An integration key is accepted only where `operation` admits one of its scopes (403
+/// `insufficient_scope` elsewhere, 401 once revoked).
 pub async fn authenticate(
     backend: &crate::backend::Backend,
     request: &ApiRequest,
+    operation: crate::routes::Operation,
 ) -> Result<Principal, ApiError> {
     let header = match request.headers().get(http::header::AUTHORIZATION) {
         Some(value) => Some(value.to_str().map_err(|_| AuthError::Malformed)?),
         None => None,
     };
-    let principal = authenticate_token(backend, bearer_token(header)?).await?;
+    let token = bearer_token(header)?;
+    if crate::integrations::looks_like_key(token) {
+        let principal =
+            crate::integration_keys::verify_key(backend.store.as_ref(), token, crate::now_ms())
+                .await?;
+        return match operation.integration_scope() {
+            Some(scope) if principal.scopes.contains(&scope) => Ok(principal),
+            _ => Err(ApiError::forbidden(
+                "insufficient_scope",
+                "this integration key's scopes do not include this route",
+            )),
+        };
+    }
+    let principal = authenticate_token(backend, token).await?;
     check_end_user_origin(backend, &principal, &caller_of(request)).await?;
     Ok(principal)
 }

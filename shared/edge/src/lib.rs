@@ -14,5 +14,8 @@ pub mod websocket;
 // The layers below, at the paths these modules use (`crate::model`, `crate::backend`…).
 #[cfg(feature = "lambda")]
 use adapters::config;
-use domain::{attachments, ids, model, now_ms, rules, settings};
-use use_cases::{agent_workspace, auth, backend, error, ports, settings_change, visitors};
+use domain::{attachments, ids, integrations, model, now_ms, rules, settings};
+use use_cases::{
+    agent_workspace, auth, backend, error, integration_keys, ports, satisfaction, settings_change,
+    visitors,
+};

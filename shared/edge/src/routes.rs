@@ -5,6 +5,7 @@
 //! included). A route added or removed in one place and not the others fails a test.
 
 use crate::api::{ApiError, ApiRequest};
+use crate::integrations::IntegrationScope;
 
 /// What a route does; named as `docs/openapi.yaml`'s `operationId`s (camelCase there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,6 +42,26 @@ pub enum Operation {
     TransferConversation,
     ConversationHistory,
     ListEndUserConversations,
+    CreateIntegration,
+    ListIntegrations,
+    DeleteIntegration,
+    SubmitCsat,
+    CsatReport,
+}
+
+impl Operation {
+    /// The integration-key scope that may call this operation (spec "Integrations"); `None`:
+    /// tokens only. A key is refused (403 `insufficient_scope`) everywhere else, so a route
+    /// never meets a caller it was not written for.
+    pub fn integration_scope(self) -> Option<IntegrationScope> {
+        match self {
+            // A bot reads what it answers, posts, and passes control.
+            Op::GetConversation | Op::ListMessages | Op::PostMessage | Op::Handoff => {
+                Some(IntegrationScope::Bot)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One row of the table.
@@ -76,6 +97,7 @@ pub const END_SESSION: &str = "end-session";
 pub const UPDATE_SETTINGS: &str = "update-settings";
 pub const WIDGET_API: &str = "widget-api";
 pub const AGENT_WORKSPACE: &str = "agent-workspace";
+pub const INTEGRATIONS: &str = "integrations";
 
 use Operation as Op;
 
@@ -239,6 +261,31 @@ pub const ROUTES: &[Route] = &[
         AGENT_WORKSPACE,
         Op::ListEndUserConversations,
     ),
+    route(
+        "POST",
+        "/v1/integrations",
+        INTEGRATIONS,
+        Op::CreateIntegration,
+    ),
+    route(
+        "GET",
+        "/v1/integrations",
+        INTEGRATIONS,
+        Op::ListIntegrations,
+    ),
+    route(
+        "DELETE",
+        "/v1/integrations/{integration_id}",
+        INTEGRATIONS,
+        Op::DeleteIntegration,
+    ),
+    route(
+        "POST",
+        "/v1/conversations/{cid}/csat",
+        END_SESSION,
+        Op::SubmitCsat,
+    ),
+    route("GET", "/v1/reports/csat", END_SESSION, Op::CsatReport),
 ];
 
 /// The function that owns `pattern`: the function of its first route. It is the one that

@@ -28,6 +28,8 @@ pub struct Principal {
     /// The end user's `name` and `email` claims, as the token makes them (validated where a
     /// use case keeps them: `workspace::ProfileClaims::merged_into`).
     pub profile_claims: ProfileClaims,
+    /// What an integration key may do; empty for tokens.
+    pub scopes: Vec<crate::integrations::IntegrationScope>,
 }
 
 impl Principal {
@@ -323,6 +325,7 @@ pub async fn verify_token(
             name: claims.name,
             email: claims.email,
         },
+        scopes: Vec::new(),
     })
 }
 

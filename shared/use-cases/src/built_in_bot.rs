@@ -1,5 +1,6 @@
 //! The built-in bot's turn (`domain::bot`), taken from the change stream: an end user's new
-//! message in a conversation the bot holds gets the greeting once per session. Run by the
+//! message in a conversation the bot holds gets the greeting once per session, unless the
+//! account connected a bot of its own (an integration with the `bot` scope). Run by the
 //! fan-out, so a crash after the end user's write still gets them an answer, and a
 //! redelivered change finds the greeting already there.
 
@@ -39,6 +40,15 @@ pub async fn answer(
     let Some(reply) = crate::bot::greeting_reply(conversation, message, &settings, now) else {
         return Ok(());
     };
+    // A company that connected its own bot answers itself (spec "Integrations").
+    let connected_bot = store
+        .list_integrations(account_id)
+        .await?
+        .iter()
+        .any(|i| i.has_scope(crate::integrations::IntegrationScope::Bot));
+    if connected_bot {
+        return Ok(());
+    }
     // Answered already (a later message of the session, or this change delivered again).
     let earlier = store
         .find_message(

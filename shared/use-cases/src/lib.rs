@@ -9,11 +9,13 @@ pub mod backend;
 pub mod batch;
 pub mod built_in_bot;
 pub mod error;
+pub mod integration_keys;
 pub mod lifecycle;
 pub mod live;
 pub mod optimistic;
 pub mod ports;
 pub mod router;
+pub mod satisfaction;
 pub mod settings_change;
 pub mod validation;
 pub mod visitors;
@@ -26,6 +28,6 @@ pub use error::{DomainError, StoreError};
 
 // The domain, at the paths these modules use (`crate::model`…).
 pub use domain::{
-    attachments, bot, ids, model, now_ms, realtime, rfc3339, routing, rules, sessions, settings,
-    views, widget, workspace,
+    attachments, bot, ids, integrations, model, now_ms, realtime, rfc3339, routing, rules,
+    sessions, settings, surveys, views, widget, workspace,
 };

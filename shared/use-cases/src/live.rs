@@ -212,8 +212,8 @@ async fn fan_out_one(
     change: &StoredChange,
     now: i64,
 ) -> Result<(usize, usize), StoreError> {
-    // The inbox's activity order, the ticket history and the built-in bot's turn ride on
-    // the same stream; a new message's conversation is read once for the bot and the frames.
+    // The inbox's activity order, the ticket history, the built-in bot's turn and the
+    // satisfaction survey ride on the same stream; a new message's conversation is read once for the bot and the frames.
     crate::agent_workspace::follow_up(store, change).await?;
     let conversation = match conversation_needed(change) {
         Some((account_id, conversation_id)) => {
@@ -222,6 +222,8 @@ async fn fan_out_one(
         None => None,
     };
     crate::built_in_bot::answer(store, change, conversation.as_ref(), now).await?;
+    // R6's survey follows a session's end notice.
+    crate::satisfaction::send_after_end(store, change, now).await?;
     let (mut frames, mut gone) = (0, 0);
     for delivery in events_of(change, conversation.as_ref()) {
         let (f, g) = deliver(store, push, &delivery, now).await?;

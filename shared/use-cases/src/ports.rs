@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use crate::attachments::Attachment;
 use crate::error::StoreError;
+use crate::integrations::Integration;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::realtime::{Listener, StoredChange};
 use crate::routing::{Agent, AgentProfileChange, Offer, WaitingEntry};
@@ -39,6 +40,34 @@ pub trait AccountStore: Send + Sync {
         source: &str,
         (window_start_ms, window_end_ms): (i64, i64),
     ) -> Result<u32, StoreError>;
+}
+
+/// An account's integrations (spec "Integrations"): stored by the hash of their key.
+#[async_trait]
+pub trait IntegrationStore: Send + Sync {
+    /// Stores a new integration (its id is fresh, so nothing is replaced).
+    async fn create_integration(&self, integration: &Integration) -> Result<(), StoreError>;
+    async fn get_integration(
+        &self,
+        account_id: &str,
+        integration_id: &str,
+    ) -> Result<Option<Integration>, StoreError>;
+    /// The account's integrations, oldest first.
+    async fn list_integrations(&self, account_id: &str) -> Result<Vec<Integration>, StoreError>;
+    /// Removes it; `false` when there was none.
+    async fn delete_integration(
+        &self,
+        account_id: &str,
+        integration_id: &str,
+    ) -> Result<bool, StoreError>;
+    /// Writes down a use at `at` (`last_used_at`); nothing for an integration deleted
+    /// meanwhile (a revoked key is never brought back).
+    async fn record_integration_use(
+        &self,
+        account_id: &str,
+        integration_id: &str,
+        at: i64,
+    ) -> Result<(), StoreError>;
 }
 
 /// An account's stored settings: the sparse document (see `crate::settings`), its version and
@@ -294,6 +323,29 @@ pub trait SessionStore: Send + Sync {
         account_id: &str,
         limit: usize,
     ) -> Result<Vec<CsatRequest>, StoreError>;
+    /// The CSAT request of one session, if R6 recorded one.
+    async fn get_csat_request(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        session_no: u32,
+    ) -> Result<Option<CsatRequest>, StoreError>;
+    /// The conversation's CSAT request of its latest surveyed session.
+    async fn latest_csat_request(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<Option<CsatRequest>, StoreError>;
+    /// Stores `rated` (a request with its score) if the request exists and has no score yet;
+    /// `Conflict` otherwise, writing nothing. The rating is then listed by its time.
+    async fn record_csat_rating(&self, rated: &CsatRequest) -> Result<(), StoreError>;
+    /// The account's ratings given in `[from_ms, to_ms]`, oldest first, at most `limit`.
+    async fn list_csat_ratings(
+        &self,
+        account_id: &str,
+        (from_ms, to_ms): (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<CsatRequest>, StoreError>;
 }
 
 /// A live WebSocket connection and whom it serves (R27).
@@ -349,6 +401,7 @@ pub trait ConnectionStore: Send + Sync {
 /// Everything a handler needs from storage, as one object.
 pub trait Store:
     AccountStore
+    + IntegrationStore
     + ConversationStore
     + MessageStore
     + SettingsStore
@@ -361,6 +414,7 @@ pub trait Store:
 }
 impl<
         T: AccountStore
+            + IntegrationStore
             + ConversationStore
             + MessageStore
             + SettingsStore

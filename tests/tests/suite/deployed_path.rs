@@ -324,6 +324,14 @@ async fn http_api_events_on_a_named_stage_get_the_gateways_answers_from_each_fun
             "",
             agent.as_str(),
         ),
+        // Integrations and the satisfaction report.
+        ("GET", "/v1/integrations".to_string(), "", admin.as_str()),
+        (
+            "GET",
+            "/v1/reports/csat".to_string(),
+            "from=2026-01-01&to=2026-01-31",
+            admin.as_str(),
+        ),
         // Refusals: wrong role, end of a session that is still under the bot, bad JSON.
         ("GET", "/v1/settings".to_string(), "", agent.as_str()),
         ("GET", "/v1/inbox".to_string(), "view=all", agent.as_str()),
@@ -395,6 +403,38 @@ async fn http_api_events_on_a_named_stage_get_the_gateways_answers_from_each_fun
     .await;
     assert_eq!(shared_path.status, 405, "{}", shared_path.body);
     assert_eq!(shared_path.headers["allow"], "GET, PATCH");
+
+    // An integration key minted through Lambda works through Lambda at once.
+    let minted = through_lambda(
+        backend,
+        http_api_event(
+            "prod",
+            "POST",
+            "/v1/integrations",
+            "",
+            Some(&admin),
+            Some(r#"{"name": "Answer bot", "scopes": ["bot"]}"#),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    let key = minted.body["key"].as_str().expect("the key, once");
+    let read_by_bot = through_lambda(
+        backend,
+        http_api_event(
+            "prod",
+            "GET",
+            &format!("/v1/conversations/{cid}/messages"),
+            "after_seq=0",
+            Some(key),
+            None,
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(read_by_bot.status, 200, "{}", read_by_bot.body);
+    assert_eq!(read_by_bot.body["messages"][1]["text"], "hello 2");
 
     // Bodies the edge refuses: malformed JSON (base64 too), no token, wrong method, oversize.
     let malformed = through_lambda(

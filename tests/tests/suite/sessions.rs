@@ -235,8 +235,8 @@ async fn csat_is_requested_once_when_the_end_is_retried_and_raced_by_two_agents(
     assert_eq!(requests[0].conversation_id, cid);
     assert_eq!(requests[0].end_user_id, "eu-1");
     assert_eq!(requests[0].agent_id.as_deref(), Some("ag-1"));
-    // One end-of-session notice, whatever else a session end writes (the CSAT survey message
-    // of #17 will be a second system message, with its own key).
+    // One end-of-session notice, whatever else a session end writes (the CSAT survey is a
+    // second system message with its own key, sent by the fan-out: csat.rs).
     let notices: Vec<String> = app
         .stored_messages(&cid)
         .await

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | account | `A#{acct}` | `ACCOUNT` |
 //! | signing key | `A#{acct}` | `KEY#{kid}` |
+//! | integration (key kept as a hash) | `A#{acct}` | `INTEG#{id}` |
 //! | widget visitors counted | `A#{acct}#VISITORS` | `W#{window:015}#{source}` (TTL) |
 //! | settings document | `A#{acct}` | `SETTINGS` |
 //! | conversation | `A#{acct}#C#{cid}` | `CONV` (+ `gsi1pk = A#{acct}#U#{owner}`, `gsi1sk = {created_at}#{cid}`) |
@@ -47,10 +48,11 @@ use serde::Serialize;
 use super::jittered_backoff;
 use crate::attachments::Attachment;
 use crate::error::StoreError;
+use crate::integrations::{Integration, MAX_INTEGRATIONS_PER_ACCOUNT};
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
-    AccountStore, ActivityView, AttachmentStore, ConversationStore, HistoryStore, MessageStore,
-    RoutingStore, SessionStore, SettingsStore, StoredSettings,
+    AccountStore, ActivityView, AttachmentStore, ConversationStore, HistoryStore, IntegrationStore,
+    MessageStore, RoutingStore, SessionStore, SettingsStore, StoredSettings,
 };
 use crate::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
 use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
@@ -63,6 +65,7 @@ mod attachments;
 mod connections;
 mod conversations;
 mod history;
+mod integrations;
 mod messages;
 mod routing;
 mod sessions;

@@ -3,9 +3,29 @@
 use super::*;
 
 pub(super) fn csat_key(request: &CsatRequest) -> (String, String) {
+    session_csat_key(
+        &request.account_id,
+        &request.conversation_id,
+        request.session_no,
+    )
+}
+
+fn session_csat_key(account_id: &str, conversation_id: &str, session_no: u32) -> (String, String) {
     (
-        format!("A#{}#CSAT", request.account_id),
-        format!("C#{}#S{:06}", request.conversation_id, request.session_no),
+        format!("A#{account_id}#CSAT"),
+        format!("C#{conversation_id}#S{session_no:06}"),
+    )
+}
+
+/// Ratings by the time they were given, for reports: `A#{acct}#CSATR` /
+/// `{rated_at:015}#{cid}#S{session:06}`.
+fn rating_key(rated: &CsatRequest, rated_at: i64) -> (String, String) {
+    (
+        format!("A#{}#CSATR", rated.account_id),
+        format!(
+            "{rated_at:015}#{}#S{:06}",
+            rated.conversation_id, rated.session_no
+        ),
     )
 }
 
@@ -123,4 +143,90 @@ impl SessionStore for DynamoStore {
                 .await?,
         )
     }
+
+    async fn get_csat_request(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        session_no: u32,
+    ) -> Result<Option<CsatRequest>, StoreError> {
+        let (pk, sk) = session_csat_key(account_id, conversation_id, session_no);
+        self.get(pk, sk).await?.map(decode).transpose()
+    }
+
+    async fn latest_csat_request(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<Option<CsatRequest>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(format!("A#{account_id}#CSAT")))
+            .expression_attribute_values(":prefix", s(format!("C#{conversation_id}#S")))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(1)
+            .send()
+            .await
+            .map_err(store_error)?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(decode)
+            .transpose()
+    }
+
+    async fn record_csat_rating(&self, rated: &CsatRequest) -> Result<(), StoreError> {
+        let rated_at = rated
+            .rated_at
+            .ok_or_else(|| StoreError::Internal("a rating without its time".into()))?;
+        let (pk, sk) = csat_key(rated);
+        let (rating_pk, rating_sk) = rating_key(rated, rated_at);
+        let items = vec![
+            self.transact_put(
+                encode(rated, pk, sk)?,
+                "attribute_exists(pk) AND attribute_not_exists(score)",
+                None,
+            )?,
+            self.transact_put(
+                encode(rated, rating_pk, rating_sk)?,
+                "attribute_not_exists(pk)",
+                None,
+            )?,
+        ];
+        for attempt in 0..MAX_APPEND_ATTEMPTS {
+            match self.transact_items(items.clone()).await? {
+                Transacted::Done => return Ok(()),
+                Transacted::Cancelled(_) => return Err(StoreError::Conflict),
+                Transacted::Contended => tokio::time::sleep(jittered_backoff(attempt)).await,
+            }
+        }
+        Err(StoreError::Unavailable("rating contention".into()))
+    }
+
+    async fn list_csat_ratings(
+        &self,
+        account_id: &str,
+        (from_ms, to_ms): (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<CsatRequest>, StoreError> {
+        let (from_ms, to_ms) = (from_ms.max(0), to_ms.clamp(0, MAX_KEYED_TIME));
+        decode_all(
+            self.query_range(
+                format!("A#{account_id}#CSATR"),
+                format!("{from_ms:015}"),
+                &format!("{to_ms:015}~"),
+                limit,
+            )
+            .await?,
+        )
+    }
 }
+
+/// The largest time a 15-digit key holds.
+const MAX_KEYED_TIME: i64 = 999_999_999_999_999;

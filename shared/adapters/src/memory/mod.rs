@@ -14,12 +14,13 @@ use sha2::Sha256;
 use crate::attachments::{Attachment, AttachmentStatus};
 use crate::error::StoreError;
 use crate::ids::new_id;
+use crate::integrations::Integration;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
     AccountStore, ActivityView, AttachmentStore, ChangeFeed, Connection, ConnectionStore,
-    ConversationStore, HistoryStore, LocalBucket, MessageStore, ObjectHead, ObjectStore, Push,
-    PushOutcome, Queue, ReceivedMessage, RoutingStore, SessionStore, SettingsStore, StoredSettings,
-    UploadTarget,
+    ConversationStore, HistoryStore, IntegrationStore, LocalBucket, MessageStore, ObjectHead,
+    ObjectStore, Push, PushOutcome, Queue, ReceivedMessage, RoutingStore, SessionStore,
+    SettingsStore, StoredSettings, UploadTarget,
 };
 use crate::realtime::{Listener, Stored, StoredChange};
 use crate::routing::{Agent, AgentProfileChange, AgentStatus, Offer, WaitingEntry};
@@ -33,6 +34,7 @@ mod attachments;
 mod connections;
 mod conversations;
 mod history;
+mod integrations;
 mod messages;
 mod objects;
 mod push;
@@ -52,6 +54,8 @@ type ConversationKey = (String, String);
 struct Tables {
     accounts: HashMap<String, Account>,
     keys: HashMap<(String, String), SigningKey>,
+    /// (account, integration) → integration
+    integrations: HashMap<(String, String), Integration>,
     /// (account, source address, window start) → widget visitors created
     visitor_signups: HashMap<(String, String, i64), u32>,
     settings: HashMap<String, StoredSettings>,

@@ -96,6 +96,66 @@ impl SessionStore for MemoryStore {
             .map(|(_, request)| request.clone())
             .collect())
     }
+
+    async fn get_csat_request(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        session_no: u32,
+    ) -> Result<Option<CsatRequest>, StoreError> {
+        Ok(self
+            .lock()?
+            .csat
+            .get(&(account_id.into(), conversation_id.into(), session_no))
+            .cloned())
+    }
+
+    async fn latest_csat_request(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<Option<CsatRequest>, StoreError> {
+        let tables = self.lock()?;
+        let conversation = (account_id.to_string(), conversation_id.to_string());
+        Ok(tables
+            .csat
+            .range((conversation.0.clone(), conversation.1.clone(), 0)..)
+            .take_while(|((a, c, _), _)| (a, c) == (&conversation.0, &conversation.1))
+            .last()
+            .map(|(_, request)| request.clone()))
+    }
+
+    async fn record_csat_rating(&self, rated: &CsatRequest) -> Result<(), StoreError> {
+        let mut tables = self.lock()?;
+        match tables.csat.get_mut(&csat_key(rated)) {
+            Some(stored) if stored.score.is_none() => {
+                *stored = rated.clone();
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn list_csat_ratings(
+        &self,
+        account_id: &str,
+        (from_ms, to_ms): (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<CsatRequest>, StoreError> {
+        let tables = self.lock()?;
+        let mut rated: Vec<CsatRequest> = tables
+            .csat
+            .values()
+            .filter(|r| {
+                r.account_id == account_id
+                    && r.rated_at.is_some_and(|at| (from_ms..=to_ms).contains(&at))
+            })
+            .cloned()
+            .collect();
+        rated.sort_by_key(|r| (r.rated_at, r.conversation_id.clone(), r.session_no));
+        rated.truncate(limit);
+        Ok(rated)
+    }
 }
 
 pub(super) fn csat_key(request: &CsatRequest) -> (String, String, u32) {

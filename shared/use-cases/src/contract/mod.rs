@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 mod attachments;
 mod conversations;
+mod integrations;
 mod messages;
 mod objects;
 mod push;
@@ -21,6 +22,7 @@ mod workspace;
 
 pub use attachments::*;
 pub use conversations::*;
+pub use integrations::*;
 pub use messages::*;
 pub use objects::*;
 pub use push::*;
@@ -195,6 +197,7 @@ macro_rules! store_contract_tests {
         $crate::store_contract_tests!(@each $make;
             account_and_signing_key_round_trip,
             a_signing_key_is_created_once_whoever_races,
+            integrations_round_trip_list_per_account_and_stay_revoked,
             visitor_signups_are_counted_per_account_source_and_window,
             conversation_round_trip_and_duplicate_create_refused,
             conversations_listed_newest_first_for_their_owner_only,

@@ -1,0 +1,10 @@
+//! Lambda entry point: configuration and clients only; the handler lives in `lib.rs`.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_http(
+        shared::adapters::wiring::DYNAMODB_ONLY,
+        |backend, request| async move { integrations::handle(&backend, request).await },
+    )
+    .await
+}
