@@ -212,6 +212,7 @@ macro_rules! store_contract_tests {
             active_live_chats_are_listed_until_ended,
             attachment_is_decided_once_and_only_while_pending,
             session_end_writes_notice_csat_and_capacity_in_one_step_once,
+            a_csat_request_is_rated_once_and_listed_by_the_time_of_its_rating,
             session_change_whose_capacity_condition_fails_writes_nothing,
             concurrent_offers_never_take_an_agent_beyond_its_capacity,
             offer_to_an_offline_agent_is_refused_and_writes_nothing,

@@ -161,3 +161,123 @@ pub async fn session_change_whose_capacity_condition_fails_writes_nothing(store:
         .unwrap()
         .is_empty());
 }
+
+pub async fn a_csat_request_is_rated_once_and_listed_by_the_time_of_its_rating(
+    store: Arc<dyn Store>,
+) {
+    let account = fresh_account();
+    let (agent, assigned) = agent_with_assigned_conversation(&store, &account, (2, 0)).await;
+    assert_eq!(
+        store
+            .latest_csat_request(&account, &assigned.id)
+            .await
+            .unwrap(),
+        None
+    );
+    let settings = ending_settings(EndedSessionRouting::Messaging);
+    let change = end_session(&assigned, &settings, Some(&agent), &agent.id, 6)
+        .unwrap()
+        .unwrap();
+    store.commit_session_change(&change).await.unwrap();
+    let request = change.csat.clone().unwrap();
+    assert_eq!(
+        store
+            .get_csat_request(&account, &assigned.id, request.session_no)
+            .await
+            .unwrap(),
+        Some(request.clone())
+    );
+    assert_eq!(
+        store
+            .get_csat_request(&account, &assigned.id, request.session_no + 1)
+            .await
+            .unwrap(),
+        None
+    );
+    // A later session's request is the latest.
+    let later = crate::sessions::CsatRequest {
+        session_no: request.session_no + 1,
+        ..request.clone()
+    };
+    let mut next = change.conversation.clone();
+    next.session_no = later.session_no;
+    next.revision += 1;
+    let step = crate::sessions::SessionChange {
+        conversation: next,
+        notice: None,
+        csat: Some(later.clone()),
+        capacity: None,
+        withdrawn_offer: None,
+        left_waiting: None,
+    };
+    store.commit_session_change(&step).await.unwrap();
+    assert_eq!(
+        store
+            .latest_csat_request(&account, &assigned.id)
+            .await
+            .unwrap(),
+        Some(later.clone())
+    );
+
+    let rated_at = 1_700_000_000_000;
+    let rate =
+        |r: &crate::sessions::CsatRequest, score: u8, at: i64| crate::sessions::CsatRequest {
+            score: Some(score),
+            comment: Some("ok".into()),
+            rated_at: Some(at),
+            ..r.clone()
+        };
+    store
+        .record_csat_rating(&rate(&request, 4, rated_at))
+        .await
+        .unwrap();
+    // Rated once: a second rating, or a rating of a request never recorded, writes nothing.
+    assert!(matches!(
+        store
+            .record_csat_rating(&rate(&request, 1, rated_at + 5))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    let never = crate::sessions::CsatRequest {
+        session_no: 99,
+        ..request.clone()
+    };
+    assert!(matches!(
+        store.record_csat_rating(&rate(&never, 3, rated_at)).await,
+        Err(StoreError::Conflict)
+    ));
+    store
+        .record_csat_rating(&rate(&later, 2, rated_at + 10))
+        .await
+        .unwrap();
+    let stored = store
+        .get_csat_request(&account, &assigned.id, request.session_no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.score, Some(4));
+
+    let scores = |rated: Vec<crate::sessions::CsatRequest>| -> Vec<Option<u8>> {
+        rated.into_iter().map(|r| r.score).collect()
+    };
+    let all = store
+        .list_csat_ratings(&account, (rated_at, rated_at + 10), 10)
+        .await
+        .unwrap();
+    assert_eq!(scores(all), [Some(4), Some(2)]);
+    let first_only = store
+        .list_csat_ratings(&account, (0, rated_at + 9), 10)
+        .await
+        .unwrap();
+    assert_eq!(scores(first_only), [Some(4)]);
+    assert!(store
+        .list_csat_ratings(&account, (rated_at + 11, i64::MAX), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .list_csat_ratings(&fresh_account(), (0, i64::MAX), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
