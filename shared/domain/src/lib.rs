@@ -26,6 +26,7 @@ pub mod sessions;
 pub mod settings;
 pub mod surveys;
 pub mod views;
+pub mod webhooks;
 pub mod widget;
 pub mod workspace;
 

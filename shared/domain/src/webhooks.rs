@@ -1,0 +1,473 @@
+//! Webhooks (spec "Integrations", R29): an account's subscriptions, the events a stored change
+//! becomes, the signature a receiver verifies, which addresses a delivery may reach, and the
+//! retry schedule.
+
+use std::net::IpAddr;
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::DomainError;
+use crate::ids::new_id;
+use crate::model::{Control, Conversation, MessageKind, Role, SessionState, TicketStatus};
+use crate::realtime::{Stored, StoredChange};
+use crate::views::{conversation_view, message_view};
+
+/// What a subscription may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum WebhookEventType {
+    #[serde(rename = "message.created")]
+    MessageCreated,
+    #[serde(rename = "conversation.handoff")]
+    ConversationHandoff,
+    #[serde(rename = "session.ended")]
+    SessionEnded,
+    #[serde(rename = "ticket.closed")]
+    TicketClosed,
+    #[serde(rename = "csat.submitted")]
+    CsatSubmitted,
+}
+
+impl WebhookEventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MessageCreated => "message.created",
+            Self::ConversationHandoff => "conversation.handoff",
+            Self::SessionEnded => "session.ended",
+            Self::TicketClosed => "ticket.closed",
+            Self::CsatSubmitted => "csat.submitted",
+        }
+    }
+}
+
+/// A subscription: where an account's events of `events` are delivered, signed with `secret`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub account_id: String,
+    pub id: String,
+    pub url: String,
+    pub events: Vec<WebhookEventType>,
+    /// HMAC key of `Relay-Signature`; shown once, at creation.
+    pub secret: String,
+    pub created_at: i64,
+    pub created_by: String,
+    /// Events dead-lettered in a row; reset by a delivered one.
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    /// Set when [`MAX_CONSECUTIVE_FAILURES`] was reached: nothing more is delivered.
+    #[serde(default)]
+    pub disabled_at: Option<i64>,
+}
+
+impl std::fmt::Debug for Subscription {
+    // The secret never reaches logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("account_id", &self.account_id)
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    pub fn wants(&self, event: WebhookEventType) -> bool {
+        self.disabled_at.is_none() && self.events.contains(&event)
+    }
+}
+
+/// Subscriptions an account may hold.
+pub const MAX_SUBSCRIPTIONS_PER_ACCOUNT: usize = 20;
+/// Events dead-lettered in a row after which a subscription is disabled.
+pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
+pub const MAX_URL_CHARS: usize = 2048;
+
+/// Body of `POST /v1/webhooks`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSubscription {
+    pub url: String,
+    pub events: Vec<WebhookEventType>,
+}
+
+/// Validates `request` (the URL by [`check_url`], at least one event) and mints the
+/// subscription and its secret.
+pub fn create_subscription(
+    account_id: &str,
+    created_by: &str,
+    request: NewSubscription,
+    allow_loopback: bool,
+    now: i64,
+) -> Result<Subscription, DomainError> {
+    check_url(&request.url, allow_loopback)?;
+    let mut events = request.events;
+    events.sort();
+    events.dedup();
+    if events.is_empty() {
+        return Err(DomainError::InvalidField(
+            "events must name at least one event type".into(),
+        ));
+    }
+    let mut secret = [0u8; 32];
+    // As for ids: without the OS random source no secret can be minted at all.
+    getrandom::fill(&mut secret).expect("operating system random source is unavailable");
+    Ok(Subscription {
+        account_id: account_id.into(),
+        id: new_id("wh"),
+        url: request.url,
+        events,
+        secret: format!("whsec_{}", hex::encode(secret)),
+        created_at: now,
+        created_by: created_by.into(),
+        consecutive_failures: 0,
+        disabled_at: None,
+    })
+}
+
+/// Where a delivery goes: scheme, host (a name or an address literal) and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+/// A URL a delivery may be sent to: `https` with a host and no credentials; with
+/// `allow_loopback` (the local gateway's `RELAY_ALLOW_LOOPBACK_WEBHOOKS=1`) also `http` to a
+/// loopback address. An address literal must be public ([`is_public`]); names are checked
+/// again after resolution, at each delivery. 422 `invalid_field` otherwise.
+pub fn check_url(url: &str, allow_loopback: bool) -> Result<Target, DomainError> {
+    let refuse = |why: &str| DomainError::InvalidField(format!("url {why}"));
+    if url.chars().count() > MAX_URL_CHARS
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(refuse("is not a URL"));
+    }
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| refuse("is not a URL"))?;
+    let https = match scheme.to_ascii_lowercase().as_str() {
+        "https" => true,
+        "http" => false,
+        _ => return Err(refuse("must be https")),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(refuse("must not carry credentials"));
+    }
+    let (host, port) = split_host_port(authority).ok_or_else(|| refuse("has no valid host"))?;
+    let port = port.unwrap_or(if https { 443 } else { 80 });
+    let literal = host.parse::<IpAddr>().ok();
+    // Loopback is the one non-public destination, and only where the flag allows it.
+    let allowed_loopback = allow_loopback && literal.is_some_and(|ip| ip.is_loopback());
+    if !(https || allowed_loopback) {
+        return Err(refuse("must be https"));
+    }
+    let public = match literal {
+        Some(ip) => is_public(ip),
+        None => !(host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost")),
+    };
+    if !(public || allowed_loopback) {
+        return Err(refuse("must reach a public address"));
+    }
+    Ok(Target {
+        https,
+        host: host.to_ascii_lowercase(),
+        port,
+    })
+}
+
+/// `host[:port]`, with `[v6]` brackets; `None` for an empty host or a bad port.
+fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> {
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    let valid_host = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':'));
+    if !valid_host {
+        return None;
+    }
+    let port = match port {
+        Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p != 0)?),
+        None => None,
+    };
+    Some((host.to_string(), port))
+}
+
+/// Whether a delivery may connect to `ip` on AWS: not loopback, private, link-local (the
+/// instance metadata service lives there), carrier-grade NAT, multicast, documentation,
+/// unspecified or reserved, in IPv4 or IPv6 (IPv4-mapped addresses are judged as IPv4).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+                || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
+                || (first == 0x0064 && v6.segments()[1] == 0xff9b)) // NAT64 to anything
+        }
+    }
+}
+
+/// One event as delivered: `{id, type, account_id, created_at, data}`. Its `id` is derived
+/// from the change, so a change delivered twice by the stream is the same event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: WebhookEventType,
+    pub account_id: String,
+    pub created_at: String,
+    pub data: serde_json::Value,
+}
+
+fn event_id(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    format!("evt_{}", &hex::encode(hasher.finalize())[..32])
+}
+
+fn conversation_event(
+    event_type: WebhookEventType,
+    after: &Conversation,
+    now: i64,
+) -> WebhookEvent {
+    WebhookEvent {
+        id: event_id(&[
+            event_type.as_str(),
+            &after.account_id,
+            &after.id,
+            &after.revision.to_string(),
+        ]),
+        event_type,
+        account_id: after.account_id.clone(),
+        created_at: crate::rfc3339(after.updated_at),
+        data: serde_json::json!({ "conversation": conversation_view(after, now) }),
+    }
+}
+
+/// The webhook events a stored change is: a new message other than an internal note
+/// (`message.created`, rich content as sent), control passing to agents
+/// (`conversation.handoff`), a session ending (`session.ended`), a ticket becoming solved or
+/// closed (`ticket.closed`).
+pub fn events_of(change: &StoredChange, now: i64) -> Vec<WebhookEvent> {
+    match (&change.before, &change.after) {
+        (None, Some(Stored::Message(message))) if message.kind != MessageKind::InternalNote => {
+            let event_type = WebhookEventType::MessageCreated;
+            vec![WebhookEvent {
+                id: event_id(&[
+                    event_type.as_str(),
+                    &message.account_id,
+                    &message.conversation_id,
+                    &message.seq.to_string(),
+                ]),
+                event_type,
+                account_id: message.account_id.clone(),
+                created_at: crate::rfc3339(message.created_at),
+                data: serde_json::json!({
+                    "conversation_id": message.conversation_id,
+                    "message": message_view(message, Role::Integration),
+                }),
+            }]
+        }
+        (Some(Stored::Conversation(before)), Some(Stored::Conversation(after))) => {
+            let mut events = Vec::new();
+            if before.control != Control::Agent && after.control == Control::Agent {
+                events.push(WebhookEventType::ConversationHandoff);
+            }
+            if before.session == SessionState::Active && after.session == SessionState::Ended {
+                events.push(WebhookEventType::SessionEnded);
+            }
+            let done = |s: TicketStatus| matches!(s, TicketStatus::Solved | TicketStatus::Closed);
+            if !done(before.ticket_status) && done(after.ticket_status) {
+                events.push(WebhookEventType::TicketClosed);
+            }
+            events
+                .into_iter()
+                .map(|t| conversation_event(t, after, now))
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The `Relay-Signature` header of a delivery of `body` at `unix_seconds`:
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+pub fn signature_header(secret: &str, unix_seconds: i64, body: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key size");
+    mac.update(format!("{unix_seconds}.{body}").as_bytes());
+    format!(
+        "t={unix_seconds},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
+/// Attempts a delivery gets before it is dead-lettered (spec: at least 6 over at least an
+/// hour).
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// How long to wait before attempt `attempt + 1` after attempt `attempt` failed (1-based):
+/// 30 s, 2, 5, 10, 15, 15 and 15 minutes, each plus up to a fifth more (`jitter` in
+/// `[0, 1)`), capped at SQS's 15-minute delay. The seven waits add up to at least 62.5
+/// minutes, so eight attempts span more than an hour.
+pub fn retry_delay_secs(attempt: u32, jitter: f64) -> u32 {
+    const BASE: [u32; 7] = [30, 120, 300, 600, 900, 900, 900];
+    let base = BASE[(attempt.max(1) as usize - 1).min(BASE.len() - 1)];
+    let extra = (f64::from(base) / 5.0 * jitter.clamp(0.0, 1.0)) as u32;
+    (base + extra).min(900)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{hand_off, new_conversation};
+    use crate::settings::Settings;
+
+    #[test]
+    fn only_https_to_public_addresses_is_accepted() {
+        for good in [
+            "https://hooks.example.com/relay",
+            "https://hooks.example.com:8443/x?y=1",
+            "https://93.184.216.34/",
+            "https://[2606:2800:220:1:248:1893:25c8:1946]/",
+        ] {
+            assert!(check_url(good, false).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://hooks.example.com/",
+            "ftp://hooks.example.com/",
+            "https://169.254.169.254/latest/meta-data",
+            "https://10.0.0.1/",
+            "https://[::1]/",
+            "https://[::ffff:127.0.0.1]/",
+            "https://[fd00::1]/",
+            "https://100.64.0.1/",
+            "https://localhost/",
+            "https://user:pw@hooks.example.com/",
+            "https://hooks.example.com:0/",
+            "https:///nohost",
+            "not a url",
+            "http://127.0.0.1:9000/",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
+        // Locally, with the flag, loopback over http is allowed, and only loopback.
+        let local = check_url("http://127.0.0.1:9000/hook", true).unwrap();
+        assert_eq!(
+            (local.https, local.host.as_str(), local.port),
+            (false, "127.0.0.1", 9000)
+        );
+        assert!(check_url("http://[::1]:9000/hook", true).is_ok());
+        assert!(check_url("http://10.0.0.1/", true).is_err());
+        assert!(check_url("http://hooks.example.com/", true).is_err());
+    }
+
+    #[test]
+    fn the_signature_is_the_spec_header_over_time_and_body() {
+        let header = signature_header("whsec_test", 1_700_000_000, r#"{"id":"evt_1"}"#);
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"whsec_test").unwrap();
+        mac.update(br#"1700000000.{"id":"evt_1"}"#);
+        let expected = hex::encode(mac.finalize().into_bytes());
+        assert_eq!(header, format!("t=1700000000,v1={expected}"));
+    }
+
+    #[test]
+    fn retries_span_more_than_an_hour_in_at_least_six_attempts() {
+        const { assert!(MAX_ATTEMPTS >= 6) };
+        let quickest: u32 = (1..MAX_ATTEMPTS).map(|a| retry_delay_secs(a, 0.0)).sum();
+        assert!(quickest >= 3600, "{quickest}");
+        assert!(
+            retry_delay_secs(1, 0.0) <= 60,
+            "first retry within a minute"
+        );
+        assert!((1..MAX_ATTEMPTS).all(|a| retry_delay_secs(a, 0.999) <= 900));
+        assert!(retry_delay_secs(2, 0.5) > retry_delay_secs(2, 0.0));
+    }
+
+    #[test]
+    fn changes_become_events_with_stable_ids() {
+        let conversation = new_conversation("acct", "alice", &Settings::default(), 1);
+        let handed = hand_off(&conversation, None, 2).unwrap();
+        let change = StoredChange {
+            before: Some(Stored::Conversation(Box::new(conversation.clone()))),
+            after: Some(Stored::Conversation(Box::new(handed.clone()))),
+        };
+        let events = events_of(&change, 3);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event_type, WebhookEventType::ConversationHandoff);
+        assert_eq!(
+            events[0].id,
+            events_of(&change, 99)[0].id,
+            "redelivery, same id"
+        );
+        assert_eq!(events[0].data["conversation"]["id"], conversation.id);
+        // No change of control, session or status: no event.
+        let mut touched = handed.clone();
+        touched.revision += 1;
+        let quiet = StoredChange {
+            before: Some(Stored::Conversation(Box::new(handed))),
+            after: Some(Stored::Conversation(Box::new(touched))),
+        };
+        assert!(events_of(&quiet, 3).is_empty());
+    }
+
+    #[test]
+    fn subscriptions_need_events_and_get_a_secret() {
+        let new = |events| NewSubscription {
+            url: "https://hooks.example.com/".into(),
+            events,
+        };
+        assert!(create_subscription("a", "admin", new(vec![]), false, 0).is_err());
+        let made = create_subscription(
+            "a",
+            "admin",
+            new(vec![
+                WebhookEventType::SessionEnded,
+                WebhookEventType::MessageCreated,
+            ]),
+            false,
+            0,
+        )
+        .unwrap();
+        assert!(made.secret.starts_with("whsec_") && made.secret.len() == 70);
+        assert!(made.wants(WebhookEventType::MessageCreated));
+        assert!(!made.wants(WebhookEventType::TicketClosed));
+        assert!(!format!("{made:?}").contains(&made.secret));
+    }
+}
