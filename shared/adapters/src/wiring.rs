@@ -30,9 +30,44 @@ pub fn behavior_version() -> BehaviorVersion {
 /// When the environment names the region and the keys (Lambda always does), they are taken
 /// from it directly: the default chains would pick the same values but first build profile,
 /// web-identity and IMDS providers, about half of the remaining cold start.
+/// How long an AWS call may take: to connect, per attempt, and in all with the SDK's retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdkTimeouts {
+    pub connect: std::time::Duration,
+    pub attempt: std::time::Duration,
+    pub operation: std::time::Duration,
+}
+
+/// On AWS: an attempt is a few milliseconds in-region, and the whole operation ends inside
+/// the HTTP functions' 10 s, so a stalled call becomes a 503 the client retries, not a Lambda
+/// timeout (#19 item 9).
+pub const AWS_TIMEOUTS: SdkTimeouts = SdkTimeouts {
+    connect: std::time::Duration::from_secs(2),
+    attempt: std::time::Duration::from_secs(3),
+    operation: std::time::Duration::from_secs(8),
+};
+
+/// On an emulator (`AWS_ENDPOINT_URL` set): moto is one Python process whose index queries
+/// scan the whole table, so a busy suite or the bench's large tables take seconds per call.
+pub const EMULATOR_TIMEOUTS: SdkTimeouts = SdkTimeouts {
+    connect: std::time::Duration::from_secs(5),
+    attempt: std::time::Duration::from_secs(60),
+    operation: std::time::Duration::from_secs(120),
+};
+
 pub async fn load_aws_config() -> SdkConfig {
+    let endpoint = crate::config::optional("AWS_ENDPOINT_URL");
+    let timeouts = match endpoint {
+        Some(_) => EMULATOR_TIMEOUTS,
+        None => AWS_TIMEOUTS,
+    };
+    load_aws_config_at(endpoint, timeouts).await
+}
+
+/// [`load_aws_config`] with the endpoint (`None`: AWS itself) and timeouts given; region and
+/// credentials still come from the environment.
+pub async fn load_aws_config_at(endpoint: Option<String>, timeouts: SdkTimeouts) -> SdkConfig {
     use crate::config::optional;
-    let endpoint = optional("AWS_ENDPOINT_URL");
     let mut loader = aws_config::defaults(behavior_version())
         .http_client(crate::http_client::https_client(endpoint.as_deref()));
     let region = optional("AWS_REGION").or_else(|| optional("AWS_DEFAULT_REGION"));
@@ -50,6 +85,17 @@ pub async fn load_aws_config() -> SdkConfig {
             "test", "test", None, None, "emulator",
         ));
     }
+    if let Some(endpoint) = &endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    // Without these a stalled connection holds the call for the function's whole timeout.
+    loader = loader.timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(timeouts.connect)
+            .operation_attempt_timeout(timeouts.attempt)
+            .operation_timeout(timeouts.operation)
+            .build(),
+    );
     loader.load().await
 }
 

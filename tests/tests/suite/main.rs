@@ -28,6 +28,7 @@ mod realtime_delivery;
 mod request_shape;
 mod routes;
 mod routing;
+mod sdk_timeouts;
 mod sessions;
 mod settings_api;
 mod settings_audit_and_effects;

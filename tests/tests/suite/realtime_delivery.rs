@@ -180,6 +180,12 @@ async fn a_fan_out_whose_calls_fail_still_delivers_every_message() {
     let proxy = FaultProxy::start(&integration_tests::endpoint(), seed_from_env()).await;
     println!("fault seed {} (FAULT_SEED replays it)", proxy.seed());
     let app = TestApp::start_live_with(&proxy.url, Limits::default()).await;
+    // With the bot on, its greeting would be a 31st message (built_in_bot.rs tests that one).
+    app.patch_settings(
+        &app.token(Role::Admin, "admin-1"),
+        serde_json::json!({"bot": {"enabled": false}}),
+    )
+    .await;
     let cid = app.new_conversation("eu-1").await;
     let token = app.token(Role::EndUser, "eu-1");
     let mut reader = app.connect(&token).await;
