@@ -33,7 +33,7 @@ pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
     let route = route_of(AGENT_PRESENCE, request)?;
-    let principal = authenticate(backend, request, route.operation()).await?;
+    let principal = authenticate(backend, request, route.integration_scope()).await?;
     match route.operation() {
         Operation::SetCapacity | Operation::SetGroups => require_role(&principal, &[Role::Admin])?,
         _ => require_role(&principal, &[Role::Agent, Role::Admin])?,

@@ -59,7 +59,7 @@ impl TransferRequest {
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
     let route = route_of(AGENT_WORKSPACE, request)?;
-    let principal = authenticate(backend, request, route.operation()).await?;
+    let principal = authenticate(backend, request, route.integration_scope()).await?;
     let store = backend.store.as_ref();
     let cid = route.param("cid");
     match route.operation() {

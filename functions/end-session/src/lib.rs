@@ -46,7 +46,7 @@ struct EmptyRequest {}
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
     let route = route_of(END_SESSION, request)?;
-    let principal = authenticate(backend, request, route.operation()).await?;
+    let principal = authenticate(backend, request, route.integration_scope()).await?;
     let cid = route.param("cid");
     match route.operation() {
         Operation::SubmitCsat => {

@@ -49,7 +49,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
     // Size first: an oversize body costs no AWS call at all.
     check_body_size(request)?;
     let route = route_of(INGEST_MESSAGE, request)?;
-    let principal = authenticate(backend, request, route.operation()).await?;
+    let principal = authenticate(backend, request, route.integration_scope()).await?;
     let cid = route.param("cid");
     match route.operation() {
         Operation::ListConversations => list_conversations(backend, &principal, request).await,

@@ -40,7 +40,7 @@ fn integration_view(integration: &Integration) -> serde_json::Value {
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
     let route = route_of(INTEGRATIONS, request)?;
-    let principal = authenticate(backend, request, route.operation()).await?;
+    let principal = authenticate(backend, request, route.integration_scope()).await?;
     let store = backend.store.as_ref();
     match route.operation() {
         Operation::CreateIntegration => {

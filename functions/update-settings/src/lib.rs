@@ -43,7 +43,7 @@ pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
     let route = route_of(UPDATE_SETTINGS, request)?;
-    let principal = authenticate(backend, request, route.operation()).await?;
+    let principal = authenticate(backend, request, route.integration_scope()).await?;
     require_role(&principal, &[Role::Admin])?;
     match route.operation() {
         Operation::GetSettings => get_settings(backend, &principal).await,

@@ -32,7 +32,7 @@ pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
     let route = route_of(UPLOAD_ATTACHMENT, request)?;
-    let principal = authenticate(backend, request, route.operation()).await?;
+    let principal = authenticate(backend, request, route.integration_scope()).await?;
     let (cid, aid) = (route.param("cid"), route.param("aid"));
     match route.operation() {
         Operation::AdmitAttachment => create(backend, &principal, cid, request).await,

@@ -59,7 +59,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
             Ok(json(StatusCode::CREATED, &visitor))
         }
         Operation::IdentifyVisitor => {
-            let visitor = authenticate(backend, request, route.operation()).await?;
+            let visitor = authenticate(backend, request, route.integration_scope()).await?;
             let body: IdentifyRequest = parse_json(request)?;
             let identified = identify(backend, &visitor, &body.user_token).await?;
             Ok(json(

@@ -401,12 +401,13 @@ pub fn query_param<T: std::str::FromStr>(
 /// Authenticates the bearer token of `request` (401 on any failure); an end user's browser
 /// request must also come from an origin the account allows (403 `origin_not_allowed`, R28).
 ///
-/// An integration key is accepted only where `operation` admits one of its scopes (403
-/// `insufficient_scope` elsewhere, 401 once revoked).
+/// An integration key is accepted only where the route admits one of its scopes
+/// (`admits`, from the route table: `Matched::integration_scope`); 403 `insufficient_scope`
+/// elsewhere, 401 once revoked.
 pub async fn authenticate(
     backend: &crate::backend::Backend,
     request: &ApiRequest,
-    operation: crate::routes::Operation,
+    admits: Option<crate::integrations::IntegrationScope>,
 ) -> Result<Principal, ApiError> {
     let header = match request.headers().get(http::header::AUTHORIZATION) {
         Some(value) => Some(value.to_str().map_err(|_| AuthError::Malformed)?),
@@ -417,7 +418,7 @@ pub async fn authenticate(
         let principal =
             crate::integration_keys::verify_key(backend.store.as_ref(), token, crate::now_ms())
                 .await?;
-        return match operation.integration_scope() {
+        return match admits {
             Some(scope) if principal.scopes.contains(&scope) => Ok(principal),
             _ => Err(ApiError::forbidden(
                 "insufficient_scope",

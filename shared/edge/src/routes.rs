@@ -313,6 +313,11 @@ impl Matched {
         self.route.operation
     }
 
+    /// The integration-key scope this route admits ([`Operation::integration_scope`]).
+    pub fn integration_scope(&self) -> Option<IntegrationScope> {
+        self.route.operation.integration_scope()
+    }
+
     /// The path parameter `name` (`cid` in `/v1/conversations/{cid}`); empty if the pattern
     /// has none of that name.
     pub fn param(&self, name: &str) -> &str {
