@@ -29,6 +29,10 @@ pub enum RejectReason {
     ZipPathTraversal,
     /// Not a readable zip.
     ZipInvalid,
+    /// The archive holds bytes its central directory does not account for (an entry only
+    /// local headers name, data before or after the entries), or a local header that names
+    /// another file than the central directory does.
+    ZipInconsistent,
 }
 
 impl RejectReason {
@@ -41,6 +45,7 @@ impl RejectReason {
             Self::ZipBomb => "zip_bomb",
             Self::ZipPathTraversal => "zip_path_traversal",
             Self::ZipInvalid => "zip_invalid",
+            Self::ZipInconsistent => "zip_inconsistent",
         }
     }
 }
@@ -200,6 +205,7 @@ fn inspect_zip(content: &[u8], entries_must_be_allowed: bool) -> Result<(), Reje
             return Err(RejectReason::ZipPathTraversal);
         }
     }
+    check_layout(content, &mut archive)?;
     let budget = MAX_ZIP_UNCOMPRESSED_BYTES
         .min((content.len() as u64).saturating_mul(MAX_ZIP_RATIO))
         .max(1);
@@ -209,13 +215,17 @@ fn inspect_zip(content: &[u8], entries_must_be_allowed: bool) -> Result<(), Reje
         let mut entry = archive
             .by_index(index)
             .map_err(|_| RejectReason::ZipInvalid)?;
-        if entry.is_dir() {
-            continue;
-        }
         let name = entry
             .name()
             .map_err(|_| RejectReason::ZipInvalid)?
             .to_string();
+        // Extracted, a link points anywhere; no format we accept needs one.
+        if entry.is_symlink() {
+            return Err(RejectReason::ZipEntryNotAllowed(name));
+        }
+        if entry.is_dir() {
+            continue;
+        }
         // Headers can lie: decompress for real, never past the remaining budget.
         buffer.clear();
         let remaining = budget - total;
@@ -238,6 +248,73 @@ fn inspect_zip(content: &[u8], entries_must_be_allowed: bool) -> Result<(), Reje
                 return Err(RejectReason::ZipEntryNotAllowed(name));
             }
         }
+    }
+    Ok(())
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<usize> {
+    Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?) as usize)
+}
+
+/// #19 item 2: what the central directory lists must be all the archive holds, and each
+/// local header must name the file its central entry names. Tools differ in which of the two
+/// they read (extractors that walk local headers exist), so a difference is where a file can
+/// hide: the entries' local records, in offset order, must tile the bytes from 0 to the
+/// central directory exactly.
+fn check_layout(
+    content: &[u8],
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+) -> Result<(), RejectReason> {
+    let inconsistent = || RejectReason::ZipInconsistent;
+    if archive.offset() != 0 {
+        return Err(inconsistent());
+    }
+    let mut records = Vec::with_capacity(archive.len());
+    for index in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(index)
+            .map_err(|_| RejectReason::ZipInvalid)?;
+        let start = usize::try_from(entry.header_start()).map_err(|_| inconsistent())?;
+        let header = content.get(start..).ok_or_else(inconsistent)?;
+        if !header.starts_with(b"PK\x03\x04") {
+            return Err(inconsistent());
+        }
+        let flags = u16_at(header, 6).ok_or_else(inconsistent)?;
+        let name_len = u16_at(header, 26).ok_or_else(inconsistent)?;
+        let extra_len = u16_at(header, 28).ok_or_else(inconsistent)?;
+        let local_name = header.get(30..30 + name_len).ok_or_else(inconsistent)?;
+        if local_name != entry.name_raw() {
+            return Err(inconsistent());
+        }
+        let compressed = usize::try_from(entry.compressed_size()).map_err(|_| inconsistent())?;
+        let data_end = start + 30 + name_len + extra_len + compressed;
+        // A data descriptor (flag bit 3) follows the data: optional signature, CRC, sizes.
+        let descriptor = if flags & 0x08 != 0 {
+            let signed = content
+                .get(data_end..data_end + 4)
+                .is_some_and(|b| b == b"PK\x07\x08");
+            let sizes = if compressed >= u32::MAX as usize {
+                16
+            } else {
+                8
+            };
+            usize::from(signed) * 4 + 4 + sizes
+        } else {
+            0
+        };
+        records.push((start, data_end + descriptor));
+    }
+    records.sort_unstable();
+    let mut expected = 0;
+    for (start, end) in records {
+        if start != expected {
+            return Err(inconsistent());
+        }
+        expected = end;
+    }
+    let central = usize::try_from(archive.central_directory_start()).map_err(|_| inconsistent())?;
+    if expected != central {
+        return Err(inconsistent());
     }
     Ok(())
 }

@@ -482,4 +482,69 @@ mod tests {
             }
         );
     }
+
+    fn u32_at(bytes: &[u8], at: usize) -> usize {
+        u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize
+    }
+
+    /// Where the central directory starts, as the end record says (no archive comment).
+    fn central_directory_at(zip: &[u8]) -> usize {
+        u32_at(zip, zip.len() - 22 + 16)
+    }
+
+    #[test]
+    fn a_local_name_that_differs_from_the_central_one_is_refused() {
+        let mut zip = zip_of(&[("notes.txt", b"hi")]);
+        // The local header says `notes.exe`; the central directory still says `notes.txt`.
+        assert_eq!(&zip[30..39], b"notes.txt");
+        zip[36..39].copy_from_slice(b"exe");
+        assert_eq!(
+            verdict("zip", &zip),
+            Verdict::Rejected(RejectReason::ZipInconsistent)
+        );
+    }
+
+    #[test]
+    fn an_entry_the_central_directory_does_not_list_is_refused() {
+        let shown = zip_of(&[("a.txt", b"hi")]);
+        let hidden = zip_of(&[("setup.exe", b"MZ\x90\0")]);
+        let hidden_entry = &hidden[..central_directory_at(&hidden)];
+        // The hidden entry goes between the listed data and the central directory, whose
+        // offset is moved accordingly: readers that walk local headers would find it.
+        let cd = central_directory_at(&shown);
+        let mut zip = shown[..cd].to_vec();
+        zip.extend_from_slice(hidden_entry);
+        zip.extend_from_slice(&shown[cd..]);
+        let end = zip.len() - 22 + 16;
+        let moved = (cd + hidden_entry.len()) as u32;
+        zip[end..end + 4].copy_from_slice(&moved.to_le_bytes());
+        assert_eq!(
+            verdict("zip", &zip),
+            Verdict::Rejected(RejectReason::ZipInconsistent)
+        );
+        assert_eq!(
+            verdict("docx", &zip),
+            Verdict::Rejected(RejectReason::ZipInconsistent)
+        );
+    }
+
+    #[test]
+    fn symlink_entries_are_refused() {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        writer.start_file("notes.txt", options).unwrap();
+        writer.write_all(b"hi").unwrap();
+        writer
+            .add_symlink("link.txt", "/etc/passwd", options)
+            .unwrap();
+        let zip = writer.finish().unwrap().into_inner();
+        assert_eq!(
+            verdict("zip", &zip),
+            Verdict::Rejected(RejectReason::ZipEntryNotAllowed("link.txt".into()))
+        );
+        assert_eq!(
+            verdict("docx", &zip),
+            Verdict::Rejected(RejectReason::ZipEntryNotAllowed("link.txt".into()))
+        );
+    }
 }
