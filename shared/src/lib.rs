@@ -5,7 +5,7 @@
 
 pub use domain::{
     attachments, bot, ids, integrations, model, now_ms, realtime, rfc3339, routing, rules,
-    sessions, settings, surveys, views, widget, workspace,
+    sessions, settings, surveys, views, webhooks, widget, workspace,
 };
 pub use use_cases::{
     agent_workspace, auth, backend, batch, built_in_bot, error, integration_keys, lifecycle, live,

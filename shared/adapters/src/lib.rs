@@ -17,7 +17,7 @@ pub mod http_client;
 // The layers below, at the paths these modules use (`crate::ports`, `crate::model`…).
 use domain::{
     attachments, ids, integrations, model, now_ms, realtime, routing, rules, sessions, settings,
-    workspace,
+    webhooks, workspace,
 };
 use use_cases::{backend, error, ports};
 

@@ -325,6 +325,39 @@ pub fn events_of(change: &StoredChange, now: i64) -> Vec<WebhookEvent> {
     }
 }
 
+/// One attempt at delivering an event, as the delivery log lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    pub account_id: String,
+    pub subscription_id: String,
+    pub event_id: String,
+    pub event_type: WebhookEventType,
+    /// 1-based.
+    pub attempt: u32,
+    /// The receiver's status, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    /// Why it failed without an answer (timeout, refused address…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub outcome: AttemptOutcome,
+    pub at: i64,
+}
+
+/// What became of an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    Delivered,
+    /// Failed; another attempt follows.
+    Retrying,
+    /// Failed for the last time: dead-lettered.
+    Failed,
+}
+
+/// The delivery log keeps an attempt this long.
+pub const DELIVERY_LOG_RETENTION_SECS: i64 = 30 * 24 * 3600;
+
 /// The `Relay-Signature` header of a delivery of `body` at `unix_seconds`:
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
 pub fn signature_header(secret: &str, unix_seconds: i64, body: &str) -> String {

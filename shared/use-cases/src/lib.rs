@@ -29,5 +29,5 @@ pub use error::{DomainError, StoreError};
 // The domain, at the paths these modules use (`crate::model`…).
 pub use domain::{
     attachments, bot, ids, integrations, model, now_ms, realtime, rfc3339, routing, rules,
-    sessions, settings, surveys, views, widget, workspace,
+    sessions, settings, surveys, views, webhooks, widget, workspace,
 };

@@ -11,6 +11,7 @@ use crate::realtime::{Listener, StoredChange};
 use crate::routing::{Agent, AgentProfileChange, Offer, WaitingEntry};
 use crate::sessions::{CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
+use crate::webhooks::{DeliveryAttempt, Subscription};
 use crate::workspace::HistoryEntry;
 
 #[async_trait]
@@ -68,6 +69,45 @@ pub trait IntegrationStore: Send + Sync {
         integration_id: &str,
         at: i64,
     ) -> Result<(), StoreError>;
+}
+
+/// An account's webhook subscriptions and their delivery log (spec "Integrations", R29).
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    async fn create_subscription(&self, subscription: &Subscription) -> Result<(), StoreError>;
+    async fn get_subscription(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+    ) -> Result<Option<Subscription>, StoreError>;
+    /// The account's subscriptions, oldest first.
+    async fn list_subscriptions(&self, account_id: &str) -> Result<Vec<Subscription>, StoreError>;
+    /// Removes it (its delivery log expires on its own); `false` when there was none.
+    async fn delete_subscription(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+    ) -> Result<bool, StoreError>;
+    /// Writes an attempt down in the subscription's delivery log (kept 30 days).
+    async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), StoreError>;
+    /// The subscription's latest attempts, newest first.
+    async fn list_attempts(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError>;
+    /// After an event was delivered (`delivered`) or dead-lettered: the run of failures starts
+    /// over, or grows by one and disables the subscription at `disable_after` (its
+    /// `disabled_at` becomes `now`). The subscription as it is now; `None` if it is gone.
+    async fn record_outcome(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+        delivered: bool,
+        disable_after: u32,
+        now: i64,
+    ) -> Result<Option<Subscription>, StoreError>;
 }
 
 /// An account's stored settings: the sparse document (see `crate::settings`), its version and
@@ -402,6 +442,7 @@ pub trait ConnectionStore: Send + Sync {
 pub trait Store:
     AccountStore
     + IntegrationStore
+    + WebhookStore
     + ConversationStore
     + MessageStore
     + SettingsStore
@@ -415,6 +456,7 @@ pub trait Store:
 impl<
         T: AccountStore
             + IntegrationStore
+            + WebhookStore
             + ConversationStore
             + MessageStore
             + SettingsStore

@@ -5,6 +5,9 @@
 //! | account | `A#{acct}` | `ACCOUNT` |
 //! | signing key | `A#{acct}` | `KEY#{kid}` |
 //! | integration (key kept as a hash) | `A#{acct}` | `INTEG#{id}` |
+//! | webhook subscription | `A#{acct}` | `WEBHOOK#{id}` |
+//! | webhook delivery attempt | `A#{acct}#WH#{id}` | `D#{at:015}#{event}#{attempt:02}` (TTL 30 days) |
+//! | CSAT rating by time | `A#{acct}#CSATR` | `{rated_at:015}#{cid}#S{session:06}` |
 //! | widget visitors counted | `A#{acct}#VISITORS` | `W#{window:015}#{source}` (TTL) |
 //! | settings document | `A#{acct}` | `SETTINGS` |
 //! | conversation | `A#{acct}#C#{cid}` | `CONV` (+ `gsi1pk = A#{acct}#U#{owner}`, `gsi1sk = {created_at}#{cid}`) |
@@ -52,12 +55,15 @@ use crate::integrations::{Integration, MAX_INTEGRATIONS_PER_ACCOUNT};
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::ports::{
     AccountStore, ActivityView, AttachmentStore, ConversationStore, HistoryStore, IntegrationStore,
-    MessageStore, RoutingStore, SessionStore, SettingsStore, StoredSettings,
+    MessageStore, RoutingStore, SessionStore, SettingsStore, StoredSettings, WebhookStore,
 };
 use crate::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
 use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
 use crate::sessions::{CapacityRelease, CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
+use crate::webhooks::{
+    DeliveryAttempt, Subscription, DELIVERY_LOG_RETENTION_SECS, MAX_SUBSCRIPTIONS_PER_ACCOUNT,
+};
 use crate::workspace::{activity_key, all_view_shard, mine_view_owner, HistoryEntry};
 
 mod accounts;
@@ -71,6 +77,7 @@ mod routing;
 mod sessions;
 mod settings;
 pub mod stream;
+mod webhooks;
 
 // Offer and waiting-list keys and capacity attributes, which a session step also writes.
 use self::routing::*;

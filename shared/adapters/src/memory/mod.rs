@@ -20,13 +20,14 @@ use crate::ports::{
     AccountStore, ActivityView, AttachmentStore, ChangeFeed, Connection, ConnectionStore,
     ConversationStore, HistoryStore, IntegrationStore, LocalBucket, MessageStore, ObjectHead,
     ObjectStore, Push, PushOutcome, Queue, ReceivedMessage, RoutingStore, SessionStore,
-    SettingsStore, StoredSettings, UploadTarget,
+    SettingsStore, StoredSettings, UploadTarget, WebhookStore,
 };
 use crate::realtime::{Listener, Stored, StoredChange};
 use crate::routing::{Agent, AgentProfileChange, AgentStatus, Offer, WaitingEntry};
 use crate::rules::is_active_live_chat;
 use crate::sessions::{CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts, GENESIS_HASH};
+use crate::webhooks::{DeliveryAttempt, Subscription};
 use crate::workspace::HistoryEntry;
 
 mod accounts;
@@ -42,6 +43,7 @@ mod queue;
 mod routing;
 mod sessions;
 mod settings;
+mod webhooks;
 
 pub use crate::ports::{LocalGrant, LOCAL_OBJECTS_PATH};
 pub use objects::MemoryObjects;
@@ -56,6 +58,10 @@ struct Tables {
     keys: HashMap<(String, String), SigningKey>,
     /// (account, integration) → integration
     integrations: HashMap<(String, String), Integration>,
+    /// (account, subscription) → webhook subscription
+    subscriptions: HashMap<(String, String), Subscription>,
+    /// (account, subscription, at, event, attempt) → delivery attempt
+    delivery_log: BTreeMap<(String, String, i64, String, u32), DeliveryAttempt>,
     /// (account, source address, window start) → widget visitors created
     visitor_signups: HashMap<(String, String, i64), u32>,
     settings: HashMap<String, StoredSettings>,

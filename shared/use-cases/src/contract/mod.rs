@@ -18,6 +18,7 @@ mod realtime;
 mod routing;
 mod sessions;
 mod settings;
+mod webhooks;
 mod workspace;
 
 pub use attachments::*;
@@ -31,6 +32,7 @@ pub use realtime::*;
 pub use routing::*;
 pub use sessions::*;
 pub use settings::*;
+pub use webhooks::*;
 pub use workspace::*;
 
 use crate::ids::new_id;
@@ -198,6 +200,7 @@ macro_rules! store_contract_tests {
             account_and_signing_key_round_trip,
             a_signing_key_is_created_once_whoever_races,
             integrations_round_trip_list_per_account_and_stay_revoked,
+            webhook_subscriptions_log_attempts_and_disable_after_a_run_of_failures,
             visitor_signups_are_counted_per_account_source_and_window,
             conversation_round_trip_and_duplicate_create_refused,
             conversations_listed_newest_first_for_their_owner_only,

@@ -1,0 +1,168 @@
+//! Webhook subscriptions (`A#{acct}` / `WEBHOOK#{id}`, beside the account's integrations) and
+//! their delivery log (`A#{acct}#WH#{id}`, newest last, expiring after 30 days).
+
+use super::*;
+
+fn subscription_key(account_id: &str, subscription_id: &str) -> (String, String) {
+    (account_pk(account_id), format!("WEBHOOK#{subscription_id}"))
+}
+
+fn log_partition(account_id: &str, subscription_id: &str) -> String {
+    format!("A#{account_id}#WH#{subscription_id}")
+}
+
+#[async_trait]
+impl WebhookStore for DynamoStore {
+    async fn create_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
+        let (pk, sk) = subscription_key(&subscription.account_id, &subscription.id);
+        self.put(
+            encode(subscription, pk, sk)?,
+            Some("attribute_not_exists(pk)"),
+        )
+        .await
+    }
+
+    async fn get_subscription(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let (pk, sk) = subscription_key(account_id, subscription_id);
+        self.get(pk, sk).await?.map(decode).transpose()
+    }
+
+    async fn list_subscriptions(&self, account_id: &str) -> Result<Vec<Subscription>, StoreError> {
+        let items = self
+            .query_range(
+                account_pk(account_id),
+                "WEBHOOK#".into(),
+                "WEBHOOK#~",
+                MAX_SUBSCRIPTIONS_PER_ACCOUNT,
+            )
+            .await?;
+        let mut found: Vec<Subscription> = decode_all(items)?;
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(found)
+    }
+
+    async fn delete_subscription(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+    ) -> Result<bool, StoreError> {
+        let (pk, sk) = subscription_key(account_id, subscription_id);
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
+        let mut item = encode(
+            attempt,
+            log_partition(&attempt.account_id, &attempt.subscription_id),
+            format!(
+                "D#{:015}#{}#{:02}",
+                attempt.at.max(0),
+                attempt.event_id,
+                attempt.attempt
+            ),
+        )?;
+        item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(attempt.at / 1000 + DELIVERY_LOG_RETENTION_SECS),
+        );
+        self.put(item, None).await
+    }
+
+    async fn list_attempts(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(log_partition(account_id, subscription_id)))
+            .expression_attribute_values(":prefix", s("D#"))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(store_error)?;
+        decode_all(output.items.unwrap_or_default())
+    }
+
+    async fn record_outcome(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+        delivered: bool,
+        disable_after: u32,
+        now: i64,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let (pk, sk) = subscription_key(account_id, subscription_id);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk.clone()))
+            .key(SORT_KEY, s(sk.clone()))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(ReturnValue::AllNew);
+        let update = if delivered {
+            update
+                .update_expression("SET consecutive_failures = :zero")
+                .expression_attribute_values(":zero", n(0))
+        } else {
+            update
+                .update_expression("ADD consecutive_failures :one")
+                .expression_attribute_values(":one", n(1))
+        };
+        let updated = match update.send().await.map_err(store_error) {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            // Deleted meanwhile.
+            Err(StoreError::Conflict) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        let mut subscription: Subscription = decode(updated)?;
+        if !delivered
+            && subscription.consecutive_failures >= disable_after
+            && subscription.disabled_at.is_none()
+        {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key(PARTITION_KEY, s(pk))
+                .key(SORT_KEY, s(sk))
+                .update_expression("SET disabled_at = :now")
+                // A subscription never disabled holds `disabled_at` as NULL.
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(disabled_at) OR attribute_type(disabled_at, :null))",
+                )
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":null", s("NULL"))
+                .send()
+                .await
+                .map_err(store_error);
+            match result {
+                Ok(_) => subscription.disabled_at = Some(now),
+                // Disabled by a concurrent outcome, or deleted.
+                Err(StoreError::Conflict) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(Some(subscription))
+    }
+}

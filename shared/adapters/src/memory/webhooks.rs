@@ -1,0 +1,107 @@
+//! Webhook subscriptions and their delivery log.
+
+use super::*;
+
+#[async_trait]
+impl WebhookStore for MemoryStore {
+    async fn create_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
+        self.lock()?.subscriptions.insert(
+            (subscription.account_id.clone(), subscription.id.clone()),
+            subscription.clone(),
+        );
+        Ok(())
+    }
+
+    async fn get_subscription(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+    ) -> Result<Option<Subscription>, StoreError> {
+        Ok(self
+            .lock()?
+            .subscriptions
+            .get(&(account_id.to_string(), subscription_id.to_string()))
+            .cloned())
+    }
+
+    async fn list_subscriptions(&self, account_id: &str) -> Result<Vec<Subscription>, StoreError> {
+        let tables = self.lock()?;
+        let mut found: Vec<Subscription> = tables
+            .subscriptions
+            .values()
+            .filter(|s| s.account_id == account_id)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(found)
+    }
+
+    async fn delete_subscription(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()?
+            .subscriptions
+            .remove(&(account_id.to_string(), subscription_id.to_string()))
+            .is_some())
+    }
+
+    async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
+        self.lock()?.delivery_log.insert(
+            (
+                attempt.account_id.clone(),
+                attempt.subscription_id.clone(),
+                attempt.at,
+                attempt.event_id.clone(),
+                attempt.attempt,
+            ),
+            attempt.clone(),
+        );
+        Ok(())
+    }
+
+    async fn list_attempts(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+        limit: usize,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let tables = self.lock()?;
+        Ok(tables
+            .delivery_log
+            .iter()
+            .rev()
+            .filter(|((a, s, ..), _)| a == account_id && s == subscription_id)
+            .take(limit)
+            .map(|(_, attempt)| attempt.clone())
+            .collect())
+    }
+
+    async fn record_outcome(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+        delivered: bool,
+        disable_after: u32,
+        now: i64,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let mut tables = self.lock()?;
+        let Some(stored) = tables
+            .subscriptions
+            .get_mut(&(account_id.to_string(), subscription_id.to_string()))
+        else {
+            return Ok(None);
+        };
+        if delivered {
+            stored.consecutive_failures = 0;
+        } else {
+            stored.consecutive_failures += 1;
+            if stored.consecutive_failures >= disable_after && stored.disabled_at.is_none() {
+                stored.disabled_at = Some(now);
+            }
+        }
+        Ok(Some(stored.clone()))
+    }
+}
