@@ -169,6 +169,27 @@ pub fn definition(prefix: &str) -> Resources {
                 ("AttachmentEventsQueue", "AttachmentEventsDeadLetterQueue"),
                 "ATTACHMENT_EVENTS_QUEUE_URL",
             ),
+            // One message per (subscription, event): its receive count is the attempt, each
+            // failure sets its visibility to the next wait, and the redrive policy
+            // dead-letters it after the last attempt (R29).
+            QueueSpec {
+                dead_letter: DeadLetterSpec {
+                    max_receive_count: shared::webhooks::MAX_ATTEMPTS,
+                    ..work_queue(
+                        prefix,
+                        "webhook-deliveries",
+                        ("WebhookQueue", "WebhookDeadLetterQueue"),
+                        "WEBHOOK_QUEUE_URL",
+                    )
+                    .dead_letter
+                },
+                ..work_queue(
+                    prefix,
+                    "webhook-deliveries",
+                    ("WebhookQueue", "WebhookDeadLetterQueue"),
+                    "WEBHOOK_QUEUE_URL",
+                )
+            },
         ],
         bucket: BucketSpec {
             logical_id: "AttachmentsBucket",

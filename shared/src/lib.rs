@@ -9,8 +9,8 @@ pub use domain::{
 };
 pub use use_cases::{
     agent_workspace, auth, backend, batch, built_in_bot, error, integration_keys, lifecycle, live,
-    optimistic, ports, router, satisfaction, settings_change, validation, visitors, Backend,
-    DomainError, StoreError,
+    optimistic, ports, router, satisfaction, settings_change, validation, visitors,
+    webhook_delivery, webhook_subscriptions, Backend, DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]
 pub use use_cases::{

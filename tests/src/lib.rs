@@ -90,6 +90,52 @@ pub async fn fresh_queue_url() -> String {
         .expect("queue url")
 }
 
+/// A webhook queue of the test's own with its dead-letter queue, as the product's (the redrive
+/// policy dead-letters a job after its last attempt): (queue URL, dead-letter queue URL).
+pub async fn fresh_webhook_queue_urls() -> (String, String) {
+    let sqs = aws_sdk_sqs::Client::new(&emulator_config().await);
+    let dead = fresh_queue_url().await;
+    let dead_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dead)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("dead-letter queue attributes")
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("dead-letter queue arn");
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dead_arn,
+        "maxReceiveCount": shared::webhooks::MAX_ATTEMPTS.to_string(),
+    });
+    let queue = sqs
+        .create_queue()
+        .queue_name(new_id("test-wh"))
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            redrive.to_string(),
+        )
+        .send()
+        .await
+        .expect("create a test webhook queue")
+        .queue_url
+        .expect("queue url");
+    (queue, dead)
+}
+
+/// Webhook deliveries in the tests: loopback receivers allowed (they run on 127.0.0.1), a
+/// receiver that does not answer gives up after 2 s, and retries wait at most 1 s instead of
+/// up to 15 minutes.
+pub const QUICK_WEBHOOKS: local_gateway::WebhookDelivery = local_gateway::WebhookDelivery {
+    allow_loopback: true,
+    timeout: std::time::Duration::from_secs(2),
+    retry: shared::webhook_delivery::RetryPolicy { max_delay_secs: 1 },
+};
+
 /// A tenant created for one test.
 #[derive(Clone)]
 pub struct TestAccount {
@@ -183,6 +229,7 @@ impl TestApp {
             // S3 announces uploads on the provisioned queue; this app's validator listens on a
             // queue of its own, so tests decide when notifications are handled.
             attachment_events_queue_url: fresh_queue_url().await,
+            webhook_queue_url: fresh_webhook_queue_urls().await.0,
             realtime_endpoint: None,
         };
         let backend =
@@ -205,7 +252,10 @@ impl TestApp {
         Self::start_with_consumers(
             backend,
             routing_queue,
-            local_gateway::Consumers { router: false },
+            local_gateway::Consumers {
+                router: false,
+                webhooks: crate::QUICK_WEBHOOKS,
+            },
         )
         .await
     }
@@ -217,7 +267,10 @@ impl TestApp {
         Self::start_with_consumers(
             app.backend.clone(),
             app.routing_queue.clone(),
-            local_gateway::Consumers::ALL,
+            local_gateway::Consumers {
+                router: true,
+                webhooks: crate::QUICK_WEBHOOKS,
+            },
         )
         .await
     }

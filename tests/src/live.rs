@@ -27,6 +27,7 @@ fn account_of(stored: &Option<Stored>) -> Option<&str> {
     match stored {
         Some(Stored::Conversation(c)) => Some(&c.account_id),
         Some(Stored::Message(m)) => Some(&m.account_id),
+        Some(Stored::Rating(r)) => Some(&r.account_id),
         None => None,
     }
 }
@@ -60,7 +61,10 @@ impl TestApp {
         Self::start_live_with_consumers(
             aws_endpoint,
             limits,
-            local_gateway::Consumers { router: false },
+            local_gateway::Consumers {
+                router: false,
+                webhooks: crate::QUICK_WEBHOOKS,
+            },
         )
         .await
     }
@@ -71,7 +75,10 @@ impl TestApp {
         Self::start_live_with_consumers(
             &crate::endpoint(),
             Limits::default(),
-            local_gateway::Consumers::ALL,
+            local_gateway::Consumers {
+                router: true,
+                webhooks: crate::QUICK_WEBHOOKS,
+            },
         )
         .await
     }

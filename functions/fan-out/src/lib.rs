@@ -53,6 +53,7 @@ async fn deliver(
     match live::fan_out(
         backend.store.as_ref(),
         backend.push.as_ref(),
+        backend.webhook_queue.as_ref(),
         changes,
         shared::now_ms(),
     )

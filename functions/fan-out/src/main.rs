@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_events(
-        shared::adapters::wiring::DYNAMODB_AND_PUSH,
+        shared::adapters::wiring::DYNAMODB_PUSH_AND_SQS,
         |backend, event| async move { fan_out::handle(&backend, event).await },
     )
     .await

@@ -6,23 +6,43 @@
 //! - `GET /v1/integrations` → `{integrations: [{id, name, scopes, created_at, created_by,
 //!   last_used_at}]}` (never a key or its hash)
 //! - `DELETE /v1/integrations/{integration_id}` → 204: the key stops working at once
+//!
+//! and the webhook subscriptions (admins, or a key with the `webhooks` scope):
+//! - `POST /v1/webhooks` `{url, events}` → 201 `{id, secret, …}`: the secret is shown this once
+//! - `GET /v1/webhooks`, `DELETE /v1/webhooks/{webhook_id}` → 204
+//! - `GET /v1/webhooks/{webhook_id}/deliveries?limit=` → the delivery log, newest first
 
 use http::StatusCode;
 use serde_json::json;
 
 use shared::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, ApiError, ApiRequest,
-    ApiResponse,
+    authenticate, check_body_size, handle_logged, json, parse_json, query_param, ApiError,
+    ApiRequest, ApiResponse,
 };
 use shared::backend::Backend;
 use shared::integration_keys::{create, list, revoke};
 use shared::integrations::{Integration, NewIntegration};
 use shared::routes::{route_of, Operation, INTEGRATIONS};
+use shared::rules::clamp_page;
+use shared::webhook_subscriptions::{self, deliveries, subscribe, unsubscribe, MAX_DELIVERY_PAGE};
+use shared::webhooks::{NewSubscription, Subscription};
 use shared::{now_ms, rfc3339};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
     handle_logged(INTEGRATIONS, &request, dispatch(backend, &request)).await
+}
+
+/// A subscription as listed: never its secret.
+fn subscription_view(subscription: &Subscription) -> serde_json::Value {
+    json!({
+        "id": subscription.id,
+        "url": subscription.url,
+        "events": subscription.events,
+        "created_at": rfc3339(subscription.created_at),
+        "created_by": subscription.created_by,
+        "disabled_at": subscription.disabled_at.map(rfc3339),
+    })
 }
 
 /// What an admin sees of an integration: never its key or the key's hash.
@@ -58,6 +78,42 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
         Operation::DeleteIntegration => {
             revoke(store, &principal, route.param("integration_id")).await?;
             Ok(shared::api::no_content())
+        }
+        Operation::CreateWebhook => {
+            let body: NewSubscription = parse_json(request)?;
+            let allow_loopback = backend.limits.allow_loopback_webhooks;
+            let created = subscribe(store, &principal, body, allow_loopback, now_ms()).await?;
+            let mut view = subscription_view(&created);
+            view["secret"] = json!(created.secret);
+            Ok(json(StatusCode::CREATED, &view))
+        }
+        Operation::ListWebhooks => {
+            let found = webhook_subscriptions::list(store, &principal).await?;
+            let views: Vec<_> = found.iter().map(subscription_view).collect();
+            Ok(json(StatusCode::OK, &json!({ "webhooks": views })))
+        }
+        Operation::DeleteWebhook => {
+            unsubscribe(store, &principal, route.param("webhook_id")).await?;
+            Ok(shared::api::no_content())
+        }
+        Operation::ListWebhookDeliveries => {
+            let limit = clamp_page(query_param(request, "limit")?, 50, MAX_DELIVERY_PAGE);
+            let log = deliveries(store, &principal, route.param("webhook_id"), limit).await?;
+            let views: Vec<_> = log
+                .iter()
+                .map(|a| {
+                    json!({
+                        "event_id": a.event_id,
+                        "type": a.event_type,
+                        "attempt": a.attempt,
+                        "status_code": a.status_code,
+                        "error": a.error,
+                        "outcome": a.outcome,
+                        "at": rfc3339(a.at),
+                    })
+                })
+                .collect();
+            Ok(json(StatusCode::OK, &json!({ "deliveries": views })))
         }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),

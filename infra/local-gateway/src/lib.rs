@@ -23,7 +23,7 @@ use shared::api::{ApiError, ApiRequest, ApiResponse};
 use shared::backend::{dev_signing_secret, Backend, DEMO_ACCOUNT, DEV_KID};
 use shared::config::FunctionConfig;
 use shared::ports::{LocalBucket, LocalGrant, LOCAL_OBJECTS_PATH};
-use shared::ports::{Queue, ReceivedMessage};
+use shared::ports::{Queue, ReceivedMessage, WebhookSender};
 use shared::rules::MAX_BODY_BYTES;
 
 pub mod pages;
@@ -113,6 +113,7 @@ pub fn function_config(
         settings_effects_queue_url: url("SettingsEffectsQueue")?,
         attachments_bucket: provisioned.bucket_name.clone(),
         attachment_events_queue_url: url("AttachmentEventsQueue")?,
+        webhook_queue_url: url("WebhookQueue")?,
         // The gateway holds the WebSockets itself and pushes to them directly.
         realtime_endpoint: None,
     })
@@ -146,22 +147,46 @@ pub async fn call_function(function: &str, backend: &Backend, request: ApiReques
 /// How often an idle in-process consumer looks at its queue again.
 const CONSUMER_IDLE_POLL: Duration = Duration::from_millis(200);
 
-/// Which optional in-process consumers run. Tests that inspect the routing queue themselves
-/// leave the router off.
+/// Which optional in-process consumers run, and how webhooks are delivered. Tests that inspect
+/// the routing queue themselves leave the router off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Consumers {
     pub router: bool,
+    pub webhooks: WebhookDelivery,
 }
 
 impl Consumers {
-    pub const ALL: Consumers = Consumers { router: true };
+    /// Everything, as `cargo run -p local-gateway` runs it.
+    pub fn all() -> Consumers {
+        Consumers {
+            router: true,
+            webhooks: WebhookDelivery::from_env(),
+        }
+    }
 }
 
+/// How the in-process deliver-webhook consumer delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookDelivery {
+    /// `RELAY_ALLOW_LOOPBACK_WEBHOOKS=1`: `http://127.0.0.1` receivers are allowed (never on AWS).
+    pub allow_loopback: bool,
+    pub timeout: Duration,
+    pub retry: shared::webhook_delivery::RetryPolicy,
+}
+
+impl WebhookDelivery {
+    pub fn from_env() -> Self {
+        Self {
+            allow_loopback: std::env::var("RELAY_ALLOW_LOOPBACK_WEBHOOKS").as_deref() == Ok("1"),
+            timeout: shared::adapters::webhook_http::DELIVERY_TIMEOUT,
+            retry: Default::default(),
+        }
+    }
+}
+
+type BatchFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send>>;
 /// A queue worker: the function's batch handler, returning the ids that failed.
-type BatchHandler = fn(
-    Backend,
-    Vec<ReceivedMessage>,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send>>;
+type BatchHandler = Arc<dyn Fn(Backend, Vec<ReceivedMessage>) -> BatchFuture + Send + Sync>;
 
 /// Runs the queue consumers in-process, as Lambda's SQS triggers would: receive a batch, hand
 /// it to the function, acknowledge what did not fail (failures reappear after the visibility
@@ -171,26 +196,52 @@ pub fn spawn_consumers(backend: Backend, which: Consumers) -> Vec<JoinHandle<()>
         (
             "settings-effects",
             backend.settings_effects_queue.clone(),
-            |backend, batch| {
+            Arc::new(|backend, batch| {
                 Box::pin(async move { update_settings::handle_effects(&backend, &batch).await })
-            },
+            }),
         ),
         (
             "validate-attachment",
             backend.attachment_events_queue.clone(),
-            |backend, batch| {
+            Arc::new(|backend, batch| {
                 Box::pin(async move { validate_attachment::handle_events(&backend, &batch).await })
-            },
+            }),
         ),
     ];
     if which.router {
         consumers.push((
             "route-conversation",
             backend.routing_queue.clone(),
-            |backend, batch| {
+            Arc::new(|backend, batch| {
                 Box::pin(async move { route_conversation::handle_batch(&backend, &batch).await })
-            },
+            }),
         ));
+    }
+    let delivery = which.webhooks;
+    match shared::adapters::webhook_http::HttpWebhookSender::new(
+        delivery.allow_loopback,
+        delivery.timeout,
+    ) {
+        Ok(sender) => {
+            let sender: Arc<dyn WebhookSender> = Arc::new(sender);
+            consumers.push((
+                "deliver-webhook",
+                backend.webhook_queue.clone(),
+                Arc::new(move |backend, batch| {
+                    let sender = sender.clone();
+                    Box::pin(async move {
+                        deliver_webhook::handle_batch(
+                            &backend,
+                            sender.as_ref(),
+                            &batch,
+                            delivery.retry,
+                        )
+                        .await
+                    })
+                }),
+            ));
+        }
+        Err(error) => tracing::error!(%error, "webhook deliveries cannot start"),
     }
     consumers
         .into_iter()
@@ -355,7 +406,7 @@ pub async fn start(
     addr: SocketAddr,
     backend: Backend,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    start_with(addr, backend, Consumers::ALL).await
+    start_with(addr, backend, Consumers::all()).await
 }
 
 /// [`start`] with a choice of consumers.
@@ -372,6 +423,8 @@ pub async fn start_with(
     if let Some(objects) = backend.local_objects.as_ref() {
         objects.set_base_url(&format!("http://{bound}"));
     }
+    // Subscriptions may name what the deliveries may reach.
+    backend.limits.allow_loopback_webhooks = consumers.webhooks.allow_loopback;
     // The consumers run for as long as the runtime does, like the server.
     spawn_consumers(backend.clone(), consumers);
     if let Some(feed) = backend.local_changes.clone() {

@@ -179,6 +179,7 @@ pub fn spawn_fan_out(backend: Backend, feed: Arc<dyn ChangeFeed>) {
                 match live::fan_out(
                     backend.store.as_ref(),
                     backend.push.as_ref(),
+                    backend.webhook_queue.as_ref(),
                     &changes,
                     shared::now_ms(),
                 )

@@ -32,6 +32,8 @@ pub struct FunctionConfig {
     pub attachments_bucket: String,
     /// S3 notifications of new attachment objects (consumed by validate-attachment).
     pub attachment_events_queue_url: String,
+    /// Webhook deliveries (consumed by deliver-webhook).
+    pub webhook_queue_url: String,
     /// The WebSocket API stage's management URL, for functions that push frames (R27).
     pub realtime_endpoint: Option<String>,
 }
@@ -44,6 +46,7 @@ impl FunctionConfig {
             settings_effects_queue_url: required("SETTINGS_EFFECTS_QUEUE_URL")?,
             attachments_bucket: required("ATTACHMENTS_BUCKET")?,
             attachment_events_queue_url: required("ATTACHMENT_EVENTS_QUEUE_URL")?,
+            webhook_queue_url: required("WEBHOOK_QUEUE_URL")?,
             realtime_endpoint: optional("REALTIME_ENDPOINT"),
         })
     }

@@ -9,6 +9,7 @@ pub mod memory;
 pub mod on_demand;
 pub mod s3;
 pub mod sqs;
+pub mod webhook_http;
 pub mod wiring;
 
 pub mod config;

@@ -130,4 +130,17 @@ impl Queue for SqsQueue {
             .map_err(crate::sdk_error)?;
         Ok(())
     }
+
+    async fn retry_after(&self, receipt: &str, delay_seconds: u32) -> Result<(), StoreError> {
+        self.client
+            .get()
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .visibility_timeout(delay_seconds.min(900) as i32)
+            .send()
+            .await
+            .map_err(crate::sdk_error)?;
+        Ok(())
+    }
 }

@@ -127,6 +127,12 @@ pub const DYNAMODB_AND_PUSH: Links = Links {
     queues: no_queues,
     push: api_gateway_push,
 };
+/// The fan-out: frames through API Gateway, webhook jobs to their queue.
+pub const DYNAMODB_PUSH_AND_SQS: Links = Links {
+    objects: no_objects,
+    queues: sqs_queues,
+    push: api_gateway_push,
+};
 /// Functions that only read and write the table (the widget's API).
 pub const DYNAMODB_ONLY: Links = Links {
     objects: no_objects,
@@ -145,6 +151,7 @@ pub struct Queues {
     routing: Arc<dyn Queue>,
     settings_effects: Arc<dyn Queue>,
     attachment_events: Arc<dyn Queue>,
+    webhooks: Arc<dyn Queue>,
 }
 
 fn sqs_queues(sdk: &SdkConfig, config: &FunctionConfig) -> Queues {
@@ -155,6 +162,7 @@ fn sqs_queues(sdk: &SdkConfig, config: &FunctionConfig) -> Queues {
         routing: queue(&config.routing_queue_url),
         settings_effects: queue(&config.settings_effects_queue_url),
         attachment_events: queue(&config.attachment_events_queue_url),
+        webhooks: queue(&config.webhook_queue_url),
     }
 }
 
@@ -163,6 +171,7 @@ fn no_queues(_: &SdkConfig, _: &FunctionConfig) -> Queues {
         routing: Arc::new(NotLinked),
         settings_effects: Arc::new(NotLinked),
         attachment_events: Arc::new(NotLinked),
+        webhooks: Arc::new(NotLinked),
     }
 }
 
@@ -206,6 +215,9 @@ impl Queue for NotLinked {
         self.refuse()
     }
     async fn acknowledge(&self, _receipt: &str) -> Result<(), StoreError> {
+        self.refuse()
+    }
+    async fn retry_after(&self, _receipt: &str, _delay_seconds: u32) -> Result<(), StoreError> {
         self.refuse()
     }
 }
@@ -287,6 +299,10 @@ pub fn in_memory() -> Backend {
         signing_keys: Arc::default(),
         routing_queue: queue(),
         settings_effects_queue: queue(),
+        webhook_queue: Arc::new(MemoryQueue::new(
+            MEMORY_QUEUE_VISIBILITY,
+            crate::webhooks::MAX_ATTEMPTS,
+        )),
         objects: objects.clone(),
         attachment_events_queue,
         push: Arc::new(MemoryPush::default()),
@@ -307,6 +323,7 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
         signing_keys: Arc::default(),
         routing_queue: queues.routing,
         settings_effects_queue: queues.settings_effects,
+        webhook_queue: queues.webhooks,
         objects: (links.objects)(sdk, config),
         attachment_events_queue: queues.attachment_events,
         push: (links.push)(sdk, config),

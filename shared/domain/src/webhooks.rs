@@ -283,7 +283,7 @@ fn conversation_event(
 /// The webhook events a stored change is: a new message other than an internal note
 /// (`message.created`, rich content as sent), control passing to agents
 /// (`conversation.handoff`), a session ending (`session.ended`), a ticket becoming solved or
-/// closed (`ticket.closed`).
+/// closed (`ticket.closed`), a satisfaction rating (`csat.submitted`).
 pub fn events_of(change: &StoredChange, now: i64) -> Vec<WebhookEvent> {
     match (&change.before, &change.after) {
         (None, Some(Stored::Message(message))) if message.kind != MessageKind::InternalNote => {
@@ -301,6 +301,29 @@ pub fn events_of(change: &StoredChange, now: i64) -> Vec<WebhookEvent> {
                 data: serde_json::json!({
                     "conversation_id": message.conversation_id,
                     "message": message_view(message, Role::Integration),
+                }),
+            }]
+        }
+        (None, Some(Stored::Rating(rated))) => {
+            let event_type = WebhookEventType::CsatSubmitted;
+            vec![WebhookEvent {
+                id: event_id(&[
+                    event_type.as_str(),
+                    &rated.account_id,
+                    &rated.conversation_id,
+                    &rated.session_no.to_string(),
+                ]),
+                event_type,
+                account_id: rated.account_id.clone(),
+                created_at: crate::rfc3339(rated.rated_at.unwrap_or(now)),
+                data: serde_json::json!({
+                    "conversation_id": rated.conversation_id,
+                    "ticket_id": rated.ticket_id,
+                    "session_no": rated.session_no,
+                    "end_user_id": rated.end_user_id,
+                    "agent_id": rated.agent_id,
+                    "score": rated.score,
+                    "comment": rated.comment,
                 }),
             }]
         }

@@ -220,6 +220,7 @@ impl From<crate::integration_keys::IntegrationError> for ApiError {
             E::NotAdmin => Self::forbidden("forbidden", message),
             E::NotFound => Self::not_found(),
             E::TooMany => Self::new(StatusCode::CONFLICT, "too_many_integrations", message),
+            E::TooManyWebhooks => Self::new(StatusCode::CONFLICT, "too_many_webhooks", message),
             E::Domain(error) => error.into(),
             E::Store(error) => error.into(),
         }

@@ -47,6 +47,10 @@ pub enum Operation {
     DeleteIntegration,
     SubmitCsat,
     CsatReport,
+    CreateWebhook,
+    ListWebhooks,
+    DeleteWebhook,
+    ListWebhookDeliveries,
 }
 
 impl Operation {
@@ -59,6 +63,10 @@ impl Operation {
             Op::GetConversation | Op::ListMessages | Op::PostMessage | Op::Handoff => {
                 Some(IntegrationScope::Bot)
             }
+            Op::CreateWebhook
+            | Op::ListWebhooks
+            | Op::DeleteWebhook
+            | Op::ListWebhookDeliveries => Some(IntegrationScope::Webhooks),
             _ => None,
         }
     }
@@ -286,6 +294,20 @@ pub const ROUTES: &[Route] = &[
         Op::SubmitCsat,
     ),
     route("GET", "/v1/reports/csat", END_SESSION, Op::CsatReport),
+    route("POST", "/v1/webhooks", INTEGRATIONS, Op::CreateWebhook),
+    route("GET", "/v1/webhooks", INTEGRATIONS, Op::ListWebhooks),
+    route(
+        "DELETE",
+        "/v1/webhooks/{webhook_id}",
+        INTEGRATIONS,
+        Op::DeleteWebhook,
+    ),
+    route(
+        "GET",
+        "/v1/webhooks/{webhook_id}/deliveries",
+        INTEGRATIONS,
+        Op::ListWebhookDeliveries,
+    ),
 ];
 
 /// The function that owns `pattern`: the function of its first route. It is the one that

@@ -16,6 +16,9 @@ pub struct Limits {
     pub max_connections_per_account: usize,
     /// New widget visitors per source address and account (spec: 30 a minute).
     pub visitor_rate: crate::widget::VisitorRate,
+    /// Webhook URLs may be `http://127.0.0.1` (the local gateway's
+    /// `RELAY_ALLOW_LOOPBACK_WEBHOOKS=1`); never on AWS.
+    pub allow_loopback_webhooks: bool,
 }
 
 impl Default for Limits {
@@ -23,6 +26,7 @@ impl Default for Limits {
         Self {
             max_connections_per_account: crate::realtime::MAX_CONNECTIONS_PER_ACCOUNT,
             visitor_rate: crate::widget::VISITOR_RATE,
+            allow_loopback_webhooks: false,
         }
     }
 }
@@ -36,6 +40,8 @@ pub struct Backend {
     pub routing_queue: Arc<dyn Queue>,
     /// Side effects of settings changes (consumed by update-settings' effects worker).
     pub settings_effects_queue: Arc<dyn Queue>,
+    /// Webhook deliveries, one message per (subscription, event) (consumed by deliver-webhook).
+    pub webhook_queue: Arc<dyn Queue>,
     /// The attachments bucket.
     pub objects: Arc<dyn ObjectStore>,
     /// Notifications of new attachment objects (consumed by validate-attachment).

@@ -14,12 +14,17 @@ use crate::ports::IntegrationStore;
 /// Why an integration could not be managed.
 #[derive(Debug, thiserror::Error)]
 pub enum IntegrationError {
-    #[error("only admins manage integrations")]
+    #[error("only admins (or, for webhooks, a webhooks key) manage integrations")]
     NotAdmin,
     #[error("no such integration")]
     NotFound,
     #[error("an account holds at most {MAX_INTEGRATIONS_PER_ACCOUNT} integrations")]
     TooMany,
+    #[error(
+        "an account holds at most {} webhook subscriptions",
+        crate::webhooks::MAX_SUBSCRIPTIONS_PER_ACCOUNT
+    )]
+    TooManyWebhooks,
     #[error(transparent)]
     Domain(#[from] DomainError),
     #[error(transparent)]

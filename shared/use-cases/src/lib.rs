@@ -19,6 +19,8 @@ pub mod satisfaction;
 pub mod settings_change;
 pub mod validation;
 pub mod visitors;
+pub mod webhook_delivery;
+pub mod webhook_subscriptions;
 
 #[cfg(feature = "contract-tests")]
 pub mod contract;

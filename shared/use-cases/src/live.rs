@@ -182,12 +182,13 @@ pub struct FanOutError {
 pub async fn fan_out(
     store: &dyn Store,
     push: &dyn Push,
+    webhooks: &dyn crate::ports::Queue,
     changes: &[StoredChange],
     now: i64,
 ) -> Result<FanOutReport, FanOutError> {
     let mut report = FanOutReport::default();
     for (index, change) in changes.iter().enumerate() {
-        let delivered = fan_out_one(store, push, change, now).await;
+        let delivered = fan_out_one(store, push, webhooks, change, now).await;
         match delivered {
             Ok((frames, gone)) => {
                 report.changes += 1;
@@ -209,6 +210,7 @@ pub async fn fan_out(
 async fn fan_out_one(
     store: &dyn Store,
     push: &dyn Push,
+    webhooks: &dyn crate::ports::Queue,
     change: &StoredChange,
     now: i64,
 ) -> Result<(usize, usize), StoreError> {
@@ -224,6 +226,8 @@ async fn fan_out_one(
     crate::built_in_bot::answer(store, change, conversation.as_ref(), now).await?;
     // R6's survey follows a session's end notice.
     crate::satisfaction::send_after_end(store, change, now).await?;
+    // R29: webhook events are queued from the stream, so a crash after a write loses none.
+    crate::webhook_delivery::enqueue(store, webhooks, change, now).await?;
     let (mut frames, mut gone) = (0, 0);
     for delivery in events_of(change, conversation.as_ref()) {
         let (f, g) = deliver(store, push, &delivery, now).await?;

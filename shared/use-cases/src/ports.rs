@@ -110,6 +110,19 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<Option<Subscription>, StoreError>;
 }
 
+/// Sends a webhook delivery: `POST url` with `body` and `headers`. `Ok(status)` when the
+/// receiver answered (any status); `Err(why)` when it did not (refused address, DNS, timeout,
+/// connection). Redirects are not followed.
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    async fn post(
+        &self,
+        url: &str,
+        body: &str,
+        headers: &[(&'static str, String)],
+    ) -> Result<u16, String>;
+}
+
 /// An account's stored settings: the sparse document (see `crate::settings`), its version and
 /// the hash of the latest audit entry (the next entry's `prev_hash`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -614,6 +627,9 @@ pub trait Queue: Send + Sync {
     /// timeout passes.
     async fn receive(&self, max: u32) -> Result<Vec<ReceivedMessage>, StoreError>;
     async fn acknowledge(&self, receipt: &str) -> Result<(), StoreError>;
+    /// Leaves a received message unacknowledged and invisible for `delay_seconds` (0–900):
+    /// it comes back then with its receive count one higher (SQS's visibility timeout).
+    async fn retry_after(&self, receipt: &str, delay_seconds: u32) -> Result<(), StoreError>;
 }
 
 /// A conversation update that keeps losing optimistic-concurrency races gives up after this.

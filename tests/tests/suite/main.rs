@@ -32,5 +32,6 @@ mod sdk_timeouts;
 mod sessions;
 mod settings_api;
 mod settings_audit_and_effects;
+mod webhooks;
 mod widget_api;
 mod workspace;

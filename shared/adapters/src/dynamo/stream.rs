@@ -14,7 +14,12 @@ use crate::realtime::{Stored, StoredChange};
 /// The stored item a stream image holds, when it is one the real-time feed knows
 /// (a conversation or a message); `None` for every other item of the table.
 pub fn stored_of(image: serde_dynamo::Item) -> Result<Option<Stored>, StoreError> {
+    let rating = matches!(
+        image.get(PARTITION_KEY),
+        Some(serde_dynamo::AttributeValue::S(pk)) if pk.ends_with("#CSATR")
+    );
     let kind = match image.get(SORT_KEY) {
+        _ if rating => "rating",
         Some(serde_dynamo::AttributeValue::S(sk)) if sk == "CONV" => "conversation",
         Some(serde_dynamo::AttributeValue::S(sk)) if sk.starts_with("M#") => "message",
         _ => return Ok(None),
@@ -24,6 +29,7 @@ pub fn stored_of(image: serde_dynamo::Item) -> Result<Option<Stored>, StoreError
         "conversation" => {
             Stored::Conversation(Box::new(serde_dynamo::from_item(image).map_err(decoding)?))
         }
+        "rating" => Stored::Rating(Box::new(serde_dynamo::from_item(image).map_err(decoding)?)),
         _ => Stored::Message(Box::new(serde_dynamo::from_item(image).map_err(decoding)?)),
     }))
 }

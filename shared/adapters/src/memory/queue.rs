@@ -102,4 +102,14 @@ impl Queue for MemoryQueue {
             .retain(|m| m.receipt.as_deref() != Some(receipt));
         Ok(())
     }
+
+    async fn retry_after(&self, receipt: &str, delay_seconds: u32) -> Result<(), StoreError> {
+        let visible_at = Instant::now() + Duration::from_secs(u64::from(delay_seconds.min(900)));
+        for m in self.lock()?.waiting.iter_mut() {
+            if m.receipt.as_deref() == Some(receipt) {
+                m.visible_at = visible_at;
+            }
+        }
+        Ok(())
+    }
 }

@@ -130,6 +130,11 @@ impl SessionStore for MemoryStore {
         match tables.csat.get_mut(&csat_key(rated)) {
             Some(stored) if stored.score.is_none() => {
                 *stored = rated.clone();
+                // The rating item's insert, as the stream reports it.
+                tables.record_change(StoredChange {
+                    before: None,
+                    after: Some(Stored::Rating(Box::new(rated.clone()))),
+                });
                 Ok(())
             }
             _ => Err(StoreError::Conflict),

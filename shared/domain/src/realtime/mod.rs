@@ -18,6 +18,8 @@ pub use frames::*;
 pub enum Stored {
     Conversation(Box<Conversation>),
     Message(Box<Message>),
+    /// A satisfaction rating, as listed by time (`csat.submitted` webhooks follow it).
+    Rating(Box<crate::sessions::CsatRequest>),
 }
 
 /// One write as the change stream reports it: the item before and after (`None` when it was

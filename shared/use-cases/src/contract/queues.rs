@@ -65,3 +65,44 @@ pub async fn delayed_queue_message_is_invisible_until_its_delay_passes(queue: Ar
     }
     assert!(seen, "delayed message never became visible");
 }
+
+pub async fn a_message_retried_after_a_delay_comes_back_then_with_its_count_up(
+    queue: Arc<dyn Queue>,
+) {
+    let body = format!("{{\"retried\":\"{}\"}}", new_id("q"));
+    queue.send(&body, 0).await.unwrap();
+    let first = queue
+        .receive(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.body == body)
+        .expect("received");
+    queue.retry_after(&first.receipt, 2).await.unwrap();
+    // Not back before its delay (the queue's own visibility is longer, so only the delay can
+    // bring it back this soon).
+    assert!(queue
+        .receive(10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|m| m.body != body));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let mut again = None;
+    for _ in 0..5 {
+        if let Some(m) = queue
+            .receive(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.body == body)
+        {
+            again = Some(m);
+            break;
+        }
+    }
+    let again = again.expect("the retried message came back after its delay");
+    assert_eq!(again.receive_count, 2);
+    assert_eq!(again.message_id, first.message_id);
+    queue.acknowledge(&again.receipt).await.unwrap();
+}

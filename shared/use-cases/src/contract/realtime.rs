@@ -143,6 +143,7 @@ async fn changes_of(feed: &dyn ChangeFeed, account: &str, count: usize) -> Vec<S
     let account_of = |stored: &Option<Stored>| match stored {
         Some(Stored::Conversation(c)) => Some(c.account_id.clone()),
         Some(Stored::Message(m)) => Some(m.account_id.clone()),
+        Some(Stored::Rating(r)) => Some(r.account_id.clone()),
         None => None,
     };
     let mut seen = Vec::new();

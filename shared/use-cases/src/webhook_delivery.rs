@@ -1,0 +1,215 @@
+//! Webhook deliveries (spec "Integrations", R29). The fan-out turns each stored change into its
+//! events and queues one job per (subscription, event) (`enqueue`); the deliver-webhook
+//! consumer posts each job signed (`deliver_batch`). A job is one SQS message for all its
+//! attempts: its receive count is the attempt number, a failure sets its visibility to the next
+//! wait, and after the last attempt the queue's redrive policy dead-letters it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+use crate::ports::{Queue, ReceivedMessage, Store, WebhookSender};
+use crate::realtime::StoredChange;
+use crate::webhooks::{
+    events_of, retry_delay_secs, signature_header, AttemptOutcome, DeliveryAttempt, WebhookEvent,
+    MAX_ATTEMPTS, MAX_CONSECUTIVE_FAILURES,
+};
+
+/// One event for one subscription, as queued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryJob {
+    pub account_id: String,
+    pub subscription_id: String,
+    pub event: WebhookEvent,
+}
+
+/// The fan-out's step: queues the change's events for every subscription of the account that
+/// wants them. Answers how many jobs were queued. Queued again on a redelivered change, the
+/// event keeps its id, so a receiver can drop the copy.
+pub async fn enqueue(
+    store: &dyn Store,
+    queue: &dyn Queue,
+    change: &StoredChange,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let events = events_of(change, now);
+    let Some(account_id) = events.first().map(|e| e.account_id.clone()) else {
+        return Ok(0);
+    };
+    let subscriptions = store.list_subscriptions(&account_id).await?;
+    let mut jobs = Vec::new();
+    for event in &events {
+        for subscription in subscriptions.iter().filter(|s| s.wants(event.event_type)) {
+            let job = DeliveryJob {
+                account_id: account_id.clone(),
+                subscription_id: subscription.id.clone(),
+                event: event.clone(),
+            };
+            let body = serde_json::to_string(&job)
+                .map_err(|e| StoreError::Internal(format!("job encoding: {e}")))?;
+            jobs.push((body, 0));
+        }
+    }
+    if !jobs.is_empty() {
+        queue.send_batch(&jobs).await?;
+    }
+    Ok(jobs.len())
+}
+
+/// How deliveries are retried; tests shorten the waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Longest wait between two attempts (SQS allows 900 s; the schedule never exceeds it).
+    pub max_delay_secs: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_delay_secs: 900,
+        }
+    }
+}
+
+/// Delivers a batch of jobs; answers the ids of the messages that must come back (SQS keeps
+/// them: a failed attempt waits for its retry, a job that failed its last attempt is
+/// dead-lettered by the queue at its next receive). A malformed job or a deleted subscription
+/// is done with.
+pub async fn deliver_batch(
+    store: &dyn Store,
+    queue: &dyn Queue,
+    sender: &dyn WebhookSender,
+    batch: &[ReceivedMessage],
+    policy: RetryPolicy,
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    for message in batch {
+        let outcome = deliver_one(store, queue, sender, message, policy).await;
+        if let Err(error) = outcome {
+            tracing::warn!(
+                consumer = "deliver-webhook",
+                message_id = %message.message_id,
+                attempt = message.receive_count,
+                %error,
+                "webhook delivery will be retried or dead-lettered"
+            );
+            failed.push(message.message_id.clone());
+        }
+    }
+    failed
+}
+
+async fn deliver_one(
+    store: &dyn Store,
+    queue: &dyn Queue,
+    sender: &dyn WebhookSender,
+    message: &ReceivedMessage,
+    policy: RetryPolicy,
+) -> Result<(), String> {
+    let Ok(job) = serde_json::from_str::<DeliveryJob>(&message.body) else {
+        tracing::error!(message_id = %message.message_id, "malformed webhook job dropped");
+        return Ok(());
+    };
+    let subscription = store
+        .get_subscription(&job.account_id, &job.subscription_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(subscription) = subscription.filter(|s| s.disabled_at.is_none()) else {
+        // Deleted or disabled since the event was queued: nobody to deliver to.
+        return Ok(());
+    };
+    let body = serde_json::to_string(&job.event).map_err(|e| e.to_string())?;
+    let now = crate::now_ms();
+    let headers = [
+        (
+            "relay-signature",
+            signature_header(&subscription.secret, now / 1000, &body),
+        ),
+        ("relay-event-id", job.event.id.clone()),
+        (
+            "relay-event-type",
+            job.event.event_type.as_str().to_string(),
+        ),
+    ];
+    let attempt = message.receive_count.max(1);
+    let answer = sender.post(&subscription.url, &body, &headers).await;
+    let delivered = matches!(answer, Ok(status) if (200..300).contains(&status));
+    let last = attempt >= MAX_ATTEMPTS;
+    let record = DeliveryAttempt {
+        account_id: job.account_id.clone(),
+        subscription_id: job.subscription_id.clone(),
+        event_id: job.event.id.clone(),
+        event_type: job.event.event_type,
+        attempt,
+        status_code: answer.as_ref().ok().copied(),
+        error: answer.as_ref().err().cloned(),
+        outcome: match (delivered, last) {
+            (true, _) => AttemptOutcome::Delivered,
+            (false, false) => AttemptOutcome::Retrying,
+            (false, true) => AttemptOutcome::Failed,
+        },
+        at: now,
+    };
+    store
+        .record_attempt(&record)
+        .await
+        .map_err(|e| e.to_string())?;
+    if delivered {
+        store
+            .record_outcome(
+                &job.account_id,
+                &job.subscription_id,
+                true,
+                MAX_CONSECUTIVE_FAILURES,
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    if last {
+        let after = store
+            .record_outcome(
+                &job.account_id,
+                &job.subscription_id,
+                false,
+                MAX_CONSECUTIVE_FAILURES,
+                now,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if after.is_some_and(|s| s.disabled_at == Some(now)) {
+            // The admin reads it in the delivery log, and operators in the logs.
+            store
+                .record_attempt(&DeliveryAttempt {
+                    error: Some(format!(
+                        "subscription disabled: {MAX_CONSECUTIVE_FAILURES} events in a row were dead-lettered"
+                    )),
+                    status_code: None,
+                    at: now + 1,
+                    ..record
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::warn!(
+                account_id = %job.account_id,
+                subscription_id = %job.subscription_id,
+                "webhook subscription disabled after a run of dead-lettered events"
+            );
+        }
+        // Visible again at once, so the queue dead-letters it at its next receive.
+        queue
+            .retry_after(&message.receipt, 0)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Err(format!(
+            "attempt {attempt} of {MAX_ATTEMPTS} failed; dead-lettered"
+        ));
+    }
+    let jitter = f64::from(now.rem_euclid(1000) as u32) / 1000.0;
+    let wait = retry_delay_secs(attempt, jitter).min(policy.max_delay_secs);
+    queue
+        .retry_after(&message.receipt, wait)
+        .await
+        .map_err(|e| e.to_string())?;
+    Err(format!("attempt {attempt} failed; next in {wait} s"))
+}
