@@ -254,3 +254,85 @@ fn the_valid_bodies_are_accepted() {
         );
     }
 }
+
+/// A value a query parameter might be given: numbers at and past every limit, cursors,
+/// dates, and any text at all.
+fn query_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<u64>().prop_map(|n| n.to_string()),
+        Just("9999999999998".to_string()),
+        Just("-1".to_string()),
+        Just("latest".to_string()),
+        Just("2026-11-22".to_string()),
+        Just("2026-02-30".to_string()),
+        Just("1970-01-01T00:00:00Z".to_string()),
+        Just("mine".to_string()),
+        Just("all".to_string()),
+        "[A-Za-z0-9_=+/-]{0,64}",
+        any::<String>(),
+    ]
+}
+
+/// A query string of real and made-up parameter names, some repeated.
+fn query_strategy() -> impl Strategy<Value = String> {
+    let name = prop_oneof![
+        Just("after_seq"),
+        Just("before_seq"),
+        Just("limit"),
+        Just("cursor"),
+        Just("view"),
+        Just("after_revision"),
+        Just("from"),
+        Just("to"),
+        Just("key"),
+        Just("x"),
+    ];
+    prop::collection::vec((name, query_value()), 0..6).prop_map(|pairs| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in pairs {
+            query.append_pair(name, &value);
+        }
+        query.finish()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// #19: every GET route, any query string, any role: never a 5xx; errors carry a code.
+    #[test]
+    fn hostile_query_strings_get_4xx_json_errors_never_5xx(
+        operation in any::<prop::sample::Index>(),
+        query in query_strategy(),
+        role in role_strategy(),
+    ) {
+        thread_local! {
+            static WORLD: (Backend, String, String, tokio::runtime::Runtime) = {
+                let (backend, cid, aid) = world();
+                (backend, cid, aid, tokio::runtime::Runtime::new().unwrap())
+            };
+        }
+        let operations: Vec<(String, String)> = documented_operations()
+            .into_iter()
+            .filter(|(method, _)| method == "GET")
+            .collect();
+        let (method, template) = operations[operation.index(operations.len())].clone();
+        let (status, reply) = WORLD.with(|(backend, cid, aid, runtime)| {
+            let path = template
+                .replace("{cid}", cid)
+                .replace("{aid}", aid)
+                .replace("{agent_id}", "agent-7")
+                .replace("{user_id}", "user-1");
+            let target = if query.is_empty() { path } else { format!("{path}?{query}") };
+            runtime.block_on(call(backend, &method, &target, role, Vec::new(), None))
+        });
+        prop_assert!(status < 500, "GET {template}?{query} as {role:?}: {status} {reply}");
+        if status >= 400 {
+            prop_assert!(
+                reply["error"]["code"].as_str().is_some_and(|c| !c.is_empty()),
+                "GET {template}?{query}: error without a code: {reply}"
+            );
+        }
+    }
+}
