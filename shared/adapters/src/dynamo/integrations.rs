@@ -28,15 +28,9 @@ impl IntegrationStore for DynamoStore {
     }
 
     async fn list_integrations(&self, account_id: &str) -> Result<Vec<Integration>, StoreError> {
-        let items = self
-            .query_range(
-                account_pk(account_id),
-                "INTEG#".into(),
-                "INTEG#~",
-                MAX_INTEGRATIONS_PER_ACCOUNT,
-            )
+        let mut found: Vec<Integration> = self
+            .account_items(account_id, "INTEG#", MAX_INTEGRATIONS_PER_ACCOUNT)
             .await?;
-        let mut found: Vec<Integration> = decode_all(items)?;
         found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(found)
     }
@@ -46,18 +40,8 @@ impl IntegrationStore for DynamoStore {
         account_id: &str,
         integration_id: &str,
     ) -> Result<bool, StoreError> {
-        let (pk, sk) = integration_key(account_id, integration_id);
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(pk))
-            .key(SORT_KEY, s(sk))
-            .return_values(ReturnValue::AllOld)
-            .send()
+        self.delete_existing(integration_key(account_id, integration_id))
             .await
-            .map_err(store_error)?;
-        Ok(output.attributes.is_some_and(|a| !a.is_empty()))
     }
 
     async fn record_integration_use(

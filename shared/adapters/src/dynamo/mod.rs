@@ -222,6 +222,40 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// Deletes one item; whether it was there.
+    async fn delete_existing(&self, (pk, sk): (String, String)) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    /// The items of an account's partition under `prefix` (`INTEG#`, `WEBHOOK#`), at most
+    /// `limit`, decoded.
+    async fn account_items<T: DeserializeOwned>(
+        &self,
+        account_id: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        decode_all(
+            self.query_range(
+                account_pk(account_id),
+                prefix.into(),
+                &format!("{prefix}~"),
+                limit,
+            )
+            .await?,
+        )
+    }
+
     /// Deletes one item (no error when it is already gone).
     async fn delete(&self, (pk, sk): (String, String)) -> Result<(), StoreError> {
         self.client

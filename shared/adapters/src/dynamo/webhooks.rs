@@ -32,15 +32,9 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn list_subscriptions(&self, account_id: &str) -> Result<Vec<Subscription>, StoreError> {
-        let items = self
-            .query_range(
-                account_pk(account_id),
-                "WEBHOOK#".into(),
-                "WEBHOOK#~",
-                MAX_SUBSCRIPTIONS_PER_ACCOUNT,
-            )
+        let mut found: Vec<Subscription> = self
+            .account_items(account_id, "WEBHOOK#", MAX_SUBSCRIPTIONS_PER_ACCOUNT)
             .await?;
-        let mut found: Vec<Subscription> = decode_all(items)?;
         found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(found)
     }
@@ -50,18 +44,8 @@ impl WebhookStore for DynamoStore {
         account_id: &str,
         subscription_id: &str,
     ) -> Result<bool, StoreError> {
-        let (pk, sk) = subscription_key(account_id, subscription_id);
-        let output = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(pk))
-            .key(SORT_KEY, s(sk))
-            .return_values(ReturnValue::AllOld)
-            .send()
+        self.delete_existing(subscription_key(account_id, subscription_id))
             .await
-            .map_err(store_error)?;
-        Ok(output.attributes.is_some_and(|a| !a.is_empty()))
     }
 
     async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
