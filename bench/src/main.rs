@@ -40,7 +40,27 @@ const FUNCTIONS: &[&str] = &[
     "end-session",
     "realtime",
     "fan-out",
+    "widget-api",
+    "agent-workspace",
+    "integrations",
+    "deliver-webhook",
 ];
+
+/// Every folder under `functions/` is a binary of that name: refuse to measure a partial list
+/// (the table had silently missed two functions).
+fn check_function_list() -> Result<(), String> {
+    let folders = std::fs::read_dir(workspace_root().join("functions"))
+        .map_err(|e| format!("functions/: {e}"))?;
+    for folder in folders.flatten() {
+        let name = folder.file_name().to_string_lossy().to_string();
+        if !FUNCTIONS.contains(&name.as_str()) {
+            return Err(format!(
+                "functions/{name} is missing from the bench's FUNCTIONS"
+            ));
+        }
+    }
+    Ok(())
+}
 const HELLO: &str = "hello-lambda";
 const COLD_START_RUNS: usize = 60;
 const OVERHEAD_REQUESTS: usize = 400;
@@ -89,6 +109,7 @@ pub(crate) fn ms(d: Duration) -> f64 {
 // 1. Cold start.
 
 async fn cold_starts() -> Result<(), String> {
+    check_function_list()?;
     println!("\n## 1. Cold start (spawn → first `invocation/next`, median of {COLD_START_RUNS}, release profile)\n");
     let mut args = vec!["build", "--release", "--bin", HELLO];
     for function in FUNCTIONS {
