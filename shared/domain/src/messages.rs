@@ -351,23 +351,47 @@ pub const SYSTEM_AUTHOR: &str = "system";
 /// `client_message_id` is derived from `key` and the session, so writing it again (a retried
 /// job) finds the first one instead of adding another.
 pub fn system_message(conversation: &Conversation, key: &str, text: &str, now: i64) -> Message {
+    let session = SessionOf {
+        account_id: &conversation.account_id,
+        conversation_id: &conversation.id,
+        session_no: conversation.session_no,
+        ticket_id: &conversation.ticket_id,
+    };
+    session_system_message(&session, key, text, now)
+}
+
+/// The session a system message belongs to (a conversation's current one, or an ended one).
+pub struct SessionOf<'a> {
+    pub account_id: &'a str,
+    pub conversation_id: &'a str,
+    pub session_no: u32,
+    pub ticket_id: &'a str,
+}
+
+/// [`system_message`] in any session of a conversation (a survey follows an ended one).
+pub fn session_system_message(session: &SessionOf, key: &str, text: &str, now: i64) -> Message {
     Message {
-        account_id: conversation.account_id.clone(),
-        conversation_id: conversation.id.clone(),
+        account_id: session.account_id.to_string(),
+        conversation_id: session.conversation_id.to_string(),
         seq: 0,
         id: new_id("m"),
-        client_message_id: format!("system.{key}.s{}", conversation.session_no),
+        client_message_id: system_client_message_id(key, session.session_no),
         author_id: SYSTEM_AUTHOR.into(),
         author_role: AuthorRole::System,
         kind: MessageKind::System,
         text: Some(text.to_string()),
         rich: None,
         attachment_ids: Vec::new(),
-        session_no: conversation.session_no,
-        ticket_id: conversation.ticket_id.clone(),
+        session_no: session.session_no,
+        ticket_id: session.ticket_id.to_string(),
         created_at: now,
         request_hash: hex::encode(Sha256::digest(text.as_bytes())),
     }
+}
+
+/// The `client_message_id` of the system message `key` of session `session_no`.
+pub fn system_client_message_id(key: &str, session_no: u32) -> String {
+    format!("system.{key}.s{session_no}")
 }
 
 /// R14: a replayed `client_message_id` is the original only if the body is the same.

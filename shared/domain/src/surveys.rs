@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::error::DomainError;
-use sha2::{Digest, Sha256};
-
-use crate::ids::new_id;
-use crate::messages::{RichButton, RichContent, RichLayout, SYSTEM_AUTHOR};
-use crate::model::{AuthorRole, Message, MessageKind};
+use crate::messages::{
+    session_system_message, system_client_message_id, RichButton, RichContent, RichLayout,
+    SessionOf,
+};
+use crate::model::{Message, MessageKind};
 use crate::sessions::CsatRequest;
 use crate::sessions::SESSION_ENDED_KEY;
 
@@ -29,7 +29,7 @@ pub const MAX_CSAT_COMMENT_CHARS: usize = 1_000;
 pub fn is_session_end_notice(message: &Message) -> bool {
     message.kind == MessageKind::System
         && message.client_message_id
-            == format!("system.{SESSION_ENDED_KEY}.s{}", message.session_no)
+            == system_client_message_id(SESSION_ENDED_KEY, message.session_no)
 }
 
 /// The `csat_request` system message of `request`: rich, one button per rating, in the
@@ -48,29 +48,20 @@ pub fn survey_message(request: &CsatRequest, now: i64) -> Message {
             })
             .collect(),
     };
-    let text = rich.render_text();
-    Message {
-        account_id: request.account_id.clone(),
-        conversation_id: request.conversation_id.clone(),
-        seq: 0,
-        id: new_id("m"),
-        client_message_id: survey_client_message_id(request.session_no),
-        author_id: SYSTEM_AUTHOR.into(),
-        author_role: AuthorRole::System,
-        kind: MessageKind::System,
-        request_hash: hex::encode(Sha256::digest(text.as_bytes())),
-        text: Some(text),
-        rich: serde_json::to_value(&rich).ok(),
-        attachment_ids: Vec::new(),
+    let session = SessionOf {
+        account_id: &request.account_id,
+        conversation_id: &request.conversation_id,
         session_no: request.session_no,
-        ticket_id: request.ticket_id.clone(),
-        created_at: now,
-    }
+        ticket_id: &request.ticket_id,
+    };
+    let mut message = session_system_message(&session, CSAT_REQUEST_KEY, &rich.render_text(), now);
+    message.rich = serde_json::to_value(&rich).ok();
+    message
 }
 
 /// The `client_message_id` of the survey sent for `session_no`.
 pub fn survey_client_message_id(session_no: u32) -> String {
-    format!("system.{CSAT_REQUEST_KEY}.s{session_no}")
+    system_client_message_id(CSAT_REQUEST_KEY, session_no)
 }
 
 /// Body of `POST /v1/conversations/{cid}/csat`.
