@@ -558,23 +558,14 @@ async fn logged(
     response
 }
 
-/// The conversation `cid` as `principal` may see it: end users only their own, staff any of
-/// their account. Anything else is 404, indistinguishable from a missing id, and only keys of
-/// the caller's own account are ever read.
+/// The conversation `cid` as `principal` may see it (`auth::visible_conversation`); 404
+/// otherwise.
 pub async fn visible_conversation(
     store: &dyn crate::ports::ConversationStore,
     principal: &Principal,
     cid: &str,
 ) -> Result<crate::model::Conversation, ApiError> {
-    if !crate::ids::is_valid_id("c", cid) {
-        return Err(ApiError::not_found());
-    }
-    let conversation = store
-        .get_conversation(&principal.account_id, cid)
+    crate::auth::visible_conversation(store, principal, cid)
         .await?
-        .ok_or_else(ApiError::not_found)?;
-    if principal.role == Role::EndUser && conversation.owner_id != principal.user_id {
-        return Err(ApiError::not_found());
-    }
-    Ok(conversation)
+        .ok_or_else(ApiError::not_found)
 }

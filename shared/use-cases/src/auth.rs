@@ -42,6 +42,22 @@ impl Principal {
     }
 }
 
+/// The conversation `cid` as `principal` may see it: end users only their own, everyone else
+/// (staff, integrations) any of their account; `None` for anything else, indistinguishable
+/// from a missing id. Only keys of the caller's own account are ever read, and a path id that
+/// cannot be a conversation's costs no read.
+pub async fn visible_conversation(
+    store: &dyn crate::ports::ConversationStore,
+    principal: &Principal,
+    cid: &str,
+) -> Result<Option<crate::model::Conversation>, StoreError> {
+    if !crate::ids::is_valid_id("c", cid) {
+        return Ok(None);
+    }
+    let conversation = store.get_conversation(&principal.account_id, cid).await?;
+    Ok(conversation.filter(|c| principal.role != Role::EndUser || c.owner_id == principal.user_id))
+}
+
 /// Why a token was refused. All of these are 401 to the client; the variant is for logs.
 #[derive(Debug, Error)]
 pub enum AuthError {

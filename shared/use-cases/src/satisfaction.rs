@@ -79,13 +79,8 @@ pub async fn submit(
             "only the end user rates a conversation",
         ));
     }
-    if !crate::ids::is_valid_id("c", cid) {
-        return Err(SurveyError::NotFound);
-    }
-    let conversation = store
-        .get_conversation(&principal.account_id, cid)
+    let conversation = crate::auth::visible_conversation(store, principal, cid)
         .await?
-        .filter(|c| c.owner_id == principal.user_id)
         .ok_or(SurveyError::NotFound)?;
     let request = store
         .latest_csat_request(&conversation.account_id, &conversation.id)
