@@ -154,16 +154,20 @@ async fn deliver_one(
         .await
         .map_err(|e| e.to_string())?;
     if delivered {
-        store
-            .record_outcome(
-                &job.account_id,
-                &job.subscription_id,
-                true,
-                MAX_CONSECUTIVE_FAILURES,
-                now,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+        // A run of failures starts over; with none to reset (the subscription was just
+        // read), a delivery costs no extra write.
+        if subscription.consecutive_failures > 0 {
+            store
+                .record_outcome(
+                    &job.account_id,
+                    &job.subscription_id,
+                    true,
+                    MAX_CONSECUTIVE_FAILURES,
+                    now,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         return Ok(());
     }
     if last {
