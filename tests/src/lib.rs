@@ -417,6 +417,28 @@ impl TestApp {
         .await
     }
 
+    /// Posts text message number `n` (`m-{n}`, "message {n}") as a client would: a 503
+    /// (contention on one conversation, or a fault) is retried with the same id, anything
+    /// else but success fails the test.
+    pub async fn post_until_stored(&self, cid: &str, token: &str, n: u64) {
+        for _ in 0..50 {
+            let reply = self
+                .send_text(cid, token, &format!("m-{n}"), &format!("message {n}"))
+                .await;
+            if reply.status == StatusCode::CREATED || reply.status == StatusCode::OK {
+                return;
+            }
+            assert_eq!(
+                reply.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{:?}",
+                reply.body
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("message {n} was never stored");
+    }
+
     /// Everything stored for the conversation, read straight from the store (not via HTTP).
     pub async fn stored_messages(&self, cid: &str) -> Vec<shared::model::Message> {
         self.backend

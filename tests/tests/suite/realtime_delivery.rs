@@ -13,26 +13,6 @@ use reqwest::StatusCode;
 use shared::backend::Limits;
 use shared::model::Role;
 
-/// Posts a text message, retrying (same client message id) until it is stored.
-async fn post_until_stored(app: &TestApp, cid: &str, token: &str, n: u64) {
-    for _ in 0..50 {
-        let reply = app
-            .send_text(cid, token, &format!("m-{n}"), &format!("message {n}"))
-            .await;
-        if reply.status == StatusCode::CREATED || reply.status == StatusCode::OK {
-            return;
-        }
-        assert_eq!(
-            reply.status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{:?}",
-            reply.body
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("message {n} was never stored");
-}
-
 /// The seqs of the `message.created` frames `client` receives until it has `count` distinct
 /// ones or `wait` passes, in arrival order (copies included).
 async fn seqs_received(client: &mut LiveClient, count: usize, wait: Duration) -> Vec<u64> {
@@ -73,7 +53,7 @@ async fn two_hundred_concurrent_messages_reach_a_reader_in_seq_order() {
     stream::iter(1..=200u64)
         .for_each_concurrent(16, |n| {
             let (app, cid, token) = (&app, &cid, &token);
-            async move { post_until_stored(app, cid, token, n).await }
+            async move { app.post_until_stored(cid, token, n).await }
         })
         .await;
     let arrived = seqs_received(&mut reader, 200, Duration::from_secs(90)).await;
@@ -97,12 +77,12 @@ async fn a_reader_that_reconnects_and_catches_up_shows_every_message_exactly_onc
     // What the widget shows, keyed by seq: a frame whose seq it has is dropped.
     let mut screen: BTreeSet<u64> = BTreeSet::new();
     for n in 1..=5 {
-        post_until_stored(&app, &cid, &agent, n).await;
+        app.post_until_stored(&cid, &agent, n).await;
     }
     screen.extend(seqs_received(&mut reader, 5, Duration::from_secs(20)).await);
     reader.close().await;
     for n in 6..=12 {
-        post_until_stored(&app, &cid, &agent, n).await;
+        app.post_until_stored(&cid, &agent, n).await;
     }
     let mut reader = app.connect(&user).await;
     // Catch up from the last seq on screen, page by page.
@@ -127,7 +107,7 @@ async fn a_reader_that_reconnects_and_catches_up_shows_every_message_exactly_onc
         screen.extend(seqs);
     }
     for n in 13..=15 {
-        post_until_stored(&app, &cid, &agent, n).await;
+        app.post_until_stored(&cid, &agent, n).await;
     }
     screen.extend(seqs_received(&mut reader, 3, Duration::from_secs(20)).await);
     assert_eq!(screen, (1..=15).collect::<BTreeSet<_>>());
@@ -153,7 +133,8 @@ async fn a_connection_whose_socket_is_gone_is_removed_on_its_first_failed_push()
     )
     .await
     .unwrap();
-    post_until_stored(&app, &cid, &app.token(Role::Agent, "ag-1"), 1).await;
+    app.post_until_stored(&cid, &app.token(Role::Agent, "ag-1"), 1)
+        .await;
     assert_eq!(
         seqs_received(&mut live, 1, Duration::from_secs(10)).await,
         vec![1]
@@ -193,7 +174,7 @@ async fn a_fan_out_whose_calls_fail_still_delivers_every_message() {
     // and removals, and the posts themselves (retried by the client).
     proxy.set_fault_share(0.25);
     for n in 1..=30 {
-        post_until_stored(&app, &cid, &token, n).await;
+        app.post_until_stored(&cid, &token, n).await;
     }
     let arrived = seqs_received(&mut reader, 30, Duration::from_secs(90)).await;
     proxy.set_fault_share(0.0);

@@ -617,28 +617,10 @@ async fn a_thousand_events_to_one_subscriber_all_arrive() {
         app.token(Role::EndUser, "eu-1"),
     );
     use futures::stream::{self, StreamExt};
-    stream::iter(1..=1000u32)
+    stream::iter(1..=1000u64)
         .for_each_concurrent(16, |n| {
             let (app, cid, token) = (&app, &cid, &token);
-            async move {
-                // A client retries a 503 (contention on one conversation) with the same id.
-                for _ in 0..50 {
-                    let reply = app
-                        .send_text(cid, token, &format!("m-{n}"), &format!("message {n}"))
-                        .await;
-                    if reply.status.is_success() {
-                        return;
-                    }
-                    assert_eq!(
-                        reply.status,
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "{:?}",
-                        reply.body
-                    );
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                panic!("message {n} was never stored");
-            }
+            async move { app.post_until_stored(cid, token, n).await }
         })
         .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(240);
@@ -687,19 +669,8 @@ async fn deliveries_whose_aws_calls_fail_still_deliver_every_event() {
     // From here a tenth of the calls to AWS fail: the fan-out's, the delivery function's
     // (subscription reads, the log, the queue), and the posts (retried as a client would).
     proxy.set_fault_share(0.1);
-    for n in 1..=20u32 {
-        let mut stored = false;
-        for _ in 0..50 {
-            let reply = app
-                .send_text(&cid, &token, &format!("m-{n}"), &format!("message {n}"))
-                .await;
-            if reply.status.is_success() {
-                stored = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(stored, "message {n} was never stored");
+    for n in 1..=20 {
+        app.post_until_stored(&cid, &token, n).await;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
     let seqs = loop {
