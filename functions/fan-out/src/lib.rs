@@ -50,15 +50,7 @@ async fn deliver(
     sequence_numbers: &[Option<String>],
     changes: &[StoredChange],
 ) -> Option<DynamoDbEventResponse> {
-    match live::fan_out(
-        backend.store.as_ref(),
-        backend.push.as_ref(),
-        backend.webhook_queue.as_ref(),
-        changes,
-        shared::now_ms(),
-    )
-    .await
-    {
+    match live::fan_out(backend, changes, shared::now_ms()).await {
         Ok(report) => {
             tracing::info!(
                 changes = report.changes,

@@ -1,10 +1,14 @@
-//! `route-conversation`: the routing queue's consumer (R23–R26). Each message names a
-//! conversation needing an agent, an offer whose time is up, or just an account whose waiting
-//! list should be drained; all three end with a drain. Failed messages are reported alone
-//! (partial batch response) and dead-lettered after the queue's receive limit (R26).
+//! `route-conversation`: the routing queue's consumer (R23–R26). The queue carries the
+//! conversations' timers. A routing message names a conversation needing an agent, an offer
+//! whose time is up, or just an account whose waiting list should be drained; all three end
+//! with a drain. An idle check asks whether a session went idle (`messaging.idle_timeout_minutes`)
+//! and ends it if so. Failed messages are reported alone (partial batch response) and
+//! dead-lettered after the queue's receive limit (R26).
 
+use serde::Deserialize;
 use shared::backend::Backend;
 use shared::batch::run_batch;
+use shared::idle_sessions::{IdleCheck, IdleVerdict};
 use shared::model::RoutingRequest;
 use shared::ports::ReceivedMessage;
 use shared::router::{process, RouteReport};
@@ -37,18 +41,48 @@ pub async fn handle_request(
     Ok(process(backend, &request).await?)
 }
 
+/// A message of the routing queue, told apart by its fields (both refuse unknown ones).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RoutingQueueMessage {
+    Routing(RoutingRequest),
+    IdleCheck(IdleCheck),
+}
+
+/// Judges one idle check at `now` (`shared::idle_checks`).
+pub async fn handle_idle_check(
+    backend: &Backend,
+    check: &IdleCheck,
+    now: i64,
+) -> Result<IdleVerdict, RouteError> {
+    if !shared::ids::is_valid_id("c", &check.conversation_id) || check.account_id.is_empty() {
+        return Err(RouteError::Malformed(
+            "bad account or conversation id".into(),
+        ));
+    }
+    Ok(shared::idle_checks::check(backend, check, now).await?)
+}
+
 /// Processes a batch; returns the ids of the messages that failed.
 pub async fn handle_batch(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<String> {
     run_batch(
         "route-conversation",
         batch,
-        |request: RoutingRequest| async move {
-            let report = handle_request(backend, request).await?;
-            tracing::debug!(
-                offered = report.offered,
-                withdrawn = report.withdrawn,
-                "routing message done"
-            );
+        |message: RoutingQueueMessage| async move {
+            match message {
+                RoutingQueueMessage::Routing(request) => {
+                    let report = handle_request(backend, request).await?;
+                    tracing::debug!(
+                        offered = report.offered,
+                        withdrawn = report.withdrawn,
+                        "routing message done"
+                    );
+                }
+                RoutingQueueMessage::IdleCheck(check) => {
+                    let verdict = handle_idle_check(backend, &check, shared::now_ms()).await?;
+                    tracing::debug!(?verdict, "idle check done");
+                }
+            }
             Ok::<_, RouteError>(())
         },
     )

@@ -44,7 +44,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
         Operation::GetWidgetConfig => {
             let key: String = query_param(request, "key")?
                 .ok_or_else(|| ApiError::invalid_request("query parameter key is required"))?;
-            let config = widget_config(backend, &key).await?;
+            let config = widget_config(backend, &key, shared::now_ms()).await?;
             Ok(json(StatusCode::OK, &config))
         }
         Operation::CreateVisitor => {

@@ -176,15 +176,7 @@ pub fn spawn_fan_out(backend: Backend, feed: Arc<dyn ChangeFeed>) {
                 }
             };
             while !changes.is_empty() {
-                match live::fan_out(
-                    backend.store.as_ref(),
-                    backend.push.as_ref(),
-                    backend.webhook_queue.as_ref(),
-                    &changes,
-                    shared::now_ms(),
-                )
-                .await
-                {
+                match live::fan_out(&backend, &changes, shared::now_ms()).await {
                     Ok(_) => changes.clear(),
                     Err(failed) => {
                         tracing::warn!(error = %failed.error, "fan-out failed; retrying");

@@ -10,11 +10,14 @@
 //! of files, R18–R19); `realtime` (which change becomes which event for whom, R27); `widget` (widget keys,
 //! allowed origins, visitors); `workspace` (inbox views, conversation fields, end-user
 //! profiles, the ticket's history); `integrations` (keys for bots and webhook consumers);
-//! `bot` (the built-in bot's turn).
+//! `bot` (the built-in bot's turn); `business_hours` (when the team is at work, the away
+//! message); `idle_sessions` (ending sessions nobody wrote in for too long).
 
 pub mod attachments;
 pub mod bot;
+pub mod business_hours;
 pub mod error;
+pub mod idle_sessions;
 pub mod ids;
 pub mod integrations;
 pub mod messages;

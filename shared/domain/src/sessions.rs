@@ -184,8 +184,28 @@ pub fn end_session(
     if !settings.messaging.agents_can_end_sessions {
         return Err(DomainError::SessionEndingDisabled);
     }
+    Ok(end_with_notice(
+        current,
+        settings,
+        holder,
+        ended_by,
+        SESSION_ENDED_TEXT,
+        now,
+    ))
+}
+
+/// R21's step, whoever ends the session (an agent, or the system when it went idle): the
+/// notice says why, under the one key a survey follows (`surveys::is_session_end_notice`).
+pub(crate) fn end_with_notice(
+    current: &Conversation,
+    settings: &Settings,
+    holder: Option<&Agent>,
+    ended_by: &str,
+    notice_text: &str,
+    now: i64,
+) -> Option<SessionChange> {
     if current.session == SessionState::Ended {
-        return Ok(None);
+        return None;
     }
     let (mut next, mut change) = hand_back_to_bot(current, now);
     let move_to = match settings.messaging.ended_session_routing {
@@ -194,12 +214,7 @@ pub fn end_session(
     };
     next.held_capacity = release_held(current, holder, move_to, &mut change);
     change.conversation = next;
-    change.notice = Some(system_message(
-        current,
-        SESSION_ENDED_KEY,
-        SESSION_ENDED_TEXT,
-        now,
-    ));
+    change.notice = Some(system_message(current, SESSION_ENDED_KEY, notice_text, now));
     if settings.messaging.csat_on_session_end {
         change.csat = Some(CsatRequest {
             account_id: current.account_id.clone(),
@@ -215,7 +230,7 @@ pub fn end_session(
             rated_at: None,
         });
     }
-    Ok(Some(change))
+    Some(change)
 }
 
 /// Where a transfer sends a conversation.

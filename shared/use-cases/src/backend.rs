@@ -67,10 +67,7 @@ impl Backend {
         &self,
         account_id: &str,
     ) -> Result<(Option<StoredSettings>, Settings), StoreError> {
-        let stored = self.store.get_settings(account_id).await?;
-        let account = self.store.get_account(account_id).await?;
-        let settings = Settings::effective(stored.as_ref().map(|s| &s.document), account.as_ref());
-        Ok((stored, settings))
+        crate::ports::stored_and_effective_settings(self.store.as_ref(), account_id).await
     }
 
     /// Creates (or refreshes) an account with every capability and its signing key: the

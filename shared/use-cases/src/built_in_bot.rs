@@ -8,7 +8,6 @@ use crate::error::StoreError;
 use crate::model::{AuthorRole, Control, Conversation};
 use crate::ports::Store;
 use crate::realtime::{Stored, StoredChange};
-use crate::settings::Settings;
 
 /// Answers `change` when it is an end user's first message of a session under the bot;
 /// `conversation` is that message's conversation as stored now (the fan-out's read).
@@ -32,11 +31,7 @@ pub async fn answer(
         return Ok(());
     }
     let account_id = &message.account_id;
-    let (stored, account) = futures::try_join!(
-        store.get_settings(account_id),
-        store.get_account(account_id)
-    )?;
-    let settings = Settings::effective(stored.as_ref().map(|s| &s.document), account.as_ref());
+    let settings = crate::ports::effective_settings(store, account_id).await?;
     let Some(reply) = crate::bot::greeting_reply(conversation, message, &settings, now) else {
         return Ok(());
     };

@@ -5,10 +5,12 @@
 
 pub mod agent_workspace;
 pub mod auth;
+pub mod away_message;
 pub mod backend;
 pub mod batch;
 pub mod built_in_bot;
 pub mod error;
+pub mod idle_checks;
 pub mod integration_keys;
 pub mod lifecycle;
 pub mod live;
@@ -30,6 +32,6 @@ pub use error::{DomainError, StoreError};
 
 // The domain, at the paths these modules use (`crate::model`…).
 pub use domain::{
-    attachments, bot, ids, integrations, model, now_ms, realtime, rfc3339, routing, rules,
-    sessions, settings, surveys, views, webhooks, widget, workspace,
+    attachments, bot, business_hours, idle_sessions, ids, integrations, model, now_ms, realtime,
+    rfc3339, routing, rules, sessions, settings, surveys, views, webhooks, widget, workspace,
 };

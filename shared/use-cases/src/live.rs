@@ -180,15 +180,13 @@ pub struct FanOutError {
 /// Delivers the events of `changes`, in order, to every connection allowed to see each (and
 /// runs the workspace's follow-ups of each change first, `agent_workspace::follow_up`).
 pub async fn fan_out(
-    store: &dyn Store,
-    push: &dyn Push,
-    webhooks: &dyn crate::ports::Queue,
+    backend: &crate::Backend,
     changes: &[StoredChange],
     now: i64,
 ) -> Result<FanOutReport, FanOutError> {
     let mut report = FanOutReport::default();
     for (index, change) in changes.iter().enumerate() {
-        let delivered = fan_out_one(store, push, webhooks, change, now).await;
+        let delivered = fan_out_one(backend, change, now).await;
         match delivered {
             Ok((frames, gone)) => {
                 report.changes += 1;
@@ -208,14 +206,13 @@ pub async fn fan_out(
 }
 
 async fn fan_out_one(
-    store: &dyn Store,
-    push: &dyn Push,
-    webhooks: &dyn crate::ports::Queue,
+    backend: &crate::Backend,
     change: &StoredChange,
     now: i64,
 ) -> Result<(usize, usize), StoreError> {
-    // The inbox's activity order, the ticket history, the built-in bot's turn and the
-    // satisfaction survey ride on the same stream; a new message's conversation is read once for the bot and the frames.
+    let (store, push) = (backend.store.as_ref(), backend.push.as_ref());
+    // The inbox's activity order, the ticket history, the built-in bot's turn, the
+    // satisfaction survey, the away message and idle checks ride on the same stream; a new message's conversation is read once for the bot and the frames.
     crate::agent_workspace::follow_up(store, change).await?;
     let conversation = match conversation_needed(change) {
         Some((account_id, conversation_id)) => {
@@ -226,8 +223,12 @@ async fn fan_out_one(
     crate::built_in_bot::answer(store, change, conversation.as_ref(), now).await?;
     // R6's survey follows a session's end notice.
     crate::satisfaction::send_after_end(store, change, now).await?;
+    // A handoff outside business hours gets the away message.
+    crate::away_message::post_if_closed(store, change, now).await?;
+    // An end user's message schedules the session's idle check (with an idle timeout).
+    crate::idle_checks::schedule_after(store, backend.routing_queue.as_ref(), change, now).await?;
     // R29: webhook events are queued from the stream, so a crash after a write loses none.
-    crate::webhook_delivery::enqueue(store, webhooks, change, now).await?;
+    crate::webhook_delivery::enqueue(store, backend.webhook_queue.as_ref(), change, now).await?;
     let (mut frames, mut gone) = (0, 0);
     for delivery in events_of(change, conversation.as_ref()) {
         let (f, g) = deliver(store, push, &delivery, now).await?;

@@ -665,6 +665,31 @@ where
     .await
 }
 
+/// What is stored for an account's settings (version, sparse document) and the effective
+/// settings it gives: the spec's defaults (R4 per account) under what admins set.
+pub async fn stored_and_effective_settings(
+    store: &dyn Store,
+    account_id: &str,
+) -> Result<(Option<StoredSettings>, crate::settings::Settings), StoreError> {
+    let (stored, account) = futures::try_join!(
+        store.get_settings(account_id),
+        store.get_account(account_id)
+    )?;
+    let settings = crate::settings::Settings::effective(
+        stored.as_ref().map(|s| &s.document),
+        account.as_ref(),
+    );
+    Ok((stored, settings))
+}
+
+/// An account's effective settings ([`stored_and_effective_settings`]).
+pub async fn effective_settings(
+    store: &dyn Store,
+    account_id: &str,
+) -> Result<crate::settings::Settings, StoreError> {
+    Ok(stored_and_effective_settings(store, account_id).await?.1)
+}
+
 /// The conversation as stored now; it cannot vanish (conversations are never deleted).
 pub async fn reread_conversation<E: From<StoreError>>(
     store: &dyn ConversationStore,

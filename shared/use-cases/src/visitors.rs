@@ -44,7 +44,7 @@ pub struct WidgetConfig {
     pub account_id: String,
     pub messaging_enabled: bool,
     pub attachments_enabled: bool,
-    /// Business hours are not configurable yet: always open.
+    /// Whether the team is at work now (`business_hours`; always true when not enabled).
     pub business_hours_open: bool,
     pub greeting: String,
 }
@@ -60,13 +60,17 @@ async fn account_of_key(backend: &Backend, key: &str) -> Result<(String, Setting
     Ok((account_id.to_string(), settings))
 }
 
-pub async fn widget_config(backend: &Backend, key: &str) -> Result<WidgetConfig, WidgetError> {
+pub async fn widget_config(
+    backend: &Backend,
+    key: &str,
+    now: i64,
+) -> Result<WidgetConfig, WidgetError> {
     let (account_id, settings) = account_of_key(backend, key).await?;
     Ok(WidgetConfig {
         account_id,
         messaging_enabled: settings.messaging.enabled,
         attachments_enabled: settings.attachments.enabled,
-        business_hours_open: true,
+        business_hours_open: settings.business_hours.is_open(now),
         greeting: settings.widget.greeting.clone(),
     })
 }

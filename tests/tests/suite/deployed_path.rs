@@ -659,6 +659,48 @@ async fn the_routers_lambda_entry_reports_only_the_poison_message_of_a_recorded_
 }
 
 #[tokio::test]
+async fn the_routers_lambda_entry_ends_an_idle_session_from_a_recorded_sqs_event() {
+    let app = TestApp::start().await;
+    app.patch_settings(
+        &app.token(Role::Admin, "admin-1"),
+        json!({"messaging": {"idle_timeout_minutes": 1}}),
+    )
+    .await;
+    let alice = app.token(Role::EndUser, "alice");
+    let cid = app.new_conversation("alice").await;
+    assert_eq!(
+        app.send_text(&cid, &alice, "m1", "hello").await.status,
+        StatusCode::CREATED
+    );
+    let message = app
+        .stored_messages(&cid)
+        .await
+        .into_iter()
+        .find(|m| m.client_message_id == "m1")
+        .expect("stored");
+    // The check as the fan-out queued it, back after its minute (dated a minute ago).
+    let mut check = shared::idle_sessions::IdleCheck::after(&message).expect("an end user's");
+    check.message_at -= 61_000;
+    let event = sqs_event(&[(
+        "idle-1",
+        serde_json::to_string(&check).expect("idle check JSON"),
+    )]);
+    let answer = through_sqs_entry(
+        &app.backend,
+        |backend: Backend, batch: Vec<ReceivedMessage>| async move {
+            route_conversation::handle_batch(&backend, &batch).await
+        },
+        event,
+    )
+    .await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    assert_eq!(
+        app.stored_conversation(&cid).await.session,
+        shared::model::SessionState::Ended
+    );
+}
+
+#[tokio::test]
 async fn the_validators_lambda_entry_decides_an_upload_from_a_recorded_s3_notification() {
     let app = TestApp::start().await;
     let alice = app.token(Role::EndUser, "alice");

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+pub use crate::business_hours::BusinessHours;
 use crate::model::Account;
 
 mod audit;
@@ -52,14 +53,22 @@ pub enum RoutingMethod {
     RoundRobin,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessagingSettings {
     pub enabled: bool,
     pub agents_can_end_sessions: bool,
     pub ended_session_routing: EndedSessionRouting,
     pub csat_on_session_end: bool,
+    /// Posted once per session when a handoff happens outside business hours (`null`: none).
+    pub away_message: Option<String>,
+    /// A session with no end-user message for this long is ended by the system as in R21
+    /// (`null`: never).
+    pub idle_timeout_minutes: Option<u32>,
 }
+
+/// The idle timeouts admins may choose from: a minute to a week.
+pub const IDLE_TIMEOUT_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=10_080;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +144,7 @@ pub struct Settings {
     pub bot: BotSettings,
     pub routing: RoutingSettings,
     pub widget: WidgetSettings,
+    pub business_hours: BusinessHours,
 }
 
 impl Default for Settings {
@@ -148,6 +158,8 @@ impl Default for Settings {
                 agents_can_end_sessions: true,
                 ended_session_routing: EndedSessionRouting::Messaging,
                 csat_on_session_end: false,
+                away_message: None,
+                idle_timeout_minutes: None,
             },
             attachments: Toggle { enabled: true },
             bot: BotSettings::default(),
@@ -156,6 +168,7 @@ impl Default for Settings {
                 offer_timeout_seconds: DEFAULT_OFFER_TIMEOUT_SECONDS,
             },
             widget: WidgetSettings::default(),
+            business_hours: BusinessHours::default(),
         }
     }
 }
@@ -362,6 +375,35 @@ fn check_widget(
     Ok(())
 }
 
+/// Business hours, the away message and the idle timeout (spec "Satisfaction and hours").
+fn check_hours(after: &Settings) -> Result<(), SettingsError> {
+    if let Some(problem) = after.business_hours.problem() {
+        return Err(invalid("business_hours", problem));
+    }
+    let max = crate::business_hours::MAX_AWAY_MESSAGE_CHARS;
+    if let Some(text) = &after.messaging.away_message {
+        if text.trim().is_empty() || text.chars().count() > max {
+            return Err(invalid(
+                "business_hours",
+                format!("messaging.away_message takes 1 to {max} characters (null for none)"),
+            ));
+        }
+    }
+    if let Some(minutes) = after.messaging.idle_timeout_minutes {
+        if !IDLE_TIMEOUT_MINUTES_RANGE.contains(&minutes) {
+            return Err(invalid(
+                "idle_timeout",
+                format!(
+                    "messaging.idle_timeout_minutes must be between {} and {} (null for never)",
+                    IDLE_TIMEOUT_MINUTES_RANGE.start(),
+                    IDLE_TIMEOUT_MINUTES_RANGE.end()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What the account has configured outside the settings document, as R1 and R11 need it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -499,6 +541,7 @@ pub fn apply_patch(
     }
 
     check_widget(patch, &account.id, &mut after, &mut sparse)?;
+    check_hours(&after)?;
 
     let mut effects = Vec::new();
     // R3: turning messaging on ends the account's live-chat sessions (tickets stay pending).

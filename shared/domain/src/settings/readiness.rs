@@ -67,6 +67,16 @@ pub fn readiness(
                 facts.help_center_articles
             ),
         },
+        ReadinessItem {
+            name: "away_message",
+            level: "recommended",
+            ok: settings.messaging.away_message.is_some(),
+            explanation: if settings.messaging.away_message.is_some() {
+                "An away message tells customers who write outside business hours when to expect an answer.".into()
+            } else {
+                "Set messaging.away_message so customers who write outside business hours know when to expect an answer.".into()
+            },
+        },
     ];
     let ready = items.iter().filter(|i| i.level == "required").all(|i| i.ok);
     (ready, items)
