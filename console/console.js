@@ -331,6 +331,15 @@
     state.lastSeq = Math.max(state.lastSeq, m.seq);
     return true;
   }
+  // A redacted message replaces the one of its seq (its tombstone: no text, no files).
+  function replaceMessage(m) {
+    if (!state.current || m.conversation_id !== state.current.id) return false;
+    const i = state.messages.findIndex((x) => x.seq === m.seq);
+    if (i < 0) return addMessage(m);
+    state.messages[i] = m;
+    return true;
+  }
+
 
   function messageNode(m) {
     const kind =
@@ -339,7 +348,10 @@
       kind === "note" ? "Internal note · " + m.author.id : kind === "end_user" ? "Customer · " + m.author.id : m.author.role + " · " + m.author.id;
     const node = el("div", { class: "msg " + kind, "data-seq": String(m.seq), "data-type": m.type });
     if (kind !== "system") node.append(el("span", { class: "who", text: who }));
-    node.append(el("span", { class: "text", text: m.text || "" }));
+    if (m.redacted) {
+      const how = m.redacted.reason === "erased" ? "Erased with the customer's data" : "Removed by " + (m.redacted.by || "staff");
+      node.append(el("span", { class: "text redacted", text: how }));
+    } else node.append(el("span", { class: "text", text: m.text || "" }));
     for (const aid of m.attachment_ids || []) node.append(attachmentLink(m.conversation_id, aid));
     return node;
   }
@@ -552,6 +564,9 @@
       case "offer.withdrawn":
         state.offers.delete(data.conversation_id);
         renderOffers();
+        break;
+      case "message.redacted":
+        if (replaceMessage(data.message)) renderConversation();
         break;
       case "message.created":
         if (addMessage(data.message)) renderConversation();

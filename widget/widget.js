@@ -190,6 +190,7 @@
       .msg.theirs { background: #fff; border: 1px solid #dde3ee; border-bottom-left-radius: 3px; }
       .msg.system { margin: 8px auto; background: none; color: #5b6478; font-size: 12px; text-align: center; }
       .msg .who { display: block; font-size: 11px; opacity: .7; margin-bottom: 2px; }
+      .msg .redacted { font-style: italic; opacity: .7; }
       .msg a { color: inherit; }
       .file { margin-top: 4px; font-size: 13px; }
       .file a { font-weight: 600; }
@@ -363,7 +364,8 @@
       bubble.append(el("span", { class: "who", text: m.author.role === "bot" ? "Bot" : "Support" }));
     }
     // Rich content as sent (a bot's cards, or a system message such as the satisfaction survey).
-    if (m.rich) renderRich(m.rich, bubble);
+    if (m.redacted) bubble.append(el("span", { class: "redacted", text: "This message was removed." }));
+    else if (m.rich) renderRich(m.rich, bubble);
     else if (m.type === "attachment") {
       // The widget sends the file name as the text; the link says it already.
       const names = m.attachment_ids || [];
@@ -475,6 +477,15 @@
     state.lastSeq = Math.max(state.lastSeq, m.seq);
     return true;
   }
+  // A redacted message replaces the one of its seq (its tombstone: no text, no files).
+  function replaceMessage(m) {
+    if (!state.current || m.conversation_id !== state.current.id) return false;
+    const i = state.messages.findIndex((x) => x.seq === m.seq);
+    if (i < 0) return addMessage(m);
+    state.messages[i] = m;
+    return true;
+  }
+
 
   async function openConversation(c) {
     state.current = c;
@@ -653,6 +664,9 @@
     const data = frame.data || {};
     const c = state.current;
     switch (frame.type) {
+      case "message.redacted":
+        if (replaceMessage(data.message)) renderConversation();
+        break;
       case "message.created":
         if (addMessage(data.message)) {
           if (data.message.author.role !== "end_user") state.agentTyping = false;

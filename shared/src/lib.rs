@@ -8,7 +8,7 @@ pub use domain::{
     rfc3339, routing, rules, sessions, settings, surveys, views, webhooks, widget, workspace,
 };
 pub use use_cases::{
-    agent_workspace, auth, away_message, backend, batch, built_in_bot, error, idle_checks,
+    agent_workspace, auth, away_message, backend, batch, built_in_bot, erasure, error, idle_checks,
     integration_keys, lifecycle, live, optimistic, ports, router, satisfaction, settings_change,
     validation, visitors, webhook_delivery, webhook_subscriptions, Backend, DomainError,
     StoreError,

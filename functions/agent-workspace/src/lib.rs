@@ -6,6 +6,8 @@
 //! - `POST /v1/conversations/{cid}/transfer` `{agent_id} | {group}` → 202, routed again
 //! - `GET /v1/conversations/{cid}/history?after_revision=&limit=` → the ticket's field changes
 //! - `GET /v1/end-users/{user_id}/conversations?limit=` → the end user's conversations
+//! - `POST /v1/conversations/{cid}/messages/{seq}/redact` → the message's tombstone (staff)
+//! - `DELETE /v1/end-users/{user_id}` → what the erasure did (admins; `shared::erasure`)
 
 use http::StatusCode;
 use serde::Deserialize;
@@ -19,10 +21,11 @@ use shared::api::{
     ApiRequest, ApiResponse,
 };
 use shared::backend::Backend;
+use shared::erasure::{erase_end_user, redact_message};
 use shared::routes::{route_of, Operation, AGENT_WORKSPACE};
 use shared::rules::{clamp_page, MAX_CONVERSATION_PAGE};
 use shared::sessions::TransferTarget;
-use shared::views::{conversation_view, inbox_item_view};
+use shared::views::{conversation_view, inbox_item_view, message_view};
 use shared::workspace::{FieldsPatch, InboxView, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE};
 use shared::{now_ms, rfc3339};
 
@@ -125,6 +128,22 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
             let now = now_ms();
             let views: Vec<_> = found.iter().map(|c| conversation_view(c, now)).collect();
             Ok(json(StatusCode::OK, &json!({"conversations": views})))
+        }
+        Operation::RedactMessage => {
+            let seq: u64 = route
+                .param("seq")
+                .parse()
+                .map_err(|_| ApiError::invalid_request("seq is a message's sequence number"))?;
+            let tombstone = redact_message(backend, &principal, cid, seq, now_ms()).await?;
+            Ok(json(
+                StatusCode::OK,
+                &message_view(&tombstone, principal.role),
+            ))
+        }
+        Operation::EraseEndUser => {
+            let erasure =
+                erase_end_user(backend, &principal, route.param("user_id"), now_ms()).await?;
+            Ok(json(StatusCode::OK, &erasure))
         }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),

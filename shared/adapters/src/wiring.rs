@@ -115,6 +115,12 @@ pub const DYNAMODB_AND_SQS: Links = Links {
     queues: sqs_queues,
     push: no_push,
 };
+/// The workspace: queues (routing again) and the bucket (erased files are deleted).
+pub const DYNAMODB_SQS_AND_S3: Links = Links {
+    objects: s3_objects,
+    queues: sqs_queues,
+    push: no_push,
+};
 /// The attachment functions: the bucket, no queue to publish to.
 pub const DYNAMODB_AND_S3: Links = Links {
     objects: s3_objects,

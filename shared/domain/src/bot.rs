@@ -56,6 +56,7 @@ pub fn greeting_reply(
         author_role: AuthorRole::Bot,
         kind: MessageKind::Rich,
         request_hash: hex::encode(Sha256::digest(text.as_bytes())),
+        redacted: None,
         text: Some(text),
         rich: serde_json::to_value(&rich).ok(),
         attachment_ids: Vec::new(),
@@ -87,6 +88,7 @@ mod tests {
             ticket_id: conversation.ticket_id.clone(),
             created_at: 5,
             request_hash: String::new(),
+            redacted: None,
         }
     }
 

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::DomainError;
 use crate::ids::new_id;
-use crate::model::{AuthorRole, Conversation, Message, MessageKind, Role};
+use crate::model::{AuthorRole, Conversation, Message, MessageKind, Redaction, Role};
 
 /// Request bodies above this are refused with 413 before anything else happens.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -341,6 +341,7 @@ pub fn build_message(
         ticket_id: conversation.ticket_id.clone(),
         created_at: now,
         request_hash: post.request_hash,
+        redacted: None,
     }
 }
 
@@ -386,12 +387,31 @@ pub fn session_system_message(session: &SessionOf, key: &str, text: &str, now: i
         ticket_id: session.ticket_id.to_string(),
         created_at: now,
         request_hash: hex::encode(Sha256::digest(text.as_bytes())),
+        redacted: None,
     }
 }
 
 /// The `client_message_id` of the system message `key` of session `session_no`.
 pub fn system_client_message_id(key: &str, session_no: u32) -> String {
     format!("system.{key}.s{session_no}")
+}
+
+/// What a redacted message keeps as its request hash: a replay of its `client_message_id`
+/// can no longer be told to be the same body, so it is refused (409), never re-stored.
+pub const REDACTED_REQUEST_HASH: &str = "redacted";
+
+/// The tombstone of `message`: text, rich content and attachment references removed (and the
+/// hash of the text, which could confirm a guess of it); seq, author, session and time kept,
+/// so the history's numbering stays whole.
+pub fn redacted(message: &Message, redaction: Redaction) -> Message {
+    Message {
+        text: None,
+        rich: None,
+        attachment_ids: Vec::new(),
+        request_hash: REDACTED_REQUEST_HASH.into(),
+        redacted: Some(redaction),
+        ..message.clone()
+    }
 }
 
 /// R14: a replayed `client_message_id` is the original only if the body is the same.

@@ -329,6 +329,27 @@ pub struct Message {
     pub created_at: i64,
     /// SHA-256 of the canonical request, to tell a retry from a conflicting reuse (R14).
     pub request_hash: String,
+    /// Set when its content was removed (`messages::redacted`): a tombstone keeps its seq.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<Redaction>,
+}
+
+/// Why a message's content is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedactionReason {
+    /// Staff removed it (`POST …/messages/{seq}/redact`).
+    Redacted,
+    /// Its author was erased (`DELETE /v1/end-users/{user_id}`).
+    Erased,
+}
+
+/// Who removed a message's content, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redaction {
+    pub reason: RedactionReason,
+    pub by: String,
+    pub at: i64,
 }
 
 /// What appending a message did.

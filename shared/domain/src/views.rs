@@ -91,5 +91,11 @@ pub fn message_view(m: &Message, viewer: Role) -> serde_json::Value {
     if matches!(viewer, Role::EndUser | Role::Integration) {
         view["rich"] = m.rich.clone().unwrap_or(serde_json::Value::Null);
     }
+    if let Some(redaction) = &m.redacted {
+        view["redacted"] = json!({"reason": redaction.reason, "at": rfc3339(redaction.at)});
+        if viewer.is_staff() {
+            view["redacted"]["by"] = json!(redaction.by);
+        }
+    }
     view
 }

@@ -292,6 +292,23 @@ pub fn with_profile(
     Some(next)
 }
 
+/// The conversation with its end user's name and email dropped (erasure), revision bumped;
+/// `None` when it holds neither. Credited to `by`.
+pub fn without_profile(current: &Conversation, by: Actor, now: i64) -> Option<Conversation> {
+    if current.end_user_profile == EndUserProfile::default() {
+        return None;
+    }
+    let mut next = current.clone();
+    next.end_user_profile = EndUserProfile::default();
+    next.updated_at = now;
+    next.revision += 1;
+    next.stamp(by);
+    Some(next)
+}
+
+/// What an erased profile value reads as in the ticket's history.
+pub const ERASED_VALUE: &str = "[erased]";
+
 /// One field change on a ticket's history: who, when, before, after.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -341,6 +358,15 @@ pub fn history_of(before: &Conversation, after: &Conversation) -> Vec<HistoryEnt
     fields
         .into_iter()
         .filter(|(_, was, is)| was != is)
+        .map(|(field, was, is)| {
+            // A name or email that is removed (erasure) is not kept in the history either.
+            let was = if field.starts_with("end_user.") && is.is_null() && !was.is_null() {
+                Value::String(ERASED_VALUE.into())
+            } else {
+                was
+            };
+            (field, was, is)
+        })
         .map(|(field, was, is)| HistoryEntry {
             account_id: after.account_id.clone(),
             conversation_id: after.id.clone(),

@@ -42,6 +42,8 @@ pub enum Operation {
     TransferConversation,
     ConversationHistory,
     ListEndUserConversations,
+    RedactMessage,
+    EraseEndUser,
     CreateIntegration,
     ListIntegrations,
     DeleteIntegration,
@@ -268,6 +270,18 @@ pub const ROUTES: &[Route] = &[
         "/v1/end-users/{user_id}/conversations",
         AGENT_WORKSPACE,
         Op::ListEndUserConversations,
+    ),
+    route(
+        "POST",
+        "/v1/conversations/{cid}/messages/{seq}/redact",
+        AGENT_WORKSPACE,
+        Op::RedactMessage,
+    ),
+    route(
+        "DELETE",
+        "/v1/end-users/{user_id}",
+        AGENT_WORKSPACE,
+        Op::EraseEndUser,
     ),
     route(
         "POST",

@@ -9,6 +9,7 @@ pub mod away_message;
 pub mod backend;
 pub mod batch;
 pub mod built_in_bot;
+pub mod erasure;
 pub mod error;
 pub mod idle_checks;
 pub mod integration_keys;

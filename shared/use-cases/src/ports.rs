@@ -263,6 +263,10 @@ pub trait MessageStore: Send + Sync {
     ) -> Result<Vec<Message>, StoreError>;
     /// The highest sequence number used in the conversation (0 when it has no message).
     async fn last_seq(&self, account_id: &str, conversation_id: &str) -> Result<u64, StoreError>;
+    /// Replaces the message at `tombstone.seq` by `tombstone` (`messages::redacted`) unless it
+    /// is redacted already; answers whether it did (`false`: redacted before, or no message
+    /// there). The change stream then reports the message before and after.
+    async fn store_redaction(&self, tombstone: &Message) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -278,6 +282,9 @@ pub trait AttachmentStore: Send + Sync {
     /// Stores the decision (`clean`/`rejected`) about a pending attachment, once: when it was
     /// already decided, nothing changes and the stored attachment comes back.
     async fn decide_attachment(&self, decided: &Attachment) -> Result<Attachment, StoreError>;
+    /// Replaces an admitted attachment's record by its erased form (`attachments::erased`),
+    /// whatever its status; `false` when there is no such attachment.
+    async fn store_erased_attachment(&self, erased: &Attachment) -> Result<bool, StoreError>;
 }
 
 /// Agents, offers and the waiting list. Every method that moves capacity is one atomic step

@@ -111,6 +111,52 @@ pub async fn change_settings(
     })
 }
 
+/// Appends an entry to the account's audit log that changes no setting (an erasure, say):
+/// the settings are stored again unchanged at the next version, with `changes` as its entry,
+/// so the one hash chain (R10) orders and protects every audited act. Answers the version.
+pub async fn record_in_audit(
+    backend: &Backend,
+    account_id: &str,
+    actor: &str,
+    changes: std::collections::BTreeMap<String, crate::settings::Change>,
+) -> Result<u64, StoreError> {
+    const ATTEMPTS: u32 = 8;
+    for _ in 0..ATTEMPTS {
+        let stored = backend.store.get_settings(account_id).await?;
+        let current = stored.as_ref().map_or(0, |s| s.version);
+        let version = current + 1;
+        let prev_hash = stored
+            .as_ref()
+            .map_or(GENESIS_HASH.to_string(), |s| s.last_hash.clone());
+        let audit = AuditEntry::new(
+            account_id,
+            version,
+            actor,
+            now_ms(),
+            changes.clone(),
+            &prev_hash,
+        );
+        let next = StoredSettings {
+            version,
+            document: stored
+                .map(|s| s.document)
+                .unwrap_or_else(|| Value::Object(serde_json::Map::new())),
+            last_hash: audit.hash.clone(),
+        };
+        match backend
+            .store
+            .commit_settings(account_id, current, &next, &audit, &[])
+            .await
+        {
+            Ok(()) => return Ok(version),
+            // A settings change got in first: chain after it.
+            Err(StoreError::Conflict) => continue,
+            Err(other) => return Err(other),
+        }
+    }
+    Err(StoreError::Unavailable("the audit log is busy".into()))
+}
+
 /// Queues one side effect of a committed change.
 pub async fn send_effect(backend: &Backend, job: &EffectJob) -> Result<(), StoreError> {
     let body = serde_json::to_string(job)

@@ -370,6 +370,54 @@ async fn the_widget_uploads_to_the_in_memory_gateway_too() {
         .await
         .expect("bytes");
     assert_eq!(downloaded.to_vec(), integration_tests::files::png());
+
+    // Staff redact the file's message: the open widget replaces it at once (a
+    // `message.redacted` frame), and the link is gone.
+    let token = visitor_token(&visitor).await;
+    let mine = app.get("/v1/conversations", &token).await;
+    let cid = mine.body["conversations"][0]["id"]
+        .as_str()
+        .expect("the visitor's conversation")
+        .to_string();
+    let file_message = app
+        .stored_messages(&cid)
+        .await
+        .into_iter()
+        .find(|m| m.kind == MessageKind::Attachment)
+        .expect("the file's message");
+    let redacted = app
+        .post(
+            &format!(
+                "/v1/conversations/{cid}/messages/{}/redact",
+                file_message.seq
+            ),
+            &app.token(Role::Agent, "ag-1"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        redacted.status,
+        reqwest::StatusCode::OK,
+        "{:?}",
+        redacted.body
+    );
+    visitor
+        .wait_for_text(
+            WIDGET,
+            ".msg.mine .redacted",
+            "This message was removed.",
+            10,
+        )
+        .await;
+    let links = visitor
+        .run(
+            "return document.querySelector('#relay-widget').shadowRoot \
+             .querySelectorAll('.msg.mine a').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(links, json!(0));
+    visitor.screenshot("widget-redacted").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -15,6 +15,7 @@ mod deployed_path;
 mod deployed_realtime;
 mod dynamo_contract;
 mod emulator_resources;
+mod erasure;
 mod events_handoff;
 mod faults;
 mod hostile_input;

@@ -453,7 +453,7 @@ async fn transfers_to_agents_and_groups_keep_every_load_equal_to_what_is_held() 
 }
 
 /// An end-user token with extra claims.
-fn end_user_token(app: &TestApp, sub: &str, extra: Value) -> String {
+pub(super) fn end_user_token(app: &TestApp, sub: &str, extra: Value) -> String {
     let now = shared::now_ms() / 1000;
     let mut claims = json!({"acct": app.account.id, "sub": sub, "role": "end_user", "exp": now + 600, "iat": now});
     for (k, v) in extra.as_object().unwrap() {

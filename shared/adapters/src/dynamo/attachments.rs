@@ -62,4 +62,17 @@ impl AttachmentStore for DynamoStore {
             Err(other) => Err(other),
         }
     }
+
+    async fn store_erased_attachment(&self, erased: &Attachment) -> Result<bool, StoreError> {
+        let item = encode(
+            erased,
+            conversation_pk(&erased.account_id, &erased.conversation_id),
+            attachment_sk(&erased.id),
+        )?;
+        match self.put(item, Some("attribute_exists(pk)")).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
 }

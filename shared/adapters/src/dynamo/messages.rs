@@ -259,4 +259,29 @@ impl MessageStore for DynamoStore {
             _ => Err(StoreError::Internal("message item without sort key".into())),
         }
     }
+
+    async fn store_redaction(&self, tombstone: &Message) -> Result<bool, StoreError> {
+        let item = encode(
+            tombstone,
+            conversation_pk(&tombstone.account_id, &tombstone.conversation_id),
+            message_sk(tombstone.seq),
+        )?;
+        // The whole item is replaced (the stream then carries the message before and after);
+        // only a message that is there and not yet redacted.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(redacted)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(store_error(error)),
+            },
+        }
+    }
 }

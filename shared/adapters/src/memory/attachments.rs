@@ -50,4 +50,20 @@ impl AttachmentStore for MemoryStore {
             )),
         }
     }
+
+    async fn store_erased_attachment(&self, erased: &Attachment) -> Result<bool, StoreError> {
+        let key = (
+            erased.account_id.clone(),
+            erased.conversation_id.clone(),
+            erased.id.clone(),
+        );
+        let mut tables = self.lock()?;
+        match tables.attachments.get_mut(&key) {
+            Some(stored) => {
+                *stored = erased.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
 }

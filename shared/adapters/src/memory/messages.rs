@@ -89,4 +89,28 @@ impl MessageStore for MemoryStore {
             .and_then(|m| m.keys().next_back().copied())
             .unwrap_or(0))
     }
+
+    async fn store_redaction(&self, tombstone: &Message) -> Result<bool, StoreError> {
+        let mut tables = self.lock()?;
+        let conversation = key(&tombstone.account_id, &tombstone.conversation_id);
+        let Some(before) = tables
+            .messages
+            .get(&conversation)
+            .and_then(|m| m.get(&tombstone.seq))
+            .filter(|m| m.redacted.is_none())
+            .cloned()
+        else {
+            return Ok(false);
+        };
+        tables
+            .messages
+            .entry(conversation)
+            .or_default()
+            .insert(tombstone.seq, tombstone.clone());
+        tables.record_change(StoredChange {
+            before: Some(Stored::Message(Box::new(before))),
+            after: Some(Stored::Message(Box::new(tombstone.clone()))),
+        });
+        Ok(true)
+    }
 }

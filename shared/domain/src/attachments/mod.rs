@@ -48,6 +48,9 @@ pub enum AttachmentStatus {
     Pending,
     Clean,
     Rejected,
+    /// Its message was redacted or its uploader erased: the bytes are deleted, nothing is
+    /// served.
+    Erased,
 }
 
 /// An admitted file of a conversation.
@@ -74,6 +77,18 @@ pub struct Attachment {
     pub object_key: String,
     pub created_at: i64,
     pub decided_at: Option<i64>,
+}
+
+/// The record of `attachment` once its bytes are deleted: its name goes too (a file name
+/// often says whose file it was), its id, size and times stay for the conversation's record.
+pub fn erased(attachment: &Attachment, at: i64) -> Attachment {
+    Attachment {
+        file_name: "erased".into(),
+        status: AttachmentStatus::Erased,
+        reason: Some("erased".into()),
+        decided_at: Some(at),
+        ..attachment.clone()
+    }
 }
 
 /// Body of `POST /v1/conversations/{cid}/attachments`.

@@ -12,7 +12,7 @@ use crate::views::{conversation_view, message_view};
 /// A server frame (`{"type", "id", "at", "data"}`) telling `event` as `reader` may see it.
 pub fn server_frame(event: &Event, reader: Role, now: i64) -> String {
     let data = match event {
-        Event::MessageCreated(m) => json!({
+        Event::MessageCreated(m) | Event::MessageRedacted(m) => json!({
             "conversation_id": m.conversation_id,
             "message": message_view(m, reader),
         }),
@@ -68,6 +68,7 @@ fn frame(kind: &str, id: &str, now: i64, data: serde_json::Value) -> String {
 /// Every `type` a server frame has (`docs/asyncapi.yaml` documents the same; a test checks).
 pub const SERVER_FRAME_TYPES: &[&str] = &[
     "message.created",
+    "message.redacted",
     "conversation.updated",
     "typing",
     "read",

@@ -79,6 +79,8 @@ impl TypingState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     MessageCreated(Box<Message>),
+    /// A message's content was removed (its tombstone, as each reader may see it).
+    MessageRedacted(Box<Message>),
     ConversationUpdated(Box<Conversation>),
     Typing {
         conversation_id: String,
@@ -102,6 +104,7 @@ impl Event {
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::MessageCreated(_) => "message.created",
+            Self::MessageRedacted(_) => "message.redacted",
             Self::ConversationUpdated(_) => "conversation.updated",
             Self::Typing { .. } => "typing",
             Self::Read { .. } => "read",
@@ -116,6 +119,7 @@ impl Event {
     pub fn id(&self) -> String {
         match self {
             Self::MessageCreated(m) => format!("msg:{}:{}", m.conversation_id, m.seq),
+            Self::MessageRedacted(m) => format!("redacted:{}:{}", m.conversation_id, m.seq),
             Self::ConversationUpdated(c) => format!("conv:{}:{}", c.id, c.revision),
             Self::Typing {
                 conversation_id,
@@ -219,6 +223,9 @@ fn actor(c: &Conversation, side: Side) -> String {
 pub fn conversation_needed(change: &StoredChange) -> Option<(&str, &str)> {
     match (&change.before, &change.after) {
         (None, Some(Stored::Message(m))) => Some((&m.account_id, &m.conversation_id)),
+        (Some(Stored::Message(_)), Some(Stored::Message(m))) if m.redacted.is_some() => {
+            Some((&m.account_id, &m.conversation_id))
+        }
         _ => None,
     }
 }
@@ -252,7 +259,21 @@ pub fn events_of(change: &StoredChange, conversation: Option<&Conversation>) -> 
             };
             conversation_changed(before, after)
         }
-        // A message is never rewritten; deletions (TTL, erasure) tell no screen anything.
+        // A message is rewritten only to redact it: its readers replace it by the tombstone.
+        (Some(Stored::Message(before)), Some(Stored::Message(m)))
+            if before.redacted.is_none() && m.redacted.is_some() =>
+        {
+            match conversation {
+                Some(c) if c.id == m.conversation_id && c.account_id == m.account_id => {
+                    vec![Delivery {
+                        event: Event::MessageRedacted(m.clone()),
+                        audience: participants(c),
+                    }]
+                }
+                _ => Vec::new(),
+            }
+        }
+        // Deletions (TTL) tell no screen anything.
         _ => Vec::new(),
     }
 }
@@ -370,7 +391,7 @@ pub fn may_receive(listener: &Listener, audience: &Audience, event: &Event) -> b
         return false;
     }
     match event {
-        Event::MessageCreated(m) => {
+        Event::MessageCreated(m) | Event::MessageRedacted(m) => {
             visible_to(listener.role, m)
                 && (listener.role.is_staff() || audience.listeners.contains(listener))
         }

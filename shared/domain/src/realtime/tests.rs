@@ -30,6 +30,7 @@ fn message(kind: MessageKind) -> Message {
         ticket_id: "t".into(),
         created_at: 2,
         request_hash: "h".into(),
+        redacted: None,
     }
 }
 
@@ -285,6 +286,7 @@ fn the_listed_frame_types_are_exactly_what_events_and_answers_are_called() {
     let c = conversation();
     let events = [
         Event::MessageCreated(Box::new(message(MessageKind::Text))),
+        Event::MessageRedacted(Box::new(message(MessageKind::Text))),
         Event::ConversationUpdated(Box::new(c.clone())),
         Event::Typing {
             conversation_id: "c1".into(),
@@ -340,4 +342,51 @@ fn client_frames_are_parsed_strictly() {
     }
     let huge = format!(r#"{{"action":"ping","pad":"{}"}}"#, "x".repeat(1 << 20));
     assert_eq!(parse_client_frame(&huge), Err(FrameError::TooLarge));
+}
+
+#[test]
+fn a_redaction_reaches_the_messages_readers_and_a_notes_stays_with_staff() {
+    let c = conversation();
+    for (kind, end_user_told) in [
+        (MessageKind::Text, true),
+        (MessageKind::InternalNote, false),
+    ] {
+        let before = message(kind);
+        let after = crate::rules::redacted(
+            &before,
+            crate::model::Redaction {
+                reason: crate::model::RedactionReason::Redacted,
+                by: "ag-1".into(),
+                at: 9,
+            },
+        );
+        let change = StoredChange {
+            before: Some(Stored::Message(Box::new(before.clone()))),
+            after: Some(Stored::Message(Box::new(after.clone()))),
+        };
+        assert_eq!(conversation_needed(&change), Some(("acct", "c1")));
+        let deliveries = events_of(&change, Some(&c));
+        assert_eq!(deliveries.len(), 1);
+        let delivery = &deliveries[0];
+        assert_eq!(delivery.event.id(), "redacted:c1:3");
+        assert_eq!(
+            may_receive(
+                &listener("eu-1", Role::EndUser),
+                &delivery.audience,
+                &delivery.event
+            ),
+            end_user_told
+        );
+        let frame: serde_json::Value =
+            serde_json::from_str(&server_frame(&delivery.event, Role::EndUser, 10)).unwrap();
+        assert_eq!(frame["type"], "message.redacted");
+        assert_eq!(frame["data"]["message"]["text"], serde_json::Value::Null);
+        assert!(frame["data"]["message"]["redacted"].get("by").is_none());
+        // Rewriting a tombstone again (or any other rewrite) tells nobody anything.
+        let again = StoredChange {
+            before: Some(Stored::Message(Box::new(after.clone()))),
+            after: Some(Stored::Message(Box::new(after))),
+        };
+        assert!(events_of(&again, Some(&c)).is_empty());
+    }
 }

@@ -2,7 +2,9 @@
 
 use super::*;
 
-pub async fn attachment_is_decided_once_and_only_while_pending(store: Arc<dyn Store>) {
+pub async fn attachment_is_decided_once_and_only_while_pending_and_erased_at_any_time(
+    store: Arc<dyn Store>,
+) {
     use crate::attachments::{object_key, Attachment, AttachmentStatus};
     let account = fresh_account();
     let conversation_id = new_id("c");
@@ -64,6 +66,31 @@ pub async fn attachment_is_decided_once_and_only_while_pending(store: Arc<dyn St
             .get_attachment(&account, &conversation_id, &id)
             .await
             .unwrap(),
-        Some(clean)
+        Some(clean.clone())
+    );
+    // Erasure replaces the decided record, whatever it was; a pending upload can no longer
+    // be decided clean afterwards.
+    let erased = crate::attachments::erased(&clean, 4);
+    assert!(store.store_erased_attachment(&erased).await.unwrap());
+    assert_eq!(
+        store
+            .get_attachment(&account, &conversation_id, &id)
+            .await
+            .unwrap(),
+        Some(erased.clone())
+    );
+    assert_eq!(store.decide_attachment(&clean).await.unwrap(), erased);
+    // Nothing is created for an attachment that was never admitted.
+    let stranger = Attachment {
+        id: new_id("att"),
+        ..erased
+    };
+    assert!(!store.store_erased_attachment(&stranger).await.unwrap());
+    assert_eq!(
+        store
+            .get_attachment(&account, &conversation_id, &stranger.id)
+            .await
+            .unwrap(),
+        None
     );
 }

@@ -168,3 +168,58 @@ pub async fn cursors_beyond_every_item_list_nothing(store: Arc<dyn Store>) {
         assert_eq!(store.list_audit(&account, after, 10).await.unwrap(), vec![]);
     }
 }
+
+pub async fn a_message_is_redacted_once_keeping_its_seq(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    for i in 1..=2u64 {
+        store
+            .append_message(&message(&c, "alice", &format!("cm{i}"), &format!("t{i}")))
+            .await
+            .unwrap();
+    }
+    let original = store
+        .list_messages(&c.account_id, &c.id, 0, 1)
+        .await
+        .unwrap()[0]
+        .clone();
+    let redaction = crate::model::Redaction {
+        reason: crate::model::RedactionReason::Redacted,
+        by: "ag-1".into(),
+        at: 99,
+    };
+    let tombstone = crate::rules::redacted(&original, redaction.clone());
+    assert!(store.store_redaction(&tombstone).await.unwrap());
+    let listed = store
+        .list_messages(&c.account_id, &c.id, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(listed[0], tombstone);
+    assert_eq!(listed[0].text, None);
+    assert_eq!(
+        listed[1].text.as_deref(),
+        Some("t2"),
+        "the others are untouched"
+    );
+    // Once only: a second redaction (another staff member, later) changes nothing.
+    let mut again = tombstone.clone();
+    again.redacted = Some(crate::model::Redaction {
+        by: "ag-2".into(),
+        at: 100,
+        ..redaction
+    });
+    assert!(!store.store_redaction(&again).await.unwrap());
+    assert_eq!(
+        store
+            .list_messages(&c.account_id, &c.id, 0, 1)
+            .await
+            .unwrap()[0],
+        tombstone
+    );
+    // No message at that seq: nothing is created.
+    let mut nowhere = tombstone.clone();
+    nowhere.seq = 7;
+    assert!(!store.store_redaction(&nowhere).await.unwrap());
+    assert_eq!(store.last_seq(&c.account_id, &c.id).await.unwrap(), 2);
+}

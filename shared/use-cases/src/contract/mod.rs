@@ -76,6 +76,7 @@ pub fn message(c: &Conversation, author: &str, client_message_id: &str, text: &s
         ticket_id: c.ticket_id.clone(),
         created_at: 1,
         request_hash: format!("hash-of-{text}"),
+        redacted: None,
     }
 }
 
@@ -207,13 +208,14 @@ macro_rules! store_contract_tests {
             stale_conversation_update_conflicts_and_changes_nothing,
             appended_messages_get_consecutive_seqs_and_page_by_cursor,
             replayed_client_message_id_returns_original,
+            a_message_is_redacted_once_keeping_its_seq,
             cursors_beyond_every_item_list_nothing,
             concurrent_appends_get_unique_gap_free_seqs,
             concurrent_replays_of_one_client_message_id_store_one_message,
             settings_commit_is_conditional_on_version_and_audited,
             workspace_facts_default_and_round_trip,
             active_live_chats_are_listed_until_ended,
-            attachment_is_decided_once_and_only_while_pending,
+            attachment_is_decided_once_and_only_while_pending_and_erased_at_any_time,
             session_end_writes_notice_csat_and_capacity_in_one_step_once,
             a_csat_request_is_rated_once_and_listed_by_the_time_of_its_rating,
             session_change_whose_capacity_condition_fails_writes_nothing,
@@ -276,6 +278,7 @@ macro_rules! change_feed_contract_tests {
     ($make:expr) => {
         $crate::store_contract_tests!(@each $make;
             feed_reports_conversation_and_message_writes_in_order_with_both_images,
+            feed_reports_a_redaction_with_the_message_before_and_after,
             feed_reports_no_other_items,
         );
     };

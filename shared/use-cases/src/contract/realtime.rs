@@ -200,6 +200,37 @@ pub async fn feed_reports_conversation_and_message_writes_in_order_with_both_ima
     );
 }
 
+pub async fn feed_reports_a_redaction_with_the_message_before_and_after(under_test: FeedUnderTest) {
+    let FeedUnderTest { store, feed } = under_test;
+    let account = fresh_account();
+    let c = conversation(&account, "eu-1", 1);
+    store.create_conversation(&c).await.unwrap();
+    let m = created(
+        store
+            .append_message(&message(&c, "eu-1", "cm-1", "my card is 4111…"))
+            .await
+            .unwrap(),
+    );
+    let tombstone = crate::rules::redacted(
+        &m,
+        crate::model::Redaction {
+            reason: crate::model::RedactionReason::Redacted,
+            by: "ag-1".into(),
+            at: 5,
+        },
+    );
+    assert!(store.store_redaction(&tombstone).await.unwrap());
+    let changes = changes_of(feed.as_ref(), &account, 3).await;
+    assert_eq!(changes.len(), 3, "{changes:#?}");
+    assert_eq!(
+        changes[2],
+        StoredChange {
+            before: Some(Stored::Message(Box::new(m))),
+            after: Some(Stored::Message(Box::new(tombstone))),
+        }
+    );
+}
+
 pub async fn feed_reports_no_other_items(under_test: FeedUnderTest) {
     let FeedUnderTest { store, feed } = under_test;
     let account = fresh_account();
