@@ -448,6 +448,31 @@ fn functions_that_look_for_uploads_may_list_the_bucket() {
     }
 }
 
+/// #19 item 9: release builds unwind. With `panic = "abort"` a panic on one queue message
+/// killed the execution environment and failed its whole batch (every message retried, a cold
+/// start next); unwinding lets the runtime report the one invocation and the batch runner the
+/// one message.
+#[test]
+fn release_builds_unwind_so_a_panic_fails_one_message_not_the_environment() {
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).expect("Cargo.toml");
+    let release = manifest
+        .split("[profile.release]")
+        .nth(1)
+        .expect("a release profile")
+        .split("\n[")
+        .next()
+        .unwrap_or_default();
+    let panic_lines: Vec<&str> = release
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("panic"))
+        .collect();
+    assert!(
+        panic_lines.iter().all(|line| line.contains("unwind")),
+        "release profile: {panic_lines:?}"
+    );
+}
+
 /// #19 item 9: a public API is throttled at its stage, and no function's logs are kept
 /// forever (a Lambda's default log group never expires).
 #[test]

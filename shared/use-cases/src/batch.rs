@@ -6,7 +6,9 @@
 
 use std::fmt::Display;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 
+use futures::FutureExt;
 use serde::de::DeserializeOwned;
 
 use crate::ports::ReceivedMessage;
@@ -27,7 +29,12 @@ where
     let mut failed = Vec::new();
     for message in batch {
         let outcome = match serde_json::from_str::<M>(&message.body) {
-            Ok(parsed) => handle(parsed).await.map_err(|e| e.to_string()),
+            // A panic (a bug met by this message) fails this message only; the rest of the
+            // batch goes on and the execution environment stays warm.
+            Ok(parsed) => match AssertUnwindSafe(handle(parsed)).catch_unwind().await {
+                Ok(handled) => handled.map_err(|e| e.to_string()),
+                Err(panic) => Err(format!("handler panicked: {}", panic_message(&panic))),
+            },
             // Retrying cannot help: the dead-letter queue keeps it for inspection.
             Err(error) => Err(format!("malformed message: {error}")),
         };
@@ -43,6 +50,15 @@ where
         }
     }
     failed
+}
+
+/// The text a panic carried, when it carried one.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 #[cfg(test)]
@@ -87,5 +103,27 @@ mod tests {
             }));
         assert_eq!(failed, vec!["poison".to_string(), "b".to_string()]);
         assert_eq!(handled, vec![1, 13, 2]);
+    }
+
+    #[test]
+    fn a_message_whose_handler_panics_fails_alone_and_the_batch_goes_on() {
+        let batch = [
+            message("a", r#"{"n": 1}"#),
+            message("boom", r#"{"n": 66}"#),
+            message("c", r#"{"n": 2}"#),
+        ];
+        let mut handled = Vec::new();
+        let failed = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(run_batch("test", &batch, |job: Job| {
+                handled.push(job.n);
+                async move {
+                    assert_ne!(job.n, 66, "a bug this message meets");
+                    Ok::<_, String>(())
+                }
+            }));
+        assert_eq!(failed, vec!["boom".to_string()]);
+        assert_eq!(handled, vec![1, 66, 2]);
     }
 }
