@@ -71,11 +71,18 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 
 /// A minimal Word document (a zip container with the OOXML parts).
 pub fn docx() -> Vec<u8> {
-    zip_of(&[
+    office_file_with(&[])
+}
+
+/// [`docx`] with `extra` parts.
+pub fn office_file_with(extra: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut parts: Vec<(&str, &[u8])> = vec![
         ("[Content_Types].xml", b"<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"><Default Extension=\"xml\" ContentType=\"application/xml\"/></Types>"),
         ("_rels/.rels", b"<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"/>"),
         ("word/document.xml", b"<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body><w:p><w:r><w:t>Hello</w:t></w:r></w:p></w:body></w:document>"),
-    ])
+    ];
+    parts.extend_from_slice(extra);
+    zip_of(&parts)
 }
 
 /// A zip of allowed files.

@@ -136,6 +136,21 @@ async fn disguised_dangerous_and_oversize_uploads_are_rejected_and_deleted() {
             files::zip_of(&[("../../evil.txt", b"x")]),
             "zip_path_traversal",
         ),
+        // #19 item 3: an office file is opened too, alone or inside a zip.
+        (
+            "letter.docx",
+            files::office_file_with(&[("word/embeddings/setup.bin", &files::exe())]),
+            "zip_entry_not_allowed",
+        ),
+        (
+            "bundle.zip",
+            files::zip_of(&[(
+                "letter.docx",
+                &files::office_file_with(&[("word/vbaProject.bin", b"macros")]),
+            )]),
+            "zip_entry_not_allowed",
+        ),
+        ("letter.docx", files::zip(), "content_mismatch"),
     ];
     for (name, bytes, reason) in cases {
         let (aid, completed) = app.attach(&cid, &token, name, bytes).await;

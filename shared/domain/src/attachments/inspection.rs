@@ -175,7 +175,18 @@ fn sniff(extension: &str, content: &[u8]) -> Result<(), RejectReason> {
                 .then_some(())
                 .ok_or(RejectReason::ContentMismatch)
         }
-        Kind::Zip(entries_must_be_allowed) => inspect_zip(content, entries_must_be_allowed),
+        Kind::Zip(plain) => {
+            let container = if plain {
+                Container::Archive
+            } else {
+                Container::Office(office_extension(extension))
+            };
+            inspect_zip(
+                content,
+                container,
+                &mut ZipBudget::for_archive(content.len()),
+            )
+        }
     }
 }
 
@@ -187,15 +198,92 @@ fn escapes(name: &str) -> bool {
         || normalized.split('/').any(|part| part == "..")
 }
 
-fn inspect_zip(content: &[u8], entries_must_be_allowed: bool) -> Result<(), RejectReason> {
+/// What one inspection of an archive may still decompress, across every nesting level: an
+/// office file inside a zip draws on the zip's budget, not a fresh one (#19 item 3).
+struct ZipBudget {
+    bytes_left: u64,
+    entries_left: usize,
+}
+
+impl ZipBudget {
+    fn for_archive(compressed_len: usize) -> Self {
+        Self {
+            bytes_left: MAX_ZIP_UNCOMPRESSED_BYTES
+                .min((compressed_len as u64).saturating_mul(MAX_ZIP_RATIO))
+                .max(1),
+            entries_left: MAX_ZIP_ENTRIES,
+        }
+    }
+}
+
+/// What an archive is supposed to be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Container {
+    /// A plain `.zip`: every entry must itself be an allowed type (no archives).
+    Archive,
+    /// A format built on zip (`docx`, `odt`, iWork…), by extension: its parts are the
+    /// format's XML, media and data, never a program, a macro project or another archive.
+    Office(&'static str),
+}
+
+/// Magic numbers of programs, scripts and archives an office file never needs inside.
+fn forbidden_in_office(name: &str, bytes: &[u8]) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    const MAGIC: &[&[u8]] = &[
+        b"MZ",                 // Windows executables and DLLs
+        b"\x7fELF",            // Linux executables
+        b"\xcf\xfa\xed\xfe",   // Mach-O, 64-bit
+        b"\xce\xfa\xed\xfe",   // Mach-O, 32-bit
+        b"\xca\xfe\xba\xbe",   // Mach-O universal (and Java classes)
+        b"#!",                 // scripts
+        b"PK\x03\x04",         // nested zip-based files
+        b"7z\xbc\xaf\x27\x1c", // 7-Zip
+        b"Rar!",               // RAR
+        b"\x1f\x8b",           // gzip
+    ];
+    // Macros: a document with a VBA project is a .docm/.xlsm, not what was declared.
+    base == "vbaproject.bin" || MAGIC.iter().any(|magic| bytes.starts_with(magic))
+}
+
+/// Whether an office file has the part its format always has.
+fn has_office_signature(
+    extension: &str,
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+) -> Result<bool, RejectReason> {
+    Ok(match extension {
+        "docx" | "xlsx" | "pptx" | "ppsx" => {
+            archive.index_for_name("[Content_Types].xml").is_some()
+        }
+        "odt" => {
+            let Ok(mut entry) = archive.by_name("mimetype") else {
+                return Ok(false);
+            };
+            let mut head = Vec::new();
+            (&mut entry)
+                .take(100)
+                .read_to_end(&mut head)
+                .map_err(|_| RejectReason::ZipInvalid)?;
+            head.starts_with(b"application/vnd.oasis.opendocument.text")
+        }
+        // iWork bundles changed layout across versions; their parts are still checked.
+        _ => true,
+    })
+}
+
+fn inspect_zip(
+    content: &[u8],
+    container: Container,
+    budget: &mut ZipBudget,
+) -> Result<(), RejectReason> {
     if !content.starts_with(b"PK\x03\x04") {
         return Err(RejectReason::ContentMismatch);
     }
     let mut archive =
         zip::ZipArchive::new(Cursor::new(content)).map_err(|_| RejectReason::ZipInvalid)?;
-    if archive.len() > MAX_ZIP_ENTRIES {
+    if archive.len() > budget.entries_left {
         return Err(RejectReason::ZipBomb);
     }
+    budget.entries_left -= archive.len();
     // Names first: a traversal is reported as such even in an archive that is also a bomb.
     for name in archive.file_names() {
         let Ok(name) = name else {
@@ -206,10 +294,11 @@ fn inspect_zip(content: &[u8], entries_must_be_allowed: bool) -> Result<(), Reje
         }
     }
     check_layout(content, &mut archive)?;
-    let budget = MAX_ZIP_UNCOMPRESSED_BYTES
-        .min((content.len() as u64).saturating_mul(MAX_ZIP_RATIO))
-        .max(1);
-    let mut total: u64 = 0;
+    if let Container::Office(extension) = container {
+        if !has_office_signature(extension, &mut archive)? {
+            return Err(RejectReason::ContentMismatch);
+        }
+    }
     let mut buffer = Vec::new();
     for index in 0..archive.len() {
         let mut entry = archive
@@ -228,28 +317,56 @@ fn inspect_zip(content: &[u8], entries_must_be_allowed: bool) -> Result<(), Reje
         }
         // Headers can lie: decompress for real, never past the remaining budget.
         buffer.clear();
-        let remaining = budget - total;
         (&mut entry)
-            .take(remaining + 1)
+            .take(budget.bytes_left + 1)
             .read_to_end(&mut buffer)
             .map_err(|_| RejectReason::ZipInvalid)?;
-        total += buffer.len() as u64;
-        if total > budget {
+        if buffer.len() as u64 > budget.bytes_left {
             return Err(RejectReason::ZipBomb);
         }
-        if entries_must_be_allowed {
-            let base = name.rsplit('/').next().unwrap_or(&name);
-            let extension = extension_of(base).unwrap_or_default();
-            // Nested archives are refused: each level would multiply the inspection cost.
-            if extension == "zip" || !ALLOWED_EXTENSIONS.contains(&extension.as_str()) {
-                return Err(RejectReason::ZipEntryNotAllowed(name));
+        budget.bytes_left -= buffer.len() as u64;
+        match container {
+            Container::Archive => {
+                let base = name.rsplit('/').next().unwrap_or(&name);
+                let extension = extension_of(base).unwrap_or_default();
+                // Nested plain archives are refused: each level multiplies the cost.
+                if extension == "zip" || !ALLOWED_EXTENSIONS.contains(&extension.as_str()) {
+                    return Err(RejectReason::ZipEntryNotAllowed(name));
+                }
+                // An office file inside is opened too, on what is left of this budget.
+                let judged = match kind_of(&extension) {
+                    Kind::Zip(false) => {
+                        let office = office_extension(&extension);
+                        inspect_zip(&buffer, Container::Office(office), budget)
+                    }
+                    _ => sniff(&extension, &buffer),
+                };
+                match judged {
+                    Ok(()) => {}
+                    Err(RejectReason::ZipBomb) => return Err(RejectReason::ZipBomb),
+                    Err(_) => return Err(RejectReason::ZipEntryNotAllowed(name)),
+                }
             }
-            if sniff(&extension, &buffer).is_err() {
-                return Err(RejectReason::ZipEntryNotAllowed(name));
+            Container::Office(_) => {
+                if forbidden_in_office(&name, &buffer) {
+                    return Err(RejectReason::ZipEntryNotAllowed(name));
+                }
             }
         }
     }
     Ok(())
+}
+
+/// The `'static` name of an office extension (`kind_of` says it is one).
+fn office_extension(extension: &str) -> &'static str {
+    const OFFICE: &[&str] = &[
+        "docx", "xlsx", "pptx", "ppsx", "odt", "key", "numbers", "pages",
+    ];
+    OFFICE
+        .iter()
+        .find(|known| **known == extension)
+        .copied()
+        .unwrap_or("office")
 }
 
 fn u16_at(bytes: &[u8], at: usize) -> Option<usize> {
@@ -323,4 +440,126 @@ fn check_layout(
 /// otherwise the first [`SNIFF_BYTES`] suffice.
 pub fn needs_whole_object(extension: &str) -> bool {
     matches!(kind_of(extension), Kind::Text(_) | Kind::Zip(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{verdict, zip_of};
+    use super::*;
+
+    const CONTENT_TYPES: &[u8] = b"<?xml version='1.0'?><Types xmlns='http://schemas.openxmlformats.org/package/2006/content-types'/>";
+
+    /// A minimal .docx with `extra` parts.
+    fn docx_with(extra: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut parts: Vec<(&str, &[u8])> = vec![
+            ("[Content_Types].xml", CONTENT_TYPES),
+            ("word/document.xml", b"<w:document/>"),
+        ];
+        parts.extend_from_slice(extra);
+        zip_of(&parts)
+    }
+
+    fn not_allowed(name: &str) -> Verdict {
+        Verdict::Rejected(RejectReason::ZipEntryNotAllowed(name.into()))
+    }
+
+    const CLEAN: Verdict = Verdict::Clean {
+        download_only: false,
+    };
+
+    #[test]
+    fn an_office_file_is_clean_with_its_own_parts_and_media() {
+        let docx = docx_with(&[("word/media/image1.png", b"\x89PNG\r\n\x1a\nxx")]);
+        assert_eq!(verdict("docx", &docx), CLEAN);
+        // Inside a zip too.
+        assert_eq!(verdict("zip", &zip_of(&[("report.docx", &docx)])), CLEAN);
+        let odt = zip_of(&[
+            ("mimetype", b"application/vnd.oasis.opendocument.text"),
+            ("content.xml", b"<office:document-content/>"),
+        ]);
+        assert_eq!(verdict("odt", &odt), CLEAN);
+    }
+
+    #[test]
+    fn an_office_file_holding_a_program_is_refused_at_any_depth() {
+        let docx = docx_with(&[("word/embeddings/setup.bin", b"MZ\x90\0\x03\0\0\0")]);
+        assert_eq!(
+            verdict("docx", &docx),
+            not_allowed("word/embeddings/setup.bin")
+        );
+        assert_eq!(
+            verdict("zip", &zip_of(&[("report.docx", &docx)])),
+            not_allowed("report.docx")
+        );
+        for (name, bytes) in [
+            ("run.sh", b"#!/bin/sh\nrm -rf /".as_slice()),
+            ("lib.so", b"\x7fELF\x02\x01\x01".as_slice()),
+            ("app", b"\xcf\xfa\xed\xfe\x07\0\0\x01".as_slice()),
+            (
+                "word/vbaProject.bin",
+                b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".as_slice(),
+            ),
+        ] {
+            assert_eq!(
+                verdict("docx", &docx_with(&[(name, bytes)])),
+                not_allowed(name)
+            );
+        }
+    }
+
+    #[test]
+    fn an_office_file_holding_an_archive_is_refused() {
+        let inner = zip_of(&[("payload.txt", b"hi")]);
+        let docx = docx_with(&[("word/embeddings/package.zip", &inner)]);
+        assert_eq!(
+            verdict("docx", &docx),
+            not_allowed("word/embeddings/package.zip")
+        );
+    }
+
+    #[test]
+    fn a_zip_renamed_to_an_office_extension_is_not_an_office_file() {
+        let plain = zip_of(&[("notes.txt", b"hi")]);
+        assert_eq!(
+            verdict("docx", &plain),
+            Verdict::Rejected(RejectReason::ContentMismatch)
+        );
+        assert_eq!(
+            verdict("odt", &plain),
+            Verdict::Rejected(RejectReason::ContentMismatch)
+        );
+    }
+
+    #[test]
+    fn nested_office_files_share_the_archives_decompression_budget() {
+        // With a budget of 500 KB: one .docx expanding 300 KB fits, two inside one archive
+        // do not (before, each nested file got a fresh budget of its own). The product's
+        // budget is 100× the upload, at most 200 MB: the same sum, at that scale.
+        let budget = || ZipBudget {
+            bytes_left: 500 * 1024,
+            entries_left: MAX_ZIP_ENTRIES,
+        };
+        let zeros = vec![0u8; 300 * 1024];
+        let docx = docx_with(&[("word/media/blank.txt", &zeros)]);
+        assert_eq!(
+            inspect_zip(&docx, Container::Office("docx"), &mut budget()),
+            Ok(())
+        );
+        let one = zip_of(&[("a.docx", &docx)]);
+        assert_eq!(inspect_zip(&one, Container::Archive, &mut budget()), Ok(()));
+        let two = zip_of(&[("a.docx", &docx), ("b.docx", &docx)]);
+        assert_eq!(
+            inspect_zip(&two, Container::Archive, &mut budget()),
+            Err(RejectReason::ZipBomb)
+        );
+        // Entries count across levels too.
+        let few_entries = || ZipBudget {
+            bytes_left: 10 * 1024 * 1024,
+            entries_left: 4,
+        };
+        assert_eq!(
+            inspect_zip(&two, Container::Archive, &mut few_entries()),
+            Err(RejectReason::ZipBomb)
+        );
+    }
 }

@@ -377,7 +377,7 @@ mod tests {
         assert_eq!(parse_object_key("other/key"), None);
     }
 
-    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    pub(super) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
@@ -388,7 +388,7 @@ mod tests {
         writer.finish().expect("finish zip").into_inner()
     }
 
-    fn verdict(extension: &str, content: &[u8]) -> Verdict {
+    pub(super) fn verdict(extension: &str, content: &[u8]) -> Verdict {
         inspect(
             extension,
             content.len() as u64,
@@ -547,6 +547,9 @@ mod tests {
     fn symlink_entries_are_refused() {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default();
+        // Shaped as an office file too (it has the part every .docx has).
+        writer.start_file("[Content_Types].xml", options).unwrap();
+        writer.write_all(b"<?xml version='1.0'?><Types/>").unwrap();
         writer.start_file("notes.txt", options).unwrap();
         writer.write_all(b"hi").unwrap();
         writer
