@@ -618,6 +618,18 @@ where
     serde_json::to_value(answer).expect("the answer serializes")
 }
 
+/// route-conversation's Lambda entry fed `event`.
+async fn through_router_entry(backend: &Backend, event: Value) -> Value {
+    through_sqs_entry(
+        backend,
+        |backend: Backend, batch: Vec<ReceivedMessage>| async move {
+            route_conversation::handle_batch(&backend, &batch).await
+        },
+        event,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn the_routers_lambda_entry_reports_only_the_poison_message_of_a_recorded_sqs_event() {
     let app = TestApp::start().await;
@@ -637,14 +649,7 @@ async fn the_routers_lambda_entry_reports_only_the_poison_message_of_a_recorded_
             serde_json::to_string(request).expect("routing request JSON"),
         ),
     ]);
-    let answer = through_sqs_entry(
-        &app.backend,
-        |backend: Backend, batch: Vec<ReceivedMessage>| async move {
-            route_conversation::handle_batch(&backend, &batch).await
-        },
-        event,
-    )
-    .await;
+    let answer = through_router_entry(&app.backend, event).await;
     assert_eq!(
         answer,
         json!({"batchItemFailures": [{"itemIdentifier": "poison-1"}]})
@@ -685,14 +690,7 @@ async fn the_routers_lambda_entry_ends_an_idle_session_from_a_recorded_sqs_event
         "idle-1",
         serde_json::to_string(&check).expect("idle check JSON"),
     )]);
-    let answer = through_sqs_entry(
-        &app.backend,
-        |backend: Backend, batch: Vec<ReceivedMessage>| async move {
-            route_conversation::handle_batch(&backend, &batch).await
-        },
-        event,
-    )
-    .await;
+    let answer = through_router_entry(&app.backend, event).await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
     assert_eq!(
         app.stored_conversation(&cid).await.session,

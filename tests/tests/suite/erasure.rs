@@ -21,6 +21,17 @@ async fn redact(app: &TestApp, cid: &str, seq: &str, token: &str) -> integration
     .await
 }
 
+/// `DELETE /v1/end-users/{user}` as `token`.
+async fn erase(app: &TestApp, user: &str, token: &str) -> integration_tests::Reply {
+    app.send_raw(
+        reqwest::Method::DELETE,
+        &format!("/v1/end-users/{user}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
 async fn history(app: &TestApp, cid: &str, token: &str) -> Vec<Value> {
     let reply = app
         .get(&format!("/v1/conversations/{cid}/messages"), token)
@@ -252,24 +263,10 @@ async fn erasing_an_end_user_tombstones_what_they_wrote_drops_who_they_were_and_
 
     // Only admins.
     for token in [&agent, &carol] {
-        let reply = app
-            .send_raw(
-                reqwest::Method::DELETE,
-                "/v1/end-users/carol",
-                Some(token),
-                None,
-            )
-            .await;
+        let reply = erase(&app, "carol", token).await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{:?}", reply.body);
     }
-    let reply = app
-        .send_raw(
-            reqwest::Method::DELETE,
-            "/v1/end-users/carol",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let reply = erase(&app, "carol", &admin).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(reply.body["conversations"], 2);
     assert_eq!(reply.body["messages"], 7);
@@ -329,14 +326,7 @@ async fn erasing_an_end_user_tombstones_what_they_wrote_drops_who_they_were_and_
     assert_eq!(erasure.before, "carol");
     assert_eq!(erasure.after["messages"], 7);
     // Again: nothing left to erase, and the audit chain still verifies.
-    let again = app
-        .send_raw(
-            reqwest::Method::DELETE,
-            "/v1/end-users/carol",
-            Some(&admin),
-            None,
-        )
-        .await;
+    let again = erase(&app, "carol", &admin).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["messages"], 0);
     let audited = super::settings_api::admin(&app).audit().await;
