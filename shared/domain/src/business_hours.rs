@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::messages::system_message;
 use crate::model::{Control, Conversation, Message, SessionState};
-use crate::settings::Settings;
 
 /// The `client_message_id` key of the away message (`system.away-message.s{n}`): one per session.
 pub const AWAY_MESSAGE_KEY: &str = "away-message";
@@ -204,18 +203,19 @@ pub fn starts_waiting_for_agents(before: Option<&Conversation>, after: &Conversa
     }
 }
 
-/// The away message `conversation`'s session gets when it started waiting for agents at
-/// `waiting_since`, if the account was closed then and has one (once per session: its
-/// `client_message_id` names the session). Judged at the change's own time, so a change
-/// delivered again later decides the same way.
+/// The away message (`text`, `messaging.away_message`) `conversation`'s session gets when it
+/// started waiting for agents at `waiting_since`, if the account was closed then by `hours`
+/// and has one (once per session: its `client_message_id` names the session). Judged at the
+/// change's own time, so a change delivered again later decides the same way.
 pub fn away_message(
     conversation: &Conversation,
-    settings: &Settings,
+    hours: &BusinessHours,
+    text: Option<&str>,
     waiting_since: i64,
     now: i64,
 ) -> Option<Message> {
-    let text = settings.messaging.away_message.as_deref()?;
-    if settings.business_hours.is_open(waiting_since) {
+    let text = text?;
+    if hours.is_open(waiting_since) {
         return None;
     }
     Some(system_message(conversation, AWAY_MESSAGE_KEY, text, now))

@@ -27,7 +27,9 @@ pub async fn post_if_closed(
         return Ok(None);
     }
     let settings = effective_settings(store, &after.account_id).await?;
-    let Some(message) = away_message(after, &settings, after.updated_at, now) else {
+    let text = settings.messaging.away_message.as_deref();
+    let Some(message) = away_message(after, &settings.business_hours, text, after.updated_at, now)
+    else {
         return Ok(None);
     };
     let posted = store
