@@ -38,10 +38,11 @@ pub struct Erasure {
     pub audit_version: u64,
 }
 
-/// The message at `seq`, if any.
+/// The message at `seq` of a conversation, if any.
 async fn message_at(
     backend: &Backend,
-    conversation: &Conversation,
+    account_id: &str,
+    conversation_id: &str,
     seq: u64,
 ) -> Result<Option<Message>, StoreError> {
     let Some(after) = seq.checked_sub(1) else {
@@ -49,7 +50,7 @@ async fn message_at(
     };
     Ok(backend
         .store
-        .list_messages(&conversation.account_id, &conversation.id, after, 1)
+        .list_messages(account_id, conversation_id, after, 1)
         .await?
         .into_iter()
         .find(|m| m.seq == seq))
@@ -109,18 +110,14 @@ async fn erase_content(
         return Ok((tombstone, files));
     }
     // Someone redacted it first: theirs is the tombstone.
-    let stored = backend
-        .store
-        .list_messages(
-            &message.account_id,
-            &message.conversation_id,
-            message.seq - 1,
-            1,
-        )
-        .await?
-        .into_iter()
-        .next()
-        .unwrap_or(tombstone);
+    let stored = message_at(
+        backend,
+        &message.account_id,
+        &message.conversation_id,
+        message.seq,
+    )
+    .await?
+    .unwrap_or(tombstone);
     Ok((stored, files))
 }
 
@@ -142,7 +139,7 @@ pub async fn redact_message(
     let conversation = visible_conversation(backend.store.as_ref(), principal, cid)
         .await?
         .ok_or(WorkspaceError::NotFound)?;
-    let message = message_at(backend, &conversation, seq)
+    let message = message_at(backend, &conversation.account_id, &conversation.id, seq)
         .await?
         .ok_or(WorkspaceError::NotFound)?;
     if message.redacted.is_some() {
