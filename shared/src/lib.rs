@@ -5,13 +5,14 @@
 
 pub use domain::{
     attachments, bot, business_hours, idle_sessions, ids, integrations, model, now_ms, realtime,
-    rfc3339, routing, rules, sessions, settings, surveys, views, webhooks, widget, workspace,
+    retention, rfc3339, routing, rules, sessions, settings, surveys, views, webhooks, widget,
+    workspace,
 };
 pub use use_cases::{
-    agent_workspace, auth, away_message, backend, batch, built_in_bot, erasure, error, idle_checks,
-    integration_keys, lifecycle, live, optimistic, ports, router, satisfaction, settings_change,
-    validation, visitors, webhook_delivery, webhook_subscriptions, Backend, DomainError,
-    StoreError,
+    agent_workspace, auth, away_message, backend, batch, built_in_bot, conversation_expiry,
+    erasure, error, idle_checks, integration_keys, lifecycle, live, optimistic, ports, router,
+    satisfaction, settings_change, validation, visitors, webhook_delivery, webhook_subscriptions,
+    Backend, DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]
 pub use use_cases::{

@@ -18,6 +18,7 @@ use shared::api::{
 use shared::auth::Principal;
 use shared::backend::Backend;
 use shared::batch::run_batch;
+use shared::conversation_expiry::stamp_conversations;
 use shared::lifecycle::commit_with_retry;
 use shared::model::Role;
 use shared::ports::ReceivedMessage;
@@ -276,6 +277,19 @@ pub async fn carry_out(backend: &Backend, job: EffectJob) -> Result<(), EffectEr
             if !finished {
                 // A large account: hand the rest to a fresh message rather than time out.
                 send_effect(backend, &job).await?;
+                return Err(EffectError::Continued);
+            }
+        }
+        SettingsEffect::ApplyRetention => {
+            let store = backend.store.as_ref();
+            let next = stamp_conversations(store, &job.account_id, job.cursor.as_deref()).await?;
+            if let Some(cursor) = next {
+                // The next page goes on in a fresh message, from where this one stopped.
+                let rest = EffectJob {
+                    cursor: Some(cursor),
+                    ..job
+                };
+                send_effect(backend, &rest).await?;
                 return Err(EffectError::Continued);
             }
         }

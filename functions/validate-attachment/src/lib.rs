@@ -1,8 +1,12 @@
 //! `validate-attachment`: S3 ObjectCreated notifications, delivered through SQS, trigger R19's
 //! second check of each uploaded attachment. A failed message is reported alone (partial batch
-//! response), retried, and dead-lettered after the queue's receive limit.
+//! response), retried, and dead-lettered after the queue's receive limit. The same queue
+//! carries the file purges of expired conversations (`retention`): this function is the one
+//! that may delete files.
 
-use shared::attachments::{parse_object_key, S3EventNotification};
+use shared::attachments::{
+    conversation_prefixes, parse_object_key, AttachmentQueueMessage, FilePurge, S3EventNotification,
+};
 use shared::backend::Backend;
 use shared::batch::run_batch;
 use shared::ports::ReceivedMessage;
@@ -25,6 +29,8 @@ pub enum Handled {
     Decided(usize),
     /// Every attachment named was decided before (a repeated delivery) or is not ours.
     Nothing,
+    /// An expired conversation's files: this many were deleted.
+    Purged(usize),
 }
 
 /// Processes a batch; returns the ids of the messages that failed.
@@ -32,18 +38,45 @@ pub async fn handle_events(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<
     run_batch(
         "validate-attachment",
         batch,
-        |notification: S3EventNotification| async move {
-            handle_notification(backend, notification).await.map(|_| ())
+        |message: AttachmentQueueMessage| async move {
+            handle_message(backend, message).await.map(|_| ())
         },
     )
     .await
 }
 
-/// Handles one S3 notification body (as the bucket's SQS messages carry it).
+/// Handles one message body of the queue (an S3 notification or a file purge).
 pub async fn handle_event(backend: &Backend, body: &str) -> Result<Handled, EventError> {
-    let notification: S3EventNotification =
+    let message: AttachmentQueueMessage =
         serde_json::from_str(body).map_err(|e| EventError::Malformed(e.to_string()))?;
-    handle_notification(backend, notification).await
+    handle_message(backend, message).await
+}
+
+async fn handle_message(
+    backend: &Backend,
+    message: AttachmentQueueMessage,
+) -> Result<Handled, EventError> {
+    match message {
+        AttachmentQueueMessage::Notification(notification) => {
+            handle_notification(backend, notification).await
+        }
+        AttachmentQueueMessage::Purge(purge) => purge_files(backend, &purge).await,
+    }
+}
+
+/// Deletes every file of an expired conversation, uploads and validated copies alike.
+pub async fn purge_files(backend: &Backend, purge: &FilePurge) -> Result<Handled, EventError> {
+    let mut deleted = 0;
+    for prefix in conversation_prefixes(&purge.account_id, &purge.conversation_id) {
+        deleted += backend.objects.delete_prefix(&prefix).await?;
+    }
+    tracing::info!(
+        account_id = %purge.account_id,
+        conversation_id = %purge.conversation_id,
+        deleted,
+        "expired conversation's files deleted"
+    );
+    Ok(Handled::Purged(deleted))
 }
 
 /// Handles one S3 notification. Idempotent: a repeated delivery changes nothing.

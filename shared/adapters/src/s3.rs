@@ -252,6 +252,35 @@ impl ObjectStore for S3Objects {
         Ok(())
     }
 
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+        // A conversation holds a handful of files: one listing page and a delete each (a
+        // DeleteObjects call would need a Content-MD5 some S3 emulators disagree on).
+        let mut deleted = 0;
+        let mut continuation = None;
+        loop {
+            let page = self
+                .client
+                .get()
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(continuation)
+                .send()
+                .await
+                .map_err(crate::sdk_error)?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    self.delete(key).await?;
+                    deleted += 1;
+                }
+            }
+            continuation = page.next_continuation_token().map(str::to_string);
+            if continuation.is_none() {
+                return Ok(deleted);
+            }
+        }
+    }
+
     async fn download_url(
         &self,
         key: &str,

@@ -274,6 +274,9 @@ impl ObjectStore for NotLinked {
     async fn delete(&self, _key: &str) -> Result<(), StoreError> {
         self.refuse()
     }
+    async fn delete_prefix(&self, _prefix: &str) -> Result<usize, StoreError> {
+        self.refuse()
+    }
     async fn download_url(
         &self,
         _key: &str,

@@ -11,7 +11,8 @@
 //! allowed origins, visitors); `workspace` (inbox views, conversation fields, end-user
 //! profiles, the ticket's history); `integrations` (keys for bots and webhook consumers);
 //! `bot` (the built-in bot's turn); `business_hours` (when the team is at work, the away
-//! message); `idle_sessions` (ending sessions nobody wrote in for too long).
+//! message); `idle_sessions` (ending sessions nobody wrote in for too long); `retention` (when a
+//! conversation at rest is deleted).
 
 pub mod attachments;
 pub mod bot;
@@ -23,6 +24,7 @@ pub mod integrations;
 pub mod messages;
 pub mod model;
 pub mod realtime;
+pub mod retention;
 pub mod routing;
 pub mod rules;
 pub mod sessions;

@@ -198,6 +198,10 @@ pub struct Conversation {
     /// stamp of its own is the system's (the ticket history never credits the wrong person).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<ChangeAuthor>,
+    /// When the table's TTL deletes it (epoch seconds): set only while it is at rest in an
+    /// account that keeps conversations for a limited time (`retention`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
 }
 
 impl Conversation {

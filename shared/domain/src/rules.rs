@@ -61,6 +61,7 @@ pub fn new_conversation(
         last_message_at: None,
         transfer_to: None,
         changed_by: None,
+        expires_at: None,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod away_message;
 pub mod backend;
 pub mod batch;
 pub mod built_in_bot;
+pub mod conversation_expiry;
 pub mod erasure;
 pub mod error;
 pub mod idle_checks;
@@ -34,5 +35,6 @@ pub use error::{DomainError, StoreError};
 // The domain, at the paths these modules use (`crate::model`…).
 pub use domain::{
     attachments, bot, business_hours, idle_sessions, ids, integrations, model, now_ms, realtime,
-    rfc3339, routing, rules, sessions, settings, surveys, views, webhooks, widget, workspace,
+    retention, rfc3339, routing, rules, sessions, settings, surveys, views, webhooks, widget,
+    workspace,
 };

@@ -212,7 +212,8 @@ async fn fan_out_one(
 ) -> Result<(usize, usize), StoreError> {
     let (store, push) = (backend.store.as_ref(), backend.push.as_ref());
     // The inbox's activity order, the ticket history, the built-in bot's turn, the
-    // satisfaction survey, the away message and idle checks ride on the same stream; a new message's conversation is read once for the bot and the frames.
+    // satisfaction survey, the away message, idle checks and retention ride on the same
+    // stream; a new message's conversation is read once for the bot and the frames.
     crate::agent_workspace::follow_up(store, change).await?;
     let conversation = match conversation_needed(change) {
         Some((account_id, conversation_id)) => {
@@ -229,6 +230,10 @@ async fn fan_out_one(
     crate::idle_checks::schedule_after(store, backend.routing_queue.as_ref(), change, now).await?;
     // R29: webhook events are queued from the stream, so a crash after a write loses none.
     crate::webhook_delivery::enqueue(store, backend.webhook_queue.as_ref(), change, now).await?;
+    // Retention: a conversation at rest carries its expiry; one the TTL removed is purged.
+    crate::conversation_expiry::keep_expiry(store, change).await?;
+    let attachment_queue = backend.attachment_events_queue.as_ref();
+    crate::conversation_expiry::purge_expired(store, attachment_queue, change, now).await?;
     let (mut frames, mut gone) = (0, 0);
     for delivery in events_of(change, conversation.as_ref()) {
         let (f, g) = deliver(store, push, &delivery, now).await?;

@@ -192,6 +192,24 @@ pub trait ConversationStore: Send + Sync {
     /// Replaces the conversation if its stored revision is still `conversation.revision - 1`;
     /// `Conflict` otherwise (someone else wrote first: re-read and re-apply).
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StoreError>;
+    /// Sets the conversation's `expires_at` (the table's TTL), or removes it with `None`, if
+    /// its revision is still `revision`; the revision does not move (nobody sees the change).
+    /// Answers whether it was set: a newer revision is judged again from its own change.
+    async fn set_expiry(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        revision: u64,
+        expires_at: Option<i64>,
+    ) -> Result<bool, StoreError>;
+    /// Deletes what is left of a conversation whose item expired: its messages, idempotency
+    /// records, attachment records, history and satisfaction records (files are purged apart,
+    /// `attachments::FilePurge`). Answers how many items went; running it again finds none.
+    async fn purge_conversation(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<usize, StoreError>;
     /// A message stored at `at`: the conversation's `last_message_at` moves forward to it and
     /// its revision goes up (so a writer holding an older read re-reads); nothing happens when
     /// it is already at or past `at`, or the conversation is gone.
@@ -567,6 +585,8 @@ pub trait ObjectStore: Send + Sync {
     async fn copy_if_unchanged(&self, from: &str, to: &str, etag: &str) -> Result<(), StoreError>;
     /// Removes the object (no error when it is already gone).
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Removes every object whose key starts with `prefix`; answers how many there were.
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError>;
     /// A short-lived URL that downloads the object as a file named `file_name` (never rendered
     /// inline), served as `content_type`.
     async fn download_url(

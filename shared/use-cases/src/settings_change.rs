@@ -78,6 +78,7 @@ pub async fn change_settings(
             version,
             effect,
             requested_at: now,
+            cursor: None,
         })
         .collect();
     let next = StoredSettings {

@@ -1,7 +1,11 @@
 //! Conversations: create, read, optimistic replace, the owner and live-chat indexes.
 
 use super::*;
+use crate::sessions::CsatRequest;
 use crate::workspace::{activity_key_at, ALL_VIEW_SHARDS};
+
+/// Items deleted together by a purge (one query page, deleted concurrently).
+const PURGE_PAGE: i32 = 50;
 
 #[async_trait]
 impl ConversationStore for DynamoStore {
@@ -70,6 +74,96 @@ impl ConversationStore for DynamoStore {
             .await
             .map_err(store_error)?;
         Ok(())
+    }
+
+    async fn set_expiry(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        revision: u64,
+        expires_at: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(
+                PARTITION_KEY,
+                s(conversation_pk(account_id, conversation_id)),
+            )
+            .key(SORT_KEY, s("CONV"))
+            .condition_expression("#rev = :rev")
+            .expression_attribute_names("#rev", "revision")
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":rev", n(revision));
+        let update = match expires_at {
+            Some(at) => update
+                .update_expression("SET #ttl = :ttl")
+                .expression_attribute_values(":ttl", n(at)),
+            None => update.update_expression("REMOVE #ttl"),
+        };
+        match update.send().await.map_err(store_error) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn purge_conversation(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<usize, StoreError> {
+        // Satisfaction records first (they live outside the conversation's partition, and
+        // only its requests say where their ratings are), then the partition itself.
+        let requests: Vec<CsatRequest> = decode_all(
+            self.query_range(
+                format!("A#{account_id}#CSAT"),
+                format!("C#{conversation_id}#"),
+                &format!("C#{conversation_id}#~"),
+                usize::MAX,
+            )
+            .await?,
+        )?;
+        let mut keys = Vec::new();
+        for request in &requests {
+            if let Some(rated_at) = request.rated_at {
+                keys.push(super::sessions::rating_key(request, rated_at));
+            }
+            keys.push(super::sessions::csat_key(request));
+        }
+        let mut deleted = self.delete_all(keys).await?;
+        let pk = conversation_pk(account_id, conversation_id);
+        loop {
+            // Deleted items leave the consistent read, so every page starts from the top.
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .projection_expression("pk, sk")
+                .consistent_read(true)
+                .limit(PURGE_PAGE)
+                .send()
+                .await
+                .map_err(store_error)?;
+            let keys: Vec<(String, String)> = page
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|item| match (item.get(PARTITION_KEY), item.get(SORT_KEY)) {
+                    (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => {
+                        Some((pk.clone(), sk.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if keys.is_empty() {
+                return Ok(deleted);
+            }
+            deleted += self.delete_all(keys).await?;
+        }
     }
 
     async fn touch_activity(

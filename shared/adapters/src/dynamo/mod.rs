@@ -269,6 +269,14 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Deletes these items, all at once; answers how many keys there were.
+    async fn delete_all(&self, keys: Vec<(String, String)>) -> Result<usize, StoreError> {
+        let count = keys.len();
+        let deletes = keys.into_iter().map(|key| self.delete(key));
+        futures::future::try_join_all(deletes).await?;
+        Ok(count)
+    }
+
     async fn put(&self, item: Item, condition: Option<&str>) -> Result<(), StoreError> {
         self.client
             .put_item()

@@ -19,7 +19,7 @@ fn session_csat_key(account_id: &str, conversation_id: &str, session_no: u32) ->
 
 /// Ratings by the time they were given, for reports: `A#{acct}#CSATR` /
 /// `{rated_at:015}#{cid}#S{session:06}`.
-fn rating_key(rated: &CsatRequest, rated_at: i64) -> (String, String) {
+pub(super) fn rating_key(rated: &CsatRequest, rated_at: i64) -> (String, String) {
     (
         format!("A#{}#CSATR", rated.account_id),
         format!(

@@ -98,6 +98,8 @@ impl ConnectionStore for MemoryStore {
 #[async_trait]
 impl ChangeFeed for MemoryStore {
     async fn next_changes(&self, wait: Duration) -> Result<Vec<StoredChange>, StoreError> {
+        // Whoever reads the feed also plays DynamoDB's TTL sweeper (at most once a second).
+        self.expire_conversations_now()?;
         let changed = {
             let mut tables = self.lock()?;
             if !tables.changes.is_empty() {

@@ -95,6 +95,70 @@ impl ConversationStore for MemoryStore {
         Ok(())
     }
 
+    async fn set_expiry(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        revision: u64,
+        expires_at: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let mut tables = self.lock()?;
+        let Some(stored) = tables
+            .conversations
+            .get(&key(account_id, conversation_id))
+            .filter(|c| c.revision == revision)
+        else {
+            return Ok(false);
+        };
+        let mut next = stored.clone();
+        next.expires_at = expires_at;
+        tables.replace_conversation(&next);
+        Ok(true)
+    }
+
+    async fn purge_conversation(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<usize, StoreError> {
+        let mut tables = self.lock()?;
+        let ours = |a: &str, c: &str| a == account_id && c == conversation_id;
+        let mut deleted = 0;
+        if let Some(gone) = tables
+            .conversations
+            .remove(&key(account_id, conversation_id))
+        {
+            tables.record_change(StoredChange {
+                before: Some(Stored::Conversation(Box::new(gone))),
+                after: None,
+            });
+            deleted += 1;
+        }
+        deleted += tables
+            .messages
+            .remove(&key(account_id, conversation_id))
+            .map_or(0, |messages| messages.len());
+        let before = tables.idempotency.len();
+        tables.idempotency.retain(|(a, c, _, _), _| !ours(a, c));
+        deleted += before - tables.idempotency.len();
+        let before = tables.attachments.len();
+        tables.attachments.retain(|(a, c, _), _| !ours(a, c));
+        deleted += before - tables.attachments.len();
+        let before = tables.history.len();
+        tables.history.retain(|(a, c, _, _), _| !ours(a, c));
+        deleted += before - tables.history.len();
+        // A rated request is two items in DynamoDB (the request and its rating by time).
+        let mut surveys = 0;
+        tables.csat.retain(|(a, c, _), request| {
+            let purged = ours(a, c);
+            if purged {
+                surveys += 1 + usize::from(request.rated_at.is_some());
+            }
+            !purged
+        });
+        Ok(deleted + surveys)
+    }
+
     async fn list_by_activity(
         &self,
         account_id: &str,
@@ -116,5 +180,40 @@ impl ConversationStore for MemoryStore {
             .collect();
         page.sort_by(|a, b| b.0.cmp(&a.0));
         Ok(page.into_iter().take(limit).map(|(_, c)| c).collect())
+    }
+}
+
+impl MemoryStore {
+    /// What DynamoDB's TTL does to the table in the background: removes the conversations whose
+    /// `expires_at` has passed at `now` (epoch ms), each reported on the change feed as a
+    /// removal. Answers how many went. The feed's reader runs it (`next_changes`).
+    pub fn expire_conversations(&self, now: i64) -> Result<usize, StoreError> {
+        let mut tables = self.lock()?;
+        tables.last_expiry_sweep = now;
+        let expired: Vec<ConversationKey> = tables
+            .conversations
+            .iter()
+            .filter(|(_, c)| c.expires_at.is_some_and(|at| at <= now / 1000))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &expired {
+            if let Some(gone) = tables.conversations.remove(k) {
+                tables.record_change(StoredChange {
+                    before: Some(Stored::Conversation(Box::new(gone))),
+                    after: None,
+                });
+            }
+        }
+        Ok(expired.len())
+    }
+
+    /// [`Self::expire_conversations`] at the current time, when a second has passed since the
+    /// last sweep.
+    pub(super) fn expire_conversations_now(&self) -> Result<(), StoreError> {
+        let now = crate::now_ms();
+        if now - self.lock()?.last_expiry_sweep >= 1_000 {
+            self.expire_conversations(now)?;
+        }
+        Ok(())
     }
 }

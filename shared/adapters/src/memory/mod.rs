@@ -91,6 +91,8 @@ struct Tables {
     changes: VecDeque<StoredChange>,
     /// Wakes the change feed's reader after a write.
     changed: Arc<tokio::sync::Notify>,
+    /// When the feed's reader last removed expired conversations (epoch ms).
+    last_expiry_sweep: i64,
 }
 
 impl Tables {

@@ -164,6 +164,13 @@ impl ObjectStore for MemoryObjects {
         Ok(())
     }
 
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+        let mut objects = self.lock()?;
+        let before = objects.len();
+        objects.retain(|key, _| !key.starts_with(prefix));
+        Ok(before - objects.len())
+    }
+
     async fn download_url(
         &self,
         key: &str,

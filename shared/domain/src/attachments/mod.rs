@@ -204,6 +204,32 @@ pub fn validated_key(object_key: &str) -> String {
     format!("{VALIDATED_KEY_PREFIX}{rest}")
 }
 
+/// The key prefixes of every file of a conversation: its uploads and their validated copies.
+pub fn conversation_prefixes(account_id: &str, conversation_id: &str) -> [String; 2] {
+    let uploads = format!("{OBJECT_KEY_PREFIX}{account_id}/{conversation_id}/");
+    let validated = validated_key(&uploads);
+    [uploads, validated]
+}
+
+/// A job for validate-attachment, next to the bucket's notifications on its queue: delete every
+/// file of a conversation that expired (`retention`). Whole prefixes, so files uploaded and
+/// never sent go too, and repeating it is harmless.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilePurge {
+    pub account_id: String,
+    pub conversation_id: String,
+}
+
+/// What validate-attachment's queue carries: the bucket's notifications and file purges, told
+/// apart by their fields (a purge refuses unknown ones, so it is tried first).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum AttachmentQueueMessage {
+    Purge(FilePurge),
+    Notification(S3EventNotification),
+}
+
 /// (account, conversation, attachment) of an object key made by [`object_key`].
 pub fn parse_object_key(key: &str) -> Option<(String, String, String)> {
     let rest = key.strip_prefix(OBJECT_KEY_PREFIX)?;

@@ -65,10 +65,16 @@ pub struct MessagingSettings {
     /// A session with no end-user message for this long is ended by the system as in R21
     /// (`null`: never).
     pub idle_timeout_minutes: Option<u32>,
+    /// Conversations at rest (no session running, nothing held) are deleted, messages and
+    /// files included, this many days after their last activity (`null`: kept forever).
+    pub retention_days: Option<u32>,
 }
 
 /// The idle timeouts admins may choose from: a minute to a week.
 pub const IDLE_TIMEOUT_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=10_080;
+
+/// The retention periods admins may choose from: a day to ten years.
+pub const RETENTION_DAYS_RANGE: std::ops::RangeInclusive<u32> = 1..=3_650;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +166,7 @@ impl Default for Settings {
                 csat_on_session_end: false,
                 away_message: None,
                 idle_timeout_minutes: None,
+                retention_days: None,
             },
             attachments: Toggle { enabled: true },
             bot: BotSettings::default(),
@@ -389,6 +396,18 @@ fn check_hours(after: &Settings) -> Result<(), SettingsError> {
             ));
         }
     }
+    if let Some(days) = after.messaging.retention_days {
+        if !RETENTION_DAYS_RANGE.contains(&days) {
+            return Err(invalid(
+                "retention",
+                format!(
+                    "messaging.retention_days must be between {} and {} (null to keep forever)",
+                    RETENTION_DAYS_RANGE.start(),
+                    RETENTION_DAYS_RANGE.end()
+                ),
+            ));
+        }
+    }
     if let Some(minutes) = after.messaging.idle_timeout_minutes {
         if !IDLE_TIMEOUT_MINUTES_RANGE.contains(&minutes) {
             return Err(invalid(
@@ -425,12 +444,15 @@ pub struct WorkspaceFacts {
 pub enum SettingsEffect {
     /// R3: messaging was turned on; end every active live-chat session of the account.
     EndLiveChats,
+    /// `messaging.retention_days` changed: every conversation's expiry is set again.
+    ApplyRetention,
 }
 
 impl SettingsEffect {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::EndLiveChats => "end_live_chats",
+            Self::ApplyRetention => "apply_retention",
         }
     }
 }
@@ -445,6 +467,9 @@ pub struct EffectJob {
     pub effect: SettingsEffect,
     /// When the change was committed (epoch ms); stale pending jobs are sent again.
     pub requested_at: i64,
+    /// Where a job over many pages goes on (its own queue message carries it there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 /// The before and after of one changed setting.
@@ -547,6 +572,10 @@ pub fn apply_patch(
     // R3: turning messaging on ends the account's live-chat sessions (tickets stay pending).
     if after.messaging.enabled && !before.messaging.enabled {
         effects.push(SettingsEffect::EndLiveChats);
+    }
+    // Conversations already at rest take the new period (or lose their expiry).
+    if after.messaging.retention_days != before.messaging.retention_days {
+        effects.push(SettingsEffect::ApplyRetention);
     }
 
     let (mut old, mut new) = (BTreeMap::new(), BTreeMap::new());

@@ -105,3 +105,49 @@ pub async fn active_live_chats_are_listed_until_ended(store: Arc<dyn Store>) {
         .unwrap()
         .is_empty());
 }
+
+pub async fn expiry_is_set_and_removed_only_at_the_revision_read(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    let read = |store: Arc<dyn Store>, c: Conversation| async move {
+        store
+            .get_conversation(&c.account_id, &c.id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert!(store
+        .set_expiry(&c.account_id, &c.id, c.revision, Some(1_800_000_000))
+        .await
+        .unwrap());
+    let stamped = read(store.clone(), c.clone()).await;
+    assert_eq!(stamped.expires_at, Some(1_800_000_000));
+    // Nobody else sees a change: the revision stays where it was.
+    assert_eq!(stamped.revision, c.revision);
+    // A writer holding an older read is refused, and nothing changes.
+    assert!(!store
+        .set_expiry(&c.account_id, &c.id, c.revision + 1, None)
+        .await
+        .unwrap());
+    assert_eq!(
+        read(store.clone(), c.clone()).await.expires_at,
+        Some(1_800_000_000)
+    );
+    assert!(store
+        .set_expiry(&c.account_id, &c.id, c.revision, None)
+        .await
+        .unwrap());
+    assert_eq!(read(store.clone(), c.clone()).await.expires_at, None);
+    // A conversation that is not there is not created by it.
+    assert!(!store
+        .set_expiry(&c.account_id, "c_gone", 0, Some(1))
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .get_conversation(&c.account_id, "c_gone")
+            .await
+            .unwrap(),
+        None
+    );
+}

@@ -231,6 +231,8 @@ macro_rules! store_contract_tests {
             waiting_pages_follow_routing_order_within_the_callers_groups,
             a_waiting_entry_moves_with_its_conversation_or_not_at_all,
             history_entries_are_recorded_once_and_listed_in_revision_order,
+            expiry_is_set_and_removed_only_at_the_revision_read,
+            a_purge_leaves_nothing_of_its_conversation_and_all_of_the_others,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {
@@ -267,6 +269,7 @@ macro_rules! object_store_contract_tests {
             copy_takes_only_the_version_named,
             upload_target_is_for_its_key_and_expires_after_its_ttl,
             download_urls_differ_per_key_and_name,
+            deleting_a_prefix_removes_every_object_under_it_and_nothing_else,
         );
     };
 }

@@ -157,3 +157,26 @@ pub async fn download_urls_differ_per_key_and_name(under_test: ObjectsUnderTest)
     assert!(b.contains(&second), "{b}");
     assert_ne!(a, c, "the file name is part of what the URL grants");
 }
+
+pub async fn deleting_a_prefix_removes_every_object_under_it_and_nothing_else(
+    under_test: ObjectsUnderTest,
+) {
+    let base = format!("contract/{}/", fresh_account());
+    let (doomed, neighbour) = (format!("{base}c_1/"), format!("{base}c_10/"));
+    let keys = [
+        format!("{doomed}att_1"),
+        format!("{doomed}att_2"),
+        format!("{neighbour}att_3"),
+    ];
+    for key in &keys {
+        under_test.put.put(key, b"bytes".to_vec()).await;
+    }
+    let objects = &under_test.objects;
+    assert_eq!(objects.delete_prefix(&doomed).await.unwrap(), 2);
+    for key in &keys[..2] {
+        assert_eq!(objects.object_head(key).await.unwrap(), None);
+    }
+    // `c_1/` is not a prefix of `c_10/…`.
+    assert!(objects.object_head(&keys[2]).await.unwrap().is_some());
+    assert_eq!(objects.delete_prefix(&doomed).await.unwrap(), 0);
+}

@@ -281,3 +281,156 @@ pub async fn a_csat_request_is_rated_once_and_listed_by_the_time_of_its_rating(
         .unwrap()
         .is_empty());
 }
+
+pub async fn a_purge_leaves_nothing_of_its_conversation_and_all_of_the_others(
+    store: Arc<dyn Store>,
+) {
+    use crate::attachments::{object_key, Attachment, AttachmentStatus};
+    let account = fresh_account();
+    let (agent, purged) = agent_with_assigned_conversation(&store, &account, (2, 0)).await;
+    let kept = conversation(&account, "bob", 20);
+    store.create_conversation(&kept).await.unwrap();
+    let mut files = Vec::new();
+    for c in [&purged, &kept] {
+        for n in 0..3 {
+            let m = message(c, &c.owner_id, &format!("m{n}"), "hello");
+            store.append_message(&m).await.unwrap();
+        }
+        let id = new_id("att");
+        files.push(id.clone());
+        store
+            .create_attachment(&Attachment {
+                account_id: account.clone(),
+                conversation_id: c.id.clone(),
+                object_key: object_key(&account, &c.id, &id),
+                id,
+                uploader_id: c.owner_id.clone(),
+                file_name: "a.png".into(),
+                extension: "png".into(),
+                declared_content_type: "image/png".into(),
+                declared_size: 10,
+                size: None,
+                status: AttachmentStatus::Pending,
+                reason: None,
+                download_only: false,
+                created_at: 1,
+                decided_at: None,
+            })
+            .await
+            .unwrap();
+        store
+            .record_history(&[crate::workspace::HistoryEntry {
+                account_id: account.clone(),
+                conversation_id: c.id.clone(),
+                ticket_id: c.ticket_id.clone(),
+                revision: 1,
+                field: "tags".into(),
+                before: serde_json::json!([]),
+                after: serde_json::json!(["vip"]),
+                by: None,
+                at: 5,
+            }])
+            .await
+            .unwrap();
+    }
+    let change = end_session(
+        &purged,
+        &ending_settings(EndedSessionRouting::Messaging),
+        Some(&agent),
+        &agent.id,
+        6,
+    )
+    .unwrap()
+    .unwrap();
+    store.commit_session_change(&change).await.unwrap();
+    let request = change.csat.clone().unwrap();
+    let rated_at = 1_700_000_000_000;
+    store
+        .record_csat_rating(&crate::sessions::CsatRequest {
+            score: Some(5),
+            comment: Some("my address is ...".into()),
+            rated_at: Some(rated_at),
+            ..request.clone()
+        })
+        .await
+        .unwrap();
+
+    // The conversation (here still there: the TTL usually took it first), 3 messages and the
+    // end notice, their 4 idempotency records, the attachment, the history entry, the survey
+    // request and its rating by time.
+    let deleted = store
+        .purge_conversation(&account, &purged.id)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 13, "items purged");
+    assert_eq!(
+        store.get_conversation(&account, &purged.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .get_attachment(&account, &purged.id, &files[0])
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .get_attachment(&account, &kept.id, &files[1])
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .list_messages(&account, &purged.id, 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .find_message(&account, &purged.id, &purged.owner_id, "m0")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .list_history(&account, &purged.id, 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .latest_csat_request(&account, &purged.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .list_csat_ratings(&account, (0, i64::MAX), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // The other conversation of the account is whole.
+    assert_eq!(
+        store
+            .list_messages(&account, &kept.id, 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        store
+            .list_history(&account, &kept.id, 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Again: nothing is left to delete.
+    assert_eq!(
+        store
+            .purge_conversation(&account, &purged.id)
+            .await
+            .unwrap(),
+        0
+    );
+}

@@ -19,6 +19,7 @@ pub async fn settings_commit_is_conditional_on_version_and_audited(store: Arc<dy
         version: 1,
         effect: SettingsEffect::EndLiveChats,
         requested_at: 10,
+        cursor: None,
     };
     store
         .commit_settings(&account, 0, &v1, &first, std::slice::from_ref(&job))
