@@ -600,3 +600,32 @@ pub fn bare_request(method: &str, path: &str) -> shared::api::ApiRequest {
         .body(Default::default())
         .expect("a valid method and path")
 }
+
+/// A queue that records what is sent to it (and sends nothing on): what a fan-out step queued.
+#[derive(Default)]
+pub struct RecordingQueue {
+    pub sent: std::sync::Mutex<Vec<(String, u32)>>,
+}
+
+#[async_trait::async_trait]
+impl Queue for RecordingQueue {
+    async fn send(&self, body: &str, delay_seconds: u32) -> Result<(), shared::StoreError> {
+        self.sent
+            .lock()
+            .expect("recording queue lock")
+            .push((body.to_string(), delay_seconds));
+        Ok(())
+    }
+    async fn receive(
+        &self,
+        _max: u32,
+    ) -> Result<Vec<shared::ports::ReceivedMessage>, shared::StoreError> {
+        Ok(Vec::new())
+    }
+    async fn acknowledge(&self, _receipt: &str) -> Result<(), shared::StoreError> {
+        Ok(())
+    }
+    async fn retry_after(&self, _receipt: &str, _delay: u32) -> Result<(), shared::StoreError> {
+        Ok(())
+    }
+}

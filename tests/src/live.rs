@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -243,4 +243,35 @@ impl LiveClient {
             }
         }
     }
+}
+
+/// A DynamoDB Streams record (Lambda's event format) for an item stored by the adapter.
+pub fn stream_record(sequence_number: &str, old: Option<&Value>, new: Option<&Value>) -> Value {
+    let event_name = match (old, new) {
+        (None, Some(_)) => "INSERT",
+        (Some(_), Some(_)) => "MODIFY",
+        _ => "REMOVE",
+    };
+    let mut change = json!({
+        "ApproximateCreationDateTime": 1_795_000_000.0,
+        "Keys": {"pk": {"S": "k"}, "sk": {"S": "k"}},
+        "SequenceNumber": sequence_number,
+        "SizeBytes": 512,
+        "StreamViewType": "NEW_AND_OLD_IMAGES"
+    });
+    if let Some(new) = new {
+        change["NewImage"] = new.clone();
+    }
+    if let Some(old) = old {
+        change["OldImage"] = old.clone();
+    }
+    json!({
+        "eventID": format!("e-{sequence_number}"),
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": change,
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/relay-messaging/stream/2026-11-22T00:00:00.000"
+    })
 }

@@ -12,12 +12,12 @@ use crate::realtime::{Stored, StoredChange};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
-/// Whether nothing runs in it: no active session, no capacity held, no offer, not waiting.
+/// Whether nothing runs in it: no active session (so it is not waiting for an agent either:
+/// ending a session takes it off the waiting list), no capacity held, no offer standing.
 pub fn is_at_rest(conversation: &Conversation) -> bool {
     conversation.session == SessionState::Ended
         && conversation.held_capacity.is_none()
         && conversation.offer.is_none()
-        && conversation.routing_since.is_none()
 }
 
 /// The `expires_at` (epoch seconds) the conversation should carry under a retention of
@@ -63,7 +63,6 @@ mod tests {
     fn ended(activity_ms: i64) -> Conversation {
         let mut c = new_conversation("acct", "u1", &Settings::default(), activity_ms);
         c.session = SessionState::Ended;
-        c.routing_since = None;
         c
     }
 
@@ -79,9 +78,17 @@ mod tests {
     fn a_conversation_that_holds_anything_never_expires() {
         let running = new_conversation("acct", "u1", &Settings::default(), 0);
         assert_eq!(expiry(&running, Some(1)), None);
-        let mut waiting = ended(0);
-        waiting.routing_since = Some(0);
-        assert_eq!(expiry(&waiting, Some(1)), None);
+        let mut offered = ended(0);
+        offered.offer = Some(crate::model::Offer {
+            account_id: "acct".into(),
+            conversation_id: offered.id.clone(),
+            channel: crate::model::CapacityChannel::Messaging,
+            agent_id: "ag-1".into(),
+            offer_id: "o1".into(),
+            offered_at: 0,
+            expires_at: 30_000,
+        });
+        assert_eq!(expiry(&offered, Some(1)), None);
         let mut holding = ended(0);
         holding.held_capacity = Some(crate::model::CapacityChannel::Email);
         assert_eq!(expiry(&holding, Some(1)), None);

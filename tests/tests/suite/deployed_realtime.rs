@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use integration_tests::live::stream_record;
 use integration_tests::{json, TestApp};
 use serde_json::Value;
 use shared::adapters::memory::{MemoryPush, Outgoing};
@@ -141,37 +142,6 @@ async fn websocket_events_connect_with_a_good_token_answer_frames_and_disconnect
         backend.store.get_connection(&connection_id).await.unwrap(),
         None
     );
-}
-
-/// A DynamoDB Streams record (Lambda's event format) for an item stored by the adapter.
-fn stream_record(sequence_number: &str, old: Option<&Value>, new: Option<&Value>) -> Value {
-    let event_name = match (old, new) {
-        (None, Some(_)) => "INSERT",
-        (Some(_), Some(_)) => "MODIFY",
-        _ => "REMOVE",
-    };
-    let mut change = json!({
-        "ApproximateCreationDateTime": 1_795_000_000.0,
-        "Keys": {"pk": {"S": "k"}, "sk": {"S": "k"}},
-        "SequenceNumber": sequence_number,
-        "SizeBytes": 512,
-        "StreamViewType": "NEW_AND_OLD_IMAGES"
-    });
-    if let Some(new) = new {
-        change["NewImage"] = new.clone();
-    }
-    if let Some(old) = old {
-        change["OldImage"] = old.clone();
-    }
-    json!({
-        "eventID": format!("e-{sequence_number}"),
-        "eventName": event_name,
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "eu-west-1",
-        "dynamodb": change,
-        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/relay-messaging/stream/2026-11-22T00:00:00.000"
-    })
 }
 
 /// The item the DynamoDB adapter stores for the newest message of `cid`, in DynamoDB JSON.

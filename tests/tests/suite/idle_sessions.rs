@@ -4,45 +4,16 @@
 //! that long through R21's step (notice, CSAT, capacity released), and nothing else. Time is
 //! injected where waiting would take minutes: the check is judged at a given instant.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use integration_tests::agents::{accept, agent, load, offered_to, waiting};
-use integration_tests::{json, TestApp};
+use integration_tests::{json, RecordingQueue, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
 use shared::idle_sessions::{IdleCheck, IdleVerdict, MAX_CHECK_DELAY_SECONDS};
 use shared::model::{AuthorRole, Control, Message, Priority, Role, SessionState};
-use shared::ports::{Queue, ReceivedMessage};
 use shared::realtime::{Stored, StoredChange};
-use shared::StoreError;
-
-/// A queue that records what is sent to it (and sends nothing on).
-#[derive(Default)]
-struct Recorder {
-    sent: Mutex<Vec<(String, u32)>>,
-}
-
-#[async_trait]
-impl Queue for Recorder {
-    async fn send(&self, body: &str, delay_seconds: u32) -> Result<(), StoreError> {
-        self.sent
-            .lock()
-            .unwrap()
-            .push((body.to_string(), delay_seconds));
-        Ok(())
-    }
-    async fn receive(&self, _max: u32) -> Result<Vec<ReceivedMessage>, StoreError> {
-        Ok(Vec::new())
-    }
-    async fn acknowledge(&self, _receipt: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn retry_after(&self, _receipt: &str, _delay_seconds: u32) -> Result<(), StoreError> {
-        Ok(())
-    }
-}
 
 async fn set(app: &TestApp, patch: Value) {
     app.patch_settings(&app.token(Role::Admin, "admin-1"), patch)
@@ -65,7 +36,7 @@ async fn end_user_says(app: &TestApp, cid: &str, user: &str, id: &str) -> Messag
 /// What the fan-out queues for `message` (a new message's change), with the routing queue
 /// recorded.
 async fn scheduled_for(app: &TestApp, message: &Message) -> Vec<(String, u32)> {
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingQueue::default());
     let mut backend = app.backend.clone();
     backend.routing_queue = recorder.clone();
     let change = StoredChange {

@@ -28,6 +28,7 @@ mod messages_api;
 mod openapi;
 mod realtime;
 mod realtime_delivery;
+mod retention;
 mod request_shape;
 mod routes;
 mod routing;
