@@ -127,7 +127,12 @@ async fn a_conversation_at_rest_expires_after_its_period_until_its_end_user_writ
     );
     // The end user writes again: a new session runs, and nothing running ever expires.
     let again = app
-        .send_text(&rested.id, &app.token(Role::EndUser, "bob"), "m2", "still there?")
+        .send_text(
+            &rested.id,
+            &app.token(Role::EndUser, "bob"),
+            "m2",
+            "still there?",
+        )
         .await;
     assert_eq!(again.status, StatusCode::CREATED);
     let running = conversation_when(&app, &rested.id, |c| c.expires_at.is_none()).await;
@@ -151,7 +156,8 @@ async fn a_retention_change_stamps_conversations_at_rest_and_null_takes_the_stam
             .await
             .unwrap();
         assert!(
-            jobs.iter().any(|j| j.effect == SettingsEffect::ApplyRetention),
+            jobs.iter()
+                .any(|j| j.effect == SettingsEffect::ApplyRetention),
             "{jobs:?}"
         );
         for job in jobs {
@@ -179,7 +185,10 @@ async fn conversation_image(app: &TestApp, cid: &str) -> Value {
     let item = client
         .get_item()
         .table_name(&provisioned.table_name)
-        .key("pk", AttributeValue::S(format!("A#{}#C#{cid}", app.account.id)))
+        .key(
+            "pk",
+            AttributeValue::S(format!("A#{}#C#{cid}", app.account.id)),
+        )
         .key("sk", AttributeValue::S("CONV".into()))
         .send()
         .await
@@ -197,7 +206,10 @@ async fn ttl_deletes(app: &TestApp, cid: &str) {
     client
         .delete_item()
         .table_name(&provisioned.table_name)
-        .key("pk", AttributeValue::S(format!("A#{}#C#{cid}", app.account.id)))
+        .key(
+            "pk",
+            AttributeValue::S(format!("A#{}#C#{cid}", app.account.id)),
+        )
         .key("sk", AttributeValue::S("CONV".into()))
         .send()
         .await
@@ -212,7 +224,12 @@ fn ttl_removal(sequence_number: &str, old: &Value) -> Value {
 }
 
 async fn object_exists(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> bool {
-    s3.head_object().bucket(bucket).key(key).send().await.is_ok()
+    s3.head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
 }
 
 #[tokio::test]
@@ -271,7 +288,9 @@ async fn an_expired_conversation_is_purged_with_its_files_and_its_neighbours_are
     let answer = feed(vec![ttl_removal("2", &image)]).await;
     assert_eq!(answer["batchItemFailures"], json!([]));
     assert!(app.stored_messages(&expired).await.is_empty());
-    let replay = app.send_text(&expired, &eu, "a1", "my card ends 4242").await;
+    let replay = app
+        .send_text(&expired, &eu, "a1", "my card ends 4242")
+        .await;
     assert_eq!(replay.status, StatusCode::NOT_FOUND, "{:?}", replay.body);
     assert_eq!(app.stored_messages(&neighbour).await.len(), 1);
 

@@ -1,4 +1,4 @@
-//! DynamoDB adapter: one table, keys designed per access pattern (see docs/data-model.md).
+//! DynamoDB adapter: one table, keys designed per access pattern (the table below).
 //!
 //! | item | pk | sk |
 //! |---|---|---|
@@ -10,7 +10,7 @@
 //! | CSAT rating by time | `A#{acct}#CSATR` | `{rated_at:015}#{cid}#S{session:06}` |
 //! | widget visitors counted | `A#{acct}#VISITORS` | `W#{window:015}#{source}` (TTL) |
 //! | settings document | `A#{acct}` | `SETTINGS` |
-//! | conversation | `A#{acct}#C#{cid}` | `CONV` (+ `gsi1pk = A#{acct}#U#{owner}`, `gsi1sk = {created_at}#{cid}`) |
+//! | conversation | `A#{acct}#C#{cid}` | `CONV` (+ `gsi1pk = A#{acct}#U#{owner}`, `gsi1sk = {created_at}#{cid}`; TTL `expires_at` while at rest under retention) |
 //! | message | `A#{acct}#C#{cid}` | `M#{seq:012}` |
 //! | idempotency record | `A#{acct}#C#{cid}` | `I#{client_message_id}#{author}` (TTL `expires_at`) |
 //! | workspace facts | `A#{acct}` | `WORKSPACE` |
