@@ -507,3 +507,73 @@ fn the_api_stage_is_throttled_and_every_functions_logs_expire() {
         );
     }
 }
+
+/// #19 item 8: the signing keys live in partitions of their own (`S#…`), and every function
+/// that neither verifies nor mints tokens is denied them by that prefix: a compromised queue or
+/// stream consumer cannot read any tenant's secret. The functions that answer HTTP or WebSocket
+/// requests verify tokens, so they keep access (and the deny would break them).
+#[test]
+fn only_functions_that_verify_or_mint_tokens_may_reach_the_signing_keys() {
+    let template = template();
+    let all = template["Resources"].as_mapping().unwrap();
+    let secrets = yaml(serde_json::json!([format!(
+        "{}*",
+        shared::adapters::dynamo::SECRETS_PREFIX
+    )]));
+    let (mut denied, mut expected) = (Vec::new(), Vec::new());
+    for (id, function) in all
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+    {
+        let id = id.as_str().unwrap().to_string();
+        let answers_requests = function["Properties"]["Events"]
+            .as_mapping()
+            .is_some_and(|events| events.values().any(|e| e["Type"] == "HttpApi"))
+            || function["Metadata"]["BuildProperties"]["Binary"] == "realtime";
+        if !answers_requests {
+            expected.push(id.clone());
+        }
+        let statements = function["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{id} has a policy"));
+        let denies_secrets = statements.iter().any(|statement| {
+            let actions = statement["Action"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default();
+            statement["Effect"] == "Deny"
+                && ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+                    .iter()
+                    .all(|a| actions.iter().any(|x| x == a))
+                && statement["Condition"]["ForAnyValue:StringLike"]["dynamodb:LeadingKeys"]
+                    == secrets
+        });
+        if denies_secrets {
+            denied.push(id);
+        }
+    }
+    denied.sort();
+    expected.sort();
+    assert_eq!(denied, expected);
+    assert_eq!(expected.len(), 5, "{expected:?}");
+
+    // The fan-out is not even handed the keys' stream records.
+    let fan_out = all
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"] == "fan-out")
+        .expect("the fan-out");
+    let stream = fan_out["Properties"]["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|e| e["Type"] == "DynamoDB")
+        .expect("its stream");
+    let pattern = stream["Properties"]["FilterCriteria"]["Filters"][0]["Pattern"]
+        .as_str()
+        .expect("a filter");
+    let pattern: serde_json::Value = serde_json::from_str(pattern).unwrap();
+    assert_eq!(
+        pattern,
+        serde_json::json!({"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "A#"}]}}}})
+    );
+}

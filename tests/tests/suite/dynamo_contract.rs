@@ -309,3 +309,62 @@ mod push {
     use super::*;
     shared::push_contract_tests!(api_gateway_push());
 }
+
+/// #19 item 8: a signing key's secret is stored in a partition of its own under the secrets'
+/// prefix (which the template denies to functions that need no key), never in the account's
+/// partition that every function reads.
+#[tokio::test]
+async fn signing_keys_are_stored_apart_under_the_secrets_prefix() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use shared::adapters::dynamo::SECRETS_PREFIX;
+    use shared::model::SigningKey;
+    let store = dynamo_store().await;
+    let account = shared::contract::fresh_account();
+    store
+        .put_account(&shared::model::Account {
+            id: account.clone(),
+            name: "Acme".into(),
+            capabilities: Vec::new(),
+            created_at: 5,
+            messaging_enabled_at: None,
+        })
+        .await
+        .unwrap();
+    let key = SigningKey {
+        account_id: account.clone(),
+        kid: "k1".into(),
+        secret: "hunter2-but-longer".into(),
+        created_at: 5,
+    };
+    store.put_signing_key(&key).await.unwrap();
+    assert_eq!(
+        store.get_signing_key(&account, "k1").await.unwrap(),
+        Some(key)
+    );
+    let client = aws_sdk_dynamodb::Client::new(&emulator_config().await);
+    let partition = |pk: String| {
+        let client = client.clone();
+        async move {
+            client
+                .query()
+                .table_name(&provisioned().await.table_name)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .items
+                .unwrap_or_default()
+        }
+    };
+    let in_account = partition(format!("A#{account}")).await;
+    assert!(!in_account.is_empty(), "the account item is there");
+    assert!(in_account.iter().all(|item| !item.contains_key("secret")));
+    let apart = partition(format!("{SECRETS_PREFIX}KEYS#{account}")).await;
+    assert_eq!(apart.len(), 1);
+    assert_eq!(
+        apart[0].get("secret"),
+        Some(&AttributeValue::S("hunter2-but-longer".into()))
+    );
+}

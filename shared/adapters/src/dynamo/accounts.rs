@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// Signing keys live in their own partition, under the secrets' prefix, so that IAM can keep
+/// every function that neither verifies nor mints tokens away from them (`dynamodb:LeadingKeys`
+/// cannot tell one sort key from another) and the fan-out's stream filter never passes them on.
+fn signing_keys_pk(account_id: &str) -> String {
+    format!("{SECRETS_PREFIX}KEYS#{account_id}")
+}
+
 #[async_trait]
 impl AccountStore for DynamoStore {
     async fn put_account(&self, account: &Account) -> Result<(), StoreError> {
@@ -21,7 +28,11 @@ impl AccountStore for DynamoStore {
 
     async fn put_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
         self.put(
-            encode(key, account_pk(&key.account_id), format!("KEY#{}", key.kid))?,
+            encode(
+                key,
+                signing_keys_pk(&key.account_id),
+                format!("KEY#{}", key.kid),
+            )?,
             None,
         )
         .await
@@ -32,7 +43,7 @@ impl AccountStore for DynamoStore {
         account_id: &str,
         kid: &str,
     ) -> Result<Option<SigningKey>, StoreError> {
-        self.get(account_pk(account_id), format!("KEY#{kid}"))
+        self.get(signing_keys_pk(account_id), format!("KEY#{kid}"))
             .await?
             .map(decode)
             .transpose()
@@ -42,7 +53,11 @@ impl AccountStore for DynamoStore {
         &self,
         key: &SigningKey,
     ) -> Result<SigningKey, StoreError> {
-        let item = encode(key, account_pk(&key.account_id), format!("KEY#{}", key.kid))?;
+        let item = encode(
+            key,
+            signing_keys_pk(&key.account_id),
+            format!("KEY#{}", key.kid),
+        )?;
         match self.put(item, Some("attribute_not_exists(pk)")).await {
             Ok(()) => Ok(key.clone()),
             Err(StoreError::Conflict) => self

@@ -3,7 +3,7 @@
 //! | item | pk | sk |
 //! |---|---|---|
 //! | account | `A#{acct}` | `ACCOUNT` |
-//! | signing key | `A#{acct}` | `KEY#{kid}` |
+//! | signing key (secret) | `S#KEYS#{acct}` | `KEY#{kid}` |
 //! | integration (key kept as a hash) | `A#{acct}` | `INTEG#{id}` |
 //! | webhook subscription | `A#{acct}` | `WEBHOOK#{id}` |
 //! | webhook delivery attempt | `A#{acct}#WH#{id}` | `D#{at:015}#{event}#{attempt:02}` (TTL 30 days) |
@@ -95,6 +95,11 @@ pub const MINE_INDEX: &str = "gsi3";
 pub const ALL_INDEX: &str = "gsi4";
 pub const WAITING_GROUP_INDEX: &str = "gsi5";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// The partition keys of secrets (signing keys) start with this, and nothing else's does: the
+/// template denies reading them by this prefix to functions that need none, and the fan-out's
+/// stream filter only passes partitions starting with `A#`.
+pub const SECRETS_PREFIX: &str = "S#";
 
 /// Contending appends retry this often before answering "busy" (each try is one round trip).
 const MAX_APPEND_ATTEMPTS: u32 = 60;
