@@ -508,54 +508,61 @@ fn the_api_stage_is_throttled_and_every_functions_logs_expire() {
     }
 }
 
-/// #19 item 8: the signing keys live in partitions of their own (`S#…`), and every function
-/// that neither verifies nor mints tokens is denied them by that prefix: a compromised queue or
-/// stream consumer cannot read any tenant's secret. The functions that answer HTTP or WebSocket
-/// requests verify tokens, so they keep access (and the deny would break them).
+/// #19 item 8: secrets live in partitions of their own (`S#KEYS#…` signing keys, `S#HOOKS#…`
+/// webhook secrets), and IAM denies each kind, by that prefix, to every function that needs
+/// none of it: a compromised queue or stream consumer reads no tenant's signing key, and only
+/// the integrations function (writes them) and deliver-webhook (signs with them) reach webhook
+/// secrets. Functions that answer HTTP or WebSocket requests verify tokens, so they keep the
+/// signing keys (a deny would break them).
 #[test]
-fn only_functions_that_verify_or_mint_tokens_may_reach_the_signing_keys() {
+fn each_function_reaches_only_the_secrets_it_needs() {
     let template = template();
     let all = template["Resources"].as_mapping().unwrap();
-    let secrets = yaml(serde_json::json!([format!(
-        "{}*",
-        shared::adapters::dynamo::SECRETS_PREFIX
-    )]));
-    let (mut denied, mut expected) = (Vec::new(), Vec::new());
+    let prefix = shared::adapters::dynamo::SECRETS_PREFIX;
     for (id, function) in all
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
     {
-        let id = id.as_str().unwrap().to_string();
-        let answers_requests = function["Properties"]["Events"]
-            .as_mapping()
-            .is_some_and(|events| events.values().any(|e| e["Type"] == "HttpApi"))
-            || function["Metadata"]["BuildProperties"]["Binary"] == "realtime";
-        if !answers_requests {
-            expected.push(id.clone());
-        }
+        let id = id.as_str().unwrap();
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default();
+        let verifies_tokens = binary == "realtime"
+            || function["Properties"]["Events"]
+                .as_mapping()
+                .is_some_and(|events| events.values().any(|e| e["Type"] == "HttpApi"));
+        let handles_webhook_secrets = ["integrations", "deliver-webhook"].contains(&binary);
+        let expected: Vec<String> = match (verifies_tokens, handles_webhook_secrets) {
+            (false, false) => vec![format!("{prefix}*")],
+            (false, true) => vec![format!("{prefix}KEYS#*")],
+            (true, false) => vec![format!("{prefix}HOOKS#*")],
+            (true, true) => Vec::new(),
+        };
         let statements = function["Properties"]["Policies"][0]["Statement"]
             .as_sequence()
             .unwrap_or_else(|| panic!("{id} has a policy"));
-        let denies_secrets = statements.iter().any(|statement| {
+        let mut denied: Vec<String> = Vec::new();
+        for statement in statements.iter().filter(|s| s["Effect"] == "Deny") {
             let actions = statement["Action"]
                 .as_sequence()
                 .cloned()
                 .unwrap_or_default();
-            statement["Effect"] == "Deny"
-                && ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
+            assert!(
+                ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]
                     .iter()
-                    .all(|a| actions.iter().any(|x| x == a))
-                && statement["Condition"]["ForAnyValue:StringLike"]["dynamodb:LeadingKeys"]
-                    == secrets
-        });
-        if denies_secrets {
-            denied.push(id);
+                    .all(|a| actions.iter().any(|x| x == a)),
+                "{id}: a deny that misses reads or writes"
+            );
+            let keys = &statement["Condition"]["ForAnyValue:StringLike"]["dynamodb:LeadingKeys"];
+            denied.extend(
+                keys.as_sequence()
+                    .unwrap_or_else(|| panic!("{id}: a deny not by leading key"))
+                    .iter()
+                    .map(|k| k.as_str().unwrap().to_string()),
+            );
         }
+        assert_eq!(denied, expected, "{id} ({binary})");
     }
-    denied.sort();
-    expected.sort();
-    assert_eq!(denied, expected);
-    assert_eq!(expected.len(), 5, "{expected:?}");
 
     // The fan-out is not even handed the keys' stream records.
     let fan_out = all

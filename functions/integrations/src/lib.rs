@@ -82,9 +82,10 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
         Operation::CreateWebhook => {
             let body: NewSubscription = parse_json(request)?;
             let allow_loopback = backend.limits.allow_loopback_webhooks;
-            let created = subscribe(store, &principal, body, allow_loopback, now_ms()).await?;
+            let (created, secret) =
+                subscribe(store, &principal, body, allow_loopback, now_ms()).await?;
             let mut view = subscription_view(&created);
-            view["secret"] = json!(created.secret);
+            view["secret"] = json!(secret.0);
             Ok(json(StatusCode::CREATED, &view))
         }
         Operation::ListWebhooks => {

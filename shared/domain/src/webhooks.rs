@@ -41,15 +41,14 @@ impl WebhookEventType {
     }
 }
 
-/// A subscription: where an account's events of `events` are delivered, signed with `secret`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A subscription: where an account's events of `events` are delivered. The secret that signs
+/// them ([`WebhookSecret`]) is stored apart: most functions read subscriptions, few need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
     pub account_id: String,
     pub id: String,
     pub url: String,
     pub events: Vec<WebhookEventType>,
-    /// HMAC key of `Relay-Signature`; shown once, at creation.
-    pub secret: String,
     pub created_at: i64,
     pub created_by: String,
     /// Events dead-lettered in a row; reset by a delivered one.
@@ -60,15 +59,14 @@ pub struct Subscription {
     pub disabled_at: Option<i64>,
 }
 
-impl std::fmt::Debug for Subscription {
+/// The HMAC key of a subscription's `Relay-Signature`: shown once, at creation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookSecret(pub String);
+
+impl std::fmt::Debug for WebhookSecret {
     // The secret never reaches logs.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription")
-            .field("account_id", &self.account_id)
-            .field("id", &self.id)
-            .field("url", &self.url)
-            .field("events", &self.events)
-            .finish_non_exhaustive()
+        f.write_str("WebhookSecret(..)")
     }
 }
 
@@ -100,7 +98,7 @@ pub fn create_subscription(
     request: NewSubscription,
     allow_loopback: bool,
     now: i64,
-) -> Result<Subscription, DomainError> {
+) -> Result<(Subscription, WebhookSecret), DomainError> {
     check_url(&request.url, allow_loopback)?;
     let mut events = request.events;
     events.sort();
@@ -113,17 +111,20 @@ pub fn create_subscription(
     let mut secret = [0u8; 32];
     // As for ids: without the OS random source no secret can be minted at all.
     getrandom::fill(&mut secret).expect("operating system random source is unavailable");
-    Ok(Subscription {
+    let subscription = Subscription {
         account_id: account_id.into(),
         id: new_id("wh"),
         url: request.url,
         events,
-        secret: format!("whsec_{}", hex::encode(secret)),
         created_at: now,
         created_by: created_by.into(),
         consecutive_failures: 0,
         disabled_at: None,
-    })
+    };
+    Ok((
+        subscription,
+        WebhookSecret(format!("whsec_{}", hex::encode(secret))),
+    ))
 }
 
 /// Where a delivery goes: scheme, host (a name or an address literal) and port.
@@ -510,7 +511,7 @@ mod tests {
             events,
         };
         assert!(create_subscription("a", "admin", new(vec![]), false, 0).is_err());
-        let made = create_subscription(
+        let (made, secret) = create_subscription(
             "a",
             "admin",
             new(vec![
@@ -521,9 +522,9 @@ mod tests {
             0,
         )
         .unwrap();
-        assert!(made.secret.starts_with("whsec_") && made.secret.len() == 70);
+        assert!(secret.0.starts_with("whsec_") && secret.0.len() == 70);
         assert!(made.wants(WebhookEventType::MessageCreated));
         assert!(!made.wants(WebhookEventType::TicketClosed));
-        assert!(!format!("{made:?}").contains(&made.secret));
+        assert!(!format!("{secret:?}").contains(&secret.0));
     }
 }

@@ -11,7 +11,7 @@ use crate::realtime::{Listener, StoredChange};
 use crate::routing::{Agent, AgentProfileChange, Offer, WaitingEntry};
 use crate::sessions::{CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
-use crate::webhooks::{DeliveryAttempt, Subscription};
+use crate::webhooks::{DeliveryAttempt, Subscription, WebhookSecret};
 use crate::workspace::HistoryEntry;
 
 #[async_trait]
@@ -74,7 +74,18 @@ pub trait IntegrationStore: Send + Sync {
 /// An account's webhook subscriptions and their delivery log (spec "Integrations", R29).
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
-    async fn create_subscription(&self, subscription: &Subscription) -> Result<(), StoreError>;
+    /// Stores a new subscription and, apart from it, the secret that signs its deliveries.
+    async fn create_subscription(
+        &self,
+        subscription: &Subscription,
+        secret: &WebhookSecret,
+    ) -> Result<(), StoreError>;
+    /// The secret of a subscription of the account (only the delivery reads it).
+    async fn subscription_secret(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+    ) -> Result<Option<WebhookSecret>, StoreError>;
     async fn get_subscription(
         &self,
         account_id: &str,
@@ -82,7 +93,8 @@ pub trait WebhookStore: Send + Sync {
     ) -> Result<Option<Subscription>, StoreError>;
     /// The account's subscriptions, oldest first.
     async fn list_subscriptions(&self, account_id: &str) -> Result<Vec<Subscription>, StoreError>;
-    /// Removes it (its delivery log expires on its own); `false` when there was none.
+    /// Removes it and its secret (its delivery log expires on its own); `false` when there was
+    /// none.
     async fn delete_subscription(
         &self,
         account_id: &str,

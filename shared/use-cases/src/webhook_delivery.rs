@@ -117,12 +117,20 @@ async fn deliver_one(
         // Deleted or disabled since the event was queued: nobody to deliver to.
         return Ok(());
     };
+    let Some(secret) = store
+        .subscription_secret(&job.account_id, &job.subscription_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        // Deleted since (the secret goes with it).
+        return Ok(());
+    };
     let body = serde_json::to_string(&job.event).map_err(|e| e.to_string())?;
     let now = crate::now_ms();
     let headers = [
         (
             "relay-signature",
-            signature_header(&subscription.secret, now / 1000, &body),
+            signature_header(&secret.0, now / 1000, &body),
         ),
         ("relay-event-id", job.event.id.clone()),
         (

@@ -7,7 +7,7 @@ use crate::integrations::IntegrationScope;
 use crate::model::Role;
 use crate::ports::WebhookStore;
 use crate::webhooks::{
-    create_subscription, DeliveryAttempt, NewSubscription, Subscription,
+    create_subscription, DeliveryAttempt, NewSubscription, Subscription, WebhookSecret,
     MAX_SUBSCRIPTIONS_PER_ACCOUNT,
 };
 
@@ -31,9 +31,9 @@ pub async fn subscribe(
     request: NewSubscription,
     allow_loopback: bool,
     now: i64,
-) -> Result<Subscription, IntegrationError> {
+) -> Result<(Subscription, WebhookSecret), IntegrationError> {
     may_manage(principal)?;
-    let subscription = create_subscription(
+    let (subscription, secret) = create_subscription(
         &principal.account_id,
         &principal.user_id,
         request,
@@ -44,9 +44,9 @@ pub async fn subscribe(
     {
         return Err(IntegrationError::TooManyWebhooks);
     }
-    store.create_subscription(&subscription).await?;
+    store.create_subscription(&subscription, &secret).await?;
     tracing::info!(account_id = %principal.account_id, subscription_id = %subscription.id, events = ?subscription.events, by = %principal.user_id, "webhook subscribed");
-    Ok(subscription)
+    Ok((subscription, secret))
 }
 
 /// `GET /v1/webhooks`.

@@ -310,11 +310,11 @@ mod push {
     shared::push_contract_tests!(api_gateway_push());
 }
 
-/// #19 item 8: a signing key's secret is stored in a partition of its own under the secrets'
-/// prefix (which the template denies to functions that need no key), never in the account's
-/// partition that every function reads.
+/// #19 item 8: signing keys and webhook secrets are stored in partitions of their own under the
+/// secrets' prefix (which the template denies to functions that need none), never in the
+/// account's partition that every function reads.
 #[tokio::test]
-async fn signing_keys_are_stored_apart_under_the_secrets_prefix() {
+async fn secrets_are_stored_apart_under_the_secrets_prefix() {
     use aws_sdk_dynamodb::types::AttributeValue;
     use shared::adapters::dynamo::SECRETS_PREFIX;
     use shared::model::SigningKey;
@@ -358,13 +358,34 @@ async fn signing_keys_are_stored_apart_under_the_secrets_prefix() {
                 .unwrap_or_default()
         }
     };
+    let (subscription, webhook_secret) = shared::webhooks::create_subscription(
+        &account,
+        "admin-1",
+        shared::webhooks::NewSubscription {
+            url: "https://hooks.example.com/relay".into(),
+            events: vec![shared::webhooks::WebhookEventType::MessageCreated],
+        },
+        false,
+        5,
+    )
+    .unwrap();
+    store
+        .create_subscription(&subscription, &webhook_secret)
+        .await
+        .unwrap();
     let in_account = partition(format!("A#{account}")).await;
-    assert!(!in_account.is_empty(), "the account item is there");
+    assert_eq!(in_account.len(), 2, "the account and its subscription");
     assert!(in_account.iter().all(|item| !item.contains_key("secret")));
-    let apart = partition(format!("{SECRETS_PREFIX}KEYS#{account}")).await;
-    assert_eq!(apart.len(), 1);
+    let keys = partition(format!("{SECRETS_PREFIX}KEYS#{account}")).await;
+    assert_eq!(keys.len(), 1);
     assert_eq!(
-        apart[0].get("secret"),
+        keys[0].get("secret"),
         Some(&AttributeValue::S("hunter2-but-longer".into()))
+    );
+    let hooks = partition(format!("{SECRETS_PREFIX}HOOKS#{account}")).await;
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(
+        hooks[0].get("secret"),
+        Some(&AttributeValue::S(webhook_secret.0.clone()))
     );
 }

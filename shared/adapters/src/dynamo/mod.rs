@@ -6,6 +6,7 @@
 //! | signing key (secret) | `S#KEYS#{acct}` | `KEY#{kid}` |
 //! | integration (key kept as a hash) | `A#{acct}` | `INTEG#{id}` |
 //! | webhook subscription | `A#{acct}` | `WEBHOOK#{id}` |
+//! | webhook secret | `S#HOOKS#{acct}` | `WEBHOOK#{id}` |
 //! | webhook delivery attempt | `A#{acct}#WH#{id}` | `D#{at:015}#{event}#{attempt:02}` (TTL 30 days) |
 //! | CSAT rating by time | `A#{acct}#CSATR` | `{rated_at:015}#{cid}#S{session:06}` |
 //! | widget visitors counted | `A#{acct}#VISITORS` | `W#{window:015}#{source}` (TTL) |
@@ -62,7 +63,8 @@ use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
 use crate::sessions::{CapacityRelease, CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
 use crate::webhooks::{
-    DeliveryAttempt, Subscription, DELIVERY_LOG_RETENTION_SECS, MAX_SUBSCRIPTIONS_PER_ACCOUNT,
+    DeliveryAttempt, Subscription, WebhookSecret, DELIVERY_LOG_RETENTION_SECS,
+    MAX_SUBSCRIPTIONS_PER_ACCOUNT,
 };
 use crate::workspace::{activity_key, all_view_shard, mine_view_owner, HistoryEntry};
 

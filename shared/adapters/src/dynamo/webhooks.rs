@@ -7,19 +7,55 @@ fn subscription_key(account_id: &str, subscription_id: &str) -> (String, String)
     (account_pk(account_id), format!("WEBHOOK#{subscription_id}"))
 }
 
+/// Where a subscription's secret lives: under the secrets' prefix, which the template lets only
+/// the integrations function (writes it) and deliver-webhook (signs with it) reach.
+fn secret_key(account_id: &str, subscription_id: &str) -> (String, String) {
+    (
+        format!("{SECRETS_PREFIX}HOOKS#{account_id}"),
+        format!("WEBHOOK#{subscription_id}"),
+    )
+}
+
 fn log_partition(account_id: &str, subscription_id: &str) -> String {
     format!("A#{account_id}#WH#{subscription_id}")
 }
 
 #[async_trait]
 impl WebhookStore for DynamoStore {
-    async fn create_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
+    async fn create_subscription(
+        &self,
+        subscription: &Subscription,
+        secret: &WebhookSecret,
+    ) -> Result<(), StoreError> {
+        // The secret first: a subscription is never stored without one (a secret left alone by
+        // a crash in between is never read).
+        let (pk, sk) = secret_key(&subscription.account_id, &subscription.id);
+        let mut item = Item::new();
+        item.insert(PARTITION_KEY.into(), s(pk));
+        item.insert(SORT_KEY.into(), s(sk));
+        item.insert("secret".into(), s(secret.0.clone()));
+        self.put(item, Some("attribute_not_exists(pk)")).await?;
         let (pk, sk) = subscription_key(&subscription.account_id, &subscription.id);
         self.put(
             encode(subscription, pk, sk)?,
             Some("attribute_not_exists(pk)"),
         )
         .await
+    }
+
+    async fn subscription_secret(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+    ) -> Result<Option<WebhookSecret>, StoreError> {
+        let (pk, sk) = secret_key(account_id, subscription_id);
+        Ok(self
+            .get(pk, sk)
+            .await?
+            .and_then(|item| match item.get("secret") {
+                Some(AttributeValue::S(secret)) => Some(WebhookSecret(secret.clone())),
+                _ => None,
+            }))
     }
 
     async fn get_subscription(
@@ -44,8 +80,11 @@ impl WebhookStore for DynamoStore {
         account_id: &str,
         subscription_id: &str,
     ) -> Result<bool, StoreError> {
-        self.delete_existing(subscription_key(account_id, subscription_id))
-            .await
+        let existed = self
+            .delete_existing(subscription_key(account_id, subscription_id))
+            .await?;
+        self.delete(secret_key(account_id, subscription_id)).await?;
+        Ok(existed)
     }
 
     async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), StoreError> {

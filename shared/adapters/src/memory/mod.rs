@@ -27,7 +27,7 @@ use crate::routing::{Agent, AgentProfileChange, AgentStatus, Offer, WaitingEntry
 use crate::rules::is_active_live_chat;
 use crate::sessions::{CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts, GENESIS_HASH};
-use crate::webhooks::{DeliveryAttempt, Subscription};
+use crate::webhooks::{DeliveryAttempt, Subscription, WebhookSecret};
 use crate::workspace::HistoryEntry;
 
 mod accounts;
@@ -60,6 +60,8 @@ struct Tables {
     integrations: HashMap<(String, String), Integration>,
     /// (account, subscription) → webhook subscription
     subscriptions: HashMap<(String, String), Subscription>,
+    /// (account, subscription) → its signing secret (stored apart, as in DynamoDB)
+    webhook_secrets: HashMap<(String, String), WebhookSecret>,
     /// (account, subscription, at, event, attempt) → delivery attempt
     delivery_log: BTreeMap<(String, String, i64, String, u32), DeliveryAttempt>,
     /// (account, source address, window start) → widget visitors created

@@ -4,12 +4,28 @@ use super::*;
 
 #[async_trait]
 impl WebhookStore for MemoryStore {
-    async fn create_subscription(&self, subscription: &Subscription) -> Result<(), StoreError> {
-        self.lock()?.subscriptions.insert(
-            (subscription.account_id.clone(), subscription.id.clone()),
-            subscription.clone(),
-        );
+    async fn create_subscription(
+        &self,
+        subscription: &Subscription,
+        secret: &WebhookSecret,
+    ) -> Result<(), StoreError> {
+        let key = (subscription.account_id.clone(), subscription.id.clone());
+        let mut tables = self.lock()?;
+        tables.webhook_secrets.insert(key.clone(), secret.clone());
+        tables.subscriptions.insert(key, subscription.clone());
         Ok(())
+    }
+
+    async fn subscription_secret(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+    ) -> Result<Option<WebhookSecret>, StoreError> {
+        Ok(self
+            .lock()?
+            .webhook_secrets
+            .get(&(account_id.to_string(), subscription_id.to_string()))
+            .cloned())
     }
 
     async fn get_subscription(
@@ -41,11 +57,10 @@ impl WebhookStore for MemoryStore {
         account_id: &str,
         subscription_id: &str,
     ) -> Result<bool, StoreError> {
-        Ok(self
-            .lock()?
-            .subscriptions
-            .remove(&(account_id.to_string(), subscription_id.to_string()))
-            .is_some())
+        let key = (account_id.to_string(), subscription_id.to_string());
+        let mut tables = self.lock()?;
+        tables.webhook_secrets.remove(&key);
+        Ok(tables.subscriptions.remove(&key).is_some())
     }
 
     async fn record_attempt(&self, attempt: &DeliveryAttempt) -> Result<(), StoreError> {

@@ -22,10 +22,34 @@ pub async fn webhook_subscriptions_log_attempts_and_disable_after_a_run_of_failu
         )
         .unwrap()
     };
-    let (first, second, foreign) = (make(&account, 10), make(&account, 20), make(&other, 5));
-    for subscription in [&second, &first, &foreign] {
-        store.create_subscription(subscription).await.unwrap();
+    let ((first, first_secret), (second, second_secret), (foreign, foreign_secret)) =
+        (make(&account, 10), make(&account, 20), make(&other, 5));
+    for (subscription, secret) in [
+        (&second, &second_secret),
+        (&first, &first_secret),
+        (&foreign, &foreign_secret),
+    ] {
+        store
+            .create_subscription(subscription, secret)
+            .await
+            .unwrap();
     }
+    // Each secret is found under its own subscription and account only.
+    assert_eq!(
+        store
+            .subscription_secret(&account, &first.id)
+            .await
+            .unwrap(),
+        Some(first_secret.clone())
+    );
+    assert_ne!(first_secret, second_secret);
+    assert_eq!(
+        store
+            .subscription_secret(&account, &foreign.id)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         store.get_subscription(&account, &first.id).await.unwrap(),
         Some(first.clone())
@@ -113,6 +137,14 @@ pub async fn webhook_subscriptions_log_attempts_and_disable_after_a_run_of_failu
     );
     assert_eq!(
         store.get_subscription(&account, &first.id).await.unwrap(),
+        None
+    );
+    // Its secret went with it.
+    assert_eq!(
+        store
+            .subscription_secret(&account, &first.id)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(store.list_subscriptions(&other).await.unwrap().len(), 1);
