@@ -36,6 +36,11 @@ fn function_env(runtime_api: &str) -> Vec<(&'static str, String)> {
             "ATTACHMENT_EVENTS_QUEUE_URL",
             "https://sqs.us-east-1.amazonaws.com/0/attachments".into(),
         ),
+        (
+            "WEBHOOK_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/0/webhooks".into(),
+        ),
+        ("REALTIME_ENDPOINT", "https://ws.example.com/live".into()),
         ("RUST_LOG", "off".into()),
     ]
 }
