@@ -178,6 +178,16 @@ async fn a_retention_change_stamps_conversations_at_rest_and_null_takes_the_stam
     assert_eq!(app.stored_conversation(&rested.id).await.expires_at, None);
 }
 
+/// The table key of a conversation's item.
+fn conversation_key(app: &TestApp, cid: &str) -> std::collections::HashMap<String, AttributeValue> {
+    let pk = AttributeValue::S(format!("A#{}#C#{cid}", app.account.id));
+    [
+        ("pk".to_string(), pk),
+        ("sk".into(), AttributeValue::S("CONV".into())),
+    ]
+    .into()
+}
+
 /// The conversation item as the DynamoDB adapter stored it, in DynamoDB JSON.
 async fn conversation_image(app: &TestApp, cid: &str) -> Value {
     let provisioned = integration_tests::provisioned().await;
@@ -185,11 +195,7 @@ async fn conversation_image(app: &TestApp, cid: &str) -> Value {
     let item = client
         .get_item()
         .table_name(&provisioned.table_name)
-        .key(
-            "pk",
-            AttributeValue::S(format!("A#{}#C#{cid}", app.account.id)),
-        )
-        .key("sk", AttributeValue::S("CONV".into()))
+        .set_key(Some(conversation_key(app, cid)))
         .send()
         .await
         .unwrap()
@@ -206,11 +212,7 @@ async fn ttl_deletes(app: &TestApp, cid: &str) {
     client
         .delete_item()
         .table_name(&provisioned.table_name)
-        .key(
-            "pk",
-            AttributeValue::S(format!("A#{}#C#{cid}", app.account.id)),
-        )
-        .key("sk", AttributeValue::S("CONV".into()))
+        .set_key(Some(conversation_key(app, cid)))
         .send()
         .await
         .unwrap();

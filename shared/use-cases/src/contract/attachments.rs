@@ -5,27 +5,11 @@ use super::*;
 pub async fn attachment_is_decided_once_and_only_while_pending_and_erased_at_any_time(
     store: Arc<dyn Store>,
 ) {
-    use crate::attachments::{object_key, Attachment, AttachmentStatus};
+    use crate::attachments::{Attachment, AttachmentStatus};
     let account = fresh_account();
     let conversation_id = new_id("c");
-    let id = new_id("att");
-    let pending = Attachment {
-        account_id: account.clone(),
-        conversation_id: conversation_id.clone(),
-        object_key: object_key(&account, &conversation_id, &id),
-        id: id.clone(),
-        uploader_id: "eu-1".into(),
-        file_name: "a.png".into(),
-        extension: "png".into(),
-        declared_content_type: "image/png".into(),
-        declared_size: 10,
-        size: None,
-        status: AttachmentStatus::Pending,
-        reason: None,
-        download_only: false,
-        created_at: 1,
-        decided_at: None,
-    };
+    let pending = pending_attachment(&account, &conversation_id, "eu-1");
+    let id = pending.id.clone();
     store.create_attachment(&pending).await.unwrap();
     assert!(matches!(
         store.create_attachment(&pending).await,
@@ -93,4 +77,31 @@ pub async fn attachment_is_decided_once_and_only_while_pending_and_erased_at_any
             .unwrap(),
         None
     );
+}
+
+/// A pending attachment of `uploader` in a conversation, as `upload-attachment` admits one.
+pub fn pending_attachment(
+    account: &str,
+    conversation_id: &str,
+    uploader: &str,
+) -> crate::attachments::Attachment {
+    use crate::attachments::{object_key, Attachment, AttachmentStatus};
+    let id = new_id("att");
+    Attachment {
+        account_id: account.into(),
+        conversation_id: conversation_id.into(),
+        object_key: object_key(account, conversation_id, &id),
+        id,
+        uploader_id: uploader.into(),
+        file_name: "a.png".into(),
+        extension: "png".into(),
+        declared_content_type: "image/png".into(),
+        declared_size: 10,
+        size: None,
+        status: AttachmentStatus::Pending,
+        reason: None,
+        download_only: false,
+        created_at: 1,
+        decided_at: None,
+    }
 }

@@ -285,7 +285,6 @@ pub async fn a_csat_request_is_rated_once_and_listed_by_the_time_of_its_rating(
 pub async fn a_purge_leaves_nothing_of_its_conversation_and_all_of_the_others(
     store: Arc<dyn Store>,
 ) {
-    use crate::attachments::{object_key, Attachment, AttachmentStatus};
     let account = fresh_account();
     let (agent, purged) = agent_with_assigned_conversation(&store, &account, (2, 0)).await;
     let kept = conversation(&account, "bob", 20);
@@ -296,28 +295,9 @@ pub async fn a_purge_leaves_nothing_of_its_conversation_and_all_of_the_others(
             let m = message(c, &c.owner_id, &format!("m{n}"), "hello");
             store.append_message(&m).await.unwrap();
         }
-        let id = new_id("att");
-        files.push(id.clone());
-        store
-            .create_attachment(&Attachment {
-                account_id: account.clone(),
-                conversation_id: c.id.clone(),
-                object_key: object_key(&account, &c.id, &id),
-                id,
-                uploader_id: c.owner_id.clone(),
-                file_name: "a.png".into(),
-                extension: "png".into(),
-                declared_content_type: "image/png".into(),
-                declared_size: 10,
-                size: None,
-                status: AttachmentStatus::Pending,
-                reason: None,
-                download_only: false,
-                created_at: 1,
-                decided_at: None,
-            })
-            .await
-            .unwrap();
+        let attachment = pending_attachment(&account, &c.id, &c.owner_id);
+        files.push(attachment.id.clone());
+        store.create_attachment(&attachment).await.unwrap();
         store
             .record_history(&[crate::workspace::HistoryEntry {
                 account_id: account.clone(),
