@@ -513,6 +513,30 @@ impl TestApp {
         }
     }
 
+    /// Runs validate-attachment over what this app's attachment queue holds (upload
+    /// notifications and file purges) until it is empty; returns how many messages failed.
+    pub async fn run_attachment_queue(&self) -> usize {
+        let queue = &self.backend.attachment_events_queue;
+        let mut failed = 0;
+        loop {
+            let batch = queue
+                .receive(10)
+                .await
+                .expect("receive from the attachment queue");
+            if batch.is_empty() {
+                return failed;
+            }
+            let failures = validate_attachment::handle_events(&self.backend, &batch).await;
+            failed += failures.len();
+            for message in batch.iter().filter(|m| !failures.contains(&m.message_id)) {
+                queue
+                    .acknowledge(&message.receipt)
+                    .await
+                    .expect("acknowledge an attachment queue message");
+            }
+        }
+    }
+
     /// Drains the routing queue; returns the parsed routing requests.
     pub async fn routing_requests(&self) -> Vec<shared::model::RoutingRequest> {
         let mut out = Vec::new();

@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_http(
-        shared::adapters::wiring::DYNAMODB_SQS_AND_S3,
+        shared::adapters::wiring::DYNAMODB_AND_SQS,
         |backend, request| async move { agent_workspace::handle(&backend, request).await },
     )
     .await

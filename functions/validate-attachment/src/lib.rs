@@ -1,11 +1,11 @@
 //! `validate-attachment`: S3 ObjectCreated notifications, delivered through SQS, trigger R19's
 //! second check of each uploaded attachment. A failed message is reported alone (partial batch
 //! response), retried, and dead-lettered after the queue's receive limit. The same queue
-//! carries the file purges of expired conversations (`retention`): this function is the one
-//! that may delete files.
+//! carries file purges (an expired conversation's files, a redacted message's): this function
+//! is the one that deletes files.
 
 use shared::attachments::{
-    conversation_prefixes, parse_object_key, AttachmentQueueMessage, FilePurge, S3EventNotification,
+    parse_object_key, AttachmentQueueMessage, FilePurge, PurgedFiles, S3EventNotification,
 };
 use shared::backend::Backend;
 use shared::batch::run_batch;
@@ -64,17 +64,24 @@ async fn handle_message(
     }
 }
 
-/// Deletes every file of an expired conversation, uploads and validated copies alike.
+/// Deletes the files a purge names: every file of an expired conversation, or the uploads and
+/// validated copies of redacted or erased attachments.
 pub async fn purge_files(backend: &Backend, purge: &FilePurge) -> Result<Handled, EventError> {
     let mut deleted = 0;
-    for prefix in conversation_prefixes(&purge.account_id, &purge.conversation_id) {
-        deleted += backend.objects.delete_prefix(&prefix).await?;
+    for target in purge.targets() {
+        match purge.files {
+            PurgedFiles::All => deleted += backend.objects.delete_prefix(&target).await?,
+            PurgedFiles::Attachments(_) => {
+                backend.objects.delete(&target).await?;
+                deleted += 1;
+            }
+        }
     }
     tracing::info!(
         account_id = %purge.account_id,
         conversation_id = %purge.conversation_id,
         deleted,
-        "expired conversation's files deleted"
+        "files purged"
     );
     Ok(Handled::Purged(deleted))
 }

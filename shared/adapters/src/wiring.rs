@@ -109,15 +109,10 @@ pub struct Links {
     push: fn(&SdkConfig, &FunctionConfig) -> Arc<dyn Push>,
 }
 
-/// Functions that publish to queues and never touch attachment objects.
+/// Functions that publish to queues and never touch attachment objects (the workspace too:
+/// redacted and erased files are deleted by validate-attachment, through its queue).
 pub const DYNAMODB_AND_SQS: Links = Links {
     objects: no_objects,
-    queues: sqs_queues,
-    push: no_push,
-};
-/// The workspace: queues (routing again) and the bucket (erased files are deleted).
-pub const DYNAMODB_SQS_AND_S3: Links = Links {
-    objects: s3_objects,
     queues: sqs_queues,
     push: no_push,
 };
@@ -133,7 +128,8 @@ pub const DYNAMODB_AND_PUSH: Links = Links {
     queues: no_queues,
     push: api_gateway_push,
 };
-/// The fan-out: frames through API Gateway, webhook jobs to their queue.
+/// The fan-out: frames through API Gateway; webhook jobs, idle checks and file purges to their
+/// queues.
 pub const DYNAMODB_PUSH_AND_SQS: Links = Links {
     objects: no_objects,
     queues: sqs_queues,

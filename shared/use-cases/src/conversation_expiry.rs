@@ -3,7 +3,7 @@
 //! already at rest, and the stream's record of a conversation the table's TTL removed starts
 //! the purge of the rest of it (its items here, its files through validate-attachment's queue).
 
-use crate::attachments::FilePurge;
+use crate::attachments::{FilePurge, PurgedFiles};
 use crate::error::StoreError;
 use crate::model::Conversation;
 use crate::ports::{ActivityView, Queue, Store};
@@ -61,6 +61,7 @@ pub async fn purge_expired(
     let purge = FilePurge {
         account_id: gone.account_id.clone(),
         conversation_id: gone.id.clone(),
+        files: PurgedFiles::All,
     };
     let body = serde_json::to_string(&purge)
         .map_err(|e| StoreError::Internal(format!("file purge encoding: {e}")))?;

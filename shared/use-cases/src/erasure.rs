@@ -4,13 +4,15 @@
 //! messages are deleted, their name and email leave their conversations and the tickets'
 //! history, and the erasure is an entry of the account's audit log.
 //!
-//! Files go before the tombstone: a crash in between leaves a message whose files are already
-//! gone (a retry finishes it), never a tombstone whose files are still served.
+//! Files go before the tombstone: their deletion is queued for validate-attachment (the one
+//! function that deletes objects) and their records marked erased, so they are never served
+//! again; a crash in between leaves a message whose files are already on their way out (a
+//! retry finishes it), never a tombstone whose files are still served.
 
 use serde_json::json;
 
 use crate::agent_workspace::WorkspaceError;
-use crate::attachments::{erased, validated_key, AttachmentStatus};
+use crate::attachments::{erased, AttachmentStatus, FilePurge, PurgedFiles};
 use crate::auth::{visible_conversation, Principal};
 use crate::backend::Backend;
 use crate::error::StoreError;
@@ -56,8 +58,8 @@ async fn message_at(
         .find(|m| m.seq == seq))
 }
 
-/// Deletes an attachment's bytes (uploaded and validated copies), then marks it erased.
-/// Answers whether it was erased now.
+/// Queues the deletion of an attachment's bytes (uploaded and validated copies), then marks it
+/// erased (never served again from that moment). Answers whether it was erased now.
 async fn erase_attachment(
     backend: &Backend,
     message: &Message,
@@ -74,11 +76,14 @@ async fn erase_attachment(
     if attachment.status == AttachmentStatus::Erased {
         return Ok(false);
     }
-    backend.objects.delete(&attachment.object_key).await?;
-    backend
-        .objects
-        .delete(&validated_key(&attachment.object_key))
-        .await?;
+    let purge = FilePurge {
+        account_id: attachment.account_id.clone(),
+        conversation_id: attachment.conversation_id.clone(),
+        files: PurgedFiles::Attachments(vec![attachment.id.clone()]),
+    };
+    let body = serde_json::to_string(&purge)
+        .map_err(|e| StoreError::Internal(format!("file purge encoding: {e}")))?;
+    backend.attachment_events_queue.send(&body, 0).await?;
     backend
         .store
         .store_erased_attachment(&erased(&attachment, at))

@@ -190,6 +190,8 @@ async fn a_redacted_messages_file_is_deleted_and_no_longer_served() {
         .await;
     assert_eq!(status.body["status"], "erased", "{:?}", status.body);
     assert!(status.body.get("download_url").is_none_or(|u| u.is_null()));
+    // The bytes are deleted by validate-attachment, from the job the redaction queued.
+    assert_eq!(app.run_attachment_queue().await, 0);
     for key in [&attachment.object_key, &validated] {
         assert!(
             app.backend

@@ -211,14 +211,44 @@ pub fn conversation_prefixes(account_id: &str, conversation_id: &str) -> [String
     [uploads, validated]
 }
 
-/// A job for validate-attachment, next to the bucket's notifications on its queue: delete every
-/// file of a conversation that expired (`retention`). Whole prefixes, so files uploaded and
-/// never sent go too, and repeating it is harmless.
+/// A job for validate-attachment, next to the bucket's notifications on its queue: delete files
+/// of a conversation (validate-attachment is the one function that deletes objects). Repeating
+/// it is harmless.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilePurge {
     pub account_id: String,
     pub conversation_id: String,
+    pub files: PurgedFiles,
+}
+
+/// Which files of the conversation a [`FilePurge`] deletes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PurgedFiles {
+    /// Every file, uploaded or validated, sent or not: the conversation expired (`retention`).
+    All,
+    /// These attachments' upload and validated copy: their messages were redacted or erased.
+    Attachments(Vec<String>),
+}
+
+impl FilePurge {
+    /// The object keys (or, for `All`, the key prefixes) to delete.
+    pub fn targets(&self) -> Vec<String> {
+        match &self.files {
+            PurgedFiles::All => {
+                conversation_prefixes(&self.account_id, &self.conversation_id).into()
+            }
+            PurgedFiles::Attachments(ids) => ids
+                .iter()
+                .filter(|id| is_valid_id("att", id))
+                .flat_map(|id| {
+                    let key = object_key(&self.account_id, &self.conversation_id, id);
+                    [validated_key(&key), key]
+                })
+                .collect(),
+        }
+    }
 }
 
 /// What validate-attachment's queue carries: the bucket's notifications and file purges, told
@@ -296,6 +326,43 @@ pub fn content_disposition(file_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_purge_names_only_its_conversations_files() {
+        let of = |files| FilePurge {
+            account_id: "acct".into(),
+            conversation_id: "c_1".into(),
+            files,
+        };
+        assert_eq!(
+            of(PurgedFiles::All).targets(),
+            vec!["a/acct/c_1/", "v/acct/c_1/"]
+        );
+        // An id that is not an attachment's never becomes a key (no `..`, no prefix).
+        let id = crate::ids::new_id("att");
+        let picked = of(PurgedFiles::Attachments(vec![id.clone(), "../c_2".into()]));
+        assert_eq!(
+            picked.targets(),
+            vec![format!("v/acct/c_1/{id}"), format!("a/acct/c_1/{id}")]
+        );
+    }
+
+    #[test]
+    fn the_attachment_queue_tells_purges_from_notifications() {
+        let purge = r#"{"account_id": "acct", "conversation_id": "c_1", "files": "all"}"#;
+        assert!(matches!(
+            serde_json::from_str::<AttachmentQueueMessage>(purge).unwrap(),
+            AttachmentQueueMessage::Purge(FilePurge {
+                files: PurgedFiles::All,
+                ..
+            })
+        ));
+        let notification = object_created_event("bucket", "a/acct/c_1/att_9", 10);
+        assert!(matches!(
+            serde_json::from_str::<AttachmentQueueMessage>(&notification).unwrap(),
+            AttachmentQueueMessage::Notification(n) if n.records.len() == 1
+        ));
+    }
     use std::io::Cursor;
     use std::io::Write;
 
