@@ -29,7 +29,8 @@ pub enum Handled {
     Decided(usize),
     /// Every attachment named was decided before (a repeated delivery) or is not ours.
     Nothing,
-    /// An expired conversation's files: this many were deleted.
+    /// A file purge (an expired conversation, redacted or erased attachments): this many
+    /// objects were deleted.
     Purged(usize),
 }
 

@@ -3,9 +3,9 @@
 //!
 //! The table's TTL does the deleting: the conversation item carries `expires_at` while it is at
 //! rest, and the change stream's record of its removal starts the purge of everything else
-//! (`use_cases::retention`). A conversation that holds anything (a running session, an agent's
-//! capacity, an offer, a place in the waiting list) never carries an expiry, so a deletion can
-//! never strand an agent's load or a routing entry.
+//! (`use_cases::conversation_expiry`). A conversation that holds anything (a running session,
+//! an agent's capacity, an offer, a place in the waiting list) never carries an expiry, so a
+//! deletion can never strand an agent's load or a routing entry.
 
 use crate::model::{Conversation, SessionState};
 use crate::realtime::{Stored, StoredChange};

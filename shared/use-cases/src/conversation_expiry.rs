@@ -1,15 +1,16 @@
-//! Conversation expiry (`domain::retention`, `messaging.retention_days`): the change stream keeps each
-//! conversation's expiry in step with its state, a settings change stamps the conversations
-//! already at rest, and the stream's record of a conversation the table's TTL removed starts
-//! the purge of the rest of it (its items here, its files through validate-attachment's queue).
+//! Conversation expiry (`domain::retention`, `messaging.retention_days`): the change stream
+//! keeps each conversation's expiry in step with its state, a settings change stamps the
+//! conversations already at rest, and the stream's record of a conversation the table's TTL
+//! removed starts the purge of the rest of it (its items here, its files through
+//! validate-attachment's queue).
 
 use crate::attachments::{FilePurge, PurgedFiles};
 use crate::error::StoreError;
 use crate::model::Conversation;
-use crate::ports::{ActivityView, Queue, Store};
+use crate::ports::{settings_from_document, ActivityView, Queue, Store};
 use crate::realtime::StoredChange;
 use crate::retention::{expired_removal, expiry, expiry_to_review};
-use crate::settings::Settings;
+use crate::validation::queue_file_purge;
 use crate::workspace::activity_key;
 
 /// Conversations stamped per page of the settings effect.
@@ -20,23 +21,23 @@ const STAMP_ATTEMPTS: usize = 3;
 /// The account's retention in days (it has no per-account default, so only the stored
 /// document is read).
 async fn retention_days(store: &dyn Store, account_id: &str) -> Result<Option<u32>, StoreError> {
-    let stored = store.get_settings(account_id).await?;
-    let settings = Settings::effective(stored.as_ref().map(|s| &s.document), None);
-    Ok(settings.messaging.retention_days)
+    Ok(settings_from_document(store, account_id)
+        .await?
+        .messaging
+        .retention_days)
 }
 
-/// The fan-out's step after a conversation changed: it carries the expiry its state and the
-/// account's retention call for. Answers whether one was written.
-pub async fn keep_expiry(store: &dyn Store, change: &StoredChange) -> Result<bool, StoreError> {
-    let Some(conversation) = expiry_to_review(change) else {
-        return Ok(false);
-    };
-    let days = retention_days(store, &conversation.account_id).await?;
+/// Gives `conversation` the expiry its state and `days` call for, if it does not carry it
+/// already. Answers `false` only when its revision moved on (nothing was written).
+async fn settle_expiry(
+    store: &dyn Store,
+    conversation: &Conversation,
+    days: Option<u32>,
+) -> Result<bool, StoreError> {
     let wanted = expiry(conversation, days);
     if wanted == conversation.expires_at {
-        return Ok(false);
+        return Ok(true);
     }
-    // A newer revision is judged again from its own change on the stream.
     store
         .set_expiry(
             &conversation.account_id,
@@ -45,6 +46,17 @@ pub async fn keep_expiry(store: &dyn Store, change: &StoredChange) -> Result<boo
             wanted,
         )
         .await
+}
+
+/// The fan-out's step after a conversation changed: it carries the expiry its state and the
+/// account's retention call for.
+pub async fn keep_expiry(store: &dyn Store, change: &StoredChange) -> Result<(), StoreError> {
+    let Some(conversation) = expiry_to_review(change) else {
+        return Ok(());
+    };
+    let days = retention_days(store, &conversation.account_id).await?;
+    // A revision that moved on is judged again from its own change on the stream.
+    settle_expiry(store, conversation, days).await.map(|_| ())
 }
 
 /// The fan-out's step after the table's TTL removed an expired conversation: its files are
@@ -63,9 +75,7 @@ pub async fn purge_expired(
         conversation_id: gone.id.clone(),
         files: PurgedFiles::All,
     };
-    let body = serde_json::to_string(&purge)
-        .map_err(|e| StoreError::Internal(format!("file purge encoding: {e}")))?;
-    attachment_queue.send(&body, 0).await?;
+    queue_file_purge(attachment_queue, &purge).await?;
     let deleted = store.purge_conversation(&gone.account_id, &gone.id).await?;
     tracing::info!(
         account_id = %gone.account_id,
@@ -105,12 +115,7 @@ async fn stamp(
 ) -> Result<(), StoreError> {
     let mut current = listed.clone();
     for _ in 0..STAMP_ATTEMPTS {
-        let wanted = expiry(&current, days);
-        if wanted == current.expires_at
-            || store
-                .set_expiry(&current.account_id, &current.id, current.revision, wanted)
-                .await?
-        {
+        if settle_expiry(store, &current, days).await? {
             return Ok(());
         }
         match store

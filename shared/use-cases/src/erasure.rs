@@ -20,6 +20,7 @@ use crate::model::{AuthorRole, Conversation, Message, Redaction, RedactionReason
 use crate::ports::update_with_retry;
 use crate::rules::redacted;
 use crate::settings::Change;
+use crate::validation::queue_file_purge;
 use crate::workspace::{without_profile, ERASED_VALUE};
 
 /// Conversations one erasure request goes through at most; `complete: false` beyond (the
@@ -81,9 +82,7 @@ async fn erase_attachment(
         conversation_id: attachment.conversation_id.clone(),
         files: PurgedFiles::Attachments(vec![attachment.id.clone()]),
     };
-    let body = serde_json::to_string(&purge)
-        .map_err(|e| StoreError::Internal(format!("file purge encoding: {e}")))?;
-    backend.attachment_events_queue.send(&body, 0).await?;
+    queue_file_purge(backend.attachment_events_queue.as_ref(), &purge).await?;
     backend
         .store
         .store_erased_attachment(&erased(&attachment, at))

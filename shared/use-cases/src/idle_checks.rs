@@ -8,9 +8,8 @@ use crate::error::StoreError;
 use crate::idle_sessions::{check_delay_seconds, end_idle_session, judge, IdleCheck, IdleVerdict};
 use crate::lifecycle::commit_with_retry;
 use crate::model::AuthorRole;
-use crate::ports::{effective_settings, Queue, Store};
+use crate::ports::{effective_settings, settings_from_document, Queue, Store};
 use crate::realtime::{Stored, StoredChange};
-use crate::settings::Settings;
 
 /// Messages read at most, a page at a time, looking for a later end-user message.
 const MAX_MESSAGES_SCANNED: usize = 1_000;
@@ -35,10 +34,7 @@ pub async fn schedule_after(
     let Some(check) = IdleCheck::after(message) else {
         return Ok(None);
     };
-    // Only the stored document matters here (the timeout has no per-account default), so one
-    // read, not the account's too.
-    let stored = store.get_settings(&message.account_id).await?;
-    let settings = Settings::effective(stored.as_ref().map(|s| &s.document), None);
+    let settings = settings_from_document(store, &message.account_id).await?;
     let Some(minutes) = settings.messaging.idle_timeout_minutes else {
         return Ok(None);
     };

@@ -1,14 +1,14 @@
 //! R19's second check, run by `validate-attachment` on S3's notification and by
 //! `upload-attachment` on `…/complete`, whichever comes first. Both paths are idempotent: the
 //! decision is stored once (conditional on the attachment still being pending) and a repeated
-//! run returns it.
+//! run returns it. File purges are handed to the same function (`queue_file_purge`).
 
 use crate::attachments::{
-    inspect, needs_whole_object, validated_key, Attachment, AttachmentStatus, RejectReason,
-    Verdict, MAX_ATTACHMENT_BYTES, SNIFF_BYTES,
+    inspect, needs_whole_object, validated_key, Attachment, AttachmentStatus, FilePurge,
+    RejectReason, Verdict, MAX_ATTACHMENT_BYTES, SNIFF_BYTES,
 };
 use crate::error::StoreError;
-use crate::ports::{AttachmentStore, ObjectStore};
+use crate::ports::{AttachmentStore, ObjectStore, Queue};
 
 /// What a validation run found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,4 +94,12 @@ pub async fn validate(
         "attachment validated"
     );
     Ok(Validation::Decided(stored))
+}
+
+/// Hands a file purge to validate-attachment through its queue (the one function that deletes
+/// objects): retention's whole conversations, redaction's and erasure's named attachments.
+pub async fn queue_file_purge(queue: &dyn Queue, purge: &FilePurge) -> Result<(), StoreError> {
+    let body = serde_json::to_string(purge)
+        .map_err(|e| StoreError::Internal(format!("file purge encoding: {e}")))?;
+    queue.send(&body, 0).await
 }

@@ -109,20 +109,17 @@ async fn deliver_one(
         tracing::error!(message_id = %message.message_id, "malformed webhook job dropped");
         return Ok(());
     };
-    let subscription = store
-        .get_subscription(&job.account_id, &job.subscription_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let Some(subscription) = subscription.filter(|s| s.disabled_at.is_none()) else {
-        // Deleted or disabled since the event was queued: nobody to deliver to.
-        return Ok(());
-    };
-    let Some(secret) = store
-        .subscription_secret(&job.account_id, &job.subscription_id)
-        .await
-        .map_err(|e| e.to_string())?
+    // The subscription and its secret (stored apart) in one round trip.
+    let (subscription, secret) = futures::try_join!(
+        store.get_subscription(&job.account_id, &job.subscription_id),
+        store.subscription_secret(&job.account_id, &job.subscription_id),
+    )
+    .map_err(|e| e.to_string())?;
+    let (Some(subscription), Some(secret)) =
+        (subscription.filter(|s| s.disabled_at.is_none()), secret)
     else {
-        // Deleted since (the secret goes with it).
+        // Deleted (with its secret) or disabled since the event was queued: nobody to
+        // deliver to.
         return Ok(());
     };
     let body = serde_json::to_string(&job.event).map_err(|e| e.to_string())?;

@@ -211,6 +211,20 @@ pub async fn stored_and_effective_settings(
     Ok((stored, settings))
 }
 
+/// The settings the stored document gives over the spec's defaults, without the account's own
+/// defaults: one read instead of two, for settings that have no per-account default (the idle
+/// timeout, retention).
+pub async fn settings_from_document(
+    store: &dyn Store,
+    account_id: &str,
+) -> Result<crate::settings::Settings, StoreError> {
+    let stored = store.get_settings(account_id).await?;
+    Ok(crate::settings::Settings::effective(
+        stored.as_ref().map(|s| &s.document),
+        None,
+    ))
+}
+
 /// An account's effective settings ([`stored_and_effective_settings`]).
 pub async fn effective_settings(
     store: &dyn Store,
