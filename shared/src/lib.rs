@@ -4,9 +4,9 @@
 //! (route table, errors to HTTP, Lambda glue). See docs/architecture.md.
 
 pub use domain::{
-    attachments, bot, business_hours, idle_sessions, ids, integrations, model, now_ms, realtime,
-    retention, rfc3339, routing, rules, sessions, settings, surveys, views, webhooks, widget,
-    workspace,
+    attachments, bot, business_hours, idle_sessions, ids, integrations, messages, model, now_ms,
+    realtime, retention, rfc3339, routing, rules, sessions, settings, surveys, views, webhooks,
+    widget, workspace,
 };
 pub use use_cases::{
     agent_workspace, auth, away_message, backend, batch, built_in_bot, conversation_expiry,

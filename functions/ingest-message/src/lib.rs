@@ -25,6 +25,7 @@ use shared::model::{
     AppendOutcome, AuthorRole, Control, Conversation, EndUserProfile, Message, Role,
 };
 use shared::ports::update_with_retry;
+use shared::realtime::direct_push_seq;
 use shared::routes::{route_of, Operation, INGEST_MESSAGE};
 use shared::rules::{
     apply_event, apply_message, build_message, check_post_allowed, check_replay, clamp_page,
@@ -167,8 +168,11 @@ async fn post_message(
     // The last seq is read alongside the conversation (one round trip for both); it is only
     // used once the conversation is found visible, as where the append starts looking. A
     // path id that cannot be a conversation's costs no read (it is a plain 404).
+    // The push cursor comes with them: whether this message may be pushed at once (R27's
+    // fast path, `realtime::direct`).
+    let valid_id = is_valid_id("c", cid);
     let last_seq = async {
-        if is_valid_id("c", cid) {
+        if valid_id {
             backend
                 .store
                 .last_seq(&principal.account_id, cid)
@@ -178,8 +182,22 @@ async fn post_message(
             None
         }
     };
-    let (conversation, last_seq) =
-        tokio::join!(load_conversation(backend, principal, cid), last_seq);
+    let push_cursor = async {
+        if valid_id && backend.push.is_linked() {
+            backend
+                .store
+                .push_cursor(&principal.account_id, cid)
+                .await
+                .ok()
+        } else {
+            None
+        }
+    };
+    let (conversation, last_seq, push_cursor) = tokio::join!(
+        load_conversation(backend, principal, cid),
+        last_seq,
+        push_cursor
+    );
     let conversation = conversation?;
     let post = validate_post(principal.role, body)?;
     check_post_allowed(&conversation, AuthorRole::from(principal.role), post.kind)?;
@@ -255,6 +273,9 @@ async fn post_message(
     let mut message = build_message(&conversation, &principal.user_id, author_role, post, now);
     // Without it (a failed read), the store reads the last seq itself.
     message.seq = last_seq.map_or(0, |last| last + 1);
+    message.direct_push_seq = last_seq
+        .zip(push_cursor)
+        .and_then(|(last, cursor)| direct_push_seq(last, cursor));
     match backend.store.append_message(&message).await? {
         AppendOutcome::Created(stored) => {
             tracing::info!(
@@ -264,6 +285,19 @@ async fn post_message(
                 kind = ?stored.kind,
                 "message stored"
             );
+            // Stored, so the answer is 201 whatever the push does: a failed push is the
+            // fan-out's to make up for.
+            let pushed = shared::live::push_from_writer(
+                backend.store.as_ref(),
+                backend.push.as_ref(),
+                &conversation,
+                &stored,
+                now,
+            )
+            .await;
+            if let Err(error) = pushed {
+                tracing::warn!(%error, seq = stored.seq, "push from the write failed; the stream pushes it");
+            }
             Ok(json(
                 StatusCode::CREATED,
                 &json!({ "message": message_view(&stored, principal.role) }),

@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_http(
-        shared::adapters::wiring::DYNAMODB_AND_SQS,
+        shared::adapters::wiring::DYNAMODB_PUSH_AND_SQS,
         |backend, request| async move { ingest_message::handle(&backend, request).await },
     )
     .await

@@ -128,8 +128,9 @@ pub const DYNAMODB_AND_PUSH: Links = Links {
     queues: no_queues,
     push: api_gateway_push,
 };
-/// The fan-out: frames through API Gateway; webhook jobs, idle checks and file purges to their
-/// queues.
+/// The fan-out (frames through API Gateway; webhook jobs, idle checks and file purges to their
+/// queues) and ingest-message (routing requests; a stored message's frames at once, R27's
+/// fast path). The API Gateway client is built on first push.
 pub const DYNAMODB_PUSH_AND_SQS: Links = Links {
     objects: no_objects,
     queues: sqs_queues,
@@ -231,6 +232,9 @@ impl Push for NotLinked {
     }
     async fn close(&self, _connection_id: &str) -> Result<(), StoreError> {
         self.refuse()
+    }
+    fn is_linked(&self) -> bool {
+        false
     }
 }
 

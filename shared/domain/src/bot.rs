@@ -57,6 +57,7 @@ pub fn greeting_reply(
         kind: MessageKind::Rich,
         request_hash: hex::encode(Sha256::digest(text.as_bytes())),
         redacted: None,
+        direct_push_seq: None,
         text: Some(text),
         rich: serde_json::to_value(&rich).ok(),
         attachment_ids: Vec::new(),
@@ -89,6 +90,7 @@ mod tests {
             created_at: 5,
             request_hash: String::new(),
             redacted: None,
+            direct_push_seq: None,
         }
     }
 

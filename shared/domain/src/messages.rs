@@ -342,6 +342,7 @@ pub fn build_message(
         created_at: now,
         request_hash: post.request_hash,
         redacted: None,
+        direct_push_seq: None,
     }
 }
 
@@ -388,6 +389,7 @@ pub fn session_system_message(session: &SessionOf, key: &str, text: &str, now: i
         created_at: now,
         request_hash: hex::encode(Sha256::digest(text.as_bytes())),
         redacted: None,
+        direct_push_seq: None,
     }
 }
 

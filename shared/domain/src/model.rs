@@ -336,6 +336,10 @@ pub struct Message {
     /// Set when its content was removed (`messages::redacted`): a tombstone keeps its seq.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redacted: Option<Redaction>,
+    /// The seq at which the request that wrote it pushes it itself (`realtime::direct`);
+    /// never shown to clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_push_seq: Option<u64>,
 }
 
 /// Why a message's content is gone.

@@ -4,7 +4,9 @@
 //! The fan-out is driven by the table's change stream (on AWS, the `fan-out` function; locally,
 //! the gateway reading the same stream or the memory store's feed), so a crash between a write
 //! and its push loses nothing: the stream hands the change over again. Frames carry ids that do
-//! not change between deliveries, so a client drops copies.
+//! not change between deliveries, so a client drops copies. A new message goes faster when it
+//! can: its writer pushes it at once (`push_from_writer`, `realtime::direct`) and the fan-out
+//! leaves it to that writer.
 
 use std::collections::BTreeMap;
 
@@ -12,11 +14,12 @@ use futures::future::join_all;
 use thiserror::Error;
 
 use crate::error::StoreError;
-use crate::model::Role;
+use crate::model::{Conversation, Message, Role};
 use crate::ports::{Connection, ConnectionStore, Push, PushOutcome, Store};
 use crate::realtime::{
-    conversation_needed, error_frame, events_of, may_receive, parse_client_frame, pong_frame,
-    server_frame, typing_relay, ClientFrame, Delivery, Listener, StoredChange, CONNECTION_TTL_SECS,
+    conversation_needed, error_frame, events_of, may_receive, message_created, parse_client_frame,
+    pong_frame, pushed_by_its_writer, server_frame, typing_relay, ClientFrame, Delivery, Event,
+    Listener, StoredChange, CONNECTION_TTL_SECS, WRITER_PUSH_GRACE_MS,
 };
 
 /// Why a connection was refused.
@@ -236,11 +239,79 @@ async fn fan_out_one(
     crate::conversation_expiry::purge_expired(store, attachment_queue, change, now).await?;
     let (mut frames, mut gone) = (0, 0);
     for delivery in events_of(change, conversation.as_ref()) {
+        let new_message = match &delivery.event {
+            Event::MessageCreated(m) => Some(m.as_ref()),
+            _ => None,
+        };
+        if let Some(m) = new_message {
+            if pushed_by_its_writer(m) && writer_reported_push(store, m).await? {
+                continue;
+            }
+        }
         let (f, g) = deliver(store, push, &delivery, now).await?;
+        // Pushed to someone: the next writer of the conversation may push at once. (Nobody
+        // listening: nothing is written, and its writers keep to the stream.)
+        if let Some(m) = new_message.filter(|_| f > 0) {
+            store
+                .advance_push_cursor(&m.account_id, &m.conversation_id, m.seq, true)
+                .await?;
+        }
         frames += f;
         gone += g;
     }
     Ok((frames, gone))
+}
+
+/// R27's fast path, from the request that stored `message` in `conversation`: when it found
+/// every earlier message pushed (`realtime::pushed_by_its_writer`), it pushes
+/// `message.created` to everyone of the conversation at once, then moves the push cursor, so
+/// that the fan-out leaves it alone and the next writer may push at once too (unless it reached
+/// nobody: then the next ones take the stream, which writes no cursor for them). Any other
+/// message is the change stream's to push, after the ones before it. Answers the frames
+/// pushed. On an error the cursor stays, and the fan-out pushes the message after its grace.
+pub async fn push_from_writer(
+    store: &dyn Store,
+    push: &dyn Push,
+    conversation: &Conversation,
+    message: &Message,
+    now: i64,
+) -> Result<usize, StoreError> {
+    if !pushed_by_its_writer(message) {
+        return Ok(0);
+    }
+    // A writer already late leaves it to the fan-out, whose grace would run out during its
+    // push and send a second copy.
+    if crate::now_ms() - message.created_at >= WRITER_PUSH_GRACE_MS / 2 {
+        return Ok(0);
+    }
+    let (frames, _) = deliver(store, push, &message_created(conversation, message), now).await?;
+    let heard = frames > 0;
+    store
+        .advance_push_cursor(
+            &message.account_id,
+            &message.conversation_id,
+            message.seq,
+            heard,
+        )
+        .await?;
+    Ok(frames)
+}
+
+/// Waits, up to the grace after `m` was written, for its writer to report its push (the push
+/// cursor reaching `m`); `false` when it has not (it failed or died after writing), and the
+/// fan-out pushes `m` itself. Writers report within milliseconds, before the stream brings
+/// the record, so this usually answers at its first read.
+async fn writer_reported_push(store: &dyn Store, m: &Message) -> Result<bool, StoreError> {
+    loop {
+        let cursor = store.push_cursor(&m.account_id, &m.conversation_id).await?;
+        if cursor.through_seq >= m.seq {
+            return Ok(true);
+        }
+        if crate::now_ms() - m.created_at >= WRITER_PUSH_GRACE_MS {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Pushes one event to every live connection of its audience that may receive it, all at

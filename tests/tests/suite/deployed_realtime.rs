@@ -198,7 +198,11 @@ async fn stream_event_of_stored_items_reaches_the_readers_and_a_bad_record_is_re
     .await
     .unwrap();
 
-    let message = stored_message_image(&app, &cid).await;
+    let mut message = stored_message_image(&app, &cid).await;
+    // Its writer pushed it (to nobody yet) and the fan-out would leave it alone: this is the
+    // image of a message left to the stream (written while an earlier one was on its way).
+    assert!(message["direct_push_seq"].is_object(), "{message}");
+    message.as_object_mut().unwrap().remove("direct_push_seq");
     let mut broken = message.clone();
     broken.as_object_mut().unwrap().remove("author_role");
     let event = json!({"Records": [

@@ -237,3 +237,173 @@ async fn an_account_at_its_connection_bound_is_refused_the_next_connection() {
         }
     }
 }
+
+/// The `message.created` seqs `client` receives within `wait`, in arrival order.
+async fn message_seqs_for(client: &mut LiveClient, wait: Duration) -> Vec<u64> {
+    client
+        .frames_for(wait)
+        .await
+        .into_iter()
+        .filter(|frame| frame["type"] == "message.created")
+        .map(|frame| frame["data"]["message"]["seq"].as_u64().expect("a seq"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stored_message_reaches_its_reader_from_the_write_without_waiting_for_the_stream() {
+    // No fan-out runs here: whatever arrives was pushed by the request that wrote it.
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let (user, agent) = (
+        app.token(Role::EndUser, "eu-1"),
+        app.token(Role::Agent, "ag-1"),
+    );
+    let mut reader = app.connect(&user).await;
+    for n in 1..=3 {
+        app.post_until_stored(&cid, &agent, n).await;
+        let frame = reader
+            .expect("message.created", Duration::from_secs(5))
+            .await;
+        assert_eq!(frame["data"]["message"]["seq"], n);
+        assert_eq!(frame["data"]["message"]["text"], format!("message {n}"));
+        assert!(
+            frame["data"]["message"].get("direct_push_seq").is_none(),
+            "the decision is not the client's: {frame}"
+        );
+    }
+    // The writer's own tab hears it too (everyone of the conversation does).
+    let mut writer_tab = app.connect(&agent).await;
+    writer_tab
+        .send(json!({"action": "subscribe", "conversation_id": cid}))
+        .await;
+    writer_tab.round_trip().await;
+    app.post_until_stored(&cid, &agent, 4).await;
+    assert_eq!(
+        message_seqs_for(&mut reader, Duration::from_secs(2)).await,
+        [4]
+    );
+    assert_eq!(
+        message_seqs_for(&mut writer_tab, Duration::from_secs(1)).await,
+        [4]
+    );
+}
+
+#[tokio::test]
+async fn a_message_is_not_pushed_from_its_write_while_an_earlier_one_is_still_on_its_way() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let (user, agent) = (
+        app.token(Role::EndUser, "eu-1"),
+        app.token(Role::Agent, "ag-1"),
+    );
+    let mut reader = app.connect(&user).await;
+    // Seq 1 stored as a system message is (with no fan-out running) never pushed: seq 2 must
+    // not overtake it, so it too is left to the stream.
+    let conversation = app.stored_conversation(&cid).await;
+    let mut notice =
+        shared::messages::system_message(&conversation, "k", "notice", shared::now_ms());
+    notice.seq = 1;
+    app.backend.store.append_message(&notice).await.unwrap();
+    app.post_until_stored(&cid, &agent, 2).await;
+    assert_eq!(
+        message_seqs_for(&mut reader, Duration::from_secs(2)).await,
+        Vec::<u64>::new(),
+        "seq 2 overtook seq 1"
+    );
+}
+
+#[tokio::test]
+async fn a_message_its_writer_pushed_reaches_each_reader_once_though_the_stream_brings_it_too() {
+    let app = TestApp::start_live().await;
+    app.patch_settings(
+        &app.token(Role::Admin, "admin-1"),
+        serde_json::json!({"bot": {"enabled": false}}),
+    )
+    .await;
+    let cid = app.new_conversation("eu-1").await;
+    let (user, agent) = (
+        app.token(Role::EndUser, "eu-1"),
+        app.token(Role::Agent, "ag-1"),
+    );
+    let mut reader = app.connect(&user).await;
+    for n in 1..=5 {
+        app.post_until_stored(&cid, &agent, n).await;
+        // One at a time, so each is its writer's to push.
+        assert_eq!(
+            reader
+                .expect("message.created", Duration::from_secs(5))
+                .await["data"]["message"]["seq"],
+            n
+        );
+    }
+    let stored = app.stored_messages(&cid).await;
+    assert!(
+        stored.iter().all(shared::realtime::pushed_by_its_writer),
+        "each was pushed from its write: {stored:?}"
+    );
+    // The fan-out reads every one of them from the stream, and sends none again.
+    let later = message_seqs_for(&mut reader, Duration::from_secs(4)).await;
+    assert_eq!(later, Vec::<u64>::new(), "copies from the stream");
+}
+
+#[tokio::test]
+async fn a_message_whose_writer_died_before_pushing_is_pushed_by_the_stream_once() {
+    let app = TestApp::start_live().await;
+    app.patch_settings(
+        &app.token(Role::Admin, "admin-1"),
+        serde_json::json!({"bot": {"enabled": false}}),
+    )
+    .await;
+    let cid = app.new_conversation("eu-1").await;
+    let mut reader = app.connect(&app.token(Role::EndUser, "eu-1")).await;
+    // What a request that decided to push, stored, and died before pushing leaves behind.
+    let conversation = app.stored_conversation(&cid).await;
+    let mut orphan =
+        shared::messages::system_message(&conversation, "k", "orphan", shared::now_ms());
+    orphan.seq = 1;
+    orphan.direct_push_seq = Some(1);
+    app.backend.store.append_message(&orphan).await.unwrap();
+    let stored_at = std::time::Instant::now();
+    let frame = reader
+        .expect("message.created", Duration::from_secs(8))
+        .await;
+    assert_eq!(frame["data"]["message"]["seq"], 1);
+    assert!(
+        stored_at.elapsed() >= Duration::from_millis(1_500),
+        "the fan-out waits for the writer's report before pushing it itself"
+    );
+    let again = message_seqs_for(&mut reader, Duration::from_secs(3)).await;
+    assert_eq!(again, Vec::<u64>::new(), "pushed once");
+}
+
+#[tokio::test]
+async fn a_conversation_nobody_listens_to_leaves_its_messages_to_the_stream_and_writes_no_cursor() {
+    // No fan-out runs here, so only writers move the cursor.
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let agent = app.token(Role::Agent, "ag-1");
+    for n in 1..=3 {
+        app.post_until_stored(&cid, &agent, n).await;
+    }
+    let pushed: Vec<bool> = app
+        .stored_messages(&cid)
+        .await
+        .iter()
+        .map(shared::realtime::pushed_by_its_writer)
+        .collect();
+    // The first went at once and reached nobody; the others were left to the stream.
+    assert_eq!(pushed, [true, false, false]);
+    let cursor = app
+        .backend
+        .store
+        .push_cursor(&app.account.id, &cid)
+        .await
+        .unwrap();
+    assert_eq!(
+        cursor,
+        shared::realtime::PushCursor {
+            through_seq: 1,
+            heard: false
+        }
+    );
+}

@@ -2,14 +2,30 @@
 //! `CONN#{id}` / `CONN` (found by id, lists its subscriptions), `A#{acct}#RT` /
 //! `L#{listener}#{id}` (found by whom it serves, counted per account) and `A#{acct}#RT` /
 //! `S#{cid}#{id}` (found by the conversation it subscribed to).
+//!
+//! A conversation's push cursor (`realtime::direct`) is `PUSH#{acct}#{cid}` / `CURSOR`: out of
+//! the conversation's partition so that the stream's filter (`A#` partitions) keeps its
+//! updates from the fan-out, and expiring a day after its last move (an expired cursor reads
+//! 0, which only sends the next message down the stream).
 
 use aws_sdk_dynamodb::types::Select;
 
 use super::*;
 use crate::ports::{Connection, ConnectionStore};
-use crate::realtime::Listener;
+use crate::realtime::{Listener, PushCursor};
 
 const SUBSCRIPTIONS: &str = "subscriptions";
+const THROUGH_SEQ: &str = "through_seq";
+const HEARD: &str = "heard";
+/// How long a push cursor outlives its last move.
+const PUSH_CURSOR_LIFETIME_SECS: i64 = 24 * 3600;
+
+fn push_cursor_key(account_id: &str, conversation_id: &str) -> (String, String) {
+    (
+        format!("PUSH#{account_id}#{conversation_id}"),
+        "CURSOR".into(),
+    )
+}
 
 fn connection_key(connection_id: &str) -> (String, String) {
     (format!("CONN#{connection_id}"), "CONN".into())
@@ -218,5 +234,67 @@ impl ConnectionStore for DynamoStore {
     ) -> Result<Vec<Connection>, StoreError> {
         self.live_connections(account_id, &format!("S#{conversation_id}#"))
             .await
+    }
+
+    async fn push_cursor(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<PushCursor, StoreError> {
+        let (pk, sk) = push_cursor_key(account_id, conversation_id);
+        let Some(item) = self.get(pk, sk).await? else {
+            return Ok(PushCursor::default());
+        };
+        // Expired but not yet deleted by DynamoDB: as good as none.
+        let expired = match item.get(TTL_ATTRIBUTE) {
+            Some(AttributeValue::N(at)) => at.parse::<i64>().unwrap_or(0) <= crate::now_ms() / 1000,
+            _ => true,
+        };
+        match (item.get(THROUGH_SEQ), item.get(HEARD)) {
+            (Some(AttributeValue::N(seq)), Some(AttributeValue::Bool(heard))) if !expired => {
+                Ok(PushCursor {
+                    through_seq: seq.parse().map_err(|_| {
+                        StoreError::Internal(format!("push cursor {seq} is not a seq"))
+                    })?,
+                    heard: *heard,
+                })
+            }
+            _ => Ok(PushCursor::default()),
+        }
+    }
+
+    async fn advance_push_cursor(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        seq: u64,
+        heard: bool,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = push_cursor_key(account_id, conversation_id);
+        let outcome = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .update_expression("SET #seq = :seq, #heard = :heard, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(#seq) OR #seq < :seq")
+            .expression_attribute_names("#seq", THROUGH_SEQ)
+            .expression_attribute_names("#heard", HEARD)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":seq", n(seq))
+            .expression_attribute_values(":heard", AttributeValue::Bool(heard))
+            .expression_attribute_values(
+                ":ttl",
+                n(crate::now_ms() / 1000 + PUSH_CURSOR_LIFETIME_SECS),
+            )
+            .send()
+            .await
+            .map_err(store_error);
+        match outcome {
+            // Already past `seq`: it never moves back.
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(other) => Err(other),
+        }
     }
 }

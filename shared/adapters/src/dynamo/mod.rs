@@ -25,7 +25,7 @@
 //! | WebSocket connection | `CONN#{id}` | `CONN` (TTL `expires_at`) |
 //! | connection by listener | `A#{acct}#RT` | `L#{end_user\|staff}#{user}#{id}` (TTL) |
 //! | subscription | `A#{acct}#RT` | `S#{cid}#{id}` (TTL) |
-//!
+//! | push cursor (`realtime::direct`) | `PUSH#{acct}#{cid}` | `CURSOR` (TTL) |
 //! | history entry | `A#{acct}#C#{cid}` | `H#{revision:012}#{field}` |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).

@@ -1,6 +1,7 @@
 //! WebSocket connections and their subscriptions; the change feed of the store's writes.
 
 use super::*;
+use crate::realtime::PushCursor;
 
 impl Tables {
     fn live_connections(&self, now: i64) -> impl Iterator<Item = &(Connection, BTreeSet<String>)> {
@@ -92,6 +93,39 @@ impl ConnectionStore for MemoryStore {
             })
             .map(|(c, _)| c.clone())
             .collect())
+    }
+
+    async fn push_cursor(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<PushCursor, StoreError> {
+        let key = (account_id.to_string(), conversation_id.to_string());
+        Ok(self
+            .lock()?
+            .push_cursors
+            .get(&key)
+            .copied()
+            .unwrap_or_default())
+    }
+
+    async fn advance_push_cursor(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        seq: u64,
+        heard: bool,
+    ) -> Result<(), StoreError> {
+        let key = (account_id.to_string(), conversation_id.to_string());
+        let mut tables = self.lock()?;
+        let cursor = tables.push_cursors.entry(key).or_default();
+        if cursor.through_seq < seq {
+            *cursor = PushCursor {
+                through_seq: seq,
+                heard,
+            };
+        }
+        Ok(())
     }
 }
 

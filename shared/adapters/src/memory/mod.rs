@@ -89,6 +89,8 @@ struct Tables {
     csat: BTreeMap<(String, String, u32), CsatRequest>,
     /// connection id → connection, and its subscriptions
     connections: BTreeMap<String, (Connection, BTreeSet<String>)>,
+    /// (account, conversation) → push cursor (`realtime::direct`)
+    push_cursors: BTreeMap<(String, String), crate::realtime::PushCursor>,
     /// The change stream of conversations and messages, as DynamoDB Streams reports them.
     changes: VecDeque<StoredChange>,
     /// Wakes the change feed's reader after a write.

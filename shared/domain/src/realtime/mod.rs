@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::messages::visible_to;
 use crate::model::{Conversation, Message, Offer, Role};
 
+mod direct;
 mod frames;
+pub use direct::*;
 pub use frames::*;
 
 /// A stored item the real-time feed knows about.
@@ -201,6 +203,15 @@ fn other_party(c: &Conversation, side: Side) -> Audience {
     }
 }
 
+/// `message.created` of `m` for everyone of its conversation `c` (the change stream's and its
+/// writer's alike, `direct`).
+pub fn message_created(c: &Conversation, m: &Message) -> Delivery {
+    Delivery {
+        event: Event::MessageCreated(Box::new(m.clone())),
+        audience: participants(c),
+    }
+}
+
 /// Only the agent an offer is made to.
 fn offered_agent(offer: &Offer) -> Audience {
     Audience {
@@ -244,10 +255,7 @@ pub fn events_of(change: &StoredChange, conversation: Option<&Conversation>) -> 
     match (&change.before, &change.after) {
         (None, Some(Stored::Message(m))) => match conversation {
             Some(c) if c.id == m.conversation_id && c.account_id == m.account_id => {
-                vec![Delivery {
-                    event: Event::MessageCreated(m.clone()),
-                    audience: participants(c),
-                }]
+                vec![message_created(c, m)]
             }
             // A conversation that is gone has no screen left to tell.
             _ => Vec::new(),

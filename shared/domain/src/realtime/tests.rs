@@ -31,6 +31,7 @@ fn message(kind: MessageKind) -> Message {
         created_at: 2,
         request_hash: "h".into(),
         redacted: None,
+        direct_push_seq: None,
     }
 }
 

@@ -77,6 +77,7 @@ pub fn message(c: &Conversation, author: &str, client_message_id: &str, text: &s
         created_at: 1,
         request_hash: format!("hash-of-{text}"),
         redacted: None,
+        direct_push_seq: None,
     }
 }
 
@@ -224,6 +225,7 @@ macro_rules! store_contract_tests {
             withdrawn_offer_frees_the_slot_and_the_conversation_waits_in_its_place,
             connections_are_found_by_id_and_listener_until_removed,
             subscribers_are_listed_until_unsubscribed_or_disconnected,
+            a_push_cursor_only_moves_up_and_is_kept_per_conversation,
             an_account_at_its_connection_limit_is_refused_the_next,
             expired_connections_are_neither_found_nor_counted,
             activity_views_list_newest_activity_first_and_page_by_cursor,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::*;
 use crate::model::Role;
 use crate::ports::{ChangeFeed, Connection};
-use crate::realtime::{Listener, Stored, StoredChange};
+use crate::realtime::{Listener, PushCursor, Stored, StoredChange};
 
 fn listener(account_id: &str, user_id: &str, role: Role) -> Listener {
     Listener {
@@ -104,6 +104,44 @@ pub async fn subscribers_are_listed_until_unsubscribed_or_disconnected(store: Ar
         .await
         .unwrap()
         .is_empty());
+}
+
+pub async fn a_push_cursor_only_moves_up_and_is_kept_per_conversation(store: Arc<dyn Store>) {
+    let (account, other) = (fresh_account(), fresh_account());
+    let cursor = |through_seq, heard| PushCursor { through_seq, heard };
+    let read = |account: String, cid: &'static str| {
+        let store = store.clone();
+        async move { store.push_cursor(&account, cid).await.unwrap() }
+    };
+    assert_eq!(
+        read(account.clone(), "c-1").await,
+        PushCursor::default(),
+        "none yet"
+    );
+    store
+        .advance_push_cursor(&account, "c-1", 3, true)
+        .await
+        .unwrap();
+    assert_eq!(read(account.clone(), "c-1").await, cursor(3, true));
+    // A late report of an earlier or the same push (a writer slower than the fan-out)
+    // changes nothing.
+    store
+        .advance_push_cursor(&account, "c-1", 2, false)
+        .await
+        .unwrap();
+    store
+        .advance_push_cursor(&account, "c-1", 3, false)
+        .await
+        .unwrap();
+    assert_eq!(read(account.clone(), "c-1").await, cursor(3, true));
+    store
+        .advance_push_cursor(&account, "c-1", 7, false)
+        .await
+        .unwrap();
+    assert_eq!(read(account.clone(), "c-1").await, cursor(7, false));
+    // Another conversation, or the same id in another account, has its own.
+    assert_eq!(read(account, "c-2").await, PushCursor::default());
+    assert_eq!(read(other, "c-1").await, PushCursor::default());
 }
 
 pub async fn an_account_at_its_connection_limit_is_refused_the_next(store: Arc<dyn Store>) {

@@ -24,6 +24,11 @@ pub trait Push: Send + Sync {
     async fn push(&self, connection_id: &str, frame: &str) -> Result<PushOutcome, StoreError>;
     /// Closes a connection from the server side (no error when it is already gone).
     async fn close(&self, connection_id: &str) -> Result<(), StoreError>;
+    /// Whether frames can be pushed at all: a function built or configured without real
+    /// time cannot, and leaves every push to the fan-out.
+    fn is_linked(&self) -> bool {
+        true
+    }
 }
 
 /// The table's change stream as the local gateway reads it (on AWS, Lambda reads the stream

@@ -6,7 +6,7 @@ use crate::attachments::Attachment;
 use crate::error::StoreError;
 use crate::integrations::Integration;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
-use crate::realtime::Listener;
+use crate::realtime::{Listener, PushCursor};
 use crate::routing::{Agent, AgentProfileChange, Offer, WaitingEntry};
 use crate::sessions::{CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
@@ -485,6 +485,22 @@ pub trait ConnectionStore: Send + Sync {
         account_id: &str,
         conversation_id: &str,
     ) -> Result<Vec<Connection>, StoreError>;
+    /// The conversation's push cursor (`realtime::direct`), read consistently; the default
+    /// when it has none.
+    async fn push_cursor(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<PushCursor, StoreError>;
+    /// Moves the push cursor up to `seq`, pushed to someone or not (`heard`); one already at
+    /// or past `seq` stays as it is.
+    async fn advance_push_cursor(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        seq: u64,
+        heard: bool,
+    ) -> Result<(), StoreError>;
 }
 
 /// Everything a handler needs from storage, as one object.
