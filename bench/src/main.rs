@@ -2,7 +2,8 @@
 //! it is compared with, printed as a table (see docs/performance.md). Needs the emulator
 //! (`bash localstack/start-emulator.sh`); `--sizes` also cross-builds the arm64 zips (slow).
 //!
-//! 1. cold start of every function binary vs a minimal `lambda_runtime` binary;
+//! 1. cold start of every function binary vs a minimal `lambda_runtime` binary, and vs that
+//!    binary plus one DynamoDB client (the floor the AWS SDK sets);
 //! 2. ingest overhead: the ingest handler vs a bare PutItem on the same emulator;
 //! 3. billed units per operation, from the AWS requests recorded on the wire, and dollars;
 //! 4. arm64 zip sizes vs the minimal binary's;
