@@ -299,18 +299,27 @@ pub async fn push_from_writer(
 
 /// Waits, up to the grace after `m` was written, for its writer to report its push (the push
 /// cursor reaching `m`); `false` when it has not (it failed or died after writing), and the
-/// fan-out pushes `m` itself. Writers report within milliseconds, before the stream brings
-/// the record, so this usually answers at its first read.
+/// fan-out pushes `m` itself. A writer reports within tens of milliseconds of its write, and
+/// on AWS the stream brings the record later than that, so the first look (not before
+/// `FIRST_LOOK_MS` after the write) usually answers; later looks back off, each a read.
 async fn writer_reported_push(store: &dyn Store, m: &Message) -> Result<bool, StoreError> {
+    const FIRST_LOOK_MS: i64 = 100;
+    let mut pause_ms = FIRST_LOOK_MS;
+    let early = m.created_at + FIRST_LOOK_MS - crate::now_ms();
+    if early > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(early as u64)).await;
+    }
     loop {
         let cursor = store.push_cursor(&m.account_id, &m.conversation_id).await?;
         if cursor.through_seq >= m.seq {
             return Ok(true);
         }
-        if crate::now_ms() - m.created_at >= WRITER_PUSH_GRACE_MS {
+        let left = m.created_at + WRITER_PUSH_GRACE_MS - crate::now_ms();
+        if left <= 0 {
             return Ok(false);
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(pause_ms.min(left) as u64)).await;
+        pause_ms *= 2;
     }
 }
 

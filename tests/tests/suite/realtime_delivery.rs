@@ -238,6 +238,36 @@ async fn an_account_at_its_connection_bound_is_refused_the_next_connection() {
     }
 }
 
+/// A conversation of end user `eu-1`, who is connected: its id, agent `ag-1`'s token and the
+/// end user's connection.
+async fn conversation_heard_by_its_end_user(app: &TestApp) -> (String, String, LiveClient) {
+    let cid = app.new_conversation("eu-1").await;
+    let reader = app.connect(&app.token(Role::EndUser, "eu-1")).await;
+    (cid, app.token(Role::Agent, "ag-1"), reader)
+}
+
+/// With the bot on, its greeting would be one message more than a test posts
+/// (built_in_bot.rs tests that one).
+async fn without_the_bot(app: &TestApp) {
+    app.patch_settings(
+        &app.token(Role::Admin, "admin-1"),
+        serde_json::json!({"bot": {"enabled": false}}),
+    )
+    .await;
+}
+
+/// Stores message `seq` of `cid` straight into the store, unpushed, as a request that wrote it
+/// leaves it until it pushes; `decided`: that request had decided to push it itself.
+async fn store_unpushed(app: &TestApp, cid: &str, seq: u64, decided: bool) {
+    let conversation = app.stored_conversation(cid).await;
+    let text = format!("message {seq}");
+    let mut message =
+        shared::messages::system_message(&conversation, &text, &text, shared::now_ms());
+    message.seq = seq;
+    message.direct_push_seq = decided.then_some(seq);
+    app.backend.store.append_message(&message).await.unwrap();
+}
+
 /// The `message.created` seqs `client` receives within `wait`, in arrival order.
 async fn message_seqs_for(client: &mut LiveClient, wait: Duration) -> Vec<u64> {
     client
@@ -253,12 +283,7 @@ async fn message_seqs_for(client: &mut LiveClient, wait: Duration) -> Vec<u64> {
 async fn a_stored_message_reaches_its_reader_from_the_write_without_waiting_for_the_stream() {
     // No fan-out runs here: whatever arrives was pushed by the request that wrote it.
     let app = TestApp::start().await;
-    let cid = app.new_conversation("eu-1").await;
-    let (user, agent) = (
-        app.token(Role::EndUser, "eu-1"),
-        app.token(Role::Agent, "ag-1"),
-    );
-    let mut reader = app.connect(&user).await;
+    let (cid, agent, mut reader) = conversation_heard_by_its_end_user(&app).await;
     for n in 1..=3 {
         app.post_until_stored(&cid, &agent, n).await;
         let frame = reader
@@ -291,19 +316,10 @@ async fn a_stored_message_reaches_its_reader_from_the_write_without_waiting_for_
 #[tokio::test]
 async fn a_message_is_not_pushed_from_its_write_while_an_earlier_one_is_still_on_its_way() {
     let app = TestApp::start().await;
-    let cid = app.new_conversation("eu-1").await;
-    let (user, agent) = (
-        app.token(Role::EndUser, "eu-1"),
-        app.token(Role::Agent, "ag-1"),
-    );
-    let mut reader = app.connect(&user).await;
+    let (cid, agent, mut reader) = conversation_heard_by_its_end_user(&app).await;
     // Seq 1 stored as a system message is (with no fan-out running) never pushed: seq 2 must
     // not overtake it, so it too is left to the stream.
-    let conversation = app.stored_conversation(&cid).await;
-    let mut notice =
-        shared::messages::system_message(&conversation, "k", "notice", shared::now_ms());
-    notice.seq = 1;
-    app.backend.store.append_message(&notice).await.unwrap();
+    store_unpushed(&app, &cid, 1, false).await;
     app.post_until_stored(&cid, &agent, 2).await;
     assert_eq!(
         message_seqs_for(&mut reader, Duration::from_secs(2)).await,
@@ -315,17 +331,8 @@ async fn a_message_is_not_pushed_from_its_write_while_an_earlier_one_is_still_on
 #[tokio::test]
 async fn a_message_its_writer_pushed_reaches_each_reader_once_though_the_stream_brings_it_too() {
     let app = TestApp::start_live().await;
-    app.patch_settings(
-        &app.token(Role::Admin, "admin-1"),
-        serde_json::json!({"bot": {"enabled": false}}),
-    )
-    .await;
-    let cid = app.new_conversation("eu-1").await;
-    let (user, agent) = (
-        app.token(Role::EndUser, "eu-1"),
-        app.token(Role::Agent, "ag-1"),
-    );
-    let mut reader = app.connect(&user).await;
+    without_the_bot(&app).await;
+    let (cid, agent, mut reader) = conversation_heard_by_its_end_user(&app).await;
     for n in 1..=5 {
         app.post_until_stored(&cid, &agent, n).await;
         // One at a time, so each is its writer's to push.
@@ -349,20 +356,10 @@ async fn a_message_its_writer_pushed_reaches_each_reader_once_though_the_stream_
 #[tokio::test]
 async fn a_message_whose_writer_died_before_pushing_is_pushed_by_the_stream_once() {
     let app = TestApp::start_live().await;
-    app.patch_settings(
-        &app.token(Role::Admin, "admin-1"),
-        serde_json::json!({"bot": {"enabled": false}}),
-    )
-    .await;
-    let cid = app.new_conversation("eu-1").await;
-    let mut reader = app.connect(&app.token(Role::EndUser, "eu-1")).await;
+    without_the_bot(&app).await;
+    let (cid, _, mut reader) = conversation_heard_by_its_end_user(&app).await;
     // What a request that decided to push, stored, and died before pushing leaves behind.
-    let conversation = app.stored_conversation(&cid).await;
-    let mut orphan =
-        shared::messages::system_message(&conversation, "k", "orphan", shared::now_ms());
-    orphan.seq = 1;
-    orphan.direct_push_seq = Some(1);
-    app.backend.store.append_message(&orphan).await.unwrap();
+    store_unpushed(&app, &cid, 1, true).await;
     let stored_at = std::time::Instant::now();
     let frame = reader
         .expect("message.created", Duration::from_secs(8))
