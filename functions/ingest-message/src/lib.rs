@@ -276,7 +276,12 @@ async fn post_message(
     message.direct_push_seq = last_seq
         .zip(push_cursor)
         .and_then(|(last, cursor)| direct_push_seq(last, cursor));
-    match backend.store.append_message(&message).await? {
+    // Whom it would reach is looked up while it is stored (only when it may go at once).
+    let (appended, reach) = tokio::join!(
+        backend.store.append_message(&message),
+        shared::live::writer_reach(backend.store.as_ref(), &conversation, &message)
+    );
+    match appended? {
         AppendOutcome::Created(stored) => {
             tracing::info!(
                 account_id = %stored.account_id,
@@ -287,14 +292,21 @@ async fn post_message(
             );
             // Stored, so the answer is 201 whatever the push does: a failed push is the
             // fan-out's to make up for.
-            let pushed = shared::live::push_from_writer(
-                backend.store.as_ref(),
-                backend.push.as_ref(),
-                &conversation,
-                &stored,
-                now,
-            )
-            .await;
+            let pushed = match reach {
+                Some(Ok(reach)) => {
+                    shared::live::push_from_writer(
+                        backend.store.as_ref(),
+                        backend.push.as_ref(),
+                        &conversation,
+                        &stored,
+                        &reach,
+                        now,
+                    )
+                    .await
+                }
+                Some(Err(error)) => Err(error),
+                None => Ok(0),
+            };
             if let Err(error) = pushed {
                 tracing::warn!(%error, seq = stored.seq, "push from the write failed; the stream pushes it");
             }

@@ -18,9 +18,12 @@ use crate::model::{Conversation, Message, Role};
 use crate::ports::{Connection, ConnectionStore, Push, PushOutcome, Store};
 use crate::realtime::{
     conversation_needed, error_frame, events_of, may_receive, message_created, parse_client_frame,
-    pong_frame, pushed_by_its_writer, server_frame, typing_relay, ClientFrame, Delivery, Event,
-    Listener, StoredChange, CONNECTION_TTL_SECS, WRITER_PUSH_GRACE_MS,
+    pong_frame, pushed_by_its_writer, server_frame, typing_relay, Audience, ClientFrame, Delivery,
+    Event, Listener, StoredChange, CONNECTION_TTL_SECS, WRITER_PUSH_GRACE_MS,
 };
+
+/// Live connections by id: whom an event reaches.
+pub type Reach = BTreeMap<String, Connection>;
 
 /// Why a connection was refused.
 #[derive(Debug, Error)]
@@ -267,13 +270,15 @@ async fn fan_out_one(
 /// `message.created` to everyone of the conversation at once, then moves the push cursor, so
 /// that the fan-out leaves it alone and the next writer may push at once too (unless it reached
 /// nobody: then the next ones take the stream, which writes no cursor for them). Any other
-/// message is the change stream's to push, after the ones before it. Answers the frames
-/// pushed. On an error the cursor stays, and the fan-out pushes the message after its grace.
+/// message is the change stream's to push, after the ones before it. `reach` is whom the
+/// message's audience reaches ([`writer_reach`], looked up while the message was stored).
+/// Answers the frames pushed. On an error the cursor stays, and the fan-out pushes the message after its grace.
 pub async fn push_from_writer(
     store: &dyn Store,
     push: &dyn Push,
     conversation: &Conversation,
     message: &Message,
+    reach: &Reach,
     now: i64,
 ) -> Result<usize, StoreError> {
     if !pushed_by_its_writer(message) {
@@ -284,7 +289,8 @@ pub async fn push_from_writer(
     if crate::now_ms() - message.created_at >= WRITER_PUSH_GRACE_MS / 2 {
         return Ok(0);
     }
-    let (frames, _) = deliver(store, push, &message_created(conversation, message), now).await?;
+    let delivery = message_created(conversation, message);
+    let (frames, _) = deliver_to(store, push, &delivery, reach, now).await?;
     let heard = frames > 0;
     store
         .advance_push_cursor(
@@ -295,6 +301,18 @@ pub async fn push_from_writer(
         )
         .await?;
     Ok(frames)
+}
+
+/// Whom a message about to be stored in `conversation` would reach, when its writer decided to
+/// push it (`None` otherwise): looked up beside the append, so the push costs no extra round
+/// trip for it.
+pub async fn writer_reach(
+    store: &dyn Store,
+    conversation: &Conversation,
+    message: &Message,
+) -> Option<Result<Reach, StoreError>> {
+    message.direct_push_seq?;
+    Some(reach_of(store, &message_created(conversation, message).audience).await)
 }
 
 /// Waits, up to the grace after `m` was written, for its writer to report its push (the push
@@ -331,22 +349,39 @@ pub async fn deliver(
     delivery: &Delivery,
     now: i64,
 ) -> Result<(usize, usize), StoreError> {
+    let targets = reach_of(store, &delivery.audience).await?;
+    deliver_to(store, push, delivery, &targets, now).await
+}
+
+/// The live connections an audience reaches, by id (an assignee who also subscribed gets one
+/// copy); its lookups go out together.
+pub async fn reach_of(store: &dyn Store, audience: &Audience) -> Result<Reach, StoreError> {
+    let listeners = join_all(audience.listeners.iter().map(|l| store.connections_of(l)));
+    let subscribers = async {
+        match &audience.subscribers_of {
+            Some(cid) => store.subscribers_of(&audience.account_id, cid).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let (listeners, subscribers) = futures::join!(listeners, subscribers);
+    let mut targets = Reach::new();
+    for connections in listeners.into_iter().chain([subscribers]) {
+        for connection in connections? {
+            targets.insert(connection.id.clone(), connection);
+        }
+    }
+    Ok(targets)
+}
+
+/// [`deliver`] to connections already looked up.
+async fn deliver_to(
+    store: &dyn Store,
+    push: &dyn Push,
+    delivery: &Delivery,
+    targets: &Reach,
+    now: i64,
+) -> Result<(usize, usize), StoreError> {
     let audience = &delivery.audience;
-    // By id: an assignee who also subscribed gets one copy.
-    let mut targets: BTreeMap<String, Connection> = BTreeMap::new();
-    for listener in &audience.listeners {
-        for connection in store.connections_of(listener).await? {
-            targets.insert(connection.id.clone(), connection);
-        }
-    }
-    if let Some(conversation_id) = &audience.subscribers_of {
-        for connection in store
-            .subscribers_of(&audience.account_id, conversation_id)
-            .await?
-        {
-            targets.insert(connection.id.clone(), connection);
-        }
-    }
     let mut frames: BTreeMap<bool, String> = BTreeMap::new();
     let mut sends = Vec::new();
     for connection in targets.values() {
