@@ -668,6 +668,9 @@
         if (replaceMessage(data.message)) renderConversation();
         break;
       case "message.created":
+        // A message older than the page shown (its frame was still on its way when the
+        // conversation opened at its end) comes with the older pages, not out of place here.
+        if (state.prevBefore && state.messages.length && data.message.seq < state.messages[0].seq) break;
         if (addMessage(data.message)) {
           if (data.message.author.role !== "end_user") state.agentTyping = false;
           renderConversation();

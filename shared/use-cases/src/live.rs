@@ -318,15 +318,10 @@ pub async fn writer_reach(
 /// Waits, up to the grace after `m` was written, for its writer to report its push (the push
 /// cursor reaching `m`); `false` when it has not (it failed or died after writing), and the
 /// fan-out pushes `m` itself. A writer reports within tens of milliseconds of its write, and
-/// on AWS the stream brings the record later than that, so the first look (not before
-/// `FIRST_LOOK_MS` after the write) usually answers; later looks back off, each a read.
+/// on AWS the stream brings the record later than that, so the first look usually answers;
+/// later looks back off (each is a read, and the records behind this one wait).
 async fn writer_reported_push(store: &dyn Store, m: &Message) -> Result<bool, StoreError> {
-    const FIRST_LOOK_MS: i64 = 100;
-    let mut pause_ms = FIRST_LOOK_MS;
-    let early = m.created_at + FIRST_LOOK_MS - crate::now_ms();
-    if early > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(early as u64)).await;
-    }
+    let mut pause_ms = 20;
     loop {
         let cursor = store.push_cursor(&m.account_id, &m.conversation_id).await?;
         if cursor.through_seq >= m.seq {
