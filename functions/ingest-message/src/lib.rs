@@ -292,21 +292,15 @@ async fn post_message(
             );
             // Stored, so the answer is 201 whatever the push does: a failed push is the
             // fan-out's to make up for.
-            let pushed = match reach {
-                Some(Ok(reach)) => {
-                    shared::live::push_from_writer(
-                        backend.store.as_ref(),
-                        backend.push.as_ref(),
-                        &conversation,
-                        &stored,
-                        &reach,
-                        now,
-                    )
-                    .await
-                }
-                Some(Err(error)) => Err(error),
-                None => Ok(0),
-            };
+            let pushed = shared::live::push_from_writer(
+                backend.store.as_ref(),
+                backend.push.as_ref(),
+                &conversation,
+                &stored,
+                reach,
+                now,
+            )
+            .await;
             if let Err(error) = pushed {
                 tracing::warn!(%error, seq = stored.seq, "push from the write failed; the stream pushes it");
             }

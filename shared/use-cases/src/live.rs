@@ -270,27 +270,29 @@ async fn fan_out_one(
 /// `message.created` to everyone of the conversation at once, then moves the push cursor, so
 /// that the fan-out leaves it alone and the next writer may push at once too (unless it reached
 /// nobody: then the next ones take the stream, which writes no cursor for them). Any other
-/// message is the change stream's to push, after the ones before it. `reach` is whom the
-/// message's audience reaches ([`writer_reach`], looked up while the message was stored).
-/// Answers the frames pushed. On an error the cursor stays, and the fan-out pushes the message after its grace.
+/// message is the change stream's to push, after the ones before it. `reach` is what
+/// [`writer_reach`] found while the message was stored (`None`: the writer had not decided to
+/// push). Answers the frames pushed. On an error the cursor stays, and the fan-out pushes the
+/// message after its grace.
 pub async fn push_from_writer(
     store: &dyn Store,
     push: &dyn Push,
     conversation: &Conversation,
     message: &Message,
-    reach: &Reach,
+    reach: Option<Result<Reach, StoreError>>,
     now: i64,
 ) -> Result<usize, StoreError> {
-    if !pushed_by_its_writer(message) {
+    let Some(reach) = reach.filter(|_| pushed_by_its_writer(message)) else {
         return Ok(0);
-    }
+    };
+    let reach = reach?;
     // A writer already late leaves it to the fan-out, whose grace would run out during its
     // push and send a second copy.
     if crate::now_ms() - message.created_at >= WRITER_PUSH_GRACE_MS / 2 {
         return Ok(0);
     }
     let delivery = message_created(conversation, message);
-    let (frames, _) = deliver_to(store, push, &delivery, reach, now).await?;
+    let (frames, _) = deliver_to(store, push, &delivery, &reach, now).await?;
     let heard = frames > 0;
     store
         .advance_push_cursor(
@@ -350,7 +352,7 @@ pub async fn deliver(
 
 /// The live connections an audience reaches, by id (an assignee who also subscribed gets one
 /// copy); its lookups go out together.
-pub async fn reach_of(store: &dyn Store, audience: &Audience) -> Result<Reach, StoreError> {
+async fn reach_of(store: &dyn Store, audience: &Audience) -> Result<Reach, StoreError> {
     let listeners = join_all(audience.listeners.iter().map(|l| store.connections_of(l)));
     let subscribers = async {
         match &audience.subscribers_of {

@@ -6,7 +6,7 @@
 //! A conversation's push cursor (`realtime::direct`) is `PUSH#{acct}#{cid}` / `CURSOR`: out of
 //! the conversation's partition so that the stream's filter (`A#` partitions) keeps its
 //! updates from the fan-out, and expiring a day after its last move (an expired cursor reads
-//! 0, which only sends the next message down the stream).
+//! as none, which only sends the next message down the stream).
 
 use aws_sdk_dynamodb::types::Select;
 
