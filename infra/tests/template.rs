@@ -473,6 +473,63 @@ fn release_builds_unwind_so_a_panic_fails_one_message_not_the_environment() {
     );
 }
 
+/// Cold start (#14, #15): every function's binary is linked at a fixed address, so the loader
+/// has no relocations to apply (`functions/link-fixed-address.rs`), and runs its one event at a
+/// time on a one-thread runtime (no worker pool to start). A function that forgets either would
+/// start 10–15% slower and nothing else would say so. (CI also checks that the arm64 `bootstrap`
+/// files `sam build` makes are fixed-address executables.)
+#[test]
+fn function_binaries_start_at_a_fixed_address_on_one_thread() {
+    let functions_dir = repo_root().join("functions");
+    let script = std::fs::read_to_string(functions_dir.join("link-fixed-address.rs"))
+        .expect("functions/link-fixed-address.rs");
+    assert!(script.contains("cargo:rustc-link-arg-bins=-no-pie"));
+    let mut crates = 0;
+    let mut mains = 0;
+    for entry in std::fs::read_dir(&functions_dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else {
+            continue;
+        };
+        let build_lines: Vec<&str> = manifest
+            .lines()
+            .map(str::trim)
+            .filter(|line| line.starts_with("build ="))
+            .collect();
+        assert_eq!(
+            build_lines,
+            ["build = \"../link-fixed-address.rs\""],
+            "functions/{name}"
+        );
+        crates += 1;
+        let src = entry.path().join("src");
+        let bins = std::fs::read_dir(src.join("bin"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|bin| bin.path());
+        for main in std::iter::once(src.join("main.rs")).chain(bins) {
+            let code = std::fs::read_to_string(&main).expect("a main");
+            let runtimes: Vec<&str> = code
+                .lines()
+                .map(str::trim)
+                .filter(|line| line.starts_with("#[tokio::main"))
+                .collect();
+            assert_eq!(
+                runtimes,
+                ["#[tokio::main(flavor = \"current_thread\")]"],
+                "{}",
+                main.display()
+            );
+            mains += 1;
+        }
+    }
+    assert!(
+        crates >= 13 && mains > crates,
+        "{crates} crates, {mains} mains"
+    );
+}
+
 /// #19 item 9: a public API is throttled at its stage, and no function's logs are kept
 /// forever (a Lambda's default log group never expires).
 #[test]

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use shared::adapters::webhook_http::{HttpWebhookSender, DELIVERY_TIMEOUT};
 
-#[tokio::main]
+// One event at a time per environment: one thread (docs/decisions.md, "One thread per function").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     // On AWS a delivery only ever goes to public addresses (no loopback flag).
     let sender = Arc::new(HttpWebhookSender::new(false, DELIVERY_TIMEOUT)?);

@@ -1,6 +1,7 @@
 //! Lambda entry point: configuration and clients only; the handler lives in `lib.rs`.
 
-#[tokio::main]
+// One event at a time per environment: one thread (docs/decisions.md, "One thread per function").
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_http(
         shared::adapters::wiring::DYNAMODB_ONLY,
