@@ -514,17 +514,30 @@ impl TestApp {
     }
 
     /// Runs validate-attachment over what this app's attachment queue holds (upload
-    /// notifications and file purges) until it is empty; returns how many messages failed.
+    /// notifications and file purges) until it is empty and nothing taken from it is still
+    /// being handled; returns how many messages this call saw fail. The gateway's own
+    /// validate-attachment consumer reads the same queue (as Lambda's trigger would), so a
+    /// message it took is waited for, not missed: an empty receive alone once let a test look
+    /// for a purge's effect while that consumer was still deleting the files.
     pub async fn run_attachment_queue(&self) -> usize {
         let queue = &self.backend.attachment_events_queue;
         let mut failed = 0;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let batch = queue
                 .receive(10)
                 .await
                 .expect("receive from the attachment queue");
             if batch.is_empty() {
-                return failed;
+                if self.attachment_messages_in_flight().await == 0 {
+                    return failed;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "attachment queue: messages taken a minute ago are still not handled"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
             }
             let failures = validate_attachment::handle_events(&self.backend, &batch).await;
             failed += failures.len();
@@ -535,6 +548,28 @@ impl TestApp {
                     .expect("acknowledge an attachment queue message");
             }
         }
+    }
+
+    /// Messages of this app's attachment queue that a consumer has taken and not yet
+    /// acknowledged (0 for an app on the provisioned resources, which has no queue of its own).
+    async fn attachment_messages_in_flight(&self) -> u64 {
+        let Some(config) = &self.config else {
+            return 0;
+        };
+        let attribute =
+            aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible;
+        let attributes = aws_sdk_sqs::Client::new(&emulator_config().await)
+            .get_queue_attributes()
+            .queue_url(&config.attachment_events_queue_url)
+            .attribute_names(attribute.clone())
+            .send()
+            .await
+            .expect("attachment queue attributes");
+        attributes
+            .attributes()
+            .and_then(|a| a.get(&attribute))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Drains the routing queue; returns the parsed routing requests.
