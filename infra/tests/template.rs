@@ -23,6 +23,14 @@ fn resource<'a>(template: &'a Value, logical_id: &str) -> &'a Value {
     resource
 }
 
+/// The lines of `text` that start with `prefix`, trimmed (a manifest's or a source's settings).
+fn lines_starting_with<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with(prefix))
+        .collect()
+}
+
 fn yaml(value: serde_json::Value) -> Value {
     serde_yaml::to_value(value).unwrap()
 }
@@ -462,11 +470,7 @@ fn release_builds_unwind_so_a_panic_fails_one_message_not_the_environment() {
         .split("\n[")
         .next()
         .unwrap_or_default();
-    let panic_lines: Vec<&str> = release
-        .lines()
-        .map(str::trim)
-        .filter(|line| line.starts_with("panic"))
-        .collect();
+    let panic_lines = lines_starting_with(release, "panic");
     assert!(
         panic_lines.iter().all(|line| line.contains("unwind")),
         "release profile: {panic_lines:?}"
@@ -491,13 +495,8 @@ fn function_binaries_start_at_a_fixed_address_on_one_thread() {
         let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else {
             continue;
         };
-        let build_lines: Vec<&str> = manifest
-            .lines()
-            .map(str::trim)
-            .filter(|line| line.starts_with("build ="))
-            .collect();
         assert_eq!(
-            build_lines,
+            lines_starting_with(&manifest, "build ="),
             ["build = \"../link-fixed-address.rs\""],
             "functions/{name}"
         );
@@ -510,13 +509,8 @@ fn function_binaries_start_at_a_fixed_address_on_one_thread() {
             .map(|bin| bin.path());
         for main in std::iter::once(src.join("main.rs")).chain(bins) {
             let code = std::fs::read_to_string(&main).expect("a main");
-            let runtimes: Vec<&str> = code
-                .lines()
-                .map(str::trim)
-                .filter(|line| line.starts_with("#[tokio::main"))
-                .collect();
             assert_eq!(
-                runtimes,
+                lines_starting_with(&code, "#[tokio::main"),
                 ["#[tokio::main(flavor = \"current_thread\")]"],
                 "{}",
                 main.display()
