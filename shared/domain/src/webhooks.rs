@@ -137,8 +137,11 @@ pub struct Target {
 
 /// A URL a delivery may be sent to: `https` with a host and no credentials; with
 /// `allow_loopback` (the local gateway's `RELAY_ALLOW_LOOPBACK_WEBHOOKS=1`) also `http` to a
-/// loopback address. An address literal must be public ([`is_public`]); names are checked
-/// again after resolution, at each delivery. 422 `invalid_field` otherwise.
+/// loopback address. The host is judged as the client library will connect to it: parsed by
+/// the `url` crate's WHATWG host parser, which reqwest itself uses, so decimal, hex, octal and
+/// short IPv4 forms, percent-escapes and trailing dots are normalised before the check, never
+/// after it (R33). An address must be public ([`is_public`]); names are checked again after
+/// resolution, at each delivery. 422 `invalid_field` otherwise.
 pub fn check_url(url: &str, allow_loopback: bool) -> Result<Target, DomainError> {
     let refuse = |why: &str| DomainError::InvalidField(format!("url {why}"));
     if url.chars().count() > MAX_URL_CHARS
@@ -146,63 +149,52 @@ pub fn check_url(url: &str, allow_loopback: bool) -> Result<Target, DomainError>
     {
         return Err(refuse("is not a URL"));
     }
-    let (scheme, rest) = url
+    // The parser forgives extra slashes (`https:///host`); a URL must say its host plainly.
+    if url
         .split_once("://")
-        .ok_or_else(|| refuse("is not a URL"))?;
-    let https = match scheme.to_ascii_lowercase().as_str() {
+        .is_none_or(|(_, rest)| rest.starts_with(['/', '\\']))
+    {
+        return Err(refuse("is not a URL"));
+    }
+    let parsed = url::Url::parse(url).map_err(|_| refuse("is not a URL"))?;
+    let https = match parsed.scheme() {
         "https" => true,
         "http" => false,
         _ => return Err(refuse("must be https")),
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
+    if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(refuse("must not carry credentials"));
     }
-    let (host, port) = split_host_port(authority).ok_or_else(|| refuse("has no valid host"))?;
-    let port = port.unwrap_or(if https { 443 } else { 80 });
-    let literal = host.parse::<IpAddr>().ok();
+    let port = parsed
+        .port_or_known_default()
+        .filter(|port| *port != 0)
+        .ok_or_else(|| refuse("has no valid host"))?;
+    let (host, address) = match parsed.host() {
+        Some(url::Host::Ipv4(v4)) => (v4.to_string(), Some(IpAddr::V4(v4))),
+        Some(url::Host::Ipv6(v6)) => (format!("[{v6}]"), Some(IpAddr::V6(v6))),
+        Some(url::Host::Domain(name)) if !name.is_empty() => {
+            // A resolver treats `name.` as `name`: judge it without its trailing dots.
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if name.is_empty() {
+                return Err(refuse("has no valid host"));
+            }
+            (name, None)
+        }
+        _ => return Err(refuse("has no valid host")),
+    };
     // Loopback is the one non-public destination, and only where the flag allows it.
-    let allowed_loopback = allow_loopback && literal.is_some_and(|ip| ip.is_loopback());
+    let allowed_loopback = allow_loopback && address.is_some_and(|ip| ip.is_loopback());
     if !(https || allowed_loopback) {
         return Err(refuse("must be https"));
     }
-    let public = match literal {
+    let public = match address {
         Some(ip) => is_public(ip),
-        None => !(host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost")),
+        None => !(host == "localhost" || host.ends_with(".localhost")),
     };
     if !(public || allowed_loopback) {
         return Err(refuse("must reach a public address"));
     }
-    Ok(Target {
-        https,
-        host: host.to_ascii_lowercase(),
-        port,
-    })
-}
-
-/// `host[:port]`, with `[v6]` brackets; `None` for an empty host or a bad port.
-fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> {
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        }
-    };
-    let valid_host = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':'));
-    if !valid_host {
-        return None;
-    }
-    let port = match port {
-        Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p != 0)?),
-        None => None,
-    };
-    Some((host.to_string(), port))
+    Ok(Target { https, host, port })
 }
 
 /// Whether a delivery may connect to `ip` on AWS: not loopback, private, link-local (the
@@ -229,14 +221,32 @@ pub fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            // IPv4-compatible (deprecated, `::a.b.c.d`) and 6to4 (`2002:aabb:ccdd::`) carry
+            // an IPv4 address a relay would reach: judge that one.
+            if segments[..6].iter().all(|s| *s == 0) && !(v6.is_loopback() || v6.is_unspecified()) {
+                let [.., a, b] = segments;
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::from(
+                    (u32::from(a) << 16) | u32::from(b),
+                )));
+            }
+            if first == 0x2002 {
+                let (a, b) = (segments[1], segments[2]);
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::from(
+                    (u32::from(a) << 16) | u32::from(b),
+                )));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link-local
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-                || (first == 0x0064 && v6.segments()[1] == 0xff9b)) // NAT64 to anything
+                || (first == 0x2001 && segments[1] == 0x0db8) // documentation
+                || (first == 0x0064 && segments[1] == 0xff9b) // NAT64 to anything
+                || (first == 0x2001 && segments[1] == 0) // Teredo
+                || (first == 0x0100 && segments[1..4].iter().all(|s| *s == 0)) // discard-only
+                || (first & 0xe000) != 0x2000) // outside global unicast 2000::/3: reserved
         }
     }
 }
@@ -453,6 +463,72 @@ mod tests {
         assert!(check_url("http://[::1]:9000/hook", true).is_ok());
         assert!(check_url("http://10.0.0.1/", true).is_err());
         assert!(check_url("http://hooks.example.com/", true).is_err());
+    }
+
+    /// R33's webhook URL paragraph: every form a client library (reqwest, through the `url`
+    /// crate's WHATWG host parser) turns into a non-public address is refused, at creation
+    /// and at delivery (both call `check_url`).
+    #[test]
+    fn address_forms_a_client_library_normalises_are_judged_after_normalisation() {
+        for bad in [
+            // Trailing dots.
+            "https://127.0.0.1.:3000/x",
+            "https://169.254.169.254./latest",
+            "https://localhost./x",
+            "https://LOCALHOST../x",
+            "https://foo.localhost./x",
+            // Decimal, hex, octal and short IPv4 forms.
+            "https://2130706433/x",
+            "https://0x7f000001/x",
+            "https://0x7f.1/x",
+            "https://0177.0.0.1/x",
+            "https://017700000001/x",
+            "https://127.1/x",
+            "https://10.1/x",
+            "https://0/x",
+            "https://0x0a.0.0.1/x",
+            "https://2852039166/latest", // 169.254.169.254
+            "https://%31%32%37.0.0.1/x",
+            // IPv4-mapped and -compatible IPv6, and the IPv6 forms of private ranges.
+            "https://[::ffff:7f00:1]/x",
+            "https://[::ffff:169.254.169.254]/x",
+            "https://[::127.0.0.1]/x",
+            "https://[::]/x",
+            "https://[fe80::1]/x",
+            "https://[ff02::1]/x",
+            "https://[2002:7f00:1::]/x", // 6to4 of 127.0.0.1
+            "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x", // Teredo
+            "https://[64:ff9b::a00:1]/x",
+            "https://[100::1]/x", // discard-only
+            // Shared (CGNAT), multicast, reserved, benchmarking, broadcast.
+            "https://100.100.100.100/x",
+            "https://224.0.0.1/x",
+            "https://239.255.255.250/x",
+            "https://240.0.0.1/x",
+            "https://255.255.255.255/x",
+            "https://198.18.0.1/x",
+            "https://192.0.0.8/x",
+            // Not a host a client would accept as written.
+            "https://1.2.3.4.5/x",
+            "https://foo.0x7f/x",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad} was accepted");
+        }
+        // Positive control: public addresses in the same odd forms are still accepted, and
+        // their target is the normalised address (what the client connects to).
+        for (good, host) in [
+            ("https://93.184.216.34./x", "93.184.216.34"),
+            ("https://1572395042/x", "93.184.216.34"),
+            ("https://0x5d.0xb8.0xd8.0x22/x", "93.184.216.34"),
+            ("https://Hooks.Example.COM./x", "hooks.example.com"),
+            ("https://[::ffff:93.184.216.34]/x", "[::ffff:93.184.216.34]"),
+        ] {
+            let target = check_url(good, false).unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(target.host, host, "{good}");
+        }
+        // Locally, the flag allows loopback in any form, and still nothing else.
+        assert!(check_url("http://127.1:9000/hook", true).is_ok());
+        assert!(check_url("http://0x0a.1:9000/hook", true).is_err());
     }
 
     #[test]
