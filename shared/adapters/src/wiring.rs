@@ -306,6 +306,7 @@ pub fn in_memory() -> Backend {
     Backend {
         store: store.clone(),
         signing_keys: Arc::default(),
+        unknown_integration_keys: Arc::default(),
         routing_queue: queue(),
         settings_effects_queue: queue(),
         webhook_queue: Arc::new(MemoryQueue::new(
@@ -330,6 +331,7 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
             &config.table_name,
         )),
         signing_keys: Arc::default(),
+        unknown_integration_keys: Arc::default(),
         routing_queue: queues.routing,
         settings_effects_queue: queues.settings_effects,
         webhook_queue: queues.webhooks,

@@ -12,6 +12,10 @@ pub struct Account {
     /// When messaging was first enabled for the account (R4 uses it), if ever.
     #[serde(default)]
     pub messaging_enabled_at: Option<i64>,
+    /// The widget key drawn at random when the account was created (#33 item 5); accounts
+    /// made before it have none and keep their derived first key until rotated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widget_key: Option<String>,
 }
 
 impl Account {

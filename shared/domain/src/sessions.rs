@@ -49,6 +49,21 @@ pub struct CsatRequest {
     pub rated_at: Option<i64>,
 }
 
+impl CsatRequest {
+    /// This request without the person (R34): their id replaced by `erased_as`, the comment
+    /// gone; `None` when there is nothing of them left to erase.
+    pub fn without_end_user(&self, erased_as: &str) -> Option<CsatRequest> {
+        if self.end_user_id == erased_as && self.comment.is_none() {
+            return None;
+        }
+        Some(CsatRequest {
+            end_user_id: erased_as.to_string(),
+            comment: None,
+            ..self.clone()
+        })
+    }
+}
+
 /// A change to an agent's load: one conversation's worth leaves `from`, and moves to `to` when
 /// given (R5 re-classification) instead of being released.
 #[derive(Debug, Clone, PartialEq, Eq)]

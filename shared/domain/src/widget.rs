@@ -17,11 +17,14 @@ pub fn new_widget_key(account_id: &str) -> String {
     format!("{WIDGET_KEY_PREFIX}{account_id}.{hex}")
 }
 
-/// An account's first widget key, its default until an admin rotates it: derived from the
-/// account (id and creation instant), so every account has one without a write. Keys are
-/// public, so being derivable by whoever knows both costs nothing; rotation replaces it with
-/// a random one.
+/// An account's first widget key, its default until an admin rotates it: the random key drawn
+/// when the account was created (#33 item 5: a key derived from the account's id and creation
+/// instant could be computed by whoever learns both). Accounts created before that have none
+/// stored and keep the derived key they have always had, until rotated.
 pub fn first_widget_key(account: &crate::model::Account) -> String {
+    if let Some(key) = &account.widget_key {
+        return key.clone();
+    }
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!(
         "relay-widget-key|{}|{}",

@@ -188,6 +188,7 @@ impl From<WidgetError> for ApiError {
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
             },
             WidgetError::NotAVisitor => Self::forbidden("not_a_visitor", message),
+            WidgetError::VisitorsDisabled => Self::forbidden("visitors_disabled", message),
             WidgetError::InvalidUserToken => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_user_token",
@@ -416,9 +417,13 @@ pub async fn authenticate(
     };
     let token = bearer_token(header)?;
     if crate::integrations::looks_like_key(token) {
-        let principal =
-            crate::integration_keys::verify_key(backend.store.as_ref(), token, crate::now_ms())
-                .await?;
+        let principal = crate::integration_keys::verify_key(
+            backend.store.as_ref(),
+            backend.unknown_integration_keys.as_ref(),
+            token,
+            crate::now_ms(),
+        )
+        .await?;
         return match admits {
             Some(scope) if principal.scopes.contains(&scope) => Ok(principal),
             _ => Err(ApiError::forbidden(

@@ -36,6 +36,8 @@ pub struct Backend {
     pub store: Arc<dyn Store>,
     /// Signing keys read from `store`, kept for a minute per warm function.
     pub signing_keys: Arc<crate::auth::SigningKeys>,
+    /// Integration keys' ids the table did not hold a moment ago (R33): refused without a read.
+    pub unknown_integration_keys: Arc<crate::key_cache::UnknownKeys>,
     /// Conversations needing an agent (consumed by route-conversation).
     pub routing_queue: Arc<dyn Queue>,
     /// Side effects of settings changes (consumed by update-settings' effects worker).
@@ -88,6 +90,7 @@ impl Backend {
                     capabilities: ALL_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
                     created_at: now,
                     messaging_enabled_at: Some(now),
+                    widget_key: Some(crate::widget::new_widget_key(account_id)),
                 })
                 .await?;
         }

@@ -1,6 +1,7 @@
 //! Redaction and erasure (#19): staff redact one message (its content goes; a tombstone keeps
 //! its seq, and readers are told from the change stream with `message.redacted`); an admin
-//! erases an end user: every message they wrote becomes a tombstone, the files of those
+//! erases an end user: every message they wrote becomes a tombstone (R34: those written as a
+//! visitor before identify too), their CSAT comments go, the files of those
 //! messages are deleted, their name and email leave their conversations and the tickets'
 //! history, and the erasure is an entry of the account's audit log.
 //!
@@ -35,6 +36,8 @@ pub struct Erasure {
     pub conversations: usize,
     pub messages: usize,
     pub attachments: usize,
+    /// CSAT answers whose comment and end-user id were erased (the score stays).
+    pub csat_answers: usize,
     /// False when the end user has more conversations than one request goes through.
     pub complete: bool,
     /// The audit log's entry (its version) that records it.
@@ -193,14 +196,13 @@ async fn scrub_history(backend: &Backend, conversation: &Conversation) -> Result
 }
 
 /// Erases one conversation's part of an end user: their messages' content and files, their
-/// profile and its history. Answers (messages, files) erased now.
+/// profile and its history, their CSAT answers' comments and id. Answers what it erased now.
 async fn erase_in_conversation(
     backend: &Backend,
     conversation: Conversation,
-    user_id: &str,
     by: &Principal,
     now: i64,
-) -> Result<(usize, usize), StoreError> {
+) -> Result<Erased, StoreError> {
     let (mut messages, mut files) = (0, 0);
     let mut after = 0;
     loop {
@@ -209,7 +211,9 @@ async fn erase_in_conversation(
             .list_messages(&conversation.account_id, &conversation.id, after, PAGE)
             .await?;
         for message in &page {
-            let theirs = message.author_role == AuthorRole::EndUser && message.author_id == user_id;
+            // A conversation has one end user: every end-user message of one of theirs is
+            // theirs, those written as a visitor before identify included (R34).
+            let theirs = message.author_role == AuthorRole::EndUser;
             if theirs && message.redacted.is_none() {
                 let redaction = Redaction {
                     reason: RedactionReason::Erased,
@@ -232,7 +236,22 @@ async fn erase_in_conversation(
     })
     .await?;
     scrub_history(backend, &conversation).await?;
-    Ok((messages, files))
+    let csat_answers = backend
+        .store
+        .erase_csat_end_user(&conversation.account_id, &conversation.id, ERASED_VALUE)
+        .await?;
+    Ok(Erased {
+        messages,
+        attachments: files,
+        csat_answers,
+    })
+}
+
+/// What one conversation's erasure reached.
+struct Erased {
+    messages: usize,
+    attachments: usize,
+    csat_answers: usize,
 }
 
 /// `DELETE /v1/end-users/{user_id}` (admins): erases what the end user wrote and who they
@@ -265,11 +284,11 @@ pub async fn erase_end_user(
         .into_iter()
         .take(MAX_CONVERSATIONS_PER_ERASURE)
     {
-        let (messages, files) =
-            erase_in_conversation(backend, conversation, user_id, principal, now).await?;
+        let erased = erase_in_conversation(backend, conversation, principal, now).await?;
         erasure.conversations += 1;
-        erasure.messages += messages;
-        erasure.attachments += files;
+        erasure.messages += erased.messages;
+        erasure.attachments += erased.attachments;
+        erasure.csat_answers += erased.csat_answers;
     }
     let change = Change {
         before: json!(user_id),
@@ -278,6 +297,7 @@ pub async fn erase_end_user(
             "conversations": erasure.conversations,
             "messages": erasure.messages,
             "attachments": erasure.attachments,
+            "csat_answers": erasure.csat_answers,
             "complete": erasure.complete,
         }),
     };
@@ -293,6 +313,7 @@ pub async fn erase_end_user(
         conversations = erasure.conversations,
         messages = erasure.messages,
         attachments = erasure.attachments,
+        csat_answers = erasure.csat_answers,
         complete,
         "end user erased"
     );

@@ -96,16 +96,26 @@ pub async fn revoke(
 
 /// Checks a presented integration key: one read of the integration it names. The caller it
 /// answers is the integration (role `integration`, id = the integration's id, its scopes).
+/// An id the table does not hold is remembered as unknown for a while (`unknown`, R33): junk
+/// keys under one id cost one read, and a valid key (its own id) is never refused for them.
 /// A use is written down at most once a minute; failing to write it down fails nothing.
 pub async fn verify_key(
     store: &dyn IntegrationStore,
+    unknown: &crate::key_cache::UnknownKeys,
     token: &str,
     now: i64,
 ) -> Result<Principal, AuthError> {
     let presented = parse_key(token).ok_or(AuthError::Malformed)?;
+    if unknown.remembers(presented.account_id, presented.integration_id) {
+        return Err(AuthError::UnknownKey);
+    }
     let stored = store
         .get_integration(presented.account_id, presented.integration_id)
-        .await?
+        .await?;
+    if stored.is_none() {
+        unknown.remember(presented.account_id, presented.integration_id);
+    }
+    let stored = stored
         .filter(|stored| presented.opens(stored))
         .ok_or(AuthError::UnknownKey)?;
     if use_is_news(&stored, now) {

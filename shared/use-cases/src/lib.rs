@@ -14,6 +14,7 @@ pub mod erasure;
 pub mod error;
 pub mod idle_checks;
 pub mod integration_keys;
+pub mod key_cache;
 pub mod lifecycle;
 pub mod live;
 pub mod optimistic;

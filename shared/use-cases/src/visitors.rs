@@ -28,6 +28,9 @@ pub enum WidgetError {
     /// Too many new visitors from one address: 429 with `Retry-After`.
     #[error("too many new visitors from this address; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// The account turned anonymous visitors off (`widget.visitors_enabled`): 403.
+    #[error("this account does not admit anonymous visitors")]
+    VisitorsDisabled,
     /// Identify was called by someone who is not a visitor: 403.
     #[error("only a visitor token can be identified")]
     NotAVisitor,
@@ -94,17 +97,23 @@ fn check_origin(settings: &Settings, caller: &Caller<'_>) -> Result<(), WidgetEr
 }
 
 /// An end user's browser request must come from an origin the account allows (R28); servers
-/// (no `Origin`) and staff are not restricted by it. Costs a settings read only for browser
-/// requests of end users.
+/// (no `Origin`) and staff are not restricted by it. A visitor's request is refused while the
+/// account admits no visitors. Costs a settings read only for browser requests of end users
+/// and for visitors.
 pub async fn check_end_user_origin(
     backend: &Backend,
     principal: &Principal,
     caller: &Caller<'_>,
 ) -> Result<(), WidgetError> {
-    if principal.role != Role::EndUser || caller.origin.is_none() {
+    let visitor = principal.role == Role::EndUser && is_visitor_id(&principal.user_id);
+    if principal.role != Role::EndUser || (caller.origin.is_none() && !visitor) {
         return Ok(());
     }
-    check_origin(&backend.settings(&principal.account_id).await?, caller)
+    let settings = backend.settings(&principal.account_id).await?;
+    if visitor && !settings.widget.visitors_enabled {
+        return Err(WidgetError::VisitorsDisabled);
+    }
+    check_origin(&settings, caller)
 }
 
 /// A new anonymous visitor and their token.
@@ -151,6 +160,9 @@ pub async fn admit_visitor(
 ) -> Result<NewVisitor, WidgetError> {
     let (account_id, settings) = account_of_key(backend, widget_key).await?;
     check_origin(&settings, caller)?;
+    if !settings.widget.visitors_enabled {
+        return Err(WidgetError::VisitorsDisabled);
+    }
     let rate = backend.limits.visitor_rate;
     let (window, retry_after_secs) = rate.window(now_ms);
     let count = backend

@@ -11,7 +11,7 @@ use serde_json::Value;
 use shared::model::{Priority, Role};
 
 /// A conversation of `user` assigned to `agent_id`, ended by that agent.
-async fn ended_conversation(app: &TestApp, user: &str, agent_id: &str) -> String {
+pub(super) async fn ended_conversation(app: &TestApp, user: &str, agent_id: &str) -> String {
     let cid = waiting(app, user, Priority::Normal, None).await;
     app.run_router().await;
     assert_eq!(offered_to(app, &cid).await.as_deref(), Some(agent_id));
@@ -28,7 +28,7 @@ async fn ended_conversation(app: &TestApp, user: &str, agent_id: &str) -> String
 }
 
 /// The survey as the end user sees it, once it arrived (or `None` after `wait`).
-async fn survey(app: &TestApp, cid: &str, user: &str, wait: Duration) -> Option<Value> {
+pub(super) async fn survey(app: &TestApp, cid: &str, user: &str, wait: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let reply = app
@@ -54,7 +54,7 @@ async fn survey(app: &TestApp, cid: &str, user: &str, wait: Duration) -> Option<
     }
 }
 
-async fn rate(app: &TestApp, cid: &str, user: &str, body: Value) -> Reply {
+pub(super) async fn rate(app: &TestApp, cid: &str, user: &str, body: Value) -> Reply {
     app.post(
         &format!("/v1/conversations/{cid}/csat"),
         &app.token(Role::EndUser, user),
@@ -63,7 +63,7 @@ async fn rate(app: &TestApp, cid: &str, user: &str, body: Value) -> Reply {
     .await
 }
 
-async fn set_csat(app: &TestApp, on: bool) {
+pub(super) async fn set_csat(app: &TestApp, on: bool) {
     let reply = app
         .patch_settings(
             &app.token(Role::Admin, "admin-1"),

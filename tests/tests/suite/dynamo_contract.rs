@@ -327,6 +327,7 @@ async fn secrets_are_stored_apart_under_the_secrets_prefix() {
             capabilities: Vec::new(),
             created_at: 5,
             messaging_enabled_at: None,
+            widget_key: None,
         })
         .await
         .unwrap();

@@ -335,3 +335,122 @@ async fn erasing_an_end_user_tombstones_what_they_wrote_drops_who_they_were_and_
     assert_eq!(audited.len() as u64, version_before + 2);
     assert_eq!(shared::settings::verify_chain(&audited), Ok(()));
 }
+
+/// R34 (#33 item 4): what the person wrote as a visitor, before identify, is theirs too. On
+/// the main of #33 the visitor-time text survived an erasure that answered `complete: true`.
+#[tokio::test]
+async fn erasure_reaches_what_the_person_wrote_as_a_visitor_before_identify() {
+    let app = TestApp::start().await;
+    let admin = app.token(Role::Admin, "admin-1");
+    let key = super::widget_api::widget_key(&app).await;
+    let visitor = super::widget_api::visitor_token(&app, &key).await;
+    let created = app.post("/v1/conversations", &visitor, json!({})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let cid = created.body["id"].as_str().unwrap().to_string();
+    let before = "my address is 12 Rue Secrète";
+    assert_eq!(
+        app.send_text(&cid, &visitor, "v-1", before).await.status,
+        StatusCode::CREATED
+    );
+    let erin = end_user_token(
+        &app,
+        "erin",
+        json!({"name": "Erin", "email": "erin@example.com"}),
+    );
+    let identified = app
+        .post(
+            "/v1/widget/identify",
+            &visitor,
+            json!({"user_token": erin.clone()}),
+        )
+        .await;
+    assert_eq!(identified.status, StatusCode::OK, "{:?}", identified.body);
+    let after = "and my phone is 06 12 34 56 78";
+    assert_eq!(
+        app.send_text(&cid, &erin, "e-1", after).await.status,
+        StatusCode::CREATED
+    );
+    // Positive control: both texts are there, readable by staff, before the erasure.
+    let text = serde_json::to_string(&history(&app, &cid, &admin).await).unwrap();
+    assert!(text.contains(before) && text.contains(after), "{text}");
+
+    let erased = erase(&app, "erin", &admin).await;
+    assert_eq!(erased.status, StatusCode::OK, "{:?}", erased.body);
+    assert_eq!(erased.body["messages"], 2, "{:?}", erased.body);
+    assert_eq!(erased.body["complete"], true);
+    let text = serde_json::to_string(&history(&app, &cid, &admin).await).unwrap();
+    assert!(
+        !text.contains(before),
+        "the visitor-time text survived: {text}"
+    );
+    assert!(!text.contains(after), "{text}");
+    for stored in app.stored_messages(&cid).await {
+        if stored.author_role == shared::model::AuthorRole::EndUser {
+            assert!(stored.redacted.is_some(), "{stored:?}");
+        }
+    }
+}
+
+/// R34: CSAT comments and the end user's id on survey items are erased; the score stays (the
+/// report's counts do not change), and the answer says how many answers were reached.
+#[tokio::test]
+async fn erasure_reaches_csat_comments_and_lists_them_in_its_answer() {
+    use integration_tests::agents::agent;
+    let app = TestApp::start_live().await;
+    super::csat::set_csat(&app, true).await;
+    agent(&app, "ag-1", 3, &[], "online").await;
+    let cid = super::csat::ended_conversation(&app, "frank", "ag-1").await;
+    super::csat::survey(&app, &cid, "frank", Duration::from_secs(10))
+        .await
+        .expect("the survey follows the end");
+    let comment = "the agent was great, call me at 555-0199";
+    let rated =
+        super::csat::rate(&app, &cid, "frank", json!({"score": 5, "comment": comment})).await;
+    assert_eq!(rated.status, StatusCode::CREATED, "{:?}", rated.body);
+    let stored = |app: &TestApp| {
+        let (store, account, cid) = (
+            app.backend.store.clone(),
+            app.account.id.clone(),
+            cid.clone(),
+        );
+        async move {
+            let request = store
+                .latest_csat_request(&account, &cid)
+                .await
+                .unwrap()
+                .unwrap();
+            let ratings = store
+                .list_csat_ratings(&account, (0, i64::MAX / 2), 100)
+                .await
+                .unwrap();
+            (request, ratings)
+        }
+    };
+    // Positive control: the comment and the person are on both items before.
+    let (request, ratings) = stored(&app).await;
+    assert_eq!(request.comment.as_deref(), Some(comment));
+    assert_eq!(request.end_user_id, "frank");
+    assert!(ratings
+        .iter()
+        .any(|r| r.comment.as_deref() == Some(comment)));
+
+    let admin = app.token(Role::Admin, "admin-1");
+    let erased = erase(&app, "frank", &admin).await;
+    assert_eq!(erased.status, StatusCode::OK, "{:?}", erased.body);
+    assert_eq!(erased.body["csat_answers"], 1, "{:?}", erased.body);
+    let (request, ratings) = stored(&app).await;
+    assert_eq!(request.comment, None);
+    assert_eq!(request.end_user_id, "[erased]");
+    assert_eq!(request.score, Some(5), "the score is not about the person");
+    for rating in ratings.iter().filter(|r| r.conversation_id == cid) {
+        assert_eq!(
+            (rating.comment.as_deref(), rating.end_user_id.as_str()),
+            (None, "[erased]")
+        );
+    }
+    let report = app.get("/v1/reports/csat", &admin).await;
+    assert!(!report.body.to_string().contains(comment));
+    // Again: nothing left to reach.
+    let again = erase(&app, "frank", &admin).await;
+    assert_eq!(again.body["csat_answers"], 0, "{:?}", again.body);
+}

@@ -120,6 +120,7 @@ async fn legacy_messaging_accounts_default_to_agents_not_ending_sessions() {
             capabilities: vec![],
             created_at: 0,
             messaging_enabled_at: Some(AGENTS_CAN_END_SESSIONS_LAUNCH_MS - 1),
+            widget_key: None,
         })
         .await
         .unwrap();
@@ -362,6 +363,7 @@ async fn cross_setting_rules_are_enforced_and_named() {
             capabilities: vec![],
             created_at: 0,
             messaging_enabled_at: None,
+            widget_key: None,
         })
         .await
         .unwrap();

@@ -75,7 +75,7 @@ async fn request(
     }
 }
 
-async fn widget_key(app: &TestApp) -> String {
+pub(super) async fn widget_key(app: &TestApp) -> String {
     let settings = app
         .get("/v1/settings", &app.token(Role::Admin, "admin-1"))
         .await;
@@ -99,7 +99,7 @@ async fn new_visitor(app: &TestApp, key: &str, origin: Option<&str>) -> Answer {
 }
 
 /// A new visitor's token.
-async fn visitor_token(app: &TestApp, key: &str) -> String {
+pub(super) async fn visitor_token(app: &TestApp, key: &str) -> String {
     let visitor = new_visitor(app, key, None).await;
     assert_eq!(visitor.status, StatusCode::CREATED, "{:?}", visitor.body);
     visitor.body["token"].as_str().expect("token").to_string()
@@ -658,4 +658,66 @@ async fn rotating_the_widget_key_stops_new_visitors_with_the_old_one() {
         .await
         .unwrap();
     assert_eq!(chosen.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// #33 item 5: a new account's widget key is drawn at random, not derived from its id and
+/// creation instant (on the main of #33 the served key was exactly that derivation).
+#[tokio::test]
+async fn a_new_accounts_widget_key_is_random_not_derived() {
+    let app = TestApp::start().await;
+    let served = widget_key(&app).await;
+    let account = app
+        .backend
+        .store
+        .get_account(&app.account.id)
+        .await
+        .unwrap()
+        .expect("the test account");
+    let derived = shared::widget::first_widget_key(&shared::model::Account {
+        widget_key: None,
+        ..account.clone()
+    });
+    assert_ne!(served, derived, "the key can be computed from the account");
+    assert_eq!(account.widget_key.as_deref(), Some(served.as_str()));
+    // And it works: the key mints a visitor.
+    visitor_token(&app, &served).await;
+}
+
+/// #33 item 5: `widget.visitors_enabled: false` stops new visitors (403 `visitors_disabled`)
+/// and refuses visitor tokens already given, over HTTP and WebSocket; identified end users
+/// carry on. Turning it back on admits visitors again.
+#[tokio::test]
+async fn an_account_can_turn_anonymous_visitors_off() {
+    let app = TestApp::start().await;
+    let admin = app.token(Role::Admin, "admin-1");
+    let key = widget_key(&app).await;
+    let earlier = visitor_token(&app, &key).await;
+    // Positive control: the visitor works while visitors are on.
+    let created = app.post("/v1/conversations", &earlier, json!({})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+
+    let off = app
+        .patch_settings(&admin, json!({"widget": {"visitors_enabled": false}}))
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{:?}", off.body);
+    let refused = new_visitor(&app, &key, None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    assert_eq!(refused.code(), "visitors_disabled");
+    let used = app.post("/v1/conversations", &earlier, json!({})).await;
+    assert_eq!(used.status, StatusCode::FORBIDDEN, "{:?}", used.body);
+    assert_eq!(used.error_code(), "visitors_disabled");
+    let alice = app.token(Role::EndUser, "alice");
+    let identified = app.post("/v1/conversations", &alice, json!({})).await;
+    assert_eq!(
+        identified.status,
+        StatusCode::CREATED,
+        "{:?}",
+        identified.body
+    );
+
+    let on = app
+        .patch_settings(&admin, json!({"widget": {"visitors_enabled": true}}))
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{:?}", on.body);
+    visitor_token(&app, &key).await;
 }

@@ -209,6 +209,51 @@ impl SessionStore for DynamoStore {
         Err(StoreError::Unavailable("rating contention".into()))
     }
 
+    async fn erase_csat_end_user(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        erased_as: &str,
+    ) -> Result<usize, StoreError> {
+        let requests: Vec<CsatRequest> = decode_all(
+            self.query_range(
+                format!("A#{account_id}#CSAT"),
+                format!("C#{conversation_id}#S"),
+                &format!("C#{conversation_id}#S~"),
+                MAX_CSAT_SESSIONS,
+            )
+            .await?,
+        )?;
+        let mut erased = 0;
+        for request in &requests {
+            let Some(clean) = request.without_end_user(erased_as) else {
+                continue;
+            };
+            // The rating item first: a crash between the two leaves the request to redo.
+            if let Some(rated_at) = clean.rated_at {
+                let (pk, sk) = rating_key(&clean, rated_at);
+                match self
+                    .put(encode(&clean, pk, sk)?, Some("attribute_exists(pk)"))
+                    .await
+                {
+                    // Retention took it already: nothing of the person is left there.
+                    Ok(()) | Err(StoreError::Conflict) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            let (pk, sk) = csat_key(&clean);
+            match self
+                .put(encode(&clean, pk, sk)?, Some("attribute_exists(pk)"))
+                .await
+            {
+                Ok(()) => erased += 1,
+                Err(StoreError::Conflict) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(erased)
+    }
+
     async fn list_csat_ratings(
         &self,
         account_id: &str,
@@ -227,6 +272,9 @@ impl SessionStore for DynamoStore {
         )
     }
 }
+
+/// Sessions of one conversation whose CSAT an erasure reaches (one request per session).
+const MAX_CSAT_SESSIONS: usize = 10_000;
 
 /// The largest time a 15-digit key holds.
 const MAX_KEYED_TIME: i64 = 999_999_999_999_999;

@@ -141,6 +141,26 @@ impl SessionStore for MemoryStore {
         }
     }
 
+    async fn erase_csat_end_user(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        erased_as: &str,
+    ) -> Result<usize, StoreError> {
+        let mut tables = self.lock()?;
+        let mut erased = 0;
+        for ((account, conversation, _), request) in tables.csat.iter_mut() {
+            if (account.as_str(), conversation.as_str()) != (account_id, conversation_id) {
+                continue;
+            }
+            if let Some(clean) = request.without_end_user(erased_as) {
+                *request = clean;
+                erased += 1;
+            }
+        }
+        Ok(erased)
+    }
+
     async fn list_csat_ratings(
         &self,
         account_id: &str,

@@ -102,6 +102,15 @@ pub struct WidgetSettings {
     pub allowed_origins: Vec<String>,
     /// The first words the widget shows, before anyone types.
     pub greeting: String,
+    /// Whether anonymous visitors may start (#33 item 5): when false, the widget key mints no
+    /// visitor (403 `visitors_disabled`) and visitor tokens already given stop working; only
+    /// identified end users (the site's own signed tokens) reach support.
+    #[serde(default = "visitors_enabled_by_default")]
+    pub visitors_enabled: bool,
+}
+
+fn visitors_enabled_by_default() -> bool {
+    true
 }
 
 pub const DEFAULT_GREETING: &str = "Hi! How can we help you today?";
@@ -113,6 +122,7 @@ impl Default for WidgetSettings {
             key: None,
             allowed_origins: Vec::new(),
             greeting: DEFAULT_GREETING.into(),
+            visitors_enabled: true,
         }
     }
 }
@@ -615,6 +625,7 @@ mod tests {
             capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
             created_at: 0,
             messaging_enabled_at,
+            widget_key: None,
         }
     }
 

@@ -115,6 +115,7 @@ pub async fn account_and_signing_key_round_trip(store: Arc<dyn Store>) {
         capabilities: vec!["csat.customizable".into()],
         created_at: 5,
         messaging_enabled_at: None,
+        widget_key: None,
     };
     store.put_account(&account).await.unwrap();
     assert_eq!(store.get_account(&id).await.unwrap(), Some(account));

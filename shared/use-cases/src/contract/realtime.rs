@@ -282,6 +282,7 @@ pub async fn feed_reports_no_other_items(under_test: FeedUnderTest) {
             capabilities: vec![],
             created_at: 1,
             messaging_enabled_at: None,
+            widget_key: None,
         })
         .await
         .unwrap();

@@ -428,6 +428,15 @@ pub trait SessionStore: Send + Sync {
     /// Stores `rated` (a request with its score) if the request exists and has no score yet;
     /// `Conflict` otherwise, writing nothing. The rating is then listed by its time.
     async fn record_csat_rating(&self, rated: &CsatRequest) -> Result<(), StoreError>;
+    /// R34: every CSAT request of the conversation (and its rating, once given) loses the
+    /// end user's id and comment (`end_user_id` becomes `erased_as`; the score stays, it is
+    /// not about the person). Answers how many requests changed; a second call changes none.
+    async fn erase_csat_end_user(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+        erased_as: &str,
+    ) -> Result<usize, StoreError>;
     /// The account's ratings given in `[from_ms, to_ms]`, oldest first, at most `limit`.
     async fn list_csat_ratings(
         &self,
