@@ -103,8 +103,17 @@ async fn create_conversation(
     let profile = principal
         .profile_claims
         .merged_into(&EndUserProfile::default())?;
-    let settings = backend.settings(&principal.account_id).await?;
     let now = now_ms();
+    // R33: at most 20 new conversations an hour per end user or visitor.
+    shared::quotas::charge(
+        backend.store.as_ref(),
+        principal,
+        &shared::quotas::CONVERSATIONS_PER_HOUR,
+        &[1],
+        now,
+    )
+    .await?;
+    let settings = backend.settings(&principal.account_id).await?;
     let mut conversation =
         new_conversation(&principal.account_id, &principal.user_id, &settings, now);
     conversation.end_user_profile = profile;

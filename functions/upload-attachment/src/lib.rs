@@ -94,6 +94,15 @@ async fn create(
     }
     let extension = admit(&body)?;
     let now = now_ms();
+    // R33: at most 100 files or 500 MB (declared) a day per end user or visitor.
+    shared::quotas::charge(
+        backend.store.as_ref(),
+        principal,
+        &shared::quotas::UPLOADS_PER_DAY,
+        &[1, body.size as u64],
+        now,
+    )
+    .await?;
     let id = new_id("att");
     let attachment = Attachment {
         object_key: object_key(&conversation.account_id, &conversation.id, &id),

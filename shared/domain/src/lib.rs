@@ -12,7 +12,7 @@
 //! profiles, the ticket's history); `integrations` (keys for bots and webhook consumers);
 //! `bot` (the built-in bot's turn); `business_hours` (when the team is at work, the away
 //! message); `idle_sessions` (ending sessions nobody wrote in for too long); `retention` (when a
-//! conversation at rest is deleted).
+//! conversation at rest is deleted); `quotas` (what one caller may do in a window, R33).
 
 pub mod attachments;
 pub mod bot;
@@ -23,6 +23,7 @@ pub mod ids;
 pub mod integrations;
 pub mod messages;
 pub mod model;
+pub mod quotas;
 pub mod realtime;
 pub mod retention;
 pub mod routing;

@@ -241,6 +241,21 @@ impl From<crate::satisfaction::SurveyError> for ApiError {
     }
 }
 
+impl From<crate::quotas::QuotaError> for ApiError {
+    fn from(error: crate::quotas::QuotaError) -> Self {
+        let message = error.to_string();
+        match error {
+            crate::quotas::QuotaError::Exceeded {
+                retry_after_secs, ..
+            } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
+            },
+            crate::quotas::QuotaError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         // Internal details go to the log, never to the client.

@@ -16,6 +16,6 @@ pub mod websocket;
 use adapters::config;
 use domain::{attachments, ids, integrations, model, now_ms, rules, settings};
 use use_cases::{
-    agent_workspace, auth, backend, error, integration_keys, ports, satisfaction, settings_change,
-    visitors,
+    agent_workspace, auth, backend, error, integration_keys, ports, quotas, satisfaction,
+    settings_change, visitors,
 };

@@ -33,7 +33,7 @@ pub async fn open_connection(
         listener,
         connection_id,
         crate::now_ms(),
-        backend.limits.max_connections_per_account,
+        &backend.limits,
     )
     .await
     {
@@ -43,6 +43,15 @@ pub async fn open_connection(
             "too_many_connections",
             "the account holds its maximum of connections",
         )),
+        Err(error @ ConnectError::ListenerQuota(_)) => Err(ApiError {
+            // A connection of the same caller that closes frees a place at once.
+            retry_after_secs: Some(5),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exceeded",
+                error.to_string(),
+            )
+        }),
         Err(ConnectError::Store(error)) => Err(error.into()),
     }
 }

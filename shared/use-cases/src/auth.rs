@@ -338,6 +338,12 @@ mod tests {
         ) -> Result<u32, StoreError> {
             Err(StoreError::Internal("not counted here".into()))
         }
+        async fn charge_quota(
+            &self,
+            _charge: &domain::quotas::QuotaCharge,
+        ) -> Result<bool, StoreError> {
+            Err(StoreError::Internal("not counted here".into()))
+        }
     }
 
     async fn store() -> MemoryStore {
@@ -538,6 +544,12 @@ mod tests {
             self.inner
                 .count_visitor_signup(account_id, source, window)
                 .await
+        }
+        async fn charge_quota(
+            &self,
+            charge: &domain::quotas::QuotaCharge,
+        ) -> Result<bool, StoreError> {
+            self.inner.charge_quota(charge).await
         }
     }
 

@@ -14,6 +14,8 @@ use crate::settings::Settings;
 pub struct Limits {
     /// Live WebSocket connections one account may hold (R27); the next is refused (429).
     pub max_connections_per_account: usize,
+    /// Live WebSocket connections one listener may hold (R33); the next is refused (429).
+    pub max_connections_per_listener: usize,
     /// New widget visitors per source address and account (spec: 30 a minute).
     pub visitor_rate: crate::widget::VisitorRate,
     /// Webhook URLs may be `http://127.0.0.1` (the local gateway's
@@ -25,6 +27,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections_per_account: crate::realtime::MAX_CONNECTIONS_PER_ACCOUNT,
+            max_connections_per_listener: crate::realtime::MAX_CONNECTIONS_PER_LISTENER,
             visitor_rate: crate::widget::VISITOR_RATE,
             allow_loopback_webhooks: false,
         }

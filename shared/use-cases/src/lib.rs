@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod live;
 pub mod optimistic;
 pub mod ports;
+pub mod quotas;
 pub mod router;
 pub mod satisfaction;
 pub mod settings_change;

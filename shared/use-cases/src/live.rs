@@ -30,6 +30,9 @@ pub type Reach = BTreeMap<String, Connection>;
 pub enum ConnectError {
     #[error("the account holds its maximum of connections")]
     TooManyConnections,
+    /// R33: this listener holds its maximum of connections.
+    #[error("this caller holds its maximum of {0} connections; close one first")]
+    ListenerQuota(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -40,8 +43,15 @@ pub async fn connect(
     listener: Listener,
     connection_id: &str,
     now: i64,
-    max_per_account: usize,
+    limits: &crate::backend::Limits,
 ) -> Result<Connection, ConnectError> {
+    // R33 first: one listener's connections are few and listed together.
+    let held = connections.connections_of(&listener).await?.len();
+    if held >= limits.max_connections_per_listener {
+        return Err(ConnectError::ListenerQuota(
+            limits.max_connections_per_listener,
+        ));
+    }
     let connection = Connection {
         id: connection_id.to_string(),
         listener,
@@ -49,7 +59,7 @@ pub async fn connect(
         expires_at: now / 1000 + CONNECTION_TTL_SECS,
     };
     if connections
-        .add_connection(&connection, max_per_account)
+        .add_connection(&connection, limits.max_connections_per_account)
         .await?
     {
         tracing::info!(

@@ -169,7 +169,8 @@ pub async fn admit_visitor(
         .store
         .count_visitor_signup(
             &account_id,
-            caller.source,
+            // R33: an IPv6 /64 is one address (a host is given a whole /64).
+            &domain::quotas::address_key(caller.source),
             (window, window + rate.window_ms),
         )
         .await?;

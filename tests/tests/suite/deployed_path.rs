@@ -22,13 +22,13 @@ use shared::routes::{self, Resolution};
 /// `stage`: the stage in `rawPath` (named stages only), lower-case headers, the body base64
 /// encoded when `base64` (as API Gateway does for binary media types), `routeKey` and
 /// `pathParameters` from the route the template declares.
-struct HttpApiEvent {
+pub(super) struct HttpApiEvent {
     /// The function the template routes the path to (API Gateway's choice).
     function: &'static str,
-    json: Value,
+    pub(super) json: Value,
 }
 
-fn http_api_event(
+pub(super) fn http_api_event(
     stage: &str,
     method: &str,
     path: &str,
@@ -151,13 +151,13 @@ fn context() -> Context {
 
 /// What the path's function answers under Lambda: status, headers and JSON body of the
 /// API Gateway response it returns.
-struct LambdaAnswer {
-    status: u16,
-    headers: Value,
-    body: Value,
+pub(super) struct LambdaAnswer {
+    pub(super) status: u16,
+    pub(super) headers: Value,
+    pub(super) body: Value,
 }
 
-async fn through_lambda(backend: &Backend, event: HttpApiEvent) -> LambdaAnswer {
+pub(super) async fn through_lambda(backend: &Backend, event: HttpApiEvent) -> LambdaAnswer {
     let HttpApiEvent { function, json } = event;
     let payload: LambdaRequest = serde_json::from_value(json).expect("lambda_http reads the event");
     // The function's handler, the one its `main.rs` hands to `run_http`.

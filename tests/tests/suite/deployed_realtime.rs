@@ -193,7 +193,7 @@ async fn stream_event_of_stored_items_reaches_the_readers_and_a_bad_record_is_re
         },
         &connection_id,
         shared::now_ms(),
-        backend.limits.max_connections_per_account,
+        &backend.limits,
     )
     .await
     .unwrap();

@@ -26,6 +26,7 @@ mod load;
 mod memory_contract;
 mod messages_api;
 mod openapi;
+mod quotas;
 mod realtime;
 mod realtime_delivery;
 mod request_shape;

@@ -129,7 +129,7 @@ async fn a_connection_whose_socket_is_gone_is_removed_on_its_first_failed_push()
         },
         &stale,
         shared::now_ms(),
-        Limits::default().max_connections_per_account,
+        &Limits::default(),
     )
     .await
     .unwrap();

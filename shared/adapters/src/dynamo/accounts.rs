@@ -97,4 +97,46 @@ impl AccountStore for DynamoStore {
             _ => Err(StoreError::Internal("visitor counter missing".into())),
         }
     }
+
+    async fn charge_quota(&self, charge: &domain::quotas::QuotaCharge) -> Result<bool, StoreError> {
+        // One item per (caller, quota, window): ADD each counter, on the condition that none
+        // holds more than its limit less this charge (absent counts as 0).
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(
+                PARTITION_KEY,
+                s(format!("A#{}#QUOTA#{}", charge.account_id, charge.subject)),
+            )
+            .key(
+                SORT_KEY,
+                s(format!("{}#{:015}", charge.quota, charge.window_start_ms)),
+            )
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":ttl", AttributeValue::N(charge.expires_at.to_string()));
+        let (mut adds, mut conditions) = (Vec::new(), Vec::new());
+        for (i, (name, amount, most)) in charge.counters.iter().enumerate() {
+            request = request
+                .expression_attribute_names(format!("#c{i}"), *name)
+                .expression_attribute_values(
+                    format!(":a{i}"),
+                    AttributeValue::N(amount.to_string()),
+                )
+                .expression_attribute_values(format!(":m{i}"), AttributeValue::N(most.to_string()));
+            adds.push(format!("#c{i} :a{i}"));
+            conditions.push(format!("(attribute_not_exists(#c{i}) OR #c{i} <= :m{i})"));
+        }
+        let outcome = request
+            .update_expression(format!("ADD {} SET #ttl = :ttl", adds.join(", ")))
+            .condition_expression(conditions.join(" AND "))
+            .send()
+            .await
+            .map_err(store_error);
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
 }

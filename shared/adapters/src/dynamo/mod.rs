@@ -10,6 +10,7 @@
 //! | webhook delivery attempt | `A#{acct}#WH#{id}` | `D#{at:015}#{event}#{attempt:02}` (TTL 30 days) |
 //! | CSAT rating by time | `A#{acct}#CSATR` | `{rated_at:015}#{cid}#S{session:06}` |
 //! | widget visitors counted | `A#{acct}#VISITORS` | `W#{window:015}#{source}` (TTL) |
+//! | a caller's quota counters (R33) | `A#{acct}#QUOTA#{user}` | `{quota}#{window:015}` (TTL) |
 //! | settings document | `A#{acct}` | `SETTINGS` |
 //! | conversation | `A#{acct}#C#{cid}` | `CONV` (+ `gsi1pk = A#{acct}#U#{owner}`, `gsi1sk = {created_at}#{cid}`; TTL `expires_at` while at rest under retention) |
 //! | message | `A#{acct}#C#{cid}` | `M#{seq:012}` |

@@ -65,4 +65,32 @@ impl AccountStore for MemoryStore {
         *count += 1;
         Ok(*count)
     }
+
+    async fn charge_quota(&self, charge: &domain::quotas::QuotaCharge) -> Result<bool, StoreError> {
+        let mut tables = self.lock()?;
+        let now_secs = crate::now_ms() / 1000;
+        // What DynamoDB's TTL does: counters of windows long gone are gone.
+        tables
+            .quotas
+            .retain(|(_, _, _, start), _| *start / 1000 + 2 * 86_400 > now_secs);
+        let counters = tables
+            .quotas
+            .entry((
+                charge.account_id.clone(),
+                charge.subject.clone(),
+                charge.quota,
+                charge.window_start_ms,
+            ))
+            .or_default();
+        let fits = charge
+            .counters
+            .iter()
+            .all(|(name, _, most)| counters.get(name).copied().unwrap_or(0) <= *most);
+        if fits {
+            for (name, amount, _) in &charge.counters {
+                *counters.entry(name).or_default() += amount;
+            }
+        }
+        Ok(fits)
+    }
 }

@@ -66,6 +66,8 @@ struct Tables {
     delivery_log: BTreeMap<(String, String, i64, String, u32), DeliveryAttempt>,
     /// (account, source address, window start) → widget visitors created
     visitor_signups: HashMap<(String, String, i64), u32>,
+    /// (account, caller, quota, window start) → counters (R33)
+    quotas: HashMap<(String, String, &'static str, i64), HashMap<&'static str, u64>>,
     settings: HashMap<String, StoredSettings>,
     audit: HashMap<String, BTreeMap<u64, AuditEntry>>,
     /// (account, version, effect) → job

@@ -106,6 +106,10 @@ pub const MAX_CLIENT_FRAME_BYTES: usize = 32 * 1024;
 /// The most connections one account may hold at once; the next is refused.
 pub const MAX_CONNECTIONS_PER_ACCOUNT: usize = 2_000;
 
+/// The most connections one listener (an end user, visitor or agent) may hold at once (R33):
+/// one person cannot take the account's connections from its agents.
+pub const MAX_CONNECTIONS_PER_LISTENER: usize = 10;
+
 /// How long a connection record lives without being renewed (API Gateway closes a
 /// WebSocket after 2 h anyway).
 pub const CONNECTION_TTL_SECS: i64 = 2 * 60 * 60;

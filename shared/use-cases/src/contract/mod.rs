@@ -194,6 +194,65 @@ pub async fn visitor_signups_are_counted_per_account_source_and_window(store: Ar
     assert_eq!(count(account, "203.0.113.7", (120_000, 180_000)).await, 1);
 }
 
+/// R33's quota counters: charged while every counter stays within its limit, refused with
+/// nothing written once one would pass it, per caller, quota and window.
+pub async fn quota_charges_stop_at_their_limits_per_caller_and_window(store: Arc<dyn Store>) {
+    use domain::quotas::UPLOADS_PER_DAY;
+    let (account, now) = (fresh_account(), crate::now_ms());
+    let charge = |subject: &str, amounts: [u64; 2], at: i64| {
+        UPLOADS_PER_DAY.charge(&account, subject, &amounts, at).0
+    };
+    let mb = 1024 * 1024;
+    // 10 files of 50 MB use the 500 MB exactly; the 11th is refused, and so is a small file.
+    for i in 0..10 {
+        assert!(
+            store
+                .charge_quota(&charge("alice", [1, 50 * mb], now))
+                .await
+                .unwrap(),
+            "{i}"
+        );
+    }
+    assert!(!store
+        .charge_quota(&charge("alice", [1, 50 * mb], now))
+        .await
+        .unwrap());
+    assert!(!store
+        .charge_quota(&charge("alice", [1, 1], now))
+        .await
+        .unwrap());
+    // Nothing was written by the refusals: a zero-byte charge of one file still fits.
+    assert!(store
+        .charge_quota(&charge("alice", [1, 0], now))
+        .await
+        .unwrap());
+    // Another caller, and the next window, have their own counters.
+    assert!(store
+        .charge_quota(&charge("bob", [1, 50 * mb], now))
+        .await
+        .unwrap());
+    let tomorrow = now + UPLOADS_PER_DAY.window_ms;
+    assert!(store
+        .charge_quota(&charge("alice", [1, 50 * mb], tomorrow))
+        .await
+        .unwrap());
+    // The file counter stops at 100 on its own.
+    for _ in 0..99 {
+        assert!(store
+            .charge_quota(&charge("carol", [1, 1], now))
+            .await
+            .unwrap());
+    }
+    assert!(store
+        .charge_quota(&charge("carol", [1, 1], now))
+        .await
+        .unwrap());
+    assert!(!store
+        .charge_quota(&charge("carol", [1, 1], now))
+        .await
+        .unwrap());
+}
+
 /// Instantiates the store contract for the adapter built by the async expression `$make`
 /// (which must evaluate to `Arc<dyn Store>`).
 #[macro_export]
@@ -205,6 +264,7 @@ macro_rules! store_contract_tests {
             integrations_round_trip_list_per_account_and_stay_revoked,
             webhook_subscriptions_log_attempts_and_disable_after_a_run_of_failures,
             visitor_signups_are_counted_per_account_source_and_window,
+            quota_charges_stop_at_their_limits_per_caller_and_window,
             conversation_round_trip_and_duplicate_create_refused,
             conversations_listed_newest_first_for_their_owner_only,
             stale_conversation_update_conflicts_and_changes_nothing,

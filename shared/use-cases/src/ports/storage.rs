@@ -40,6 +40,10 @@ pub trait AccountStore: Send + Sync {
         source: &str,
         (window_start_ms, window_end_ms): (i64, i64),
     ) -> Result<u32, StoreError>;
+    /// Adds `charge`'s amounts to its caller's counters of the window, atomically, unless a
+    /// counter would pass its limit: `true` when charged, `false` (nothing written) when the
+    /// quota is used up (R33). Counters expire after their window.
+    async fn charge_quota(&self, charge: &domain::quotas::QuotaCharge) -> Result<bool, StoreError>;
 }
 
 /// An account's integrations (spec "Integrations"): stored by the hash of their key.
