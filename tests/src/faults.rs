@@ -114,6 +114,8 @@ pub enum Fault {
     Drop,
     /// AWS's throttling error, without forwarding.
     Throttle,
+    /// Forwarded after a pause of this many milliseconds (a stalled dependency).
+    Stall(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +170,7 @@ impl ProxyState {
             Fault::Reset => Fate::Reset,
             Fault::Drop => Fate::Drop,
             Fault::Throttle => Fate::Throttle,
+            Fault::Stall(ms) => Fate::Delay(*ms),
         })
     }
 

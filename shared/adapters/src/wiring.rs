@@ -340,7 +340,14 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
         push: (links.push)(sdk, config),
         local_objects: None,
         local_changes: None,
-        limits: Default::default(),
+        limits: crate::backend::Limits {
+            // An emulator's calls may take as long as its SDK timeouts allow.
+            request_deadline: match sdk.endpoint_url() {
+                Some(_) => EMULATOR_TIMEOUTS.operation,
+                None => crate::backend::REQUEST_DEADLINE,
+            },
+            ..Default::default()
+        },
     }
 }
 

@@ -261,11 +261,14 @@ impl From<StoreError> for ApiError {
         // Internal details go to the log, never to the client.
         tracing::error!(error = %error, "storage failure");
         match error {
-            StoreError::Unavailable(_) | StoreError::Conflict => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
-                "the service is busy; retry the request",
-            ),
+            StoreError::Unavailable(_) | StoreError::Conflict => Self {
+                retry_after_secs: Some(1),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "the service is busy; retry the request",
+                )
+            },
             StoreError::AlreadyExists | StoreError::Internal(_) => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",

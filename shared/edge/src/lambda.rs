@@ -117,10 +117,31 @@ where
     use lambda_http::tower::ServiceExt;
     let service = service_fn(move |request: Request| {
         let backend = backend.clone();
-        async move { Ok::<_, Error>(handler(backend, to_api_request(request)).await) }
+        async move {
+            let deadline = backend.limits.request_deadline;
+            let answer = tokio::time::timeout(deadline, handler(backend, to_api_request(request)));
+            Ok::<_, Error>(answer.await.unwrap_or_else(|_| past_deadline(deadline)))
+        }
     });
     // lambda_http's own adapter (what `lambda_http::run` wraps a service in).
     lambda_http::Adapter::from(service).oneshot(event).await
+}
+
+/// The answer to a request that ran out of time: 503 with `Retry-After`, never the Lambda
+/// timeout's 502 (whatever the handler had done is idempotent: a retry completes it).
+fn past_deadline(deadline: std::time::Duration) -> ApiResponse {
+    tracing::warn!(
+        deadline_ms = deadline.as_millis() as u64,
+        "request past its deadline"
+    );
+    crate::api::error_response(&crate::api::ApiError {
+        retry_after_secs: Some(1),
+        ..crate::api::ApiError::new(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "the service is busy; retry the request",
+        )
+    })
 }
 
 /// Runs an HTTP function: fails fast on missing configuration, builds the AWS backend once

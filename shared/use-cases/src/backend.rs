@@ -18,6 +18,9 @@ pub struct Limits {
     pub max_connections_per_listener: usize,
     /// New widget visitors per source address and account (spec: 30 a minute).
     pub visitor_rate: crate::widget::VisitorRate,
+    /// How long an HTTP request may take in all (#33 item 5): past it the caller gets 503 with
+    /// `Retry-After`, well before the function's 10 s timeout would cut it off with a 502.
+    pub request_deadline: std::time::Duration,
     /// Webhook URLs may be `http://127.0.0.1` (the local gateway's
     /// `RELAY_ALLOW_LOOPBACK_WEBHOOKS=1`); never on AWS.
     pub allow_loopback_webhooks: bool,
@@ -29,10 +32,15 @@ impl Default for Limits {
             max_connections_per_account: crate::realtime::MAX_CONNECTIONS_PER_ACCOUNT,
             max_connections_per_listener: crate::realtime::MAX_CONNECTIONS_PER_LISTENER,
             visitor_rate: crate::widget::VISITOR_RATE,
+            request_deadline: REQUEST_DEADLINE,
             allow_loopback_webhooks: false,
         }
     }
 }
+
+/// An HTTP request's deadline on AWS: inside the HTTP functions' 10 s `Timeout`, with room to
+/// answer. The SDK's own operation timeout (8 s) bounds one call; this bounds them all.
+pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_millis(8_500);
 
 #[derive(Clone)]
 pub struct Backend {
