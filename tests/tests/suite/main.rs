@@ -5,6 +5,7 @@ mod asyncapi;
 mod attachment_admission;
 mod attachments_api;
 mod authorization;
+mod authorization_matrix;
 mod bad_input;
 mod browser;
 mod built_in_bot;
