@@ -11,7 +11,7 @@ pub use domain::{
 pub use use_cases::{
     agent_workspace, auth, away_message, backend, batch, built_in_bot, conversation_expiry,
     erasure, error, idle_checks, integration_keys, lifecycle, live, optimistic, ports, quotas,
-    router, satisfaction, settings_change, validation, visitors, webhook_delivery,
+    router, satisfaction, settings_change, signing_keys, validation, visitors, webhook_delivery,
     webhook_subscriptions, Backend, DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]

@@ -11,6 +11,10 @@
 //! - `POST /v1/webhooks` `{url, events}` → 201 `{id, secret, …}`: the secret is shown this once
 //! - `GET /v1/webhooks`, `DELETE /v1/webhooks/{webhook_id}` → 204
 //! - `GET /v1/webhooks/{webhook_id}/deliveries?limit=` → the delivery log, newest first
+//!
+//! and the account's signing keys (admins):
+//! - `POST /v1/signing-keys` → 201 `{kid, secret, created_at}`: the secret is shown this once
+//! - `GET /v1/signing-keys` → `{keys: [{kid, created_at}]}`; `DELETE /v1/signing-keys/{kid}` → 204
 
 use http::StatusCode;
 use serde_json::json;
@@ -24,6 +28,7 @@ use shared::integration_keys::{create, list, revoke};
 use shared::integrations::{Integration, NewIntegration};
 use shared::routes::{route_of, Operation, INTEGRATIONS};
 use shared::rules::clamp_page;
+use shared::signing_keys;
 use shared::webhook_subscriptions::{self, deliveries, subscribe, unsubscribe, MAX_DELIVERY_PAGE};
 use shared::webhooks::{NewSubscription, Subscription};
 use shared::{now_ms, rfc3339};
@@ -56,6 +61,11 @@ fn integration_view(integration: &Integration) -> serde_json::Value {
         "last_used_at": integration.last_used_at.map(rfc3339),
     })
 }
+
+/// A body that takes no field (`{}` or nothing).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
 
 async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     check_body_size(request)?;
@@ -115,6 +125,26 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
                 })
                 .collect();
             Ok(json(StatusCode::OK, &json!({ "deliveries": views })))
+        }
+        Operation::CreateSigningKey => {
+            let NoFields {} = parse_json(request)?;
+            let key = signing_keys::create(backend, &principal, now_ms()).await?;
+            Ok(json(
+                StatusCode::CREATED,
+                &json!({"kid": key.kid, "secret": key.secret, "created_at": rfc3339(key.created_at)}),
+            ))
+        }
+        Operation::ListSigningKeys => {
+            let keys = signing_keys::list(backend, &principal).await?;
+            let views: Vec<_> = keys
+                .iter()
+                .map(|k| json!({"kid": k.kid, "created_at": rfc3339(k.created_at)}))
+                .collect();
+            Ok(json(StatusCode::OK, &json!({ "keys": views })))
+        }
+        Operation::RevokeSigningKey => {
+            signing_keys::revoke(backend, &principal, route.param("kid")).await?;
+            Ok(shared::api::no_content())
         }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),

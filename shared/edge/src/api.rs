@@ -241,6 +241,22 @@ impl From<crate::satisfaction::SurveyError> for ApiError {
     }
 }
 
+impl From<crate::signing_keys::SigningKeyError> for ApiError {
+    fn from(error: crate::signing_keys::SigningKeyError) -> Self {
+        use crate::signing_keys::SigningKeyError as E;
+        let message = error.to_string();
+        match error {
+            E::Forbidden => Self::forbidden("forbidden", message),
+            E::NotFound => Self::not_found(),
+            E::TooMany => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "too_many_keys", message),
+            E::InvalidAccountId | E::AccountExists(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
+            }
+            E::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<crate::quotas::QuotaError> for ApiError {
     fn from(error: crate::quotas::QuotaError) -> Self {
         let message = error.to_string();

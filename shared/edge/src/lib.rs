@@ -17,5 +17,5 @@ use adapters::config;
 use domain::{attachments, ids, integrations, model, now_ms, rules, settings};
 use use_cases::{
     agent_workspace, auth, backend, error, integration_keys, ports, quotas, satisfaction,
-    settings_change, visitors,
+    settings_change, signing_keys, visitors,
 };

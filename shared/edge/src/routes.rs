@@ -53,6 +53,9 @@ pub enum Operation {
     ListWebhooks,
     DeleteWebhook,
     ListWebhookDeliveries,
+    CreateSigningKey,
+    ListSigningKeys,
+    RevokeSigningKey,
 }
 
 impl Operation {
@@ -321,6 +324,19 @@ pub const ROUTES: &[Route] = &[
         "/v1/webhooks/{webhook_id}/deliveries",
         INTEGRATIONS,
         Op::ListWebhookDeliveries,
+    ),
+    route(
+        "POST",
+        "/v1/signing-keys",
+        INTEGRATIONS,
+        Op::CreateSigningKey,
+    ),
+    route("GET", "/v1/signing-keys", INTEGRATIONS, Op::ListSigningKeys),
+    route(
+        "DELETE",
+        "/v1/signing-keys/{kid}",
+        INTEGRATIONS,
+        Op::RevokeSigningKey,
     ),
 ];
 

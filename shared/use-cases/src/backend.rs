@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::StoreError;
-use crate::model::{Account, SigningKey};
+use crate::model::SigningKey;
 use crate::ports::{ChangeFeed, LocalBucket, ObjectStore, Push, Queue, Store, StoredSettings};
 use crate::settings::Settings;
 
@@ -92,18 +92,16 @@ impl Backend {
         secret: &str,
     ) -> Result<(), StoreError> {
         let now = crate::now_ms();
-        let existing = self.store.get_account(account_id).await?;
-        if existing.is_none() {
-            self.store
-                .put_account(&Account {
-                    id: account_id.into(),
-                    name: account_id.into(),
-                    capabilities: ALL_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
-                    created_at: now,
-                    messaging_enabled_at: Some(now),
-                    widget_key: Some(crate::widget::new_widget_key(account_id)),
-                })
-                .await?;
+        // The account as `relay-admin create-account` makes it (its own first key included);
+        // the bootstrap's key, whose secret the local tools know, is added beside it.
+        if self.store.get_account(account_id).await?.is_none() {
+            match crate::signing_keys::create_account(self, account_id, account_id, "admin", now)
+                .await
+            {
+                Ok(_) | Err(crate::signing_keys::SigningKeyError::AccountExists(_)) => {}
+                Err(crate::signing_keys::SigningKeyError::Store(error)) => return Err(error),
+                Err(other) => return Err(StoreError::Internal(other.to_string())),
+            }
         }
         self.store
             .put_signing_key(&SigningKey {

@@ -150,6 +150,11 @@ impl SigningKeys {
         }
     }
 
+    /// A key revoked here: refused by this function at once (others within their TTL).
+    pub fn forget(&self, account_id: &str, kid: &str) {
+        self.remember(account_id, kid, None);
+    }
+
     /// How long unknown ids are remembered (for the docs and tests).
     pub fn unknown_ttl(&self) -> Duration {
         self.unknown_ttl

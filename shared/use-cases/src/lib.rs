@@ -23,6 +23,7 @@ pub mod quotas;
 pub mod router;
 pub mod satisfaction;
 pub mod settings_change;
+pub mod signing_keys;
 pub mod validation;
 pub mod visitors;
 pub mod webhook_delivery;

@@ -13,7 +13,7 @@ use serde_json::Value;
 use shared::model::Role;
 
 /// One route: method, path with `{cid}`, `{aid}`, `{seq}`, `{webhook}`, `{integration}`,
-/// `{user}` filled in, its body, and who owns it (the role whose token is the control).
+/// `{kid}`, `{user}` filled in, its body, and who owns it (the role whose token is the control).
 struct Route {
     method: Method,
     path: &'static str,
@@ -137,6 +137,7 @@ fn routes() -> Vec<Route> {
             Agent,
         ),
         route(Method::DELETE, "/v1/webhooks/{webhook}", None, Admin),
+        route(Method::DELETE, "/v1/signing-keys/{kid}", None, Admin),
         route(
             Method::DELETE,
             "/v1/integrations/{integration}",
@@ -211,6 +212,10 @@ async fn every_route_that_takes_an_id_serves_its_owner_and_nobody_else() {
     );
     let integration = integration.body["id"].as_str().unwrap().to_string();
 
+    let kid = app.post("/v1/signing-keys", &admin, json!({})).await.body["kid"]
+        .as_str()
+        .expect("a new signing key")
+        .to_string();
     let other = app.other_account.clone();
     let strangers = [
         (
@@ -243,6 +248,7 @@ async fn every_route_that_takes_an_id_serves_its_owner_and_nobody_else() {
             .replace("{seq}", &seq)
             .replace("{webhook}", &webhook)
             .replace("{integration}", &integration)
+            .replace("{kid}", &kid)
             .replace("{user}", "alice");
         for (who, token, role) in &strangers {
             let reply = call(&app, &route, &path, token).await;
@@ -290,7 +296,7 @@ async fn every_route_that_takes_an_id_serves_its_owner_and_nobody_else() {
         served += 1;
     }
     assert_eq!(served, routes().len());
-    assert!(served >= 21, "{served} routes");
+    assert!(served >= 22, "{served} routes");
     // The strangers' calls left nothing behind: the first session's rating is alice's own.
     let rated = app
         .backend

@@ -38,6 +38,7 @@ mod sdk_timeouts;
 mod sessions;
 mod settings_api;
 mod settings_audit_and_effects;
+mod signing_keys;
 mod webhooks;
 mod widget_api;
 mod workspace;

@@ -49,6 +49,27 @@ impl AccountStore for DynamoStore {
             .transpose()
     }
 
+    async fn list_signing_keys(&self, account_id: &str) -> Result<Vec<SigningKey>, StoreError> {
+        decode_all(
+            self.query_range(signing_keys_pk(account_id), "KEY#".into(), "KEY#~", 1_000)
+                .await?,
+        )
+    }
+
+    async fn delete_signing_key(&self, account_id: &str, kid: &str) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(signing_keys_pk(account_id)))
+            .key(SORT_KEY, s(format!("KEY#{kid}")))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(output.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
     async fn create_signing_key_if_absent(
         &self,
         key: &SigningKey,

@@ -35,6 +35,26 @@ impl AccountStore for MemoryStore {
             .cloned())
     }
 
+    async fn list_signing_keys(&self, account_id: &str) -> Result<Vec<SigningKey>, StoreError> {
+        let tables = self.lock()?;
+        let mut keys: Vec<SigningKey> = tables
+            .keys
+            .values()
+            .filter(|k| k.account_id == account_id)
+            .cloned()
+            .collect();
+        keys.sort_by(|a, b| a.kid.cmp(&b.kid));
+        Ok(keys)
+    }
+
+    async fn delete_signing_key(&self, account_id: &str, kid: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()?
+            .keys
+            .remove(&(account_id.to_string(), kid.to_string()))
+            .is_some())
+    }
+
     async fn create_signing_key_if_absent(
         &self,
         signing_key: &SigningKey,

@@ -34,6 +34,12 @@ impl AccountStore for MemoryStore {
             .get(&(account_id.to_string(), kid.to_string()))
             .cloned())
     }
+    async fn list_signing_keys(&self, _account_id: &str) -> Result<Vec<SigningKey>, StoreError> {
+        Err(StoreError::Internal("not listed here".into()))
+    }
+    async fn delete_signing_key(&self, _account_id: &str, _kid: &str) -> Result<bool, StoreError> {
+        Err(StoreError::Internal("not deleted here".into()))
+    }
     async fn create_signing_key_if_absent(
         &self,
         key: &SigningKey,
@@ -242,6 +248,12 @@ impl AccountStore for Counting {
     ) -> Result<Option<SigningKey>, StoreError> {
         self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.get_signing_key(account_id, kid).await
+    }
+    async fn list_signing_keys(&self, account_id: &str) -> Result<Vec<SigningKey>, StoreError> {
+        self.inner.list_signing_keys(account_id).await
+    }
+    async fn delete_signing_key(&self, account_id: &str, kid: &str) -> Result<bool, StoreError> {
+        self.inner.delete_signing_key(account_id, kid).await
     }
     async fn create_signing_key_if_absent(
         &self,

@@ -25,6 +25,10 @@ pub trait AccountStore: Send + Sync {
         account_id: &str,
         kid: &str,
     ) -> Result<Option<SigningKey>, StoreError>;
+    /// The account's signing keys (the widget's visitor key included), in kid order.
+    async fn list_signing_keys(&self, account_id: &str) -> Result<Vec<SigningKey>, StoreError>;
+    /// Deletes a signing key; `false` when there was none of that kid.
+    async fn delete_signing_key(&self, account_id: &str, kid: &str) -> Result<bool, StoreError>;
     /// Stores `key` unless its account already has a key of that kid; either way returns the
     /// key that is stored now (two racing creators end up signing with the same secret).
     async fn create_signing_key_if_absent(
