@@ -24,7 +24,9 @@ use serde_json::json;
 use thiserror::Error;
 
 mod definition;
+mod doctor;
 mod provision;
 
 pub use definition::*;
+pub use doctor::*;
 pub use provision::*;

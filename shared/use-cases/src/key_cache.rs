@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use crate::model::SigningKey;
 
-/// How long a function trusts a signing key it read: a key removed from the table still
-/// verifies tokens for at most this long in a warm function (recorded in docs/decisions.md).
-pub const SIGNING_KEY_CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a function trusts a signing key it read: a key revoked elsewhere still verifies
+/// tokens for at most this long in a warm function (recorded in docs/decisions.md).
+pub const SIGNING_KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 /// How long a key id the table does not hold is refused without a read.
 pub const UNKNOWN_KEY_TTL: Duration = Duration::from_secs(10);
 /// Re-reads of one account's key id, per [`MISS_WINDOW`], for signatures that did not match.

@@ -30,6 +30,7 @@ mod openapi;
 mod quotas;
 mod realtime;
 mod realtime_delivery;
+mod relay_admin;
 mod request_shape;
 mod retention;
 mod routes;
