@@ -38,6 +38,8 @@ impl ApiGatewayPush {
 #[async_trait]
 impl Push for ApiGatewayPush {
     async fn push(&self, connection_id: &str, frame: &str) -> Result<PushOutcome, StoreError> {
+        // Refused before the call, as API Gateway would (an emulator may not).
+        domain::aws_limits::check_frame(frame).map_err(|e| StoreError::Internal(e.to_string()))?;
         match self
             .client
             .get()

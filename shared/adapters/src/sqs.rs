@@ -33,6 +33,7 @@ impl SqsQueue {
 #[async_trait]
 impl Queue for SqsQueue {
     async fn send(&self, body: &str, delay_seconds: u32) -> Result<(), StoreError> {
+        let body = sqs_body(body)?;
         self.client
             .get()
             .send_message()
@@ -59,7 +60,7 @@ impl Queue for SqsQueue {
                     .map(|(i, (body, delay))| {
                         SendMessageBatchRequestEntry::builder()
                             .id(i.to_string())
-                            .message_body(body)
+                            .message_body(sqs_body(body)?)
                             .delay_seconds((*delay).min(900) as i32)
                             .build()
                             .map_err(|e| StoreError::Internal(format!("batch entry: {e}")))
@@ -143,4 +144,12 @@ impl Queue for SqsQueue {
             .map_err(crate::sdk_error)?;
         Ok(())
     }
+}
+
+/// A body as SQS takes it (R32): characters it cannot carry escaped, at most 256 KiB; the
+/// in-memory queue applies the same, so both refuse what SQS refuses.
+pub fn sqs_body(body: &str) -> Result<String, StoreError> {
+    domain::aws_limits::sqs_json_body(body)
+        .map(|b| b.into_owned())
+        .map_err(|e| StoreError::Internal(e.to_string()))
 }

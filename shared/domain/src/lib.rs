@@ -15,6 +15,7 @@
 //! conversation at rest is deleted); `quotas` (what one caller may do in a window, R33).
 
 pub mod attachments;
+pub mod aws_limits;
 pub mod bot;
 pub mod business_hours;
 pub mod error;

@@ -99,6 +99,14 @@ pub struct RichButton {
 }
 
 const MAX_RICH_ELEMENTS: usize = 50;
+/// Bounds of rich content's parts (R32): whatever a bot sends, its message and the frames and
+/// webhook jobs made of it stay inside AWS's limits (a frame of 128 KB carries the content and
+/// its text rendering).
+pub const MAX_RICH_LABEL_CHARS: usize = 200;
+pub const MAX_RICH_DESCRIPTION_CHARS: usize = 2_000;
+pub const MAX_RICH_PAYLOAD_CHARS: usize = 1_000;
+/// The whole rich content, as JSON.
+pub const MAX_RICH_JSON_BYTES: usize = 32 * 1024;
 
 fn render_button(button: &RichButton) -> String {
     match &button.url {
@@ -152,9 +160,42 @@ impl RichContent {
             .buttons
             .iter()
             .chain(self.items.iter().flat_map(|i| i.buttons.iter()));
+        let too_long = |what: &str, text: &str, max: usize| {
+            (text.chars().count() > max).then(|| {
+                DomainError::Unprocessable(format!("a rich {what} takes at most {max} characters"))
+            })
+        };
+        for item in &self.items {
+            if let Some(error) =
+                too_long("item title", &item.title, MAX_RICH_LABEL_CHARS).or_else(|| {
+                    item.description
+                        .as_deref()
+                        .and_then(|d| too_long("item description", d, MAX_RICH_DESCRIPTION_CHARS))
+                })
+            {
+                return Err(error);
+            }
+        }
+        if let Some(error) = self
+            .text
+            .as_deref()
+            .and_then(|t| too_long("text", t, MAX_TEXT_CHARS))
+        {
+            return Err(error);
+        }
         for button in all_buttons {
             if button.label.trim().is_empty() {
                 return Err(DomainError::Unprocessable("a button needs a label".into()));
+            }
+            if let Some(error) = too_long("button label", &button.label, MAX_RICH_LABEL_CHARS)
+                .or_else(|| {
+                    button
+                        .payload
+                        .as_deref()
+                        .and_then(|p| too_long("button payload", p, MAX_RICH_PAYLOAD_CHARS))
+                })
+            {
+                return Err(error);
             }
             if let Some(url) = &button.url {
                 check_link(url, &["https", "mailto", "tel"])?;
@@ -164,6 +205,12 @@ impl RichContent {
             if let Some(url) = &item.image_url {
                 check_link(url, &["https"])?;
             }
+        }
+        let bytes = serde_json::to_string(self).map_or(usize::MAX, |json| json.len());
+        if bytes > MAX_RICH_JSON_BYTES {
+            return Err(DomainError::Unprocessable(format!(
+                "rich content takes at most {MAX_RICH_JSON_BYTES} bytes as JSON ({bytes} given)"
+            )));
         }
         Ok(())
     }

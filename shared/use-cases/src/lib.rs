@@ -37,7 +37,7 @@ pub use error::{DomainError, StoreError};
 
 // The domain, at the paths these modules use (`crate::model`…).
 pub use domain::{
-    attachments, bot, business_hours, idle_sessions, ids, integrations, model, now_ms, realtime,
-    retention, rfc3339, routing, rules, sessions, settings, surveys, views, webhooks, widget,
-    workspace,
+    attachments, aws_limits, bot, business_hours, idle_sessions, ids, integrations, model, now_ms,
+    realtime, retention, rfc3339, routing, rules, sessions, settings, surveys, views, webhooks,
+    widget, workspace,
 };

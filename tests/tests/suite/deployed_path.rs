@@ -168,8 +168,12 @@ pub(super) async fn through_lambda(backend: &Backend, event: HttpApiEvent) -> La
         .await
         .expect("the Lambda entry answers every event");
     let answer = serde_json::to_value(answer).expect("the answer serializes");
-    let body: Value = serde_json::from_str(answer["body"].as_str().expect("string body"))
-        .unwrap_or_else(|_| panic!("body is JSON: {answer}"));
+    let text = answer["body"].as_str().unwrap_or_default();
+    let body: Value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(text).unwrap_or_else(|_| panic!("body is JSON: {answer}"))
+    };
     assert_eq!(answer["isBase64Encoded"], false, "{answer}");
     LambdaAnswer {
         status: answer["statusCode"].as_u64().expect("statusCode") as u16,
@@ -326,6 +330,8 @@ async fn http_api_events_on_a_named_stage_get_the_gateways_answers_from_each_fun
         ),
         // Integrations and the satisfaction report.
         ("GET", "/v1/integrations".to_string(), "", admin.as_str()),
+        ("GET", "/v1/signing-keys".to_string(), "", admin.as_str()),
+        ("GET", "/v1/signing-keys".to_string(), "", agent.as_str()),
         (
             "GET",
             "/v1/reports/csat".to_string(),

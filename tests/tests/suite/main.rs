@@ -6,6 +6,7 @@ mod attachment_admission;
 mod attachments_api;
 mod authorization;
 mod authorization_matrix;
+mod aws_limits;
 mod bad_input;
 mod browser;
 mod built_in_bot;

@@ -126,3 +126,63 @@ async fn an_account_holds_at_most_ten_signing_keys() {
         .await;
     assert_eq!(bad_body.status, StatusCode::BAD_REQUEST);
 }
+
+/// The signing-keys routes through the integrations function's Lambda entry, fed the event
+/// JSON API Gateway sends: a key is created (201, its secret once), revoked (204), and a
+/// token under it is refused by the very function that revoked it.
+#[tokio::test]
+async fn the_signing_keys_routes_answer_through_the_lambda_entry() {
+    use super::deployed_path::{http_api_event, through_lambda};
+    let app = TestApp::start().await;
+    let admin = app.token(Role::Admin, "admin-1");
+    let created = through_lambda(
+        &app.backend,
+        http_api_event(
+            "$default",
+            "POST",
+            "/v1/signing-keys",
+            "",
+            Some(&admin),
+            Some("{}"),
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let kid = created.body["kid"].as_str().expect("kid").to_string();
+    let secret = created.body["secret"].as_str().expect("secret").to_string();
+    let theirs = token_under(&app, &kid, &secret, Role::Admin, "ops-2");
+    let read = |token: String| {
+        let backend = app.backend.clone();
+        async move {
+            through_lambda(
+                &backend,
+                http_api_event(
+                    "$default",
+                    "GET",
+                    "/v1/signing-keys",
+                    "",
+                    Some(&token),
+                    None,
+                    false,
+                ),
+            )
+            .await
+        }
+    };
+    let listed = read(theirs.clone()).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert!(!listed.body.to_string().contains(&secret));
+    let path = format!("/v1/signing-keys/{kid}");
+    let revoked = through_lambda(
+        &app.backend,
+        http_api_event("$default", "DELETE", &path, "", Some(&admin), None, false),
+    )
+    .await;
+    assert_eq!(revoked.status, 204);
+    assert_eq!(
+        read(theirs).await.status,
+        401,
+        "refused at once where it was revoked"
+    );
+}

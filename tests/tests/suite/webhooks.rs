@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What the receiver got: headers (lower-case names) and body.
 #[derive(Debug, Clone)]
-struct Received {
+pub(super) struct Received {
     headers: Vec<(String, String)>,
     body: String,
 }
@@ -34,27 +34,27 @@ impl Received {
             .map(|(_, v)| v.as_str())
     }
 
-    fn json(&self) -> Value {
+    pub(super) fn json(&self) -> Value {
         serde_json::from_str(&self.body).expect("a JSON delivery")
     }
 }
 
 /// How the receiver answers: a status, or never (holds the connection open).
 #[derive(Debug, Clone, Copy)]
-enum Answer {
+pub(super) enum Answer {
     Status(u16),
     Never,
 }
 
 /// An HTTP receiver on 127.0.0.1 that records every request and answers from a script
 /// (then `otherwise`).
-struct Receiver {
+pub(super) struct Receiver {
     address: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    async fn start(script: Vec<Answer>, otherwise: Answer) -> Receiver {
+    pub(super) async fn start(script: Vec<Answer>, otherwise: Answer) -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -86,11 +86,11 @@ impl Receiver {
         Receiver { address, received }
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("http://{}/hooks/relay", self.address)
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(super) fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 
@@ -171,7 +171,7 @@ fn verifies(received: &Received, secret: &str) -> bool {
     fresh && mac.verify_slice(&signature).is_ok()
 }
 
-async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
+pub(super) async fn subscribe(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
     let reply = app
         .post(
             "/v1/webhooks",

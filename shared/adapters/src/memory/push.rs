@@ -50,6 +50,8 @@ impl MemoryPush {
 #[async_trait]
 impl Push for MemoryPush {
     async fn push(&self, connection_id: &str, frame: &str) -> Result<PushOutcome, StoreError> {
+        // What API Gateway refuses (R32).
+        domain::aws_limits::check_frame(frame).map_err(|e| StoreError::Internal(e.to_string()))?;
         match self.sender(connection_id)? {
             Some(sender) if sender.send(Outgoing::Frame(frame.to_string())).is_ok() => {
                 Ok(PushOutcome::Delivered)

@@ -49,9 +49,10 @@ impl MemoryQueue {
 #[async_trait]
 impl Queue for MemoryQueue {
     async fn send(&self, body: &str, delay_seconds: u32) -> Result<(), StoreError> {
+        let body = crate::sqs::sqs_body(body)?;
         self.lock()?.waiting.push_back(QueuedMessage {
             message_id: new_id("q"),
-            body: body.to_string(),
+            body,
             visible_at: Instant::now() + Duration::from_secs(u64::from(delay_seconds.min(900))),
             receive_count: 0,
             receipt: None,

@@ -317,6 +317,7 @@ macro_rules! queue_contract_tests {
             batch_sent_messages_are_each_delivered_once,
             delayed_queue_message_is_invisible_until_its_delay_passes,
             a_message_retried_after_a_delay_comes_back_then_with_its_count_up,
+            queue_bodies_keep_to_what_sqs_carries,
         );
     };
 }

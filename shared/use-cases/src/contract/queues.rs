@@ -106,3 +106,38 @@ pub async fn a_message_retried_after_a_delay_comes_back_then_with_its_count_up(
     assert_eq!(again.message_id, first.message_id);
     queue.acknowledge(&again.receipt).await.unwrap();
 }
+
+/// R32: a body SQS cannot carry as written (U+FFFF, U+FFFE) is escaped to the same JSON and
+/// delivered; a body over SQS's 256 KiB is refused, on every queue adapter alike.
+pub async fn queue_bodies_keep_to_what_sqs_carries(queue: Arc<dyn Queue>) {
+    let value = serde_json::json!({"text": "odd \u{ffff} \u{fffe} end"});
+    queue
+        .send(&serde_json::to_string(&value).unwrap(), 0)
+        .await
+        .unwrap();
+    queue
+        .send_batch(&[(serde_json::to_string(&value).unwrap(), 0)])
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    for _ in 0..20 {
+        received.extend(queue.receive(10).await.unwrap());
+        if received.len() >= 2 {
+            break;
+        }
+    }
+    assert_eq!(received.len(), 2);
+    for message in &received {
+        assert!(
+            crate::aws_limits::check_sqs_body(&message.body).is_ok(),
+            "{:?}",
+            message.body
+        );
+        let back: serde_json::Value = serde_json::from_str(&message.body).unwrap();
+        assert_eq!(back, value);
+        queue.acknowledge(&message.receipt).await.unwrap();
+    }
+    let oversize = format!("\"{}\"", "x".repeat(256 * 1024));
+    assert!(queue.send(&oversize, 0).await.is_err());
+    assert!(queue.send_batch(&[(oversize, 0)]).await.is_err());
+}
