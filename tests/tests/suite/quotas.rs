@@ -149,11 +149,7 @@ async fn an_end_user_admits_at_most_500_mb_of_uploads_a_day() {
 #[tokio::test]
 async fn the_visitor_rate_limit_counts_an_ipv6_64_as_one_address() {
     let app = TestApp::start().await;
-    let admin = app.token(Role::Admin, "admin-1");
-    let key = app.get("/v1/settings", &admin).await.body["settings"]["widget"]["key"]
-        .as_str()
-        .expect("widget key")
-        .to_string();
+    let key = super::widget_api::widget_key(&app).await;
     let mut backend = app.backend.clone();
     backend.limits.visitor_rate = VisitorRate {
         per_window: 2,
