@@ -70,10 +70,19 @@ impl Default for RetryPolicy {
     }
 }
 
+/// How long the jobs of one batch may take in all: one receiver's 10 s and the log's writes,
+/// well inside deliver-webhook's 30 s timeout. A job past it comes back with the queue's
+/// visibility timeout, as a failed attempt would.
+pub const BATCH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Delivers a batch of jobs; answers the ids of the messages that must come back (SQS keeps
 /// them: a failed attempt waits for its retry, a job that failed its last attempt is
 /// dead-lettered by the queue at its next receive). A malformed job or a deleted subscription
 /// is done with.
+///
+/// The jobs of a batch are delivered at once, each within [`BATCH_DEADLINE`] (#32 item 6): a
+/// slow or dead receiver costs its own jobs their attempt, never another subscription's, and
+/// the batch ends well inside the function's 30 s, so nothing already delivered is sent again.
 pub async fn deliver_batch(
     store: &dyn Store,
     queue: &dyn Queue,
@@ -81,9 +90,17 @@ pub async fn deliver_batch(
     batch: &[ReceivedMessage],
     policy: RetryPolicy,
 ) -> Vec<String> {
+    let deliveries = batch.iter().map(|message| async move {
+        let outcome = tokio::time::timeout(
+            BATCH_DEADLINE,
+            deliver_one(store, queue, sender, message, policy),
+        )
+        .await
+        .unwrap_or_else(|_| Err(format!("past the batch's {} s", BATCH_DEADLINE.as_secs())));
+        (message, outcome)
+    });
     let mut failed = Vec::new();
-    for message in batch {
-        let outcome = deliver_one(store, queue, sender, message, policy).await;
+    for (message, outcome) in futures::future::join_all(deliveries).await {
         if let Err(error) = outcome {
             tracing::warn!(
                 consumer = "deliver-webhook",
