@@ -114,18 +114,13 @@ impl Tables {
     }
 
     fn replace_conversation(&mut self, conversation: &Conversation) {
-        // A running conversation never carries an expiry (#32 item 5), as in DynamoDB.
-        let conversation = Conversation {
-            expires_at: domain::retention::stored_expiry(conversation),
-            ..conversation.clone()
-        };
         let before = self.conversations.insert(
             key(&conversation.account_id, &conversation.id),
             conversation.clone(),
         );
         self.record_change(StoredChange {
             before: before.map(|c| Stored::Conversation(Box::new(c))),
-            after: Some(Stored::Conversation(Box::new(conversation))),
+            after: Some(Stored::Conversation(Box::new(conversation.clone()))),
         });
     }
 
