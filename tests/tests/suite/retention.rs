@@ -119,8 +119,14 @@ async fn a_conversation_at_rest_expires_after_its_period_until_its_end_user_writ
         StatusCode::OK
     );
     let rested = conversation_at_rest(&app, "bob").await;
-    // The stream's consumer stamps it: last activity plus thirty days.
-    let stamped = conversation_when(&app, &rested.id, |c| c.expires_at.is_some()).await;
+    // The stream's consumer stamps it: last activity plus thirty days. (The end notice's
+    // activity may land after a first stamp made from the message before it; that write
+    // carries the stamp along until the stream stamps its own change, so the test waits for
+    // the stamp of the latest activity, and fails if it never comes.)
+    let stamped = conversation_when(&app, &rested.id, |c| {
+        c.expires_at == Some(c.activity_at() / 1000 + 30 * DAY)
+    })
+    .await;
     assert_eq!(
         stamped.expires_at,
         Some(stamped.activity_at() / 1000 + 30 * DAY)
