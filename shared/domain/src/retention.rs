@@ -20,6 +20,14 @@ pub fn is_at_rest(conversation: &Conversation) -> bool {
         && conversation.offer.is_none()
 }
 
+/// The expiry a write of `conversation` may store (#32 item 5): its `expires_at` while it is
+/// at rest, none once anything runs in it. Every write of a conversation item stores this, so
+/// the write that brings a conversation back to life takes its expiry away in that same
+/// conditional write, and the table's TTL can never delete a running conversation.
+pub fn stored_expiry(conversation: &Conversation) -> Option<i64> {
+    conversation.expires_at.filter(|_| is_at_rest(conversation))
+}
+
 /// The `expires_at` (epoch seconds) the conversation should carry under a retention of
 /// `retention_days`: its last activity plus the period while at rest, none otherwise.
 pub fn expiry(conversation: &Conversation, retention_days: Option<u32>) -> Option<i64> {
@@ -34,7 +42,7 @@ pub fn expiry(conversation: &Conversation, retention_days: Option<u32>) -> Optio
 pub fn expired_removal(change: &StoredChange, now: i64) -> Option<&Conversation> {
     match (&change.before, &change.after) {
         (Some(Stored::Conversation(before)), None)
-            if before.expires_at.is_some_and(|at| at <= now / 1000) =>
+            if before.expires_at.is_some_and(|at| at <= now / 1000) && is_at_rest(before) =>
         {
             Some(before)
         }

@@ -288,10 +288,18 @@ async fn an_expired_conversation_is_purged_with_its_files_and_its_neighbours_are
     assert_eq!(app.stored_messages(&expired).await.len(), 2);
     assert!(file_jobs.sent.lock().unwrap().is_empty());
 
-    // Its expiry passed a minute ago, and the TTL took the item.
+    // A running conversation whose old expiry passed is never purged (#32 item 5: the write
+    // that revived it took the expiry away; were one left, its messages stay).
     let mut image = image;
     let past = shared::now_ms() / 1000 - 60;
     image["expires_at"] = json!({"N": past.to_string()});
+    let answer = feed(vec![ttl_removal("2a", &image)]).await;
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    assert_eq!(app.stored_messages(&expired).await.len(), 2);
+    assert!(file_jobs.sent.lock().unwrap().is_empty());
+
+    // At rest, its expiry passed a minute ago, and the TTL took the item.
+    image["session"] = json!({"S": "ended"});
     ttl_deletes(&app, &expired).await;
     let answer = feed(vec![ttl_removal("2", &image)]).await;
     assert_eq!(answer["batchItemFailures"], json!([]));

@@ -356,6 +356,10 @@ impl DynamoStore {
             conversation_pk(&conversation.account_id, &conversation.id),
             "CONV".into(),
         )?;
+        // A running conversation never carries the TTL attribute (#32 item 5).
+        if domain::retention::stored_expiry(conversation).is_none() {
+            item.remove(TTL_ATTRIBUTE);
+        }
         item.insert(
             USER_INDEX_PARTITION_KEY.into(),
             s(format!(

@@ -112,7 +112,7 @@ impl ConversationStore for MemoryStore {
         };
         let mut next = stored.clone();
         next.expires_at = expires_at;
-        tables.replace_conversation(&next);
+        tables.write_conversation_item(next);
         Ok(true)
     }
 

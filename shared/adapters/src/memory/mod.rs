@@ -114,13 +114,24 @@ impl Tables {
     }
 
     fn replace_conversation(&mut self, conversation: &Conversation) {
+        // A running conversation never carries an expiry (#32 item 5), as in DynamoDB.
+        let conversation = Conversation {
+            expires_at: domain::retention::stored_expiry(conversation),
+            ..conversation.clone()
+        };
+        self.write_conversation_item(conversation);
+    }
+
+    /// Writes the item as given, like DynamoDB's `UpdateItem` of `set_expiry` (which sets the
+    /// attribute without the rest of the conversation's write path).
+    fn write_conversation_item(&mut self, conversation: Conversation) {
         let before = self.conversations.insert(
             key(&conversation.account_id, &conversation.id),
             conversation.clone(),
         );
         self.record_change(StoredChange {
             before: before.map(|c| Stored::Conversation(Box::new(c))),
-            after: Some(Stored::Conversation(Box::new(conversation.clone()))),
+            after: Some(Stored::Conversation(Box::new(conversation))),
         });
     }
 

@@ -151,3 +151,44 @@ pub async fn expiry_is_set_and_removed_only_at_the_revision_read(store: Arc<dyn 
         None
     );
 }
+
+/// #32 item 5: a write that brings a conversation at rest back to life takes its expiry away
+/// in that same write, even when the writer copied the old `expires_at` along; a write that
+/// leaves it at rest keeps it.
+pub async fn a_write_that_revives_a_conversation_takes_its_expiry_away(store: Arc<dyn Store>) {
+    let mut c = conversation(&fresh_account(), "alice", 10);
+    c.session = crate::model::SessionState::Ended;
+    store.create_conversation(&c).await.unwrap();
+    assert!(store
+        .set_expiry(&c.account_id, &c.id, c.revision, Some(1_000))
+        .await
+        .unwrap());
+    let read = |store: Arc<dyn Store>, c: Conversation| async move {
+        store
+            .get_conversation(&c.account_id, &c.id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    // Still at rest: the expiry stays.
+    let mut at_rest = read(store.clone(), c.clone()).await;
+    assert_eq!(at_rest.expires_at, Some(1_000));
+    at_rest.revision += 1;
+    at_rest.tags.push("vip".into());
+    store.update_conversation(&at_rest).await.unwrap();
+    assert_eq!(read(store.clone(), c.clone()).await.expires_at, Some(1_000));
+    // A new session: the copied expiry is not stored.
+    let mut revived = read(store.clone(), c.clone()).await;
+    revived.revision += 1;
+    revived.session = crate::model::SessionState::Active;
+    revived.session_no += 1;
+    assert_eq!(
+        revived.expires_at,
+        Some(1_000),
+        "the writer copied it along"
+    );
+    store.update_conversation(&revived).await.unwrap();
+    let stored = read(store.clone(), c.clone()).await;
+    assert_eq!(stored.session, crate::model::SessionState::Active);
+    assert_eq!(stored.expires_at, None);
+}
