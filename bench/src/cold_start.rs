@@ -40,6 +40,10 @@ fn function_env(runtime_api: &str) -> Vec<(&'static str, String)> {
             "WEBHOOK_QUEUE_URL",
             "https://sqs.us-east-1.amazonaws.com/0/webhooks".into(),
         ),
+        (
+            "REACTIONS_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/0/reactions".into(),
+        ),
         ("REALTIME_ENDPOINT", "https://ws.example.com/live".into()),
         ("RUST_LOG", "off".into()),
     ]

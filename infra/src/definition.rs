@@ -190,6 +190,15 @@ pub fn definition(prefix: &str) -> Resources {
                     "WEBHOOK_QUEUE_URL",
                 )
             },
+            // One message per (change, reaction) that failed in the fan-out (R31): its receive
+            // count is the attempt; its dead-letter queue is the failure queue, replayed by
+            // `relay-admin redrive reactions`.
+            work_queue(
+                prefix,
+                "stream-reactions",
+                ("ReactionsQueue", "ReactionsDeadLetterQueue"),
+                "REACTIONS_QUEUE_URL",
+            ),
         ],
         bucket: BucketSpec {
             logical_id: "AttachmentsBucket",

@@ -11,8 +11,8 @@ pub use domain::{
 pub use use_cases::{
     agent_workspace, auth, away_message, backend, batch, built_in_bot, conversation_expiry,
     erasure, error, idle_checks, integration_keys, lifecycle, live, optimistic, ports, quotas,
-    router, satisfaction, settings_change, signing_keys, validation, visitors, webhook_delivery,
-    webhook_subscriptions, Backend, DomainError, StoreError,
+    router, satisfaction, settings_change, signing_keys, stream_reactions, validation, visitors,
+    webhook_delivery, webhook_subscriptions, Backend, DomainError, StoreError,
 };
 #[cfg(feature = "contract-tests")]
 pub use use_cases::{

@@ -230,6 +230,7 @@ impl TestApp {
             // queue of its own, so tests decide when notifications are handled.
             attachment_events_queue_url: fresh_queue_url().await,
             webhook_queue_url: fresh_webhook_queue_urls().await.0,
+            reactions_queue_url: fresh_queue_url().await,
             realtime_endpoint: None,
         };
         let backend =
@@ -687,4 +688,31 @@ impl Queue for RecordingQueue {
     async fn retry_after(&self, _receipt: &str, _delay: u32) -> Result<(), shared::StoreError> {
         Ok(())
     }
+}
+
+/// Lambda's SQS event JSON for `records` (message id, receipt handle, body, receive count), as
+/// the event source mapping sends it to a consumer.
+pub fn sqs_event(records: &[(String, String, String, u32)]) -> Value {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(id, receipt, body, receive_count)| {
+            serde_json::json!({
+                "messageId": id,
+                "receiptHandle": receipt,
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": receive_count.to_string(),
+                    "SentTimestamp": "1795318200000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1795318200010"
+                },
+                "messageAttributes": {},
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:relay-routing",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
 }

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use shared::adapters::memory::{MemoryPush, Outgoing};
 use shared::backend::Limits;
 use shared::ports::ChangeFeed;
 use shared::realtime::{Stored, StoredChange};
@@ -274,4 +275,57 @@ pub fn stream_record(sequence_number: &str, old: Option<&Value>, new: Option<&Va
         "dynamodb": change,
         "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/relay-messaging/stream/2026-11-22T00:00:00.000"
     })
+}
+
+/// The app's emulator backend with pushes caught in memory, and the receiver of `connection`.
+pub fn with_sockets(
+    app: &TestApp,
+    connections: &[&str],
+) -> (
+    shared::backend::Backend,
+    Vec<tokio::sync::mpsc::UnboundedReceiver<Outgoing>>,
+) {
+    let sockets = Arc::new(MemoryPush::default());
+    let receivers = connections.iter().map(|c| sockets.open(c)).collect();
+    let mut backend = app.backend.clone();
+    backend.push = sockets;
+    (backend, receivers)
+}
+
+/// The frame a caught push carried.
+pub fn frame(outgoing: Option<Outgoing>) -> Value {
+    match outgoing {
+        Some(Outgoing::Frame(text)) => serde_json::from_str(&text).unwrap(),
+        other => panic!("expected a frame, got {other:?}"),
+    }
+}
+
+/// The item the DynamoDB adapter stores for the newest message of `cid`, in DynamoDB JSON.
+pub async fn stored_message_image(app: &TestApp, cid: &str) -> Value {
+    let provisioned = provisioned().await;
+    let client = aws_sdk_dynamodb::Client::new(&emulator_config().await);
+    let seq = app
+        .stored_messages(cid)
+        .await
+        .last()
+        .expect("a message")
+        .seq;
+    let item = client
+        .get_item()
+        .table_name(&provisioned.table_name)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("A#{}#C#{cid}", app.account.id)),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("M#{seq:012}")),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the stored message");
+    let item: serde_dynamo::Item = item.into();
+    serde_json::to_value(item).unwrap()
 }

@@ -1,14 +1,45 @@
-//! `fan-out`: the consumer of the table's change stream. Each record's images become a change
-//! (`adapters::dynamo::stream`), and the changes of the batch are delivered in order
-//! (`live::fan_out`). A change that cannot be delivered now is reported by its sequence
-//! number: Lambda retries from there (bisecting, a bounded number of times, then sending the
-//! batch's description to the on-failure destination), so nothing after a failure is skipped.
+//! `fan-out`: the consumer of the table's change stream, and of its reactions queue (R31).
+//! Each record's images become a change (`adapters::dynamo::stream`), and the changes of the
+//! batch are reacted to in order (`stream_reactions::fan_out`): frames first, then every other
+//! reaction, each on its own; one that fails becomes a job on the reactions queue, which this
+//! function also consumes (`stream_reactions::retry_batch`), and the next change goes on.
+//! Only a record that cannot be decoded, or whose failed reactions cannot be queued, is
+//! reported by its sequence number: Lambda retries from there (bisecting, a bounded number of
+//! times, then sending the batch's description to the on-failure destination).
 
 use shared::adapters::dynamo::stream::change_of;
 use shared::backend::Backend;
-use shared::lambda::{DynamoDbBatchItemFailure, DynamoDbEventResponse, DynamoDbStreamEvent};
-use shared::live;
+use shared::lambda::{
+    batch_response, received_batch, DynamoDbBatchItemFailure, DynamoDbEventResponse,
+    DynamoDbStreamEvent, StreamOrQueue,
+};
+use shared::ports::ReceivedMessage;
 use shared::realtime::StoredChange;
+use shared::stream_reactions;
+
+/// Any event of the function, as Lambda sends it: a stream batch or a reactions queue batch.
+/// Both answers are partial batch responses (`batchItemFailures`).
+pub async fn handle_event(backend: &Backend, event: serde_json::Value) -> serde_json::Value {
+    let answer = match StreamOrQueue::from_event(event) {
+        Ok(StreamOrQueue::Stream(event)) => serde_json::to_value(handle(backend, event).await),
+        Ok(StreamOrQueue::Queue(event)) => {
+            let batch = received_batch(event.records);
+            let failed = handle_retries(backend, &batch).await;
+            serde_json::to_value(batch_response(&batch, failed))
+        }
+        Err(error) => {
+            // Not an event this function is subscribed to: nothing can be retried from it.
+            tracing::error!(%error, "undecodable event");
+            Ok(serde_json::json!({"batchItemFailures": []}))
+        }
+    };
+    answer.unwrap_or_else(|_| serde_json::json!({"batchItemFailures": []}))
+}
+
+/// Runs the reaction jobs of one batch of the reactions queue; answers the ids that failed.
+pub async fn handle_retries(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<String> {
+    stream_reactions::retry_batch(backend, batch, shared::now_ms()).await
+}
 
 fn failure_at(sequence_number: Option<String>) -> DynamoDbEventResponse {
     let mut failure = DynamoDbBatchItemFailure::default();
@@ -50,12 +81,13 @@ async fn deliver(
     sequence_numbers: &[Option<String>],
     changes: &[StoredChange],
 ) -> Option<DynamoDbEventResponse> {
-    match live::fan_out(backend, changes, shared::now_ms()).await {
+    match stream_reactions::fan_out(backend, changes, shared::now_ms()).await {
         Ok(report) => {
             tracing::info!(
                 changes = report.changes,
                 frames = report.frames,
                 gone = report.gone,
+                retried = report.retried,
                 "fanned out"
             );
             None

@@ -5,7 +5,9 @@
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_events(
         shared::adapters::wiring::DYNAMODB_PUSH_AND_SQS,
-        |backend, event| async move { fan_out::handle(&backend, event).await },
+        |backend, event: serde_json::Value| async move {
+            fan_out::handle_event(&backend, event).await
+        },
     )
     .await
 }

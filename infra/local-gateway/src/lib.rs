@@ -114,6 +114,7 @@ pub fn function_config(
         attachments_bucket: provisioned.bucket_name.clone(),
         attachment_events_queue_url: url("AttachmentEventsQueue")?,
         webhook_queue_url: url("WebhookQueue")?,
+        reactions_queue_url: url("ReactionsQueue")?,
         // The gateway holds the WebSockets itself and pushes to them directly.
         realtime_endpoint: None,
     })
@@ -208,6 +209,15 @@ pub fn spawn_consumers(backend: Backend, which: Consumers) -> Vec<JoinHandle<()>
             }),
         ),
     ];
+    consumers.push((
+        "fan-out reactions",
+        backend.reactions_queue.clone(),
+        Arc::new(|backend, batch| {
+            Box::pin(async move {
+                shared::stream_reactions::retry_batch(&backend, &batch, shared::now_ms()).await
+            })
+        }),
+    ));
     if which.router {
         consumers.push((
             "route-conversation",

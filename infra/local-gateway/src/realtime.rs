@@ -21,7 +21,8 @@ use shared::api::ApiError;
 use shared::backend::Backend;
 use shared::live;
 use shared::ports::ChangeFeed;
-use shared::realtime::MAX_CLIENT_FRAME_BYTES;
+use shared::realtime::{StoredChange, MAX_CLIENT_FRAME_BYTES};
+use shared::stream_reactions;
 
 /// The path of the WebSocket API.
 pub const REALTIME_PATH: &str = "/v1/realtime";
@@ -161,13 +162,22 @@ async fn run_socket(
 /// How long a failed batch waits before it is tried again (Lambda retries a stream batch).
 const FAN_OUT_RETRY: Duration = Duration::from_millis(200);
 
-/// Runs the fan-out over `feed` for as long as the runtime does: each batch of changes in
-/// order, a failed change retried (with those after it) until it goes through, as Lambda's
-/// stream event source mapping does with partial batch responses.
+/// Attempts of a change that keeps failing as a whole, as the template's event source mapping
+/// allows (`MaximumRetryAttempts: 5` after the first), before it is given up.
+pub const FAN_OUT_ATTEMPTS: u32 = 6;
+
+/// Runs the fan-out over `feed` for as long as the runtime does, as Lambda's stream event
+/// source mapping does with partial batch responses: each batch of changes in order; a
+/// reaction that fails is queued on its own (`stream_reactions`, consumed beside the other
+/// queues); a change that fails as a whole (its frames, which keep their conversation's order,
+/// or its retries could not be queued) is tried again with those after it, at most
+/// `FAN_OUT_ATTEMPTS` times, then its reactions are queued as jobs (or, when even that fails,
+/// it is dropped with an error in the log; on AWS the on-failure destination keeps its
+/// description), and the next goes on.
 pub fn spawn_fan_out(backend: Backend, feed: Arc<dyn ChangeFeed>) {
     tokio::spawn(async move {
         loop {
-            let mut changes = match feed.next_changes(Duration::from_secs(1)).await {
+            let changes = match feed.next_changes(Duration::from_secs(1)).await {
                 Ok(changes) => changes,
                 Err(error) => {
                     tracing::warn!(%error, "reading the change feed failed");
@@ -175,16 +185,44 @@ pub fn spawn_fan_out(backend: Backend, feed: Arc<dyn ChangeFeed>) {
                     continue;
                 }
             };
-            while !changes.is_empty() {
-                match live::fan_out(&backend, &changes, shared::now_ms()).await {
-                    Ok(_) => changes.clear(),
-                    Err(failed) => {
-                        tracing::warn!(error = %failed.error, "fan-out failed; retrying");
-                        changes.drain(..failed.index);
-                        tokio::time::sleep(FAN_OUT_RETRY).await;
-                    }
+            fan_out_with_retries(&backend, changes, FAN_OUT_RETRY).await;
+        }
+    });
+}
+
+/// Fans `changes` out, retrying a failed change (with those after it) up to
+/// `FAN_OUT_ATTEMPTS` times each; answers how many changes were given up.
+pub async fn fan_out_with_retries(
+    backend: &Backend,
+    mut changes: Vec<StoredChange>,
+    pause: Duration,
+) -> usize {
+    let (mut attempts, mut given_up) = (0, 0);
+    while !changes.is_empty() {
+        match stream_reactions::fan_out(backend, &changes, shared::now_ms()).await {
+            Ok(_) => changes.clear(),
+            Err(failed) => {
+                changes.drain(..failed.index);
+                attempts += 1;
+                if attempts >= FAN_OUT_ATTEMPTS {
+                    // Its reactions go to the reactions queue, frames included (late, but not
+                    // lost); only when even that fails is the change dropped, with an error.
+                    let change = changes.remove(0);
+                    let queued = stream_reactions::queue_retries(
+                        backend,
+                        &change,
+                        &stream_reactions::Reaction::ALL,
+                    )
+                    .await;
+                    tracing::error!(error = %failed.error, attempts, queued = queued.is_ok(), "fan-out gave a change up");
+                    given_up += 1;
+                    attempts = 0;
+                } else {
+                    tracing::warn!(error = %failed.error, attempts, "fan-out failed; retrying");
+                    tokio::time::sleep(pause).await;
                 }
             }
         }
-    });
+    }
+    given_up
 }

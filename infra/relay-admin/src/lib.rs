@@ -24,7 +24,7 @@ pub const USAGE: &str = "usage: relay-admin [--stack NAME] <command>
   keys list --account ACCT
   keys revoke --account ACCT --kid KID
   token --account ACCT --kid KID --role end_user|agent|admin --sub ID [--ttl SECS]
-  redrive routing|settings-effects|attachment-events|webhooks
+  redrive routing|settings-effects|attachment-events|webhooks|reactions
   doctor";
 
 #[derive(Debug, Error)]
@@ -114,6 +114,7 @@ pub const STACK_OUTPUTS: &[(&str, &str)] = &[
     ("SettingsEffectsQueueUrl", "SETTINGS_EFFECTS_QUEUE_URL"),
     ("AttachmentEventsQueueUrl", "ATTACHMENT_EVENTS_QUEUE_URL"),
     ("WebhookQueueUrl", "WEBHOOK_QUEUE_URL"),
+    ("ReactionsQueueUrl", "REACTIONS_QUEUE_URL"),
     ("AttachmentsBucketName", "ATTACHMENTS_BUCKET"),
 ];
 
@@ -150,18 +151,7 @@ async fn stack_outputs(
 }
 
 fn config_of(lookup: Lookup<'_>) -> Result<FunctionConfig, AdminError> {
-    let get = |name: &'static str| {
-        lookup(name).ok_or_else(|| usage(format!("{name} is not set (or pass --stack NAME)")))
-    };
-    Ok(FunctionConfig {
-        table_name: get("TABLE_NAME")?,
-        routing_queue_url: get("ROUTING_QUEUE_URL")?,
-        settings_effects_queue_url: get("SETTINGS_EFFECTS_QUEUE_URL")?,
-        attachments_bucket: get("ATTACHMENTS_BUCKET")?,
-        attachment_events_queue_url: get("ATTACHMENT_EVENTS_QUEUE_URL")?,
-        webhook_queue_url: get("WEBHOOK_QUEUE_URL")?,
-        realtime_endpoint: None,
-    })
+    FunctionConfig::from_lookup(lookup).map_err(|e| usage(format!("{e} (or pass --stack NAME)")))
 }
 
 /// The operator, acting as an admin of `account`.
@@ -317,6 +307,7 @@ pub async fn run(args: &[String], env: Lookup<'_>, out: &mut dyn Write) -> Resul
                 "settings-effects" => "SETTINGS_EFFECTS_QUEUE_URL",
                 "attachment-events" => "ATTACHMENT_EVENTS_QUEUE_URL",
                 "webhooks" => "WEBHOOK_QUEUE_URL",
+                "reactions" => "REACTIONS_QUEUE_URL",
                 other => return Err(usage(format!("no queue {other:?}; {USAGE}"))),
             };
             let url = lookup(env_var)

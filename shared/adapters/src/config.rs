@@ -34,12 +34,22 @@ pub struct FunctionConfig {
     pub attachment_events_queue_url: String,
     /// Webhook deliveries (consumed by deliver-webhook).
     pub webhook_queue_url: String,
+    /// Stream reactions to run again (consumed by the fan-out, R31).
+    pub reactions_queue_url: String,
     /// The WebSocket API stage's management URL, for functions that push frames (R27).
     pub realtime_endpoint: Option<String>,
 }
 
 impl FunctionConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// The configuration from `lookup`, by the functions' environment variable names (the
+    /// environment, or a stack's outputs for `relay-admin`); empty counts as unset.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let optional = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| optional(name).ok_or(ConfigError::Missing(name));
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             routing_queue_url: required("ROUTING_QUEUE_URL")?,
@@ -47,6 +57,7 @@ impl FunctionConfig {
             attachments_bucket: required("ATTACHMENTS_BUCKET")?,
             attachment_events_queue_url: required("ATTACHMENT_EVENTS_QUEUE_URL")?,
             webhook_queue_url: required("WEBHOOK_QUEUE_URL")?,
+            reactions_queue_url: required("REACTIONS_QUEUE_URL")?,
             realtime_endpoint: optional("REALTIME_ENDPOINT"),
         })
     }

@@ -155,6 +155,7 @@ pub struct Queues {
     settings_effects: Arc<dyn Queue>,
     attachment_events: Arc<dyn Queue>,
     webhooks: Arc<dyn Queue>,
+    reactions: Arc<dyn Queue>,
 }
 
 fn sqs_queues(sdk: &SdkConfig, config: &FunctionConfig) -> Queues {
@@ -166,6 +167,7 @@ fn sqs_queues(sdk: &SdkConfig, config: &FunctionConfig) -> Queues {
         settings_effects: queue(&config.settings_effects_queue_url),
         attachment_events: queue(&config.attachment_events_queue_url),
         webhooks: queue(&config.webhook_queue_url),
+        reactions: queue(&config.reactions_queue_url),
     }
 }
 
@@ -175,6 +177,7 @@ fn no_queues(_: &SdkConfig, _: &FunctionConfig) -> Queues {
         settings_effects: Arc::new(NotLinked),
         attachment_events: Arc::new(NotLinked),
         webhooks: Arc::new(NotLinked),
+        reactions: Arc::new(NotLinked),
     }
 }
 
@@ -313,6 +316,7 @@ pub fn in_memory() -> Backend {
             MEMORY_QUEUE_VISIBILITY,
             crate::webhooks::MAX_ATTEMPTS,
         )),
+        reactions_queue: queue(),
         objects: objects.clone(),
         attachment_events_queue,
         push: Arc::new(MemoryPush::default()),
@@ -335,6 +339,7 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
         routing_queue: queues.routing,
         settings_effects_queue: queues.settings_effects,
         webhook_queue: queues.webhooks,
+        reactions_queue: queues.reactions,
         objects: (links.objects)(sdk, config),
         attachment_events_queue: queues.attachment_events,
         push: (links.push)(sdk, config),

@@ -240,6 +240,29 @@ where
     .await
 }
 
+/// An event of a function fed both by a table's change stream and by a queue (the fan-out:
+/// the stream, and its reactions queue, R31). Told apart by the records' `eventSource`, as
+/// Lambda writes it (`aws:dynamodb`, `aws:sqs`).
+#[derive(Debug)]
+pub enum StreamOrQueue {
+    Stream(DynamoDbStreamEvent),
+    Queue(SqsEvent),
+}
+
+impl StreamOrQueue {
+    /// Reads the event Lambda sent; an event without records is an empty stream batch.
+    pub fn from_event(event: serde_json::Value) -> Result<Self, serde_json::Error> {
+        let source = event["Records"][0]["eventSource"]
+            .as_str()
+            .unwrap_or_default();
+        if source == "aws:sqs" {
+            serde_json::from_value(event).map(Self::Queue)
+        } else {
+            serde_json::from_value(event).map(Self::Stream)
+        }
+    }
+}
+
 /// Runs a function whose events are not HTTP or SQS (the WebSocket API's routes, the table's
 /// change stream): `handler` takes the event as AWS sends it and answers what Lambda expects.
 pub async fn run_events<E, R, F, Fut>(links: Links, handler: F) -> Result<(), Error>

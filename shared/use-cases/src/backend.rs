@@ -55,6 +55,9 @@ pub struct Backend {
     pub settings_effects_queue: Arc<dyn Queue>,
     /// Webhook deliveries, one message per (subscription, event) (consumed by deliver-webhook).
     pub webhook_queue: Arc<dyn Queue>,
+    /// Stream reactions to run again, one message per (change, reaction) (consumed by the
+    /// fan-out; its dead-letter queue is the failure queue, R31).
+    pub reactions_queue: Arc<dyn Queue>,
     /// The attachments bucket.
     pub objects: Arc<dyn ObjectStore>,
     /// Notifications of new attachment objects (consumed by validate-attachment).

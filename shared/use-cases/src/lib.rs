@@ -24,6 +24,7 @@ pub mod router;
 pub mod satisfaction;
 pub mod settings_change;
 pub mod signing_keys;
+pub mod stream_reactions;
 pub mod validation;
 pub mod visitors;
 pub mod webhook_delivery;

@@ -17,9 +17,9 @@ use crate::error::StoreError;
 use crate::model::{Conversation, Message, Role};
 use crate::ports::{Connection, ConnectionStore, Push, PushOutcome, Store};
 use crate::realtime::{
-    conversation_needed, error_frame, events_of, may_receive, message_created, parse_client_frame,
-    pong_frame, pushed_by_its_writer, server_frame, typing_relay, Audience, ClientFrame, Delivery,
-    Event, Listener, StoredChange, CONNECTION_TTL_SECS, WRITER_PUSH_GRACE_MS,
+    error_frame, may_receive, message_created, parse_client_frame, pong_frame,
+    pushed_by_its_writer, server_frame, typing_relay, Audience, ClientFrame, Delivery, Listener,
+    CONNECTION_TTL_SECS, WRITER_PUSH_GRACE_MS,
 };
 
 /// Live connections by id: whom an event reaches.
@@ -174,107 +174,6 @@ async fn subscribe(
     Ok(None)
 }
 
-/// What a fan-out of a batch did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct FanOutReport {
-    pub changes: usize,
-    pub frames: usize,
-    pub gone: usize,
-}
-
-/// A change whose fan-out failed (retryable): the changes before it are delivered, it and
-/// those after it are not.
-#[derive(Debug, Error)]
-#[error("fan-out of change {index} failed: {error}")]
-pub struct FanOutError {
-    pub index: usize,
-    pub report: FanOutReport,
-    #[source]
-    pub error: StoreError,
-}
-
-/// Delivers the events of `changes`, in order, to every connection allowed to see each (and
-/// runs the workspace's follow-ups of each change first, `agent_workspace::follow_up`).
-pub async fn fan_out(
-    backend: &crate::Backend,
-    changes: &[StoredChange],
-    now: i64,
-) -> Result<FanOutReport, FanOutError> {
-    let mut report = FanOutReport::default();
-    for (index, change) in changes.iter().enumerate() {
-        let delivered = fan_out_one(backend, change, now).await;
-        match delivered {
-            Ok((frames, gone)) => {
-                report.changes += 1;
-                report.frames += frames;
-                report.gone += gone;
-            }
-            Err(error) => {
-                return Err(FanOutError {
-                    index,
-                    report,
-                    error,
-                })
-            }
-        }
-    }
-    Ok(report)
-}
-
-async fn fan_out_one(
-    backend: &crate::Backend,
-    change: &StoredChange,
-    now: i64,
-) -> Result<(usize, usize), StoreError> {
-    let (store, push) = (backend.store.as_ref(), backend.push.as_ref());
-    // The inbox's activity order, the ticket history, the built-in bot's turn, the
-    // satisfaction survey, the away message, idle checks and retention ride on the same
-    // stream; a new message's conversation is read once for the bot and the frames.
-    crate::agent_workspace::follow_up(store, change).await?;
-    let conversation = match conversation_needed(change) {
-        Some((account_id, conversation_id)) => {
-            store.get_conversation(account_id, conversation_id).await?
-        }
-        None => None,
-    };
-    crate::built_in_bot::answer(store, change, conversation.as_ref(), now).await?;
-    // R6's survey follows a session's end notice.
-    crate::satisfaction::send_after_end(store, change, now).await?;
-    // A handoff outside business hours gets the away message.
-    crate::away_message::post_if_closed(store, change, now).await?;
-    // An end user's message schedules the session's idle check (with an idle timeout).
-    crate::idle_checks::schedule_after(store, backend.routing_queue.as_ref(), change, now).await?;
-    // R29: webhook events are queued from the stream, so a crash after a write loses none.
-    crate::webhook_delivery::enqueue(store, backend.webhook_queue.as_ref(), change, now).await?;
-    // Retention: a conversation at rest carries its expiry; one the TTL removed is purged.
-    crate::conversation_expiry::keep_expiry(store, change).await?;
-    let attachment_queue = backend.attachment_events_queue.as_ref();
-    crate::conversation_expiry::purge_expired(store, attachment_queue, change, now).await?;
-    let (mut frames, mut gone) = (0, 0);
-    for delivery in events_of(change, conversation.as_ref()) {
-        let new_message = match &delivery.event {
-            Event::MessageCreated(m) => Some(m.as_ref()),
-            _ => None,
-        };
-        if let Some(m) = new_message {
-            if pushed_by_its_writer(m) && writer_reported_push(store, m).await? {
-                continue;
-            }
-        }
-        let (f, g) = deliver(store, push, &delivery, now).await?;
-        // Pushed to someone: the next writer of the conversation may push at once. (Nobody
-        // listening: nothing is written, and its writers keep to the stream.)
-        if let Some(m) = new_message.filter(|_| f > 0) {
-            store
-                .advance_push_cursor(&m.account_id, &m.conversation_id, m.seq, true)
-                .await?;
-        }
-        frames += f;
-        gone += g;
-    }
-    Ok((frames, gone))
-}
-
 /// R27's fast path, from the request that stored `message` in `conversation`: when it found
 /// every earlier message pushed (`realtime::pushed_by_its_writer`), it pushes
 /// `message.created` to everyone of the conversation at once, then moves the push cursor, so
@@ -332,7 +231,10 @@ pub async fn writer_reach(
 /// fan-out pushes `m` itself. A writer reports within tens of milliseconds of its write, and
 /// on AWS the stream brings the record later than that, so the first look usually answers;
 /// later looks back off (each is a read, and the records behind this one wait).
-async fn writer_reported_push(store: &dyn Store, m: &Message) -> Result<bool, StoreError> {
+pub(crate) async fn writer_reported_push(
+    store: &dyn Store,
+    m: &Message,
+) -> Result<bool, StoreError> {
     let mut pause_ms = 20;
     loop {
         let cursor = store.push_cursor(&m.account_id, &m.conversation_id).await?;

@@ -586,28 +586,18 @@ async fn the_widget_apis_lambda_entry_answers_browsers_and_counts_visitors_by_so
 }
 
 fn sqs_event(bodies: &[(&str, String)]) -> Value {
-    let records: Vec<Value> = bodies
+    let records: Vec<(String, String, String, u32)> = bodies
         .iter()
         .map(|(id, body)| {
-            json!({
-                "messageId": id,
-                "receiptHandle": format!("AQEB{id}receipt=="),
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "1795318200000",
-                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                    "ApproximateFirstReceiveTimestamp": "1795318200010"
-                },
-                "messageAttributes": {},
-                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:relay-routing",
-                "awsRegion": "us-east-1"
-            })
+            (
+                id.to_string(),
+                format!("AQEB{id}receipt=="),
+                body.clone(),
+                1,
+            )
         })
         .collect();
-    json!({ "Records": records })
+    integration_tests::sqs_event(&records)
 }
 
 /// A consumer's Lambda entry fed `event` (Lambda's SQS event JSON) with the consumer's batch

@@ -3,16 +3,12 @@
 //! `$disconnect`), and the `fan-out` function fed a DynamoDB Streams event whose images are
 //! items the DynamoDB adapter stored — on the emulator backend, frames caught in memory.
 
-use std::sync::Arc;
-
-use integration_tests::live::stream_record;
+use integration_tests::live::{frame, stored_message_image, stream_record, with_sockets};
 use integration_tests::{json, TestApp};
 use serde_json::Value;
-use shared::adapters::memory::{MemoryPush, Outgoing};
 use shared::backend::Backend;
 use shared::lambda::{ApiGatewayWebsocketProxyRequest, DynamoDbStreamEvent};
 use shared::model::Role;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 /// A WebSocket API proxy event for `route_key` on connection `connection_id`, shaped as API
 /// Gateway sends it (the fields the function reads, and the ones around them).
@@ -62,25 +58,6 @@ async fn through_realtime(backend: &Backend, event: Value) -> Value {
     let event: ApiGatewayWebsocketProxyRequest =
         serde_json::from_value(event).expect("the event AWS sends decodes");
     serde_json::to_value(realtime::handle(backend, event).await).unwrap()
-}
-
-/// The app's emulator backend with pushes caught in memory, and the receiver of `connection`.
-fn with_sockets(
-    app: &TestApp,
-    connections: &[&str],
-) -> (Backend, Vec<UnboundedReceiver<Outgoing>>) {
-    let sockets = Arc::new(MemoryPush::default());
-    let receivers = connections.iter().map(|c| sockets.open(c)).collect();
-    let mut backend = app.backend.clone();
-    backend.push = sockets;
-    (backend, receivers)
-}
-
-fn frame(outgoing: Option<Outgoing>) -> Value {
-    match outgoing {
-        Some(Outgoing::Frame(text)) => serde_json::from_str(&text).unwrap(),
-        other => panic!("expected a frame, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -142,36 +119,6 @@ async fn websocket_events_connect_with_a_good_token_answer_frames_and_disconnect
         backend.store.get_connection(&connection_id).await.unwrap(),
         None
     );
-}
-
-/// The item the DynamoDB adapter stores for the newest message of `cid`, in DynamoDB JSON.
-async fn stored_message_image(app: &TestApp, cid: &str) -> Value {
-    let provisioned = integration_tests::provisioned().await;
-    let client = aws_sdk_dynamodb::Client::new(&integration_tests::emulator_config().await);
-    let seq = app
-        .stored_messages(cid)
-        .await
-        .last()
-        .expect("a message")
-        .seq;
-    let item = client
-        .get_item()
-        .table_name(&provisioned.table_name)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("A#{}#C#{cid}", app.account.id)),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("M#{seq:012}")),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the stored message");
-    let item: serde_dynamo::Item = item.into();
-    serde_json::to_value(item).unwrap()
 }
 
 #[tokio::test]

@@ -43,7 +43,7 @@ async fn scheduled_for(app: &TestApp, message: &Message) -> Vec<(String, u32)> {
         before: None,
         after: Some(Stored::Message(Box::new(message.clone()))),
     };
-    shared::live::fan_out(&backend, &[change], message.created_at)
+    shared::stream_reactions::fan_out(&backend, &[change], message.created_at)
         .await
         .expect("fan-out");
     let sent = recorder.sent.lock().unwrap().clone();

@@ -41,6 +41,7 @@ mod sessions;
 mod settings_api;
 mod settings_audit_and_effects;
 mod signing_keys;
+mod stream_reactions;
 mod webhook_batches;
 mod webhooks;
 mod widget_api;

@@ -30,6 +30,7 @@ fn env_of(app: &TestApp) -> BTreeMap<String, String> {
             config.attachment_events_queue_url.clone(),
         ),
         ("WEBHOOK_QUEUE_URL", config.webhook_queue_url.clone()),
+        ("REACTIONS_QUEUE_URL", config.reactions_queue_url.clone()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

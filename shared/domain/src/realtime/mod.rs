@@ -15,8 +15,10 @@ mod frames;
 pub use direct::*;
 pub use frames::*;
 
-/// A stored item the real-time feed knows about.
-#[derive(Debug, Clone, PartialEq)]
+/// A stored item the real-time feed knows about. Serialized in a stream reaction's retry job
+/// (`stream_reactions::ReactionJob`), so a failed reaction can be run again from its change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Stored {
     Conversation(Box<Conversation>),
     Message(Box<Message>),
@@ -26,7 +28,7 @@ pub enum Stored {
 
 /// One write as the change stream reports it: the item before and after (`None` when it was
 /// created or deleted). Items of other kinds never become a `StoredChange`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredChange {
     pub before: Option<Stored>,
     pub after: Option<Stored>,

@@ -1,0 +1,269 @@
+//! R31 on the deployed path: the `fan-out` function fed a DynamoDB Streams event whose middle
+//! record's webhook reaction fails every time, then its reactions queue's SQS event, on the
+//! emulator (frames caught in memory). On the main of #32 the poison change failed the batch
+//! at its sequence number: nothing after it was pushed and the whole change, frames and every
+//! side effect, was retried until Lambda dropped it.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use integration_tests::live::{frame, stored_message_image, stream_record, with_sockets};
+use integration_tests::{json, TestApp};
+use reqwest::StatusCode;
+use serde_json::Value;
+use shared::model::Role;
+use shared::ports::{Queue, ReceivedMessage};
+use shared::realtime::{Stored, StoredChange};
+use shared::stream_reactions::{Reaction, ReactionJob};
+use shared::StoreError;
+
+/// A webhook queue that refuses every job about the message `poison` while `poisoned`, and
+/// keeps the bodies of the jobs it took.
+#[derive(Default)]
+struct PoisonedQueue {
+    poisoned: AtomicBool,
+    sent: Mutex<Vec<String>>,
+}
+
+impl PoisonedQueue {
+    fn sent_about(&self, text: &str) -> usize {
+        let needle = format!("\"text\":\"{text}\"");
+        let sent = self.sent.lock().unwrap();
+        sent.iter().filter(|body| body.contains(&needle)).count()
+    }
+}
+
+#[async_trait::async_trait]
+impl Queue for PoisonedQueue {
+    async fn send(&self, body: &str, _delay_seconds: u32) -> Result<(), StoreError> {
+        if self.poisoned.load(Ordering::SeqCst) && body.contains("\"text\":\"poison\"") {
+            return Err(StoreError::Unavailable(
+                "the receiver's queue refuses it".into(),
+            ));
+        }
+        self.sent.lock().unwrap().push(body.to_string());
+        Ok(())
+    }
+    async fn receive(&self, _max: u32) -> Result<Vec<ReceivedMessage>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn acknowledge(&self, _receipt: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn retry_after(&self, _receipt: &str, _delay_seconds: u32) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// The image of the newest message of `cid`, left to the stream (as if its writer had not
+/// pushed it).
+async fn left_to_the_stream(app: &TestApp, cid: &str) -> Value {
+    let mut image = stored_message_image(app, cid).await;
+    image.as_object_mut().unwrap().remove("direct_push_seq");
+    image
+}
+
+/// The jobs the reactions queue holds (waiting up to 10 s for the first to be visible):
+/// (message id, receipt, body, receive count).
+async fn reaction_jobs(queue_url: &str) -> Vec<(String, String, String, u32)> {
+    let sqs = aws_sdk_sqs::Client::new(&integration_tests::emulator_config().await);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(5)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+            )
+            .send()
+            .await
+            .expect("receive from the reactions queue");
+        let jobs: Vec<_> = received
+            .messages()
+            .iter()
+            .map(|m| {
+                let count = m
+                    .attributes()
+                    .and_then(|a| {
+                        a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+                    })
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                (
+                    m.message_id().unwrap_or_default().to_string(),
+                    m.receipt_handle().unwrap_or_default().to_string(),
+                    m.body().unwrap_or_default().to_string(),
+                    count,
+                )
+            })
+            .collect();
+        if !jobs.is_empty() || Instant::now() > deadline {
+            return jobs;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_poison_change_holds_back_neither_its_neighbours_nor_its_other_reactions() {
+    let app = TestApp::start().await;
+    let hook = app
+        .post(
+            "/v1/webhooks",
+            &app.token(Role::Admin, "admin-1"),
+            json!({"url": "https://hooks.example.com/relay", "events": ["message.created"]}),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{:?}", hook.body);
+    let cid = app.new_conversation("eu-1").await;
+    let end_user = app.token(Role::EndUser, "eu-1");
+    let mut images = Vec::new();
+    for (n, text) in ["hello", "poison", "after"].iter().enumerate() {
+        let reply = app.send_text(&cid, &end_user, &format!("c{n}"), text).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        images.push(left_to_the_stream(&app, &cid).await);
+    }
+
+    let connection_id = shared::ids::new_id("ws");
+    let (mut backend, mut receivers) = with_sockets(&app, &[&connection_id]);
+    let webhooks = Arc::new(PoisonedQueue::default());
+    webhooks.poisoned.store(true, Ordering::SeqCst);
+    backend.webhook_queue = webhooks.clone();
+    // A reactions queue of the test's own: the app's gateway consumes the app's.
+    let queue_url = integration_tests::fresh_queue_url().await;
+    let sqs = aws_sdk_sqs::Client::new(&integration_tests::emulator_config().await);
+    backend.reactions_queue = Arc::new(shared::adapters::sqs::SqsQueue::new(sqs, &queue_url));
+    let listener = shared::realtime::Listener {
+        account_id: app.account.id.clone(),
+        user_id: "eu-1".into(),
+        role: Role::EndUser,
+    };
+    let now = shared::now_ms();
+    shared::live::connect(
+        backend.store.as_ref(),
+        listener,
+        &connection_id,
+        now,
+        &backend.limits,
+    )
+    .await
+    .unwrap();
+
+    let event = json!({"Records": [
+        stream_record("100", None, Some(&images[0])),
+        stream_record("200", None, Some(&images[1])),
+        stream_record("300", None, Some(&images[2])),
+    ]});
+    let answer = fan_out::handle_event(&backend, event).await;
+    // Nothing for Lambda to retry: the batch is done.
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    // Every change's frame reached its reader at once, the poison's too, in order.
+    for text in ["hello", "poison", "after"] {
+        let pushed = frame(receivers[0].recv().await);
+        assert_eq!(pushed["type"], "message.created", "{pushed}");
+        assert_eq!(pushed["data"]["message"]["text"], text, "{pushed}");
+    }
+    // The neighbours' webhook jobs were queued; the poison's was not.
+    assert_eq!(webhooks.sent_about("hello"), 1);
+    assert_eq!(webhooks.sent_about("after"), 1);
+    assert_eq!(webhooks.sent_about("poison"), 0);
+
+    // The poison's failed reaction waits on the reactions queue, alone.
+    let jobs = reaction_jobs(&queue_url).await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let job: ReactionJob = serde_json::from_str(&jobs[0].2).expect("a reaction job");
+    assert_eq!(job.reaction, Reaction::Webhooks);
+    match &job.change {
+        StoredChange {
+            after: Some(Stored::Message(m)),
+            ..
+        } => assert_eq!(m.text.as_deref(), Some("poison")),
+        other => panic!("the poison's change, got {other:?}"),
+    }
+
+    // Its retry, through the function's SQS entry, fails again while the cause lasts: the job
+    // is reported and stays (the queue dead-letters it after its fifth receive).
+    let retry = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs)).await;
+    assert_eq!(
+        retry["batchItemFailures"],
+        json!([{"itemIdentifier": jobs[0].0}]),
+        "{retry}"
+    );
+    // Once the cause is gone, the replay completes the reaction once, and only that reaction:
+    // no frame is pushed again and the neighbours' jobs are not queued twice.
+    webhooks.poisoned.store(false, Ordering::SeqCst);
+    let replay = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs)).await;
+    assert_eq!(replay["batchItemFailures"], json!([]), "{replay}");
+    assert_eq!(webhooks.sent_about("poison"), 1);
+    assert_eq!(webhooks.sent_about("hello"), 1);
+    assert_eq!(webhooks.sent_about("after"), 1);
+    assert!(receivers[0].try_recv().is_err(), "no frame is pushed twice");
+}
+
+/// A reactions queue whose sends fail: the fan-out cannot even queue a retry.
+#[derive(Default)]
+struct RefusingQueue {
+    sends: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Queue for RefusingQueue {
+    async fn send(&self, _body: &str, _delay_seconds: u32) -> Result<(), StoreError> {
+        self.sends.fetch_add(1, Ordering::SeqCst);
+        Err(StoreError::Unavailable("SQS is down".into()))
+    }
+    async fn receive(&self, _max: u32) -> Result<Vec<ReceivedMessage>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn acknowledge(&self, _receipt: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn retry_after(&self, _receipt: &str, _delay_seconds: u32) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// The local gateway's feed retries a change that fails as a whole as Lambda does, a bounded
+/// number of times, then gives it up and goes on with the next (it retried without end).
+#[tokio::test]
+async fn the_local_feed_gives_a_change_up_after_its_retries_and_goes_on() {
+    let app = TestApp::start().await;
+    let hook = app
+        .post(
+            "/v1/webhooks",
+            &app.token(Role::Admin, "admin-1"),
+            json!({"url": "https://hooks.example.com/relay", "events": ["message.created"]}),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{:?}", hook.body);
+    let cid = app.new_conversation("eu-1").await;
+    let end_user = app.token(Role::EndUser, "eu-1");
+    let mut changes = Vec::new();
+    for (n, text) in ["poison", "after"].iter().enumerate() {
+        let reply = app.send_text(&cid, &end_user, &format!("c{n}"), text).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        let message = app.stored_messages(&cid).await.pop().expect("stored");
+        changes.push(StoredChange {
+            before: None,
+            after: Some(Stored::Message(Box::new(message))),
+        });
+    }
+    let mut backend = app.backend.clone();
+    let webhooks = Arc::new(PoisonedQueue::default());
+    webhooks.poisoned.store(true, Ordering::SeqCst);
+    backend.webhook_queue = webhooks.clone();
+    let reactions = Arc::new(RefusingQueue::default());
+    backend.reactions_queue = reactions.clone();
+
+    let given_up =
+        local_gateway::realtime::fan_out_with_retries(&backend, changes, Duration::ZERO).await;
+    assert_eq!(given_up, 1);
+    // Tried as often as the event source mapping would (each attempt's retry job refused),
+    // then once more to queue all of its reactions, and the next change went through.
+    let attempts = local_gateway::realtime::FAN_OUT_ATTEMPTS as usize;
+    assert_eq!(reactions.sends.load(Ordering::SeqCst), attempts + 1);
+    assert_eq!(webhooks.sent_about("after"), 1);
+}
