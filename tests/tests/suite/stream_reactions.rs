@@ -8,15 +8,19 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use integration_tests::faults::{Fault, FaultProxy};
 use integration_tests::live::{frame, stored_message_image, stream_record, with_sockets};
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
+use shared::adapters::sqs::SqsQueue;
 use shared::model::Role;
 use shared::ports::{Queue, ReceivedMessage};
 use shared::realtime::{Stored, StoredChange};
 use shared::stream_reactions::{Reaction, ReactionJob};
 use shared::StoreError;
+
+const SEND_MESSAGE_BATCH: &str = "AmazonSQS.SendMessageBatch";
 
 /// A webhook queue that refuses every job about the message `poison` while `poisoned`, and
 /// keeps the bodies of the jobs it took.
@@ -135,7 +139,7 @@ async fn a_poison_change_holds_back_neither_its_neighbours_nor_its_other_reactio
     // A reactions queue of the test's own: the app's gateway consumes the app's.
     let queue_url = integration_tests::fresh_queue_url().await;
     let sqs = aws_sdk_sqs::Client::new(&integration_tests::emulator_config().await);
-    backend.reactions_queue = Arc::new(shared::adapters::sqs::SqsQueue::new(sqs, &queue_url));
+    backend.reactions_queue = Arc::new(SqsQueue::new(sqs, &queue_url));
     let listener = shared::realtime::Listener {
         account_id: app.account.id.clone(),
         user_id: "eu-1".into(),
@@ -266,4 +270,102 @@ async fn the_local_feed_gives_a_change_up_after_its_retries_and_goes_on() {
     let attempts = local_gateway::realtime::FAN_OUT_ATTEMPTS as usize;
     assert_eq!(reactions.sends.load(Ordering::SeqCst), attempts + 1);
     assert_eq!(webhooks.sent_about("after"), 1);
+}
+
+/// The bodies waiting in the queue at `url` (read straight from the emulator).
+async fn bodies_in(url: &str) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(&integration_tests::emulator_config().await);
+    let received = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(30)
+        .send()
+        .await
+        .expect("receive");
+    received
+        .messages()
+        .iter()
+        .filter_map(|m| m.body().map(str::to_string))
+        .collect()
+}
+
+/// One reaction's calls fail through the fault proxy (the webhook queue's `SendMessageBatch`,
+/// every attempt of the SDK throttled): the change's frame and its other reactions are not
+/// held back, only that reaction waits on the reactions queue, and its retry completes it
+/// once the calls go through again.
+#[tokio::test]
+async fn a_reaction_whose_calls_fail_through_the_fault_proxy_is_retried_alone() {
+    let proxy = FaultProxy::start(&integration_tests::endpoint(), 0).await;
+    let app = TestApp::start().await;
+    let hook = app
+        .post(
+            "/v1/webhooks",
+            &app.token(Role::Admin, "admin-1"),
+            json!({"url": "https://hooks.example.com/relay", "events": ["message.created"]}),
+        )
+        .await;
+    assert_eq!(hook.status, StatusCode::CREATED, "{:?}", hook.body);
+    let cid = app.new_conversation("eu-1").await;
+    let reply = app
+        .send_text(&cid, &app.token(Role::EndUser, "eu-1"), "c1", "hello")
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let image = left_to_the_stream(&app, &cid).await;
+
+    let connection_id = shared::ids::new_id("ws");
+    let (mut backend, mut receivers) = with_sockets(&app, &[&connection_id]);
+    // Only the webhook queue's calls go through the proxy.
+    let (webhook_url, _) = integration_tests::fresh_webhook_queue_urls().await;
+    let proxied = aws_sdk_sqs::Client::new(&integration_tests::config_at(&proxy.url).await);
+    backend.webhook_queue = Arc::new(SqsQueue::new(proxied, &webhook_url));
+    let reactions_url = integration_tests::fresh_queue_url().await;
+    let direct = aws_sdk_sqs::Client::new(&integration_tests::emulator_config().await);
+    backend.reactions_queue = Arc::new(SqsQueue::new(direct, &reactions_url));
+    let listener = shared::realtime::Listener {
+        account_id: app.account.id.clone(),
+        user_id: "eu-1".into(),
+        role: Role::EndUser,
+    };
+    let now = shared::now_ms();
+    shared::live::connect(
+        backend.store.as_ref(),
+        listener,
+        &connection_id,
+        now,
+        &backend.limits,
+    )
+    .await
+    .unwrap();
+
+    proxy.fail_next(SEND_MESSAGE_BATCH, Fault::Throttle, u32::MAX);
+    let event = json!({"Records": [stream_record("100", None, Some(&image))]});
+    let answer = fan_out::handle_event(&backend, event).await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let pushed = frame(receivers[0].recv().await);
+    assert_eq!(pushed["data"]["message"]["text"], "hello", "{pushed}");
+    assert!(proxy.counts().faults() > 0, "the proxy failed no call");
+    // Only the webhook reaction waits: every other one completed.
+    let jobs = reaction_jobs(&reactions_url).await;
+    let reactions: Vec<Reaction> = jobs
+        .iter()
+        .map(|(_, _, body, _)| serde_json::from_str::<ReactionJob>(body).unwrap().reaction)
+        .collect();
+    assert_eq!(reactions, vec![Reaction::Webhooks]);
+    assert!(bodies_in(&webhook_url).await.is_empty());
+
+    // Still failing: the retry is reported, and stays queued.
+    let retry = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs)).await;
+    assert_eq!(
+        retry["batchItemFailures"][0]["itemIdentifier"],
+        jobs[0].0.as_str()
+    );
+    // The calls go through again: the retry queues the event's webhook job, once.
+    proxy.fail_next(SEND_MESSAGE_BATCH, Fault::Throttle, 0);
+    let retry = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs)).await;
+    assert_eq!(retry["batchItemFailures"], json!([]), "{retry}");
+    let delivered = bodies_in(&webhook_url).await;
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    assert!(delivered[0].contains("\"text\":\"hello\""), "{delivered:?}");
+    assert!(receivers[0].try_recv().is_err(), "no frame is pushed twice");
 }
