@@ -20,6 +20,17 @@ pub fn is_at_rest(conversation: &Conversation) -> bool {
         && conversation.offer.is_none()
 }
 
+/// Items deleted from a conversation purge by one call, and whether nothing is left of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub deleted: usize,
+    pub done: bool,
+}
+
+/// Items a purge deletes in one invocation at most: a conversation larger than this is
+/// finished by follow-up jobs (#32 item 4), each well inside the fan-out's 30 s.
+pub const PURGE_SLICE: usize = 5_000;
+
 /// The expiry a write of `conversation` may store (#32 item 5): its `expires_at` while it is
 /// at rest, none once anything runs in it. Every write of a conversation item stores this, so
 /// the write that brings a conversation back to life takes its expiry away in that same

@@ -9,7 +9,7 @@ use crate::error::StoreError;
 use crate::model::Conversation;
 use crate::ports::{settings_from_document, ActivityView, Queue, Store};
 use crate::realtime::StoredChange;
-use crate::retention::{expired_removal, expiry, expiry_to_review};
+use crate::retention::{expired_removal, expiry, expiry_to_review, Purged, PURGE_SLICE};
 use crate::validation::queue_file_purge;
 use crate::workspace::activity_key;
 
@@ -60,13 +60,14 @@ pub async fn keep_expiry(store: &dyn Store, change: &StoredChange) -> Result<(),
 }
 
 /// The fan-out's step after the table's TTL removed an expired conversation: its files are
-/// handed to validate-attachment first (so a failure here loses none), then its items go.
+/// handed to validate-attachment first (so a failure here loses none), then its items go, up
+/// to `PURGE_SLICE` of them; `done: false` asks for a follow-up ([`purge_rest`]).
 pub async fn purge_expired(
     store: &dyn Store,
     attachment_queue: &dyn Queue,
     change: &StoredChange,
     now: i64,
-) -> Result<Option<usize>, StoreError> {
+) -> Result<Option<Purged>, StoreError> {
     let Some(gone) = expired_removal(change, now) else {
         return Ok(None);
     };
@@ -76,14 +77,30 @@ pub async fn purge_expired(
         files: PurgedFiles::All,
     };
     queue_file_purge(attachment_queue, &purge).await?;
-    let deleted = store.purge_conversation(&gone.account_id, &gone.id).await?;
+    purge_rest(store, change, now).await
+}
+
+/// The items of an expired conversation's purge still left (its files were handed over by
+/// [`purge_expired`]): up to `PURGE_SLICE` of them per call.
+pub async fn purge_rest(
+    store: &dyn Store,
+    change: &StoredChange,
+    now: i64,
+) -> Result<Option<Purged>, StoreError> {
+    let Some(gone) = expired_removal(change, now) else {
+        return Ok(None);
+    };
+    let purged = store
+        .purge_conversation(&gone.account_id, &gone.id, PURGE_SLICE)
+        .await?;
     tracing::info!(
         account_id = %gone.account_id,
         conversation_id = %gone.id,
-        deleted,
+        deleted = purged.deleted,
+        done = purged.done,
         "expired conversation purged"
     );
-    Ok(Some(deleted))
+    Ok(Some(purged))
 }
 
 /// One page of the settings effect: every conversation of the account, newest activity first

@@ -42,8 +42,11 @@ pub enum Reaction {
     Webhooks,
     /// A conversation at rest carries its expiry.
     Expiry,
-    /// A conversation the TTL removed is purged.
+    /// A conversation the TTL removed is purged (its files handed over, then its items).
     Purge,
+    /// The items left of a purge larger than one invocation (#32 item 4): never part of a
+    /// change's own reactions, only queued by the purge until nothing is left.
+    PurgeRest,
 }
 
 impl Reaction {
@@ -186,10 +189,30 @@ async fn run(
         Reaction::Expiry => done(crate::conversation_expiry::keep_expiry(store, change).await),
         Reaction::Purge => {
             let queue = backend.attachment_events_queue.as_ref();
-            done(crate::conversation_expiry::purge_expired(store, queue, change, now).await)
+            let purged = crate::conversation_expiry::purge_expired(store, queue, change, now).await;
+            continue_purge(backend, change, purged?).await
+        }
+        Reaction::PurgeRest => {
+            let purged = crate::conversation_expiry::purge_rest(store, change, now).await;
+            continue_purge(backend, change, purged?).await
         }
     };
     done.map(|()| (0, 0))
+}
+
+/// A purge that left items behind continues in a job of its own on the reactions queue.
+async fn continue_purge(
+    backend: &Backend,
+    change: &StoredChange,
+    purged: Option<crate::retention::Purged>,
+) -> Result<(), StoreError> {
+    match purged {
+        Some(purged) if !purged.done => {
+            // At once: it is not a failure, only more work.
+            queue_jobs(backend, change, &[Reaction::PurgeRest], 0).await
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A reaction's outcome, whatever it answered.
@@ -301,6 +324,15 @@ pub async fn queue_retries(
     change: &StoredChange,
     reactions: &[Reaction],
 ) -> Result<(), StoreError> {
+    queue_jobs(backend, change, reactions, FIRST_RETRY_DELAY_SECS).await
+}
+
+async fn queue_jobs(
+    backend: &Backend,
+    change: &StoredChange,
+    reactions: &[Reaction],
+    delay_seconds: u32,
+) -> Result<(), StoreError> {
     let mut jobs = Vec::new();
     for &reaction in reactions {
         let job = ReactionJob {
@@ -309,7 +341,7 @@ pub async fn queue_retries(
         };
         let body = serde_json::to_string(&job)
             .map_err(|e| StoreError::Internal(format!("reaction job: {e}")))?;
-        jobs.push((body, FIRST_RETRY_DELAY_SECS));
+        jobs.push((body, delay_seconds));
     }
     backend.reactions_queue.send_batch(&jobs).await
 }

@@ -369,3 +369,84 @@ async fn a_reaction_whose_calls_fail_through_the_fault_proxy_is_retried_alone() 
     assert!(delivered[0].contains("\"text\":\"hello\""), "{delivered:?}");
     assert!(receivers[0].try_recv().is_err(), "no frame is pushed twice");
 }
+
+/// #32 item 4: a purge larger than one invocation finishes in follow-up jobs. A conversation
+/// of 60,001 items, 30,000 messages with their idempotency records (in memory: writing that many to the emulator takes minutes; the
+/// DynamoDB adapter's budget is the store contract's `purge…` case) whose TTL removal reaches
+/// the fan-out: each invocation deletes at most `PURGE_SLICE` items and queues the rest, and
+/// the reactions queue's jobs finish it. On the main of #32 one invocation tried all of it.
+#[tokio::test]
+async fn a_purge_of_sixty_thousand_items_finishes_across_invocations() {
+    use shared::retention::PURGE_SLICE;
+    let backend = shared::adapters::wiring::in_memory();
+    let store = backend.store.clone();
+    let account = shared::contract::fresh_account();
+    let mut conversation = shared::contract::conversation(&account, "eu-1", 1_000);
+    store.create_conversation(&conversation).await.unwrap();
+    for n in 0..30_000 {
+        let message = shared::contract::message(&conversation, "eu-1", &format!("c{n}"), "hi");
+        store.append_message(&message).await.unwrap();
+    }
+    conversation.session = shared::model::SessionState::Ended;
+    conversation.expires_at = Some(2);
+    // The table's TTL removed the conversation at rest, as the stream reports it.
+    let removal = StoredChange {
+        before: Some(Stored::Conversation(Box::new(conversation.clone()))),
+        after: None,
+    };
+    let report = shared::stream_reactions::fan_out(&backend, &[removal], 10_000)
+        .await
+        .unwrap();
+    assert_eq!((report.changes, report.retried), (1, 0), "{report:?}");
+    let left = |store: Arc<dyn shared::ports::Store>| {
+        let (account, id) = (account.clone(), conversation.id.clone());
+        async move {
+            store
+                .list_messages(&account, &id, 0, 100_000)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(left(store.clone()).await, 30_000 - PURGE_SLICE);
+
+    let mut invocations = 1;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        let batch = backend.reactions_queue.receive(10).await.unwrap();
+        if batch.is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        let before = left(store.clone()).await;
+        let failed = shared::stream_reactions::retry_batch(&backend, &batch, 10_000).await;
+        assert!(failed.is_empty(), "{failed:?}");
+        for message in &batch {
+            backend
+                .reactions_queue
+                .acknowledge(&message.receipt)
+                .await
+                .unwrap();
+        }
+        assert!(before - left(store.clone()).await <= PURGE_SLICE);
+        invocations += 1;
+        if store
+            .get_conversation(&account, &conversation.id)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            break;
+        }
+    }
+    assert_eq!(left(store.clone()).await, 0);
+    // 30,000 messages, their 30,000 idempotency records and the conversation item.
+    assert_eq!(invocations, 60_001usize.div_ceil(PURGE_SLICE));
+    assert_eq!(
+        store
+            .get_conversation(&account, &conversation.id)
+            .await
+            .unwrap(),
+        None
+    );
+}

@@ -3,6 +3,7 @@
 use super::*;
 use crate::sessions::CsatRequest;
 use crate::workspace::{activity_key_at, ALL_VIEW_SHARDS};
+use domain::retention::Purged;
 
 /// Items deleted together by a purge (one query page, deleted concurrently).
 const PURGE_PAGE: i32 = 50;
@@ -113,7 +114,8 @@ impl ConversationStore for DynamoStore {
         &self,
         account_id: &str,
         conversation_id: &str,
-    ) -> Result<usize, StoreError> {
+        max_items: usize,
+    ) -> Result<Purged, StoreError> {
         // Satisfaction records first (they live outside the conversation's partition, and
         // only its requests say where their ratings are), then the partition itself.
         let requests: Vec<CsatRequest> = decode_all(
@@ -134,7 +136,7 @@ impl ConversationStore for DynamoStore {
         }
         let mut deleted = self.delete_all(keys).await?;
         let pk = conversation_pk(account_id, conversation_id);
-        loop {
+        while deleted < max_items {
             // Deleted items leave the consistent read, so every page starts from the top.
             let page = self
                 .client
@@ -144,7 +146,7 @@ impl ConversationStore for DynamoStore {
                 .expression_attribute_values(":pk", s(pk.clone()))
                 .projection_expression("pk, sk")
                 .consistent_read(true)
-                .limit(PURGE_PAGE)
+                .limit(PURGE_PAGE.min((max_items - deleted) as i32))
                 .send()
                 .await
                 .map_err(store_error)?;
@@ -160,10 +162,17 @@ impl ConversationStore for DynamoStore {
                 })
                 .collect();
             if keys.is_empty() {
-                return Ok(deleted);
+                return Ok(Purged {
+                    deleted,
+                    done: true,
+                });
             }
             deleted += self.delete_all(keys).await?;
         }
+        Ok(Purged {
+            deleted,
+            done: false,
+        })
     }
 
     async fn touch_activity(

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::workspace::{activity_key, mine_view_owner};
+use domain::retention::Purged;
 
 #[async_trait]
 impl ConversationStore for MemoryStore {
@@ -120,43 +121,76 @@ impl ConversationStore for MemoryStore {
         &self,
         account_id: &str,
         conversation_id: &str,
-    ) -> Result<usize, StoreError> {
+        max_items: usize,
+    ) -> Result<Purged, StoreError> {
         let mut tables = self.lock()?;
         let ours = |a: &str, c: &str| a == account_id && c == conversation_id;
+        // Satisfaction records first, as in DynamoDB (a rated request is two items there).
         let mut deleted = 0;
-        if let Some(gone) = tables
-            .conversations
-            .remove(&key(account_id, conversation_id))
-        {
-            tables.record_change(StoredChange {
-                before: Some(Stored::Conversation(Box::new(gone))),
-                after: None,
-            });
-            deleted += 1;
-        }
-        deleted += tables
-            .messages
-            .remove(&key(account_id, conversation_id))
-            .map_or(0, |messages| messages.len());
-        let before = tables.idempotency.len();
-        tables.idempotency.retain(|(a, c, _, _), _| !ours(a, c));
-        deleted += before - tables.idempotency.len();
-        let before = tables.attachments.len();
-        tables.attachments.retain(|(a, c, _), _| !ours(a, c));
-        deleted += before - tables.attachments.len();
-        let before = tables.history.len();
-        tables.history.retain(|(a, c, _, _), _| !ours(a, c));
-        deleted += before - tables.history.len();
-        // A rated request is two items in DynamoDB (the request and its rating by time).
-        let mut surveys = 0;
         tables.csat.retain(|(a, c, _), request| {
             let purged = ours(a, c);
             if purged {
-                surveys += 1 + usize::from(request.rated_at.is_some());
+                deleted += 1 + usize::from(request.rated_at.is_some());
             }
             !purged
         });
-        Ok(deleted + surveys)
+        let conversation = key(account_id, conversation_id);
+        if let Some(messages) = tables.messages.get_mut(&conversation) {
+            while deleted < max_items && messages.pop_first().is_some() {
+                deleted += 1;
+            }
+            if messages.is_empty() {
+                tables.messages.remove(&conversation);
+            }
+        }
+        let idempotency: Vec<_> = tables
+            .idempotency
+            .keys()
+            .filter(|(a, c, _, _)| ours(a, c))
+            .take(max_items.saturating_sub(deleted))
+            .cloned()
+            .collect();
+        for k in idempotency {
+            tables.idempotency.remove(&k);
+            deleted += 1;
+        }
+        let attachments: Vec<_> = tables
+            .attachments
+            .keys()
+            .filter(|(a, c, _)| ours(a, c))
+            .take(max_items.saturating_sub(deleted))
+            .cloned()
+            .collect();
+        for k in attachments {
+            tables.attachments.remove(&k);
+            deleted += 1;
+        }
+        let history: Vec<_> = tables
+            .history
+            .keys()
+            .filter(|(a, c, _, _)| ours(a, c))
+            .take(max_items.saturating_sub(deleted))
+            .cloned()
+            .collect();
+        for k in history {
+            tables.history.remove(&k);
+            deleted += 1;
+        }
+        if deleted < max_items {
+            if let Some(gone) = tables.conversations.remove(&conversation) {
+                tables.record_change(StoredChange {
+                    before: Some(Stored::Conversation(Box::new(gone))),
+                    after: None,
+                });
+                deleted += 1;
+            }
+        }
+        let done = !tables.conversations.contains_key(&conversation)
+            && !tables.messages.contains_key(&conversation)
+            && !tables.idempotency.keys().any(|(a, c, _, _)| ours(a, c))
+            && !tables.attachments.keys().any(|(a, c, _)| ours(a, c))
+            && !tables.history.keys().any(|(a, c, _, _)| ours(a, c));
+        Ok(Purged { deleted, done })
     }
 
     async fn list_by_activity(

@@ -7,6 +7,7 @@ use crate::error::StoreError;
 use crate::integrations::Integration;
 use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
 use crate::realtime::{Listener, PushCursor};
+use crate::retention::Purged;
 use crate::routing::{Agent, AgentProfileChange, Offer, WaitingEntry};
 use crate::sessions::{CsatRequest, SessionChange};
 use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
@@ -223,12 +224,15 @@ pub trait ConversationStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Deletes what is left of a conversation whose item expired: its messages, idempotency
     /// records, attachment records, history and satisfaction records (files are purged apart,
-    /// `attachments::FilePurge`). Answers how many items went; running it again finds none.
+    /// `attachments::FilePurge`). Deletes about `max_items` at most (a page may go over by its
+    /// own size), so a purge larger than one invocation continues in the next call (#32 item
+    /// 4); answers how many went and whether nothing is left. Running it again finds none.
     async fn purge_conversation(
         &self,
         account_id: &str,
         conversation_id: &str,
-    ) -> Result<usize, StoreError>;
+        max_items: usize,
+    ) -> Result<Purged, StoreError>;
     /// A message stored at `at`: the conversation's `last_message_at` moves forward to it and
     /// its revision goes up (so a writer holding an older read re-reads); nothing happens when
     /// it is already at or past `at`, or the conversation is gone.
