@@ -5,13 +5,17 @@
 //! - SQS: a message body of at most 256 KiB, of the characters `#x9 | #xA | #xD | #x20-#xD7FF
 //!   | #xE000-#xFFFD | #x10000-#x10FFFF` (SQS developer guide, "Amazon SQS message quotas").
 //! - API Gateway WebSocket: a message of at most 128 KB (API Gateway quotas for WebSocket APIs).
-//! - DynamoDB: an item of at most 400 KB.
+//! - DynamoDB: an item of at most 400 KB, attribute names included; a transaction of at most
+//!   100 actions and 4 MB (DynamoDB developer guide, "Service, account, and table quotas";
+//!   item sizes as "Item sizes and formats" counts them: `adapters::dynamo::limits`).
 
 use std::borrow::Cow;
 
 pub const SQS_MAX_BODY_BYTES: usize = 256 * 1024;
 pub const WEBSOCKET_MAX_MESSAGE_BYTES: usize = 128 * 1024;
 pub const DYNAMODB_MAX_ITEM_BYTES: usize = 400 * 1024;
+pub const DYNAMODB_MAX_TRANSACTION_ACTIONS: usize = 100;
+pub const DYNAMODB_MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
 
 /// What an AWS service would refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +26,10 @@ pub enum LimitError {
     SqsBodyTooLarge(usize),
     #[error("API Gateway refuses a WebSocket message of {0} bytes (at most {WEBSOCKET_MAX_MESSAGE_BYTES})")]
     FrameTooLarge(usize),
+    #[error("DynamoDB refuses an item of {0} bytes (at most {DYNAMODB_MAX_ITEM_BYTES})")]
+    ItemTooLarge(usize),
+    #[error("DynamoDB refuses a transaction of {actions} actions and {bytes} bytes (at most {DYNAMODB_MAX_TRANSACTION_ACTIONS} and {DYNAMODB_MAX_TRANSACTION_BYTES})")]
+    TransactionTooLarge { actions: usize, bytes: usize },
 }
 
 /// Whether SQS carries `c` in a message body.

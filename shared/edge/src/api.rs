@@ -285,6 +285,11 @@ impl From<StoreError> for ApiError {
                     "the service is busy; retry the request",
                 )
             },
+            StoreError::TooLarge(_) => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "this would make a stored record larger than the store keeps (400 KB)",
+            ),
             StoreError::AlreadyExists | StoreError::Internal(_) => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",

@@ -17,6 +17,10 @@ pub enum StoreError {
     /// The backend is throttling or unreachable; retrying later may succeed.
     #[error("backend unavailable: {0}")]
     Unavailable(String),
+    /// What AWS would refuse as too large (R32: an item over 400 KB, a transaction over its
+    /// limits); nothing was written.
+    #[error("too large for the store: {0}")]
+    TooLarge(String),
     /// Anything else: a bug or a corrupt item.
     #[error("backend failure: {0}")]
     Internal(String),

@@ -75,6 +75,7 @@ mod connections;
 mod conversations;
 mod history;
 mod integrations;
+pub mod limits;
 mod messages;
 mod routing;
 mod sessions;
@@ -190,6 +191,7 @@ fn encode<T: Serialize>(value: &T, pk: String, sk: String) -> Result<Item, Store
         .map_err(|e| StoreError::Internal(format!("item encoding: {e}")))?;
     item.insert(PARTITION_KEY.into(), s(pk));
     item.insert(SORT_KEY.into(), s(sk));
+    limits::check_item(&item)?;
     Ok(item)
 }
 
@@ -286,6 +288,7 @@ impl DynamoStore {
     }
 
     async fn put(&self, item: Item, condition: Option<&str>) -> Result<(), StoreError> {
+        limits::check_item(&item)?;
         self.client
             .put_item()
             .table_name(&self.table)
@@ -494,6 +497,7 @@ impl DynamoStore {
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<Transacted, StoreError> {
+        limits::check_transaction(&items)?;
         let error = match self
             .client
             .transact_write_items()

@@ -1,12 +1,15 @@
 //! Conversations: create, read, optimistic replace, per-owner and live-chat listings.
 
 use super::*;
+use crate::dynamo::limits::check_value;
 use crate::workspace::{activity_key, mine_view_owner};
 use domain::retention::Purged;
 
 #[async_trait]
 impl ConversationStore for MemoryStore {
     async fn create_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        // R32: what DynamoDB would refuse, refused here too.
+        check_value(conversation)?;
         let mut tables = self.lock()?;
         let k = key(&conversation.account_id, &conversation.id);
         if tables.conversations.contains_key(&k) {
@@ -69,6 +72,7 @@ impl ConversationStore for MemoryStore {
     }
 
     async fn update_conversation(&self, conversation: &Conversation) -> Result<(), StoreError> {
+        check_value(conversation)?;
         let mut tables = self.lock()?;
         tables.check_revision(conversation)?;
         tables.replace_conversation(conversation);

@@ -14,6 +14,8 @@ pub(super) fn idempotency_key(message: &Message) -> (String, String, String, Str
 #[async_trait]
 impl MessageStore for MemoryStore {
     async fn append_message(&self, message: &Message) -> Result<AppendOutcome, StoreError> {
+        // R32: what DynamoDB would refuse, refused here too.
+        crate::dynamo::limits::check_value(message)?;
         let mut tables = self.lock()?;
         let conversation = key(&message.account_id, &message.conversation_id);
         let idem_key = idempotency_key(message);

@@ -24,6 +24,9 @@ impl SettingsStore for MemoryStore {
         audit: &AuditEntry,
         effects: &[EffectJob],
     ) -> Result<(), StoreError> {
+        // R32: what DynamoDB would refuse, refused here too.
+        crate::dynamo::limits::check_value(settings)?;
+        crate::dynamo::limits::check_value(audit)?;
         let mut tables = self.lock()?;
         let current = tables.settings.get(account_id).map_or(0, |s| s.version);
         if current != expected_version {

@@ -223,3 +223,26 @@ pub async fn a_message_is_redacted_once_keeping_its_seq(store: Arc<dyn Store>) {
     assert!(!store.store_redaction(&nowhere).await.unwrap());
     assert_eq!(store.last_seq(&c.account_id, &c.id).await.unwrap(), 2);
 }
+
+/// R32: an item DynamoDB would refuse (over 400 KB) is refused by every store, the in-memory
+/// one too, with nothing written; one well under it is stored (positive control).
+pub async fn an_item_over_400_kb_is_refused_and_nothing_is_written(store: Arc<dyn Store>) {
+    let c = conversation(&fresh_account(), "alice", 10);
+    store.create_conversation(&c).await.unwrap();
+    let big = message(&c, "alice", "cm-big", &"é".repeat(210_000));
+    assert!(
+        matches!(
+            store.append_message(&big).await,
+            Err(StoreError::TooLarge(_))
+        ),
+        "a 420 KB message is refused"
+    );
+    assert_eq!(store.last_seq(&c.account_id, &c.id).await.unwrap(), 0);
+    assert!(store
+        .list_messages(&c.account_id, &c.id, 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let fits = message(&c, "alice", "cm-fits", &"é".repeat(50_000));
+    assert_eq!(created(store.append_message(&fits).await.unwrap()).seq, 1);
+}

@@ -297,6 +297,7 @@ macro_rules! store_contract_tests {
             expiry_is_set_and_removed_only_at_the_revision_read,
             a_write_that_revives_a_conversation_takes_its_expiry_away,
             a_purge_leaves_nothing_of_its_conversation_and_all_of_the_others,
+            an_item_over_400_kb_is_refused_and_nothing_is_written,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {
