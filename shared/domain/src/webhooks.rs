@@ -57,6 +57,14 @@ pub struct Subscription {
     /// Set when [`MAX_CONSECUTIVE_FAILURES`] was reached: nothing more is delivered.
     #[serde(default)]
     pub disabled_at: Option<i64>,
+    /// Attempts failed in a row, of any event (#32 item 6); reset by a delivered one.
+    #[serde(default)]
+    pub failed_attempts: u32,
+    /// After [`PAUSE_AFTER_FAILED_ATTEMPTS`] failed attempts in a row, nothing is sent to the
+    /// receiver until then (epoch ms): its jobs wait, and other subscriptions keep the
+    /// function's time.
+    #[serde(default)]
+    pub paused_until: Option<i64>,
 }
 
 /// The HMAC key of a subscription's `Relay-Signature`: shown once, at creation.
@@ -80,6 +88,9 @@ impl Subscription {
 pub const MAX_SUBSCRIPTIONS_PER_ACCOUNT: usize = 20;
 /// Events dead-lettered in a row after which a subscription is disabled.
 pub const MAX_CONSECUTIVE_FAILURES: u32 = 3;
+/// Failed attempts in a row after which a subscription is paused for [`PAUSE_SECS`].
+pub const PAUSE_AFTER_FAILED_ATTEMPTS: u32 = 20;
+pub const PAUSE_SECS: u32 = 300;
 pub const MAX_URL_CHARS: usize = 2048;
 
 /// Body of `POST /v1/webhooks`.
@@ -119,6 +130,8 @@ pub fn create_subscription(
         created_at: now,
         created_by: created_by.into(),
         consecutive_failures: 0,
+        failed_attempts: 0,
+        paused_until: None,
         disabled_at: None,
     };
     Ok((

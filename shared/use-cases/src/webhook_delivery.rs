@@ -11,7 +11,7 @@ use crate::ports::{Queue, ReceivedMessage, Store, WebhookSender};
 use crate::realtime::StoredChange;
 use crate::webhooks::{
     events_of, retry_delay_secs, signature_header, AttemptOutcome, DeliveryAttempt, WebhookEvent,
-    MAX_ATTEMPTS, MAX_CONSECUTIVE_FAILURES,
+    MAX_ATTEMPTS, MAX_CONSECUTIVE_FAILURES, PAUSE_AFTER_FAILED_ATTEMPTS, PAUSE_SECS,
 };
 
 /// One event for one subscription, as queued.
@@ -80,9 +80,11 @@ pub const BATCH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2
 /// dead-lettered by the queue at its next receive). A malformed job or a deleted subscription
 /// is done with.
 ///
-/// The jobs of a batch are delivered at once, each within [`BATCH_DEADLINE`] (#32 item 6): a
-/// slow or dead receiver costs its own jobs their attempt, never another subscription's, and
-/// the batch ends well inside the function's 30 s, so nothing already delivered is sent again.
+/// The subscriptions of a batch are served at once, each one's jobs one after another, all
+/// within [`BATCH_DEADLINE`] (#32 item 6): a slow or dead receiver costs its own jobs their
+/// attempt, never another subscription's, holds one job in flight at a time, and the batch
+/// ends well inside the function's 30 s, so nothing already delivered is sent again. A job
+/// its turn did not reach before the deadline comes back a second later.
 pub async fn deliver_batch(
     store: &dyn Store,
     queue: &dyn Queue,
@@ -90,17 +92,44 @@ pub async fn deliver_batch(
     batch: &[ReceivedMessage],
     policy: RetryPolicy,
 ) -> Vec<String> {
-    let deliveries = batch.iter().map(|message| async move {
-        let outcome = tokio::time::timeout(
-            BATCH_DEADLINE,
-            deliver_one(store, queue, sender, message, policy),
-        )
-        .await
-        .unwrap_or_else(|_| Err(format!("past the batch's {} s", BATCH_DEADLINE.as_secs())));
-        (message, outcome)
+    let deadline = tokio::time::Instant::now() + BATCH_DEADLINE;
+    // Jobs by subscription, in batch order (a malformed one alone: it is dropped at once).
+    let mut by_subscription: Vec<(Option<String>, Vec<&ReceivedMessage>)> = Vec::new();
+    for message in batch {
+        let subscription = serde_json::from_str::<DeliveryJob>(&message.body)
+            .ok()
+            .map(|job| format!("{}/{}", job.account_id, job.subscription_id));
+        match by_subscription
+            .iter_mut()
+            .find(|(s, _)| s.is_some() && *s == subscription)
+        {
+            Some((_, jobs)) => jobs.push(message),
+            None => by_subscription.push((subscription, vec![message])),
+        }
+    }
+    let turns = by_subscription.into_iter().map(|(_, jobs)| async move {
+        let mut outcomes = Vec::new();
+        for message in jobs {
+            let outcome = match tokio::time::timeout_at(
+                deadline,
+                deliver_one(store, queue, sender, message, policy),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    // Not reached (or cut) before the deadline: back soon, not after the
+                    // queue's visibility timeout.
+                    let _ = queue.retry_after(&message.receipt, 1).await;
+                    Err(format!("past the batch's {} s", BATCH_DEADLINE.as_secs()))
+                }
+            };
+            outcomes.push((message, outcome));
+        }
+        outcomes
     });
     let mut failed = Vec::new();
-    for (message, outcome) in futures::future::join_all(deliveries).await {
+    for (message, outcome) in futures::future::join_all(turns).await.into_iter().flatten() {
         if let Err(error) = outcome {
             tracing::warn!(
                 consumer = "deliver-webhook",
@@ -112,6 +141,8 @@ pub async fn deliver_batch(
             failed.push(message.message_id.clone());
         }
     }
+    // In batch order, as SQS listed them.
+    failed.sort_by_key(|id| batch.iter().position(|m| &m.message_id == id));
     failed
 }
 
@@ -139,6 +170,19 @@ async fn deliver_one(
         // deliver to.
         return Ok(());
     };
+    if let Some(until) = subscription
+        .paused_until
+        .filter(|until| *until > crate::now_ms())
+    {
+        // Paused after a run of failed attempts: the job waits for the pause to end (this
+        // receive counts toward its attempts, as a failed attempt would have).
+        let wait = ((until - crate::now_ms()) / 1000 + 1).clamp(1, 900) as u32;
+        queue
+            .retry_after(&message.receipt, wait)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Err(format!("subscription paused; next in {wait} s"));
+    }
     let body = serde_json::to_string(&job.event).map_err(|e| e.to_string())?;
     let now = crate::now_ms();
     let headers = [
@@ -178,7 +222,7 @@ async fn deliver_one(
     if delivered {
         // A run of failures starts over; with none to reset (the subscription was just
         // read), a delivery costs no extra write.
-        if subscription.consecutive_failures > 0 {
+        if subscription.consecutive_failures > 0 || subscription.failed_attempts > 0 {
             store
                 .record_outcome(
                     &job.account_id,
@@ -192,6 +236,7 @@ async fn deliver_one(
         }
         return Ok(());
     }
+    pause_after_a_run_of_failures(store, &record, now).await?;
     if last {
         let after = store
             .record_outcome(
@@ -238,4 +283,43 @@ async fn deliver_one(
         .await
         .map_err(|e| e.to_string())?;
     Err(format!("attempt {attempt} failed; next in {wait} s"))
+}
+
+/// Counts a failed attempt in its subscription's run; the attempt that reaches
+/// [`PAUSE_AFTER_FAILED_ATTEMPTS`] pauses the subscription for [`PAUSE_SECS`], which the
+/// admin reads in the delivery log.
+async fn pause_after_a_run_of_failures(
+    store: &dyn Store,
+    record: &DeliveryAttempt,
+    now: i64,
+) -> Result<(), String> {
+    let until = now + i64::from(PAUSE_SECS) * 1000;
+    let after = store
+        .record_failed_attempt(
+            &record.account_id,
+            &record.subscription_id,
+            PAUSE_AFTER_FAILED_ATTEMPTS,
+            until,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if after.is_some_and(|s| s.paused_until == Some(until)) {
+        store
+            .record_attempt(&DeliveryAttempt {
+                error: Some(format!(
+                    "subscription paused for {PAUSE_SECS} s: {PAUSE_AFTER_FAILED_ATTEMPTS} attempts in a row failed"
+                )),
+                status_code: None,
+                at: now + 1,
+                ..record.clone()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::warn!(
+            account_id = %record.account_id,
+            subscription_id = %record.subscription_id,
+            "webhook subscription paused after a run of failed attempts"
+        );
+    }
+    Ok(())
 }

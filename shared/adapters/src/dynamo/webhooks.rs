@@ -126,6 +126,61 @@ impl WebhookStore for DynamoStore {
         decode_all(output.items.unwrap_or_default())
     }
 
+    async fn record_failed_attempt(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+        pause_after: u32,
+        pause_until: i64,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let (pk, sk) = subscription_key(account_id, subscription_id);
+        let counted = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk.clone()))
+            .key(SORT_KEY, s(sk.clone()))
+            .condition_expression("attribute_exists(pk)")
+            .update_expression("ADD failed_attempts :one")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(store_error);
+        let counted = match counted {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            // Deleted meanwhile.
+            Err(StoreError::Conflict) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        let subscription: Subscription = decode(counted)?;
+        if subscription.failed_attempts < pause_after {
+            return Ok(Some(subscription));
+        }
+        // The run reached the pause: only the attempt that reached it starts the pause.
+        let paused = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(pk))
+            .key(SORT_KEY, s(sk))
+            .condition_expression("attribute_exists(pk) AND failed_attempts >= :after")
+            .update_expression("SET failed_attempts = :zero, paused_until = :until")
+            .expression_attribute_values(":after", n(pause_after))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":until", n(pause_until))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(store_error);
+        match paused {
+            Ok(output) => Ok(Some(decode(output.attributes.unwrap_or_default())?)),
+            // Another attempt paused it first, or it was deleted.
+            Err(StoreError::Conflict) => Ok(Some(subscription)),
+            Err(other) => Err(other),
+        }
+    }
+
     async fn record_outcome(
         &self,
         account_id: &str,
@@ -145,7 +200,7 @@ impl WebhookStore for DynamoStore {
             .return_values(ReturnValue::AllNew);
         let update = if delivered {
             update
-                .update_expression("SET consecutive_failures = :zero")
+                .update_expression("SET consecutive_failures = :zero, failed_attempts = :zero")
                 .expression_attribute_values(":zero", n(0))
         } else {
             update

@@ -111,11 +111,34 @@ impl WebhookStore for MemoryStore {
         };
         if delivered {
             stored.consecutive_failures = 0;
+            stored.failed_attempts = 0;
         } else {
             stored.consecutive_failures += 1;
             if stored.consecutive_failures >= disable_after && stored.disabled_at.is_none() {
                 stored.disabled_at = Some(now);
             }
+        }
+        Ok(Some(stored.clone()))
+    }
+
+    async fn record_failed_attempt(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+        pause_after: u32,
+        pause_until: i64,
+    ) -> Result<Option<Subscription>, StoreError> {
+        let mut tables = self.lock()?;
+        let Some(stored) = tables
+            .subscriptions
+            .get_mut(&(account_id.to_string(), subscription_id.to_string()))
+        else {
+            return Ok(None);
+        };
+        stored.failed_attempts += 1;
+        if stored.failed_attempts >= pause_after {
+            stored.failed_attempts = 0;
+            stored.paused_until = Some(pause_until);
         }
         Ok(Some(stored.clone()))
     }

@@ -120,6 +120,39 @@ pub async fn webhook_subscriptions_log_attempts_and_disable_after_a_run_of_failu
     );
     assert!(!disabled.wants(WebhookEventType::MessageCreated));
 
+    // Failed attempts in a row pause it at the limit, and the run starts over (#32 item 6); a
+    // delivered event resets the run.
+    let failed = || {
+        let store = store.clone();
+        let (account, id) = (account.clone(), first.id.clone());
+        async move {
+            store
+                .record_failed_attempt(&account, &id, 3, 9_000)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(failed().await.failed_attempts, 1);
+    assert_eq!(failed().await.paused_until, None);
+    let paused = failed().await;
+    assert_eq!(
+        (paused.failed_attempts, paused.paused_until),
+        (0, Some(9_000))
+    );
+    assert_eq!(failed().await.failed_attempts, 1);
+    let reset = store
+        .record_outcome(&account, &first.id, true, 2, 9_500)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reset.failed_attempts, 0);
+    assert!(store
+        .record_failed_attempt(&account, "wh_gone", 3, 9_000)
+        .await
+        .unwrap()
+        .is_none());
+
     assert!(store
         .delete_subscription(&account, &first.id)
         .await

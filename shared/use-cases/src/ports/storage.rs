@@ -117,8 +117,8 @@ pub trait WebhookStore: Send + Sync {
         subscription_id: &str,
         limit: usize,
     ) -> Result<Vec<DeliveryAttempt>, StoreError>;
-    /// After an event was delivered (`delivered`) or dead-lettered: the run of failures starts
-    /// over, or grows by one and disables the subscription at `disable_after` (its
+    /// After an event was delivered (`delivered`) or dead-lettered: the runs of failures (of
+    /// events and of attempts) start over, or grows by one and disables the subscription at `disable_after` (its
     /// `disabled_at` becomes `now`). The subscription as it is now; `None` if it is gone.
     async fn record_outcome(
         &self,
@@ -127,6 +127,17 @@ pub trait WebhookStore: Send + Sync {
         delivered: bool,
         disable_after: u32,
         now: i64,
+    ) -> Result<Option<Subscription>, StoreError>;
+    /// After an attempt failed: the run of failed attempts grows by one; at `pause_after` it
+    /// starts over and the subscription is paused until `pause_until` (epoch ms). The
+    /// subscription as it is now; `None` if it is gone. (A delivered event resets the run,
+    /// `record_outcome`.)
+    async fn record_failed_attempt(
+        &self,
+        account_id: &str,
+        subscription_id: &str,
+        pause_after: u32,
+        pause_until: i64,
     ) -> Result<Option<Subscription>, StoreError>;
 }
 
