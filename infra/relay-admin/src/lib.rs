@@ -115,6 +115,7 @@ pub const STACK_OUTPUTS: &[(&str, &str)] = &[
     ("AttachmentEventsQueueUrl", "ATTACHMENT_EVENTS_QUEUE_URL"),
     ("WebhookQueueUrl", "WEBHOOK_QUEUE_URL"),
     ("ReactionsQueueUrl", "REACTIONS_QUEUE_URL"),
+    ("ApiUrl", "API_URL"),
     ("AttachmentsBucketName", "ATTACHMENTS_BUCKET"),
 ];
 
@@ -319,12 +320,25 @@ pub async fn run(args: &[String], env: Lookup<'_>, out: &mut dyn Write) -> Resul
             args.only(&[])?;
             let resources = infra::definition(infra::DEFAULT_PREFIX);
             let located = infra::Located::from_lookup(&resources, lookup);
-            let problems = infra::check(&sdk, &resources, &located).await;
+            let mut problems = infra::check(&sdk, &resources, &located).await;
+            let api = lookup("API_URL");
+            if let Some(url) = &api {
+                problems.extend(check_api(url).await);
+            }
             for problem in &problems {
                 writeln!(out, "problem: {problem}").map_err(failed)?;
             }
             if problems.is_empty() {
                 writeln!(out, "ok: table, stream, indexes, TTL, queues, dead-letter queues and bucket notifications are as defined").map_err(failed)?;
+                match api {
+                    Some(url) => writeln!(out, "ok: the HTTP API at {url} answers as this product"),
+                    None => writeln!(
+                        out,
+                        "note: API_URL not set (pass --stack NAME): the HTTP API was not checked"
+                    ),
+                }
+                .map_err(failed)?;
+                writeln!(out, "note: the WebSocket API is not checked").map_err(failed)?;
                 Ok(())
             } else {
                 Err(AdminError::Unhealthy(problems.len()))
@@ -332,6 +346,38 @@ pub async fn run(args: &[String], env: Lookup<'_>, out: &mut dyn Write) -> Resul
         }
         _ => Err(usage(USAGE)),
     }
+}
+
+/// The HTTP API at `url` answers as this product does: its public widget route, asked without
+/// a key, gets the product's JSON error with a stable code (or its config), not a gateway's
+/// error page or no answer at all.
+async fn check_api(url: &str) -> Option<infra::Problem> {
+    let target = format!("{}/v1/widget/config", url.trim_end_matches('/'));
+    let problem = |what: String| infra::Problem {
+        resource: url.to_string(),
+        what,
+        fix: "deploy the stack again (sam deploy); its ApiUrl output is the API to check".into(),
+    };
+    let client = match reqwest_webhooks::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => return Some(problem(format!("no HTTP client: {error}"))),
+    };
+    let answer = match client.get(&target).send().await {
+        Ok(answer) => answer,
+        Err(error) => return Some(problem(format!("no answer from {target}: {error}"))),
+    };
+    let status = answer.status();
+    let body: serde_json::Value = answer.json().await.unwrap_or_default();
+    let ours =
+        status.is_success() || (status.is_client_error() && body["error"]["code"].is_string());
+    (!ours).then(|| {
+        problem(format!(
+            "{target} answered {status} without the product's error body"
+        ))
+    })
 }
 
 /// Moves every message of `source`'s dead-letter queue (named by its redrive policy) back to

@@ -201,6 +201,21 @@ async fn doctor_passes_on_a_provisioned_stack_and_names_a_deleted_queue() {
     let (code, output) = admin(&env, &["doctor"]).await;
     assert_eq!(code, 0, "{output}");
     assert!(output.starts_with("ok"), "{output}");
+    assert!(output.contains("the HTTP API was not checked"), "{output}");
+
+    // With the API's URL, the API is checked too: a gateway of this product answers…
+    let app = TestApp::start().await;
+    env.insert("API_URL".to_string(), app.base_url.clone());
+    let (code, output) = admin(&env, &["doctor"]).await;
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("ok: the HTTP API at"), "{output}");
+    // …and nothing listening is named, with how to fix it.
+    env.insert("API_URL".to_string(), "http://127.0.0.1:9".to_string());
+    let (code, output) = admin(&env, &["doctor"]).await;
+    assert_eq!(code, 1, "{output}");
+    assert!(output.contains("problem: http://127.0.0.1:9"), "{output}");
+    assert!(output.contains("no answer"), "{output}");
+    env.remove("API_URL");
 
     // A dead-letter queue deleted: named, with how to fix it; exit 1.
     let dlq = provisioned
