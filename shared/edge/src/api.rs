@@ -402,7 +402,10 @@ pub fn check_body_size(request: &ApiRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Parses a JSON body into `T` (which should deny unknown fields). An empty body counts as `{}`.
+/// Parses a JSON body into `T` (which should deny unknown fields). An empty body counts as `{}`;
+/// any other body must be a JSON object (`[]` is not one, though serde would read a struct
+/// from it). A number with a zero fraction (`4.0`) is the integer it equals, as JSON Schema's
+/// `integer` says (#40), so clients that write every number as a float are understood.
 pub fn parse_json<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
     check_body_size(request)?;
     let body: &[u8] = if request.body().iter().all(u8::is_ascii_whitespace) {
@@ -410,15 +413,35 @@ pub fn parse_json<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiErr
     } else {
         request.body()
     };
-    serde_json::from_slice(body).map_err(|error| {
-        let what = match error.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                "malformed JSON".to_string()
+    let mut value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::invalid_request("invalid request body: malformed JSON"))?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_request(
+            "invalid request body: a JSON object is expected",
+        ));
+    }
+    integers_as_integers(&mut value);
+    serde_json::from_value(value)
+        .map_err(|error| ApiError::invalid_request(format!("invalid request body: {error}")))
+}
+
+/// Rewrites every number with a zero fraction and an integer's range as that integer.
+fn integers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            if let Some(float) = number.as_f64() {
+                let whole = float.fract() == 0.0;
+                if whole && float >= 0.0 && float < u64::MAX as f64 {
+                    *value = serde_json::Value::from(float as u64);
+                } else if whole && float < 0.0 && float >= i64::MIN as f64 {
+                    *value = serde_json::Value::from(float as i64);
+                }
             }
-            _ => error.to_string(),
-        };
-        ApiError::invalid_request(format!("invalid request body: {what}"))
-    })
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integers_as_integers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integers_as_integers),
+        _ => {}
+    }
 }
 
 /// Query parameter `name` parsed as `T`; absent is `None`, unparseable is 400.

@@ -477,3 +477,63 @@ async fn huge_cursors_read_nothing_and_never_send_an_inverted_key_range() {
         }
     }
 }
+
+/// #40 (found by Schemathesis): a body that is JSON but not an object (`[]`) is refused, as
+/// the contract's schemas say, where serde would have read a struct from the array; a number
+/// with a zero fraction is the integer it equals (JSON Schema's `integer`), where `15.0` was
+/// refused. On the old code `[]` made a conversation (201) and `15.0` was 400.
+#[tokio::test]
+async fn bodies_are_objects_and_whole_numbers_are_integers() {
+    let app = TestApp::start().await;
+    let alice = app.token(Role::EndUser, "alice");
+    let refused = app
+        .send_raw(
+            Method::POST,
+            "/v1/conversations",
+            Some(&alice),
+            Some(b"[]".to_vec()),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(refused.error_code(), "invalid_request");
+    let created = app
+        .send_raw(
+            Method::POST,
+            "/v1/conversations",
+            Some(&alice),
+            Some(b"{}".to_vec()),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+
+    let admin = app.token(Role::Admin, "admin-1");
+    let stored = app
+        .put(
+            "/v1/settings/workspace",
+            &admin,
+            json!({"help_center_articles": 15.0}),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::OK, "{:?}", stored.body);
+    assert_eq!(stored.body["help_center_articles"], 15);
+    let fractional = app
+        .put(
+            "/v1/settings/workspace",
+            &admin,
+            json!({"help_center_articles": 15.5}),
+        )
+        .await;
+    assert_eq!(
+        fractional.status,
+        StatusCode::BAD_REQUEST,
+        "{:?}",
+        fractional.body
+    );
+    let read = app.get("/v1/settings/workspace", &admin).await;
+    assert_eq!(read.body["help_center_articles"], 15);
+}
