@@ -230,19 +230,21 @@ async fn set_groups(
 ) -> Result<ApiResponse, ApiError> {
     let GroupsRequest { mut groups } = parse_json(request)?;
     let agent = agent_id(agent)?;
-    groups.sort();
-    groups.dedup();
+    // The list as sent (copies included) and each name by the rule of every group (#40: 60
+    // names with copies, and names with control characters, were taken).
     if groups.len() > MAX_AGENT_GROUPS
         || groups
             .iter()
-            .any(|g| g.trim().is_empty() || g.chars().count() > 100)
+            .any(|g| shared::workspace::check_group(g).is_err())
     {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_groups",
-            format!("up to {MAX_AGENT_GROUPS} group names of 1-100 characters"),
+            format!("up to {MAX_AGENT_GROUPS} group names of 1-100 characters, no control characters, no surrounding spaces"),
         ));
     }
+    groups.sort();
+    groups.dedup();
     let updated = backend
         .store
         .update_agent_profile(

@@ -111,11 +111,12 @@ where
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldsPatch {
-    #[serde(default)]
+    // `null` is refused for priority and tags (400), as the contract says; only group clears.
+    #[serde(default, deserialize_with = "present")]
     pub priority: Option<Priority>,
     #[serde(default, deserialize_with = "present")]
     pub group: Option<Option<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub tags: Option<Vec<String>>,
 }
 

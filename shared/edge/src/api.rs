@@ -402,13 +402,13 @@ pub fn check_body_size(request: &ApiRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Parses a JSON body into `T` (which should deny unknown fields). An empty body counts as `{}`;
-/// any other body must be a JSON object (`[]` is not one, though serde would read a struct
+/// Parses a JSON body into `T` (which should deny unknown fields). An empty body counts as `{}`
+/// (whitespace alone is not JSON: 400); any other body must be a JSON object (`[]` is not one, though serde would read a struct
 /// from it). A number with a zero fraction (`4.0`) is the integer it equals, as JSON Schema's
 /// `integer` says (#40), so clients that write every number as a float are understood.
 pub fn parse_json<T: DeserializeOwned>(request: &ApiRequest) -> Result<T, ApiError> {
     check_body_size(request)?;
-    let body: &[u8] = if request.body().iter().all(u8::is_ascii_whitespace) {
+    let body: &[u8] = if request.body().is_empty() {
         b"{}"
     } else {
         request.body()

@@ -537,3 +537,36 @@ async fn bodies_are_objects_and_whole_numbers_are_integers() {
     let read = app.get("/v1/settings/workspace", &admin).await;
     assert_eq!(read.body["help_center_articles"], 15);
 }
+
+/// #40 (found by Schemathesis): an agent's groups follow the rule of every group (no control
+/// characters, no surrounding spaces) and the contract's 50 counts the list as sent. On the
+/// old code 60 names with copies, and a name with a control character, were stored (200).
+#[tokio::test]
+async fn agent_groups_follow_the_rule_of_every_group() {
+    let app = TestApp::start().await;
+    let admin = app.token(Role::Admin, "admin-1");
+    let path = "/v1/agents/ag-1/groups";
+    let sixty: Vec<String> = (0..60).map(|n| format!("g{}", n % 30)).collect();
+    for refused in [
+        json!({"groups": ["sales", "bad\u{1}name"]}),
+        json!({"groups": [" sales"]}),
+        json!({"groups": sixty}),
+    ] {
+        let reply = app.put(path, &admin, refused.clone()).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(reply.error_code(), "invalid_groups");
+    }
+    let me = app
+        .get("/v1/agents/me", &app.token(Role::Agent, "ag-1"))
+        .await;
+    assert_eq!(me.body["groups"], json!([]), "nothing stored");
+    let stored = app
+        .put(
+            path,
+            &admin,
+            json!({"groups": ["support", "sales", "sales"]}),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::OK, "{:?}", stored.body);
+    assert_eq!(stored.body["groups"], json!(["sales", "support"]));
+}
