@@ -220,12 +220,12 @@ async fn put_workspace(
         || facts
             .groups
             .iter()
-            .any(|g| g.trim().is_empty() || g.chars().count() > 100)
+            .any(|g| shared::workspace::check_group(g).is_err())
     {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_workspace",
-            format!("groups: at most {MAX_GROUPS} names of 1-100 characters"),
+            format!("groups: at most {MAX_GROUPS} names of 1-100 characters, no control characters, no surrounding spaces"),
         ));
     }
     backend

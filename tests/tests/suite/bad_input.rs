@@ -570,3 +570,33 @@ async fn agent_groups_follow_the_rule_of_every_group() {
     assert_eq!(stored.status, StatusCode::OK, "{:?}", stored.body);
     assert_eq!(stored.body["groups"], json!(["sales", "support"]));
 }
+
+/// #40 (found by Schemathesis): the workspace's groups follow the same rule; a name with a
+/// control character was stored (200) on the old code.
+#[tokio::test]
+async fn workspace_groups_follow_the_rule_of_every_group() {
+    let app = TestApp::start().await;
+    let admin = app.token(Role::Admin, "admin-1");
+    let refused = app
+        .put(
+            "/v1/settings/workspace",
+            &admin,
+            json!({"groups": ["sales", "a\u{7f}b"]}),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(refused.error_code(), "invalid_workspace");
+    let stored = app
+        .put(
+            "/v1/settings/workspace",
+            &admin,
+            json!({"groups": ["sales"]}),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::OK, "{:?}", stored.body);
+}
