@@ -111,8 +111,8 @@ async fn reaction_jobs(queue_url: &str) -> Vec<(String, String, String, u32)> {
     }
 }
 
-#[tokio::test]
-async fn a_poison_change_holds_back_neither_its_neighbours_nor_its_other_reactions() {
+/// An app whose account subscribes a webhook to `message.created`.
+async fn app_with_a_webhook() -> TestApp {
     let app = TestApp::start().await;
     let hook = app
         .post(
@@ -122,6 +122,31 @@ async fn a_poison_change_holds_back_neither_its_neighbours_nor_its_other_reactio
         )
         .await;
     assert_eq!(hook.status, StatusCode::CREATED, "{:?}", hook.body);
+    app
+}
+
+/// Records connection `connection_id` of end user `eu-1` (as `$connect` would).
+async fn connect_end_user(app: &TestApp, backend: &shared::backend::Backend, connection_id: &str) {
+    let listener = shared::realtime::Listener {
+        account_id: app.account.id.clone(),
+        user_id: "eu-1".into(),
+        role: Role::EndUser,
+    };
+    let limits = &backend.limits;
+    shared::live::connect(
+        backend.store.as_ref(),
+        listener,
+        connection_id,
+        shared::now_ms(),
+        limits,
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_poison_change_holds_back_neither_its_neighbours_nor_its_other_reactions() {
+    let app = app_with_a_webhook().await;
     let cid = app.new_conversation("eu-1").await;
     let end_user = app.token(Role::EndUser, "eu-1");
     let mut images = Vec::new();
@@ -140,21 +165,7 @@ async fn a_poison_change_holds_back_neither_its_neighbours_nor_its_other_reactio
     let queue_url = integration_tests::fresh_queue_url().await;
     let sqs = aws_sdk_sqs::Client::new(&integration_tests::emulator_config().await);
     backend.reactions_queue = Arc::new(SqsQueue::new(sqs, &queue_url));
-    let listener = shared::realtime::Listener {
-        account_id: app.account.id.clone(),
-        user_id: "eu-1".into(),
-        role: Role::EndUser,
-    };
-    let now = shared::now_ms();
-    shared::live::connect(
-        backend.store.as_ref(),
-        listener,
-        &connection_id,
-        now,
-        &backend.limits,
-    )
-    .await
-    .unwrap();
+    connect_end_user(&app, &backend, &connection_id).await;
 
     let event = json!({"Records": [
         stream_record("100", None, Some(&images[0])),
@@ -234,15 +245,7 @@ impl Queue for RefusingQueue {
 /// number of times, then gives it up and goes on with the next (it retried without end).
 #[tokio::test]
 async fn the_local_feed_gives_a_change_up_after_its_retries_and_goes_on() {
-    let app = TestApp::start().await;
-    let hook = app
-        .post(
-            "/v1/webhooks",
-            &app.token(Role::Admin, "admin-1"),
-            json!({"url": "https://hooks.example.com/relay", "events": ["message.created"]}),
-        )
-        .await;
-    assert_eq!(hook.status, StatusCode::CREATED, "{:?}", hook.body);
+    let app = app_with_a_webhook().await;
     let cid = app.new_conversation("eu-1").await;
     let end_user = app.token(Role::EndUser, "eu-1");
     let mut changes = Vec::new();
@@ -297,15 +300,7 @@ async fn bodies_in(url: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_reaction_whose_calls_fail_through_the_fault_proxy_is_retried_alone() {
     let proxy = FaultProxy::start(&integration_tests::endpoint(), 0).await;
-    let app = TestApp::start().await;
-    let hook = app
-        .post(
-            "/v1/webhooks",
-            &app.token(Role::Admin, "admin-1"),
-            json!({"url": "https://hooks.example.com/relay", "events": ["message.created"]}),
-        )
-        .await;
-    assert_eq!(hook.status, StatusCode::CREATED, "{:?}", hook.body);
+    let app = app_with_a_webhook().await;
     let cid = app.new_conversation("eu-1").await;
     let reply = app
         .send_text(&cid, &app.token(Role::EndUser, "eu-1"), "c1", "hello")
@@ -322,21 +317,7 @@ async fn a_reaction_whose_calls_fail_through_the_fault_proxy_is_retried_alone() 
     let reactions_url = integration_tests::fresh_queue_url().await;
     let direct = aws_sdk_sqs::Client::new(&integration_tests::emulator_config().await);
     backend.reactions_queue = Arc::new(SqsQueue::new(direct, &reactions_url));
-    let listener = shared::realtime::Listener {
-        account_id: app.account.id.clone(),
-        user_id: "eu-1".into(),
-        role: Role::EndUser,
-    };
-    let now = shared::now_ms();
-    shared::live::connect(
-        backend.store.as_ref(),
-        listener,
-        &connection_id,
-        now,
-        &backend.limits,
-    )
-    .await
-    .unwrap();
+    connect_end_user(&app, &backend, &connection_id).await;
 
     proxy.fail_next(SEND_MESSAGE_BATCH, Fault::Throttle, u32::MAX);
     let event = json!({"Records": [stream_record("100", None, Some(&image))]});
