@@ -18,22 +18,23 @@ use shared::realtime::StoredChange;
 use shared::stream_reactions;
 
 /// Any event of the function, as Lambda sends it: a stream batch or a reactions queue batch.
-/// Both answers are partial batch responses (`batchItemFailures`).
-pub async fn handle_event(backend: &Backend, event: serde_json::Value) -> serde_json::Value {
-    let answer = match StreamOrQueue::from_event(event) {
-        Ok(StreamOrQueue::Stream(event)) => serde_json::to_value(handle(backend, event).await),
-        Ok(StreamOrQueue::Queue(event)) => {
+/// Both answers are partial batch responses (`batchItemFailures`). An event that cannot be
+/// read is an error, never an empty answer: the invocation fails and Lambda retries the batch
+/// (then sends it to the stream's on-failure destination, or the queue's dead-letter queue).
+pub async fn handle_event(
+    backend: &Backend,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Error> {
+    match StreamOrQueue::from_event(event).inspect_err(|error| {
+        tracing::error!(%error, "undecodable event");
+    })? {
+        StreamOrQueue::Stream(event) => serde_json::to_value(handle(backend, event).await),
+        StreamOrQueue::Queue(event) => {
             let batch = received_batch(event.records);
             let failed = handle_retries(backend, &batch).await;
             serde_json::to_value(batch_response(&batch, failed))
         }
-        Err(error) => {
-            // Not an event this function is subscribed to: nothing can be retried from it.
-            tracing::error!(%error, "undecodable event");
-            Ok(serde_json::json!({"batchItemFailures": []}))
-        }
-    };
-    answer.unwrap_or_else(|_| serde_json::json!({"batchItemFailures": []}))
+    }
 }
 
 /// Runs the reaction jobs of one batch of the reactions queue; answers the ids that failed.

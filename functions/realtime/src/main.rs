@@ -5,7 +5,9 @@
 async fn main() -> Result<(), shared::lambda::Error> {
     shared::lambda::run_events(
         shared::adapters::wiring::DYNAMODB_AND_PUSH,
-        |backend, event| async move { realtime::handle(&backend, event).await },
+        |backend, event| async move {
+            Ok::<_, std::convert::Infallible>(realtime::handle(&backend, event).await)
+        },
     )
     .await
 }

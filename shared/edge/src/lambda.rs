@@ -264,18 +264,22 @@ impl StreamOrQueue {
 }
 
 /// Runs a function whose events are not HTTP or SQS (the WebSocket API's routes, the table's
-/// change stream): `handler` takes the event as AWS sends it and answers what Lambda expects.
-pub async fn run_events<E, R, F, Fut>(links: Links, handler: F) -> Result<(), Error>
+/// change stream): `handler` takes the event as AWS sends it and answers what Lambda expects,
+/// or an error: the invocation then fails and Lambda retries the event (R31).
+pub async fn run_events<E, R, X, F, Fut>(links: Links, handler: F) -> Result<(), Error>
 where
     E: serde::de::DeserializeOwned + Send + 'static,
     R: serde::Serialize + Send + 'static,
+    X: Into<Error>,
     F: Fn(Backend, E) -> Fut + Send + Sync,
-    Fut: Future<Output = R> + Send,
+    Fut: Future<Output = Result<R, X>> + Send,
 {
     let backend = cold_start(links).await?;
     let (backend, handler) = (&backend, &handler);
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
-        Ok::<R, Error>(handler(backend.clone(), event.payload).await)
+        handler(backend.clone(), event.payload)
+            .await
+            .map_err(Into::into)
     }))
     .await
 }

@@ -172,7 +172,7 @@ async fn a_poison_change_holds_back_neither_its_neighbours_nor_its_other_reactio
         stream_record("200", None, Some(&images[1])),
         stream_record("300", None, Some(&images[2])),
     ]});
-    let answer = fan_out::handle_event(&backend, event).await;
+    let answer = fan_out::handle_event(&backend, event).await.unwrap();
     // Nothing for Lambda to retry: the batch is done.
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
     // Every change's frame reached its reader at once, the poison's too, in order.
@@ -201,7 +201,9 @@ async fn a_poison_change_holds_back_neither_its_neighbours_nor_its_other_reactio
 
     // Its retry, through the function's SQS entry, fails again while the cause lasts: the job
     // is reported and stays (the queue dead-letters it after its fifth receive).
-    let retry = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs)).await;
+    let retry = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs))
+        .await
+        .unwrap();
     assert_eq!(
         retry["batchItemFailures"],
         json!([{"itemIdentifier": jobs[0].0}]),
@@ -210,7 +212,9 @@ async fn a_poison_change_holds_back_neither_its_neighbours_nor_its_other_reactio
     // Once the cause is gone, the replay completes the reaction once, and only that reaction:
     // no frame is pushed again and the neighbours' jobs are not queued twice.
     webhooks.poisoned.store(false, Ordering::SeqCst);
-    let replay = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs)).await;
+    let replay = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs))
+        .await
+        .unwrap();
     assert_eq!(replay["batchItemFailures"], json!([]), "{replay}");
     assert_eq!(webhooks.sent_about("poison"), 1);
     assert_eq!(webhooks.sent_about("hello"), 1);
@@ -321,7 +325,7 @@ async fn a_reaction_whose_calls_fail_through_the_fault_proxy_is_retried_alone() 
 
     proxy.fail_next(SEND_MESSAGE_BATCH, Fault::Throttle, u32::MAX);
     let event = json!({"Records": [stream_record("100", None, Some(&image))]});
-    let answer = fan_out::handle_event(&backend, event).await;
+    let answer = fan_out::handle_event(&backend, event).await.unwrap();
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
     let pushed = frame(receivers[0].recv().await);
     assert_eq!(pushed["data"]["message"]["text"], "hello", "{pushed}");
@@ -336,14 +340,18 @@ async fn a_reaction_whose_calls_fail_through_the_fault_proxy_is_retried_alone() 
     assert!(bodies_in(&webhook_url).await.is_empty());
 
     // Still failing: the retry is reported, and stays queued.
-    let retry = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs)).await;
+    let retry = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs))
+        .await
+        .unwrap();
     assert_eq!(
         retry["batchItemFailures"][0]["itemIdentifier"],
         jobs[0].0.as_str()
     );
     // The calls go through again: the retry queues the event's webhook job, once.
     proxy.fail_next(SEND_MESSAGE_BATCH, Fault::Throttle, 0);
-    let retry = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs)).await;
+    let retry = fan_out::handle_event(&backend, integration_tests::sqs_event(&jobs))
+        .await
+        .unwrap();
     assert_eq!(retry["batchItemFailures"], json!([]), "{retry}");
     let delivered = bodies_in(&webhook_url).await;
     assert_eq!(delivered.len(), 1, "{delivered:?}");
@@ -430,4 +438,23 @@ async fn a_purge_of_sixty_thousand_items_finishes_across_invocations() {
             .unwrap(),
         None
     );
+}
+
+/// An event the function cannot read is an invocation error, so that Lambda retries it (a
+/// stream batch, then its on-failure destination; a queue batch, then its dead-letter queue),
+/// never a success that drops it. A readable empty batch is the positive control.
+#[tokio::test]
+async fn an_event_the_function_cannot_read_is_retried_not_dropped() {
+    let backend = shared::adapters::wiring::in_memory();
+    let unreadable = [
+        json!({"Records": [{"eventSource": "aws:sqs", "messageId": 5, "body": []}]}),
+        json!({"Records": [{"eventSource": "aws:dynamodb", "dynamodb": "not a record"}]}),
+        json!({"Records": "not a list"}),
+    ];
+    for event in unreadable {
+        let answer = fan_out::handle_event(&backend, event.clone()).await;
+        assert!(answer.is_err(), "{event} was dropped: {answer:?}");
+    }
+    let empty = fan_out::handle_event(&backend, json!({"Records": []})).await;
+    assert_eq!(empty.unwrap(), json!({"batchItemFailures": []}));
 }
