@@ -5,15 +5,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use adapters::dynamo::DynamoStore;
+use domain::model::{Role, TicketStatus};
+use domain::routing::WaitingEntry;
+use domain::rules::{hand_off, new_conversation};
+use domain::settings::Settings;
 use futures::stream::{self, StreamExt};
 use integration_tests::faults::{without_idle_polls, FaultProxy};
 use integration_tests::{emulator_config, endpoint, provisioned, TestApp};
-use shared::adapters::dynamo::DynamoStore;
-use shared::model::{Role, TicketStatus};
-use shared::ports::Store;
-use shared::routing::WaitingEntry;
-use shared::rules::{hand_off, new_conversation};
-use shared::settings::Settings;
+use use_cases::ports::Store;
 
 use crate::units::Tally;
 use crate::{ms, percentile};
@@ -32,7 +32,7 @@ async fn grow(store: &Arc<dyn Store>, account: &str, from: usize, target: usize)
         .for_each_concurrent(32, |i| {
             let store = store.clone();
             async move {
-                let now = shared::now_ms();
+                let now = domain::now_ms();
                 let mut c =
                     new_conversation(account, &format!("eu-{i}"), &Settings::default(), now);
                 if i < ASSIGNED {

@@ -22,11 +22,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use domain::model::Role;
 use futures::stream::{self, StreamExt};
 use integration_tests::agents::{agent, offered_to};
 use integration_tests::faults::{without_idle_polls, FaultProxy};
 use integration_tests::{emulator_config, endpoint, json, provisioned, TestApp};
-use shared::model::Role;
 use units::Tally;
 
 /// Every function binary (folder binaries and the settings-effects worker).
@@ -177,7 +177,7 @@ pub(crate) async fn bare_put_item(dynamo: &aws_sdk_dynamodb::Client, table: &str
     let _ = dynamo
         .put_item()
         .table_name(table)
-        .item("pk", S(format!("bench#{}", shared::ids::new_id("p"))))
+        .item("pk", S(format!("bench#{}", domain::ids::new_id("p"))))
         .item("sk", S(format!("M#{i:012}")))
         .item(
             "text",
@@ -192,7 +192,7 @@ pub(crate) async fn bare_put_item(dynamo: &aws_sdk_dynamodb::Client, table: &str
 /// only be written once its claim exists). No read, no authentication, no push.
 async fn two_ordered_conditional_puts(dynamo: &aws_sdk_dynamodb::Client, table: &str, i: usize) {
     use aws_sdk_dynamodb::types::AttributeValue::S;
-    let pk = format!("bench#{}", shared::ids::new_id("p"));
+    let pk = format!("bench#{}", domain::ids::new_id("p"));
     for (sk, body) in [
         (format!("K#author#{i}"), "a claim of seq 1".to_string()),
         (
@@ -505,21 +505,21 @@ async fn router_throughput() -> Result<(), String> {
     println!("| waiting | offers | time | offers/s | µs per decision |");
     println!("|---|---|---|---|---|");
     for waiting_count in [100usize, 1_000, 10_000] {
-        let backend = shared::adapters::wiring::in_memory();
+        let backend = adapters::wiring::in_memory();
         let account = "acct_bench";
         backend
             .bootstrap_account(account, "k1", "s")
             .await
             .map_err(|e| e.to_string())?;
-        let now = shared::now_ms();
+        let now = domain::now_ms();
         for a in 0..1_000 {
             backend
                 .store
                 .update_agent_profile(
                     account,
                     &format!("agent-{a:04}"),
-                    &shared::routing::AgentProfileChange {
-                        status: Some(shared::routing::AgentStatus::Online),
+                    &domain::routing::AgentProfileChange {
+                        status: Some(domain::routing::AgentStatus::Online),
                         capacity: Some((10, 0)),
                         groups: None,
                     },
@@ -528,15 +528,15 @@ async fn router_throughput() -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let settings = shared::settings::Settings::default();
+        let settings = domain::settings::Settings::default();
         for i in 0..waiting_count {
-            let c = shared::rules::new_conversation(
+            let c = domain::rules::new_conversation(
                 account,
                 &format!("u{i}"),
                 &settings,
                 now + i as i64,
             );
-            let c = shared::rules::hand_off(&c, None, now + i as i64).ok_or("handoff")?;
+            let c = domain::rules::hand_off(&c, None, now + i as i64).ok_or("handoff")?;
             backend
                 .store
                 .create_conversation(&c)
@@ -544,14 +544,14 @@ async fn router_throughput() -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             backend
                 .store
-                .put_waiting(&shared::routing::WaitingEntry::for_conversation(&c))
+                .put_waiting(&domain::routing::WaitingEntry::for_conversation(&c))
                 .await
                 .map_err(|e| e.to_string())?;
         }
         let started = Instant::now();
         let mut offers = 0;
         loop {
-            let made = shared::router::drain(&backend, account)
+            let made = use_cases::router::drain(&backend, account)
                 .await
                 .map_err(|e| e.to_string())?;
             offers += made;

@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use domain::model::Role;
 use futures::future::join_all;
 use integration_tests::faults::FaultProxy;
 use integration_tests::live::{LiveClient, Received};
 use integration_tests::{emulator_config, endpoint, json, provisioned, TestApp};
-use shared::backend::Limits;
-use shared::model::Role;
+use use_cases::backend::Limits;
 
 use crate::units::{prices, Tally};
 use crate::{ms, percentile};
@@ -207,8 +207,8 @@ pub async fn section() -> Result<(), String> {
         ms(percentile(&bare, 0.99))
     );
     let in_memory = TestApp::start_with(
-        shared::adapters::wiring::in_memory(),
-        std::sync::Arc::new(shared::adapters::memory::MemoryQueue::new(
+        adapters::wiring::in_memory(),
+        std::sync::Arc::new(adapters::memory::MemoryQueue::new(
             Duration::from_secs(30),
             5,
         )),

@@ -3,7 +3,7 @@
 
 use super::*;
 
-/// The key layout of the one DynamoDB table (see `shared::adapters::dynamo`).
+/// The key layout of the one DynamoDB table (see `adapters::dynamo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableSpec {
     /// Resource name in `template.yaml`.
@@ -174,7 +174,7 @@ pub fn definition(prefix: &str) -> Resources {
             // dead-letters it after the last attempt (R29).
             QueueSpec {
                 dead_letter: DeadLetterSpec {
-                    max_receive_count: shared::webhooks::MAX_ATTEMPTS,
+                    max_receive_count: domain::webhooks::MAX_ATTEMPTS,
                     ..work_queue(
                         prefix,
                         "webhook-deliveries",
@@ -205,7 +205,7 @@ pub fn definition(prefix: &str) -> Resources {
             name: format!("{prefix}-attachments"),
             env_var: "ATTACHMENTS_BUCKET",
             notification_queue: "AttachmentEventsQueue",
-            notification_prefix: shared::attachments::OBJECT_KEY_PREFIX,
+            notification_prefix: domain::attachments::OBJECT_KEY_PREFIX,
             // Any origin: the presigned URL is the permission, and it names one object.
             cors: BucketCors {
                 allowed_methods: &["POST", "GET"],

@@ -324,8 +324,8 @@ fn http_api_events_are_the_route_table_each_path_with_every_method_to_its_owner(
     // 405 + Allow); a route of another function on the same path is an explicit method route,
     // which API Gateway prefers to `ANY`.
     let mut expected = std::collections::BTreeSet::new();
-    for route in shared::routes::ROUTES {
-        let owner = shared::routes::owner_of(route.pattern).unwrap();
+    for route in edge::routes::ROUTES {
+        let owner = edge::routes::owner_of(route.pattern).unwrap();
         expected.insert((
             owner.to_string(),
             "ANY".to_string(),
@@ -569,7 +569,7 @@ fn the_api_stage_is_throttled_and_every_functions_logs_expire() {
 fn each_function_reaches_only_the_secrets_it_needs() {
     let template = template();
     let all = template["Resources"].as_mapping().unwrap();
-    let prefix = shared::adapters::dynamo::SECRETS_PREFIX;
+    let prefix = adapters::dynamo::SECRETS_PREFIX;
     for (id, function) in all
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")

@@ -1,9 +1,9 @@
 //! Agent-side steps the routing and session tests share: capacities, status, handoffs,
 //! offers and accept, all through HTTP.
 
+use domain::model::{Priority, Role};
 use reqwest::StatusCode;
 use serde_json::json;
-use shared::model::{Priority, Role};
 
 use crate::{Reply, TestApp};
 

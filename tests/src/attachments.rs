@@ -136,7 +136,7 @@ impl TestApp {
                         a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)
                     })
                     .and_then(|t| t.parse::<i64>().ok())
-                    .is_some_and(|sent| shared::now_ms() - sent > 60_000);
+                    .is_some_and(|sent| domain::now_ms() - sent > 60_000);
                 let (body, receipt) = (
                     message.body.unwrap_or_default(),
                     message.receipt_handle.unwrap_or_default(),

@@ -77,7 +77,7 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile =
-            std::env::temp_dir().join(format!("relay-chromium-{}", shared::ids::new_id("p")));
+            std::env::temp_dir().join(format!("relay-chromium-{}", domain::ids::new_id("p")));
         // The flags that keep Chromium off this machine's closed network and usable as root.
         let args = vec![
             "--headless=new".to_string(),

@@ -13,12 +13,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use shared::adapters::wiring::behavior_version;
-use shared::auth::mint_token;
-use shared::backend::Backend;
-use shared::ids::new_id;
-use shared::model::Role;
-use shared::ports::Queue;
+use adapters::wiring::behavior_version;
+use domain::ids::new_id;
+use domain::model::Role;
+use use_cases::auth::mint_token;
+use use_cases::backend::Backend;
+use use_cases::ports::Queue;
 
 pub use serde_json::json;
 
@@ -48,7 +48,7 @@ pub async fn emulator_config() -> SdkConfig {
 /// SDK configuration for an endpoint in front of the emulator (e.g. a fault proxy).
 pub async fn config_at(endpoint: &str) -> SdkConfig {
     aws_config::defaults(behavior_version())
-        .http_client(shared::http_client::https_client(Some(endpoint)))
+        .http_client(adapters::http_client::https_client(Some(endpoint)))
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -110,7 +110,7 @@ pub async fn fresh_webhook_queue_urls() -> (String, String) {
         .expect("dead-letter queue arn");
     let redrive = serde_json::json!({
         "deadLetterTargetArn": dead_arn,
-        "maxReceiveCount": shared::webhooks::MAX_ATTEMPTS.to_string(),
+        "maxReceiveCount": domain::webhooks::MAX_ATTEMPTS.to_string(),
     });
     let queue = sqs
         .create_queue()
@@ -133,7 +133,7 @@ pub async fn fresh_webhook_queue_urls() -> (String, String) {
 pub const QUICK_WEBHOOKS: local_gateway::WebhookDelivery = local_gateway::WebhookDelivery {
     allow_loopback: true,
     timeout: std::time::Duration::from_secs(2),
-    retry: shared::webhook_delivery::RetryPolicy { max_delay_secs: 1 },
+    retry: use_cases::webhook_delivery::RetryPolicy { max_delay_secs: 1 },
 };
 
 /// A tenant created for one test.
@@ -147,7 +147,7 @@ pub struct TestAccount {
 impl TestAccount {
     /// A valid token for `sub` with `role`, valid for an hour.
     pub fn token(&self, role: Role, sub: &str) -> String {
-        let now = shared::now_ms() / 1000;
+        let now = domain::now_ms() / 1000;
         mint_token(&self.id, &self.kid, &self.secret, sub, role, now, 3600)
     }
 }
@@ -160,7 +160,7 @@ pub struct TestApp {
     pub other_account: TestAccount,
     pub routing_queue: Arc<dyn Queue>,
     /// The functions' configuration, when the app made its own resources (`start_at`).
-    pub config: Option<shared::config::FunctionConfig>,
+    pub config: Option<adapters::config::FunctionConfig>,
     pub(crate) http: reqwest::Client,
 }
 
@@ -189,7 +189,7 @@ pub struct Reply {
 impl Reply {
     pub fn new(status: StatusCode, headers: &reqwest::header::HeaderMap, body: Value) -> Reply {
         let server_log = match headers
-            .get(shared::api::REQUEST_ID_HEADER)
+            .get(edge::api::REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
         {
             Some(request_id) if status.is_server_error() => server_log::lines_of(request_id),
@@ -221,7 +221,7 @@ impl TestApp {
         let provisioned = provisioned().await;
         let sdk = config_at(aws_endpoint).await;
         // Queues of this app's own, so parallel tests never take each other's messages.
-        let config = shared::config::FunctionConfig {
+        let config = adapters::config::FunctionConfig {
             table_name: provisioned.table_name.clone(),
             routing_queue_url: fresh_queue_url().await,
             settings_effects_queue_url: fresh_queue_url().await,
@@ -233,11 +233,10 @@ impl TestApp {
             reactions_queue_url: fresh_queue_url().await,
             realtime_endpoint: None,
         };
-        let backend =
-            shared::adapters::wiring::aws(&sdk, &config, shared::adapters::wiring::ALL_SERVICES);
+        let backend = adapters::wiring::aws(&sdk, &config, adapters::wiring::ALL_SERVICES);
         let mut app = Self::start_with(
             backend,
-            Arc::new(shared::adapters::sqs::SqsQueue::new(
+            Arc::new(adapters::sqs::SqsQueue::new(
                 aws_sdk_sqs::Client::new(&sdk),
                 config.routing_queue_url.clone(),
             )),
@@ -441,7 +440,7 @@ impl TestApp {
     }
 
     /// Everything stored for the conversation, read straight from the store (not via HTTP).
-    pub async fn stored_messages(&self, cid: &str) -> Vec<shared::model::Message> {
+    pub async fn stored_messages(&self, cid: &str) -> Vec<domain::model::Message> {
         self.backend
             .store
             .list_messages(&self.account.id, cid, 0, 10_000)
@@ -450,7 +449,7 @@ impl TestApp {
     }
 
     /// The conversation as stored.
-    pub async fn stored_conversation(&self, cid: &str) -> shared::model::Conversation {
+    pub async fn stored_conversation(&self, cid: &str) -> domain::model::Conversation {
         self.backend
             .store
             .get_conversation(&self.account.id, cid)
@@ -574,7 +573,7 @@ impl TestApp {
     }
 
     /// Drains the routing queue; returns the parsed routing requests.
-    pub async fn routing_requests(&self) -> Vec<shared::model::RoutingRequest> {
+    pub async fn routing_requests(&self) -> Vec<domain::model::RoutingRequest> {
         let mut out = Vec::new();
         for _ in 0..5 {
             let batch = self.routing_queue.receive(10).await.expect("receive");
@@ -653,7 +652,7 @@ pub fn sample_path(template: &str) -> String {
 }
 
 /// A request without token or body, as the gateway's `dispatch` takes it.
-pub fn bare_request(method: &str, path: &str) -> shared::api::ApiRequest {
+pub fn bare_request(method: &str, path: &str) -> edge::api::ApiRequest {
     http::Request::builder()
         .method(method)
         .uri(path)
@@ -669,7 +668,7 @@ pub struct RecordingQueue {
 
 #[async_trait::async_trait]
 impl Queue for RecordingQueue {
-    async fn send(&self, body: &str, delay_seconds: u32) -> Result<(), shared::StoreError> {
+    async fn send(&self, body: &str, delay_seconds: u32) -> Result<(), use_cases::StoreError> {
         self.sent
             .lock()
             .expect("recording queue lock")
@@ -679,13 +678,13 @@ impl Queue for RecordingQueue {
     async fn receive(
         &self,
         _max: u32,
-    ) -> Result<Vec<shared::ports::ReceivedMessage>, shared::StoreError> {
+    ) -> Result<Vec<use_cases::ports::ReceivedMessage>, use_cases::StoreError> {
         Ok(Vec::new())
     }
-    async fn acknowledge(&self, _receipt: &str) -> Result<(), shared::StoreError> {
+    async fn acknowledge(&self, _receipt: &str) -> Result<(), use_cases::StoreError> {
         Ok(())
     }
-    async fn retry_after(&self, _receipt: &str, _delay: u32) -> Result<(), shared::StoreError> {
+    async fn retry_after(&self, _receipt: &str, _delay: u32) -> Result<(), use_cases::StoreError> {
         Ok(())
     }
 }

@@ -9,11 +9,11 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use shared::adapters::memory::{MemoryPush, Outgoing};
-use shared::backend::Limits;
-use shared::ports::ChangeFeed;
-use shared::realtime::{Stored, StoredChange};
-use shared::StoreError;
+use adapters::memory::{MemoryPush, Outgoing};
+use domain::realtime::{Stored, StoredChange};
+use use_cases::backend::Limits;
+use use_cases::ports::ChangeFeed;
+use use_cases::StoreError;
 
 use crate::{emulator_config, provisioned, TestApp};
 
@@ -90,7 +90,7 @@ impl TestApp {
         consumers: local_gateway::Consumers,
     ) -> TestApp {
         let mut app = TestApp::start_at(aws_endpoint).await;
-        let feed = shared::adapters::wiring::stream_feed(
+        let feed = adapters::wiring::stream_feed(
             &emulator_config().await,
             &provisioned().await.table_stream_arn,
         )
@@ -282,7 +282,7 @@ pub fn with_sockets(
     app: &TestApp,
     connections: &[&str],
 ) -> (
-    shared::backend::Backend,
+    use_cases::backend::Backend,
     Vec<tokio::sync::mpsc::UnboundedReceiver<Outgoing>>,
 ) {
     let sockets = Arc::new(MemoryPush::default());

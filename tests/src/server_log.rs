@@ -1,6 +1,6 @@
 //! The gateway's log, captured in memory, so that a 5xx a test meets names its own cause: every
 //! request logs inside a `request{request_id=…}` span and answers the id in `x-request-id`
-//! (`shared::api::handle_logged`), and [`lines_of`] returns what was logged under that id.
+//! (`edge::api::handle_logged`), and [`lines_of`] returns what was logged under that id.
 
 use std::collections::VecDeque;
 use std::io::Write;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let sdk = shared::adapters::wiring::load_aws_config().await;
+    let sdk = adapters::wiring::load_aws_config().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let client = &client;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -10,20 +10,21 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use shared::api::{
+use domain::model::{Role, TicketStatus};
+use domain::routing::{
+    with_assignment, Agent, AgentProfileChange, AgentStatus, Offer, MAX_AGENT_GROUPS, MAX_CAPACITY,
+};
+use domain::{now_ms, rfc3339};
+use edge::api::{
     authenticate, check_body_size, handle_logged, json, parse_json, require_role,
     visible_conversation, ApiError, ApiRequest, ApiResponse,
 };
-use shared::auth::{is_safe_identifier, Principal};
-use shared::backend::Backend;
-use shared::model::{Role, TicketStatus};
-use shared::optimistic::{retry_on_conflict, Decision};
-use shared::router::{request_drain, withdraw};
-use shared::routes::{route_of, Operation, AGENT_PRESENCE};
-use shared::routing::{
-    with_assignment, Agent, AgentProfileChange, AgentStatus, Offer, MAX_AGENT_GROUPS, MAX_CAPACITY,
-};
-use shared::{now_ms, rfc3339, StoreError};
+use edge::routes::{route_of, Operation, AGENT_PRESENCE};
+use use_cases::auth::{is_safe_identifier, Principal};
+use use_cases::backend::Backend;
+use use_cases::optimistic::{retry_on_conflict, Decision};
+use use_cases::router::{request_drain, withdraw};
+use use_cases::StoreError;
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
@@ -235,7 +236,7 @@ async fn set_groups(
     if groups.len() > MAX_AGENT_GROUPS
         || groups
             .iter()
-            .any(|g| shared::workspace::check_group(g).is_err())
+            .any(|g| domain::workspace::check_group(g).is_err())
     {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -7,27 +7,27 @@
 //! - `GET /v1/conversations/{cid}/history?after_revision=&limit=` → the ticket's field changes
 //! - `GET /v1/end-users/{user_id}/conversations?limit=` → the end user's conversations
 //! - `POST /v1/conversations/{cid}/messages/{seq}/redact` → the message's tombstone (staff)
-//! - `DELETE /v1/end-users/{user_id}` → what the erasure did (admins; `shared::erasure`)
+//! - `DELETE /v1/end-users/{user_id}` → what the erasure did (admins; `use_cases::erasure`)
 
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use shared::agent_workspace::{
-    change_fields, end_user_conversations, history, list_inbox, transfer_conversation,
-};
-use shared::api::{
+use domain::rules::{clamp_page, MAX_CONVERSATION_PAGE};
+use domain::sessions::TransferTarget;
+use domain::views::{conversation_view, inbox_item_view, message_view};
+use domain::workspace::{FieldsPatch, InboxView, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE};
+use domain::{now_ms, rfc3339};
+use edge::api::{
     authenticate, check_body_size, handle_logged, json, parse_json, query_param, ApiError,
     ApiRequest, ApiResponse,
 };
-use shared::backend::Backend;
-use shared::erasure::{erase_end_user, redact_message};
-use shared::routes::{route_of, Operation, AGENT_WORKSPACE};
-use shared::rules::{clamp_page, MAX_CONVERSATION_PAGE};
-use shared::sessions::TransferTarget;
-use shared::views::{conversation_view, inbox_item_view, message_view};
-use shared::workspace::{FieldsPatch, InboxView, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE};
-use shared::{now_ms, rfc3339};
+use edge::routes::{route_of, Operation, AGENT_WORKSPACE};
+use use_cases::agent_workspace::{
+    change_fields, end_user_conversations, history, list_inbox, transfer_conversation,
+};
+use use_cases::backend::Backend;
+use use_cases::erasure::{erase_end_user, redact_message};
 
 /// Most history entries on one page.
 const MAX_HISTORY_PAGE: usize = 200;

@@ -3,9 +3,9 @@
 //! a failure waits for its next attempt in the queue itself (`webhook_delivery`), and the
 //! queue dead-letters a job after its last attempt. Every attempt is in the delivery log.
 
-use shared::backend::Backend;
-use shared::ports::{ReceivedMessage, WebhookSender};
-use shared::webhook_delivery::{deliver_batch, RetryPolicy};
+use use_cases::backend::Backend;
+use use_cases::ports::{ReceivedMessage, WebhookSender};
+use use_cases::webhook_delivery::{deliver_batch, RetryPolicy};
 
 /// Delivers one SQS batch; answers the ids of the messages to keep (retried or dead-lettered).
 pub async fn handle_batch(

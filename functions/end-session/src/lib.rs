@@ -10,7 +10,7 @@
 //! - `POST /v1/conversations/{cid}/csat` `{score, comment?}` (the end user) → 201
 //! - `GET /v1/reports/csat?from=&to=` (admins) → `{responses, average, distribution}`
 //!
-//! Each is one atomic store step (`shared::sessions`), retried on concurrent changes, so a
+//! Each is one atomic store step (`domain::sessions`), retried on concurrent changes, so a
 //! retried or raced request never half-applies, never sends two notices or two CSAT requests,
 //! and never releases capacity twice.
 
@@ -18,20 +18,20 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use shared::api::{
+use domain::model::{Conversation, Role};
+use domain::sessions::{close_ticket, end_session, SessionChange};
+use domain::surveys::{parse_report_bound, CsatAnswer, DEFAULT_REPORT_DAYS};
+use domain::{now_ms, rfc3339};
+use edge::api::{
     authenticate, check_body_size, handle_logged, json, parse_json, query_param, require_role,
     visible_conversation, ApiError, ApiRequest, ApiResponse,
 };
-use shared::auth::Principal;
-use shared::backend::Backend;
-use shared::lifecycle::{commit_with_retry, Committed};
-use shared::model::{Conversation, Role};
-use shared::router::request_drain;
-use shared::routes::{route_of, Operation, END_SESSION};
-use shared::satisfaction::{report, submit};
-use shared::sessions::{close_ticket, end_session, SessionChange};
-use shared::surveys::{parse_report_bound, CsatAnswer, DEFAULT_REPORT_DAYS};
-use shared::{now_ms, rfc3339};
+use edge::routes::{route_of, Operation, END_SESSION};
+use use_cases::auth::Principal;
+use use_cases::backend::Backend;
+use use_cases::lifecycle::{commit_with_retry, Committed};
+use use_cases::router::request_drain;
+use use_cases::satisfaction::{report, submit};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {

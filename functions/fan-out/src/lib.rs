@@ -1,5 +1,5 @@
 //! `fan-out`: the consumer of the table's change stream, and of its reactions queue (R31).
-//! Each record's images become a change (`adapters::dynamo::stream`), and the changes of the
+//! Each record's images become a change (`edge::lambda::stream_change`), and the changes of the
 //! batch are reacted to in order (`stream_reactions::fan_out`): frames first, then every other
 //! reaction, each on its own; one that fails becomes a job on the reactions queue, which this
 //! function also consumes (`stream_reactions::retry_batch`), and the next change goes on.
@@ -7,15 +7,14 @@
 //! reported by its sequence number: Lambda retries from there (bisecting, a bounded number of
 //! times, then sending the batch's description to the on-failure destination).
 
-use shared::adapters::dynamo::stream::change_of;
-use shared::backend::Backend;
-use shared::lambda::{
-    batch_response, received_batch, DynamoDbBatchItemFailure, DynamoDbEventResponse,
+use domain::realtime::StoredChange;
+use edge::lambda::{
+    batch_response, received_batch, stream_change, DynamoDbBatchItemFailure, DynamoDbEventResponse,
     DynamoDbStreamEvent, StreamOrQueue,
 };
-use shared::ports::ReceivedMessage;
-use shared::realtime::StoredChange;
-use shared::stream_reactions;
+use use_cases::backend::Backend;
+use use_cases::ports::ReceivedMessage;
+use use_cases::stream_reactions;
 
 /// Any event of the function, as Lambda sends it: a stream batch or a reactions queue batch.
 /// Both answers are partial batch responses (`batchItemFailures`). An event that cannot be
@@ -39,7 +38,7 @@ pub async fn handle_event(
 
 /// Runs the reaction jobs of one batch of the reactions queue; answers the ids that failed.
 pub async fn handle_retries(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<String> {
-    stream_reactions::retry_batch(backend, batch, shared::now_ms()).await
+    stream_reactions::retry_batch(backend, batch, domain::now_ms()).await
 }
 
 fn failure_at(sequence_number: Option<String>) -> DynamoDbEventResponse {
@@ -55,8 +54,8 @@ pub async fn handle(backend: &Backend, event: DynamoDbStreamEvent) -> DynamoDbEv
     // The changes, and beside each the sequence number of the record it came from.
     let (mut sequence_numbers, mut changes) = (Vec::new(), Vec::new());
     for record in event.records {
-        let sequence_number = record.change.sequence_number;
-        match change_of(record.change.old_image, record.change.new_image) {
+        let sequence_number = record.change.sequence_number.clone();
+        match stream_change(record) {
             Ok(Some(change)) => {
                 sequence_numbers.push(sequence_number);
                 changes.push(change);
@@ -82,7 +81,7 @@ async fn deliver(
     sequence_numbers: &[Option<String>],
     changes: &[StoredChange],
 ) -> Option<DynamoDbEventResponse> {
-    match stream_reactions::fan_out(backend, changes, shared::now_ms()).await {
+    match stream_reactions::fan_out(backend, changes, domain::now_ms()).await {
         Ok(report) => {
             tracing::info!(
                 changes = report.changes,

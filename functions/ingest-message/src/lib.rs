@@ -12,31 +12,32 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use shared::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, query_param, require_role,
-    visible_conversation, ApiError, ApiRequest, ApiResponse,
-};
-use shared::attachments::AttachmentStatus;
-use shared::auth::Principal;
-use shared::backend::Backend;
-use shared::ids::is_valid_id;
-use shared::lifecycle::commit_with_retry;
-use shared::model::{
+use domain::attachments::AttachmentStatus;
+use domain::ids::is_valid_id;
+use domain::model::{
     AppendOutcome, AuthorRole, Control, Conversation, EndUserProfile, Message, Role,
 };
-use shared::ports::update_with_retry;
-use shared::realtime::direct_push_seq;
-use shared::routes::{route_of, Operation, INGEST_MESSAGE};
-use shared::rules::{
+use domain::now_ms;
+use domain::realtime::direct_push_seq;
+use domain::rules::{
     apply_event, apply_message, build_message, check_post_allowed, check_replay, clamp_page,
     hand_off, message_changes_ticket, needs_routing, new_conversation, validate_post, visible_to,
     EventRequest, PostMessageRequest, DEFAULT_MESSAGE_PAGE, MAX_CONVERSATION_PAGE,
     MAX_HANDOFF_REASON_CHARS, MAX_MESSAGE_PAGE,
 };
-use shared::sessions::start_new_session;
-use shared::views::{conversation_view, message_view};
-use shared::workspace::with_profile;
-use shared::{now_ms, DomainError};
+use domain::sessions::start_new_session;
+use domain::views::{conversation_view, message_view};
+use domain::workspace::with_profile;
+use edge::api::{
+    authenticate, check_body_size, handle_logged, json, parse_json, query_param, require_role,
+    visible_conversation, ApiError, ApiRequest, ApiResponse,
+};
+use edge::routes::{route_of, Operation, INGEST_MESSAGE};
+use use_cases::auth::Principal;
+use use_cases::backend::Backend;
+use use_cases::lifecycle::commit_with_retry;
+use use_cases::ports::update_with_retry;
+use use_cases::DomainError;
 
 /// End users' history skips internal notes; refill a page at most this many times.
 const MAX_PAGE_REFILLS: usize = 5;
@@ -82,7 +83,7 @@ async fn request_routing(
     conversation: &Conversation,
     reason: &str,
 ) -> Result<(), ApiError> {
-    Ok(shared::router::request_routing(backend, conversation, reason).await?)
+    Ok(use_cases::router::request_routing(backend, conversation, reason).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,10 +106,10 @@ async fn create_conversation(
         .merged_into(&EndUserProfile::default())?;
     let now = now_ms();
     // R33: at most 20 new conversations an hour per end user or visitor.
-    shared::quotas::charge(
+    use_cases::quotas::charge(
         backend.store.as_ref(),
         principal,
-        &shared::quotas::CONVERSATIONS_PER_HOUR,
+        &use_cases::quotas::CONVERSATIONS_PER_HOUR,
         &[1],
         now,
     )
@@ -288,7 +289,7 @@ async fn post_message(
     // Whom it would reach is looked up while it is stored (only when it may go at once).
     let (appended, reach) = tokio::join!(
         backend.store.append_message(&message),
-        shared::live::writer_reach(backend.store.as_ref(), &conversation, &message)
+        use_cases::live::writer_reach(backend.store.as_ref(), &conversation, &message)
     );
     match appended? {
         AppendOutcome::Created(stored) => {
@@ -301,7 +302,7 @@ async fn post_message(
             );
             // Stored, so the answer is 201 whatever the push does: a failed push is the
             // fan-out's to make up for.
-            let pushed = shared::live::push_from_writer(
+            let pushed = use_cases::live::push_from_writer(
                 backend.store.as_ref(),
                 backend.push.as_ref(),
                 &conversation,
@@ -487,7 +488,7 @@ async fn handoff(
             if principal.role == Role::Integration && current.control != Control::Bot {
                 return Err(DomainError::NotUnderBotControl.into());
             }
-            if current.session == shared::model::SessionState::Ended {
+            if current.session == domain::model::SessionState::Ended {
                 return Err(DomainError::InvalidTransition(
                     "the session has ended; a new message starts a new session".into(),
                 )

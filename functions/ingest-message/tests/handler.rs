@@ -8,11 +8,11 @@ use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use serde_json::{json, Value};
 
-use shared::adapters::memory::{MemoryQueue, MemoryStore};
-use shared::auth::mint_token;
-use shared::backend::Backend;
-use shared::model::{Control, Role, RoutingRequest, SessionState};
-use shared::ports::Queue;
+use adapters::memory::{MemoryQueue, MemoryStore};
+use domain::model::{Control, Role, RoutingRequest, SessionState};
+use use_cases::auth::mint_token;
+use use_cases::backend::Backend;
+use use_cases::ports::Queue;
 
 struct Harness {
     store: Arc<MemoryStore>,
@@ -30,7 +30,7 @@ impl Harness {
         let backend = Backend {
             store: store.clone(),
             routing_queue: queue.clone(),
-            ..shared::adapters::wiring::in_memory()
+            ..adapters::wiring::in_memory()
         };
         backend
             .bootstrap_account("acme", "k1", "secret")
@@ -56,7 +56,7 @@ impl Harness {
             "secret",
             "alice",
             role,
-            shared::now_ms() / 1000,
+            domain::now_ms() / 1000,
             600,
         );
         let request = Request::builder()
@@ -123,7 +123,7 @@ async fn next_end_user_message_after_an_ended_session_starts_a_new_ticket_under_
     );
 
     // An agent ended the session (the end-session function will do this; here, straight in the store).
-    use shared::ports::ConversationStore;
+    use use_cases::ports::ConversationStore;
     let mut ended = h
         .store
         .get_conversation("acme", &cid)

@@ -19,19 +19,21 @@
 use http::StatusCode;
 use serde_json::json;
 
-use shared::api::{
+use domain::integrations::{Integration, NewIntegration};
+use domain::rules::clamp_page;
+use domain::webhooks::{NewSubscription, Subscription};
+use domain::{now_ms, rfc3339};
+use edge::api::{
     authenticate, check_body_size, handle_logged, json, parse_json, query_param, ApiError,
     ApiRequest, ApiResponse,
 };
-use shared::backend::Backend;
-use shared::integration_keys::{create, list, revoke};
-use shared::integrations::{Integration, NewIntegration};
-use shared::routes::{route_of, Operation, INTEGRATIONS};
-use shared::rules::clamp_page;
-use shared::signing_keys;
-use shared::webhook_subscriptions::{self, deliveries, subscribe, unsubscribe, MAX_DELIVERY_PAGE};
-use shared::webhooks::{NewSubscription, Subscription};
-use shared::{now_ms, rfc3339};
+use edge::routes::{route_of, Operation, INTEGRATIONS};
+use use_cases::backend::Backend;
+use use_cases::integration_keys::{create, list, revoke};
+use use_cases::signing_keys;
+use use_cases::webhook_subscriptions::{
+    self, deliveries, subscribe, unsubscribe, MAX_DELIVERY_PAGE,
+};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
@@ -87,7 +89,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
         }
         Operation::DeleteIntegration => {
             revoke(store, &principal, route.param("integration_id")).await?;
-            Ok(shared::api::no_content())
+            Ok(edge::api::no_content())
         }
         Operation::CreateWebhook => {
             let body: NewSubscription = parse_json(request)?;
@@ -105,7 +107,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
         }
         Operation::DeleteWebhook => {
             unsubscribe(store, &principal, route.param("webhook_id")).await?;
-            Ok(shared::api::no_content())
+            Ok(edge::api::no_content())
         }
         Operation::ListWebhookDeliveries => {
             let limit = clamp_page(query_param(request, "limit")?, 50, MAX_DELIVERY_PAGE);
@@ -144,7 +146,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
         }
         Operation::RevokeSigningKey => {
             signing_keys::revoke(backend, &principal, route.param("kid")).await?;
-            Ok(shared::api::no_content())
+            Ok(edge::api::no_content())
         }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),

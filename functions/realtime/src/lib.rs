@@ -9,10 +9,10 @@
 
 use http::StatusCode;
 
-use shared::api::{error_response, ApiError};
-use shared::backend::Backend;
-use shared::lambda::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use shared::live;
+use edge::api::{error_response, ApiError};
+use edge::lambda::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use use_cases::backend::Backend;
+use use_cases::live;
 
 fn status(code: StatusCode) -> ApiGatewayProxyResponse {
     let mut response = ApiGatewayProxyResponse::default();
@@ -24,7 +24,7 @@ fn refusal(error: &ApiError) -> ApiGatewayProxyResponse {
     let (parts, body) = error_response(error).into_parts();
     let mut response = status(parts.status);
     response.headers = parts.headers;
-    response.body = Some(shared::lambda::EventBody::Text(body));
+    response.body = Some(edge::lambda::EventBody::Text(body));
     response
 }
 
@@ -44,7 +44,7 @@ pub async fn handle(
     match route.as_str() {
         "$connect" => {
             let token = event.query_string_parameters.first("token");
-            match shared::websocket::open_connection(backend, token, &event.headers, &connection_id)
+            match edge::websocket::open_connection(backend, token, &event.headers, &connection_id)
                 .await
             {
                 Ok(()) => status(StatusCode::OK),
@@ -59,7 +59,7 @@ pub async fn handle(
             }
         },
         _ => {
-            let now = shared::now_ms();
+            let now = domain::now_ms();
             let outcome = match (&event.body, event.is_base64_encoded) {
                 (Some(text), false) => {
                     live::on_client_frame(

@@ -2,9 +2,9 @@
 
 // One event at a time per environment: one thread (docs/decisions.md, "One thread per function").
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_events(
-        shared::adapters::wiring::DYNAMODB_AND_PUSH,
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run_events(
+        adapters::wiring::DYNAMODB_AND_PUSH,
         |backend, event| async move {
             Ok::<_, std::convert::Infallible>(realtime::handle(&backend, event).await)
         },

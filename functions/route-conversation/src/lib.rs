@@ -5,14 +5,14 @@
 //! and ends it if so. Failed messages are reported alone (partial batch response) and
 //! dead-lettered after the queue's receive limit (R26).
 
+use domain::idle_sessions::{IdleCheck, IdleVerdict};
+use domain::model::RoutingRequest;
 use serde::Deserialize;
-use shared::backend::Backend;
-use shared::batch::run_batch;
-use shared::idle_sessions::{IdleCheck, IdleVerdict};
-use shared::model::RoutingRequest;
-use shared::ports::ReceivedMessage;
-use shared::router::{process, RouteReport};
-use shared::StoreError;
+use use_cases::backend::Backend;
+use use_cases::batch::run_batch;
+use use_cases::ports::ReceivedMessage;
+use use_cases::router::{process, RouteReport};
+use use_cases::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
@@ -32,7 +32,7 @@ pub async fn handle_request(
         || request
             .conversation_id
             .as_deref()
-            .is_some_and(|c| !shared::ids::is_valid_id("c", c))
+            .is_some_and(|c| !domain::ids::is_valid_id("c", c))
     {
         return Err(RouteError::Malformed(
             "bad account or conversation id".into(),
@@ -49,18 +49,18 @@ pub enum RoutingQueueMessage {
     IdleCheck(IdleCheck),
 }
 
-/// Judges one idle check at `now` (`shared::idle_checks`).
+/// Judges one idle check at `now` (`use_cases::idle_checks`).
 pub async fn handle_idle_check(
     backend: &Backend,
     check: &IdleCheck,
     now: i64,
 ) -> Result<IdleVerdict, RouteError> {
-    if !shared::ids::is_valid_id("c", &check.conversation_id) || check.account_id.is_empty() {
+    if !domain::ids::is_valid_id("c", &check.conversation_id) || check.account_id.is_empty() {
         return Err(RouteError::Malformed(
             "bad account or conversation id".into(),
         ));
     }
-    Ok(shared::idle_checks::check(backend, check, now).await?)
+    Ok(use_cases::idle_checks::check(backend, check, now).await?)
 }
 
 /// Processes a batch; returns the ids of the messages that failed.
@@ -79,7 +79,7 @@ pub async fn handle_batch(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<S
                     );
                 }
                 RoutingQueueMessage::IdleCheck(check) => {
-                    let verdict = handle_idle_check(backend, &check, shared::now_ms()).await?;
+                    let verdict = handle_idle_check(backend, &check, domain::now_ms()).await?;
                     tracing::debug!(?verdict, "idle check done");
                 }
             }

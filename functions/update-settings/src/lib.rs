@@ -11,22 +11,23 @@
 use http::{HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
-use shared::api::{
+use domain::model::Role;
+use domain::sessions::end_live_chat;
+use domain::settings::{readiness, EffectJob, Settings, SettingsEffect, WorkspaceFacts};
+use domain::{now_ms, rfc3339};
+use edge::api::{
     authenticate, check_body_size, handle_logged, json, parse_json, query_param, require_role,
     ApiError, ApiRequest, ApiResponse,
 };
-use shared::auth::Principal;
-use shared::backend::Backend;
-use shared::batch::run_batch;
-use shared::conversation_expiry::stamp_conversations;
-use shared::lifecycle::commit_with_retry;
-use shared::model::Role;
-use shared::ports::ReceivedMessage;
-use shared::routes::{route_of, Operation, UPDATE_SETTINGS};
-use shared::sessions::end_live_chat;
-use shared::settings::{readiness, EffectJob, Settings, SettingsEffect, WorkspaceFacts};
-use shared::settings_change::{change_settings, send_effect};
-use shared::{now_ms, rfc3339, StoreError};
+use edge::routes::{route_of, Operation, UPDATE_SETTINGS};
+use use_cases::auth::Principal;
+use use_cases::backend::Backend;
+use use_cases::batch::run_batch;
+use use_cases::conversation_expiry::stamp_conversations;
+use use_cases::lifecycle::commit_with_retry;
+use use_cases::ports::ReceivedMessage;
+use use_cases::settings_change::{change_settings, send_effect};
+use use_cases::StoreError;
 
 const DEFAULT_AUDIT_PAGE: usize = 50;
 const MAX_AUDIT_PAGE: usize = 100;
@@ -155,7 +156,7 @@ async fn list_audit(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let after: u64 = query_param(request, "cursor")?.unwrap_or(0);
-    let limit = shared::rules::clamp_page(
+    let limit = domain::rules::clamp_page(
         query_param(request, "limit")?,
         DEFAULT_AUDIT_PAGE,
         MAX_AUDIT_PAGE,
@@ -220,7 +221,7 @@ async fn put_workspace(
         || facts
             .groups
             .iter()
-            .any(|g| shared::workspace::check_group(g).is_err())
+            .any(|g| domain::workspace::check_group(g).is_err())
     {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

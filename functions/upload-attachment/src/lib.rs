@@ -9,20 +9,20 @@
 use http::StatusCode;
 use serde_json::json;
 
-use shared::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, visible_conversation, ApiError,
-    ApiRequest, ApiResponse,
-};
-use shared::attachments::{
+use domain::attachments::{
     admit, object_key, served_content_type, AdmissionError, AdmitRequest, Attachment,
     AttachmentStatus, DOWNLOAD_URL_TTL_SECS, UPLOAD_URL_TTL_SECS,
 };
-use shared::auth::Principal;
-use shared::backend::Backend;
-use shared::ids::{is_valid_id, new_id};
-use shared::routes::{route_of, Operation, UPLOAD_ATTACHMENT};
-use shared::validation::{validate, Validation};
-use shared::{now_ms, rfc3339};
+use domain::ids::{is_valid_id, new_id};
+use domain::{now_ms, rfc3339};
+use edge::api::{
+    authenticate, check_body_size, handle_logged, json, parse_json, visible_conversation, ApiError,
+    ApiRequest, ApiResponse,
+};
+use edge::routes::{route_of, Operation, UPLOAD_ATTACHMENT};
+use use_cases::auth::Principal;
+use use_cases::backend::Backend;
+use use_cases::validation::{validate, Validation};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
@@ -95,10 +95,10 @@ async fn create(
     let extension = admit(&body)?;
     let now = now_ms();
     // R33: at most 100 files or 500 MB (declared) a day per end user or visitor.
-    shared::quotas::charge(
+    use_cases::quotas::charge(
         backend.store.as_ref(),
         principal,
-        &shared::quotas::UPLOADS_PER_DAY,
+        &use_cases::quotas::UPLOADS_PER_DAY,
         &[1, body.size as u64],
         now,
     )
@@ -223,7 +223,7 @@ async fn status(
                 .objects
                 .download_url(
                     // R30: the validated copy, never the upload key.
-                    &shared::attachments::validated_key(&attachment.object_key),
+                    &domain::attachments::validated_key(&attachment.object_key),
                     &attachment.file_name,
                     content_type,
                     DOWNLOAD_URL_TTL_SECS,

@@ -2,9 +2,9 @@
 
 // One event at a time per environment: one thread (docs/decisions.md, "One thread per function").
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_http(
-        shared::adapters::wiring::DYNAMODB_AND_S3,
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run_http(
+        adapters::wiring::DYNAMODB_AND_S3,
         |backend, request| async move { upload_attachment::handle(&backend, request).await },
     )
     .await

@@ -4,14 +4,15 @@
 //! carries file purges (an expired conversation's files, a redacted message's): this function
 //! is the one that deletes files.
 
-use shared::attachments::{
+use domain::attachments::{
     parse_object_key, AttachmentQueueMessage, FilePurge, PurgedFiles, S3EventNotification,
 };
-use shared::backend::Backend;
-use shared::batch::run_batch;
-use shared::ports::ReceivedMessage;
-use shared::validation::{validate, Validation};
-use shared::{now_ms, StoreError};
+use domain::now_ms;
+use use_cases::backend::Backend;
+use use_cases::batch::run_batch;
+use use_cases::ports::ReceivedMessage;
+use use_cases::validation::{validate, Validation};
+use use_cases::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
@@ -113,7 +114,7 @@ pub async fn handle_notification(
             backend.objects.delete(&key).await?;
             continue;
         };
-        let was_pending = attachment.status == shared::attachments::AttachmentStatus::Pending;
+        let was_pending = attachment.status == domain::attachments::AttachmentStatus::Pending;
         match validate(
             backend.store.as_ref(),
             backend.objects.as_ref(),

@@ -2,9 +2,9 @@
 
 // One event at a time per environment: one thread (docs/decisions.md, "One thread per function").
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_sqs(
-        shared::adapters::wiring::DYNAMODB_AND_S3,
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run_sqs(
+        adapters::wiring::DYNAMODB_AND_S3,
         |backend, batch| async move { validate_attachment::handle_events(&backend, &batch).await },
     )
     .await

@@ -12,13 +12,13 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use shared::api::{
+use edge::api::{
     authenticate, caller_of, check_body_size, handle_logged, json, parse_json, query_param,
     ApiError, ApiRequest, ApiResponse,
 };
-use shared::backend::Backend;
-use shared::routes::{route_of, Operation, WIDGET_API};
-use shared::visitors::{admit_visitor, identify, widget_config};
+use edge::routes::{route_of, Operation, WIDGET_API};
+use use_cases::backend::Backend;
+use use_cases::visitors::{admit_visitor, identify, widget_config};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
@@ -44,7 +44,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
         Operation::GetWidgetConfig => {
             let key: String = query_param(request, "key")?
                 .ok_or_else(|| ApiError::invalid_request("query parameter key is required"))?;
-            let config = widget_config(backend, &key, shared::now_ms()).await?;
+            let config = widget_config(backend, &key, domain::now_ms()).await?;
             Ok(json(StatusCode::OK, &config))
         }
         Operation::CreateVisitor => {
@@ -53,7 +53,7 @@ async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse
                 backend,
                 &body.widget_key,
                 &caller_of(request),
-                shared::now_ms(),
+                domain::now_ms(),
             )
             .await?;
             Ok(json(StatusCode::CREATED, &visitor))

@@ -16,15 +16,15 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use adapters::config::FunctionConfig;
+use adapters::memory::MemoryPush;
+use adapters::wiring::load_aws_config;
+use domain::rules::MAX_BODY_BYTES;
+use edge::api::{ApiError, ApiRequest, ApiResponse};
 use http::{Method, StatusCode};
-use shared::adapters::memory::MemoryPush;
-use shared::adapters::wiring::load_aws_config;
-use shared::api::{ApiError, ApiRequest, ApiResponse};
-use shared::backend::{dev_signing_secret, Backend, DEMO_ACCOUNT, DEV_KID};
-use shared::config::FunctionConfig;
-use shared::ports::{LocalBucket, LocalGrant, LOCAL_OBJECTS_PATH};
-use shared::ports::{Queue, ReceivedMessage, WebhookSender};
-use shared::rules::MAX_BODY_BYTES;
+use use_cases::backend::{dev_signing_secret, Backend, DEMO_ACCOUNT, DEV_KID};
+use use_cases::ports::{LocalBucket, LocalGrant, LOCAL_OBJECTS_PATH};
+use use_cases::ports::{Queue, ReceivedMessage, WebhookSender};
 
 pub mod pages;
 pub mod realtime;
@@ -47,26 +47,25 @@ impl std::fmt::Display for BackendKind {
 
 /// Physical-name prefix of the emulator resources (`RELAY_RESOURCE_PREFIX`, default `relay`).
 pub fn resource_prefix() -> String {
-    shared::config::optional("RELAY_RESOURCE_PREFIX")
+    adapters::config::optional("RELAY_RESOURCE_PREFIX")
         .unwrap_or_else(|| infra::DEFAULT_PREFIX.into())
 }
 
 /// Builds the backend the environment asks for, creating missing AWS resources, and bootstraps
 /// the demo account with its dev key.
 pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::error::Error>> {
-    let (backend, kind) = match shared::config::optional("AWS_ENDPOINT_URL") {
-        None => (shared::adapters::wiring::in_memory(), BackendKind::InMemory),
+    let (backend, kind) = match adapters::config::optional("AWS_ENDPOINT_URL") {
+        None => (adapters::wiring::in_memory(), BackendKind::InMemory),
         Some(endpoint) => {
             let sdk = load_aws_config().await;
             let provisioned = infra::ensure(&sdk, &infra::definition(&resource_prefix())).await?;
-            let mut backend = shared::adapters::wiring::aws(
+            let mut backend = adapters::wiring::aws(
                 &sdk,
                 &function_config(&provisioned)?,
-                shared::adapters::wiring::ALL_SERVICES,
+                adapters::wiring::ALL_SERVICES,
             );
-            backend.local_changes = Some(
-                shared::adapters::wiring::stream_feed(&sdk, &provisioned.table_stream_arn).await?,
-            );
+            backend.local_changes =
+                Some(adapters::wiring::stream_feed(&sdk, &provisioned.table_stream_arn).await?);
             (
                 backend,
                 BackendKind::Aws {
@@ -82,13 +81,13 @@ pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::e
     // The demo's agent can take conversations from the start (an admin's step otherwise).
     let demo_agent = backend.store.get_agent(DEMO_ACCOUNT, DEMO_AGENT).await?;
     if demo_agent.is_none_or(|agent| agent.cap_messaging == 0) {
-        let capacity = shared::routing::AgentProfileChange {
+        let capacity = domain::routing::AgentProfileChange {
             capacity: Some((3, 0)),
             ..Default::default()
         };
         backend
             .store
-            .update_agent_profile(DEMO_ACCOUNT, DEMO_AGENT, &capacity, shared::now_ms())
+            .update_agent_profile(DEMO_ACCOUNT, DEMO_AGENT, &capacity, domain::now_ms())
             .await?;
     }
     Ok((backend, kind))
@@ -123,7 +122,7 @@ pub fn function_config(
 /// Sends a request to the function the route table names for it (as API Gateway's routes
 /// do); a path no route serves is 404, a wrong method on a served path 405 with `Allow`.
 pub async fn dispatch(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    let function = shared::routes::function_for(request.method().as_str(), request.uri().path());
+    let function = edge::routes::function_for(request.method().as_str(), request.uri().path());
     call_function(function.unwrap_or_default(), backend, request).await
 }
 
@@ -131,7 +130,7 @@ pub async fn dispatch(backend: &Backend, request: ApiRequest) -> ApiResponse {
 /// No function of that name (a path no route serves; on AWS, API Gateway answers it): a logged
 /// 404 like every other answer.
 pub async fn call_function(function: &str, backend: &Backend, request: ApiRequest) -> ApiResponse {
-    use shared::routes;
+    use edge::routes;
     match function {
         routes::INGEST_MESSAGE => ingest_message::handle(backend, request).await,
         routes::UPDATE_SETTINGS => update_settings::handle(backend, request).await,
@@ -141,7 +140,7 @@ pub async fn call_function(function: &str, backend: &Backend, request: ApiReques
         routes::WIDGET_API => widget_api::handle(backend, request).await,
         routes::AGENT_WORKSPACE => agent_workspace::handle(backend, request).await,
         routes::INTEGRATIONS => integrations::handle(backend, request).await,
-        _ => shared::api::refuse_logged(&request, ApiError::route_not_found()).await,
+        _ => edge::api::refuse_logged(&request, ApiError::route_not_found()).await,
     }
 }
 
@@ -172,14 +171,14 @@ pub struct WebhookDelivery {
     /// `RELAY_ALLOW_LOOPBACK_WEBHOOKS=1`: `http://127.0.0.1` receivers are allowed (never on AWS).
     pub allow_loopback: bool,
     pub timeout: Duration,
-    pub retry: shared::webhook_delivery::RetryPolicy,
+    pub retry: use_cases::webhook_delivery::RetryPolicy,
 }
 
 impl WebhookDelivery {
     pub fn from_env() -> Self {
         Self {
             allow_loopback: std::env::var("RELAY_ALLOW_LOOPBACK_WEBHOOKS").as_deref() == Ok("1"),
-            timeout: shared::adapters::webhook_http::DELIVERY_TIMEOUT,
+            timeout: adapters::webhook_http::DELIVERY_TIMEOUT,
             retry: Default::default(),
         }
     }
@@ -214,7 +213,7 @@ pub fn spawn_consumers(backend: Backend, which: Consumers) -> Vec<JoinHandle<()>
         backend.reactions_queue.clone(),
         Arc::new(|backend, batch| {
             Box::pin(async move {
-                shared::stream_reactions::retry_batch(&backend, &batch, shared::now_ms()).await
+                use_cases::stream_reactions::retry_batch(&backend, &batch, domain::now_ms()).await
             })
         }),
     ));
@@ -228,10 +227,8 @@ pub fn spawn_consumers(backend: Backend, which: Consumers) -> Vec<JoinHandle<()>
         ));
     }
     let delivery = which.webhooks;
-    match shared::adapters::webhook_http::HttpWebhookSender::new(
-        delivery.allow_loopback,
-        delivery.timeout,
-    ) {
+    match adapters::webhook_http::HttpWebhookSender::new(delivery.allow_loopback, delivery.timeout)
+    {
         Ok(sender) => {
             let sender: Arc<dyn WebhookSender> = Arc::new(sender);
             consumers.push((
@@ -304,7 +301,7 @@ async fn serve_local_object(
     let Some(grant) = objects.verify(
         &key,
         parts.uri.query().unwrap_or_default(),
-        shared::now_ms(),
+        domain::now_ms(),
     ) else {
         return plain(StatusCode::FORBIDDEN, "AccessDenied");
     };
@@ -354,7 +351,7 @@ async fn serve_one(
     // What API Gateway reports as `sourceIp`.
     parts
         .extensions
-        .insert(shared::api::SourceAddress(peer.ip().to_string()));
+        .insert(edge::api::SourceAddress(peer.ip().to_string()));
     if let Some(objects) = backend.local_objects.as_ref() {
         if parts.uri.path().starts_with(LOCAL_OBJECTS_PATH) {
             return Ok(serve_local_object(objects.as_ref(), parts, body).await);
@@ -373,7 +370,7 @@ async fn serve_one(
         Err(_) => {
             let mut request = ApiRequest::new(Bytes::new());
             (*request.method_mut(), *request.uri_mut()) = head;
-            shared::api::refuse_logged(&request, ApiError::payload_too_large()).await
+            edge::api::refuse_logged(&request, ApiError::payload_too_large()).await
         }
     };
     let (parts, body) = response.into_parts();

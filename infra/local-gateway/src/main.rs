@@ -10,10 +10,10 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use shared::adapters::wiring::load_aws_config;
-use shared::auth::mint_token;
-use shared::backend::{dev_signing_secret, DEMO_ACCOUNT, DEV_KID};
-use shared::model::Role;
+use adapters::wiring::load_aws_config;
+use domain::model::Role;
+use use_cases::auth::mint_token;
+use use_cases::backend::{dev_signing_secret, DEMO_ACCOUNT, DEV_KID};
 
 const USAGE: &str = "usage: local-gateway [serve | token --role ROLE --sub USER [--account ACCT] [--kid KID] [--ttl SECONDS] | provision | export-resources]";
 
@@ -34,13 +34,13 @@ fn token(args: &[String]) -> Result<String, String> {
         .map(|t| t.parse().map_err(|_| "--ttl must be a number of seconds"))
         .transpose()?
         .unwrap_or(3600);
-    if !(1..=shared::auth::MAX_TOKEN_LIFETIME_SECS).contains(&ttl) {
+    if !(1..=use_cases::auth::MAX_TOKEN_LIFETIME_SECS).contains(&ttl) {
         return Err(format!(
             "--ttl must be 1 to {} seconds (tokens live at most a week)",
-            shared::auth::MAX_TOKEN_LIFETIME_SECS
+            use_cases::auth::MAX_TOKEN_LIFETIME_SECS
         ));
     }
-    let now = shared::now_ms() / 1000;
+    let now = domain::now_ms() / 1000;
     Ok(mint_token(
         &account,
         &kid,
@@ -53,7 +53,7 @@ fn token(args: &[String]) -> Result<String, String> {
 }
 
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
-    let port: u16 = match shared::config::optional("PORT") {
+    let port: u16 = match adapters::config::optional("PORT") {
         Some(p) => p
             .parse()
             .map_err(|_| format!("PORT must be a port number, got {p:?}"))?,
@@ -67,7 +67,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     println!("demo account `{DEMO_ACCOUNT}`, key `{DEV_KID}`; mint a token with: cargo run -p local-gateway -- token --role end_user --sub alice");
     // Tokens in the fragment: the browser keeps them, no server ever receives them.
     let console = |role: Role, sub: &str| {
-        let now = shared::now_ms() / 1000;
+        let now = domain::now_ms() / 1000;
         let token = mint_token(
             DEMO_ACCOUNT,
             DEV_KID,
@@ -99,14 +99,14 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::logging::init();
+    edge::logging::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result: Result<(), Box<dyn std::error::Error>> = match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("token") => token(&args).map(|t| println!("{t}")).map_err(Into::into),
         Some("provision") => {
             async {
-                if shared::config::optional("AWS_ENDPOINT_URL").is_none() {
+                if adapters::config::optional("AWS_ENDPOINT_URL").is_none() {
                     return Err(
                         "provision needs AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566)".into(),
                     );

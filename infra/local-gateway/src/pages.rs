@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::Full;
 
-use shared::backend::{Backend, DEMO_ACCOUNT};
+use use_cases::backend::{Backend, DEMO_ACCOUNT};
 
 /// (path, content type, body) of every static file.
 const FILES: &[(&str, &str, &str)] = &[
@@ -93,7 +93,7 @@ pub async fn serve(backend: &Backend, uri: &http::Uri) -> hyper::Response<Full<B
                     .find(|(k, _)| k == "account")
                     .map(|(_, v)| v.into_owned())
             })
-            .filter(|a| shared::auth::is_safe_identifier(a))
+            .filter(|a| use_cases::auth::is_safe_identifier(a))
             .unwrap_or_else(|| DEMO_ACCOUNT.into());
         let plain = |status: StatusCode, text: &'static str| {
             hyper::Response::builder()

@@ -16,13 +16,13 @@ use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFr
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use tokio_tungstenite::WebSocketStream;
 
-use shared::adapters::memory::{MemoryPush, Outgoing};
-use shared::api::ApiError;
-use shared::backend::Backend;
-use shared::live;
-use shared::ports::ChangeFeed;
-use shared::realtime::{StoredChange, MAX_CLIENT_FRAME_BYTES};
-use shared::stream_reactions;
+use adapters::memory::{MemoryPush, Outgoing};
+use domain::realtime::{StoredChange, MAX_CLIENT_FRAME_BYTES};
+use edge::api::ApiError;
+use use_cases::backend::Backend;
+use use_cases::live;
+use use_cases::ports::ChangeFeed;
+use use_cases::stream_reactions;
 
 /// The path of the WebSocket API.
 pub const REALTIME_PATH: &str = "/v1/realtime";
@@ -41,7 +41,7 @@ pub fn is_upgrade(request: &hyper::Request<Incoming>) -> bool {
 }
 
 fn refuse(error: ApiError) -> hyper::Response<Full<Bytes>> {
-    let (parts, body) = shared::api::error_response(&error).into_parts();
+    let (parts, body) = edge::api::error_response(&error).into_parts();
     hyper::Response::from_parts(parts, Full::new(Bytes::from(body)))
 }
 
@@ -55,9 +55,9 @@ pub async fn upgrade(
     let Some(key) = request.headers().get("sec-websocket-key").cloned() else {
         return refuse(ApiError::invalid_request("not a WebSocket handshake"));
     };
-    let token = shared::websocket::token_of_query(request.uri().query());
-    let connection_id = shared::ids::new_id("ws");
-    if let Err(refused) = shared::websocket::open_connection(
+    let token = edge::websocket::token_of_query(request.uri().query());
+    let connection_id = domain::ids::new_id("ws");
+    if let Err(refused) = edge::websocket::open_connection(
         &backend,
         token.as_deref(),
         request.headers(),
@@ -116,7 +116,7 @@ async fn run_socket(
                         backend.push.as_ref(),
                         connection_id,
                         text.as_str(),
-                        shared::now_ms(),
+                        domain::now_ms(),
                     )
                     .await;
                     if let Err(error) = handled {
@@ -125,7 +125,7 @@ async fn run_socket(
                 }
                 Some(Ok(WsMessage::Binary(_))) => {
                     let refused = live::refuse_binary_frame(
-                        backend.push.as_ref(), connection_id, shared::now_ms()).await;
+                        backend.push.as_ref(), connection_id, domain::now_ms()).await;
                     if let Err(error) = refused {
                         tracing::warn!(%error, connection_id, "refusing a binary frame failed");
                     }
@@ -199,7 +199,7 @@ pub async fn fan_out_with_retries(
 ) -> usize {
     let (mut attempts, mut given_up) = (0, 0);
     while !changes.is_empty() {
-        match stream_reactions::fan_out(backend, &changes, shared::now_ms()).await {
+        match stream_reactions::fan_out(backend, &changes, domain::now_ms()).await {
             Ok(_) => changes.clear(),
             Err(failed) => {
                 changes.drain(..failed.index);

@@ -11,12 +11,12 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use shared::auth::{mint_token, Principal, MAX_TOKEN_LIFETIME_SECS};
-use shared::backend::Backend;
-use shared::config::FunctionConfig;
-use shared::model::Role;
-use shared::signing_keys;
+use adapters::config::FunctionConfig;
+use domain::model::Role;
 use thiserror::Error;
+use use_cases::auth::{mint_token, Principal, MAX_TOKEN_LIFETIME_SECS};
+use use_cases::backend::Backend;
+use use_cases::signing_keys;
 
 pub const USAGE: &str = "usage: relay-admin [--stack NAME] <command>
   create-account --account ACCT [--name NAME] [--admin ID] [--secret-file PATH]
@@ -201,7 +201,7 @@ pub async fn run(args: &[String], env: Lookup<'_>, out: &mut dyn Write) -> Resul
     for name in required {
         args.required(name)?;
     }
-    let sdk = shared::adapters::wiring::load_aws_config().await;
+    let sdk = adapters::wiring::load_aws_config().await;
     let outputs = match args.option("stack") {
         Some(stack) => Some(stack_outputs(&sdk, stack).await?),
         None => None,
@@ -211,13 +211,13 @@ pub async fn run(args: &[String], env: Lookup<'_>, out: &mut dyn Write) -> Resul
         None => env(name),
     };
     let backend = || -> Result<Backend, AdminError> {
-        Ok(shared::adapters::wiring::aws(
+        Ok(adapters::wiring::aws(
             &sdk,
             &config_of(&lookup)?,
-            shared::adapters::wiring::ALL_SERVICES,
+            adapters::wiring::ALL_SERVICES,
         ))
     };
-    let now = shared::now_ms();
+    let now = domain::now_ms();
     match words.as_slice() {
         ["create-account"] => {
             args.only(&["account", "name", "admin", "secret-file"])?;
@@ -263,7 +263,7 @@ pub async fn run(args: &[String], env: Lookup<'_>, out: &mut dyn Write) -> Resul
                 .await
                 .map_err(failed)?
             {
-                writeln!(out, "{} {}", key.kid, shared::rfc3339(key.created_at)).map_err(failed)?;
+                writeln!(out, "{} {}", key.kid, domain::rfc3339(key.created_at)).map_err(failed)?;
             }
             Ok(())
         }
@@ -281,7 +281,7 @@ pub async fn run(args: &[String], env: Lookup<'_>, out: &mut dyn Write) -> Resul
             let role = Role::parse(args.required("role")?)
                 .ok_or_else(|| usage("--role is end_user, agent or admin"))?;
             let sub = args.required("sub")?;
-            if !shared::ids::is_safe_identifier(sub) {
+            if !domain::ids::is_safe_identifier(sub) {
                 return Err(usage("--sub takes letters, digits, '-', '_' or '.'"));
             }
             let ttl: i64 = match args.option("ttl") {

@@ -10,7 +10,7 @@ async fn main() -> ExitCode {
         println!("{}", relay_admin::USAGE);
         return ExitCode::from(if args.is_empty() { 2 } else { 0 });
     }
-    let env = |name: &str| shared::config::optional(name);
+    let env = |name: &str| adapters::config::optional(name);
     let mut out = std::io::stdout();
     match relay_admin::run(&args, &env, &mut out).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,8 +28,8 @@ async fn the_readmes_relay_admin_commands_run_against_the_emulator() {
         .join("\n");
     assert!(script.matches("$ADMIN_CLI").count() >= 2, "{script}");
 
-    let prefix = format!("rd{}", &shared::ids::new_id("x")[2..10]);
-    let sdk = shared::adapters::wiring::load_aws_config().await;
+    let prefix = format!("rd{}", &domain::ids::new_id("x")[2..10]);
+    let sdk = adapters::wiring::load_aws_config().await;
     let resources = infra::definition(&prefix);
     let provisioned = infra::ensure(&sdk, &resources).await.expect("provision");
     let work = std::env::temp_dir().join(&prefix);

@@ -9,9 +9,9 @@ use aws_sdk_apigatewaymanagement::error::ProvideErrorMetadata;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_apigatewaymanagement::Client;
 
-use crate::error::StoreError;
 use crate::on_demand::OnDemand;
-use crate::ports::{Push, PushOutcome};
+use use_cases::error::StoreError;
+use use_cases::ports::{Push, PushOutcome};
 
 /// The connections of one WebSocket API stage.
 pub struct ApiGatewayPush {

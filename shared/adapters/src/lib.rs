@@ -15,17 +15,10 @@ pub mod wiring;
 pub mod config;
 pub mod http_client;
 
-// The layers below, at the paths these modules use (`crate::ports`, `crate::model`…).
-use domain::{
-    attachments, ids, integrations, model, now_ms, realtime, routing, rules, sessions, settings,
-    webhooks, workspace,
-};
-use use_cases::{backend, error, ports};
-
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-use crate::error::StoreError;
+use use_cases::error::StoreError;
 
 /// The SDK operation an error type belongs to (`PutItemError` → `PutItem`), so a logged
 /// storage failure names the call that failed.

@@ -14,9 +14,9 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::error::StoreError;
 use crate::on_demand::OnDemand;
-use crate::ports::{ObjectHead, ObjectStore, UploadTarget};
+use use_cases::error::StoreError;
+use use_cases::ports::{ObjectHead, ObjectStore, UploadTarget};
 
 /// The attachments bucket on S3 (or an emulator: path-style addressing when an endpoint is set).
 #[derive(Clone)]
@@ -296,7 +296,7 @@ impl ObjectStore for S3Objects {
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .response_content_disposition(crate::attachments::content_disposition(file_name))
+            .response_content_disposition(domain::attachments::content_disposition(file_name))
             .response_content_type(content_type)
             .presigned(presigning)
             .await

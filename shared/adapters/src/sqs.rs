@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
 use aws_sdk_sqs::Client;
 
-use crate::error::StoreError;
 use crate::on_demand::OnDemand;
-use crate::ports::{Queue, ReceivedMessage};
+use use_cases::error::StoreError;
+use use_cases::ports::{Queue, ReceivedMessage};
 
 #[derive(Clone)]
 pub struct SqsQueue {

@@ -11,8 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest_webhooks as reqwest;
 
-use crate::ports::WebhookSender;
-use crate::webhooks::{check_url, is_public};
+use domain::webhooks::{check_url, is_public};
+use use_cases::ports::WebhookSender;
 
 /// How long a receiver has to answer (spec: 10 s).
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -13,10 +13,10 @@ use super::memory::{MemoryObjects, MemoryPush, MemoryQueue, MemoryStore};
 use super::on_demand::OnDemand;
 use super::s3::S3Objects;
 use super::sqs::SqsQueue;
-use crate::backend::Backend;
 use crate::config::FunctionConfig;
-use crate::error::StoreError;
-use crate::ports::{ObjectStore, Push, PushOutcome, Queue};
+use use_cases::backend::Backend;
+use use_cases::error::StoreError;
+use use_cases::ports::{ObjectStore, Push, PushOutcome, Queue};
 
 /// The AWS SDK behaviour version, pinned so SDK upgrades cannot change defaults silently.
 pub fn behavior_version() -> BehaviorVersion {
@@ -217,7 +217,10 @@ impl Queue for NotLinked {
     async fn send(&self, _body: &str, _delay_seconds: u32) -> Result<(), StoreError> {
         self.refuse()
     }
-    async fn receive(&self, _max: u32) -> Result<Vec<crate::ports::ReceivedMessage>, StoreError> {
+    async fn receive(
+        &self,
+        _max: u32,
+    ) -> Result<Vec<use_cases::ports::ReceivedMessage>, StoreError> {
         self.refuse()
     }
     async fn acknowledge(&self, _receipt: &str) -> Result<(), StoreError> {
@@ -249,13 +252,13 @@ impl ObjectStore for NotLinked {
         _content_type: &str,
         _max_bytes: u64,
         _ttl_secs: u64,
-    ) -> Result<crate::ports::UploadTarget, StoreError> {
+    ) -> Result<use_cases::ports::UploadTarget, StoreError> {
         self.refuse()
     }
     async fn object_head(
         &self,
         _key: &str,
-    ) -> Result<Option<crate::ports::ObjectHead>, StoreError> {
+    ) -> Result<Option<use_cases::ports::ObjectHead>, StoreError> {
         self.refuse()
     }
     async fn read_prefix(
@@ -314,7 +317,7 @@ pub fn in_memory() -> Backend {
         settings_effects_queue: queue(),
         webhook_queue: Arc::new(MemoryQueue::new(
             MEMORY_QUEUE_VISIBILITY,
-            crate::webhooks::MAX_ATTEMPTS,
+            domain::webhooks::MAX_ATTEMPTS,
         )),
         reactions_queue: queue(),
         objects: objects.clone(),
@@ -345,11 +348,11 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
         push: (links.push)(sdk, config),
         local_objects: None,
         local_changes: None,
-        limits: crate::backend::Limits {
+        limits: use_cases::backend::Limits {
             // An emulator's calls may take as long as its SDK timeouts allow.
             request_deadline: match sdk.endpoint_url() {
                 Some(_) => EMULATOR_TIMEOUTS.operation,
-                None => crate::backend::REQUEST_DEADLINE,
+                None => use_cases::backend::REQUEST_DEADLINE,
             },
             ..Default::default()
         },
@@ -361,11 +364,26 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
 pub async fn stream_feed(
     sdk: &SdkConfig,
     stream_arn: &str,
-) -> Result<Arc<dyn crate::ports::ChangeFeed>, StoreError> {
+) -> Result<Arc<dyn use_cases::ports::ChangeFeed>, StoreError> {
     let feed = super::dynamo::stream::DynamoStreamFeed::start(
         aws_sdk_dynamodbstreams::Client::new(sdk),
         stream_arn,
     )
     .await?;
     Ok(Arc::new(feed))
+}
+
+/// The client webhook deliveries go out through on AWS: public addresses only (no loopback,
+/// R33's SSRF guard) and the delivery timeout.
+pub fn webhook_sender() -> Result<crate::webhook_http::HttpWebhookSender, String> {
+    crate::webhook_http::HttpWebhookSender::new(false, crate::webhook_http::DELIVERY_TIMEOUT)
+}
+
+/// The change one record of the table's stream describes: its two images decoded in the
+/// table's item format (`dynamo::stream`), which is chosen here, with the table.
+pub fn stream_change(
+    old_image: serde_dynamo::Item,
+    new_image: serde_dynamo::Item,
+) -> Result<Option<domain::realtime::StoredChange>, StoreError> {
+    crate::dynamo::stream::change_of(old_image, new_image)
 }

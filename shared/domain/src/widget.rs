@@ -1,6 +1,6 @@
 //! The embeddable widget (spec "Widget (browser)", R28): the public widget key that names an
 //! account, the origins a browser may call from, anonymous visitors and their rate limit.
-//! Pure logic; the use cases in `shared::widget` store and sign.
+//! Pure logic; the use cases in `use_cases::visitors` store and sign.
 
 use crate::ids::{is_valid_id, new_id};
 

@@ -9,11 +9,11 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::auth::{bearer_token, verify_token, AuthError, Principal};
-use crate::error::{DomainError, StoreError};
-use crate::model::Role;
-use crate::rules::MAX_BODY_BYTES;
-use crate::visitors::{check_end_user_origin, Caller, WidgetError};
+use domain::model::Role;
+use domain::rules::MAX_BODY_BYTES;
+use use_cases::auth::{bearer_token, verify_token, AuthError, Principal};
+use use_cases::error::{DomainError, StoreError};
+use use_cases::visitors::{check_end_user_origin, Caller, WidgetError};
 
 pub type ApiRequest = Request<Bytes>;
 pub type ApiResponse = Response<String>;
@@ -127,9 +127,9 @@ impl From<DomainError> for ApiError {
     }
 }
 
-impl From<crate::attachments::AdmissionError> for ApiError {
-    fn from(error: crate::attachments::AdmissionError) -> Self {
-        use crate::attachments::AdmissionError as E;
+impl From<domain::attachments::AdmissionError> for ApiError {
+    fn from(error: domain::attachments::AdmissionError) -> Self {
+        use domain::attachments::AdmissionError as E;
         let message = error.to_string();
         let unprocessable =
             |code| Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message.clone());
@@ -146,23 +146,23 @@ impl From<crate::attachments::AdmissionError> for ApiError {
     }
 }
 
-impl From<crate::settings::SettingsError> for ApiError {
-    fn from(error: crate::settings::SettingsError) -> Self {
+impl From<domain::settings::SettingsError> for ApiError {
+    fn from(error: domain::settings::SettingsError) -> Self {
         let message = error.to_string();
         match error {
-            crate::settings::SettingsError::Unknown(_) => {
+            domain::settings::SettingsError::Unknown(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "unknown_setting", message)
             }
-            crate::settings::SettingsError::Invalid { .. } => {
+            domain::settings::SettingsError::Invalid { .. } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_setting", message)
             }
         }
     }
 }
 
-impl From<crate::settings_change::ChangeError> for ApiError {
-    fn from(error: crate::settings_change::ChangeError) -> Self {
-        use crate::settings_change::ChangeError as E;
+impl From<use_cases::settings_change::ChangeError> for ApiError {
+    fn from(error: use_cases::settings_change::ChangeError) -> Self {
+        use use_cases::settings_change::ChangeError as E;
         match error {
             E::Settings(error) => error.into(),
             E::VersionConflict { current } => Self::new(
@@ -199,9 +199,9 @@ impl From<WidgetError> for ApiError {
     }
 }
 
-impl From<crate::agent_workspace::WorkspaceError> for ApiError {
-    fn from(error: crate::agent_workspace::WorkspaceError) -> Self {
-        use crate::agent_workspace::WorkspaceError as E;
+impl From<use_cases::agent_workspace::WorkspaceError> for ApiError {
+    fn from(error: use_cases::agent_workspace::WorkspaceError) -> Self {
+        use use_cases::agent_workspace::WorkspaceError as E;
         let message = error.to_string();
         match error {
             E::Forbidden(_) => Self::forbidden("forbidden", message),
@@ -213,9 +213,9 @@ impl From<crate::agent_workspace::WorkspaceError> for ApiError {
     }
 }
 
-impl From<crate::integration_keys::IntegrationError> for ApiError {
-    fn from(error: crate::integration_keys::IntegrationError) -> Self {
-        use crate::integration_keys::IntegrationError as E;
+impl From<use_cases::integration_keys::IntegrationError> for ApiError {
+    fn from(error: use_cases::integration_keys::IntegrationError) -> Self {
+        use use_cases::integration_keys::IntegrationError as E;
         let message = error.to_string();
         match error {
             E::NotAdmin => Self::forbidden("forbidden", message),
@@ -228,9 +228,9 @@ impl From<crate::integration_keys::IntegrationError> for ApiError {
     }
 }
 
-impl From<crate::satisfaction::SurveyError> for ApiError {
-    fn from(error: crate::satisfaction::SurveyError) -> Self {
-        use crate::satisfaction::SurveyError as E;
+impl From<use_cases::satisfaction::SurveyError> for ApiError {
+    fn from(error: use_cases::satisfaction::SurveyError) -> Self {
+        use use_cases::satisfaction::SurveyError as E;
         let message = error.to_string();
         match error {
             E::Forbidden(_) => Self::forbidden("forbidden", message),
@@ -241,9 +241,9 @@ impl From<crate::satisfaction::SurveyError> for ApiError {
     }
 }
 
-impl From<crate::signing_keys::SigningKeyError> for ApiError {
-    fn from(error: crate::signing_keys::SigningKeyError) -> Self {
-        use crate::signing_keys::SigningKeyError as E;
+impl From<use_cases::signing_keys::SigningKeyError> for ApiError {
+    fn from(error: use_cases::signing_keys::SigningKeyError) -> Self {
+        use use_cases::signing_keys::SigningKeyError as E;
         let message = error.to_string();
         match error {
             E::Forbidden => Self::forbidden("forbidden", message),
@@ -257,17 +257,17 @@ impl From<crate::signing_keys::SigningKeyError> for ApiError {
     }
 }
 
-impl From<crate::quotas::QuotaError> for ApiError {
-    fn from(error: crate::quotas::QuotaError) -> Self {
+impl From<use_cases::quotas::QuotaError> for ApiError {
+    fn from(error: use_cases::quotas::QuotaError) -> Self {
         let message = error.to_string();
         match error {
-            crate::quotas::QuotaError::Exceeded {
+            use_cases::quotas::QuotaError::Exceeded {
                 retry_after_secs, ..
             } => Self {
                 retry_after_secs: Some(retry_after_secs),
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
             },
-            crate::quotas::QuotaError::Store(error) => error.into(),
+            use_cases::quotas::QuotaError::Store(error) => error.into(),
         }
     }
 }
@@ -469,21 +469,21 @@ pub fn query_param<T: std::str::FromStr>(
 /// (`admits`, from the route table: `Matched::integration_scope`); 403 `insufficient_scope`
 /// elsewhere, 401 once revoked.
 pub async fn authenticate(
-    backend: &crate::backend::Backend,
+    backend: &use_cases::backend::Backend,
     request: &ApiRequest,
-    admits: Option<crate::integrations::IntegrationScope>,
+    admits: Option<domain::integrations::IntegrationScope>,
 ) -> Result<Principal, ApiError> {
     let header = match request.headers().get(http::header::AUTHORIZATION) {
         Some(value) => Some(value.to_str().map_err(|_| AuthError::Malformed)?),
         None => None,
     };
     let token = bearer_token(header)?;
-    if crate::integrations::looks_like_key(token) {
-        let principal = crate::integration_keys::verify_key(
+    if domain::integrations::looks_like_key(token) {
+        let principal = use_cases::integration_keys::verify_key(
             backend.store.as_ref(),
             backend.unknown_integration_keys.as_ref(),
             token,
-            crate::now_ms(),
+            domain::now_ms(),
         )
         .await?;
         return match admits {
@@ -540,10 +540,10 @@ pub fn caller_of_headers(headers: &http::HeaderMap) -> Caller<'_> {
 /// Authenticates a token however it came (a header, or a WebSocket's query): 401 on any
 /// failure.
 pub async fn authenticate_token(
-    backend: &crate::backend::Backend,
+    backend: &use_cases::backend::Backend,
     token: &str,
 ) -> Result<Principal, ApiError> {
-    let now_secs = crate::now_ms() / 1000;
+    let now_secs = domain::now_ms() / 1000;
     let (accounts, keys) = (backend.store.as_ref(), backend.signing_keys.as_ref());
     Ok(verify_token(accounts, keys, token, now_secs).await?)
 }
@@ -602,7 +602,7 @@ async fn logged(
     work: impl std::future::Future<Output = Result<ApiResponse, ApiError>>,
 ) -> ApiResponse {
     use tracing::Instrument;
-    let request_id = crate::ids::new_id("req");
+    let request_id = domain::ids::new_id("req");
     let span = tracing::info_span!("request", request_id = %request_id, function);
     let started = std::time::Instant::now();
     let mut response = async {
@@ -628,11 +628,11 @@ async fn logged(
 /// The conversation `cid` as `principal` may see it (`auth::visible_conversation`); 404
 /// otherwise.
 pub async fn visible_conversation(
-    store: &dyn crate::ports::ConversationStore,
+    store: &dyn use_cases::ports::ConversationStore,
     principal: &Principal,
     cid: &str,
-) -> Result<crate::model::Conversation, ApiError> {
-    crate::auth::visible_conversation(store, principal, cid)
+) -> Result<domain::model::Conversation, ApiError> {
+    use_cases::auth::visible_conversation(store, principal, cid)
         .await?
         .ok_or_else(ApiError::not_found)
 }

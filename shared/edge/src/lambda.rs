@@ -15,9 +15,9 @@ use lambda_http::{service_fn, Body, Request};
 pub use lambda_http::{Context, LambdaEvent};
 
 use crate::api::{ApiRequest, ApiResponse};
-use crate::backend::Backend;
-use crate::config::FunctionConfig;
+use adapters::config::FunctionConfig;
 use adapters::wiring::{load_aws_config, Links};
+use use_cases::backend::Backend;
 
 /// Converts an API Gateway request into the handlers' request type, with the API's own path:
 /// API Gateway puts a named stage in front of it (`/prod/v1/conversations`), which the route
@@ -163,11 +163,11 @@ where
 /// (SQS always sends one), so they are logged and left out.
 pub fn received_batch(
     records: Vec<aws_lambda_events::sqs::SqsMessage>,
-) -> Vec<crate::ports::ReceivedMessage> {
+) -> Vec<use_cases::ports::ReceivedMessage> {
     let mut batch = Vec::new();
     for record in records {
         match record.message_id.filter(|id| !id.is_empty()) {
-            Some(message_id) => batch.push(crate::ports::ReceivedMessage {
+            Some(message_id) => batch.push(use_cases::ports::ReceivedMessage {
                 message_id,
                 receipt: record.receipt_handle.unwrap_or_default(),
                 body: record.body.unwrap_or_default(),
@@ -186,7 +186,7 @@ pub fn received_batch(
 /// The partial batch response for `failed` ids: only ids of `batch`, each once, never empty
 /// (an empty or unknown identifier would make Lambda retry the whole batch).
 pub fn batch_response(
-    batch: &[crate::ports::ReceivedMessage],
+    batch: &[use_cases::ports::ReceivedMessage],
     failed: Vec<String>,
 ) -> SqsBatchResponse {
     let mut reported: Vec<String> = Vec::new();
@@ -217,7 +217,7 @@ pub async fn answer_sqs_event<F, Fut>(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error>
 where
-    F: Fn(Backend, Vec<crate::ports::ReceivedMessage>) -> Fut + Send + Sync,
+    F: Fn(Backend, Vec<use_cases::ports::ReceivedMessage>) -> Fut + Send + Sync,
     Fut: Future<Output = Vec<String>> + Send,
 {
     let batch = received_batch(event.payload.records);
@@ -229,7 +229,7 @@ where
 /// which are reported as batch item failures (only they are retried, then dead-lettered).
 pub async fn run_sqs<F, Fut>(links: Links, handler: F) -> Result<(), Error>
 where
-    F: Fn(Backend, Vec<crate::ports::ReceivedMessage>) -> Fut + Send + Sync,
+    F: Fn(Backend, Vec<use_cases::ports::ReceivedMessage>) -> Fut + Send + Sync,
     Fut: Future<Output = Vec<String>> + Send,
 {
     let backend = cold_start(links).await?;
@@ -261,6 +261,14 @@ impl StreamOrQueue {
             serde_json::from_value(event).map(Self::Stream)
         }
     }
+}
+
+/// The change one record of the table's stream describes (its two images decoded the way the
+/// table stores items), or `None` for an item that is not a stored change.
+pub fn stream_change(
+    record: aws_lambda_events::dynamodb::EventRecord,
+) -> Result<Option<domain::realtime::StoredChange>, use_cases::StoreError> {
+    adapters::wiring::stream_change(record.change.old_image, record.change.new_image)
 }
 
 /// Runs a function whose events are not HTTP or SQS (the WebSocket API's routes, the table's

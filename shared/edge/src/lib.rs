@@ -10,12 +10,3 @@ pub mod lambda;
 pub mod logging;
 pub mod routes;
 pub mod websocket;
-
-// The layers below, at the paths these modules use (`crate::model`, `crate::backend`…).
-#[cfg(feature = "lambda")]
-use adapters::config;
-use domain::{attachments, ids, integrations, model, now_ms, rules, settings};
-use use_cases::{
-    agent_workspace, auth, backend, error, integration_keys, ports, quotas, satisfaction,
-    settings_change, signing_keys, visitors,
-};

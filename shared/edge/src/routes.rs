@@ -5,7 +5,7 @@
 //! included). A route added or removed in one place and not the others fails a test.
 
 use crate::api::{ApiError, ApiRequest};
-use crate::integrations::IntegrationScope;
+use domain::integrations::IntegrationScope;
 
 /// What a route does; named as `docs/openapi.yaml`'s `operationId`s (camelCase there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -5,9 +5,9 @@
 use http::StatusCode;
 
 use crate::api::{authenticate_token, caller_of_headers, ApiError};
-use crate::auth::AuthError;
-use crate::backend::Backend;
 use domain::realtime::Listener;
+use use_cases::auth::AuthError;
+use use_cases::backend::Backend;
 use use_cases::live::{self, ConnectError};
 use use_cases::visitors::check_end_user_origin;
 
@@ -32,7 +32,7 @@ pub async fn open_connection(
         backend.store.as_ref(),
         listener,
         connection_id,
-        crate::now_ms(),
+        domain::now_ms(),
         &backend.limits,
     )
     .await

@@ -9,14 +9,14 @@ use crate::auth::Principal;
 use crate::backend::Backend;
 use crate::error::{DomainError, StoreError};
 use crate::lifecycle::commit_with_retry;
-use crate::model::{Conversation, Role};
 use crate::optimistic::{retry_on_conflict, Decision};
 use crate::ports::{reread_conversation, ActivityView, Store};
-use crate::realtime::{Stored, StoredChange};
 use crate::router::request_routing;
-use crate::routing::{needs_routing, WaitingEntry};
-use crate::sessions::{transfer, TransferTarget};
-use crate::workspace::{
+use domain::model::{Conversation, Role};
+use domain::realtime::{Stored, StoredChange};
+use domain::routing::{needs_routing, WaitingEntry};
+use domain::sessions::{transfer, TransferTarget};
+use domain::workspace::{
     activity_key, apply_fields, history_of, is_inbox_cursor, FieldsPatch, HistoryEntry, InboxView,
 };
 
@@ -154,7 +154,7 @@ async fn staff_conversation(
     cid: &str,
 ) -> Result<Conversation, WorkspaceError> {
     require_staff(principal)?;
-    if !crate::ids::is_valid_id("c", cid) {
+    if !domain::ids::is_valid_id("c", cid) {
         return Err(WorkspaceError::NotFound);
     }
     store
@@ -180,7 +180,7 @@ pub async fn change_fields(
         current,
         MAX_ATTEMPTS,
         |current| {
-            Ok::<_, WorkspaceError>(match apply_fields(current, patch, &by, crate::now_ms())? {
+            Ok::<_, WorkspaceError>(match apply_fields(current, patch, &by, domain::now_ms())? {
                 Some(next) => Decision::Write((current.clone(), next)),
                 None => Decision::Done((current.clone(), false)),
             })
@@ -220,7 +220,7 @@ pub async fn transfer_conversation(
 ) -> Result<Conversation, WorkspaceError> {
     let current = staff_conversation(backend.store.as_ref(), principal, cid).await?;
     if let TransferTarget::Agent(agent_id) = &target {
-        let known = crate::ids::is_safe_identifier(agent_id)
+        let known = domain::ids::is_safe_identifier(agent_id)
             && backend
                 .store
                 .get_agent(&principal.account_id, agent_id)
@@ -232,7 +232,7 @@ pub async fn transfer_conversation(
     }
     let by = principal.actor();
     let committed = commit_with_retry(backend, current, |current, holder| {
-        transfer(current, holder, &target, by.clone(), crate::now_ms())
+        transfer(current, holder, &target, by.clone(), domain::now_ms())
             .map(Some)
             .map_err(WorkspaceError::from)
     })
@@ -270,7 +270,7 @@ pub async fn end_user_conversations(
     limit: usize,
 ) -> Result<Vec<Conversation>, WorkspaceError> {
     require_staff(principal)?;
-    if !crate::ids::is_safe_identifier(end_user_id) {
+    if !domain::ids::is_safe_identifier(end_user_id) {
         return Ok(Vec::new());
     }
     Ok(store

@@ -4,11 +4,11 @@
 //! waits for routing; the message only sets expectations. Run by the fan-out, so a crash after
 //! the handoff's write still tells them, and a redelivered change finds the message there.
 
-use crate::business_hours::{away_message, starts_waiting_for_agents};
 use crate::error::StoreError;
-use crate::model::Message;
 use crate::ports::{effective_settings, Store};
-use crate::realtime::{Stored, StoredChange};
+use domain::business_hours::{away_message, starts_waiting_for_agents};
+use domain::model::Message;
+use domain::realtime::{Stored, StoredChange};
 
 /// Posts the away message `change` calls for, if any; answers it when it was posted now.
 pub async fn post_if_closed(

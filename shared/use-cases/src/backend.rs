@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use crate::error::StoreError;
-use crate::model::SigningKey;
 use crate::ports::{ChangeFeed, LocalBucket, ObjectStore, Push, Queue, Store, StoredSettings};
-use crate::settings::Settings;
+use domain::model::SigningKey;
+use domain::settings::Settings;
 
 /// Limits an operator may tighten (tests do); the defaults are the product's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct Limits {
     /// Live WebSocket connections one listener may hold (R33); the next is refused (429).
     pub max_connections_per_listener: usize,
     /// New widget visitors per source address and account (spec: 30 a minute).
-    pub visitor_rate: crate::widget::VisitorRate,
+    pub visitor_rate: domain::widget::VisitorRate,
     /// How long an HTTP request may take in all (#33 item 5): past it the caller gets 503 with
     /// `Retry-After`, well before the function's 10 s timeout would cut it off with a 502.
     pub request_deadline: std::time::Duration,
@@ -29,9 +29,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_connections_per_account: crate::realtime::MAX_CONNECTIONS_PER_ACCOUNT,
-            max_connections_per_listener: crate::realtime::MAX_CONNECTIONS_PER_LISTENER,
-            visitor_rate: crate::widget::VISITOR_RATE,
+            max_connections_per_account: domain::realtime::MAX_CONNECTIONS_PER_ACCOUNT,
+            max_connections_per_listener: domain::realtime::MAX_CONNECTIONS_PER_LISTENER,
+            visitor_rate: domain::widget::VISITOR_RATE,
             request_deadline: REQUEST_DEADLINE,
             allow_loopback_webhooks: false,
         }
@@ -94,7 +94,7 @@ impl Backend {
         kid: &str,
         secret: &str,
     ) -> Result<(), StoreError> {
-        let now = crate::now_ms();
+        let now = domain::now_ms();
         // The account as `relay-admin create-account` makes it (its own first key included);
         // the bootstrap's key, whose secret the local tools know, is added beside it.
         if self.store.get_account(account_id).await?.is_none() {

@@ -5,9 +5,9 @@
 //! redelivered change finds the greeting already there.
 
 use crate::error::StoreError;
-use crate::model::{AuthorRole, Control, Conversation};
 use crate::ports::Store;
-use crate::realtime::{Stored, StoredChange};
+use domain::model::{AuthorRole, Control, Conversation};
+use domain::realtime::{Stored, StoredChange};
 
 /// Answers `change` when it is an end user's first message of a session under the bot;
 /// `conversation` is that message's conversation as stored now (the fan-out's read).
@@ -32,7 +32,7 @@ pub async fn answer(
     }
     let account_id = &message.account_id;
     let settings = crate::ports::effective_settings(store, account_id).await?;
-    let Some(reply) = crate::bot::greeting_reply(conversation, message, &settings, now) else {
+    let Some(reply) = domain::bot::greeting_reply(conversation, message, &settings, now) else {
         return Ok(());
     };
     // A company that connected its own bot answers itself (spec "Integrations").
@@ -40,7 +40,7 @@ pub async fn answer(
         .list_integrations(account_id)
         .await?
         .iter()
-        .any(|i| i.has_scope(crate::integrations::IntegrationScope::Bot));
+        .any(|i| i.has_scope(domain::integrations::IntegrationScope::Bot));
     if connected_bot {
         return Ok(());
     }

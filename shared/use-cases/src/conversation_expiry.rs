@@ -4,14 +4,14 @@
 //! removed starts the purge of the rest of it (its items here, its files through
 //! validate-attachment's queue).
 
-use crate::attachments::{FilePurge, PurgedFiles};
 use crate::error::StoreError;
-use crate::model::Conversation;
 use crate::ports::{settings_from_document, ActivityView, Queue, Store};
-use crate::realtime::StoredChange;
-use crate::retention::{expired_removal, expiry, expiry_to_review, Purged, PURGE_SLICE};
 use crate::validation::queue_file_purge;
-use crate::workspace::activity_key;
+use domain::attachments::{FilePurge, PurgedFiles};
+use domain::model::Conversation;
+use domain::realtime::StoredChange;
+use domain::retention::{expired_removal, expiry, expiry_to_review, Purged, PURGE_SLICE};
+use domain::workspace::activity_key;
 
 /// Conversations stamped per page of the settings effect.
 pub const STAMP_PAGE: usize = 100;

@@ -13,16 +13,16 @@
 use serde_json::json;
 
 use crate::agent_workspace::WorkspaceError;
-use crate::attachments::{erased, AttachmentStatus, FilePurge, PurgedFiles};
 use crate::auth::{visible_conversation, Principal};
 use crate::backend::Backend;
 use crate::error::StoreError;
-use crate::model::{AuthorRole, Conversation, Message, Redaction, RedactionReason, Role};
 use crate::ports::update_with_retry;
-use crate::rules::redacted;
-use crate::settings::Change;
 use crate::validation::queue_file_purge;
-use crate::workspace::{without_profile, ERASED_VALUE};
+use domain::attachments::{erased, AttachmentStatus, FilePurge, PurgedFiles};
+use domain::model::{AuthorRole, Conversation, Message, Redaction, RedactionReason, Role};
+use domain::rules::redacted;
+use domain::settings::Change;
+use domain::workspace::{without_profile, ERASED_VALUE};
 
 /// Conversations one erasure request goes through at most; `complete: false` beyond (the
 /// request is repeated: what was erased stays erased, the rest follows).
@@ -266,7 +266,7 @@ pub async fn erase_end_user(
     if principal.role != Role::Admin {
         return Err(WorkspaceError::Forbidden("only admins erase end users"));
     }
-    if !crate::ids::is_safe_identifier(user_id) {
+    if !domain::ids::is_safe_identifier(user_id) {
         return Err(WorkspaceError::NotFound);
     }
     let account_id = &principal.account_id;

@@ -5,11 +5,11 @@
 
 use crate::backend::Backend;
 use crate::error::StoreError;
-use crate::idle_sessions::{check_delay_seconds, end_idle_session, judge, IdleCheck, IdleVerdict};
 use crate::lifecycle::commit_with_retry;
-use crate::model::AuthorRole;
 use crate::ports::{effective_settings, settings_from_document, Queue, Store};
-use crate::realtime::{Stored, StoredChange};
+use domain::idle_sessions::{check_delay_seconds, end_idle_session, judge, IdleCheck, IdleVerdict};
+use domain::model::AuthorRole;
+use domain::realtime::{Stored, StoredChange};
 
 /// Messages read at most, a page at a time, looking for a later end-user message.
 const MAX_MESSAGES_SCANNED: usize = 1_000;

@@ -4,12 +4,12 @@
 
 use crate::auth::{AuthError, Principal, ProfileClaims};
 use crate::error::{DomainError, StoreError};
-use crate::integrations::{
+use crate::ports::IntegrationStore;
+use domain::integrations::{
     create_integration, parse_key, use_is_news, CreatedIntegration, Integration, NewIntegration,
     MAX_INTEGRATIONS_PER_ACCOUNT,
 };
-use crate::model::Role;
-use crate::ports::IntegrationStore;
+use domain::model::Role;
 
 /// Why an integration could not be managed.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +22,7 @@ pub enum IntegrationError {
     TooMany,
     #[error(
         "an account holds at most {} webhook subscriptions",
-        crate::webhooks::MAX_SUBSCRIPTIONS_PER_ACCOUNT
+        domain::webhooks::MAX_SUBSCRIPTIONS_PER_ACCOUNT
     )]
     TooManyWebhooks,
     #[error(transparent)]
@@ -78,7 +78,7 @@ pub async fn revoke(
     integration_id: &str,
 ) -> Result<(), IntegrationError> {
     require_admin(principal)?;
-    if !crate::ids::is_valid_id("int", integration_id)
+    if !domain::ids::is_valid_id("int", integration_id)
         || !store
             .delete_integration(&principal.account_id, integration_id)
             .await?

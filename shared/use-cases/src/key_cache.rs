@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::model::SigningKey;
+use domain::model::SigningKey;
 
 /// How long a function trusts a signing key it read: a key revoked elsewhere still verifies
 /// tokens for at most this long in a warm function (recorded in docs/decisions.md).

@@ -35,10 +35,3 @@ pub mod contract;
 
 pub use backend::Backend;
 pub use error::{DomainError, StoreError};
-
-// The domain, at the paths these modules use (`crate::model`…).
-pub use domain::{
-    attachments, aws_limits, bot, business_hours, idle_sessions, ids, integrations, model, now_ms,
-    realtime, retention, rfc3339, routing, rules, sessions, settings, surveys, views, webhooks,
-    widget, workspace,
-};

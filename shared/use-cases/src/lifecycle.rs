@@ -1,14 +1,14 @@
-//! Commits session-lifecycle steps (`crate::sessions`) with optimistic concurrency and lets
+//! Commits session-lifecycle steps (`domain::sessions`) with optimistic concurrency and lets
 //! routing use whatever capacity they free. Used by `end-session`, `ingest-message` (R22's new
 //! session) and the settings-effects worker (R3).
 
 use crate::backend::Backend;
 use crate::error::StoreError;
-use crate::model::Conversation;
 use crate::optimistic::{retry_on_conflict, Decision};
 use crate::ports::reread_conversation;
-use crate::routing::Agent;
-use crate::sessions::{capacity_holder, SessionChange};
+use domain::model::Conversation;
+use domain::routing::Agent;
+use domain::sessions::{capacity_holder, SessionChange};
 
 /// A step that keeps losing races gives up after this many attempts (the client retries).
 const MAX_ATTEMPTS: u32 = 8;

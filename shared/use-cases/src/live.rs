@@ -14,9 +14,9 @@ use futures::future::join_all;
 use thiserror::Error;
 
 use crate::error::StoreError;
-use crate::model::{Conversation, Message, Role};
 use crate::ports::{Connection, ConnectionStore, Push, PushOutcome, Store};
-use crate::realtime::{
+use domain::model::{Conversation, Message, Role};
+use domain::realtime::{
     error_frame, may_receive, message_created, parse_client_frame, pong_frame,
     pushed_by_its_writer, server_frame, typing_relay, Audience, ClientFrame, Delivery, Listener,
     CONNECTION_TTL_SECS, WRITER_PUSH_GRACE_MS,
@@ -197,7 +197,7 @@ pub async fn push_from_writer(
     let reach = reach?;
     // A writer already late leaves it to the fan-out, whose grace would run out during its
     // push and send a second copy.
-    if crate::now_ms() - message.created_at >= WRITER_PUSH_GRACE_MS / 2 {
+    if domain::now_ms() - message.created_at >= WRITER_PUSH_GRACE_MS / 2 {
         return Ok(0);
     }
     let delivery = message_created(conversation, message);
@@ -241,7 +241,7 @@ pub(crate) async fn writer_reported_push(
         if cursor.through_seq >= m.seq {
             return Ok(true);
         }
-        let left = m.created_at + WRITER_PUSH_GRACE_MS - crate::now_ms();
+        let left = m.created_at + WRITER_PUSH_GRACE_MS - domain::now_ms();
         if left <= 0 {
             return Ok(false);
         }

@@ -6,8 +6,8 @@ use thiserror::Error;
 
 use crate::auth::Principal;
 use crate::error::StoreError;
-use crate::model::Role;
 use crate::ports::AccountStore;
+use domain::model::Role;
 pub use domain::quotas::{Quota, CONVERSATIONS_PER_HOUR, UPLOADS_PER_DAY};
 
 #[derive(Debug, Error)]

@@ -7,9 +7,9 @@
 
 use crate::backend::Backend;
 use crate::error::StoreError;
-use crate::ids::new_id;
-use crate::model::{Conversation, RoutingRequest};
-use crate::routing::{
+use domain::ids::new_id;
+use domain::model::{Conversation, RoutingRequest};
+use domain::routing::{
     choose_agent, needs_routing, with_offer, without_offer, Agent, CapacityChannel, Offer,
     WaitingEntry,
 };
@@ -48,7 +48,7 @@ pub async fn request_routing(
         conversation_id: Some(conversation.id.clone()),
         priority: conversation.priority,
         reason: reason.into(),
-        requested_at: crate::now_ms(),
+        requested_at: domain::now_ms(),
         offer_id: None,
     };
     publish(backend, &request, 0).await?;
@@ -74,7 +74,7 @@ pub async fn request_drain(
             conversation_id: None,
             priority: Default::default(),
             reason: reason.into(),
-            requested_at: crate::now_ms(),
+            requested_at: domain::now_ms(),
             offer_id: None,
         },
         0,
@@ -134,7 +134,7 @@ async fn expire_offer(
     else {
         return Ok(false);
     };
-    let now = crate::now_ms();
+    let now = domain::now_ms();
     if now < offer.expires_at {
         let remaining = ((offer.expires_at - now) / 1000 + 1).clamp(1, 900) as u32;
         publish(backend, &timeout_request(&offer), remaining).await?;
@@ -154,7 +154,7 @@ pub async fn withdraw(
     let Some(offer) = conversation.offer.clone() else {
         return Ok(false);
     };
-    let next = without_offer(&conversation, crate::now_ms());
+    let next = without_offer(&conversation, domain::now_ms());
     let waiting = WaitingEntry::for_conversation(&next);
     match backend.store.withdraw_offer(&next, &offer, &waiting).await {
         Ok(()) => {
@@ -179,14 +179,14 @@ fn timeout_request(offer: &Offer) -> RoutingRequest {
         conversation_id: Some(offer.conversation_id.clone()),
         priority: Default::default(),
         reason: "offer_timeout".into(),
-        requested_at: crate::now_ms(),
+        requested_at: domain::now_ms(),
         offer_id: Some(offer.offer_id.clone()),
     }
 }
 
 fn has_spare(agents: &[Agent]) -> bool {
     agents.iter().any(|a| {
-        a.status == crate::routing::AgentStatus::Online
+        a.status == domain::routing::AgentStatus::Online
             && (a.spare(CapacityChannel::Messaging) > 0 || a.spare(CapacityChannel::Email) > 0)
     })
 }
@@ -273,7 +273,7 @@ async fn place(
     backend: &Backend,
     agents: &mut [Agent],
     entry: &WaitingEntry,
-    method: crate::settings::RoutingMethod,
+    method: domain::settings::RoutingMethod,
     timeout_secs: u32,
     timeouts: &mut Vec<(String, u32)>,
 ) -> Result<Placement, StoreError> {
@@ -289,7 +289,7 @@ async fn place(
         let Some(agent) = choose_agent(agents, &conversation, method) else {
             return Ok(Placement::NobodyEligible);
         };
-        let now = crate::now_ms();
+        let now = domain::now_ms();
         let offer = Offer {
             account_id: conversation.account_id.clone(),
             conversation_id: conversation.id.clone(),
@@ -325,7 +325,7 @@ async fn place(
                 if let Some(local) = agents.iter_mut().find(|a| a.id == agent_id) {
                     match fresh {
                         Some(fresh) => *local = fresh,
-                        None => local.status = crate::routing::AgentStatus::Offline,
+                        None => local.status = domain::routing::AgentStatus::Offline,
                     }
                 }
             }

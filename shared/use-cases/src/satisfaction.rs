@@ -4,11 +4,11 @@
 
 use crate::auth::Principal;
 use crate::error::{DomainError, StoreError};
-use crate::model::{Message, Role};
 use crate::ports::Store;
-use crate::realtime::{Stored, StoredChange};
-use crate::sessions::CsatRequest;
-use crate::surveys::{
+use domain::model::{Message, Role};
+use domain::realtime::{Stored, StoredChange};
+use domain::sessions::CsatRequest;
+use domain::surveys::{
     is_session_end_notice, rate, survey_client_message_id, survey_message, CsatAnswer, CsatReport,
 };
 
@@ -91,7 +91,7 @@ pub async fn submit(
         .find_message(
             &conversation.account_id,
             &conversation.id,
-            crate::rules::SYSTEM_AUTHOR,
+            domain::rules::SYSTEM_AUTHOR,
             &survey_client_message_id(request.session_no),
         )
         .await?;

@@ -7,9 +7,9 @@ use thiserror::Error;
 
 use crate::backend::Backend;
 use crate::error::StoreError;
-use crate::now_ms;
 use crate::ports::StoredSettings;
-use crate::settings::{apply_patch, AuditEntry, EffectJob, Settings, SettingsError, GENESIS_HASH};
+use domain::now_ms;
+use domain::settings::{apply_patch, AuditEntry, EffectJob, Settings, SettingsError, GENESIS_HASH};
 
 /// Why a change was not made.
 #[derive(Debug, Error)]
@@ -119,7 +119,7 @@ pub async fn record_in_audit(
     backend: &Backend,
     account_id: &str,
     actor: &str,
-    changes: std::collections::BTreeMap<String, crate::settings::Change>,
+    changes: std::collections::BTreeMap<String, domain::settings::Change>,
 ) -> Result<u64, StoreError> {
     const ATTEMPTS: u32 = 8;
     for _ in 0..ATTEMPTS {

@@ -10,9 +10,9 @@ use thiserror::Error;
 use crate::auth::{mint_token, Principal};
 use crate::backend::{Backend, ALL_CAPABILITIES};
 use crate::error::StoreError;
-use crate::model::{Account, Role, SigningKey};
-use crate::settings::Change;
-use crate::widget::{new_widget_key, VISITOR_SIGNING_KID};
+use domain::model::{Account, Role, SigningKey};
+use domain::settings::Change;
+use domain::widget::{new_widget_key, VISITOR_SIGNING_KID};
 
 /// Keys one account may hold (the widget's own visitor key not counted).
 pub const MAX_SIGNING_KEYS: usize = 10;
@@ -57,12 +57,12 @@ fn require_admin(principal: &Principal) -> Result<(), SigningKeyError> {
 pub fn new_signing_key(account_id: &str, now: i64) -> SigningKey {
     let secret = format!(
         "{}{}",
-        crate::ids::new_id("sk").trim_start_matches("sk_"),
-        crate::ids::new_id("sk").trim_start_matches("sk_")
+        domain::ids::new_id("sk").trim_start_matches("sk_"),
+        domain::ids::new_id("sk").trim_start_matches("sk_")
     );
     SigningKey {
         account_id: account_id.to_string(),
-        kid: crate::ids::new_id("key"),
+        kid: domain::ids::new_id("key"),
         secret,
         created_at: now,
     }
@@ -145,7 +145,7 @@ pub async fn revoke(
 ) -> Result<(), SigningKeyError> {
     require_admin(principal)?;
     let account_id = &principal.account_id;
-    if kid == VISITOR_SIGNING_KID || !crate::ids::is_safe_identifier(kid) {
+    if kid == VISITOR_SIGNING_KID || !domain::ids::is_safe_identifier(kid) {
         return Err(SigningKeyError::NotFound);
     }
     if !backend.store.delete_signing_key(account_id, kid).await? {
@@ -186,7 +186,7 @@ pub async fn create_account(
     admin_id: &str,
     now: i64,
 ) -> Result<NewAccount, SigningKeyError> {
-    if !crate::ids::is_safe_identifier(account_id) {
+    if !domain::ids::is_safe_identifier(account_id) {
         return Err(SigningKeyError::InvalidAccountId);
     }
     if backend.store.get_account(account_id).await?.is_some() {

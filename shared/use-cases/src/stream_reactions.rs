@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::StoreError;
-use crate::model::Conversation;
 use crate::ports::ReceivedMessage;
-use crate::realtime::{conversation_needed, events_of, pushed_by_its_writer, Event, StoredChange};
 use crate::Backend;
+use domain::model::Conversation;
+use domain::realtime::{conversation_needed, events_of, pushed_by_its_writer, Event, StoredChange};
 
 /// One thing a stored change sets off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -204,7 +204,7 @@ async fn run(
 async fn continue_purge(
     backend: &Backend,
     change: &StoredChange,
-    purged: Option<crate::retention::Purged>,
+    purged: Option<domain::retention::Purged>,
 ) -> Result<(), StoreError> {
     match purged {
         Some(purged) if !purged.done => {
@@ -373,14 +373,14 @@ pub async fn retry_batch(backend: &Backend, batch: &[ReceivedMessage], now: i64)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::realtime::Stored;
+    use domain::realtime::Stored;
 
     #[test]
     fn a_job_survives_its_queue_body() {
-        let conversation = crate::rules::new_conversation(
+        let conversation = domain::rules::new_conversation(
             "acct-1",
             "eu-1",
-            &crate::settings::Settings::default(),
+            &domain::settings::Settings::default(),
             1_795_000_000_000,
         );
         let job = ReactionJob {

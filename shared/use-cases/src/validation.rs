@@ -3,12 +3,12 @@
 //! decision is stored once (conditional on the attachment still being pending) and a repeated
 //! run returns it. File purges are handed to the same function (`queue_file_purge`).
 
-use crate::attachments::{
+use crate::error::StoreError;
+use crate::ports::{AttachmentStore, ObjectStore, Queue};
+use domain::attachments::{
     inspect, needs_whole_object, validated_key, Attachment, AttachmentStatus, FilePurge,
     RejectReason, Verdict, MAX_ATTACHMENT_BYTES, SNIFF_BYTES,
 };
-use crate::error::StoreError;
-use crate::ports::{AttachmentStore, ObjectStore, Queue};
 
 /// What a validation run found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use thiserror::Error;
 use crate::auth::{mint_token, verify_token, AuthError, Principal};
 use crate::backend::Backend;
 use crate::error::StoreError;
-use crate::model::{Role, SigningKey};
 use crate::ports::update_with_retry;
-use crate::settings::Settings;
-use crate::widget::{
+use domain::model::{Role, SigningKey};
+use domain::settings::Settings;
+use domain::widget::{
     account_of_widget_key, is_visitor_id, moved_to_identified_user, new_visitor_id, origin_allowed,
     VISITOR_SIGNING_KID, VISITOR_TOKEN_TTL_SECS,
 };
@@ -138,14 +138,14 @@ async fn visitor_signing_key(
         return Ok(key);
     }
     // Two random ids: 256 bits of secret.
-    let secret = format!("{}{}", crate::ids::new_id("vk"), crate::ids::new_id("vk"));
+    let secret = format!("{}{}", domain::ids::new_id("vk"), domain::ids::new_id("vk"));
     backend
         .store
         .create_signing_key_if_absent(&SigningKey {
             account_id: account_id.into(),
             kid: VISITOR_SIGNING_KID.into(),
             secret,
-            created_at: crate::now_ms(),
+            created_at: domain::now_ms(),
         })
         .await
 }
@@ -219,7 +219,7 @@ pub async fn identify(
     if visitor.role != Role::EndUser || !is_visitor_id(&visitor.user_id) {
         return Err(WidgetError::NotAVisitor);
     }
-    let now_secs = crate::now_ms() / 1000;
+    let now_secs = domain::now_ms() / 1000;
     let user = verify_token(
         backend.store.as_ref(),
         &backend.signing_keys,
@@ -250,8 +250,12 @@ pub async fn identify(
     for conversation in conversations {
         let mut changed = false;
         update_with_retry::<StoreError, _>(backend.store.as_ref(), conversation, |current| {
-            let next =
-                moved_to_identified_user(current, &visitor.user_id, &user.user_id, crate::now_ms());
+            let next = moved_to_identified_user(
+                current,
+                &visitor.user_id,
+                &user.user_id,
+                domain::now_ms(),
+            );
             changed = next.is_some();
             Ok(next)
         })

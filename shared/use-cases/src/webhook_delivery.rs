@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::ports::{Queue, ReceivedMessage, Store, WebhookSender};
-use crate::realtime::StoredChange;
-use crate::webhooks::{
+use domain::realtime::StoredChange;
+use domain::webhooks::{
     events_of, retry_delay_secs, signature_header, AttemptOutcome, DeliveryAttempt, WebhookEvent,
     MAX_ATTEMPTS, MAX_CONSECUTIVE_FAILURES, PAUSE_AFTER_FAILED_ATTEMPTS, PAUSE_SECS,
 };
@@ -172,11 +172,11 @@ async fn deliver_one(
     };
     if let Some(until) = subscription
         .paused_until
-        .filter(|until| *until > crate::now_ms())
+        .filter(|until| *until > domain::now_ms())
     {
         // Paused after a run of failed attempts: the job waits for the pause to end (this
         // receive counts toward its attempts, as a failed attempt would have).
-        let wait = ((until - crate::now_ms()) / 1000 + 1).clamp(1, 900) as u32;
+        let wait = ((until - domain::now_ms()) / 1000 + 1).clamp(1, 900) as u32;
         queue
             .retry_after(&message.receipt, wait)
             .await
@@ -184,7 +184,7 @@ async fn deliver_one(
         return Err(format!("subscription paused; next in {wait} s"));
     }
     let body = serde_json::to_string(&job.event).map_err(|e| e.to_string())?;
-    let now = crate::now_ms();
+    let now = domain::now_ms();
     let headers = [
         (
             "relay-signature",

@@ -3,10 +3,10 @@
 
 use crate::auth::Principal;
 use crate::integration_keys::IntegrationError;
-use crate::integrations::IntegrationScope;
-use crate::model::Role;
 use crate::ports::WebhookStore;
-use crate::webhooks::{
+use domain::integrations::IntegrationScope;
+use domain::model::Role;
+use domain::webhooks::{
     create_subscription, DeliveryAttempt, NewSubscription, Subscription, WebhookSecret,
     MAX_SUBSCRIPTIONS_PER_ACCOUNT,
 };
@@ -59,7 +59,7 @@ pub async fn list(
 }
 
 fn valid_id(id: &str) -> bool {
-    crate::ids::is_valid_id("wh", id)
+    domain::ids::is_valid_id("wh", id)
 }
 
 /// `DELETE /v1/webhooks/{id}`: nothing more is delivered to it.

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use domain::realtime::{parse_client_frame, CLIENT_ACTIONS, SERVER_FRAME_TYPES};
 use serde_yaml::Value;
-use shared::realtime::{parse_client_frame, CLIENT_ACTIONS, SERVER_FRAME_TYPES};
 
 fn document() -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/asyncapi.yaml");

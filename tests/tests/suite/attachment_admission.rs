@@ -3,10 +3,10 @@
 //! setting that turns attachments off.
 
 use super::attachments_api::admit;
+use domain::attachments::ALLOWED_EXTENSIONS;
+use domain::model::Role;
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::attachments::ALLOWED_EXTENSIONS;
-use shared::model::Role;
 
 /// R18's list exactly as the specification words it (zip is allowed when its entries are):
 /// copied, not derived from the code, so that the code drifting from it fails here.

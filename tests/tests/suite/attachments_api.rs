@@ -1,9 +1,9 @@
 //! Attachments through HTTP against the emulator (R7, R18, R19): admission, upload to S3,
 //! validation on `complete` and on S3's notification, messages citing attachments, downloads.
 
+use domain::model::Role;
 use integration_tests::{files, json, TestApp};
 use reqwest::StatusCode;
-use shared::model::Role;
 
 pub(super) async fn admit(
     app: &TestApp,
@@ -355,7 +355,7 @@ async fn s3_notification_validates_once_even_when_delivered_twice() {
         .unwrap()
         .unwrap();
     assert_eq!(after, decided, "a repeated delivery changes nothing");
-    assert_eq!(after.status, shared::attachments::AttachmentStatus::Clean);
+    assert_eq!(after.status, domain::attachments::AttachmentStatus::Clean);
     // `complete` after the event reports the stored decision.
     let completed = app
         .post(
@@ -375,7 +375,7 @@ async fn s3_notification_validates_once_even_when_delivered_twice() {
 /// (size limit included), a notification per upload consumed by the in-process validator.
 #[tokio::test]
 async fn in_memory_gateway_serves_uploads_enforces_size_and_validates_from_notifications() {
-    let backend = shared::adapters::wiring::in_memory();
+    let backend = adapters::wiring::in_memory();
     let routing = backend.routing_queue.clone();
     let app = TestApp::start_with(backend, routing).await;
     let cid = app.new_conversation("eu-1").await;
@@ -436,10 +436,10 @@ async fn in_memory_gateway_serves_uploads_enforces_size_and_validates_from_notif
 async fn attachment_functions_need_only_the_services_they_link() {
     let app = TestApp::start().await;
     let config = app.config.clone().expect("own resources");
-    let linked = shared::adapters::wiring::aws(
+    let linked = adapters::wiring::aws(
         &integration_tests::emulator_config().await,
         &config,
-        shared::adapters::wiring::DYNAMODB_AND_S3,
+        adapters::wiring::DYNAMODB_AND_S3,
     );
     let cid = app.new_conversation("eu-links").await;
     let token = app.token(Role::EndUser, "eu-links");
@@ -451,7 +451,7 @@ async fn attachment_functions_need_only_the_services_they_link() {
             .body(bytes::Bytes::from(body.to_string()))
             .expect("request")
     };
-    let read = |response: shared::api::ApiResponse| {
+    let read = |response: edge::api::ApiResponse| {
         let status = response.status().as_u16();
         let body: serde_json::Value = serde_json::from_str(response.body()).expect("JSON");
         (status, body)
@@ -573,7 +573,7 @@ async fn a_validated_file_cannot_be_swapped_on_s3() {
 
 #[tokio::test]
 async fn a_validated_file_cannot_be_swapped_on_the_in_memory_gateway() {
-    let backend = shared::adapters::wiring::in_memory();
+    let backend = adapters::wiring::in_memory();
     let queue = backend.routing_queue.clone();
     let app = TestApp::start_with(backend, queue).await;
     a_validated_file_cannot_be_swapped_by_uploading_again(&app).await;

@@ -4,10 +4,10 @@
 //! nothing, and makes no AWS request outside its own tenant's keys (checked on the wire, by a
 //! recording proxy between the functions and the emulator).
 
+use domain::model::Role;
 use integration_tests::faults::FaultProxy;
 use integration_tests::{endpoint, json, TestApp};
 use reqwest::{Method, StatusCode};
-use shared::model::Role;
 
 /// Routes that take a conversation (and attachment) id, with a valid body for each.
 fn routes() -> Vec<(Method, &'static str, Option<serde_json::Value>)> {

@@ -6,11 +6,11 @@
 //! are account-scoped: another account's admin gets an answer about their own account, which
 //! must hold nothing of this one's.
 
+use domain::model::Role;
 use integration_tests::agents::agent;
 use integration_tests::{json, Reply, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shared::model::Role;
 
 /// One route: method, path with `{cid}`, `{aid}`, `{seq}`, `{webhook}`, `{integration}`,
 /// `{kid}`, `{user}` filled in, its body, and who owns it (the role whose token is the control).

@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use domain::model::Role;
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::model::Role;
 
 use super::webhooks::{subscribe, Answer, Receiver};
 

@@ -3,11 +3,11 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use domain::model::Role;
 use integration_tests::faults::without_idle_polls;
 use integration_tests::{json, Reply, TestApp};
 use reqwest::{Method, StatusCode};
-use shared::auth::{mint_token, sign_parts};
-use shared::model::Role;
+use use_cases::auth::{mint_token, sign_parts};
 
 /// A conversation holding one message, and a check that it still holds exactly that.
 struct Fixture {
@@ -157,7 +157,7 @@ async fn oversize_body_is_payload_too_large() {
 async fn missing_expired_forged_and_alg_none_tokens_are_unauthorized() {
     let f = Fixture::new().await;
     let account = &f.app.account;
-    let now = shared::now_ms() / 1000;
+    let now = domain::now_ms() / 1000;
     let claims = json!({"acct": account.id, "sub": "alice", "role": "end_user", "exp": now + 600});
     let none_token = format!(
         "{}.{}.",

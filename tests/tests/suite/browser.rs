@@ -3,11 +3,11 @@
 //! on the emulator, real time included. Screenshots of each step land in
 //! `target/browser-screenshots/` (one of them is the README's).
 
+use domain::model::{AuthorRole, MessageKind, Role};
 use integration_tests::agents::agent_with_capacity;
 use integration_tests::browser::Browser;
 use integration_tests::TestApp;
 use serde_json::{json, Value};
-use shared::model::{AuthorRole, MessageKind, Role};
 
 const WIDGET: Option<&str> = Some("#relay-widget");
 const ENTER: &str = "\u{E007}";
@@ -66,7 +66,7 @@ async fn visitor_starts_a_conversation(app: &TestApp, first: &str) -> Browser {
 
 /// A PNG under a fresh name in the temporary folder, and that name.
 fn fresh_png() -> (std::path::PathBuf, String) {
-    let png = std::env::temp_dir().join(format!("{}.png", shared::ids::new_id("receipt")));
+    let png = std::env::temp_dir().join(format!("{}.png", domain::ids::new_id("receipt")));
     std::fs::write(&png, integration_tests::files::png()).expect("write a PNG");
     let file_name = png.file_name().unwrap().to_string_lossy().to_string();
     (png, file_name)
@@ -87,7 +87,7 @@ async fn widget_attaches_a_png(visitor: &Browser) -> String {
 
 /// The product on the in-memory backend, as `cargo run -p local-gateway` runs it.
 async fn in_memory_app() -> TestApp {
-    let backend = shared::adapters::wiring::in_memory();
+    let backend = adapters::wiring::in_memory();
     let queue = backend.routing_queue.clone();
     TestApp::start_with(backend, queue).await
 }
@@ -206,7 +206,7 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
         .expect("the visitor's conversation")
         .to_string();
     let conversation = app.stored_conversation(&cid).await;
-    let mut legacy = shared::contract::message(&conversation, "agent-ada", "rich-1", "");
+    let mut legacy = use_cases::contract::message(&conversation, "agent-ada", "rich-1", "");
     legacy.author_role = AuthorRole::Agent;
     legacy.kind = MessageKind::Rich;
     legacy.text = Some("Track it here:\n[Open tracking] javascript:alert(1)".into());
@@ -216,7 +216,7 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
             {"label": "Courier site", "url": "https://courier.example/track/1042"}
         ]}),
     );
-    legacy.created_at = shared::now_ms();
+    legacy.created_at = domain::now_ms();
     app.backend
         .store
         .append_message(&legacy)

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use domain::model::Role;
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::model::Role;
 
 /// The conversation's history as `role`/`user` reads it, once it holds `wanted` messages (or
 /// after 10 s).
@@ -54,7 +54,7 @@ async fn the_first_message_of_a_session_gets_the_greeting_and_a_handoff_button_o
     assert_eq!(greeting["type"], "rich");
     assert_eq!(
         greeting["rich"]["text"],
-        shared::settings::DEFAULT_BOT_GREETING
+        domain::settings::DEFAULT_BOT_GREETING
     );
     assert_eq!(greeting["rich"]["buttons"][0]["payload"], "relay:handoff");
     // A second message in the same session gets no second greeting.

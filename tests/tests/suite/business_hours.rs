@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
+use domain::model::{Control, Role};
 use integration_tests::agents::{accept, agent, offered_to};
 use integration_tests::{json, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shared::model::{Control, Role};
 
 const AWAY: &str = "We are closed right now. Leave your question and we will answer when we open.";
 
@@ -41,10 +41,10 @@ fn open_all_week(holidays: Vec<String>) -> Value {
 
 /// Yesterday, today and tomorrow in UTC: whatever the time zone, its local date is one of them.
 fn around_today() -> Vec<String> {
-    let now = shared::now_ms();
+    let now = domain::now_ms();
     [-1, 0, 1]
         .iter()
-        .map(|d| shared::rfc3339(now + d * 86_400_000)[..10].to_string())
+        .map(|d| domain::rfc3339(now + d * 86_400_000)[..10].to_string())
         .collect()
 }
 

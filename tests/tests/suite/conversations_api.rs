@@ -1,8 +1,8 @@
 //! Conversations through HTTP on the emulator: create, list, get, persistence (R12), tenancy.
 
+use domain::model::Role;
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::model::Role;
 
 #[tokio::test]
 async fn new_conversation_starts_under_bot_as_a_new_messaging_ticket() {
@@ -61,7 +61,7 @@ async fn user_lists_own_conversations_newest_first() {
     let expected = vec![second.clone(), first.clone()];
     // The list is read from an index: on DynamoDB a conversation created a moment ago may
     // show up a moment later, so read it again as a client would.
-    let ids = shared::contract::eventually(
+    let ids = use_cases::contract::eventually(
         || async {
             let reply = app
                 .get("/v1/conversations", &app.token(Role::EndUser, "alice"))
@@ -131,7 +131,7 @@ async fn another_users_conversation_is_not_found() {
     assert!(app.stored_messages(&cid).await.is_empty());
     assert_eq!(
         app.stored_conversation(&cid).await.control,
-        shared::model::Control::Bot
+        domain::model::Control::Bot
     );
 }
 
@@ -220,7 +220,7 @@ async fn every_response_names_its_request_in_x_request_id() {
         let status = response.status();
         let id = response
             .headers()
-            .get(shared::api::REQUEST_ID_HEADER)
+            .get(edge::api::REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_else(|| panic!("{status}: no x-request-id"))
             .to_string();

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use domain::model::{Priority, Role};
 use integration_tests::agents::{accept, agent, offered_to, waiting};
 use integration_tests::{json, Reply, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::model::{Priority, Role};
 
 /// A conversation of `user` assigned to `agent_id`, ended by that agent.
 pub(super) async fn ended_conversation(app: &TestApp, user: &str, agent_id: &str) -> String {
@@ -189,7 +189,7 @@ async fn the_report_counts_and_averages_the_ratings_of_its_range() {
     let app = TestApp::start_live().await;
     set_csat(&app, true).await;
     agent(&app, "ag-1", 5, &[], "online").await;
-    let before = shared::rfc3339(shared::now_ms() - 1);
+    let before = domain::rfc3339(domain::now_ms() - 1);
     let mut rated = Vec::new();
     for (user, score) in [("eu-1", 5), ("eu-2", 4), ("eu-3", 4), ("eu-4", 1)] {
         let cid = ended_conversation(&app, user, "ag-1").await;

@@ -1,4 +1,4 @@
-//! The deployed path: each function's Lambda entry (`shared::lambda::answer_http_event` /
+//! The deployed path: each function's Lambda entry (`edge::lambda::answer_http_event` /
 //! `answer_sqs_event`, what `run_http` / `run_sqs` hand every event to) fed the JSON that AWS
 //! sends, on the emulator backend, must answer what the local gateway answers for the same
 //! request. Events are in API Gateway's HTTP API payload format 2.0 (with a named stage, a
@@ -6,17 +6,17 @@
 //! notification as the body where S3 announces an upload.
 
 use base64::Engine;
+use domain::model::Role;
+use edge::api::ApiRequest;
+use edge::lambda::{
+    answer_http_event, answer_sqs_event, Context, LambdaEvent, LambdaRequest, SqsEvent,
+};
+use edge::routes::{self, Resolution};
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::api::ApiRequest;
-use shared::backend::Backend;
-use shared::lambda::{
-    answer_http_event, answer_sqs_event, Context, LambdaEvent, LambdaRequest, SqsEvent,
-};
-use shared::model::Role;
-use shared::ports::ReceivedMessage;
-use shared::routes::{self, Resolution};
+use use_cases::backend::Backend;
+use use_cases::ports::ReceivedMessage;
 
 /// An HTTP API (payload 2.0) event as API Gateway sends it for `method path?query` on stage
 /// `stage`: the stage in `rawPath` (named stages only), lower-case headers, the body base64
@@ -555,7 +555,7 @@ async fn the_widget_apis_lambda_entry_answers_browsers_and_counts_visitors_by_so
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.headers["access-control-allow-origin"], shop);
     let rate = app.backend.limits.visitor_rate;
-    let (window, _) = rate.window(shared::now_ms());
+    let (window, _) = rate.window(domain::now_ms());
     let counted = app
         .backend
         .store
@@ -631,7 +631,7 @@ async fn the_routers_lambda_entry_reports_only_the_poison_message_of_a_recorded_
     let app = TestApp::start().await;
     integration_tests::agents::agent(&app, "ag-1", 3, &[], "online").await;
     let cid =
-        integration_tests::agents::waiting(&app, "alice", shared::model::Priority::Normal, None)
+        integration_tests::agents::waiting(&app, "alice", domain::model::Priority::Normal, None)
             .await;
     let requests = app.routing_requests().await;
     let request = requests
@@ -680,7 +680,7 @@ async fn the_routers_lambda_entry_ends_an_idle_session_from_a_recorded_sqs_event
         .find(|m| m.client_message_id == "m1")
         .expect("stored");
     // The check as the fan-out queued it, back after its minute (dated a minute ago).
-    let mut check = shared::idle_sessions::IdleCheck::after(&message).expect("an end user's");
+    let mut check = domain::idle_sessions::IdleCheck::after(&message).expect("an end user's");
     check.message_at -= 61_000;
     let event = sqs_event(&[(
         "idle-1",
@@ -690,7 +690,7 @@ async fn the_routers_lambda_entry_ends_an_idle_session_from_a_recorded_sqs_event
     assert_eq!(answer, json!({"batchItemFailures": []}));
     assert_eq!(
         app.stored_conversation(&cid).await.session,
-        shared::model::SessionState::Ended
+        domain::model::SessionState::Ended
     );
 }
 
@@ -721,7 +721,7 @@ async fn the_validators_lambda_entry_decides_an_upload_from_a_recorded_s3_notifi
     assert!(uploaded.is_success(), "{uploaded}");
 
     // What S3 puts in the SQS message body: its event notification, key URL-encoded.
-    let key = shared::attachments::object_key(&app.account.id, &cid, &aid);
+    let key = domain::attachments::object_key(&app.account.id, &cid, &aid);
     let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
     let notification = json!({"Records": [{
         "eventVersion": "2.1",

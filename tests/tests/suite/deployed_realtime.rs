@@ -3,12 +3,12 @@
 //! `$disconnect`), and the `fan-out` function fed a DynamoDB Streams event whose images are
 //! items the DynamoDB adapter stored — on the emulator backend, frames caught in memory.
 
+use domain::model::Role;
+use edge::lambda::{ApiGatewayWebsocketProxyRequest, DynamoDbStreamEvent};
 use integration_tests::live::{frame, stored_message_image, stream_record, with_sockets};
 use integration_tests::{json, TestApp};
 use serde_json::Value;
-use shared::backend::Backend;
-use shared::lambda::{ApiGatewayWebsocketProxyRequest, DynamoDbStreamEvent};
-use shared::model::Role;
+use use_cases::backend::Backend;
 
 /// A WebSocket API proxy event for `route_key` on connection `connection_id`, shaped as API
 /// Gateway sends it (the fields the function reads, and the ones around them).
@@ -63,7 +63,7 @@ async fn through_realtime(backend: &Backend, event: Value) -> Value {
 #[tokio::test]
 async fn websocket_events_connect_with_a_good_token_answer_frames_and_disconnect() {
     let app = TestApp::start().await;
-    let connection_id = format!("Abc{}=", shared::ids::new_id("c"));
+    let connection_id = format!("Abc{}=", domain::ids::new_id("c"));
     let (backend, mut receivers) = with_sockets(&app, &[&connection_id]);
 
     for bad in [None, Some("not-a-jwt")] {
@@ -129,17 +129,17 @@ async fn stream_event_of_stored_items_reaches_the_readers_and_a_bad_record_is_re
         .send_text(&cid, &app.token(Role::EndUser, "eu-1"), "c1", "hello")
         .await;
     assert_eq!(reply.status, reqwest::StatusCode::CREATED);
-    let connection_id = shared::ids::new_id("ws");
+    let connection_id = domain::ids::new_id("ws");
     let (backend, mut receivers) = with_sockets(&app, &[&connection_id]);
-    shared::live::connect(
+    use_cases::live::connect(
         backend.store.as_ref(),
-        shared::realtime::Listener {
+        domain::realtime::Listener {
             account_id: app.account.id.clone(),
             user_id: "eu-1".into(),
             role: Role::EndUser,
         },
         &connection_id,
-        shared::now_ms(),
+        domain::now_ms(),
         &backend.limits,
     )
     .await

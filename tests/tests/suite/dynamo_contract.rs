@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
+use adapters::apigateway::ApiGatewayPush;
+use adapters::dynamo::stream::DynamoStreamFeed;
+use adapters::dynamo::DynamoStore;
+use adapters::s3::S3Objects;
+use adapters::sqs::SqsQueue;
 use integration_tests::{emulator_config, fresh_queue_url, provisioned};
-use shared::adapters::apigateway::ApiGatewayPush;
-use shared::adapters::dynamo::stream::DynamoStreamFeed;
-use shared::adapters::dynamo::DynamoStore;
-use shared::adapters::s3::S3Objects;
-use shared::adapters::sqs::SqsQueue;
-use shared::contract::{FeedUnderTest, ObjectsUnderTest, PushUnderTest, PutObject};
-use shared::ports::{Queue, Store};
+use use_cases::contract::{FeedUnderTest, ObjectsUnderTest, PushUnderTest, PutObject};
+use use_cases::ports::{Queue, Store};
 
 async fn dynamo_store() -> Arc<dyn Store> {
     let table = &provisioned().await.table_name;
@@ -60,17 +60,17 @@ async fn s3_objects() -> ObjectsUnderTest {
 
 mod store {
     use super::*;
-    shared::store_contract_tests!(dynamo_store());
+    use_cases::store_contract_tests!(dynamo_store());
 }
 
 mod queue {
     use super::*;
-    shared::queue_contract_tests!(sqs_queue());
+    use_cases::queue_contract_tests!(sqs_queue());
 }
 
 mod objects {
     use super::*;
-    shared::object_store_contract_tests!(s3_objects());
+    use_cases::object_store_contract_tests!(s3_objects());
 }
 
 async fn stream_feed() -> FeedUnderTest {
@@ -90,7 +90,7 @@ async fn stream_feed() -> FeedUnderTest {
 
 mod change_feed {
     use super::*;
-    shared::change_feed_contract_tests!(stream_feed());
+    use_cases::change_feed_contract_tests!(stream_feed());
 }
 
 /// The DynamoDB append writes the idempotency claim and the message as two puts; these are the
@@ -98,8 +98,8 @@ mod change_feed {
 mod interrupted_appends {
     use super::*;
     use aws_sdk_dynamodb::types::AttributeValue;
-    use shared::contract::{conversation, fresh_account, message};
-    use shared::model::{AppendOutcome, Conversation, Message};
+    use domain::model::{AppendOutcome, Conversation, Message};
+    use use_cases::contract::{conversation, fresh_account, message};
 
     /// Writes only the claim of (author, client_message_id) for `seq`, as a request that died
     /// after its first put would.
@@ -290,7 +290,7 @@ mod interrupted_appends {
 async fn api_gateway_push() -> PushUnderTest {
     let proxy =
         integration_tests::faults::FaultProxy::start(&integration_tests::endpoint(), 1).await;
-    let gone = shared::ids::new_id("gone");
+    let gone = domain::ids::new_id("gone");
     proxy.forget_connection(&gone);
     // The proxy keeps serving after its handle is dropped, for as long as the test runs.
     let config = integration_tests::config_at(&proxy.url).await;
@@ -299,7 +299,7 @@ async fn api_gateway_push() -> PushUnderTest {
             &config,
             "https://abc123.execute-api.us-east-1.amazonaws.com/live",
         )),
-        open: shared::ids::new_id("open"),
+        open: domain::ids::new_id("open"),
         received: None,
         gone,
     }
@@ -307,7 +307,7 @@ async fn api_gateway_push() -> PushUnderTest {
 
 mod push {
     use super::*;
-    shared::push_contract_tests!(api_gateway_push());
+    use_cases::push_contract_tests!(api_gateway_push());
 }
 
 /// #19 item 8: signing keys and webhook secrets are stored in partitions of their own under the
@@ -315,13 +315,13 @@ mod push {
 /// account's partition that every function reads.
 #[tokio::test]
 async fn secrets_are_stored_apart_under_the_secrets_prefix() {
+    use adapters::dynamo::SECRETS_PREFIX;
     use aws_sdk_dynamodb::types::AttributeValue;
-    use shared::adapters::dynamo::SECRETS_PREFIX;
-    use shared::model::SigningKey;
+    use domain::model::SigningKey;
     let store = dynamo_store().await;
-    let account = shared::contract::fresh_account();
+    let account = use_cases::contract::fresh_account();
     store
-        .put_account(&shared::model::Account {
+        .put_account(&domain::model::Account {
             id: account.clone(),
             name: "Acme".into(),
             capabilities: Vec::new(),
@@ -359,12 +359,12 @@ async fn secrets_are_stored_apart_under_the_secrets_prefix() {
                 .unwrap_or_default()
         }
     };
-    let (subscription, webhook_secret) = shared::webhooks::create_subscription(
+    let (subscription, webhook_secret) = domain::webhooks::create_subscription(
         &account,
         "admin-1",
-        shared::webhooks::NewSubscription {
+        domain::webhooks::NewSubscription {
             url: "https://hooks.example.com/relay".into(),
-            events: vec![shared::webhooks::WebhookEventType::MessageCreated],
+            events: vec![domain::webhooks::WebhookEventType::MessageCreated],
         },
         false,
         5,

@@ -86,7 +86,7 @@ async fn ensure_adds_indexes_missing_from_a_table_of_an_older_definition() {
     let config = emulator_config().await;
     // A name of this run's own: on a reused emulator a fixed one would already have every
     // index, and the upgrade path would never run. (Hex only: it also names a bucket.)
-    let run = shared::ids::new_id("u").replace('_', "");
+    let run = domain::ids::new_id("u").replace('_', "");
     let current = infra::definition(&format!("relay-upgrade-{}", &run[..12]));
     let mut older = current.clone();
     older.table.indexes.truncate(1);

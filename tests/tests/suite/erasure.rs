@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use domain::model::Role;
 use integration_tests::{files, json, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::model::Role;
 
 use super::workspace::end_user_token;
 
@@ -170,7 +170,7 @@ async fn a_redacted_messages_file_is_deleted_and_no_longer_served() {
         .await
         .unwrap()
         .unwrap();
-    let validated = shared::attachments::validated_key(&attachment.object_key);
+    let validated = domain::attachments::validated_key(&attachment.object_key);
     assert!(app
         .backend
         .objects
@@ -333,7 +333,7 @@ async fn erasing_an_end_user_tombstones_what_they_wrote_drops_who_they_were_and_
     assert_eq!(again.body["messages"], 0);
     let audited = super::settings_api::admin(&app).audit().await;
     assert_eq!(audited.len() as u64, version_before + 2);
-    assert_eq!(shared::settings::verify_chain(&audited), Ok(()));
+    assert_eq!(domain::settings::verify_chain(&audited), Ok(()));
 }
 
 /// R34 (#33 item 4): what the person wrote as a visitor, before identify, is theirs too. On
@@ -385,7 +385,7 @@ async fn erasure_reaches_what_the_person_wrote_as_a_visitor_before_identify() {
     );
     assert!(!text.contains(after), "{text}");
     for stored in app.stored_messages(&cid).await {
-        if stored.author_role == shared::model::AuthorRole::EndUser {
+        if stored.author_role == domain::model::AuthorRole::EndUser {
             assert!(stored.redacted.is_some(), "{stored:?}");
         }
     }

@@ -1,8 +1,8 @@
 //! Typing/read/delivered events and bot handoff through HTTP on the emulator.
 
+use domain::model::{Control, MessageKind, Role};
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::model::{Control, MessageKind, Role};
 
 #[tokio::test]
 async fn typing_indicator_shows_for_the_other_side_until_stopped() {
@@ -84,8 +84,8 @@ async fn handoff_gives_control_to_agents_and_requests_routing() {
     app.send_text(&cid, &alice, "u1", "I want a human").await;
     // The bot's answer, stored as a bot integration will post it (#17 adds the route).
     let mut bot =
-        shared::contract::message(&app.stored_conversation(&cid).await, "bot-1", "b1", "");
-    bot.author_role = shared::model::AuthorRole::Bot;
+        use_cases::contract::message(&app.stored_conversation(&cid).await, "bot-1", "b1", "");
+    bot.author_role = domain::model::AuthorRole::Bot;
     bot.kind = MessageKind::Rich;
     bot.text = Some("Try these: [Track order]".into());
     bot.rich = Some(json!({"layout": "buttons", "items": []}));

@@ -12,13 +12,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use domain::model::{AuthorRole, Role};
 use futures::stream::{self, StreamExt};
 use integration_tests::agents::agent;
 use integration_tests::faults::{Fault, FaultProxy};
 use integration_tests::{emulator_config, endpoint, json, TestApp};
 use reqwest::StatusCode;
-use shared::model::{AuthorRole, Role};
-use shared::ports::ConversationStore;
+use use_cases::ports::ConversationStore;
 
 const CONVERSATIONS: usize = 40;
 const MESSAGES_PER_CONVERSATION: usize = 50;
@@ -139,7 +139,7 @@ async fn messages_acknowledged_under_faults_are_stored_exactly_once_and_routing_
         .expect("handoff acknowledged");
     }
     // The test's own progress checks read the table directly, not through the faults.
-    let direct = shared::adapters::dynamo::DynamoStore::new(
+    let direct = adapters::dynamo::DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&emulator_config().await),
         app.config.clone().expect("own resources").table_name,
     );
@@ -373,12 +373,12 @@ async fn end_of_session_whose_transaction_answer_was_lost_ends_the_session_once(
         reply.server_log.join("\n")
     );
     let conversation = app.stored_conversation(&cid).await;
-    assert_eq!(conversation.session, shared::model::SessionState::Ended);
+    assert_eq!(conversation.session, domain::model::SessionState::Ended);
     let notices = app
         .stored_messages(&cid)
         .await
         .into_iter()
-        .filter(|m| m.kind == shared::model::MessageKind::System)
+        .filter(|m| m.kind == domain::model::MessageKind::System)
         .count();
     assert_eq!(notices, 1, "the end user is told once");
     assert_eq!(integration_tests::agents::load(&app, "ag-1").await, (0, 0));

@@ -5,12 +5,12 @@
 //! thousand cases take seconds.
 
 use bytes::Bytes;
+use domain::model::Role;
 use integration_tests::documented_operations;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use shared::auth::mint_token;
-use shared::backend::Backend;
-use shared::model::Role;
+use use_cases::auth::mint_token;
+use use_cases::backend::Backend;
 
 const ACCOUNT: &str = "acct_fuzz";
 const KID: &str = "k1";
@@ -20,7 +20,7 @@ const SECRET: &str = "fuzz-secret";
 fn world() -> (Backend, String, String) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let backend = shared::adapters::wiring::in_memory();
+        let backend = adapters::wiring::in_memory();
         backend
             .bootstrap_account(ACCOUNT, KID, SECRET)
             .await
@@ -59,7 +59,7 @@ async fn call(
     body: Vec<u8>,
     if_match: Option<&str>,
 ) -> (u16, Value) {
-    let now = shared::now_ms() / 1000;
+    let now = domain::now_ms() / 1000;
     let token = mint_token(ACCOUNT, KID, SECRET, "user-1", role, now, 600);
     let mut builder = http::Request::builder()
         .method(method)

@@ -7,13 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use domain::idle_sessions::{IdleCheck, IdleVerdict, MAX_CHECK_DELAY_SECONDS};
+use domain::model::{AuthorRole, Control, Message, Priority, Role, SessionState};
+use domain::realtime::{Stored, StoredChange};
 use integration_tests::agents::{accept, agent, load, offered_to, waiting};
 use integration_tests::{json, RecordingQueue, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::idle_sessions::{IdleCheck, IdleVerdict, MAX_CHECK_DELAY_SECONDS};
-use shared::model::{AuthorRole, Control, Message, Priority, Role, SessionState};
-use shared::realtime::{Stored, StoredChange};
 
 async fn set(app: &TestApp, patch: Value) {
     app.patch_settings(&app.token(Role::Admin, "admin-1"), patch)
@@ -43,7 +43,7 @@ async fn scheduled_for(app: &TestApp, message: &Message) -> Vec<(String, u32)> {
         before: None,
         after: Some(Stored::Message(Box::new(message.clone()))),
     };
-    shared::stream_reactions::fan_out(&backend, &[change], message.created_at)
+    use_cases::stream_reactions::fan_out(&backend, &[change], message.created_at)
         .await
         .expect("fan-out");
     let sent = recorder.sent.lock().unwrap().clone();
@@ -223,7 +223,7 @@ async fn idle_checks_ride_the_routing_queue_beside_routing_messages() {
     // A check that comes back after its minute, as SQS brings it back (its message is
     // dated a minute and a second ago), through the router's batch of the routing queue.
     let mut check = IdleCheck::after(&message).unwrap();
-    check.message_at = shared::now_ms() - 61_000;
+    check.message_at = domain::now_ms() - 61_000;
     app.routing_queue
         .send(&serde_json::to_string(&check).unwrap(), 0)
         .await

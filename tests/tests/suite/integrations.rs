@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use domain::model::Role;
 use integration_tests::{json, Reply, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shared::model::Role;
 
 async fn create_key(app: &TestApp, name: &str, scopes: &[&str]) -> (String, String) {
     let reply = app
@@ -276,9 +276,9 @@ async fn scopes_roles_and_accounts_bound_what_a_key_reaches() {
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     // A company token cannot claim to be an integration.
-    let claims_integration = shared::auth::sign_parts(
+    let claims_integration = use_cases::auth::sign_parts(
         &json!({"alg": "HS256", "kid": app.account.kid}),
-        &json!({"acct": app.account.id, "sub": "x", "role": "integration", "exp": shared::now_ms() / 1000 + 60}),
+        &json!({"acct": app.account.id, "sub": "x", "role": "integration", "exp": domain::now_ms() / 1000 + 60}),
         &app.account.secret,
     );
     let reply = app

@@ -1,7 +1,8 @@
 //! The layers' dependency rule, checked on what Cargo itself resolves (`cargo metadata`):
 //! `domain` pulls in no async runtime, AWS SDK or HTTP crate, however deep; `use-cases` no AWS
-//! SDK or HTTP crate and no adapter; `adapters` not the edge. And in the source: outside the
-//! adapters crate, no module names a concrete adapter.
+//! SDK or HTTP crate and no adapter; `adapters` not the edge; no facade crate re-exports them.
+//! And in the source: outside the adapters crate, no module names a concrete adapter, and a
+//! function crate reaches the adapters only through the composition root (`adapters::wiring`).
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -102,7 +103,7 @@ fn each_layer_crate_depends_only_on_the_layers_below_it() {
         .iter()
         .filter(|name| {
             forbidden(name) && !matches!(name.as_str(), "tokio" | "async-trait" | "futures")
-                || matches!(name.as_str(), "adapters" | "edge" | "shared")
+                || matches!(name.as_str(), "adapters" | "edge")
         })
         .collect();
     assert!(
@@ -112,15 +113,15 @@ fn each_layer_crate_depends_only_on_the_layers_below_it() {
     assert!(use_cases.contains("domain"));
 
     let adapters = runtime_dependencies(&metadata, "adapters");
-    for above in ["edge", "shared", "lambda_http"] {
+    for above in ["edge", "lambda_http"] {
         assert!(
             !adapters.contains(above),
             "the adapters crate depends on {above}"
         );
     }
 
-    // The walk does find such crates where they are: the crates above have them.
-    let shared = runtime_dependencies(&metadata, "shared");
+    // The walk does find such crates where they are: a function crate has them.
+    let function = runtime_dependencies(&metadata, "ingest-message");
     for expected in [
         "tokio",
         "aws-sdk-dynamodb",
@@ -131,10 +132,85 @@ fn each_layer_crate_depends_only_on_the_layers_below_it() {
         "edge",
     ] {
         assert!(
-            shared.contains(expected),
-            "shared should depend on {expected}"
+            function.contains(expected),
+            "ingest-message should depend on {expected}"
         );
     }
+
+    // Each layer is named by its own crate: no package of the workspace is a facade that
+    // re-exports them under other paths (the `shared` crate did until #34).
+    let packages: Vec<&str> = metadata["workspace_members"]
+        .as_array()
+        .expect("workspace members")
+        .iter()
+        .filter_map(|id| id.as_str())
+        .collect();
+    assert!(packages.iter().any(|id| id.contains("/shared/edge")));
+    assert!(
+        !packages.iter().any(|id| id.ends_with("/shared#0.1.0")),
+        "a facade crate is back: {packages:?}"
+    );
+}
+
+/// Every `.rs` file under `dir`, however deep.
+fn sources(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// A function crate is its handlers over the use cases and the edge; which adapters serve it
+/// is the composition root's choice (`adapters::wiring`, called from its `main.rs`), so no
+/// other path into the adapters crate appears in its code.
+#[test]
+fn function_crates_reach_the_adapters_only_through_the_wiring() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions"));
+    // Their sources, not their tests (which build fixtures from in-memory adapters).
+    let files: Vec<_> = sources(root)
+        .into_iter()
+        .filter(|path| path.components().any(|c| c.as_os_str() == "src"))
+        .collect();
+    assert!(
+        files.len() >= 26,
+        "only {} function sources read",
+        files.len()
+    );
+    let mut offenders = Vec::new();
+    let mut wired = 0;
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("read source");
+        for (number, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for (at, _) in code.match_indices("adapters::") {
+                let before = code[..at].chars().last();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                if code[at..].starts_with("adapters::wiring::") {
+                    wired += 1;
+                } else {
+                    offenders.push(format!("{}:{}: {code}", path.display(), number + 1));
+                }
+            }
+        }
+    }
+    // Positive control: every function does take its adapters from the wiring.
+    assert!(wired >= 13, "only {wired} uses of adapters::wiring found");
+    assert!(
+        offenders.is_empty(),
+        "function code reaching past the wiring into the adapters:\n{}",
+        offenders.join("\n")
+    );
 }
 
 /// The use cases and the edge work on ports: outside the adapters crate, only the composition
@@ -144,7 +220,7 @@ fn no_use_case_or_edge_module_names_a_concrete_adapter() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared");
     let mut offenders = Vec::new();
     let mut checked = 0;
-    let files = ["use-cases/src", "edge/src", "src"]
+    let files = ["use-cases/src", "edge/src"]
         .iter()
         .flat_map(|dir| std::fs::read_dir(format!("{root}/{dir}")).expect("layer crate sources"))
         .map(|entry| entry.expect("entry").path());

@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use domain::model::Role;
 use futures::future::join_all;
 use integration_tests::{json, TestApp};
-use shared::model::Role;
 
 const CLIENTS: usize = 16;
 const DURATION: Duration = Duration::from_secs(20);

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::adapters::memory::{MemoryObjects, MemoryPush, MemoryQueue, MemoryStore, Outgoing};
-use shared::contract::{FeedUnderTest, ObjectsUnderTest, PushUnderTest, PutObject};
-use shared::ports::{LocalBucket, Queue, Store};
+use adapters::memory::{MemoryObjects, MemoryPush, MemoryQueue, MemoryStore, Outgoing};
+use use_cases::contract::{FeedUnderTest, ObjectsUnderTest, PushUnderTest, PutObject};
+use use_cases::ports::{LocalBucket, Queue, Store};
 
 async fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::default())
@@ -34,17 +34,17 @@ async fn memory_objects() -> ObjectsUnderTest {
 
 mod store {
     use super::*;
-    shared::store_contract_tests!(memory_store());
+    use_cases::store_contract_tests!(memory_store());
 }
 
 mod queue {
     use super::*;
-    shared::queue_contract_tests!(memory_queue());
+    use_cases::queue_contract_tests!(memory_queue());
 }
 
 mod objects {
     use super::*;
-    shared::object_store_contract_tests!(memory_objects());
+    use_cases::object_store_contract_tests!(memory_objects());
 }
 
 async fn memory_feed() -> FeedUnderTest {
@@ -57,7 +57,7 @@ async fn memory_feed() -> FeedUnderTest {
 
 mod change_feed {
     use super::*;
-    shared::change_feed_contract_tests!(memory_feed());
+    use_cases::change_feed_contract_tests!(memory_feed());
 }
 
 async fn memory_push() -> PushUnderTest {
@@ -83,5 +83,5 @@ async fn memory_push() -> PushUnderTest {
 
 mod push {
     use super::*;
-    shared::push_contract_tests!(memory_push());
+    use_cases::push_contract_tests!(memory_push());
 }

@@ -3,10 +3,10 @@
 
 use std::collections::HashSet;
 
+use domain::model::{Role, TicketStatus};
 use futures::future::join_all;
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::model::{Role, TicketStatus};
 
 #[tokio::test]
 async fn posted_messages_get_increasing_seqs_and_history_resumes_from_any_cursor() {

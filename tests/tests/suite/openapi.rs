@@ -2,16 +2,16 @@
 //! operation reaches a handler (401 without a token, not 404/405), and every served route is
 //! documented.
 
+use edge::routes::ROUTES;
 use integration_tests::{
     bare_request, documented_operation_ids, documented_operations, documented_public_operations,
     sample_path,
 };
 use local_gateway::dispatch;
-use shared::routes::ROUTES;
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {
-    let backend = shared::adapters::wiring::in_memory();
+    let backend = adapters::wiring::in_memory();
     let operations = documented_operations();
     assert!(!operations.is_empty());
     let public = documented_public_operations();
@@ -40,7 +40,7 @@ async fn every_documented_operation_is_served() {
 
 #[tokio::test]
 async fn undocumented_operations_are_not_served() {
-    let backend = shared::adapters::wiring::in_memory();
+    let backend = adapters::wiring::in_memory();
     let documented = documented_operations();
     // Every path the table or the document knows, with every method.
     let mut candidates: std::collections::BTreeSet<String> =
@@ -62,7 +62,7 @@ async fn undocumented_operations_are_not_served() {
 }
 
 /// `Operation::PostMessage` → `postMessage`, as operation ids are written.
-fn operation_id(operation: shared::routes::Operation) -> String {
+fn operation_id(operation: edge::routes::Operation) -> String {
     let name = format!("{operation:?}");
     let mut chars = name.chars();
     chars

@@ -4,10 +4,10 @@
 //! visitor rate limit counts an IPv6 /64 as one address. Each with its positive control: the
 //! next caller is not affected. On the main of #33 every one of these was unlimited.
 
+use domain::model::Role;
+use domain::widget::VisitorRate;
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::model::Role;
-use shared::widget::VisitorRate;
 
 use super::deployed_path::{http_api_event, through_lambda};
 

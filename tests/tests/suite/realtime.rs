@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use domain::model::{Priority, Role};
 use integration_tests::agents::{accept, agent, offered_to, waiting};
 use integration_tests::live::{LiveClient, Received};
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::model::{Priority, Role};
 
 /// Long enough for a write to reach the stream, the fan-out and the socket on a busy machine.
 const ARRIVES: Duration = Duration::from_secs(10);

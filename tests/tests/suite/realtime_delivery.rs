@@ -5,13 +5,13 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use domain::model::Role;
 use futures::stream::{self, StreamExt};
 use integration_tests::faults::{seed_from_env, FaultProxy};
 use integration_tests::live::LiveClient;
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::backend::Limits;
-use shared::model::Role;
+use use_cases::backend::Limits;
 
 /// The seqs of the `message.created` frames `client` receives until it has `count` distinct
 /// ones or `wait` passes, in arrival order (copies included).
@@ -119,16 +119,16 @@ async fn a_connection_whose_socket_is_gone_is_removed_on_its_first_failed_push()
     let cid = app.new_conversation("eu-1").await;
     let mut live = app.connect(&app.token(Role::EndUser, "eu-1")).await;
     // A record left behind by a client that vanished without a close (no socket holds it).
-    let stale = shared::ids::new_id("ws");
-    shared::live::connect(
+    let stale = domain::ids::new_id("ws");
+    use_cases::live::connect(
         app.backend.store.as_ref(),
-        shared::realtime::Listener {
+        domain::realtime::Listener {
             account_id: app.account.id.clone(),
             user_id: "eu-1".into(),
             role: Role::EndUser,
         },
         &stale,
-        shared::now_ms(),
+        domain::now_ms(),
         &Limits::default(),
     )
     .await
@@ -262,7 +262,7 @@ async fn store_unpushed(app: &TestApp, cid: &str, seq: u64, decided: bool) {
     let conversation = app.stored_conversation(cid).await;
     let text = format!("message {seq}");
     let mut message =
-        shared::messages::system_message(&conversation, &text, &text, shared::now_ms());
+        domain::messages::system_message(&conversation, &text, &text, domain::now_ms());
     message.seq = seq;
     message.direct_push_seq = decided.then_some(seq);
     app.backend.store.append_message(&message).await.unwrap();
@@ -345,7 +345,7 @@ async fn a_message_its_writer_pushed_reaches_each_reader_once_though_the_stream_
     }
     let stored = app.stored_messages(&cid).await;
     assert!(
-        stored.iter().all(shared::realtime::pushed_by_its_writer),
+        stored.iter().all(domain::realtime::pushed_by_its_writer),
         "each was pushed from its write: {stored:?}"
     );
     // The fan-out reads every one of them from the stream, and sends none again.
@@ -386,7 +386,7 @@ async fn a_conversation_nobody_listens_to_leaves_its_messages_to_the_stream_and_
         .stored_messages(&cid)
         .await
         .iter()
-        .map(shared::realtime::pushed_by_its_writer)
+        .map(domain::realtime::pushed_by_its_writer)
         .collect();
     // The first went at once and reached nobody; the others were left to the stream.
     assert_eq!(pushed, [true, false, false]);
@@ -398,7 +398,7 @@ async fn a_conversation_nobody_listens_to_leaves_its_messages_to_the_stream_and_
         .unwrap();
     assert_eq!(
         cursor,
-        shared::realtime::PushCursor {
+        domain::realtime::PushCursor {
             through_seq: 1,
             heard: false
         }

@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use domain::model::Priority;
 use integration_tests::agents::{agent, offered_to, waiting};
 use integration_tests::{emulator_config, fresh_webhook_queue_urls, TestApp};
 use reqwest::StatusCode;
-use shared::model::Priority;
-use shared::ports::Queue;
+use use_cases::ports::Queue;
 
 /// The environment the functions of `app` run with.
 fn env_of(app: &TestApp) -> BTreeMap<String, String> {
@@ -65,7 +65,7 @@ fn field(output: &str, name: &str) -> String {
 async fn an_operator_creates_an_account_and_manages_its_keys() {
     let app = TestApp::start().await;
     let env = env_of(&app);
-    let account = shared::ids::new_id("acct");
+    let account = domain::ids::new_id("acct");
     let (code, created) = admin(
         &env,
         &["create-account", "--account", &account, "--name", "Acme"],
@@ -147,7 +147,7 @@ async fn an_operator_creates_an_account_and_manages_its_keys() {
 async fn the_secret_file_is_written_for_its_owner_only() {
     let app = TestApp::start().await;
     let env = env_of(&app);
-    let path = std::env::temp_dir().join(shared::ids::new_id("secret"));
+    let path = std::env::temp_dir().join(domain::ids::new_id("secret"));
     let path_text = path.to_string_lossy().to_string();
     let (code, output) = admin(
         &env,
@@ -179,7 +179,7 @@ async fn the_secret_file_is_written_for_its_owner_only() {
 
 #[tokio::test]
 async fn doctor_passes_on_a_provisioned_stack_and_names_a_deleted_queue() {
-    let prefix = format!("doc{}", &shared::ids::new_id("x")[2..10]);
+    let prefix = format!("doc{}", &domain::ids::new_id("x")[2..10]);
     let sdk = emulator_config().await;
     let resources = infra::definition(&prefix);
     let provisioned = infra::ensure(&sdk, &resources).await.expect("provision");
@@ -276,7 +276,7 @@ async fn redrive_brings_a_dead_lettered_routing_request_back_and_the_conversatio
     assert_eq!(code, 0, "{output}");
     assert!(output.starts_with("1 message(s) moved back"), "{output}");
     // The router's next receive of that queue offers the conversation.
-    let source = shared::adapters::sqs::SqsQueue::new(sqs.clone(), queue);
+    let source = adapters::sqs::SqsQueue::new(sqs.clone(), queue);
     let batch = source.receive(10).await.expect("receive");
     assert_eq!(batch.len(), 1);
     let failed = route_conversation::handle_batch(&app.backend, &batch).await;

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use domain::model::Role;
 use integration_tests::faults::{without_idle_polls, FaultProxy};
 use integration_tests::TestApp;
 use reqwest::StatusCode;
-use shared::model::Role;
 
 /// The requests recorded, counted by DynamoDB operation.
 fn by_operation(requests: &[integration_tests::faults::Exchange]) -> BTreeMap<String, usize> {

@@ -8,16 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use domain::idle_sessions::{IdleCheck, IdleVerdict};
+use domain::model::{Conversation, Priority, Role, SessionState};
+use domain::settings::SettingsEffect;
+use edge::lambda::DynamoDbStreamEvent;
 use integration_tests::agents::{accept, agent, load, offered_to, waiting};
 use integration_tests::live::stream_record;
 use integration_tests::{json, RecordingQueue, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::idle_sessions::{IdleCheck, IdleVerdict};
-use shared::lambda::DynamoDbStreamEvent;
-use shared::model::{Conversation, Priority, Role, SessionState};
-use shared::ports::ReceivedMessage;
-use shared::settings::SettingsEffect;
+use use_cases::ports::ReceivedMessage;
 
 const DAY: i64 = 86_400;
 
@@ -53,7 +53,7 @@ async fn conversation_at_rest(app: &TestApp, user: &str) -> Conversation {
     let conversation = app.stored_conversation(&cid).await;
     assert_eq!(conversation.session, SessionState::Ended);
     assert!(
-        shared::retention::is_at_rest(&conversation),
+        domain::retention::is_at_rest(&conversation),
         "{conversation:?}"
     );
     assert_eq!(load(app, "ag-1").await, (0, 0));
@@ -291,7 +291,7 @@ async fn an_expired_conversation_is_purged_with_its_files_and_its_neighbours_are
     // A running conversation whose old expiry passed is never purged (#32 item 5: the write
     // that revived it took the expiry away; were one left, its messages stay).
     let mut image = image;
-    let past = shared::now_ms() / 1000 - 60;
+    let past = domain::now_ms() / 1000 - 60;
     image["expires_at"] = json!({"N": past.to_string()});
     let answer = feed(vec![ttl_removal("2a", &image)]).await;
     assert_eq!(answer["batchItemFailures"], json!([]));

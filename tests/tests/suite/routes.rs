@@ -2,15 +2,15 @@
 //! naming exactly the table's methods for that path (answered by the path's own function, as
 //! on AWS where the template routes every method of a path to it); an unknown path is 404.
 
+use edge::routes::ROUTES;
 use integration_tests::{bare_request, sample_path};
 use local_gateway::dispatch;
-use shared::routes::ROUTES;
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 #[tokio::test]
 async fn a_wrong_method_on_every_served_path_is_405_with_the_methods_it_takes() {
-    let backend = shared::adapters::wiring::in_memory();
+    let backend = adapters::wiring::in_memory();
     let mut checked = 0;
     for route in ROUTES {
         let allowed: Vec<&str> = ROUTES
@@ -43,7 +43,7 @@ async fn a_wrong_method_on_every_served_path_is_405_with_the_methods_it_takes() 
 
 #[tokio::test]
 async fn paths_no_route_serves_are_404_route_not_found() {
-    let backend = shared::adapters::wiring::in_memory();
+    let backend = adapters::wiring::in_memory();
     for path in [
         "/",
         "/v1",

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use domain::model::{Conversation, Priority, Role};
+use domain::routing::WaitingEntry;
 use integration_tests::agents::{accept, agent, offered_to, offers, set_status, waiting};
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::model::{Conversation, Priority, Role};
-use shared::routing::WaitingEntry;
 
 #[tokio::test]
 async fn highest_spare_capacity_offers_to_the_emptiest_agent_and_accept_assigns() {
@@ -232,8 +232,8 @@ async fn concurrent_routers_never_exceed_capacity_or_double_assign() {
         agent(&app, &format!("ag-{i}"), 3, &[], "online").await;
     }
     app.run_router().await; // status/capacity drain requests: nothing waits yet
-    let settings = shared::settings::Settings {
-        bot: shared::settings::BotSettings {
+    let settings = domain::settings::Settings {
+        bot: domain::settings::BotSettings {
             enabled: false,
             ..Default::default()
         },
@@ -241,14 +241,14 @@ async fn concurrent_routers_never_exceed_capacity_or_double_assign() {
     };
     let mut conversations: Vec<Conversation> = Vec::new();
     for i in 0..200 {
-        let c = shared::rules::new_conversation(
+        let c = domain::rules::new_conversation(
             &app.account.id,
             &format!("eu-{i}"),
             &settings,
             1_000 + i,
         );
         app.backend.store.create_conversation(&c).await.unwrap();
-        let request = shared::model::RoutingRequest {
+        let request = domain::model::RoutingRequest {
             account_id: app.account.id.clone(),
             conversation_id: Some(c.id.clone()),
             priority: Priority::Normal,
@@ -256,7 +256,7 @@ async fn concurrent_routers_never_exceed_capacity_or_double_assign() {
             requested_at: 0,
             offer_id: None,
         };
-        shared::router::publish(&app.backend, &request, 0)
+        use_cases::router::publish(&app.backend, &request, 0)
             .await
             .unwrap();
         conversations.push(c);
@@ -324,7 +324,7 @@ async fn concurrent_routers_never_exceed_capacity_or_double_assign() {
 async fn poison_routing_message_is_reported_alone_and_dead_lettered() {
     let app = TestApp::start().await;
     let sqs = aws_sdk_sqs::Client::new(&integration_tests::emulator_config().await);
-    let name = shared::ids::new_id("poison");
+    let name = domain::ids::new_id("poison");
     let dlq_url = sqs
         .create_queue()
         .queue_name(format!("{name}-dlq"))
@@ -359,9 +359,9 @@ async fn poison_routing_message_is_reported_alone_and_dead_lettered() {
         .unwrap()
         .queue_url
         .unwrap();
-    let queue = shared::adapters::sqs::SqsQueue::new(sqs.clone(), url);
-    let dlq = shared::adapters::sqs::SqsQueue::new(sqs, dlq_url);
-    use shared::ports::Queue;
+    let queue = adapters::sqs::SqsQueue::new(sqs.clone(), url);
+    let dlq = adapters::sqs::SqsQueue::new(sqs, dlq_url);
+    use use_cases::ports::Queue;
     agent(&app, "ag-1", 1, &[], "online").await;
     let cid = waiting(&app, "eu-1", Priority::Normal, None).await;
     app.routing_requests().await; // drop the gateway's own messages; this test feeds its queue
@@ -411,8 +411,8 @@ async fn poison_routing_message_is_reported_alone_and_dead_lettered() {
 #[tokio::test]
 async fn a_page_of_conversations_nobody_can_take_does_not_hold_up_the_ones_behind_it() {
     let app = TestApp::start().await;
-    let settings = shared::settings::Settings {
-        bot: shared::settings::BotSettings {
+    let settings = domain::settings::Settings {
+        bot: domain::settings::BotSettings {
             enabled: false,
             ..Default::default()
         },
@@ -420,7 +420,7 @@ async fn a_page_of_conversations_nobody_can_take_does_not_hold_up_the_ones_behin
     };
     // More than a page of the router's reads, all for a group nobody is in, waiting first.
     for i in 0..60 {
-        let mut c = shared::rules::new_conversation(
+        let mut c = domain::rules::new_conversation(
             &app.account.id,
             &format!("eu-{i}"),
             &settings,

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use shared::adapters::dynamo::DynamoStore;
-use shared::adapters::wiring::{load_aws_config_at, AWS_TIMEOUTS};
-use shared::ports::AccountStore;
+use adapters::dynamo::DynamoStore;
+use adapters::wiring::{load_aws_config_at, AWS_TIMEOUTS};
+use use_cases::ports::AccountStore;
 
 /// An endpoint that accepts connections and never answers.
 async fn silent_endpoint() -> (String, tokio::task::JoinHandle<()>) {
@@ -45,9 +45,9 @@ async fn a_stalled_endpoint_fails_a_call_within_the_sdk_timeouts() {
 /// AWS, with six calls of up to 8 s each, the function's 10 s timeout and a 502).
 #[tokio::test]
 async fn a_request_past_its_deadline_answers_503_with_retry_after() {
+    use domain::model::Role;
     use integration_tests::faults::{Fault, FaultProxy};
     use integration_tests::{endpoint, TestApp};
-    use shared::model::Role;
 
     let proxy = FaultProxy::start(&endpoint(), 0).await;
     let app = TestApp::start_at(&proxy.url).await;

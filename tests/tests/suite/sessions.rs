@@ -2,15 +2,15 @@
 //! R17, R20–R22): who may end, the end user's notice, CSAT exactly once, capacity released or
 //! moved to email, the next message starting a new session, invalid transitions.
 
+use domain::model::{MessageKind, Priority, Role, TicketStatus};
+use domain::sessions::{SESSION_ENDED_KEY, SESSION_ENDED_TEXT, TICKET_SOLVED_TEXT};
+use domain::settings::AGENTS_CAN_END_SESSIONS_LAUNCH_MS;
 use futures::future::join_all;
 use integration_tests::agents::{
     accept, agent, agent_with_capacity, load, offered_to, offers, waiting,
 };
 use integration_tests::{json, Reply, TestApp};
 use reqwest::StatusCode;
-use shared::model::{MessageKind, Priority, Role, TicketStatus};
-use shared::sessions::{SESSION_ENDED_KEY, SESSION_ENDED_TEXT, TICKET_SOLVED_TEXT};
-use shared::settings::AGENTS_CAN_END_SESSIONS_LAUNCH_MS;
 
 async fn end(app: &TestApp, token: &str, cid: &str) -> Reply {
     app.post(&format!("/v1/conversations/{cid}/end"), token, json!({}))
@@ -120,7 +120,7 @@ async fn any_agent_of_the_account_may_end_but_end_users_and_other_tenants_may_no
     );
     // Nothing happened.
     let stored = app.stored_conversation(&cid).await;
-    assert_eq!(stored.session, shared::model::SessionState::Active);
+    assert_eq!(stored.session, domain::model::SessionState::Active);
     assert!(system_notices(&app, &cid).await.is_empty());
 
     let by_colleague = end(&app, &app.token(Role::Agent, "ag-2"), &cid).await;
@@ -166,7 +166,7 @@ async fn ending_follows_the_setting_and_is_refused_while_it_is_off() {
     assert_eq!(refused.error_code(), "session_ending_disabled");
     assert_eq!(
         app.stored_conversation(&cid).await.session,
-        shared::model::SessionState::Active
+        domain::model::SessionState::Active
     );
     assert_eq!(load(&app, "ag-1").await, (1, 0));
     set(
@@ -512,14 +512,14 @@ async fn turning_messaging_on_ends_assigned_live_chats_and_frees_their_agents() 
     let cid = assigned_conversation(&app, "eu-1", "ag-1").await;
     assert_eq!(
         app.stored_conversation(&cid).await.channel,
-        shared::model::Channel::Chat
+        domain::model::Channel::Chat
     );
     assert_eq!(load(&app, "ag-1").await, (1, 0));
     set(&app, json!({"messaging": {"enabled": true}})).await;
     // The gateway's settings-effects worker ends the chat (R3) through its queue.
     let mut ended = false;
     for _ in 0..100 {
-        if app.stored_conversation(&cid).await.session == shared::model::SessionState::Ended {
+        if app.stored_conversation(&cid).await.session == domain::model::SessionState::Ended {
             ended = true;
             break;
         }

@@ -1,11 +1,11 @@
 //! The admin settings API through HTTP on the emulator (R1–R11).
 
+use domain::model::{Account, Role};
+use domain::settings::{AuditEntry, AGENTS_CAN_END_SESSIONS_LAUNCH_MS};
 use futures::future::join_all;
 use integration_tests::{json, Reply, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shared::model::{Account, Role};
-use shared::settings::{AuditEntry, AGENTS_CAN_END_SESSIONS_LAUNCH_MS};
 
 impl Admin<'_> {
     pub(super) async fn get(&self) -> Reply {
@@ -163,7 +163,7 @@ async fn patch_merges_bumps_the_version_and_null_restores_the_default() {
     let cid = app.new_conversation("alice").await;
     assert_eq!(
         app.stored_conversation(&cid).await.control,
-        shared::model::Control::Agent
+        domain::model::Control::Agent
     );
 }
 

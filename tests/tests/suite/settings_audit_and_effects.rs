@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use super::settings_api::admin;
+use domain::model::{Role, SessionState, TicketStatus};
+use domain::settings::verify_chain;
 use integration_tests::{json, TestApp};
 use reqwest::{Method, StatusCode};
-use shared::model::{Role, SessionState, TicketStatus};
-use shared::settings::verify_chain;
 
 #[tokio::test]
 async fn audit_chain_verifies_and_tampering_is_detected() {
@@ -181,7 +181,7 @@ async fn enabling_messaging_ends_live_chats_once_and_keeps_their_tickets_pending
         let cid = app.new_conversation(&format!("user-{i}")).await;
         assert_eq!(
             app.stored_conversation(&cid).await.channel,
-            shared::model::Channel::Chat
+            domain::model::Channel::Chat
         );
         chats.push(cid);
     }
@@ -215,7 +215,7 @@ async fn enabling_messaging_ends_live_chats_once_and_keeps_their_tickets_pending
             .stored_messages(cid)
             .await
             .into_iter()
-            .filter(|m| m.kind == shared::model::MessageKind::System)
+            .filter(|m| m.kind == domain::model::MessageKind::System)
             .count();
         assert_eq!(notices, 1, "{cid}");
     }
@@ -270,12 +270,12 @@ async fn enabling_messaging_ends_live_chats_once_and_keeps_their_tickets_pending
             .stored_messages(cid)
             .await
             .into_iter()
-            .filter(|m| m.kind == shared::model::MessageKind::System)
+            .filter(|m| m.kind == domain::model::MessageKind::System)
             .count();
         assert_eq!(system, 1, "{cid}");
     }
     // A malformed effect message is reported as failed, never panics.
-    let batch = vec![shared::ports::ReceivedMessage {
+    let batch = vec![use_cases::ports::ReceivedMessage {
         message_id: "m-1".into(),
         receipt: "r".into(),
         body: "{not json".into(),

@@ -3,13 +3,13 @@
 //! key's tokens are refused at once, an account holds at most 10 keys, and every change is in
 //! the settings audit log. Nobody but an admin reaches these routes.
 
+use domain::model::Role;
 use integration_tests::{json, TestApp};
 use reqwest::{Method, StatusCode};
-use shared::auth::mint_token;
-use shared::model::Role;
+use use_cases::auth::mint_token;
 
 fn token_under(app: &TestApp, kid: &str, secret: &str, role: Role, sub: &str) -> String {
-    let now = shared::now_ms() / 1000;
+    let now = domain::now_ms() / 1000;
     mint_token(&app.account.id, kid, secret, sub, role, now, 600)
 }
 

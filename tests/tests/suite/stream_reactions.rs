@@ -8,17 +8,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use adapters::sqs::SqsQueue;
+use domain::model::Role;
+use domain::realtime::{Stored, StoredChange};
 use integration_tests::faults::{Fault, FaultProxy};
 use integration_tests::live::{frame, stored_message_image, stream_record, with_sockets};
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::adapters::sqs::SqsQueue;
-use shared::model::Role;
-use shared::ports::{Queue, ReceivedMessage};
-use shared::realtime::{Stored, StoredChange};
-use shared::stream_reactions::{Reaction, ReactionJob};
-use shared::StoreError;
+use use_cases::ports::{Queue, ReceivedMessage};
+use use_cases::stream_reactions::{Reaction, ReactionJob};
+use use_cases::StoreError;
 
 const SEND_MESSAGE_BATCH: &str = "AmazonSQS.SendMessageBatch";
 
@@ -126,18 +126,22 @@ async fn app_with_a_webhook() -> TestApp {
 }
 
 /// Records connection `connection_id` of end user `eu-1` (as `$connect` would).
-async fn connect_end_user(app: &TestApp, backend: &shared::backend::Backend, connection_id: &str) {
-    let listener = shared::realtime::Listener {
+async fn connect_end_user(
+    app: &TestApp,
+    backend: &use_cases::backend::Backend,
+    connection_id: &str,
+) {
+    let listener = domain::realtime::Listener {
         account_id: app.account.id.clone(),
         user_id: "eu-1".into(),
         role: Role::EndUser,
     };
     let limits = &backend.limits;
-    shared::live::connect(
+    use_cases::live::connect(
         backend.store.as_ref(),
         listener,
         connection_id,
-        shared::now_ms(),
+        domain::now_ms(),
         limits,
     )
     .await
@@ -156,7 +160,7 @@ async fn a_poison_change_holds_back_neither_its_neighbours_nor_its_other_reactio
         images.push(left_to_the_stream(&app, &cid).await);
     }
 
-    let connection_id = shared::ids::new_id("ws");
+    let connection_id = domain::ids::new_id("ws");
     let (mut backend, mut receivers) = with_sockets(&app, &[&connection_id]);
     let webhooks = Arc::new(PoisonedQueue::default());
     webhooks.poisoned.store(true, Ordering::SeqCst);
@@ -312,7 +316,7 @@ async fn a_reaction_whose_calls_fail_through_the_fault_proxy_is_retried_alone() 
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
     let image = left_to_the_stream(&app, &cid).await;
 
-    let connection_id = shared::ids::new_id("ws");
+    let connection_id = domain::ids::new_id("ws");
     let (mut backend, mut receivers) = with_sockets(&app, &[&connection_id]);
     // Only the webhook queue's calls go through the proxy.
     let (webhook_url, _) = integration_tests::fresh_webhook_queue_urls().await;
@@ -366,28 +370,28 @@ async fn a_reaction_whose_calls_fail_through_the_fault_proxy_is_retried_alone() 
 /// the reactions queue's jobs finish it. On the main of #32 one invocation tried all of it.
 #[tokio::test]
 async fn a_purge_of_sixty_thousand_items_finishes_across_invocations() {
-    use shared::retention::PURGE_SLICE;
-    let backend = shared::adapters::wiring::in_memory();
+    use domain::retention::PURGE_SLICE;
+    let backend = adapters::wiring::in_memory();
     let store = backend.store.clone();
-    let account = shared::contract::fresh_account();
-    let mut conversation = shared::contract::conversation(&account, "eu-1", 1_000);
+    let account = use_cases::contract::fresh_account();
+    let mut conversation = use_cases::contract::conversation(&account, "eu-1", 1_000);
     store.create_conversation(&conversation).await.unwrap();
     for n in 0..30_000 {
-        let message = shared::contract::message(&conversation, "eu-1", &format!("c{n}"), "hi");
+        let message = use_cases::contract::message(&conversation, "eu-1", &format!("c{n}"), "hi");
         store.append_message(&message).await.unwrap();
     }
-    conversation.session = shared::model::SessionState::Ended;
+    conversation.session = domain::model::SessionState::Ended;
     conversation.expires_at = Some(2);
     // The table's TTL removed the conversation at rest, as the stream reports it.
     let removal = StoredChange {
         before: Some(Stored::Conversation(Box::new(conversation.clone()))),
         after: None,
     };
-    let report = shared::stream_reactions::fan_out(&backend, &[removal], 10_000)
+    let report = use_cases::stream_reactions::fan_out(&backend, &[removal], 10_000)
         .await
         .unwrap();
     assert_eq!((report.changes, report.retried), (1, 0), "{report:?}");
-    let left = |store: Arc<dyn shared::ports::Store>| {
+    let left = |store: Arc<dyn use_cases::ports::Store>| {
         let (account, id) = (account.clone(), conversation.id.clone());
         async move {
             store
@@ -408,7 +412,7 @@ async fn a_purge_of_sixty_thousand_items_finishes_across_invocations() {
             continue;
         }
         let before = left(store.clone()).await;
-        let failed = shared::stream_reactions::retry_batch(&backend, &batch, 10_000).await;
+        let failed = use_cases::stream_reactions::retry_batch(&backend, &batch, 10_000).await;
         assert!(failed.is_empty(), "{failed:?}");
         for message in &batch {
             backend
@@ -445,7 +449,7 @@ async fn a_purge_of_sixty_thousand_items_finishes_across_invocations() {
 /// never a success that drops it. A readable empty batch is the positive control.
 #[tokio::test]
 async fn an_event_the_function_cannot_read_is_retried_not_dropped() {
-    let backend = shared::adapters::wiring::in_memory();
+    let backend = adapters::wiring::in_memory();
     let unreadable = [
         json!({"Records": [{"eventSource": "aws:sqs", "messageId": 5, "body": []}]}),
         json!({"Records": [{"eventSource": "aws:dynamodb", "dynamodb": "not a record"}]}),

@@ -6,11 +6,11 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use domain::model::Role;
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
-use shared::model::Role;
-use shared::ports::{ReceivedMessage, WebhookSender};
-use shared::webhook_delivery::{deliver_batch, DeliveryJob, RetryPolicy};
+use use_cases::ports::{ReceivedMessage, WebhookSender};
+use use_cases::webhook_delivery::{deliver_batch, DeliveryJob, RetryPolicy};
 
 /// A sender whose `slow` receiver takes `stall` to answer; every other answers 204 at once,
 /// but `failing`, which answers 500. Records when each receiver was answered.
@@ -211,7 +211,7 @@ async fn a_run_of_failed_attempts_pauses_the_subscription_and_its_log_says_so() 
         answered: Mutex::new(Vec::new()),
         failing: Some(failing_url.into()),
     };
-    let queue = shared::adapters::memory::MemoryQueue::new(Duration::from_secs(30), 8);
+    let queue = adapters::memory::MemoryQueue::new(Duration::from_secs(30), 8);
     let attempt = |n: u32| {
         let batch = batch_of(&app, &[(&down, n)]);
         let receivers = &receivers;
@@ -228,7 +228,7 @@ async fn a_run_of_failed_attempts_pauses_the_subscription_and_its_log_says_so() 
             .await
         }
     };
-    for n in 1..=shared::webhooks::PAUSE_AFTER_FAILED_ATTEMPTS {
+    for n in 1..=domain::webhooks::PAUSE_AFTER_FAILED_ATTEMPTS {
         assert_eq!(attempt(n).await, vec![format!("m{n}")]);
     }
     let posts = receivers.answered.lock().unwrap().len();

@@ -9,15 +9,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use domain::model::{Priority, Role};
 use hmac::{Hmac, Mac};
 use integration_tests::agents::{accept, agent, offered_to, waiting};
 use integration_tests::{json, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sha2::Sha256;
-use shared::model::{Priority, Role};
-use shared::ports::WebhookSender;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use use_cases::ports::WebhookSender;
 
 /// What the receiver got: headers (lower-case names) and body.
 #[derive(Debug, Clone)]
@@ -167,7 +167,7 @@ fn verifies(received: &Received, secret: &str) -> bool {
     };
     let fresh = t
         .parse::<i64>()
-        .is_ok_and(|t| (shared::now_ms() / 1000 - t).abs() < 300);
+        .is_ok_and(|t| (domain::now_ms() / 1000 - t).abs() < 300);
     fresh && mac.verify_slice(&signature).is_ok()
 }
 
@@ -420,7 +420,7 @@ async fn a_receiver_that_never_answers_ends_dead_lettered_and_listed_as_failed()
     let cid = app.new_conversation("eu-1").await;
     app.send_text(&cid, &app.token(Role::EndUser, "eu-1"), "m1", "anyone?")
         .await;
-    let attempts = shared::webhooks::MAX_ATTEMPTS as usize;
+    let attempts = domain::webhooks::MAX_ATTEMPTS as usize;
     // Each attempt times out after 2 s (the tests' timeout) and waits at most 1 s.
     let log = deliveries_when(&app, &id, attempts, Duration::from_secs(90)).await;
     assert_eq!(log.len(), attempts, "{log:?}");
@@ -493,8 +493,7 @@ async fn only_https_to_public_addresses_can_be_subscribed_and_reached() {
     // With the flag off (AWS), loopback is refused too, before any connection.
     let receiver = Receiver::start(vec![], Answer::Status(200)).await;
     let on_aws =
-        shared::adapters::webhook_http::HttpWebhookSender::new(false, Duration::from_secs(2))
-            .unwrap();
+        adapters::webhook_http::HttpWebhookSender::new(false, Duration::from_secs(2)).unwrap();
     for url in [
         receiver.url(),
         format!("http://[::1]:{}/", receiver.address.port()),
@@ -504,13 +503,13 @@ async fn only_https_to_public_addresses_can_be_subscribed_and_reached() {
         assert!(on_aws.post(&url, "{}", &[]).await.is_err(), "{url}");
     }
     // A name that resolves to a private address is refused after resolution.
-    let lookup: shared::adapters::webhook_http::Lookup = Arc::new(|host, port| {
+    let lookup: adapters::webhook_http::Lookup = Arc::new(|host, port| {
         Box::pin(async move {
             assert_eq!(host, "hooks.internal.test");
             Ok(vec![SocketAddr::from(([10, 0, 0, 5], port))])
         })
     });
-    let resolving = shared::adapters::webhook_http::HttpWebhookSender::with_lookup(
+    let resolving = adapters::webhook_http::HttpWebhookSender::with_lookup(
         false,
         Duration::from_secs(2),
         lookup,
@@ -526,8 +525,7 @@ async fn only_https_to_public_addresses_can_be_subscribed_and_reached() {
     // A redirect (to the metadata address) is not followed: it is the receiver's answer.
     let redirecting = Receiver::start(vec![Answer::Status(302)], Answer::Status(302)).await;
     let local =
-        shared::adapters::webhook_http::HttpWebhookSender::new(true, Duration::from_secs(2))
-            .unwrap();
+        adapters::webhook_http::HttpWebhookSender::new(true, Duration::from_secs(2)).unwrap();
     assert_eq!(local.post(&redirecting.url(), "{}", &[]).await, Ok(302));
     assert_eq!(redirecting.received().len(), 1);
 }
@@ -603,7 +601,7 @@ async fn a_thousand_events_to_one_subscriber_all_arrive() {
     // On the in-memory backend, the same use cases and a real receiver: through moto's stream
     // (whose every read walks all the changes since the table was created) 1,000 events took
     // six minutes on a busy emulator; the emulator tests above cover the AWS adapters.
-    let backend = shared::adapters::wiring::in_memory();
+    let backend = adapters::wiring::in_memory();
     let app = TestApp::start_with(backend.clone(), backend.routing_queue.clone()).await;
     app.patch_settings(
         &app.token(Role::Admin, "admin-1"),

@@ -6,13 +6,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use base64::Engine;
+use domain::model::Role;
+use domain::widget::{VisitorRate, VISITOR_SIGNING_KID};
 use integration_tests::{json, TestApp};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use shared::backend::Limits;
-use shared::model::Role;
-use shared::widget::{VisitorRate, VISITOR_SIGNING_KID};
+use use_cases::backend::Limits;
 
 const SHOP: &str = "https://shop.example";
 const ELSEWHERE: &str = "https://elsewhere.example";
@@ -124,7 +124,7 @@ async fn allow_origins(app: &TestApp, origins: &[&str]) {
 #[tokio::test]
 async fn preflight_is_answered_on_every_route_with_the_requesting_origin() {
     let app = TestApp::start().await;
-    for route in shared::routes::ROUTES {
+    for route in edge::routes::ROUTES {
         let path = integration_tests::sample_path(route.pattern);
         let client = reqwest::Client::new();
         let response = client
@@ -425,8 +425,8 @@ async fn a_visitor_gets_a_day_long_end_user_token_of_the_keys_account_only() {
         .await
         .unwrap()
         .expect("the visitor key exists after the first visitor");
-    let now = shared::now_ms() / 1000;
-    let forged = shared::auth::mint_token(
+    let now = domain::now_ms() / 1000;
+    let forged = use_cases::auth::mint_token(
         &app.account.id,
         VISITOR_SIGNING_KID,
         &stored.secret,
@@ -496,7 +496,7 @@ async fn too_many_new_visitors_from_one_address_are_told_when_to_come_back() {
         }
     };
     // Start at the beginning of a window, so the four requests share one.
-    let now = shared::now_ms();
+    let now = domain::now_ms();
     let into_window = now.rem_euclid(window.as_millis() as i64) as u64;
     tokio::time::sleep(Duration::from_millis(
         window.as_millis() as u64 - into_window,
@@ -673,7 +673,7 @@ async fn a_new_accounts_widget_key_is_random_not_derived() {
         .await
         .unwrap()
         .expect("the test account");
-    let derived = shared::widget::first_widget_key(&shared::model::Account {
+    let derived = domain::widget::first_widget_key(&domain::model::Account {
         widget_key: None,
         ..account.clone()
     });

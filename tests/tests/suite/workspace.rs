@@ -5,12 +5,12 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
+use domain::model::{Priority, Role};
 use integration_tests::agents::{accept, agent, load, offered_to, offers, waiting};
 use integration_tests::{json, Reply, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use shared::auth::sign_parts;
-use shared::model::{Priority, Role};
+use use_cases::auth::sign_parts;
 
 fn ids(reply: &Reply) -> Vec<String> {
     reply.body["conversations"]
@@ -454,7 +454,7 @@ async fn transfers_to_agents_and_groups_keep_every_load_equal_to_what_is_held() 
 
 /// An end-user token with extra claims.
 pub(super) fn end_user_token(app: &TestApp, sub: &str, extra: Value) -> String {
-    let now = shared::now_ms() / 1000;
+    let now = domain::now_ms() / 1000;
     let mut claims = json!({"acct": app.account.id, "sub": sub, "role": "end_user", "exp": now + 600, "iat": now});
     for (k, v) in extra.as_object().unwrap() {
         claims[k] = v.clone();

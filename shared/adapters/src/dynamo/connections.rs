@@ -11,8 +11,8 @@
 use aws_sdk_dynamodb::types::Select;
 
 use super::*;
-use crate::ports::{Connection, ConnectionStore};
-use crate::realtime::{Listener, PushCursor};
+use domain::realtime::{Listener, PushCursor};
+use use_cases::ports::{Connection, ConnectionStore};
 
 const SUBSCRIPTIONS: &str = "subscriptions";
 const THROUGH_SEQ: &str = "through_seq";
@@ -76,7 +76,7 @@ impl DynamoStore {
                 usize::MAX,
             )
             .await?;
-        let now = crate::now_ms();
+        let now = domain::now_ms();
         Ok(decode_all::<Connection>(items)?
             .into_iter()
             .filter(|c| c.is_live(now))
@@ -121,7 +121,7 @@ impl DynamoStore {
                 .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
                 .expression_attribute_values(":pk", s(realtime_pk(account_id)))
                 .expression_attribute_values(":prefix", s("L#"))
-                .expression_attribute_values(":now", n(crate::now_ms() / 1000))
+                .expression_attribute_values(":now", n(domain::now_ms() / 1000))
                 .select(Select::Count)
                 .set_exclusive_start_key(start_key)
                 .send()
@@ -163,7 +163,7 @@ impl ConnectionStore for DynamoStore {
             return Ok(None);
         };
         let connection: Connection = decode(item)?;
-        Ok(connection.is_live(crate::now_ms()).then_some(connection))
+        Ok(connection.is_live(domain::now_ms()).then_some(connection))
     }
 
     async fn remove_connection(&self, connection_id: &str) -> Result<(), StoreError> {
@@ -247,7 +247,9 @@ impl ConnectionStore for DynamoStore {
         };
         // Expired but not yet deleted by DynamoDB: as good as none.
         let expired = match item.get(TTL_ATTRIBUTE) {
-            Some(AttributeValue::N(at)) => at.parse::<i64>().unwrap_or(0) <= crate::now_ms() / 1000,
+            Some(AttributeValue::N(at)) => {
+                at.parse::<i64>().unwrap_or(0) <= domain::now_ms() / 1000
+            }
             _ => true,
         };
         match (item.get(THROUGH_SEQ), item.get(HEARD)) {
@@ -286,7 +288,7 @@ impl ConnectionStore for DynamoStore {
             .expression_attribute_values(":heard", AttributeValue::Bool(heard))
             .expression_attribute_values(
                 ":ttl",
-                n(crate::now_ms() / 1000 + PUSH_CURSOR_LIFETIME_SECS),
+                n(domain::now_ms() / 1000 + PUSH_CURSOR_LIFETIME_SECS),
             )
             .send()
             .await

@@ -1,9 +1,9 @@
 //! Conversations: create, read, optimistic replace, the owner and live-chat indexes.
 
 use super::*;
-use crate::sessions::CsatRequest;
-use crate::workspace::{activity_key_at, ALL_VIEW_SHARDS};
 use domain::retention::Purged;
+use domain::sessions::CsatRequest;
+use domain::workspace::{activity_key_at, ALL_VIEW_SHARDS};
 
 /// Items deleted together by a purge (one query page, deleted concurrently).
 const PURGE_PAGE: i32 = 50;

@@ -6,7 +6,7 @@ impl DynamoStore {
     /// A message's idempotency record (claiming its seq) and its slot `M#{seq}`.
     pub(super) fn message_items(&self, message: &Message) -> Result<(Item, Item), StoreError> {
         let (pk, sk) = claim_key(message);
-        let expires_at = crate::now_ms() / 1000 + IDEMPOTENCY_RETENTION_SECS;
+        let expires_at = domain::now_ms() / 1000 + IDEMPOTENCY_RETENTION_SECS;
         let idempotency: Item = HashMap::from([
             (PARTITION_KEY.into(), s(pk.clone())),
             (SORT_KEY.into(), s(sk)),

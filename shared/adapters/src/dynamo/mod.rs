@@ -51,23 +51,23 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::jittered_backoff;
-use crate::attachments::Attachment;
-use crate::error::StoreError;
-use crate::integrations::{Integration, MAX_INTEGRATIONS_PER_ACCOUNT};
-use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
-use crate::ports::{
-    AccountStore, ActivityView, AttachmentStore, ConversationStore, HistoryStore, IntegrationStore,
-    MessageStore, RoutingStore, SessionStore, SettingsStore, StoredSettings, WebhookStore,
-};
-use crate::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
-use crate::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
-use crate::sessions::{CapacityRelease, CsatRequest, SessionChange};
-use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
-use crate::webhooks::{
+use domain::attachments::Attachment;
+use domain::integrations::{Integration, MAX_INTEGRATIONS_PER_ACCOUNT};
+use domain::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
+use domain::routing::{Agent, AgentProfileChange, CapacityChannel, Offer, WaitingEntry};
+use domain::rules::{is_active_live_chat, IDEMPOTENCY_RETENTION_SECS};
+use domain::sessions::{CapacityRelease, CsatRequest, SessionChange};
+use domain::settings::{AuditEntry, EffectJob, WorkspaceFacts};
+use domain::webhooks::{
     DeliveryAttempt, Subscription, WebhookSecret, DELIVERY_LOG_RETENTION_SECS,
     MAX_SUBSCRIPTIONS_PER_ACCOUNT,
 };
-use crate::workspace::{activity_key, all_view_shard, mine_view_owner, HistoryEntry};
+use domain::workspace::{activity_key, all_view_shard, mine_view_owner, HistoryEntry};
+use use_cases::error::StoreError;
+use use_cases::ports::{
+    AccountStore, ActivityView, AttachmentStore, ConversationStore, HistoryStore, IntegrationStore,
+    MessageStore, RoutingStore, SessionStore, SettingsStore, StoredSettings, WebhookStore,
+};
 
 mod accounts;
 mod attachments;

@@ -8,8 +8,8 @@ use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use tokio::sync::Mutex as AsyncMutex;
 
 use super::*;
-use crate::ports::ChangeFeed;
-use crate::realtime::{Stored, StoredChange};
+use domain::realtime::{Stored, StoredChange};
+use use_cases::ports::ChangeFeed;
 
 /// The stored item a stream image holds, when it is one the real-time feed knows
 /// (a conversation or a message); `None` for every other item of the table.

@@ -88,7 +88,7 @@ impl AccountStore for MemoryStore {
 
     async fn charge_quota(&self, charge: &domain::quotas::QuotaCharge) -> Result<bool, StoreError> {
         let mut tables = self.lock()?;
-        let now_secs = crate::now_ms() / 1000;
+        let now_secs = domain::now_ms() / 1000;
         // What DynamoDB's TTL does: counters of windows long gone are gone.
         tables
             .quotas

@@ -1,7 +1,7 @@
 //! WebSocket connections and their subscriptions; the change feed of the store's writes.
 
 use super::*;
-use crate::realtime::PushCursor;
+use domain::realtime::PushCursor;
 
 impl Tables {
     fn live_connections(&self, now: i64) -> impl Iterator<Item = &(Connection, BTreeSet<String>)> {
@@ -20,7 +20,7 @@ impl ConnectionStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         let mut tables = self.lock()?;
         let held = tables
-            .live_connections(crate::now_ms())
+            .live_connections(domain::now_ms())
             .filter(|(c, _)| c.listener.account_id == connection.listener.account_id)
             .count();
         if held >= max_per_account {
@@ -38,7 +38,7 @@ impl ConnectionStore for MemoryStore {
             .connections
             .get(connection_id)
             .map(|(c, _)| c.clone())
-            .filter(|c| c.is_live(crate::now_ms())))
+            .filter(|c| c.is_live(domain::now_ms())))
     }
 
     async fn remove_connection(&self, connection_id: &str) -> Result<(), StoreError> {
@@ -50,7 +50,7 @@ impl ConnectionStore for MemoryStore {
         let key = listener.key();
         Ok(self
             .lock()?
-            .live_connections(crate::now_ms())
+            .live_connections(domain::now_ms())
             .filter(|(c, _)| {
                 c.listener.account_id == listener.account_id && c.listener.key() == key
             })
@@ -87,7 +87,7 @@ impl ConnectionStore for MemoryStore {
     ) -> Result<Vec<Connection>, StoreError> {
         Ok(self
             .lock()?
-            .live_connections(crate::now_ms())
+            .live_connections(domain::now_ms())
             .filter(|(c, subscriptions)| {
                 c.listener.account_id == account_id && subscriptions.contains(conversation_id)
             })

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::dynamo::limits::check_value;
-use crate::workspace::{activity_key, mine_view_owner};
 use domain::retention::Purged;
+use domain::workspace::{activity_key, mine_view_owner};
 
 #[async_trait]
 impl ConversationStore for MemoryStore {
@@ -248,7 +248,7 @@ impl MemoryStore {
     /// [`Self::expire_conversations`] at the current time, when a second has passed since the
     /// last sweep.
     pub(super) fn expire_conversations_now(&self) -> Result<(), StoreError> {
-        let now = crate::now_ms();
+        let now = domain::now_ms();
         if now - self.lock()?.last_expiry_sweep >= 1_000 {
             self.expire_conversations(now)?;
         }

@@ -11,24 +11,24 @@ use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::attachments::{Attachment, AttachmentStatus};
-use crate::error::StoreError;
-use crate::ids::new_id;
-use crate::integrations::Integration;
-use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
-use crate::ports::{
+use domain::attachments::{Attachment, AttachmentStatus};
+use domain::ids::new_id;
+use domain::integrations::Integration;
+use domain::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
+use domain::realtime::{Listener, Stored, StoredChange};
+use domain::routing::{Agent, AgentProfileChange, AgentStatus, Offer, WaitingEntry};
+use domain::rules::is_active_live_chat;
+use domain::sessions::{CsatRequest, SessionChange};
+use domain::settings::{AuditEntry, EffectJob, WorkspaceFacts, GENESIS_HASH};
+use domain::webhooks::{DeliveryAttempt, Subscription, WebhookSecret};
+use domain::workspace::HistoryEntry;
+use use_cases::error::StoreError;
+use use_cases::ports::{
     AccountStore, ActivityView, AttachmentStore, ChangeFeed, Connection, ConnectionStore,
     ConversationStore, HistoryStore, IntegrationStore, LocalBucket, MessageStore, ObjectHead,
     ObjectStore, Push, PushOutcome, Queue, ReceivedMessage, RoutingStore, SessionStore,
     SettingsStore, StoredSettings, UploadTarget, WebhookStore,
 };
-use crate::realtime::{Listener, Stored, StoredChange};
-use crate::routing::{Agent, AgentProfileChange, AgentStatus, Offer, WaitingEntry};
-use crate::rules::is_active_live_chat;
-use crate::sessions::{CsatRequest, SessionChange};
-use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts, GENESIS_HASH};
-use crate::webhooks::{DeliveryAttempt, Subscription, WebhookSecret};
-use crate::workspace::HistoryEntry;
 
 mod accounts;
 mod attachments;
@@ -45,10 +45,10 @@ mod sessions;
 mod settings;
 mod webhooks;
 
-pub use crate::ports::{LocalGrant, LOCAL_OBJECTS_PATH};
 pub use objects::MemoryObjects;
 pub use push::{MemoryPush, Outgoing};
 pub use queue::MemoryQueue;
+pub use use_cases::ports::{LocalGrant, LOCAL_OBJECTS_PATH};
 
 type ConversationKey = (String, String);
 
@@ -92,7 +92,7 @@ struct Tables {
     /// connection id → connection, and its subscriptions
     connections: BTreeMap<String, (Connection, BTreeSet<String>)>,
     /// (account, conversation) → push cursor (`realtime::direct`)
-    push_cursors: BTreeMap<(String, String), crate::realtime::PushCursor>,
+    push_cursors: BTreeMap<(String, String), domain::realtime::PushCursor>,
     /// The change stream of conversations and messages, as DynamoDB Streams reports them.
     changes: VecDeque<StoredChange>,
     /// Wakes the change feed's reader after a write.

@@ -91,7 +91,7 @@ impl LocalBucket for MemoryObjects {
         let size = body.len();
         self.lock()?.insert(key.to_string(), body);
         let event =
-            crate::attachments::object_created_event("relay-attachments-local", key, size as u64);
+            domain::attachments::object_created_event("relay-attachments-local", key, size as u64);
         self.events.send(&event, 0).await
     }
 
@@ -109,7 +109,7 @@ impl ObjectStore for MemoryObjects {
         max_bytes: u64,
         ttl_secs: u64,
     ) -> Result<UploadTarget, StoreError> {
-        let expires_at = crate::now_ms() + (ttl_secs as i64) * 1000;
+        let expires_at = domain::now_ms() + (ttl_secs as i64) * 1000;
         let url = self.signed_url(
             key,
             vec![
@@ -178,14 +178,14 @@ impl ObjectStore for MemoryObjects {
         content_type: &str,
         ttl_secs: u64,
     ) -> Result<String, StoreError> {
-        let expires_at = crate::now_ms() + (ttl_secs as i64) * 1000;
+        let expires_at = domain::now_ms() + (ttl_secs as i64) * 1000;
         Ok(self.signed_url(
             key,
             vec![
                 ("op", "download".into()),
                 (
                     "disposition",
-                    crate::attachments::content_disposition(file_name),
+                    domain::attachments::content_disposition(file_name),
                 ),
                 ("type", content_type.into()),
                 ("expires", expires_at.to_string()),

@@ -11,8 +11,8 @@ use thiserror::Error;
 
 use crate::error::StoreError;
 use crate::key_cache::Cached;
-use crate::model::Role;
 use crate::ports::AccountStore;
+use domain::model::Role;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -26,13 +26,13 @@ pub struct Principal {
     /// use case keeps them: `workspace::ProfileClaims::merged_into`).
     pub profile_claims: ProfileClaims,
     /// What an integration key may do; empty for tokens.
-    pub scopes: Vec<crate::integrations::IntegrationScope>,
+    pub scopes: Vec<domain::integrations::IntegrationScope>,
 }
 
 impl Principal {
     /// The caller as the author of a change (the ticket history credits it).
-    pub fn actor(&self) -> crate::model::Actor {
-        crate::model::Actor {
+    pub fn actor(&self) -> domain::model::Actor {
+        domain::model::Actor {
             role: self.role,
             id: self.user_id.clone(),
         }
@@ -47,8 +47,8 @@ pub async fn visible_conversation(
     store: &dyn crate::ports::ConversationStore,
     principal: &Principal,
     cid: &str,
-) -> Result<Option<crate::model::Conversation>, StoreError> {
-    if !crate::ids::is_valid_id("c", cid) {
+) -> Result<Option<domain::model::Conversation>, StoreError> {
+    if !domain::ids::is_valid_id("c", cid) {
         return Ok(None);
     }
     let conversation = store.get_conversation(&principal.account_id, cid).await?;
@@ -109,8 +109,8 @@ pub const MAX_TOKEN_LIFETIME_SECS: i64 = 7 * 24 * 3600;
 /// How far ahead of ours an issuer's clock may run (`nbf`, `iat`).
 pub const CLOCK_SKEW_SECS: i64 = 60;
 
-pub use crate::ids::is_safe_identifier;
-pub use crate::workspace::ProfileClaims;
+pub use domain::ids::is_safe_identifier;
+pub use domain::workspace::ProfileClaims;
 
 fn decode_segment<T: for<'de> Deserialize<'de>>(segment: &str) -> Result<T, AuthError> {
     let bytes = URL_SAFE_NO_PAD
@@ -220,8 +220,8 @@ pub async fn verify_token(
     }
     // The widget's own key signs visitors and nothing else (R28): whatever else a token under
     // it claims, it is refused.
-    if kid == crate::widget::VISITOR_SIGNING_KID
-        && (role != Role::EndUser || !crate::widget::is_visitor_id(&claims.sub))
+    if kid == domain::widget::VISITOR_SIGNING_KID
+        && (role != Role::EndUser || !domain::widget::is_visitor_id(&claims.sub))
     {
         return Err(AuthError::Signature);
     }

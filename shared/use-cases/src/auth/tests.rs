@@ -1,6 +1,6 @@
 //! Token verification and the key cache, against a store of accounts and keys in a map.
 use super::*;
-use crate::model::{Account, SigningKey};
+use domain::model::{Account, SigningKey};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;

@@ -5,7 +5,7 @@ use super::*;
 pub async fn attachment_is_decided_once_and_only_while_pending_and_erased_at_any_time(
     store: Arc<dyn Store>,
 ) {
-    use crate::attachments::{Attachment, AttachmentStatus};
+    use domain::attachments::{Attachment, AttachmentStatus};
     let account = fresh_account();
     let conversation_id = new_id("c");
     let pending = pending_attachment(&account, &conversation_id, "eu-1");
@@ -54,7 +54,7 @@ pub async fn attachment_is_decided_once_and_only_while_pending_and_erased_at_any
     );
     // Erasure replaces the decided record, whatever it was; a pending upload can no longer
     // be decided clean afterwards.
-    let erased = crate::attachments::erased(&clean, 4);
+    let erased = domain::attachments::erased(&clean, 4);
     assert!(store.store_erased_attachment(&erased).await.unwrap());
     assert_eq!(
         store
@@ -84,8 +84,8 @@ pub fn pending_attachment(
     account: &str,
     conversation_id: &str,
     uploader: &str,
-) -> crate::attachments::Attachment {
-    use crate::attachments::{object_key, Attachment, AttachmentStatus};
+) -> domain::attachments::Attachment {
+    use domain::attachments::{object_key, Attachment, AttachmentStatus};
     let id = new_id("att");
     Attachment {
         account_id: account.into(),

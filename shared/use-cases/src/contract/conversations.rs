@@ -58,11 +58,11 @@ pub async fn stale_conversation_update_conflicts_and_changes_nothing(store: Arc<
     let c = conversation(&fresh_account(), "alice", 10);
     store.create_conversation(&c).await.unwrap();
     let mut first = c.clone();
-    first.priority = crate::model::Priority::High;
+    first.priority = domain::model::Priority::High;
     first.revision += 1;
     store.update_conversation(&first).await.unwrap();
     let mut stale = c.clone();
-    stale.priority = crate::model::Priority::Urgent;
+    stale.priority = domain::model::Priority::Urgent;
     stale.revision += 1;
     assert!(matches!(
         store.update_conversation(&stale).await,
@@ -73,7 +73,7 @@ pub async fn stale_conversation_update_conflicts_and_changes_nothing(store: Arc<
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.priority, crate::model::Priority::High);
+    assert_eq!(stored.priority, domain::model::Priority::High);
     assert_eq!(stored.revision, 1);
 }
 
@@ -96,7 +96,7 @@ pub async fn active_live_chats_are_listed_until_ended(store: Arc<dyn Store>) {
     };
     let listed = eventually(live_ids, |ids| *ids == vec![live.id.clone()]).await;
     assert_eq!(listed, vec![live.id.clone()]);
-    let ended = crate::sessions::end_live_chat(&live, None, 7).unwrap();
+    let ended = domain::sessions::end_live_chat(&live, None, 7).unwrap();
     store.commit_session_change(&ended).await.unwrap();
     assert!(eventually(live_ids, |ids| ids.is_empty()).await.is_empty());
     assert!(store
@@ -157,7 +157,7 @@ pub async fn expiry_is_set_and_removed_only_at_the_revision_read(store: Arc<dyn 
 /// leaves it at rest keeps it.
 pub async fn a_write_that_revives_a_conversation_takes_its_expiry_away(store: Arc<dyn Store>) {
     let mut c = conversation(&fresh_account(), "alice", 10);
-    c.session = crate::model::SessionState::Ended;
+    c.session = domain::model::SessionState::Ended;
     store.create_conversation(&c).await.unwrap();
     assert!(store
         .set_expiry(&c.account_id, &c.id, c.revision, Some(1_000))
@@ -180,7 +180,7 @@ pub async fn a_write_that_revives_a_conversation_takes_its_expiry_away(store: Ar
     // A new session: the copied expiry is not stored.
     let mut revived = read(store.clone(), c.clone()).await;
     revived.revision += 1;
-    revived.session = crate::model::SessionState::Active;
+    revived.session = domain::model::SessionState::Active;
     revived.session_no += 1;
     assert_eq!(
         revived.expires_at,
@@ -189,6 +189,6 @@ pub async fn a_write_that_revives_a_conversation_takes_its_expiry_away(store: Ar
     );
     store.update_conversation(&revived).await.unwrap();
     let stored = read(store.clone(), c.clone()).await;
-    assert_eq!(stored.session, crate::model::SessionState::Active);
+    assert_eq!(stored.session, domain::model::SessionState::Active);
     assert_eq!(stored.expires_at, None);
 }

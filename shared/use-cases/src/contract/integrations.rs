@@ -1,7 +1,7 @@
 //! Integrations: stored by key hash, listed per account, revoked for good.
 
 use super::*;
-use crate::integrations::{create_integration, parse_key, IntegrationScope, NewIntegration};
+use domain::integrations::{create_integration, parse_key, IntegrationScope, NewIntegration};
 
 pub async fn integrations_round_trip_list_per_account_and_stay_revoked(store: Arc<dyn Store>) {
     let (account, other) = (fresh_account(), fresh_account());

@@ -183,12 +183,12 @@ pub async fn a_message_is_redacted_once_keeping_its_seq(store: Arc<dyn Store>) {
         .await
         .unwrap()[0]
         .clone();
-    let redaction = crate::model::Redaction {
-        reason: crate::model::RedactionReason::Redacted,
+    let redaction = domain::model::Redaction {
+        reason: domain::model::RedactionReason::Redacted,
         by: "ag-1".into(),
         at: 99,
     };
-    let tombstone = crate::rules::redacted(&original, redaction.clone());
+    let tombstone = domain::rules::redacted(&original, redaction.clone());
     assert!(store.store_redaction(&tombstone).await.unwrap());
     let listed = store
         .list_messages(&c.account_id, &c.id, 0, 10)
@@ -204,7 +204,7 @@ pub async fn a_message_is_redacted_once_keeping_its_seq(store: Arc<dyn Store>) {
     );
     // Once only: a second redaction (another staff member, later) changes nothing.
     let mut again = tombstone.clone();
-    again.redacted = Some(crate::model::Redaction {
+    again.redacted = Some(domain::model::Redaction {
         by: "ag-2".into(),
         at: 100,
         ..redaction

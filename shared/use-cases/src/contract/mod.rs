@@ -35,20 +35,20 @@ pub use settings::*;
 pub use webhooks::*;
 pub use workspace::*;
 
-use crate::ids::new_id;
-use crate::model::{
+use crate::ports::{Queue, Store, StoredSettings};
+use crate::StoreError;
+use domain::ids::new_id;
+use domain::model::{
     Account, AppendOutcome, AuthorRole, Conversation, Message, MessageKind, SigningKey,
 };
-use crate::ports::{Queue, Store, StoredSettings};
-use crate::routing::{
+use domain::routing::{
     with_assignment, with_offer, Agent, AgentProfileChange, AgentStatus, CapacityChannel, Offer,
     WaitingEntry,
 };
-use crate::rules::{hand_off, new_conversation};
-use crate::sessions::{end_session, CapacityRelease};
-use crate::settings::{AuditEntry, EffectJob, SettingsEffect, WorkspaceFacts, GENESIS_HASH};
-use crate::settings::{EndedSessionRouting, Settings};
-use crate::StoreError;
+use domain::rules::{hand_off, new_conversation};
+use domain::sessions::{end_session, CapacityRelease};
+use domain::settings::{AuditEntry, EffectJob, SettingsEffect, WorkspaceFacts, GENESIS_HASH};
+use domain::settings::{EndedSessionRouting, Settings};
 
 /// Fixtures, also used by adapter-specific tests.
 pub fn fresh_account() -> String {
@@ -198,7 +198,7 @@ pub async fn visitor_signups_are_counted_per_account_source_and_window(store: Ar
 /// nothing written once one would pass it, per caller, quota and window.
 pub async fn quota_charges_stop_at_their_limits_per_caller_and_window(store: Arc<dyn Store>) {
     use domain::quotas::UPLOADS_PER_DAY;
-    let (account, now) = (fresh_account(), crate::now_ms());
+    let (account, now) = (fresh_account(), domain::now_ms());
     let charge = |subject: &str, amounts: [u64; 2], at: i64| {
         UPLOADS_PER_DAY.charge(&account, subject, &amounts, at).0
     };

@@ -115,13 +115,13 @@ pub async fn copy_takes_only_the_version_named(under_test: ObjectsUnderTest) {
 
 pub async fn upload_target_is_for_its_key_and_expires_after_its_ttl(under_test: ObjectsUnderTest) {
     let key = fresh_key();
-    let before = crate::now_ms();
+    let before = domain::now_ms();
     let target = under_test
         .objects
         .upload_target(&key, "image/png", 1_024, 900)
         .await
         .unwrap();
-    let after = crate::now_ms();
+    let after = domain::now_ms();
     assert!(
         target.method == "POST" || target.method == "PUT",
         "{}",

@@ -129,7 +129,7 @@ pub async fn queue_bodies_keep_to_what_sqs_carries(queue: Arc<dyn Queue>) {
     assert_eq!(received.len(), 2);
     for message in &received {
         assert!(
-            crate::aws_limits::check_sqs_body(&message.body).is_ok(),
+            domain::aws_limits::check_sqs_body(&message.body).is_ok(),
             "{:?}",
             message.body
         );

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use super::*;
-use crate::model::Role;
 use crate::ports::{ChangeFeed, Connection};
-use crate::realtime::{Listener, PushCursor, Stored, StoredChange};
+use domain::model::Role;
+use domain::realtime::{Listener, PushCursor, Stored, StoredChange};
 
 fn listener(account_id: &str, user_id: &str, role: Role) -> Listener {
     Listener {
@@ -16,7 +16,7 @@ fn listener(account_id: &str, user_id: &str, role: Role) -> Listener {
 }
 
 fn connection(listener: &Listener) -> Connection {
-    let now = crate::now_ms();
+    let now = domain::now_ms();
     Connection {
         id: new_id("conn"),
         listener: listener.clone(),
@@ -163,7 +163,7 @@ pub async fn expired_connections_are_neither_found_nor_counted(store: Arc<dyn St
     let account = fresh_account();
     let user = listener(&account, "eu-1", Role::EndUser);
     let mut expired = connection(&user);
-    expired.expires_at = crate::now_ms() / 1000 - 1;
+    expired.expires_at = domain::now_ms() / 1000 - 1;
     assert!(store.add_connection(&expired, 1).await.unwrap());
     assert_eq!(store.get_connection(&expired.id).await.unwrap(), None);
     assert!(store.connections_of(&user).await.unwrap().is_empty());
@@ -249,10 +249,10 @@ pub async fn feed_reports_a_redaction_with_the_message_before_and_after(under_te
             .await
             .unwrap(),
     );
-    let tombstone = crate::rules::redacted(
+    let tombstone = domain::rules::redacted(
         &m,
-        crate::model::Redaction {
-            reason: crate::model::RedactionReason::Redacted,
+        domain::model::Redaction {
+            reason: domain::model::RedactionReason::Redacted,
             by: "ag-1".into(),
             at: 5,
         },

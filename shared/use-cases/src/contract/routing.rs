@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
-use crate::ids::new_id;
-use crate::model::{Conversation, Priority};
 use crate::ports::Store;
-use crate::routing::{
+use crate::StoreError;
+use domain::ids::new_id;
+use domain::model::{Conversation, Priority};
+use domain::routing::{
     with_offer, without_offer, AgentProfileChange, AgentStatus, CapacityChannel, Offer,
     WaitingEntry,
 };
-use crate::rules::hand_off;
-use crate::StoreError;
+use domain::rules::hand_off;
 
 use super::{conversation, fresh_account};
 

@@ -195,14 +195,14 @@ pub async fn a_csat_request_is_rated_once_and_listed_by_the_time_of_its_rating(
         None
     );
     // A later session's request is the latest.
-    let later = crate::sessions::CsatRequest {
+    let later = domain::sessions::CsatRequest {
         session_no: request.session_no + 1,
         ..request.clone()
     };
     let mut next = change.conversation.clone();
     next.session_no = later.session_no;
     next.revision += 1;
-    let step = crate::sessions::SessionChange {
+    let step = domain::sessions::SessionChange {
         conversation: next,
         notice: None,
         csat: Some(later.clone()),
@@ -221,7 +221,7 @@ pub async fn a_csat_request_is_rated_once_and_listed_by_the_time_of_its_rating(
 
     let rated_at = 1_700_000_000_000;
     let rate =
-        |r: &crate::sessions::CsatRequest, score: u8, at: i64| crate::sessions::CsatRequest {
+        |r: &domain::sessions::CsatRequest, score: u8, at: i64| domain::sessions::CsatRequest {
             score: Some(score),
             comment: Some("ok".into()),
             rated_at: Some(at),
@@ -238,7 +238,7 @@ pub async fn a_csat_request_is_rated_once_and_listed_by_the_time_of_its_rating(
             .await,
         Err(StoreError::Conflict)
     ));
-    let never = crate::sessions::CsatRequest {
+    let never = domain::sessions::CsatRequest {
         session_no: 99,
         ..request.clone()
     };
@@ -257,7 +257,7 @@ pub async fn a_csat_request_is_rated_once_and_listed_by_the_time_of_its_rating(
         .unwrap();
     assert_eq!(stored.score, Some(4));
 
-    let scores = |rated: Vec<crate::sessions::CsatRequest>| -> Vec<Option<u8>> {
+    let scores = |rated: Vec<domain::sessions::CsatRequest>| -> Vec<Option<u8>> {
         rated.into_iter().map(|r| r.score).collect()
     };
     let all = store
@@ -299,7 +299,7 @@ pub async fn a_purge_leaves_nothing_of_its_conversation_and_all_of_the_others(
         files.push(attachment.id.clone());
         store.create_attachment(&attachment).await.unwrap();
         store
-            .record_history(&[crate::workspace::HistoryEntry {
+            .record_history(&[domain::workspace::HistoryEntry {
                 account_id: account.clone(),
                 conversation_id: c.id.clone(),
                 ticket_id: c.ticket_id.clone(),
@@ -326,7 +326,7 @@ pub async fn a_purge_leaves_nothing_of_its_conversation_and_all_of_the_others(
     let request = change.csat.clone().unwrap();
     let rated_at = 1_700_000_000_000;
     store
-        .record_csat_rating(&crate::sessions::CsatRequest {
+        .record_csat_rating(&domain::sessions::CsatRequest {
             score: Some(5),
             comment: Some("my address is ...".into()),
             rated_at: Some(rated_at),
@@ -426,7 +426,7 @@ pub async fn a_purge_leaves_nothing_of_its_conversation_and_all_of_the_others(
             .purge_conversation(&account, &purged.id, 100)
             .await
             .unwrap(),
-        crate::retention::Purged {
+        domain::retention::Purged {
             deleted: 0,
             done: true
         }

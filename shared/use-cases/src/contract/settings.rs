@@ -62,7 +62,7 @@ pub async fn settings_commit_is_conditional_on_version_and_audited(store: Arc<dy
         store.list_audit(&account, 1, 10).await.unwrap(),
         vec![second]
     );
-    assert_eq!(crate::settings::verify_chain(&audit), Ok(()));
+    assert_eq!(domain::settings::verify_chain(&audit), Ok(()));
 
     assert_eq!(
         store.pending_effects(&account).await.unwrap(),

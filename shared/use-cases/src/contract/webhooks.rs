@@ -1,7 +1,7 @@
 //! Webhook subscriptions and their delivery log.
 
 use super::*;
-use crate::webhooks::{
+use domain::webhooks::{
     create_subscription, AttemptOutcome, DeliveryAttempt, NewSubscription, WebhookEventType,
 };
 

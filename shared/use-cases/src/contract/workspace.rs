@@ -2,11 +2,11 @@
 //! moving a waiting entry with its conversation, the ticket history.
 
 use super::*;
-use crate::model::{Priority, TicketStatus};
 use crate::ports::ActivityView;
-use crate::routing::WaitingEntry;
-use crate::rules::hand_off;
-use crate::workspace::{activity_key, HistoryEntry, ALL_VIEW_SHARDS};
+use domain::model::{Priority, TicketStatus};
+use domain::routing::WaitingEntry;
+use domain::rules::hand_off;
+use domain::workspace::{activity_key, HistoryEntry, ALL_VIEW_SHARDS};
 
 fn ids(conversations: &[Conversation]) -> Vec<String> {
     conversations.iter().map(|c| c.id.clone()).collect()
@@ -271,8 +271,8 @@ pub async fn history_entries_are_recorded_once_and_listed_in_revision_order(stor
         field: field.into(),
         before: serde_json::json!(null),
         after: serde_json::json!({"nested": ["x", 1]}),
-        by: Some(crate::model::Actor {
-            role: crate::model::Role::Admin,
+        by: Some(domain::model::Actor {
+            role: domain::model::Role::Admin,
             id: "boss".into(),
         }),
         at: 5,

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 
 use crate::error::StoreError;
-use crate::model::Conversation;
-use crate::realtime::StoredChange;
+use domain::model::Conversation;
+use domain::realtime::StoredChange;
 
 use super::storage::*;
 
@@ -204,12 +204,12 @@ where
 pub async fn stored_and_effective_settings(
     store: &dyn Store,
     account_id: &str,
-) -> Result<(Option<StoredSettings>, crate::settings::Settings), StoreError> {
+) -> Result<(Option<StoredSettings>, domain::settings::Settings), StoreError> {
     let (stored, account) = futures::try_join!(
         store.get_settings(account_id),
         store.get_account(account_id)
     )?;
-    let settings = crate::settings::Settings::effective(
+    let settings = domain::settings::Settings::effective(
         stored.as_ref().map(|s| &s.document),
         account.as_ref(),
     );
@@ -222,9 +222,9 @@ pub async fn stored_and_effective_settings(
 pub async fn settings_from_document(
     store: &dyn Store,
     account_id: &str,
-) -> Result<crate::settings::Settings, StoreError> {
+) -> Result<domain::settings::Settings, StoreError> {
     let stored = store.get_settings(account_id).await?;
-    Ok(crate::settings::Settings::effective(
+    Ok(domain::settings::Settings::effective(
         stored.as_ref().map(|s| &s.document),
         None,
     ))
@@ -234,7 +234,7 @@ pub async fn settings_from_document(
 pub async fn effective_settings(
     store: &dyn Store,
     account_id: &str,
-) -> Result<crate::settings::Settings, StoreError> {
+) -> Result<domain::settings::Settings, StoreError> {
     Ok(stored_and_effective_settings(store, account_id).await?.1)
 }
 

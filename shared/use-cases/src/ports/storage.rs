@@ -2,17 +2,17 @@
 
 use async_trait::async_trait;
 
-use crate::attachments::Attachment;
 use crate::error::StoreError;
-use crate::integrations::Integration;
-use crate::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
-use crate::realtime::{Listener, PushCursor};
-use crate::retention::Purged;
-use crate::routing::{Agent, AgentProfileChange, Offer, WaitingEntry};
-use crate::sessions::{CsatRequest, SessionChange};
-use crate::settings::{AuditEntry, EffectJob, WorkspaceFacts};
-use crate::webhooks::{DeliveryAttempt, Subscription, WebhookSecret};
-use crate::workspace::HistoryEntry;
+use domain::attachments::Attachment;
+use domain::integrations::Integration;
+use domain::model::{Account, AppendOutcome, Conversation, Message, SigningKey};
+use domain::realtime::{Listener, PushCursor};
+use domain::retention::Purged;
+use domain::routing::{Agent, AgentProfileChange, Offer, WaitingEntry};
+use domain::sessions::{CsatRequest, SessionChange};
+use domain::settings::{AuditEntry, EffectJob, WorkspaceFacts};
+use domain::webhooks::{DeliveryAttempt, Subscription, WebhookSecret};
+use domain::workspace::HistoryEntry;
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -154,7 +154,7 @@ pub trait WebhookSender: Send + Sync {
     ) -> Result<u16, String>;
 }
 
-/// An account's stored settings: the sparse document (see `crate::settings`), its version and
+/// An account's stored settings: the sparse document (see `domain::settings`), its version and
 /// the hash of the latest audit entry (the next entry's `prev_hash`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredSettings {
