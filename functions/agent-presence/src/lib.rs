@@ -16,10 +16,9 @@ use domain::routing::{
 };
 use domain::{now_ms, rfc3339};
 use edge::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, require_role,
-    visible_conversation, ApiError, ApiRequest, ApiResponse,
+    json, parse_json, require_role, serve, visible_conversation, ApiError, ApiRequest, ApiResponse,
 };
-use edge::routes::{route_of, Operation, AGENT_PRESENCE};
+use edge::routes::{Matched, Operation, AGENT_PRESENCE};
 use use_cases::auth::{is_safe_identifier, Principal};
 use use_cases::backend::Backend;
 use use_cases::optimistic::{retry_on_conflict, Decision};
@@ -28,13 +27,21 @@ use use_cases::StoreError;
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged(AGENT_PRESENCE, &request, dispatch(backend, &request)).await
+    serve(
+        AGENT_PRESENCE,
+        backend,
+        &request,
+        async |route, principal| dispatch(backend, &request, route, principal).await,
+    )
+    .await
 }
 
-async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    check_body_size(request)?;
-    let route = route_of(AGENT_PRESENCE, request)?;
-    let principal = authenticate(backend, request, route.integration_scope()).await?;
+async fn dispatch(
+    backend: &Backend,
+    request: &ApiRequest,
+    route: Matched,
+    principal: Principal,
+) -> Result<ApiResponse, ApiError> {
     match route.operation() {
         Operation::SetCapacity | Operation::SetGroups => require_role(&principal, &[Role::Admin])?,
         _ => require_role(&principal, &[Role::Agent, Role::Admin])?,

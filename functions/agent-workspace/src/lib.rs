@@ -18,14 +18,12 @@ use domain::sessions::TransferTarget;
 use domain::views::{conversation_view, inbox_item_view, message_view};
 use domain::workspace::{FieldsPatch, InboxView, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE};
 use domain::{now_ms, rfc3339};
-use edge::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, query_param, ApiError,
-    ApiRequest, ApiResponse,
-};
-use edge::routes::{route_of, Operation, AGENT_WORKSPACE};
+use edge::api::{json, parse_json, query_param, serve, ApiError, ApiRequest, ApiResponse};
+use edge::routes::{Matched, Operation, AGENT_WORKSPACE};
 use use_cases::agent_workspace::{
     change_fields, end_user_conversations, history, list_inbox, transfer_conversation,
 };
+use use_cases::auth::Principal;
 use use_cases::backend::Backend;
 use use_cases::erasure::{erase_end_user, redact_message};
 
@@ -34,7 +32,13 @@ const MAX_HISTORY_PAGE: usize = 200;
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged(AGENT_WORKSPACE, &request, dispatch(backend, &request)).await
+    serve(
+        AGENT_WORKSPACE,
+        backend,
+        &request,
+        async |route, principal| dispatch(backend, &request, route, principal).await,
+    )
+    .await
 }
 
 /// `{agent_id}` or `{group}`, exactly one.
@@ -59,10 +63,12 @@ impl TransferRequest {
     }
 }
 
-async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    check_body_size(request)?;
-    let route = route_of(AGENT_WORKSPACE, request)?;
-    let principal = authenticate(backend, request, route.integration_scope()).await?;
+async fn dispatch(
+    backend: &Backend,
+    request: &ApiRequest,
+    route: Matched,
+    principal: Principal,
+) -> Result<ApiResponse, ApiError> {
     let store = backend.store.as_ref();
     let cid = route.param("cid");
     match route.operation() {

@@ -23,10 +23,10 @@ use domain::sessions::{close_ticket, end_session, SessionChange};
 use domain::surveys::{parse_report_bound, CsatAnswer, DEFAULT_REPORT_DAYS};
 use domain::{now_ms, rfc3339};
 use edge::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, query_param, require_role,
-    visible_conversation, ApiError, ApiRequest, ApiResponse,
+    json, parse_json, query_param, require_role, serve, visible_conversation, ApiError, ApiRequest,
+    ApiResponse,
 };
-use edge::routes::{route_of, Operation, END_SESSION};
+use edge::routes::{Matched, Operation, END_SESSION};
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
 use use_cases::lifecycle::{commit_with_retry, Committed};
@@ -35,7 +35,10 @@ use use_cases::satisfaction::{report, submit};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged(END_SESSION, &request, dispatch(backend, &request)).await
+    serve(END_SESSION, backend, &request, async |route, principal| {
+        dispatch(backend, &request, route, principal).await
+    })
+    .await
 }
 
 /// Ending and closing take an empty body or `{}`; anything else is refused (400).
@@ -43,10 +46,12 @@ pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
 #[serde(deny_unknown_fields)]
 struct EmptyRequest {}
 
-async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    check_body_size(request)?;
-    let route = route_of(END_SESSION, request)?;
-    let principal = authenticate(backend, request, route.integration_scope()).await?;
+async fn dispatch(
+    backend: &Backend,
+    request: &ApiRequest,
+    route: Matched,
+    principal: Principal,
+) -> Result<ApiResponse, ApiError> {
     let cid = route.param("cid");
     match route.operation() {
         Operation::SubmitCsat => {

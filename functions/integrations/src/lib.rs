@@ -23,11 +23,9 @@ use domain::integrations::{Integration, NewIntegration};
 use domain::rules::clamp_page;
 use domain::webhooks::{NewSubscription, Subscription};
 use domain::{now_ms, rfc3339};
-use edge::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, query_param, ApiError,
-    ApiRequest, ApiResponse,
-};
-use edge::routes::{route_of, Operation, INTEGRATIONS};
+use edge::api::{json, parse_json, query_param, serve, ApiError, ApiRequest, ApiResponse};
+use edge::routes::{Matched, Operation, INTEGRATIONS};
+use use_cases::auth::Principal;
 use use_cases::backend::Backend;
 use use_cases::integration_keys::{create, list, revoke};
 use use_cases::signing_keys;
@@ -37,7 +35,10 @@ use use_cases::webhook_subscriptions::{
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged(INTEGRATIONS, &request, dispatch(backend, &request)).await
+    serve(INTEGRATIONS, backend, &request, async |route, principal| {
+        dispatch(backend, &request, route, principal).await
+    })
+    .await
 }
 
 /// A subscription as listed: never its secret.
@@ -69,10 +70,12 @@ fn integration_view(integration: &Integration) -> serde_json::Value {
 #[serde(deny_unknown_fields)]
 struct NoFields {}
 
-async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    check_body_size(request)?;
-    let route = route_of(INTEGRATIONS, request)?;
-    let principal = authenticate(backend, request, route.integration_scope()).await?;
+async fn dispatch(
+    backend: &Backend,
+    request: &ApiRequest,
+    route: Matched,
+    principal: Principal,
+) -> Result<ApiResponse, ApiError> {
     let store = backend.store.as_ref();
     match route.operation() {
         Operation::CreateIntegration => {

@@ -16,10 +16,9 @@ use domain::sessions::end_live_chat;
 use domain::settings::{readiness, EffectJob, Settings, SettingsEffect, WorkspaceFacts};
 use domain::{now_ms, rfc3339};
 use edge::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, query_param, require_role,
-    ApiError, ApiRequest, ApiResponse,
+    json, parse_json, query_param, require_role, serve, ApiError, ApiRequest, ApiResponse,
 };
-use edge::routes::{route_of, Operation, UPDATE_SETTINGS};
+use edge::routes::{Matched, Operation, UPDATE_SETTINGS};
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
 use use_cases::batch::run_batch;
@@ -39,13 +38,21 @@ const EFFECT_REDRIVE_AFTER_MS: i64 = 60_000;
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged(UPDATE_SETTINGS, &request, dispatch(backend, &request)).await
+    serve(
+        UPDATE_SETTINGS,
+        backend,
+        &request,
+        async |route, principal| dispatch(backend, &request, route, principal).await,
+    )
+    .await
 }
 
-async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    check_body_size(request)?;
-    let route = route_of(UPDATE_SETTINGS, request)?;
-    let principal = authenticate(backend, request, route.integration_scope()).await?;
+async fn dispatch(
+    backend: &Backend,
+    request: &ApiRequest,
+    route: Matched,
+    principal: Principal,
+) -> Result<ApiResponse, ApiError> {
     require_role(&principal, &[Role::Admin])?;
     match route.operation() {
         Operation::GetSettings => get_settings(backend, &principal).await,

@@ -15,24 +15,29 @@ use domain::attachments::{
 };
 use domain::ids::{is_valid_id, new_id};
 use domain::{now_ms, rfc3339};
-use edge::api::{
-    authenticate, check_body_size, handle_logged, json, parse_json, visible_conversation, ApiError,
-    ApiRequest, ApiResponse,
-};
-use edge::routes::{route_of, Operation, UPLOAD_ATTACHMENT};
+use edge::api::{json, parse_json, serve, visible_conversation, ApiError, ApiRequest, ApiResponse};
+use edge::routes::{Matched, Operation, UPLOAD_ATTACHMENT};
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
 use use_cases::validation::{validate, Validation};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged(UPLOAD_ATTACHMENT, &request, dispatch(backend, &request)).await
+    serve(
+        UPLOAD_ATTACHMENT,
+        backend,
+        &request,
+        async |route, principal| dispatch(backend, &request, route, principal).await,
+    )
+    .await
 }
 
-async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    check_body_size(request)?;
-    let route = route_of(UPLOAD_ATTACHMENT, request)?;
-    let principal = authenticate(backend, request, route.integration_scope()).await?;
+async fn dispatch(
+    backend: &Backend,
+    request: &ApiRequest,
+    route: Matched,
+    principal: Principal,
+) -> Result<ApiResponse, ApiError> {
     let (cid, aid) = (route.param("cid"), route.param("aid"));
     match route.operation() {
         Operation::AdmitAttachment => create(backend, &principal, cid, request).await,

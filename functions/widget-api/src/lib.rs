@@ -13,16 +13,20 @@ use serde::Deserialize;
 use serde_json::json;
 
 use edge::api::{
-    authenticate, caller_of, check_body_size, handle_logged, json, parse_json, query_param,
-    ApiError, ApiRequest, ApiResponse,
+    authenticate, caller_of, json, parse_json, query_param, serve_public, ApiError, ApiRequest,
+    ApiResponse,
 };
-use edge::routes::{route_of, Operation, WIDGET_API};
+use edge::routes::{Matched, Operation, WIDGET_API};
 use use_cases::backend::Backend;
 use use_cases::visitors::{admit_visitor, identify, widget_config};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    handle_logged(WIDGET_API, &request, dispatch(backend, &request)).await
+    // Two routes take no token: the visitor's token is checked where it is needed.
+    serve_public(WIDGET_API, &request, async |route| {
+        dispatch(backend, &request, route).await
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -37,9 +41,11 @@ struct IdentifyRequest {
     user_token: String,
 }
 
-async fn dispatch(backend: &Backend, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
-    check_body_size(request)?;
-    let route = route_of(WIDGET_API, request)?;
+async fn dispatch(
+    backend: &Backend,
+    request: &ApiRequest,
+    route: Matched,
+) -> Result<ApiResponse, ApiError> {
     match route.operation() {
         Operation::GetWidgetConfig => {
             let key: String = query_param(request, "key")?

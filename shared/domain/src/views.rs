@@ -99,3 +99,43 @@ pub fn message_view(m: &Message, viewer: Role) -> serde_json::Value {
     }
     view
 }
+
+/// `GET /v1/conversations`: the caller's conversations.
+pub fn conversations_view(conversations: &[Conversation], now: i64) -> serde_json::Value {
+    let views: Vec<_> = conversations
+        .iter()
+        .map(|c| conversation_view(c, now))
+        .collect();
+    json!({ "conversations": views })
+}
+
+/// A posted message, as its poster reads it (`POST …/messages`, created or replayed).
+pub fn posted_message_view(m: &Message, viewer: Role) -> serde_json::Value {
+    json!({ "message": message_view(m, viewer) })
+}
+
+/// A page of messages, oldest first, with the cursor forwards and, for a page read
+/// backwards, the one further back (`Some(None)`: the start was reached; null in JSON).
+pub fn message_page_view(
+    messages: &[Message],
+    next_after_seq: u64,
+    prev_before_seq: Option<Option<u64>>,
+    viewer: Role,
+) -> serde_json::Value {
+    let views: Vec<_> = messages.iter().map(|m| message_view(m, viewer)).collect();
+    let mut page = json!({ "messages": views, "next_after_seq": next_after_seq });
+    if let Some(prev) = prev_before_seq {
+        page["prev_before_seq"] = json!(prev);
+    }
+    page
+}
+
+/// A handoff's answer: who holds the conversation now.
+pub fn handoff_view(c: &Conversation) -> serde_json::Value {
+    json!({ "control": c.control, "assignee": c.assignee })
+}
+
+/// A request taken for processing (202) that has nothing else to say.
+pub fn accepted_view() -> serde_json::Value {
+    json!({ "accepted": true })
+}

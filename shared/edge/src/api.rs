@@ -12,6 +12,9 @@ use serde::Serialize;
 use domain::model::Role;
 use domain::rules::MAX_BODY_BYTES;
 use use_cases::auth::{bearer_token, verify_token, AuthError, Principal};
+use use_cases::backend::Backend;
+
+use crate::routes::{route_of, Matched};
 use use_cases::error::{DomainError, StoreError};
 use use_cases::visitors::{check_end_user_origin, Caller, WidgetError};
 
@@ -268,6 +271,18 @@ impl From<use_cases::quotas::QuotaError> for ApiError {
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
             },
             use_cases::quotas::QuotaError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<use_cases::conversations::ConversationError> for ApiError {
+    fn from(error: use_cases::conversations::ConversationError) -> Self {
+        use use_cases::conversations::ConversationError as E;
+        match error {
+            E::Domain(error) => error.into(),
+            E::Store(error) => error.into(),
+            E::Quota(error) => error.into(),
+            E::NotFound => ApiError::not_found(),
         }
     }
 }
@@ -588,6 +603,42 @@ pub async fn handle_logged(
         return crate::cors::preflight(request);
     }
     logged(function, request, work).await
+}
+
+/// The start every HTTP function makes, in one place: the body's size first (an oversize body
+/// costs no AWS call), then the route in the table, then who calls (a token, or an
+/// integration key where the route takes one). `dispatch` gets the matched route and the
+/// principal; its result is logged and rendered (`handle_logged`).
+pub async fn serve(
+    function: &'static str,
+    backend: &Backend,
+    request: &ApiRequest,
+    dispatch: impl AsyncFnOnce(Matched, Principal) -> Result<ApiResponse, ApiError>,
+) -> ApiResponse {
+    handle_logged(function, request, async {
+        let route = start(function, request)?;
+        let principal = authenticate(backend, request, route.integration_scope()).await?;
+        dispatch(route, principal).await
+    })
+    .await
+}
+
+/// [`serve`] for a function with routes anyone may call (the widget's configuration and its
+/// visitors): `dispatch` authenticates on the routes that need it.
+pub async fn serve_public(
+    function: &'static str,
+    request: &ApiRequest,
+    dispatch: impl AsyncFnOnce(Matched) -> Result<ApiResponse, ApiError>,
+) -> ApiResponse {
+    handle_logged(function, request, async {
+        dispatch(start(function, request)?).await
+    })
+    .await
+}
+
+fn start(function: &'static str, request: &ApiRequest) -> Result<Matched, ApiError> {
+    check_body_size(request)?;
+    route_of(function, request)
 }
 
 /// Refuses a request no function was reached for (the local gateway's 404 and 413, which API

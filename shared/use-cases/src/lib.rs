@@ -10,6 +10,7 @@ pub mod backend;
 pub mod batch;
 pub mod built_in_bot;
 pub mod conversation_expiry;
+pub mod conversations;
 pub mod erasure;
 pub mod error;
 pub mod idle_checks;
