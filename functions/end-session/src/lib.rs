@@ -29,9 +29,9 @@ use edge::api::{
 use edge::routes::{Matched, Operation, END_SESSION};
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
-use use_cases::lifecycle::{commit_with_retry, Committed};
 use use_cases::router::request_drain;
 use use_cases::satisfaction::{report, submit};
+use use_cases::sessions::{commit_with_retry, Committed};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {

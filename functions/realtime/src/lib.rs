@@ -12,7 +12,7 @@ use http::StatusCode;
 use edge::api::{error_response, ApiError};
 use edge::lambda::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use use_cases::backend::Backend;
-use use_cases::live;
+use use_cases::realtime;
 
 fn status(code: StatusCode) -> ApiGatewayProxyResponse {
     let mut response = ApiGatewayProxyResponse::default();
@@ -51,7 +51,7 @@ pub async fn handle(
                 Err(refused) => refusal(&refused),
             }
         }
-        "$disconnect" => match live::disconnect(backend.store.as_ref(), &connection_id).await {
+        "$disconnect" => match realtime::disconnect(backend.store.as_ref(), &connection_id).await {
             Ok(()) => status(StatusCode::OK),
             Err(error) => {
                 tracing::warn!(%error, "disconnect failed");
@@ -62,7 +62,7 @@ pub async fn handle(
             let now = domain::now_ms();
             let outcome = match (&event.body, event.is_base64_encoded) {
                 (Some(text), false) => {
-                    live::on_client_frame(
+                    realtime::on_client_frame(
                         backend.store.as_ref(),
                         backend.push.as_ref(),
                         &connection_id,
@@ -71,7 +71,9 @@ pub async fn handle(
                     )
                     .await
                 }
-                _ => live::refuse_binary_frame(backend.push.as_ref(), &connection_id, now).await,
+                _ => {
+                    realtime::refuse_binary_frame(backend.push.as_ref(), &connection_id, now).await
+                }
             };
             match outcome {
                 Ok(()) => status(StatusCode::OK),

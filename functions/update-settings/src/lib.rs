@@ -23,8 +23,8 @@ use use_cases::auth::Principal;
 use use_cases::backend::Backend;
 use use_cases::batch::run_batch;
 use use_cases::conversation_expiry::stamp_conversations;
-use use_cases::lifecycle::commit_with_retry;
 use use_cases::ports::ReceivedMessage;
+use use_cases::sessions::commit_with_retry;
 use use_cases::settings_change::{change_settings, send_effect};
 use use_cases::StoreError;
 

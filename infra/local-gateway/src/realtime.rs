@@ -20,8 +20,8 @@ use adapters::memory::{MemoryPush, Outgoing};
 use domain::realtime::{StoredChange, MAX_CLIENT_FRAME_BYTES};
 use edge::api::ApiError;
 use use_cases::backend::Backend;
-use use_cases::live;
 use use_cases::ports::ChangeFeed;
+use use_cases::realtime;
 use use_cases::stream_reactions;
 
 /// The path of the WebSocket API.
@@ -86,7 +86,7 @@ pub async fn upgrade(
             Err(error) => tracing::debug!(%error, "upgrade failed"),
         }
         sockets.closed(&connection_id);
-        if let Err(error) = live::disconnect(backend.store.as_ref(), &connection_id).await {
+        if let Err(error) = realtime::disconnect(backend.store.as_ref(), &connection_id).await {
             tracing::warn!(%error, connection_id, "disconnect failed");
         }
     });
@@ -111,7 +111,7 @@ async fn run_socket(
         tokio::select! {
             message = incoming.next() => match message {
                 Some(Ok(WsMessage::Text(text))) => {
-                    let handled = live::on_client_frame(
+                    let handled = realtime::on_client_frame(
                         backend.store.as_ref(),
                         backend.push.as_ref(),
                         connection_id,
@@ -124,7 +124,7 @@ async fn run_socket(
                     }
                 }
                 Some(Ok(WsMessage::Binary(_))) => {
-                    let refused = live::refuse_binary_frame(
+                    let refused = realtime::refuse_binary_frame(
                         backend.push.as_ref(), connection_id, domain::now_ms()).await;
                     if let Err(error) = refused {
                         tracing::warn!(%error, connection_id, "refusing a binary frame failed");

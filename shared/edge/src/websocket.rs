@@ -8,7 +8,7 @@ use crate::api::{authenticate_token, caller_of_headers, ApiError};
 use domain::realtime::Listener;
 use use_cases::auth::AuthError;
 use use_cases::backend::Backend;
-use use_cases::live::{self, ConnectError};
+use use_cases::realtime::{self, ConnectError};
 use use_cases::visitors::check_end_user_origin;
 
 /// Verifies `token` and records connection `connection_id` for its principal; the error is the
@@ -28,7 +28,7 @@ pub async fn open_connection(
         user_id: principal.user_id,
         role: principal.role,
     };
-    match live::connect(
+    match realtime::connect(
         backend.store.as_ref(),
         listener,
         connection_id,

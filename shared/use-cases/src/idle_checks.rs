@@ -5,8 +5,8 @@
 
 use crate::backend::Backend;
 use crate::error::StoreError;
-use crate::lifecycle::commit_with_retry;
 use crate::ports::{effective_settings, settings_from_document, Queue, Store};
+use crate::sessions::commit_with_retry;
 use domain::idle_sessions::{check_delay_seconds, end_idle_session, judge, IdleCheck, IdleVerdict};
 use domain::model::AuthorRole;
 use domain::realtime::{Stored, StoredChange};

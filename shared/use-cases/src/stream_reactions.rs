@@ -236,11 +236,11 @@ async fn frames(
             _ => None,
         };
         if let Some(m) = new_message {
-            if pushed_by_its_writer(m) && crate::live::writer_reported_push(store, m).await? {
+            if pushed_by_its_writer(m) && crate::realtime::writer_reported_push(store, m).await? {
                 continue;
             }
         }
-        let (f, g) = crate::live::deliver(store, push, &delivery, now).await?;
+        let (f, g) = crate::realtime::deliver(store, push, &delivery, now).await?;
         // Pushed to someone: the next writer of the conversation may push at once. (Nobody
         // listening: nothing is written, and its writers keep to the stream.)
         if let Some(m) = new_message.filter(|_| f > 0) {

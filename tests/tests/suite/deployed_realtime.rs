@@ -131,7 +131,7 @@ async fn stream_event_of_stored_items_reaches_the_readers_and_a_bad_record_is_re
     assert_eq!(reply.status, reqwest::StatusCode::CREATED);
     let connection_id = domain::ids::new_id("ws");
     let (backend, mut receivers) = with_sockets(&app, &[&connection_id]);
-    use_cases::live::connect(
+    use_cases::realtime::connect(
         backend.store.as_ref(),
         domain::realtime::Listener {
             account_id: app.account.id.clone(),

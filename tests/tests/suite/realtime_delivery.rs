@@ -120,7 +120,7 @@ async fn a_connection_whose_socket_is_gone_is_removed_on_its_first_failed_push()
     let mut live = app.connect(&app.token(Role::EndUser, "eu-1")).await;
     // A record left behind by a client that vanished without a close (no socket holds it).
     let stale = domain::ids::new_id("ws");
-    use_cases::live::connect(
+    use_cases::realtime::connect(
         app.backend.store.as_ref(),
         domain::realtime::Listener {
             account_id: app.account.id.clone(),

@@ -137,7 +137,7 @@ async fn connect_end_user(
         role: Role::EndUser,
     };
     let limits = &backend.limits;
-    use_cases::live::connect(
+    use_cases::realtime::connect(
         backend.store.as_ref(),
         listener,
         connection_id,

@@ -17,8 +17,8 @@ use domain::workspace::with_profile;
 use super::{visible, ConversationError};
 use crate::auth::Principal;
 use crate::backend::Backend;
-use crate::lifecycle::commit_with_retry;
 use crate::ports::update_with_retry;
+use crate::sessions::commit_with_retry;
 use crate::DomainError;
 
 /// What a post did.
@@ -148,7 +148,7 @@ pub async fn post(
     // Whom it would reach is looked up while it is stored (only when it may go at once).
     let (appended, reach) = tokio::join!(
         backend.store.append_message(&message),
-        crate::live::writer_reach(backend.store.as_ref(), &conversation, &message)
+        crate::realtime::writer_reach(backend.store.as_ref(), &conversation, &message)
     );
     match appended? {
         AppendOutcome::Created(stored) => {
@@ -172,10 +172,10 @@ async fn push_stored(
     backend: &Backend,
     conversation: &Conversation,
     stored: &Message,
-    reach: Option<Result<crate::live::Reach, crate::StoreError>>,
+    reach: Option<Result<crate::realtime::Reach, crate::StoreError>>,
     now: i64,
 ) {
-    let pushed = crate::live::push_from_writer(
+    let pushed = crate::realtime::push_from_writer(
         backend.store.as_ref(),
         backend.push.as_ref(),
         conversation,
