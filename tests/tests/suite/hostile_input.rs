@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use domain::model::Role;
-use integration_tests::documented_operations;
+use integration_tests::openapi::documented_operations;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use use_cases::auth::mint_token;

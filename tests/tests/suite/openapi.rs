@@ -3,7 +3,7 @@
 //! documented.
 
 use edge::routes::ROUTES;
-use integration_tests::{
+use integration_tests::openapi::{
     bare_request, documented_operation_ids, documented_operations, documented_public_operations,
     sample_path,
 };

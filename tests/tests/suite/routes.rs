@@ -3,7 +3,7 @@
 //! on AWS where the template routes every method of a path to it); an unknown path is 404.
 
 use edge::routes::ROUTES;
-use integration_tests::{bare_request, sample_path};
+use integration_tests::openapi::{bare_request, sample_path};
 use local_gateway::dispatch;
 
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
