@@ -104,7 +104,9 @@ async fn a_visitor_never_reaches_another_visitors_conversation() {
 
 #[tokio::test]
 async fn too_many_new_visitors_from_one_address_are_told_when_to_come_back() {
-    let window = Duration::from_secs(2);
+    // Long enough for four requests to fit in one window on a loaded machine (at 2 s the
+    // fourth once landed in the next window while the whole suite ran).
+    let window = Duration::from_secs(6);
     let app = TestApp::start_live_with(
         &integration_tests::endpoint(),
         Limits {
@@ -150,7 +152,11 @@ async fn too_many_new_visitors_from_one_address_are_told_when_to_come_back() {
         .header("retry-after")
         .and_then(|v| v.parse().ok())
         .expect("Retry-After seconds");
-    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    // At most the rest of the window.
+    assert!(
+        (1..=window.as_secs()).contains(&retry_after),
+        "{retry_after}"
+    );
     // Another address is counted apart.
     assert_eq!(visit(from(2)).await.status, StatusCode::CREATED);
     // After Retry-After, the first address is welcome again.
