@@ -10,10 +10,12 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use domain::error::DomainError;
 use domain::model::{Role, TicketStatus};
 use domain::routing::{
     with_assignment, Agent, AgentProfileChange, AgentStatus, Offer, MAX_AGENT_GROUPS, MAX_CAPACITY,
 };
+use domain::workspace::groups_are_valid;
 use domain::{now_ms, rfc3339};
 use edge::api::{
     json, parse_json, require_role, serve, visible_conversation, ApiError, ApiRequest, ApiResponse,
@@ -200,11 +202,7 @@ async fn set_capacity(
     let CapacityRequest { messaging, email } = parse_json(request)?;
     let agent = agent_id(agent)?;
     if messaging > MAX_CAPACITY || email > MAX_CAPACITY {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_capacity",
-            format!("capacities are between 0 and {MAX_CAPACITY}"),
-        ));
+        return Err(DomainError::InvalidCapacity { max: MAX_CAPACITY }.into());
     }
     let updated = backend
         .store
@@ -238,18 +236,11 @@ async fn set_groups(
 ) -> Result<ApiResponse, ApiError> {
     let GroupsRequest { mut groups } = parse_json(request)?;
     let agent = agent_id(agent)?;
-    // The list as sent (copies included) and each name by the rule of every group (#40: 60
-    // names with copies, and names with control characters, were taken).
-    if groups.len() > MAX_AGENT_GROUPS
-        || groups
-            .iter()
-            .any(|g| domain::workspace::check_group(g).is_err())
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_groups",
-            format!("up to {MAX_AGENT_GROUPS} group names of 1-100 characters, no control characters, no surrounding spaces"),
-        ));
+    if !groups_are_valid(&groups, MAX_AGENT_GROUPS) {
+        return Err(DomainError::InvalidGroups {
+            max: MAX_AGENT_GROUPS,
+        }
+        .into());
     }
     groups.sort();
     groups.dedup();
@@ -294,10 +285,7 @@ async fn accept(
             }
             let offer = conversation.offer.clone().ok_or_else(offer_not_standing)?;
             if offer.agent_id != principal.user_id {
-                return Err(ApiError::forbidden(
-                    "not_offered",
-                    "this conversation is offered to another agent",
-                ));
+                return Err(DomainError::NotOffered.into());
             }
             if offer.expires_at <= now {
                 return Err(offer_not_standing());
@@ -333,9 +321,5 @@ async fn accept(
 }
 
 fn offer_not_standing() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "offer_not_standing",
-        "there is no standing offer of this conversation to accept",
-    )
+    DomainError::OfferNotStanding.into()
 }

@@ -99,9 +99,7 @@ fn if_match_version(request: &ApiRequest) -> Result<u64, ApiError> {
         .headers()
         .get(http::header::IF_MATCH)
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::PRECONDITION_REQUIRED,
-                "precondition_required",
+            ApiError::precondition_required(
                 "PATCH /v1/settings needs If-Match: <version> (from GET /v1/settings)",
             )
         })?;
@@ -224,17 +222,8 @@ async fn put_workspace(
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let facts: WorkspaceFacts = parse_json(request)?;
-    if facts.groups.len() > MAX_GROUPS
-        || facts
-            .groups
-            .iter()
-            .any(|g| domain::workspace::check_group(g).is_err())
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_workspace",
-            format!("groups: at most {MAX_GROUPS} names of 1-100 characters, no control characters, no surrounding spaces"),
-        ));
+    if !domain::workspace::groups_are_valid(&facts.groups, MAX_GROUPS) {
+        return Err(domain::error::DomainError::InvalidWorkspace { max: MAX_GROUPS }.into());
     }
     backend
         .store

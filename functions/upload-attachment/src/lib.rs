@@ -199,11 +199,7 @@ async fn complete(
             StatusCode::OK,
             &json!({"status": decided.status, "reason": decided.reason, "attachment": attachment_view(&decided)}),
         )),
-        Validation::NotUploaded(_) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "not_uploaded",
-            "nothing has been uploaded for this attachment yet",
-        )),
+        Validation::NotUploaded(_) => Err(domain::error::DomainError::NotUploaded.into()),
     }
 }
 

@@ -33,4 +33,18 @@ pub enum DomainError {
     AlreadyRated,
     #[error("no satisfaction survey was sent for this conversation")]
     NoSurvey,
+    #[error("capacities are between 0 and {max}")]
+    InvalidCapacity { max: u32 },
+    #[error(
+        "up to {max} group names of 1-100 characters, no control characters, no surrounding spaces"
+    )]
+    InvalidGroups { max: usize },
+    #[error("groups: at most {max} names of 1-100 characters, no control characters, no surrounding spaces")]
+    InvalidWorkspace { max: usize },
+    #[error("this conversation is offered to another agent")]
+    NotOffered,
+    #[error("there is no standing offer of this conversation to accept")]
+    OfferNotStanding,
+    #[error("nothing has been uploaded for this attachment yet")]
+    NotUploaded,
 }

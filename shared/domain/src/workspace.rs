@@ -124,6 +124,12 @@ fn invalid_field(message: impl Into<String>) -> DomainError {
     DomainError::InvalidField(message.into())
 }
 
+/// A list of group names as sent (copies count): at most `max`, each by [`check_group`]
+/// (#40: 60 names with copies, and names with control characters, were taken).
+pub fn groups_are_valid(groups: &[String], max: usize) -> bool {
+    groups.len() <= max && groups.iter().all(|g| check_group(g).is_ok())
+}
+
 /// A group a conversation can be routed to (set by PATCH or a transfer): 422
 /// `invalid_field` otherwise.
 pub fn check_group(group: &str) -> Result<(), DomainError> {

@@ -60,6 +60,15 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
+    /// 428: a conditional write without its precondition (`If-Match`).
+    pub fn precondition_required(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            message,
+        )
+    }
+
     pub fn payload_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -114,6 +123,24 @@ impl From<DomainError> for ApiError {
             }
             DomainError::AlreadyRated => Self::new(StatusCode::CONFLICT, "already_rated", message),
             DomainError::NoSurvey => Self::new(StatusCode::NOT_FOUND, "no_survey", message),
+            DomainError::InvalidCapacity { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_capacity",
+                message,
+            ),
+            DomainError::InvalidGroups { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_groups", message)
+            }
+            DomainError::InvalidWorkspace { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_workspace",
+                message,
+            ),
+            DomainError::NotOffered => Self::forbidden("not_offered", message),
+            DomainError::OfferNotStanding => {
+                Self::new(StatusCode::CONFLICT, "offer_not_standing", message)
+            }
+            DomainError::NotUploaded => Self::new(StatusCode::CONFLICT, "not_uploaded", message),
         }
     }
 }
