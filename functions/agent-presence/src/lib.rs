@@ -29,13 +29,7 @@ use use_cases::StoreError;
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    serve(
-        AGENT_PRESENCE,
-        backend,
-        &request,
-        async |route, principal| dispatch(backend, &request, route, principal).await,
-    )
-    .await
+    serve(AGENT_PRESENCE, backend, &request, dispatch).await
 }
 
 async fn dispatch(

@@ -32,13 +32,7 @@ const MAX_HISTORY_PAGE: usize = 200;
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    serve(
-        AGENT_WORKSPACE,
-        backend,
-        &request,
-        async |route, principal| dispatch(backend, &request, route, principal).await,
-    )
-    .await
+    serve(AGENT_WORKSPACE, backend, &request, dispatch).await
 }
 
 /// `{agent_id}` or `{group}`, exactly one.

@@ -35,10 +35,7 @@ use use_cases::sessions::{commit_with_retry, Committed};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    serve(END_SESSION, backend, &request, async |route, principal| {
-        dispatch(backend, &request, route, principal).await
-    })
-    .await
+    serve(END_SESSION, backend, &request, dispatch).await
 }
 
 /// Ending and closing take an empty body or `{}`; anything else is refused (400).

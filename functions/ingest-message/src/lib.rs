@@ -34,21 +34,16 @@ use use_cases::conversations::{self, Before, Posted};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    serve(
-        INGEST_MESSAGE,
-        backend,
-        &request,
-        async |route, principal| dispatch(backend, &request, &route, &principal).await,
-    )
-    .await
+    serve(INGEST_MESSAGE, backend, &request, dispatch).await
 }
 
 async fn dispatch(
     backend: &Backend,
     request: &ApiRequest,
-    route: &Matched,
-    principal: &Principal,
+    route: Matched,
+    principal: Principal,
 ) -> Result<ApiResponse, ApiError> {
+    let principal = &principal;
     let cid = route.param("cid");
     let store = backend.store.as_ref();
     match route.operation() {

@@ -35,10 +35,7 @@ use use_cases::webhook_subscriptions::{
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    serve(INTEGRATIONS, backend, &request, async |route, principal| {
-        dispatch(backend, &request, route, principal).await
-    })
-    .await
+    serve(INTEGRATIONS, backend, &request, dispatch).await
 }
 
 /// A subscription as listed: never its secret.

@@ -38,13 +38,7 @@ const EFFECT_REDRIVE_AFTER_MS: i64 = 60_000;
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    serve(
-        UPDATE_SETTINGS,
-        backend,
-        &request,
-        async |route, principal| dispatch(backend, &request, route, principal).await,
-    )
-    .await
+    serve(UPDATE_SETTINGS, backend, &request, dispatch).await
 }
 
 async fn dispatch(

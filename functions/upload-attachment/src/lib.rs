@@ -23,13 +23,7 @@ use use_cases::validation::{validate, Validation};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
-    serve(
-        UPLOAD_ATTACHMENT,
-        backend,
-        &request,
-        async |route, principal| dispatch(backend, &request, route, principal).await,
-    )
-    .await
+    serve(UPLOAD_ATTACHMENT, backend, &request, dispatch).await
 }
 
 async fn dispatch(

@@ -301,12 +301,17 @@ pub async fn serve(
     function: &'static str,
     backend: &Backend,
     request: &ApiRequest,
-    dispatch: impl AsyncFnOnce(Matched, Principal) -> Result<ApiResponse, ApiError>,
+    dispatch: impl AsyncFnOnce(
+        &Backend,
+        &ApiRequest,
+        Matched,
+        Principal,
+    ) -> Result<ApiResponse, ApiError>,
 ) -> ApiResponse {
     handle_logged(function, request, async {
         let route = start(function, request)?;
         let principal = authenticate(backend, request, route.integration_scope()).await?;
-        dispatch(route, principal).await
+        dispatch(backend, request, route, principal).await
     })
     .await
 }
