@@ -206,14 +206,7 @@ pub async fn section() -> Result<(), String> {
         ms(bare_p50),
         ms(percentile(&bare, 0.99))
     );
-    let in_memory = TestApp::start_with(
-        adapters::wiring::in_memory(),
-        std::sync::Arc::new(adapters::memory::MemoryQueue::new(
-            Duration::from_secs(30),
-            5,
-        )),
-    )
-    .await;
+    let in_memory = TestApp::start_in_memory().await;
     for (name, app) in [
         ("in memory (the store's change feed)", &in_memory),
         (

@@ -251,8 +251,27 @@ impl TestApp {
     /// Starts a gateway on `backend`, whose routing queue is also reachable as `routing_queue`.
     /// The in-process router stays off: tests read the routing queue or run the router.
     pub async fn start_with(backend: Backend, routing_queue: Arc<dyn Queue>) -> TestApp {
+        Self::start_local(backend, local_gateway::Local::default(), routing_queue).await
+    }
+
+    /// The product on the in-memory backend, as `cargo run -p local-gateway` runs it (without
+    /// its router: tests run it).
+    pub async fn start_in_memory() -> TestApp {
+        let (backend, local) = local_gateway::in_memory();
+        let routing_queue = backend.routing_queue.clone();
+        Self::start_local(backend, local, routing_queue).await
+    }
+
+    /// [`TestApp::start_with`] with what the gateway serves locally (an in-memory bucket's
+    /// URLs, a change feed it runs the fan-out from): `local_gateway::in_memory()`.
+    pub async fn start_local(
+        backend: Backend,
+        local: local_gateway::Local,
+        routing_queue: Arc<dyn Queue>,
+    ) -> TestApp {
         Self::start_with_consumers(
             backend,
+            local,
             routing_queue,
             local_gateway::Consumers {
                 router: false,
@@ -268,6 +287,7 @@ impl TestApp {
         let app = Self::start().await;
         Self::start_with_consumers(
             app.backend.clone(),
+            local_gateway::Local::default(),
             app.routing_queue.clone(),
             local_gateway::Consumers {
                 router: true,
@@ -279,6 +299,7 @@ impl TestApp {
 
     pub async fn start_with_consumers(
         backend: Backend,
+        local: local_gateway::Local,
         routing_queue: Arc<dyn Queue>,
         consumers: local_gateway::Consumers,
     ) -> TestApp {
@@ -288,6 +309,7 @@ impl TestApp {
         let (addr, _server) = local_gateway::start_with(
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             backend.clone(),
+            local,
             consumers,
         )
         .await

@@ -98,13 +98,17 @@ impl TestApp {
         .expect("the table's change stream");
         let mut backend = app.backend.clone();
         backend.limits = limits;
-        backend.local_changes = Some(Arc::new(AccountsFeed {
-            feed,
-            accounts: vec![app.account.id.clone(), app.other_account.id.clone()],
-        }));
+        let local = local_gateway::Local {
+            bucket: None,
+            changes: Some(Arc::new(AccountsFeed {
+                feed,
+                accounts: vec![app.account.id.clone(), app.other_account.id.clone()],
+            })),
+        };
         let (addr, _server) = local_gateway::start_with(
             std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
             backend.clone(),
+            local,
             consumers,
         )
         .await

@@ -45,6 +45,25 @@ impl std::fmt::Display for BackendKind {
     }
 }
 
+/// What only the local gateway has beside the functions' backend: the in-memory bucket whose
+/// URLs it serves, and the feed of the table's changes it runs the fan-out from (on AWS,
+/// Lambda reads the stream and calls the fan-out function).
+#[derive(Clone, Default)]
+pub struct Local {
+    pub bucket: Option<Arc<dyn use_cases::ports::LocalBucket>>,
+    pub changes: Option<Arc<dyn use_cases::ports::ChangeFeed>>,
+}
+
+/// An in-memory backend and what the gateway serves of it.
+pub fn in_memory() -> (Backend, Local) {
+    let parts = adapters::wiring::in_memory_with_local();
+    let local = Local {
+        bucket: Some(parts.bucket),
+        changes: Some(parts.changes),
+    };
+    (parts.backend, local)
+}
+
 /// Physical-name prefix of the emulator resources (`RELAY_RESOURCE_PREFIX`, default `relay`).
 pub fn resource_prefix() -> String {
     adapters::config::optional("RELAY_RESOURCE_PREFIX")
@@ -53,21 +72,30 @@ pub fn resource_prefix() -> String {
 
 /// Builds the backend the environment asks for, creating missing AWS resources, and bootstraps
 /// the demo account with its dev key.
-pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::error::Error>> {
-    let (backend, kind) = match adapters::config::optional("AWS_ENDPOINT_URL") {
-        None => (adapters::wiring::in_memory(), BackendKind::InMemory),
+pub async fn backend_from_env() -> Result<(Backend, Local, BackendKind), Box<dyn std::error::Error>>
+{
+    let (backend, local, kind) = match adapters::config::optional("AWS_ENDPOINT_URL") {
+        None => {
+            let (backend, local) = in_memory();
+            (backend, local, BackendKind::InMemory)
+        }
         Some(endpoint) => {
             let sdk = load_aws_config().await;
             let provisioned = infra::ensure(&sdk, &infra::definition(&resource_prefix())).await?;
-            let mut backend = adapters::wiring::aws(
+            let backend = adapters::wiring::aws(
                 &sdk,
                 &function_config(&provisioned)?,
                 adapters::wiring::ALL_SERVICES,
             );
-            backend.local_changes =
-                Some(adapters::wiring::stream_feed(&sdk, &provisioned.table_stream_arn).await?);
+            let local = Local {
+                bucket: None,
+                changes: Some(
+                    adapters::wiring::stream_feed(&sdk, &provisioned.table_stream_arn).await?,
+                ),
+            };
             (
                 backend,
+                local,
                 BackendKind::Aws {
                     endpoint,
                     table: provisioned.table_name.clone(),
@@ -90,7 +118,7 @@ pub async fn backend_from_env() -> Result<(Backend, BackendKind), Box<dyn std::e
             .update_agent_profile(DEMO_ACCOUNT, DEMO_AGENT, &capacity, domain::now_ms())
             .await?;
     }
-    Ok((backend, kind))
+    Ok((backend, local, kind))
 }
 
 /// The demo account's agent, whose console link the gateway prints at start.
@@ -337,6 +365,7 @@ async fn serve_local_object(
 
 async fn serve_one(
     backend: Backend,
+    local: Local,
     sockets: Arc<MemoryPush>,
     peer: SocketAddr,
     request: hyper::Request<Incoming>,
@@ -352,7 +381,7 @@ async fn serve_one(
     parts
         .extensions
         .insert(edge::api::SourceAddress(peer.ip().to_string()));
-    if let Some(objects) = backend.local_objects.as_ref() {
+    if let Some(objects) = local.bucket.as_ref() {
         if parts.uri.path().starts_with(LOCAL_OBJECTS_PATH) {
             return Ok(serve_local_object(objects.as_ref(), parts, body).await);
         }
@@ -382,7 +411,12 @@ async fn serve_one(
 
 /// Serves HTTP (and the WebSocket API, whose sockets are `sockets`) on `listener` until the
 /// task is dropped.
-pub async fn serve(listener: TcpListener, backend: Backend, sockets: Arc<MemoryPush>) {
+pub async fn serve(
+    listener: TcpListener,
+    backend: Backend,
+    local: Local,
+    sockets: Arc<MemoryPush>,
+) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -391,10 +425,16 @@ pub async fn serve(listener: TcpListener, backend: Backend, sockets: Arc<MemoryP
                 continue;
             }
         };
-        let (backend, sockets) = (backend.clone(), sockets.clone());
+        let (backend, local, sockets) = (backend.clone(), local.clone(), sockets.clone());
         tokio::spawn(async move {
             let service = service_fn(move |request| {
-                serve_one(backend.clone(), sockets.clone(), peer, request)
+                serve_one(
+                    backend.clone(),
+                    local.clone(),
+                    sockets.clone(),
+                    peer,
+                    request,
+                )
             });
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -412,14 +452,16 @@ pub async fn serve(listener: TcpListener, backend: Backend, sockets: Arc<MemoryP
 pub async fn start(
     addr: SocketAddr,
     backend: Backend,
+    local: Local,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    start_with(addr, backend, Consumers::all()).await
+    start_with(addr, backend, local, Consumers::all()).await
 }
 
 /// [`start`] with a choice of consumers.
 pub async fn start_with(
     addr: SocketAddr,
     mut backend: Backend,
+    local: Local,
     consumers: Consumers,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     // The gateway holds the WebSockets, so frames are pushed to them directly.
@@ -427,15 +469,18 @@ pub async fn start_with(
     backend.push = sockets.clone();
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    if let Some(objects) = backend.local_objects.as_ref() {
+    if let Some(objects) = local.bucket.as_ref() {
         objects.set_base_url(&format!("http://{bound}"));
     }
     // Subscriptions may name what the deliveries may reach.
     backend.limits.allow_loopback_webhooks = consumers.webhooks.allow_loopback;
     // The consumers run for as long as the runtime does, like the server.
     spawn_consumers(backend.clone(), consumers);
-    if let Some(feed) = backend.local_changes.clone() {
+    if let Some(feed) = local.changes.clone() {
         realtime::spawn_fan_out(backend.clone(), feed);
     }
-    Ok((bound, tokio::spawn(serve(listener, backend, sockets))))
+    Ok((
+        bound,
+        tokio::spawn(serve(listener, backend, local, sockets)),
+    ))
 }

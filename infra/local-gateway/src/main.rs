@@ -59,9 +59,13 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT must be a port number, got {p:?}"))?,
         None => 3000,
     };
-    let (backend, kind) = local_gateway::backend_from_env().await?;
-    let (addr, server) =
-        local_gateway::start(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), backend).await?;
+    let (backend, local, kind) = local_gateway::backend_from_env().await?;
+    let (addr, server) = local_gateway::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        backend,
+        local,
+    )
+    .await?;
     println!("local-gateway listening on http://{addr}");
     println!("backend: {kind}");
     println!("demo account `{DEMO_ACCOUNT}`, key `{DEV_KID}`; mint a token with: cargo run -p local-gateway -- token --role end_user --sub alice");

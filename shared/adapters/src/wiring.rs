@@ -16,7 +16,7 @@ use super::sqs::SqsQueue;
 use crate::config::FunctionConfig;
 use use_cases::backend::Backend;
 use use_cases::error::StoreError;
-use use_cases::ports::{ObjectStore, Push, PushOutcome, Queue};
+use use_cases::ports::{ChangeFeed, LocalBucket, ObjectStore, Push, PushOutcome, Queue};
 
 /// The AWS SDK behaviour version, pinned so SDK upgrades cannot change defaults silently.
 pub fn behavior_version() -> BehaviorVersion {
@@ -300,6 +300,20 @@ pub const MEMORY_QUEUE_MAX_RECEIVES: u32 = 5;
 
 /// Everything in process memory: nothing survives a restart.
 pub fn in_memory() -> Backend {
+    in_memory_with_local().backend
+}
+
+/// An in-memory backend with what only a local server of it needs: the bucket whose URLs it
+/// serves, and the feed of the store's changes it runs the fan-out from (on AWS, Lambda reads
+/// the table's stream and calls the fan-out function).
+pub struct InMemory {
+    pub backend: Backend,
+    pub bucket: Arc<dyn LocalBucket>,
+    pub changes: Arc<dyn ChangeFeed>,
+}
+
+/// [`in_memory`], with its bucket and change feed.
+pub fn in_memory_with_local() -> InMemory {
     let queue = || {
         Arc::new(MemoryQueue::new(
             MEMORY_QUEUE_VISIBILITY,
@@ -309,7 +323,7 @@ pub fn in_memory() -> Backend {
     let attachment_events_queue: Arc<dyn Queue> = queue();
     let objects = Arc::new(MemoryObjects::new(attachment_events_queue.clone()));
     let store = Arc::new(MemoryStore::default());
-    Backend {
+    let backend = Backend {
         store: store.clone(),
         signing_keys: Arc::default(),
         unknown_integration_keys: Arc::default(),
@@ -323,9 +337,12 @@ pub fn in_memory() -> Backend {
         objects: objects.clone(),
         attachment_events_queue,
         push: Arc::new(MemoryPush::default()),
-        local_objects: Some(objects),
-        local_changes: Some(store),
         limits: Default::default(),
+    };
+    InMemory {
+        backend,
+        bucket: objects,
+        changes: store,
     }
 }
 
@@ -346,8 +363,6 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
         objects: (links.objects)(sdk, config),
         attachment_events_queue: queues.attachment_events,
         push: (links.push)(sdk, config),
-        local_objects: None,
-        local_changes: None,
         limits: use_cases::backend::Limits {
             // An emulator's calls may take as long as its SDK timeouts allow.
             request_deadline: match sdk.endpoint_url() {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::error::StoreError;
-use crate::ports::{ChangeFeed, LocalBucket, ObjectStore, Push, Queue, Store, StoredSettings};
+use crate::ports::{ObjectStore, Push, Queue, Store, StoredSettings};
 use domain::model::SigningKey;
 use domain::settings::Settings;
 
@@ -64,11 +64,6 @@ pub struct Backend {
     pub attachment_events_queue: Arc<dyn Queue>,
     /// WebSocket connections frames are pushed to (R27).
     pub push: Arc<dyn Push>,
-    /// In memory mode, the bucket whose URLs the local gateway serves.
-    pub local_objects: Option<Arc<dyn LocalBucket>>,
-    /// Where the local gateway reads the table's changes to run the fan-out as Lambda does
-    /// (on AWS, Lambda reads the stream and calls the fan-out function).
-    pub local_changes: Option<Arc<dyn ChangeFeed>>,
     pub limits: Limits,
 }
 

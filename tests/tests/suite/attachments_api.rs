@@ -375,9 +375,7 @@ async fn s3_notification_validates_once_even_when_delivered_twice() {
 /// (size limit included), a notification per upload consumed by the in-process validator.
 #[tokio::test]
 async fn in_memory_gateway_serves_uploads_enforces_size_and_validates_from_notifications() {
-    let backend = adapters::wiring::in_memory();
-    let routing = backend.routing_queue.clone();
-    let app = TestApp::start_with(backend, routing).await;
+    let app = TestApp::start_in_memory().await;
     let cid = app.new_conversation("eu-1").await;
     let token = app.token(Role::EndUser, "eu-1");
     let png = files::png();
@@ -573,8 +571,6 @@ async fn a_validated_file_cannot_be_swapped_on_s3() {
 
 #[tokio::test]
 async fn a_validated_file_cannot_be_swapped_on_the_in_memory_gateway() {
-    let backend = adapters::wiring::in_memory();
-    let queue = backend.routing_queue.clone();
-    let app = TestApp::start_with(backend, queue).await;
+    let app = TestApp::start_in_memory().await;
     a_validated_file_cannot_be_swapped_by_uploading_again(&app).await;
 }

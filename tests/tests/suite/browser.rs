@@ -87,9 +87,7 @@ async fn widget_attaches_a_png(visitor: &Browser) -> String {
 
 /// The product on the in-memory backend, as `cargo run -p local-gateway` runs it.
 async fn in_memory_app() -> TestApp {
-    let backend = adapters::wiring::in_memory();
-    let queue = backend.routing_queue.clone();
-    TestApp::start_with(backend, queue).await
+    TestApp::start_in_memory().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

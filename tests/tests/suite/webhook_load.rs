@@ -12,8 +12,7 @@ async fn a_thousand_events_to_one_subscriber_all_arrive() {
     // On the in-memory backend, the same use cases and a real receiver: through moto's stream
     // (whose every read walks all the changes since the table was created) 1,000 events took
     // six minutes on a busy emulator; the emulator tests above cover the AWS adapters.
-    let backend = adapters::wiring::in_memory();
-    let app = TestApp::start_with(backend.clone(), backend.routing_queue.clone()).await;
+    let app = TestApp::start_in_memory().await;
     app.patch_settings(
         &app.token(Role::Admin, "admin-1"),
         json!({"bot": {"enabled": false}}),
