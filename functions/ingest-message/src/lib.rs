@@ -25,7 +25,8 @@ use domain::views::{
     posted_message_view,
 };
 use edge::api::{
-    json, parse_json, query_param, require_role, serve, ApiError, ApiRequest, ApiResponse,
+    conversation_id, json, parse_json, query_param, require_role, serve, ApiError, ApiRequest,
+    ApiResponse,
 };
 use edge::routes::{Matched, Operation, INGEST_MESSAGE};
 use use_cases::auth::Principal;
@@ -44,7 +45,6 @@ async fn dispatch(
     principal: Principal,
 ) -> Result<ApiResponse, ApiError> {
     let principal = &principal;
-    let cid = route.param("cid");
     let store = backend.store.as_ref();
     match route.operation() {
         Operation::ListConversations => {
@@ -65,6 +65,7 @@ async fn dispatch(
             Ok(json(StatusCode::CREATED, &conversation_view(&created, now)))
         }
         Operation::GetConversation => {
+            let cid = &conversation_id(&route)?;
             let conversation = conversations::get(store, principal, cid).await?;
             Ok(json(
                 StatusCode::OK,
@@ -78,7 +79,9 @@ async fn dispatch(
                 DEFAULT_MESSAGE_PAGE,
                 MAX_MESSAGE_PAGE,
             );
-            let page = match before_seq(request)? {
+            let before = before_seq(request)?;
+            let cid = &conversation_id(&route)?;
+            let page = match before {
                 Some(before) => {
                     conversations::messages_before(store, principal, cid, before, limit).await?
                 }
@@ -98,6 +101,7 @@ async fn dispatch(
         }
         Operation::PostMessage => {
             let body: PostMessageRequest = parse_json(request)?;
+            let cid = &conversation_id(&route)?;
             let (status, message) =
                 match conversations::post(backend, principal, cid, body, now_ms()).await? {
                     Posted::Created(message) => (StatusCode::CREATED, message),
@@ -107,11 +111,13 @@ async fn dispatch(
         }
         Operation::PostEvent => {
             let event: EventRequest = parse_json(request)?;
+            let cid = &conversation_id(&route)?;
             conversations::post_event(backend, principal, cid, &event, now_ms()).await?;
             Ok(json(StatusCode::ACCEPTED, &accepted_view()))
         }
         Operation::Handoff => {
             let HandoffRequest { reason } = parse_json(request)?;
+            let cid = &conversation_id(&route)?;
             let conversation =
                 conversations::hand_off(backend, principal, cid, reason, now_ms()).await?;
             Ok(json(StatusCode::ACCEPTED, &handoff_view(&conversation)))

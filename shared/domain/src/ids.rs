@@ -19,6 +19,29 @@ pub fn is_valid_id(prefix: &str, id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// A conversation's id (`c_` and 32 hex digits), parsed where it comes in (a request's path):
+/// what cannot be one is a plain 404 at the edge and never reaches a use case or a key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConversationId(String);
+
+impl ConversationId {
+    pub const PREFIX: &'static str = "c";
+
+    pub fn parse(id: &str) -> Option<Self> {
+        is_valid_id(Self::PREFIX, id).then(|| Self(id.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Ids that end up inside storage keys: bounded, printable, no key separators.
 pub fn is_safe_identifier(s: &str) -> bool {
     !s.is_empty()
@@ -30,6 +53,23 @@ pub fn is_safe_identifier(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_conversation_id_parses_only_from_a_conversations_shape() {
+        let minted = new_id("c");
+        assert_eq!(
+            ConversationId::parse(&minted).map(|id| id.to_string()),
+            Some(minted)
+        );
+        for not_one in [
+            new_id("m"),
+            "c_1".into(),
+            String::new(),
+            "c_".to_string() + &"g".repeat(32),
+        ] {
+            assert_eq!(ConversationId::parse(&not_one), None, "{not_one}");
+        }
+    }
 
     #[test]
     fn minted_ids_are_distinct_and_valid() {

@@ -329,6 +329,12 @@ pub async fn serve_public(
     .await
 }
 
+/// The route's `{cid}`, parsed: a path that cannot name a conversation is a plain 404, before
+/// any read.
+pub fn conversation_id(route: &Matched) -> Result<domain::ids::ConversationId, ApiError> {
+    domain::ids::ConversationId::parse(route.param("cid")).ok_or_else(ApiError::not_found)
+}
+
 fn start(function: &'static str, request: &ApiRequest) -> Result<Matched, ApiError> {
     check_body_size(request)?;
     route_of(function, request)

@@ -2,6 +2,7 @@
 //! internal notes): forwards from a seq, or backwards from one (or from the end). Seqs are
 //! gap-free (R13), so a page of seqs below `N` is read with the forward cursor.
 
+use domain::ids::ConversationId;
 use domain::model::Message;
 use domain::rules::visible_to;
 
@@ -36,7 +37,7 @@ pub struct MessagePage {
 pub async fn messages_after(
     store: &dyn Store,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     after_seq: u64,
     limit: usize,
 ) -> Result<MessagePage, ConversationError> {
@@ -72,7 +73,7 @@ pub async fn messages_after(
 pub async fn messages_before(
     store: &dyn Store,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     before: Before,
     limit: usize,
 ) -> Result<MessagePage, ConversationError> {

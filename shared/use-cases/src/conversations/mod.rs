@@ -14,6 +14,7 @@ mod post;
 pub use history::{messages_after, messages_before, Before, MessagePage};
 pub use post::{post, Posted};
 
+use domain::ids::ConversationId;
 use domain::model::{Control, Conversation, EndUserProfile, Role, SessionState};
 use domain::rules::{
     apply_event, hand_off as hand_off_rule, needs_routing, new_conversation, EventRequest,
@@ -47,9 +48,9 @@ pub enum ConversationError {
 pub async fn visible(
     store: &dyn ConversationStore,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
 ) -> Result<Conversation, ConversationError> {
-    crate::auth::visible_conversation(store, principal, cid)
+    crate::auth::visible_conversation(store, principal, cid.as_str())
         .await?
         .ok_or(ConversationError::NotFound)
 }
@@ -100,7 +101,7 @@ pub async fn list(
 pub async fn get(
     store: &dyn ConversationStore,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
 ) -> Result<Conversation, ConversationError> {
     visible(store, principal, cid).await
 }
@@ -110,7 +111,7 @@ pub async fn get(
 pub async fn post_event(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     event: &EventRequest,
     now: i64,
 ) -> Result<(), ConversationError> {
@@ -138,7 +139,7 @@ pub async fn post_event(
 pub async fn hand_off(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     reason: Option<String>,
     now: i64,
 ) -> Result<Conversation, ConversationError> {

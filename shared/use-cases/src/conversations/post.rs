@@ -4,7 +4,7 @@
 //! pushed from the write when it may go at once (R27); the change stream does the rest.
 
 use domain::attachments::AttachmentStatus;
-use domain::ids::is_valid_id;
+use domain::ids::{is_valid_id, ConversationId};
 use domain::model::{AppendOutcome, AuthorRole, Conversation, Message, Role};
 use domain::realtime::direct_push_seq;
 use domain::rules::{
@@ -34,32 +34,27 @@ pub enum Posted {
 pub async fn post(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     body: PostMessageRequest,
     now: i64,
 ) -> Result<Posted, ConversationError> {
     // The last seq is read alongside the conversation (one round trip for both); it is only
-    // used once the conversation is found visible, as where the append starts looking. A
-    // path id that cannot be a conversation's costs no read (it is a plain 404).
+    // used once the conversation is found visible, as where the append starts looking. (A
+    // path id that cannot be a conversation's never got here: the edge answered 404.)
     // The push cursor comes with them: whether this message may be pushed at once (R27's
     // fast path, `realtime::direct`).
-    let valid_id = is_valid_id("c", cid);
     let last_seq = async {
-        if valid_id {
-            backend
-                .store
-                .last_seq(&principal.account_id, cid)
-                .await
-                .ok()
-        } else {
-            None
-        }
+        backend
+            .store
+            .last_seq(&principal.account_id, cid.as_str())
+            .await
+            .ok()
     };
     let push_cursor = async {
-        if valid_id && backend.push.is_linked() {
+        if backend.push.is_linked() {
             backend
                 .store
-                .push_cursor(&principal.account_id, cid)
+                .push_cursor(&principal.account_id, cid.as_str())
                 .await
                 .ok()
         } else {
