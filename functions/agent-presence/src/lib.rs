@@ -8,15 +8,15 @@
 
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 
 use domain::error::DomainError;
 use domain::model::{Role, TicketStatus};
 use domain::routing::{
     with_assignment, Agent, AgentProfileChange, AgentStatus, Offer, MAX_AGENT_GROUPS, MAX_CAPACITY,
 };
+use domain::views::{accepted_offer_view, agent_view, offers_view};
 use domain::workspace::groups_are_valid;
-use domain::{now_ms, rfc3339};
+use domain::now_ms;
 use edge::api::{
     json, parse_json, require_role, serve, visible_conversation, ApiError, ApiRequest, ApiResponse,
 };
@@ -53,25 +53,6 @@ async fn dispatch(
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),
     }
-}
-
-fn agent_view(agent: &Agent) -> serde_json::Value {
-    json!({
-        "id": agent.id,
-        "status": agent.status,
-        "capacity": {"messaging": agent.cap_messaging, "email": agent.cap_email},
-        "load": {"messaging": agent.load_messaging, "email": agent.load_email},
-        "groups": agent.groups,
-        "updated_at": rfc3339(agent.updated_at),
-    })
-}
-
-fn offer_view(offer: &Offer) -> serde_json::Value {
-    json!({
-        "conversation_id": offer.conversation_id,
-        "offered_at": rfc3339(offer.offered_at),
-        "expires_at": rfc3339(offer.expires_at),
-    })
 }
 
 /// The agent named in an admin's path: a token subject (the agent's id).
@@ -176,8 +157,7 @@ async fn offers(backend: &Backend, principal: &Principal) -> Result<ApiResponse,
     // Expired offers are withdrawn here too, so none outlives a lost timeout message.
     let standing =
         withdraw_offers(backend, &agent, |o| o.expires_at <= now, "offer_timeout").await?;
-    let views: Vec<_> = standing.iter().map(offer_view).collect();
-    Ok(json(StatusCode::OK, &json!({ "offers": views })))
+    Ok(json(StatusCode::OK, &offers_view(&standing)))
 }
 
 #[derive(Deserialize)]
@@ -303,15 +283,7 @@ async fn accept(
     )
     .await?;
     tracing::info!(account_id = %principal.account_id, conversation_id = %assigned.id, agent_id = %principal.user_id, "offer accepted");
-    Ok(json(
-        StatusCode::OK,
-        &json!({
-            "conversation_id": assigned.id,
-            "assignee": assigned.assignee,
-            "control": assigned.control,
-            "ticket_status": assigned.ticket_status,
-        }),
-    ))
+    Ok(json(StatusCode::OK, &accepted_offer_view(&assigned)))
 }
 
 fn offer_not_standing() -> ApiError {

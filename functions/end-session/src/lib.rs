@@ -18,9 +18,10 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use domain::model::{Conversation, Role};
+use domain::model::Role;
 use domain::sessions::{close_ticket, end_session, SessionChange};
 use domain::surveys::{parse_report_bound, CsatAnswer, DEFAULT_REPORT_DAYS};
+use domain::views::{rating_view, session_outcome_view};
 use domain::{now_ms, rfc3339};
 use edge::api::{
     json, parse_json, query_param, require_role, serve, visible_conversation, ApiError, ApiRequest,
@@ -54,15 +55,7 @@ async fn dispatch(
         Operation::SubmitCsat => {
             let answer: CsatAnswer = parse_json(request)?;
             let rated = submit(backend.store.as_ref(), &principal, cid, answer, now_ms()).await?;
-            Ok(json(
-                StatusCode::CREATED,
-                &json!({
-                    "conversation_id": rated.conversation_id,
-                    "session_no": rated.session_no,
-                    "score": rated.score,
-                    "comment": rated.comment,
-                }),
-            ))
+            Ok(json(StatusCode::CREATED, &rating_view(&rated)))
         }
         Operation::CsatReport => {
             let now = now_ms();
@@ -99,19 +92,6 @@ async fn dispatch(
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),
     }
-}
-
-fn outcome_view(conversation: &Conversation, changed: bool) -> serde_json::Value {
-    json!({
-        "conversation_id": conversation.id,
-        "session": conversation.session,
-        "session_no": conversation.session_no,
-        "control": conversation.control,
-        "assignee": conversation.assignee,
-        "ticket_id": conversation.ticket_id,
-        "ticket_status": conversation.ticket_status,
-        "changed": changed,
-    })
 }
 
 /// After a repeated request, routing is asked again: the first attempt may have stopped
@@ -160,7 +140,7 @@ async fn end(backend: &Backend, principal: &Principal, cid: &str) -> Result<ApiR
     after_commit(backend, &committed, "end", principal).await?;
     Ok(json(
         StatusCode::OK,
-        &outcome_view(&committed.conversation, committed.change.is_some()),
+        &session_outcome_view(&committed.conversation, committed.change.is_some()),
     ))
 }
 
@@ -178,6 +158,6 @@ async fn close(
     after_commit(backend, &committed, "close", principal).await?;
     Ok(json(
         StatusCode::OK,
-        &outcome_view(&committed.conversation, committed.change.is_some()),
+        &session_outcome_view(&committed.conversation, committed.change.is_some()),
     ))
 }

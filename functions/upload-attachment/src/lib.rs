@@ -14,6 +14,7 @@ use domain::attachments::{
     AttachmentStatus, DOWNLOAD_URL_TTL_SECS, UPLOAD_URL_TTL_SECS,
 };
 use domain::ids::{is_valid_id, new_id};
+use domain::views::{attachment_view, decision_view};
 use domain::{now_ms, rfc3339};
 use edge::api::{json, parse_json, serve, visible_conversation, ApiError, ApiRequest, ApiResponse};
 use edge::routes::{Matched, Operation, UPLOAD_ATTACHMENT};
@@ -40,20 +41,6 @@ async fn dispatch(
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),
     }
-}
-
-fn attachment_view(attachment: &Attachment) -> serde_json::Value {
-    json!({
-        "id": attachment.id,
-        "conversation_id": attachment.conversation_id,
-        "status": attachment.status,
-        "reason": attachment.reason,
-        "file_name": attachment.file_name,
-        "declared_size": attachment.declared_size,
-        "size": attachment.size,
-        "download_only": attachment.download_only,
-        "created_at": rfc3339(attachment.created_at),
-    })
 }
 
 /// The attachment `aid` of a conversation the caller may see; 404 otherwise.
@@ -189,10 +176,7 @@ async fn complete(
     )
     .await?
     {
-        Validation::Decided(decided) => Ok(json(
-            StatusCode::OK,
-            &json!({"status": decided.status, "reason": decided.reason, "attachment": attachment_view(&decided)}),
-        )),
+        Validation::Decided(decided) => Ok(json(StatusCode::OK, &decision_view(&decided))),
         Validation::NotUploaded(_) => Err(domain::error::DomainError::NotUploaded.into()),
     }
 }

@@ -2,6 +2,14 @@
 //! the WebSocket: R15 (end users get rich content as sent, staff its text rendering) and the
 //! shape of the spec's conversation and message objects.
 
+mod agents;
+mod attachments;
+mod sessions;
+
+pub use agents::{accepted_offer_view, agent_view, offer_view, offers_view};
+pub use attachments::{attachment_view, decision_view};
+pub use sessions::{rating_view, session_outcome_view};
+
 use serde::Serialize;
 use serde_json::json;
 
