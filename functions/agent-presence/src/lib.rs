@@ -11,12 +11,12 @@ use serde::Deserialize;
 
 use domain::error::DomainError;
 use domain::model::{Role, TicketStatus};
+use domain::now_ms;
 use domain::routing::{
     with_assignment, Agent, AgentProfileChange, AgentStatus, Offer, MAX_AGENT_GROUPS, MAX_CAPACITY,
 };
 use domain::views::{accepted_offer_view, agent_view, offers_view};
 use domain::workspace::groups_are_valid;
-use domain::now_ms;
 use edge::api::{
     json, parse_json, require_role, serve, visible_conversation, ApiError, ApiRequest, ApiResponse,
 };
