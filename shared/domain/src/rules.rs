@@ -224,7 +224,8 @@ pub enum EventKind {
 pub struct EventRequest {
     #[serde(rename = "type")]
     pub kind: EventKind,
-    #[serde(default)]
+    /// A number when present: `null` is refused (400), as the contract says.
+    #[serde(default, deserialize_with = "crate::workspace::present")]
     pub seq: Option<u64>,
 }
 

@@ -99,7 +99,7 @@ pub fn is_inbox_cursor(view: InboxView, cursor: &str) -> bool {
 }
 
 /// `Some(value)` for a field that is present, even as `null` (`group: null` clears it).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -127,3 +127,32 @@ async fn workspace_groups_follow_the_rule_of_every_group() {
         .await;
     assert_eq!(stored.status, StatusCode::OK, "{:?}", stored.body);
 }
+
+/// Found by Schemathesis (CI's fuzzing phase, seed 4040): `{"seq": null}` on an event was
+/// taken as no seq (202), where the contract's `seq` is an integer when present. A typing
+/// event without `seq` is the positive control.
+#[tokio::test]
+async fn an_events_seq_is_a_number_or_absent_never_null() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("eu-1").await;
+    let end_user = app.token(Role::EndUser, "eu-1");
+    let path = format!("/v1/conversations/{cid}/events");
+    let refused = app
+        .post(
+            &path,
+            &end_user,
+            json!({"type": "typing_start", "seq": null}),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(refused.error_code(), "invalid_request");
+    let typing = app
+        .post(&path, &end_user, json!({"type": "typing_start"}))
+        .await;
+    assert_eq!(typing.status, StatusCode::ACCEPTED, "{:?}", typing.body);
+}
