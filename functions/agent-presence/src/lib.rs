@@ -10,6 +10,7 @@ use http::StatusCode;
 use serde::Deserialize;
 
 use domain::error::DomainError;
+use domain::ids::ConversationId;
 use domain::model::{Role, TicketStatus};
 use domain::now_ms;
 use domain::routing::{
@@ -18,11 +19,12 @@ use domain::routing::{
 use domain::views::{accepted_offer_view, agent_view, offers_view};
 use domain::workspace::groups_are_valid;
 use edge::api::{
-    json, parse_json, require_role, serve, visible_conversation, ApiError, ApiRequest, ApiResponse,
+    conversation_id, json, parse_json, require_role, serve, ApiError, ApiRequest, ApiResponse,
 };
 use edge::routes::{Matched, Operation, AGENT_PRESENCE};
 use use_cases::auth::{is_safe_identifier, Principal};
 use use_cases::backend::Backend;
+use use_cases::conversations;
 use use_cases::optimistic::{retry_on_conflict, Decision};
 use use_cases::router::{request_drain, withdraw};
 use use_cases::StoreError;
@@ -42,14 +44,16 @@ async fn dispatch(
         Operation::SetCapacity | Operation::SetGroups => require_role(&principal, &[Role::Admin])?,
         _ => require_role(&principal, &[Role::Agent, Role::Admin])?,
     }
-    let (agent, cid) = (route.param("agent_id"), route.param("cid"));
+    let agent = route.param("agent_id");
     match route.operation() {
         Operation::GetMe => me(backend, &principal).await,
         Operation::SetStatus => set_status(backend, &principal, request).await,
         Operation::ListOffers => offers(backend, &principal).await,
         Operation::SetCapacity => set_capacity(backend, &principal, agent, request).await,
         Operation::SetGroups => set_groups(backend, &principal, agent, request).await,
-        Operation::AcceptOffer => accept(backend, &principal, cid, request).await,
+        Operation::AcceptOffer => {
+            accept(backend, &principal, &conversation_id(&route)?, request).await
+        }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),
     }
@@ -244,11 +248,11 @@ const MAX_ACCEPT_ATTEMPTS: u32 = 5;
 async fn accept(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let AcceptRequest {} = parse_json(request)?;
-    let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    let conversation = conversations::visible(backend.store.as_ref(), principal, cid).await?;
     let now = now_ms();
     let assigned = retry_on_conflict(
         conversation,
@@ -279,7 +283,7 @@ async fn accept(
                 .map(|()| next)
         },
         // Withdrawn or changed meanwhile: look again.
-        || visible_conversation(backend.store.as_ref(), principal, cid),
+        || async { Ok(conversations::visible(backend.store.as_ref(), principal, cid).await?) },
     )
     .await?;
     tracing::info!(account_id = %principal.account_id, conversation_id = %assigned.id, agent_id = %principal.user_id, "offer accepted");

@@ -18,7 +18,9 @@ use domain::sessions::TransferTarget;
 use domain::views::{conversation_view, inbox_item_view, message_view};
 use domain::workspace::{FieldsPatch, InboxView, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE};
 use domain::{now_ms, rfc3339};
-use edge::api::{json, parse_json, query_param, serve, ApiError, ApiRequest, ApiResponse};
+use edge::api::{
+    conversation_id, json, parse_json, query_param, serve, ApiError, ApiRequest, ApiResponse,
+};
 use edge::routes::{Matched, Operation, AGENT_WORKSPACE};
 use use_cases::agent_workspace::{
     change_fields, end_user_conversations, history, list_inbox, transfer_conversation,
@@ -64,7 +66,6 @@ async fn dispatch(
     principal: Principal,
 ) -> Result<ApiResponse, ApiError> {
     let store = backend.store.as_ref();
-    let cid = route.param("cid");
     match route.operation() {
         Operation::ListInbox => {
             let view: String = query_param(request, "view")?.unwrap_or_else(|| "mine".into());
@@ -85,13 +86,16 @@ async fn dispatch(
         }
         Operation::ChangeConversationFields => {
             let patch: FieldsPatch = parse_json(request)?;
-            let changed = change_fields(backend, &principal, cid, &patch).await?;
+            let changed =
+                change_fields(backend, &principal, &conversation_id(&route)?, &patch).await?;
             Ok(json(StatusCode::OK, &conversation_view(&changed, now_ms())))
         }
         Operation::TransferConversation => {
             let body: TransferRequest = parse_json(request)?;
             let target = body.target()?;
-            let moved = transfer_conversation(backend, &principal, cid, target).await?;
+            let moved =
+                transfer_conversation(backend, &principal, &conversation_id(&route)?, target)
+                    .await?;
             Ok(json(
                 StatusCode::ACCEPTED,
                 &conversation_view(&moved, now_ms()),
@@ -100,7 +104,8 @@ async fn dispatch(
         Operation::ConversationHistory => {
             let after: u64 = query_param(request, "after_revision")?.unwrap_or(0);
             let limit = clamp_page(query_param(request, "limit")?, 50, MAX_HISTORY_PAGE);
-            let entries = history(store, &principal, cid, after, limit).await?;
+            let entries =
+                history(store, &principal, &conversation_id(&route)?, after, limit).await?;
             let views: Vec<_> = entries
                 .iter()
                 .map(|e| {
@@ -134,7 +139,14 @@ async fn dispatch(
                 .param("seq")
                 .parse()
                 .map_err(|_| ApiError::invalid_request("seq is a message's sequence number"))?;
-            let tombstone = redact_message(backend, &principal, cid, seq, now_ms()).await?;
+            let tombstone = redact_message(
+                backend,
+                &principal,
+                &conversation_id(&route)?,
+                seq,
+                now_ms(),
+            )
+            .await?;
             Ok(json(
                 StatusCode::OK,
                 &message_view(&tombstone, principal.role),

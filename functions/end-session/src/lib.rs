@@ -18,18 +18,20 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use domain::ids::ConversationId;
 use domain::model::Role;
 use domain::sessions::{close_ticket, end_session, SessionChange};
 use domain::surveys::{parse_report_bound, CsatAnswer, DEFAULT_REPORT_DAYS};
 use domain::views::{rating_view, session_outcome_view};
 use domain::{now_ms, rfc3339};
 use edge::api::{
-    json, parse_json, query_param, require_role, serve, visible_conversation, ApiError, ApiRequest,
+    conversation_id, json, parse_json, query_param, require_role, serve, ApiError, ApiRequest,
     ApiResponse,
 };
 use edge::routes::{Matched, Operation, END_SESSION};
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
+use use_cases::conversations;
 use use_cases::router::request_drain;
 use use_cases::satisfaction::{report, submit};
 use use_cases::sessions::{commit_with_retry, Committed};
@@ -50,11 +52,17 @@ async fn dispatch(
     route: Matched,
     principal: Principal,
 ) -> Result<ApiResponse, ApiError> {
-    let cid = route.param("cid");
     match route.operation() {
         Operation::SubmitCsat => {
             let answer: CsatAnswer = parse_json(request)?;
-            let rated = submit(backend.store.as_ref(), &principal, cid, answer, now_ms()).await?;
+            let rated = submit(
+                backend.store.as_ref(),
+                &principal,
+                &conversation_id(&route)?,
+                answer,
+                now_ms(),
+            )
+            .await?;
             Ok(json(StatusCode::CREATED, &rating_view(&rated)))
         }
         Operation::CsatReport => {
@@ -84,9 +92,9 @@ async fn dispatch(
             require_role(&principal, &[Role::Agent, Role::Admin])?;
             let EmptyRequest {} = parse_json(request)?;
             if route.operation() == Operation::EndSession {
-                end(backend, &principal, cid).await
+                end(backend, &principal, &conversation_id(&route)?).await
             } else {
-                close(backend, &principal, cid).await
+                close(backend, &principal, &conversation_id(&route)?).await
             }
         }
         // The table gives this function only the operations above.
@@ -126,8 +134,12 @@ fn stamped(mut change: SessionChange, principal: &Principal) -> SessionChange {
     change
 }
 
-async fn end(backend: &Backend, principal: &Principal, cid: &str) -> Result<ApiResponse, ApiError> {
-    let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+async fn end(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &ConversationId,
+) -> Result<ApiResponse, ApiError> {
+    let conversation = conversations::visible(backend.store.as_ref(), principal, cid).await?;
     let settings = backend.settings(&principal.account_id).await?;
     let now = now_ms();
     let committed = commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
@@ -147,9 +159,9 @@ async fn end(backend: &Backend, principal: &Principal, cid: &str) -> Result<ApiR
 async fn close(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
 ) -> Result<ApiResponse, ApiError> {
-    let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    let conversation = conversations::visible(backend.store.as_ref(), principal, cid).await?;
     let now = now_ms();
     let committed = commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
         Ok(close_ticket(current, holder, now)?.map(|change| stamped(change, principal)))

@@ -66,7 +66,7 @@ async fn dispatch(
         }
         Operation::GetConversation => {
             let cid = &conversation_id(&route)?;
-            let conversation = conversations::get(store, principal, cid).await?;
+            let conversation = conversations::visible(store, principal, cid).await?;
             Ok(json(
                 StatusCode::OK,
                 &conversation_view(&conversation, now_ms()),
@@ -94,7 +94,7 @@ async fn dispatch(
                 &message_page_view(
                     &page.messages,
                     page.next_after_seq,
-                    page.prev_before_seq,
+                    page.earlier,
                     principal.role,
                 ),
             ))

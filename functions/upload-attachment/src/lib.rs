@@ -13,13 +13,14 @@ use domain::attachments::{
     admit, object_key, served_content_type, AdmissionError, AdmitRequest, Attachment,
     AttachmentStatus, DOWNLOAD_URL_TTL_SECS, UPLOAD_URL_TTL_SECS,
 };
-use domain::ids::{is_valid_id, new_id};
+use domain::ids::{is_valid_id, new_id, ConversationId};
 use domain::views::{attachment_view, decision_view};
 use domain::{now_ms, rfc3339};
-use edge::api::{json, parse_json, serve, visible_conversation, ApiError, ApiRequest, ApiResponse};
+use edge::api::{conversation_id, json, parse_json, serve, ApiError, ApiRequest, ApiResponse};
 use edge::routes::{Matched, Operation, UPLOAD_ATTACHMENT};
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
+use use_cases::conversations;
 use use_cases::validation::{validate, Validation};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
@@ -33,7 +34,7 @@ async fn dispatch(
     route: Matched,
     principal: Principal,
 ) -> Result<ApiResponse, ApiError> {
-    let (cid, aid) = (route.param("cid"), route.param("aid"));
+    let (cid, aid) = (&conversation_id(&route)?, route.param("aid"));
     match route.operation() {
         Operation::AdmitAttachment => create(backend, &principal, cid, request).await,
         Operation::CompleteAttachment => complete(backend, &principal, cid, aid, request).await,
@@ -47,10 +48,10 @@ async fn dispatch(
 async fn load(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     aid: &str,
 ) -> Result<Attachment, ApiError> {
-    let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    let conversation = conversations::visible(backend.store.as_ref(), principal, cid).await?;
     if !is_valid_id("att", aid) {
         return Err(ApiError::not_found());
     }
@@ -64,11 +65,11 @@ async fn load(
 async fn create(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let body: AdmitRequest = parse_json(request)?;
-    let conversation = visible_conversation(backend.store.as_ref(), principal, cid).await?;
+    let conversation = conversations::visible(backend.store.as_ref(), principal, cid).await?;
     // R7 before anything else about the file.
     if !backend
         .settings(&principal.account_id)
@@ -162,7 +163,7 @@ struct CompleteRequest {}
 async fn complete(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     aid: &str,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
@@ -184,7 +185,7 @@ async fn complete(
 async fn status(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     aid: &str,
 ) -> Result<ApiResponse, ApiError> {
     let attachment = load(backend, principal, cid, aid).await?;

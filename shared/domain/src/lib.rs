@@ -19,6 +19,7 @@ pub mod aws_limits;
 pub mod bot;
 pub mod business_hours;
 pub mod error;
+pub(crate) mod fields;
 pub mod idle_sessions;
 pub mod ids;
 pub mod integrations;

@@ -19,6 +19,17 @@ pub const MAX_HANDOFF_REASON_CHARS: usize = 500;
 pub const DEFAULT_MESSAGE_PAGE: usize = 50;
 pub const MAX_MESSAGE_PAGE: usize = 100;
 pub const MAX_CONVERSATION_PAGE: usize = 100;
+
+/// What a page of messages says about the messages before it (`prev_before_seq`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Earlier {
+    /// Read forwards: the page names no cursor back (the field is absent).
+    NotAsked,
+    /// Read backwards down to the conversation's first message (the field is null).
+    StartReached,
+    /// Read backwards: the page before this one ends below this seq.
+    Before(u64),
+}
 /// How long a typing indicator lasts without a new `typing_start`.
 pub const TYPING_TTL_MS: i64 = 10_000;
 /// Idempotency records are kept this long (R14 asks for at least 24 h).

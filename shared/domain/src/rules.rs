@@ -225,7 +225,7 @@ pub struct EventRequest {
     #[serde(rename = "type")]
     pub kind: EventKind,
     /// A number when present: `null` is refused (400), as the contract says.
-    #[serde(default, deserialize_with = "crate::workspace::present")]
+    #[serde(default, deserialize_with = "crate::fields::present")]
     pub seq: Option<u64>,
 }
 

@@ -2,7 +2,7 @@
 //! (priority, group, tags), the end user's profile from their token, and the ticket's history
 //! of field changes. Transfer, which moves capacity, is a session step (`sessions::transfer`).
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::DomainError;
@@ -98,25 +98,16 @@ pub fn is_inbox_cursor(view: InboxView, cursor: &str) -> bool {
     }
 }
 
-/// `Some(value)` for a field that is present, even as `null` (`group: null` clears it).
-pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
-}
-
 /// `PATCH /v1/conversations/{cid}`: the fields to change; absent ones stay.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldsPatch {
     // `null` is refused for priority and tags (400), as the contract says; only group clears.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::fields::present")]
     pub priority: Option<Priority>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::fields::present")]
     pub group: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::fields::present")]
     pub tags: Option<Vec<String>>,
 }
 

@@ -12,6 +12,7 @@ use crate::optimistic::{retry_on_conflict, Decision};
 use crate::ports::{reread_conversation, ActivityView, Store};
 use crate::router::request_routing;
 use crate::sessions::commit_with_retry;
+use domain::ids::ConversationId;
 use domain::model::{Conversation, Role};
 use domain::realtime::{Stored, StoredChange};
 use domain::routing::{needs_routing, WaitingEntry};
@@ -151,14 +152,11 @@ async fn waiting_page(
 async fn staff_conversation(
     store: &dyn Store,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
 ) -> Result<Conversation, WorkspaceError> {
     require_staff(principal)?;
-    if !domain::ids::is_valid_id("c", cid) {
-        return Err(WorkspaceError::NotFound);
-    }
     store
-        .get_conversation(&principal.account_id, cid)
+        .get_conversation(&principal.account_id, cid.as_str())
         .await?
         .ok_or(WorkspaceError::NotFound)
 }
@@ -169,7 +167,7 @@ async fn staff_conversation(
 pub async fn change_fields(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     patch: &FieldsPatch,
 ) -> Result<Conversation, WorkspaceError> {
     let store = backend.store.as_ref();
@@ -215,7 +213,7 @@ pub async fn change_fields(
 pub async fn transfer_conversation(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     target: TransferTarget,
 ) -> Result<Conversation, WorkspaceError> {
     let current = staff_conversation(backend.store.as_ref(), principal, cid).await?;
@@ -247,7 +245,7 @@ pub async fn transfer_conversation(
 pub async fn history(
     store: &dyn Store,
     principal: &Principal,
-    cid: &str,
+    cid: &ConversationId,
     after_revision: u64,
     limit: usize,
 ) -> Result<Vec<HistoryEntry>, WorkspaceError> {

@@ -134,7 +134,7 @@ async fn erase_content(
 pub async fn redact_message(
     backend: &Backend,
     principal: &Principal,
-    cid: &str,
+    cid: &domain::ids::ConversationId,
     seq: u64,
     now: i64,
 ) -> Result<Message, WorkspaceError> {

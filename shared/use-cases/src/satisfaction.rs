@@ -70,7 +70,7 @@ pub async fn send_after_end(
 pub async fn submit(
     store: &dyn Store,
     principal: &Principal,
-    cid: &str,
+    cid: &domain::ids::ConversationId,
     answer: CsatAnswer,
     now: i64,
 ) -> Result<CsatRequest, SurveyError> {

@@ -13,6 +13,7 @@ pub use sessions::{rating_view, session_outcome_view};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::messages::Earlier;
 use crate::model::{Conversation, Message, ParticipantState, Role};
 use crate::rfc3339;
 
@@ -123,17 +124,19 @@ pub fn posted_message_view(m: &Message, viewer: Role) -> serde_json::Value {
 }
 
 /// A page of messages, oldest first, with the cursor forwards and, for a page read
-/// backwards, the one further back (`Some(None)`: the start was reached; null in JSON).
+/// backwards, the one further back (null once the start was reached).
 pub fn message_page_view(
     messages: &[Message],
     next_after_seq: u64,
-    prev_before_seq: Option<Option<u64>>,
+    earlier: Earlier,
     viewer: Role,
 ) -> serde_json::Value {
     let views: Vec<_> = messages.iter().map(|m| message_view(m, viewer)).collect();
     let mut page = json!({ "messages": views, "next_after_seq": next_after_seq });
-    if let Some(prev) = prev_before_seq {
-        page["prev_before_seq"] = json!(prev);
+    match earlier {
+        Earlier::NotAsked => {}
+        Earlier::StartReached => page["prev_before_seq"] = serde_json::Value::Null,
+        Earlier::Before(seq) => page["prev_before_seq"] = json!(seq),
     }
     page
 }

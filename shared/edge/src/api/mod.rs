@@ -374,15 +374,3 @@ async fn logged(
     crate::cors::allow_reading(request, &mut response);
     response
 }
-
-/// The conversation `cid` as `principal` may see it (`auth::visible_conversation`); 404
-/// otherwise.
-pub async fn visible_conversation(
-    store: &dyn use_cases::ports::ConversationStore,
-    principal: &Principal,
-    cid: &str,
-) -> Result<domain::model::Conversation, ApiError> {
-    use_cases::auth::visible_conversation(store, principal, cid)
-        .await?
-        .ok_or_else(ApiError::not_found)
-}

@@ -41,17 +41,16 @@ impl Principal {
 
 /// The conversation `cid` as `principal` may see it: end users only their own, everyone else
 /// (staff, integrations) any of their account; `None` for anything else, indistinguishable
-/// from a missing id. Only keys of the caller's own account are ever read, and a path id that
-/// cannot be a conversation's costs no read.
+/// from a missing id. Only keys of the caller's own account are ever read; the id was parsed
+/// at the edge, so a path that cannot name a conversation never costs a read.
 pub async fn visible_conversation(
     store: &dyn crate::ports::ConversationStore,
     principal: &Principal,
-    cid: &str,
+    cid: &domain::ids::ConversationId,
 ) -> Result<Option<domain::model::Conversation>, StoreError> {
-    if !domain::ids::is_valid_id("c", cid) {
-        return Ok(None);
-    }
-    let conversation = store.get_conversation(&principal.account_id, cid).await?;
+    let conversation = store
+        .get_conversation(&principal.account_id, cid.as_str())
+        .await?;
     Ok(conversation.filter(|c| principal.role != Role::EndUser || c.owner_id == principal.user_id))
 }
 

@@ -3,6 +3,7 @@
 //! gap-free (R13), so a page of seqs below `N` is read with the forward cursor.
 
 use domain::ids::ConversationId;
+use domain::messages::Earlier;
 use domain::model::Message;
 use domain::rules::visible_to;
 
@@ -28,9 +29,8 @@ pub struct MessagePage {
     pub messages: Vec<Message>,
     /// Where the next page forwards starts.
     pub next_after_seq: u64,
-    /// Read backwards: where the page before this one ends (`None`: this is the start).
-    /// `None` here for a page read forwards, which names no such cursor.
-    pub prev_before_seq: Option<Option<u64>>,
+    /// Where the page before this one ends, for a page read backwards.
+    pub earlier: Earlier,
 }
 
 /// Up to `limit` messages after seq `after_seq` that `principal` may see.
@@ -65,7 +65,7 @@ pub async fn messages_after(
     Ok(MessagePage {
         messages,
         next_after_seq: cursor,
-        prev_before_seq: None,
+        earlier: Earlier::NotAsked,
     })
 }
 
@@ -109,6 +109,10 @@ pub async fn messages_before(
     Ok(MessagePage {
         messages,
         next_after_seq: before.saturating_sub(1),
-        prev_before_seq: Some((lowest > 1).then_some(lowest)),
+        earlier: if lowest > 1 {
+            Earlier::Before(lowest)
+        } else {
+            Earlier::StartReached
+        },
     })
 }

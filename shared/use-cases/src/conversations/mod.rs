@@ -2,7 +2,7 @@
 //! "HTTP contract"). Each takes what the edge parsed and answers entities or a
 //! [`ConversationError`]; the edge renders them (`domain::views`) and maps the error to HTTP.
 //!
-//! - [`create`] (R8, R33), [`list`] and [`get`]: a caller's conversations.
+//! - [`create`] (R8, R33), [`list`] and [`visible`]: a caller's conversations.
 //! - [`post`]: a message appended once (R13–R14), the ticket changes it makes (R22), pushed
 //!   from the write when it may be (R27).
 //! - [`history`]: pages of messages, forwards or backwards.
@@ -50,7 +50,7 @@ pub async fn visible(
     principal: &Principal,
     cid: &ConversationId,
 ) -> Result<Conversation, ConversationError> {
-    crate::auth::visible_conversation(store, principal, cid.as_str())
+    crate::auth::visible_conversation(store, principal, cid)
         .await?
         .ok_or(ConversationError::NotFound)
 }
@@ -95,15 +95,6 @@ pub async fn list(
     store
         .list_conversations_for_user(&principal.account_id, &principal.user_id, limit)
         .await
-}
-
-/// One conversation the caller may see.
-pub async fn get(
-    store: &dyn ConversationStore,
-    principal: &Principal,
-    cid: &ConversationId,
-) -> Result<Conversation, ConversationError> {
-    visible(store, principal, cid).await
 }
 
 /// Typing, read and delivered (`rules::apply_event`); a read or delivered mark names a seq
