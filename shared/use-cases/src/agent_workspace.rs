@@ -9,7 +9,9 @@ use crate::auth::Principal;
 use crate::backend::Backend;
 use crate::error::{DomainError, StoreError};
 use crate::optimistic::{retry_on_conflict, Decision};
-use crate::ports::{reread_conversation, ActivityView, Store};
+use crate::ports::{
+    reread_conversation, ActivityView, ConversationStore, HistoryStore, RoutingStore,
+};
 use crate::router::request_routing;
 use crate::sessions::commit_with_retry;
 use domain::ids::ConversationId;
@@ -64,7 +66,7 @@ fn require_staff(principal: &Principal) -> Result<(), WorkspaceError> {
 /// routing order within the caller's groups (every group for an agent without groups and for
 /// admins). Reading a page never costs more with a bigger account: each view is its own index.
 pub async fn list_inbox(
-    store: &dyn Store,
+    store: &(impl ConversationStore + RoutingStore + ?Sized),
     principal: &Principal,
     view: InboxView,
     cursor: Option<&str>,
@@ -115,7 +117,7 @@ fn cursor_of(view: InboxView, conversation: &Conversation) -> String {
 /// The waiting list's entries, read with their conversations; entries routing has not yet
 /// cleaned up (offered, ended meanwhile) are skipped.
 async fn waiting_page(
-    store: &dyn Store,
+    store: &(impl ConversationStore + RoutingStore + ?Sized),
     principal: &Principal,
     cursor: Option<&str>,
     limit: usize,
@@ -150,7 +152,7 @@ async fn waiting_page(
 
 /// The conversation `cid` of the caller's account, for staff.
 async fn staff_conversation(
-    store: &dyn Store,
+    store: &(impl ConversationStore + ?Sized),
     principal: &Principal,
     cid: &ConversationId,
 ) -> Result<Conversation, WorkspaceError> {
@@ -243,7 +245,7 @@ pub async fn transfer_conversation(
 
 /// The ticket history of a conversation (staff only), oldest first, after a revision.
 pub async fn history(
-    store: &dyn Store,
+    store: &(impl ConversationStore + HistoryStore + ?Sized),
     principal: &Principal,
     cid: &ConversationId,
     after_revision: u64,
@@ -262,7 +264,7 @@ pub async fn history(
 
 /// The end user's conversations (staff only), newest first.
 pub async fn end_user_conversations(
-    store: &dyn Store,
+    store: &(impl ConversationStore + ?Sized),
     principal: &Principal,
     end_user_id: &str,
     limit: usize,
@@ -280,7 +282,10 @@ pub async fn end_user_conversations(
 /// a crash after the write loses nothing, and a redelivery writes the same again): a new
 /// message moves its conversation's activity forward; a conversation's changed fields are
 /// recorded on its ticket's history.
-pub async fn follow_up(store: &dyn Store, change: &StoredChange) -> Result<(), StoreError> {
+pub async fn follow_up(
+    store: &(impl ConversationStore + HistoryStore + ?Sized),
+    change: &StoredChange,
+) -> Result<(), StoreError> {
     match (&change.before, &change.after) {
         (None, Some(Stored::Message(message))) => {
             store

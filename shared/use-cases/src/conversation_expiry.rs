@@ -5,7 +5,7 @@
 //! validate-attachment's queue).
 
 use crate::error::StoreError;
-use crate::ports::{settings_from_document, ActivityView, Queue, Store};
+use crate::ports::{settings_from_document, ActivityView, ConversationStore, Queue, Store};
 use crate::validation::queue_file_purge;
 use domain::attachments::{FilePurge, PurgedFiles};
 use domain::model::Conversation;
@@ -30,7 +30,7 @@ async fn retention_days(store: &dyn Store, account_id: &str) -> Result<Option<u3
 /// Gives `conversation` the expiry its state and `days` call for, if it does not carry it
 /// already. Answers `false` only when its revision moved on (nothing was written).
 async fn settle_expiry(
-    store: &dyn Store,
+    store: &(impl ConversationStore + ?Sized),
     conversation: &Conversation,
     days: Option<u32>,
 ) -> Result<bool, StoreError> {
@@ -83,7 +83,7 @@ pub async fn purge_expired(
 /// The items of an expired conversation's purge still left (its files were handed over by
 /// [`purge_expired`]): up to `PURGE_SLICE` of them per call.
 pub async fn purge_rest(
-    store: &dyn Store,
+    store: &(impl ConversationStore + ?Sized),
     change: &StoredChange,
     now: i64,
 ) -> Result<Option<Purged>, StoreError> {

@@ -5,7 +5,7 @@
 
 use crate::backend::Backend;
 use crate::error::StoreError;
-use crate::ports::{effective_settings, settings_from_document, Queue, Store};
+use crate::ports::{effective_settings, settings_from_document, MessageStore, Queue, Store};
 use crate::sessions::commit_with_retry;
 use domain::idle_sessions::{check_delay_seconds, end_idle_session, judge, IdleCheck, IdleVerdict};
 use domain::model::AuthorRole;
@@ -45,7 +45,10 @@ pub async fn schedule_after(
 }
 
 /// Whether the end user wrote again in the check's session after its message.
-async fn wrote_again(store: &dyn Store, check: &IdleCheck) -> Result<bool, StoreError> {
+async fn wrote_again(
+    store: &(impl MessageStore + ?Sized),
+    check: &IdleCheck,
+) -> Result<bool, StoreError> {
     let mut after = check.message_seq;
     let mut scanned = 0;
     while scanned < MAX_MESSAGES_SCANNED {

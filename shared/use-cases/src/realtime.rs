@@ -14,7 +14,7 @@ use futures::future::join_all;
 use thiserror::Error;
 
 use crate::error::StoreError;
-use crate::ports::{Connection, ConnectionStore, Push, PushOutcome, Store};
+use crate::ports::{Connection, ConnectionStore, ConversationStore, Push, PushOutcome, Store};
 use domain::model::{Conversation, Message, Role};
 use domain::realtime::{
     error_frame, may_receive, message_created, parse_client_frame, pong_frame,
@@ -149,7 +149,7 @@ fn not_found(now: i64) -> String {
 
 /// Staff may follow any conversation of their account; end users hear of their own anyway.
 async fn subscribe(
-    store: &dyn Store,
+    store: &(impl ConnectionStore + ConversationStore + ?Sized),
     connection: &Connection,
     conversation_id: &str,
     now: i64,
@@ -232,7 +232,7 @@ pub async fn writer_reach(
 /// on AWS the stream brings the record later than that, so the first look usually answers;
 /// later looks back off (each is a read, and the records behind this one wait).
 pub(crate) async fn writer_reported_push(
-    store: &dyn Store,
+    store: &(impl ConnectionStore + ?Sized),
     m: &Message,
 ) -> Result<bool, StoreError> {
     let mut pause_ms = 20;
@@ -264,7 +264,10 @@ pub async fn deliver(
 
 /// The live connections an audience reaches, by id (an assignee who also subscribed gets one
 /// copy); its lookups go out together.
-async fn reach_of(store: &dyn Store, audience: &Audience) -> Result<Reach, StoreError> {
+async fn reach_of(
+    store: &(impl ConnectionStore + ?Sized),
+    audience: &Audience,
+) -> Result<Reach, StoreError> {
     let listeners = join_all(audience.listeners.iter().map(|l| store.connections_of(l)));
     let subscribers = async {
         match &audience.subscribers_of {
@@ -284,7 +287,7 @@ async fn reach_of(store: &dyn Store, audience: &Audience) -> Result<Reach, Store
 
 /// [`deliver`] to connections already looked up.
 async fn deliver_to(
-    store: &dyn Store,
+    store: &(impl ConnectionStore + ?Sized),
     push: &dyn Push,
     delivery: &Delivery,
     targets: &Reach,

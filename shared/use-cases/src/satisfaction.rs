@@ -4,7 +4,7 @@
 
 use crate::auth::Principal;
 use crate::error::{DomainError, StoreError};
-use crate::ports::Store;
+use crate::ports::{ConversationStore, MessageStore, SessionStore};
 use domain::model::{Message, Role};
 use domain::realtime::{Stored, StoredChange};
 use domain::sessions::CsatRequest;
@@ -30,7 +30,7 @@ pub enum SurveyError {
 /// The fan-out's step: when `change` is an ended session's notice and R6 recorded a request
 /// for that session, the survey follows it, once (a redelivered change finds it there).
 pub async fn send_after_end(
-    store: &dyn Store,
+    store: &(impl MessageStore + SessionStore + ?Sized),
     change: &StoredChange,
     now: i64,
 ) -> Result<Option<Message>, StoreError> {
@@ -68,7 +68,7 @@ pub async fn send_after_end(
 /// surveyed session. 404 for another's conversation, 404 `no_survey` before a survey was
 /// sent, 409 `already_rated` after the first rating.
 pub async fn submit(
-    store: &dyn Store,
+    store: &(impl ConversationStore + MessageStore + SessionStore + ?Sized),
     principal: &Principal,
     cid: &domain::ids::ConversationId,
     answer: CsatAnswer,
@@ -111,7 +111,7 @@ pub async fn submit(
 
 /// `GET /v1/reports/csat?from=&to=` (admins): ratings given in `[from_ms, to_ms]`.
 pub async fn report(
-    store: &dyn Store,
+    store: &(impl SessionStore + ?Sized),
     principal: &Principal,
     (from_ms, to_ms): (i64, i64),
 ) -> Result<(CsatReport, bool), SurveyError> {

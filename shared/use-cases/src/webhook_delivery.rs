@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::ports::{Queue, ReceivedMessage, Store, WebhookSender};
+use crate::ports::{Queue, ReceivedMessage, Store, WebhookSender, WebhookStore};
 use domain::realtime::StoredChange;
 use domain::webhooks::{
     events_of, retry_delay_secs, signature_header, AttemptOutcome, DeliveryAttempt, WebhookEvent,
@@ -26,7 +26,7 @@ pub struct DeliveryJob {
 /// wants them. Answers how many jobs were queued. Queued again on a redelivered change, the
 /// event keeps its id, so a receiver can drop the copy.
 pub async fn enqueue(
-    store: &dyn Store,
+    store: &(impl WebhookStore + ?Sized),
     queue: &dyn Queue,
     change: &StoredChange,
     now: i64,
@@ -289,7 +289,7 @@ async fn deliver_one(
 /// [`PAUSE_AFTER_FAILED_ATTEMPTS`] pauses the subscription for [`PAUSE_SECS`], which the
 /// admin reads in the delivery log.
 async fn pause_after_a_run_of_failures(
-    store: &dyn Store,
+    store: &(impl WebhookStore + ?Sized),
     record: &DeliveryAttempt,
     now: i64,
 ) -> Result<(), String> {

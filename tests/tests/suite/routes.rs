@@ -2,6 +2,7 @@
 //! naming exactly the table's methods for that path (answered by the path's own function, as
 //! on AWS where the template routes every method of a path to it); an unknown path is 404.
 
+use domain::model::Role;
 use edge::routes::ROUTES;
 use integration_tests::openapi::{bare_request, sample_path};
 use local_gateway::dispatch;
@@ -57,4 +58,39 @@ async fn paths_no_route_serves_are_404_route_not_found() {
             serde_json::from_str(response.body()).expect("JSON error body");
         assert_eq!(body["error"]["code"], "route_not_found", "{path}");
     }
+}
+
+/// Every row of the table is answered by the function it names: whatever the caller's role
+/// and however odd the ids, no request on a row's own method meets that function's
+/// "not one of my operations" arm (`route_not_found`), which `paths_no_route_serves_…`
+/// shows a client would see.
+#[tokio::test]
+async fn every_row_of_the_table_is_answered_by_its_own_function() {
+    let app = integration_tests::TestApp::start_in_memory().await;
+    let tokens = [
+        app.token(Role::Admin, "admin-1"),
+        app.token(Role::Agent, "ag-1"),
+        app.token(Role::EndUser, "alice"),
+    ];
+    let mut asked = 0;
+    for route in ROUTES {
+        let method = http::Method::from_bytes(route.method.as_bytes()).expect("a method");
+        for token in &tokens {
+            let reply = app
+                .send_raw(
+                    method.clone(),
+                    &sample_path(route.pattern),
+                    Some(token),
+                    Some(b"{}".to_vec()),
+                )
+                .await;
+            assert_ne!(
+                reply.body["error"]["code"], "route_not_found",
+                "{} {} ({:?}): {:?}",
+                route.method, route.pattern, route.operation, reply.body
+            );
+            asked += 1;
+        }
+    }
+    assert!(asked >= 3 * 40, "only {asked} requests");
 }

@@ -44,7 +44,7 @@ impl Principal {
 /// from a missing id. Only keys of the caller's own account are ever read; the id was parsed
 /// at the edge, so a path that cannot name a conversation never costs a read.
 pub async fn visible_conversation(
-    store: &dyn crate::ports::ConversationStore,
+    store: &(impl crate::ports::ConversationStore + ?Sized),
     principal: &Principal,
     cid: &domain::ids::ConversationId,
 ) -> Result<Option<domain::model::Conversation>, StoreError> {

@@ -9,7 +9,7 @@ use domain::rules::visible_to;
 
 use super::{visible, ConversationError};
 use crate::auth::Principal;
-use crate::ports::{ConversationStore, MessageStore, Store};
+use crate::ports::{ConversationStore, MessageStore};
 
 /// A page the caller may see misses its hidden messages; it is refilled at most this often.
 const MAX_PAGE_REFILLS: usize = 5;
@@ -35,13 +35,13 @@ pub struct MessagePage {
 
 /// Up to `limit` messages after seq `after_seq` that `principal` may see.
 pub async fn messages_after(
-    store: &dyn Store,
+    store: &(impl ConversationStore + MessageStore + ?Sized),
     principal: &Principal,
     cid: &ConversationId,
     after_seq: u64,
     limit: usize,
 ) -> Result<MessagePage, ConversationError> {
-    let conversation = visible(store as &dyn ConversationStore, principal, cid).await?;
+    let conversation = visible(store, principal, cid).await?;
     let mut cursor = after_seq;
     let mut messages = Vec::new();
     for _ in 0..MAX_PAGE_REFILLS {
@@ -71,13 +71,13 @@ pub async fn messages_after(
 
 /// The last `limit` messages `principal` may see below `before`, oldest first.
 pub async fn messages_before(
-    store: &dyn Store,
+    store: &(impl ConversationStore + MessageStore + ?Sized),
     principal: &Principal,
     cid: &ConversationId,
     before: Before,
     limit: usize,
 ) -> Result<MessagePage, ConversationError> {
-    let conversation = visible(store as &dyn ConversationStore, principal, cid).await?;
+    let conversation = visible(store, principal, cid).await?;
     let (account_id, cid) = (&conversation.account_id, &conversation.id);
     let end = MessageStore::last_seq(store, account_id, cid).await? + 1;
     let before = match before {

@@ -46,7 +46,7 @@ pub enum ConversationError {
 
 /// The conversation `cid` as `principal` may see it (`auth::visible_conversation`).
 pub async fn visible(
-    store: &dyn ConversationStore,
+    store: &(impl ConversationStore + ?Sized),
     principal: &Principal,
     cid: &ConversationId,
 ) -> Result<Conversation, ConversationError> {
