@@ -11,13 +11,14 @@
 
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 
+use domain::now_ms;
 use domain::rules::{clamp_page, MAX_CONVERSATION_PAGE};
 use domain::sessions::TransferTarget;
-use domain::views::{conversation_view, inbox_item_view, message_view};
+use domain::views::{
+    conversation_view, conversations_view, history_view, inbox_page_view, message_view,
+};
 use domain::workspace::{FieldsPatch, InboxView, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE};
-use domain::{now_ms, rfc3339};
 use edge::api::{
     conversation_id, json, parse_json, query_param, serve, ApiError, ApiRequest, ApiResponse,
 };
@@ -78,10 +79,9 @@ async fn dispatch(
                 MAX_INBOX_PAGE,
             );
             let page = list_inbox(store, &principal, view, cursor.as_deref(), limit).await?;
-            let items: Vec<_> = page.conversations.iter().map(inbox_item_view).collect();
             Ok(json(
                 StatusCode::OK,
-                &json!({"conversations": items, "next_cursor": page.next_cursor}),
+                &inbox_page_view(&page.conversations, page.next_cursor.as_deref()),
             ))
         }
         Operation::ChangeConversationFields => {
@@ -106,21 +106,7 @@ async fn dispatch(
             let limit = clamp_page(query_param(request, "limit")?, 50, MAX_HISTORY_PAGE);
             let entries =
                 history(store, &principal, &conversation_id(&route)?, after, limit).await?;
-            let views: Vec<_> = entries
-                .iter()
-                .map(|e| {
-                    json!({
-                        "revision": e.revision,
-                        "ticket_id": e.ticket_id,
-                        "field": e.field,
-                        "before": e.before,
-                        "after": e.after,
-                        "by": e.by,
-                        "at": rfc3339(e.at),
-                    })
-                })
-                .collect();
-            Ok(json(StatusCode::OK, &json!({"changes": views})))
+            Ok(json(StatusCode::OK, &history_view(&entries)))
         }
         Operation::ListEndUserConversations => {
             let limit = clamp_page(
@@ -130,9 +116,7 @@ async fn dispatch(
             );
             let found =
                 end_user_conversations(store, &principal, route.param("user_id"), limit).await?;
-            let now = now_ms();
-            let views: Vec<_> = found.iter().map(|c| conversation_view(c, now)).collect();
-            Ok(json(StatusCode::OK, &json!({"conversations": views})))
+            Ok(json(StatusCode::OK, &conversations_view(&found, now_ms())))
         }
         Operation::RedactMessage => {
             let seq: u64 = route

@@ -16,14 +16,13 @@
 
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 
 use domain::ids::ConversationId;
 use domain::model::Role;
+use domain::now_ms;
 use domain::sessions::{close_ticket, end_session, SessionChange};
 use domain::surveys::{parse_report_bound, CsatAnswer, DEFAULT_REPORT_DAYS};
-use domain::views::{rating_view, session_outcome_view};
-use domain::{now_ms, rfc3339};
+use domain::views::{csat_report_view, rating_view, session_outcome_view};
 use edge::api::{
     conversation_id, json, parse_json, query_param, require_role, serve, ApiError, ApiRequest,
     ApiResponse,
@@ -82,11 +81,10 @@ async fn dispatch(
             let from = bound("from", false, to - DEFAULT_REPORT_DAYS * 24 * 3600 * 1000)?;
             let (report, truncated) =
                 report(backend.store.as_ref(), &principal, (from, to)).await?;
-            let mut body = serde_json::to_value(&report).unwrap_or_default();
-            body["from"] = json!(rfc3339(from));
-            body["to"] = json!(rfc3339(to));
-            body["truncated"] = json!(truncated);
-            Ok(json(StatusCode::OK, &body))
+            Ok(json(
+                StatusCode::OK,
+                &csat_report_view(&report, (from, to), truncated),
+            ))
         }
         Operation::EndSession | Operation::CloseTicket => {
             require_role(&principal, &[Role::Agent, Role::Admin])?;

@@ -17,12 +17,15 @@
 //! - `GET /v1/signing-keys` → `{keys: [{kid, created_at}]}`; `DELETE /v1/signing-keys/{kid}` → 204
 
 use http::StatusCode;
-use serde_json::json;
 
-use domain::integrations::{Integration, NewIntegration};
+use domain::integrations::NewIntegration;
+use domain::now_ms;
 use domain::rules::clamp_page;
-use domain::webhooks::{NewSubscription, Subscription};
-use domain::{now_ms, rfc3339};
+use domain::views::{
+    created_integration_view, created_signing_key_view, created_subscription_view, deliveries_view,
+    integrations_view, signing_keys_view, subscriptions_view,
+};
+use domain::webhooks::NewSubscription;
 use edge::api::{json, parse_json, query_param, serve, ApiError, ApiRequest, ApiResponse};
 use edge::routes::{Matched, Operation, INTEGRATIONS};
 use use_cases::auth::Principal;
@@ -36,30 +39,6 @@ use use_cases::webhook_subscriptions::{
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
     serve(INTEGRATIONS, backend, &request, dispatch).await
-}
-
-/// A subscription as listed: never its secret.
-fn subscription_view(subscription: &Subscription) -> serde_json::Value {
-    json!({
-        "id": subscription.id,
-        "url": subscription.url,
-        "events": subscription.events,
-        "created_at": rfc3339(subscription.created_at),
-        "created_by": subscription.created_by,
-        "disabled_at": subscription.disabled_at.map(rfc3339),
-    })
-}
-
-/// What an admin sees of an integration: never its key or the key's hash.
-fn integration_view(integration: &Integration) -> serde_json::Value {
-    json!({
-        "id": integration.id,
-        "name": integration.name,
-        "scopes": integration.scopes,
-        "created_at": rfc3339(integration.created_at),
-        "created_by": integration.created_by,
-        "last_used_at": integration.last_used_at.map(rfc3339),
-    })
 }
 
 /// A body that takes no field (`{}` or nothing).
@@ -78,14 +57,14 @@ async fn dispatch(
         Operation::CreateIntegration => {
             let body: NewIntegration = parse_json(request)?;
             let created = create(store, &principal, body, now_ms()).await?;
-            let mut view = integration_view(&created.integration);
-            view["key"] = json!(created.key);
-            Ok(json(StatusCode::CREATED, &view))
+            Ok(json(
+                StatusCode::CREATED,
+                &created_integration_view(&created.integration, &created.key),
+            ))
         }
         Operation::ListIntegrations => {
             let found = list(store, &principal).await?;
-            let views: Vec<_> = found.iter().map(integration_view).collect();
-            Ok(json(StatusCode::OK, &json!({ "integrations": views })))
+            Ok(json(StatusCode::OK, &integrations_view(&found)))
         }
         Operation::DeleteIntegration => {
             revoke(store, &principal, route.param("integration_id")).await?;
@@ -96,14 +75,14 @@ async fn dispatch(
             let allow_loopback = backend.limits.allow_loopback_webhooks;
             let (created, secret) =
                 subscribe(store, &principal, body, allow_loopback, now_ms()).await?;
-            let mut view = subscription_view(&created);
-            view["secret"] = json!(secret.0);
-            Ok(json(StatusCode::CREATED, &view))
+            Ok(json(
+                StatusCode::CREATED,
+                &created_subscription_view(&created, &secret.0),
+            ))
         }
         Operation::ListWebhooks => {
             let found = webhook_subscriptions::list(store, &principal).await?;
-            let views: Vec<_> = found.iter().map(subscription_view).collect();
-            Ok(json(StatusCode::OK, &json!({ "webhooks": views })))
+            Ok(json(StatusCode::OK, &subscriptions_view(&found)))
         }
         Operation::DeleteWebhook => {
             unsubscribe(store, &principal, route.param("webhook_id")).await?;
@@ -112,37 +91,17 @@ async fn dispatch(
         Operation::ListWebhookDeliveries => {
             let limit = clamp_page(query_param(request, "limit")?, 50, MAX_DELIVERY_PAGE);
             let log = deliveries(store, &principal, route.param("webhook_id"), limit).await?;
-            let views: Vec<_> = log
-                .iter()
-                .map(|a| {
-                    json!({
-                        "event_id": a.event_id,
-                        "type": a.event_type,
-                        "attempt": a.attempt,
-                        "status_code": a.status_code,
-                        "error": a.error,
-                        "outcome": a.outcome,
-                        "at": rfc3339(a.at),
-                    })
-                })
-                .collect();
-            Ok(json(StatusCode::OK, &json!({ "deliveries": views })))
+            Ok(json(StatusCode::OK, &deliveries_view(&log)))
         }
         Operation::CreateSigningKey => {
             let NoFields {} = parse_json(request)?;
             let key = signing_keys::create(backend, &principal, now_ms()).await?;
-            Ok(json(
-                StatusCode::CREATED,
-                &json!({"kid": key.kid, "secret": key.secret, "created_at": rfc3339(key.created_at)}),
-            ))
+            Ok(json(StatusCode::CREATED, &created_signing_key_view(&key)))
         }
         Operation::ListSigningKeys => {
             let keys = signing_keys::list(backend, &principal).await?;
-            let views: Vec<_> = keys
-                .iter()
-                .map(|k| json!({"kid": k.kid, "created_at": rfc3339(k.created_at)}))
-                .collect();
-            Ok(json(StatusCode::OK, &json!({ "keys": views })))
+            let listed = keys.iter().map(|k| (k.kid.as_str(), k.created_at));
+            Ok(json(StatusCode::OK, &signing_keys_view(listed)))
         }
         Operation::RevokeSigningKey => {
             signing_keys::revoke(backend, &principal, route.param("kid")).await?;

@@ -9,12 +9,13 @@
 //!   stand-in for the admin areas that own them, so R1 and R11 have real data)
 
 use http::{HeaderValue, StatusCode};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use domain::model::Role;
+use domain::now_ms;
 use domain::sessions::end_live_chat;
 use domain::settings::{readiness, EffectJob, Settings, SettingsEffect, WorkspaceFacts};
-use domain::{now_ms, rfc3339};
+use domain::views::{audit_page_view, readiness_view, settings_document_view};
 use edge::api::{
     json, parse_json, query_param, require_role, serve, ApiError, ApiRequest, ApiResponse,
 };
@@ -67,10 +68,7 @@ async fn dispatch(
 }
 
 fn settings_response(version: u64, settings: &Settings) -> ApiResponse {
-    let mut response = json(
-        StatusCode::OK,
-        &json!({ "version": version, "settings": settings }),
-    );
+    let mut response = json(StatusCode::OK, &settings_document_view(version, settings));
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{version}\"")) {
         response.headers_mut().insert(http::header::ETAG, etag);
     }
@@ -167,23 +165,9 @@ async fn list_audit(
     let next_cursor = (entries.len() == limit)
         .then(|| entries.last().map(|e| e.version.to_string()))
         .flatten();
-    let views: Vec<Value> = entries
-        .iter()
-        .map(|e| {
-            json!({
-                "version": e.version,
-                "actor": e.actor,
-                "at": e.at,
-                "at_iso": rfc3339(e.at),
-                "changes": e.changes,
-                "prev_hash": e.prev_hash,
-                "hash": e.hash,
-            })
-        })
-        .collect();
     Ok(json(
         StatusCode::OK,
-        &json!({ "entries": views, "next_cursor": next_cursor }),
+        &audit_page_view(&entries, next_cursor),
     ))
 }
 
@@ -202,10 +186,7 @@ async fn messaging_readiness(
         .iter()
         .any(|agent| agent.cap_messaging > 0);
     let (ready, items) = readiness(&settings, &facts, routing_configured);
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "ready": ready, "items": items }),
-    ))
+    Ok(json(StatusCode::OK, &readiness_view(ready, &items)))
 }
 
 const MAX_GROUPS: usize = 500;

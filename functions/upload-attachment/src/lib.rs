@@ -7,15 +7,14 @@
 //! - `GET /v1/conversations/{cid}/attachments/{aid}`
 
 use http::StatusCode;
-use serde_json::json;
 
 use domain::attachments::{
     admit, object_key, served_content_type, AdmissionError, AdmitRequest, Attachment,
     AttachmentStatus, DOWNLOAD_URL_TTL_SECS, UPLOAD_URL_TTL_SECS,
 };
 use domain::ids::{is_valid_id, new_id, ConversationId};
-use domain::views::{attachment_view, decision_view};
-use domain::{now_ms, rfc3339};
+use domain::now_ms;
+use domain::views::{admitted_view, decision_view, downloadable_view};
 use edge::api::{conversation_id, json, parse_json, serve, ApiError, ApiRequest, ApiResponse};
 use edge::routes::{Matched, Operation, UPLOAD_ATTACHMENT};
 use use_cases::auth::Principal;
@@ -128,31 +127,9 @@ async fn create(
         declared_size = attachment.declared_size,
         "attachment admitted"
     );
-    let pairs = |pairs: &[(String, String)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect::<serde_json::Map<_, _>>()
-    };
-    let mut upload = json!({
-        "method": target.method,
-        "url": target.url,
-        "expires_at": rfc3339(target.expires_at),
-        "max_size": attachment.declared_size,
-    });
-    if !target.fields.is_empty() {
-        upload["fields"] = serde_json::Value::Object(pairs(&target.fields));
-    }
-    if !target.headers.is_empty() {
-        upload["headers"] = serde_json::Value::Object(pairs(&target.headers));
-    }
     Ok(json(
         StatusCode::CREATED,
-        &json!({
-            "attachment_id": attachment.id,
-            "status": attachment.status,
-            "upload": upload,
-        }),
+        &admitted_view(&attachment, &target),
     ))
 }
 
@@ -189,29 +166,29 @@ async fn status(
     aid: &str,
 ) -> Result<ApiResponse, ApiError> {
     let attachment = load(backend, principal, cid, aid).await?;
-    let mut view = attachment_view(&attachment);
-    if attachment.status == AttachmentStatus::Clean {
-        // Always a download (Content-Disposition: attachment), typed from the extension; SVG
-        // as opaque bytes so no browser renders it.
-        let content_type = if attachment.download_only {
-            "application/octet-stream"
-        } else {
-            served_content_type(&attachment.extension)
-        };
-        view["download_url"] = json!(
-            backend
-                .objects
-                .download_url(
-                    // R30: the validated copy, never the upload key.
-                    &domain::attachments::validated_key(&attachment.object_key),
-                    &attachment.file_name,
-                    content_type,
-                    DOWNLOAD_URL_TTL_SECS,
-                )
-                .await?
-        );
-        view["download_expires_at"] =
-            json!(rfc3339(now_ms() + DOWNLOAD_URL_TTL_SECS as i64 * 1000));
+    if attachment.status != AttachmentStatus::Clean {
+        return Ok(json(StatusCode::OK, &downloadable_view(&attachment, None)));
     }
-    Ok(json(StatusCode::OK, &view))
+    // Always a download (Content-Disposition: attachment), typed from the extension; SVG
+    // as opaque bytes so no browser renders it.
+    let content_type = if attachment.download_only {
+        "application/octet-stream"
+    } else {
+        served_content_type(&attachment.extension)
+    };
+    let url = backend
+        .objects
+        .download_url(
+            // R30: the validated copy, never the upload key.
+            &domain::attachments::validated_key(&attachment.object_key),
+            &attachment.file_name,
+            content_type,
+            DOWNLOAD_URL_TTL_SECS,
+        )
+        .await?;
+    let expires_at = now_ms() + DOWNLOAD_URL_TTL_SECS as i64 * 1000;
+    Ok(json(
+        StatusCode::OK,
+        &downloadable_view(&attachment, Some((&url, expires_at))),
+    ))
 }

@@ -10,7 +10,6 @@
 
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 
 use edge::api::{
     authenticate, caller_of, json, parse_json, query_param, serve_public, ApiError, ApiRequest,
@@ -68,10 +67,8 @@ async fn dispatch(
             let visitor = authenticate(backend, request, route.integration_scope()).await?;
             let body: IdentifyRequest = parse_json(request)?;
             let identified = identify(backend, &visitor, &body.user_token).await?;
-            Ok(json(
-                StatusCode::OK,
-                &json!({"user_id": identified.user_id, "moved": identified.moved}),
-            ))
+            // `{user_id, moved}`: the use case's answer is the view.
+            Ok(json(StatusCode::OK, &identified))
         }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),

@@ -15,8 +15,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::on_demand::OnDemand;
+use domain::attachments::UploadTarget;
 use use_cases::error::StoreError;
-use use_cases::ports::{ObjectHead, ObjectStore, UploadTarget};
+use use_cases::ports::{ObjectHead, ObjectStore};
 
 /// The attachments bucket on S3 (or an emulator: path-style addressing when an endpoint is set).
 #[derive(Clone)]

@@ -252,7 +252,7 @@ impl ObjectStore for NotLinked {
         _content_type: &str,
         _max_bytes: u64,
         _ttl_secs: u64,
-    ) -> Result<use_cases::ports::UploadTarget, StoreError> {
+    ) -> Result<domain::attachments::UploadTarget, StoreError> {
         self.refuse()
     }
     async fn object_head(

@@ -27,7 +27,7 @@ use use_cases::ports::{
     AccountStore, ActivityView, AttachmentStore, ChangeFeed, Connection, ConnectionStore,
     ConversationStore, HistoryStore, IntegrationStore, LocalBucket, MessageStore, ObjectHead,
     ObjectStore, Push, PushOutcome, Queue, ReceivedMessage, RoutingStore, SessionStore,
-    SettingsStore, StoredSettings, UploadTarget, WebhookStore,
+    SettingsStore, StoredSettings, WebhookStore,
 };
 
 mod accounts;

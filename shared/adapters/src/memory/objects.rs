@@ -2,6 +2,7 @@
 //! download URLs it serves at `/_local/objects/` the way S3 serves presigned ones.
 
 use super::*;
+use domain::attachments::UploadTarget;
 
 /// The in-memory attachments bucket. Its upload and download URLs point at the local gateway
 /// (`/_local/objects/…`), signed with a per-process secret and checked there the way S3 checks

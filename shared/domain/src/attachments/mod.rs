@@ -325,3 +325,18 @@ pub fn content_disposition(file_name: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Where a client sends a file's bytes: an HTTP request S3 itself checks (signature, expiry,
+/// size limit).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UploadTarget {
+    /// `POST` (multipart form with `fields`, the file last) or `PUT` (raw body with `headers`).
+    pub method: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// Epoch milliseconds.
+    pub expires_at: i64,
+}

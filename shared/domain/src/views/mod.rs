@@ -2,13 +2,21 @@
 //! the WebSocket: R15 (end users get rich content as sent, staff its text rendering) and the
 //! shape of the spec's conversation and message objects.
 
+mod admin;
 mod agents;
 mod attachments;
 mod sessions;
+mod workspace;
 
+pub use admin::{
+    audit_page_view, created_integration_view, created_signing_key_view, created_subscription_view,
+    deliveries_view, integration_view, integrations_view, readiness_view, settings_document_view,
+    signing_keys_view, subscription_view, subscriptions_view,
+};
 pub use agents::{accepted_offer_view, agent_view, offer_view, offers_view};
-pub use attachments::{attachment_view, decision_view};
-pub use sessions::{rating_view, session_outcome_view};
+pub use attachments::{admitted_view, attachment_view, decision_view, downloadable_view};
+pub use sessions::{csat_report_view, rating_view, session_outcome_view};
+pub use workspace::{history_view, inbox_page_view};
 
 use serde::Serialize;
 use serde_json::json;

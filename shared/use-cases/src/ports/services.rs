@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::error::StoreError;
+use domain::attachments::UploadTarget;
 use domain::model::Conversation;
 use domain::realtime::StoredChange;
 
@@ -41,21 +42,6 @@ pub trait ChangeFeed: Send + Sync {
         &self,
         wait: std::time::Duration,
     ) -> Result<Vec<StoredChange>, StoreError>;
-}
-
-/// Where a client sends a file's bytes: an HTTP request S3 itself checks (signature, expiry,
-/// size limit).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct UploadTarget {
-    /// `POST` (multipart form with `fields`, the file last) or `PUT` (raw body with `headers`).
-    pub method: String,
-    pub url: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<(String, String)>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub headers: Vec<(String, String)>,
-    /// Epoch milliseconds.
-    pub expires_at: i64,
 }
 
 /// What a bucket says of a stored object without reading it.
