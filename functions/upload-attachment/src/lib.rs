@@ -12,10 +12,12 @@ use domain::attachments::{
     admit, object_key, served_content_type, AdmissionError, AdmitRequest, Attachment,
     AttachmentStatus, DOWNLOAD_URL_TTL_SECS, UPLOAD_URL_TTL_SECS,
 };
-use domain::ids::{is_valid_id, new_id, ConversationId};
+use domain::ids::{new_id, AttachmentId, ConversationId};
 use domain::now_ms;
 use domain::views::{admitted_view, decision_view, downloadable_view};
-use edge::api::{conversation_id, json, parse_json, serve, ApiError, ApiRequest, ApiResponse};
+use edge::api::{
+    attachment_id, conversation_id, json, parse_json, serve, ApiError, ApiRequest, ApiResponse,
+};
 use edge::routes::{Matched, Operation, UPLOAD_ATTACHMENT};
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
@@ -33,11 +35,14 @@ async fn dispatch(
     route: Matched,
     principal: Principal,
 ) -> Result<ApiResponse, ApiError> {
-    let (cid, aid) = (&conversation_id(&route)?, route.param("aid"));
+    let cid = &conversation_id(&route)?;
     match route.operation() {
         Operation::AdmitAttachment => create(backend, &principal, cid, request).await,
-        Operation::CompleteAttachment => complete(backend, &principal, cid, aid, request).await,
-        Operation::GetAttachment => status(backend, &principal, cid, aid).await,
+        Operation::CompleteAttachment => {
+            let aid = &attachment_id(&route)?;
+            complete(backend, &principal, cid, aid, request).await
+        }
+        Operation::GetAttachment => status(backend, &principal, cid, &attachment_id(&route)?).await,
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),
     }
@@ -48,15 +53,12 @@ async fn load(
     backend: &Backend,
     principal: &Principal,
     cid: &ConversationId,
-    aid: &str,
+    aid: &AttachmentId,
 ) -> Result<Attachment, ApiError> {
     let conversation = conversations::visible(backend.store.as_ref(), principal, cid).await?;
-    if !is_valid_id("att", aid) {
-        return Err(ApiError::not_found());
-    }
     backend
         .store
-        .get_attachment(&conversation.account_id, &conversation.id, aid)
+        .get_attachment(&conversation.account_id, &conversation.id, aid.as_str())
         .await?
         .ok_or_else(ApiError::not_found)
 }
@@ -89,7 +91,7 @@ async fn create(
         now,
     )
     .await?;
-    let id = new_id("att");
+    let id = new_id(AttachmentId::PREFIX);
     let attachment = Attachment {
         object_key: object_key(&conversation.account_id, &conversation.id, &id),
         account_id: conversation.account_id.clone(),
@@ -141,7 +143,7 @@ async fn complete(
     backend: &Backend,
     principal: &Principal,
     cid: &ConversationId,
-    aid: &str,
+    aid: &AttachmentId,
     request: &ApiRequest,
 ) -> Result<ApiResponse, ApiError> {
     let CompleteRequest {} = parse_json(request)?;
@@ -163,7 +165,7 @@ async fn status(
     backend: &Backend,
     principal: &Principal,
     cid: &ConversationId,
-    aid: &str,
+    aid: &AttachmentId,
 ) -> Result<ApiResponse, ApiError> {
     let attachment = load(backend, principal, cid, aid).await?;
     if attachment.status != AttachmentStatus::Clean {

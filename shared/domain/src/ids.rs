@@ -19,28 +19,44 @@ pub fn is_valid_id(prefix: &str, id: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// A conversation's id (`c_` and 32 hex digits), parsed where it comes in (a request's path):
-/// what cannot be one is a plain 404 at the edge and never reaches a use case or a key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ConversationId(String);
+/// An id of the shape [`new_id`] mints with `$prefix`, parsed where it comes in (a request's
+/// path): what cannot be one is a plain 404 at the edge and never reaches a use case or a key.
+macro_rules! minted_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
 
-impl ConversationId {
-    pub const PREFIX: &'static str = "c";
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
 
-    pub fn parse(id: &str) -> Option<Self> {
-        is_valid_id(Self::PREFIX, id).then(|| Self(id.to_owned()))
-    }
+            pub fn parse(id: &str) -> Option<Self> {
+                is_valid_id(Self::PREFIX, id).then(|| Self(id.to_owned()))
+            }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl std::fmt::Display for ConversationId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+minted_id!(
+    /// A conversation's id (`c_` and 32 hex digits).
+    ConversationId,
+    "c"
+);
+minted_id!(
+    /// An attachment's id (`att_` and 32 hex digits).
+    AttachmentId,
+    "att"
+);
 
 /// Ids that end up inside storage keys: bounded, printable, no key separators.
 pub fn is_safe_identifier(s: &str) -> bool {
@@ -68,6 +84,18 @@ mod tests {
             "c_".to_string() + &"g".repeat(32),
         ] {
             assert_eq!(ConversationId::parse(&not_one), None, "{not_one}");
+        }
+    }
+
+    #[test]
+    fn an_attachment_id_parses_only_from_an_attachments_shape() {
+        let minted = new_id("att");
+        assert_eq!(
+            AttachmentId::parse(&minted).map(|id| id.to_string()),
+            Some(minted)
+        );
+        for not_one in [new_id("c"), "att_1".into(), "att_../x".into()] {
+            assert_eq!(AttachmentId::parse(&not_one), None, "{not_one}");
         }
     }
 

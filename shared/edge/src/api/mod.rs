@@ -335,6 +335,11 @@ pub fn conversation_id(route: &Matched) -> Result<domain::ids::ConversationId, A
     domain::ids::ConversationId::parse(route.param("cid")).ok_or_else(ApiError::not_found)
 }
 
+/// The route's `{aid}`, parsed like [`conversation_id`].
+pub fn attachment_id(route: &Matched) -> Result<domain::ids::AttachmentId, ApiError> {
+    domain::ids::AttachmentId::parse(route.param("aid")).ok_or_else(ApiError::not_found)
+}
+
 fn start(function: &'static str, request: &ApiRequest) -> Result<Matched, ApiError> {
     check_body_size(request)?;
     route_of(function, request)
