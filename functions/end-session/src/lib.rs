@@ -17,10 +17,8 @@
 use http::StatusCode;
 use serde::Deserialize;
 
-use domain::ids::ConversationId;
 use domain::model::Role;
 use domain::now_ms;
-use domain::sessions::{close_ticket, end_session, SessionChange};
 use domain::surveys::{parse_report_bound, CsatAnswer, DEFAULT_REPORT_DAYS};
 use domain::views::{csat_report_view, rating_view, session_outcome_view};
 use edge::api::{
@@ -30,10 +28,8 @@ use edge::api::{
 use edge::routes::{Matched, Operation, END_SESSION};
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
-use use_cases::conversations;
-use use_cases::router::request_drain;
 use use_cases::satisfaction::{report, submit};
-use use_cases::sessions::{commit_with_retry, Committed};
+use use_cases::sessions;
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
@@ -89,85 +85,18 @@ async fn dispatch(
         Operation::EndSession | Operation::CloseTicket => {
             require_role(&principal, &[Role::Agent, Role::Admin])?;
             let EmptyRequest {} = parse_json(request)?;
-            if route.operation() == Operation::EndSession {
-                end(backend, &principal, &conversation_id(&route)?).await
+            let cid = &conversation_id(&route)?;
+            let committed = if route.operation() == Operation::EndSession {
+                sessions::end(backend, &principal, cid).await?
             } else {
-                close(backend, &principal, &conversation_id(&route)?).await
-            }
+                sessions::close(backend, &principal, cid).await?
+            };
+            Ok(json(
+                StatusCode::OK,
+                &session_outcome_view(&committed.conversation, committed.change.is_some()),
+            ))
         }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),
     }
-}
-
-/// After a repeated request, routing is asked again: the first attempt may have stopped
-/// between its commit and its drain request (a spare drain finds nothing to do).
-async fn after_commit(
-    backend: &Backend,
-    committed: &Committed,
-    action: &str,
-    principal: &Principal,
-) -> Result<(), ApiError> {
-    match &committed.change {
-        Some(change) => tracing::info!(
-            account_id = %principal.account_id,
-            conversation_id = %committed.conversation.id,
-            session_no = committed.conversation.session_no,
-            by = %principal.user_id,
-            csat = change.csat.is_some(),
-            capacity = ?change.capacity,
-            action,
-            "session lifecycle step committed"
-        ),
-        None => {
-            request_drain(backend, &principal.account_id, "capacity_freed").await?;
-        }
-    }
-    Ok(())
-}
-
-/// The step credited to the caller on the ticket's history.
-fn stamped(mut change: SessionChange, principal: &Principal) -> SessionChange {
-    change.conversation.stamp(principal.actor());
-    change
-}
-
-async fn end(
-    backend: &Backend,
-    principal: &Principal,
-    cid: &ConversationId,
-) -> Result<ApiResponse, ApiError> {
-    let conversation = conversations::visible(backend.store.as_ref(), principal, cid).await?;
-    let settings = backend.settings(&principal.account_id).await?;
-    let now = now_ms();
-    let committed = commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
-        Ok(
-            end_session(current, &settings, holder, &principal.user_id, now)?
-                .map(|change| stamped(change, principal)),
-        )
-    })
-    .await?;
-    after_commit(backend, &committed, "end", principal).await?;
-    Ok(json(
-        StatusCode::OK,
-        &session_outcome_view(&committed.conversation, committed.change.is_some()),
-    ))
-}
-
-async fn close(
-    backend: &Backend,
-    principal: &Principal,
-    cid: &ConversationId,
-) -> Result<ApiResponse, ApiError> {
-    let conversation = conversations::visible(backend.store.as_ref(), principal, cid).await?;
-    let now = now_ms();
-    let committed = commit_with_retry::<ApiError, _>(backend, conversation, |current, holder| {
-        Ok(close_ticket(current, holder, now)?.map(|change| stamped(change, principal)))
-    })
-    .await?;
-    after_commit(backend, &committed, "close", principal).await?;
-    Ok(json(
-        StatusCode::OK,
-        &session_outcome_view(&committed.conversation, committed.change.is_some()),
-    ))
 }

@@ -4,6 +4,7 @@
 //! the adapters crate implements the ports, the edge crate calls the use cases.
 
 pub mod agent_workspace;
+pub mod attachments;
 pub mod auth;
 pub mod away_message;
 pub mod backend;
@@ -18,12 +19,15 @@ pub mod integration_keys;
 pub mod key_cache;
 pub mod optimistic;
 pub mod ports;
+pub mod presence;
 pub mod quotas;
 pub mod realtime;
 pub mod router;
 pub mod satisfaction;
 pub mod sessions;
 pub mod settings_change;
+pub mod settings_effects;
+pub mod settings_read;
 pub mod signing_keys;
 pub mod stream_reactions;
 pub mod validation;

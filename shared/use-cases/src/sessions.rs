@@ -1,14 +1,19 @@
 //! Commits session-lifecycle steps (`domain::sessions`) with optimistic concurrency and lets
-//! routing use whatever capacity they free. Used by `end-session`, `ingest-message` (R22's new
-//! session) and the settings-effects worker (R3).
+//! routing use whatever capacity they free: staff's [`end`] and [`close`] (`end-session`),
+//! and through [`commit_with_retry`] R22's new session (`ingest-message`) and the
+//! settings-effects worker (R3).
 
 use crate::backend::Backend;
 use crate::error::StoreError;
 use crate::optimistic::{retry_on_conflict, Decision};
 use crate::ports::reread_conversation;
+use domain::ids::ConversationId;
 use domain::model::Conversation;
 use domain::routing::Agent;
-use domain::sessions::{capacity_holder, SessionChange};
+use domain::sessions::{capacity_holder, close_ticket, end_session, SessionChange};
+
+use crate::auth::Principal;
+use crate::conversations::{visible, ConversationError};
 
 /// A step that keeps losing races gives up after this many attempts (the client retries).
 const MAX_ATTEMPTS: u32 = 8;
@@ -84,4 +89,75 @@ async fn capacity_holder_record(
         }
         None => Ok(None),
     }
+}
+
+/// R20: staff end the current session of a conversation they may see. A repeat finds it
+/// ended and changes nothing (`Committed::change` is `None`).
+pub async fn end(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &ConversationId,
+) -> Result<Committed, ConversationError> {
+    let conversation = visible(backend.store.as_ref(), principal, cid).await?;
+    let settings = backend.settings(&principal.account_id).await?;
+    let now = domain::now_ms();
+    let committed = commit_with_retry(backend, conversation, |current, holder| {
+        Ok::<_, ConversationError>(
+            end_session(current, &settings, holder, &principal.user_id, now)?
+                .map(|change| stamped(change, principal)),
+        )
+    })
+    .await?;
+    after_commit(backend, &committed, "end", principal).await?;
+    Ok(committed)
+}
+
+/// R21: staff solve the ticket (ending its session if one is live).
+pub async fn close(
+    backend: &Backend,
+    principal: &Principal,
+    cid: &ConversationId,
+) -> Result<Committed, ConversationError> {
+    let conversation = visible(backend.store.as_ref(), principal, cid).await?;
+    let now = domain::now_ms();
+    let committed = commit_with_retry(backend, conversation, |current, holder| {
+        Ok::<_, ConversationError>(
+            close_ticket(current, holder, now)?.map(|change| stamped(change, principal)),
+        )
+    })
+    .await?;
+    after_commit(backend, &committed, "close", principal).await?;
+    Ok(committed)
+}
+
+/// The step credited to the caller on the ticket's history.
+fn stamped(mut change: SessionChange, principal: &Principal) -> SessionChange {
+    change.conversation.stamp(principal.actor());
+    change
+}
+
+/// After a repeated request, routing is asked again: the first attempt may have stopped
+/// between its commit and its drain request (a spare drain finds nothing to do).
+async fn after_commit(
+    backend: &Backend,
+    committed: &Committed,
+    action: &str,
+    principal: &Principal,
+) -> Result<(), StoreError> {
+    match &committed.change {
+        Some(change) => tracing::info!(
+            account_id = %principal.account_id,
+            conversation_id = %committed.conversation.id,
+            session_no = committed.conversation.session_no,
+            by = %principal.user_id,
+            csat = change.csat.is_some(),
+            capacity = ?change.capacity,
+            action,
+            "session lifecycle step committed"
+        ),
+        None => {
+            crate::router::request_drain(backend, &principal.account_id, "capacity_freed").await?;
+        }
+    }
+    Ok(())
 }

@@ -167,7 +167,9 @@ async fn a_retention_change_stamps_conversations_at_rest_and_null_takes_the_stam
             "{jobs:?}"
         );
         for job in jobs {
-            update_settings::carry_out(&app.backend, job).await.unwrap();
+            use_cases::settings_effects::carry_out(&app.backend, job)
+                .await
+                .unwrap();
         }
     };
     set(&app, json!({"messaging": {"retention_days": 7}})).await;

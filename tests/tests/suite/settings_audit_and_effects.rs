@@ -261,7 +261,7 @@ async fn enabling_messaging_ends_live_chats_once_and_keeps_their_tickets_pending
         r
     };
     let job = json!({"account_id": app.account.id, "version": 2, "effect": "end_live_chats", "requested_at": 0});
-    update_settings::process_effect(&app.backend, &job.to_string())
+    use_cases::settings_effects::process_effect(&app.backend, &job.to_string())
         .await
         .unwrap();
     for (cid, revision) in chats.iter().zip(revisions) {

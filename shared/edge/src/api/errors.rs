@@ -302,6 +302,40 @@ impl From<use_cases::conversations::ConversationError> for ApiError {
     }
 }
 
+impl From<use_cases::presence::PresenceError> for ApiError {
+    fn from(error: use_cases::presence::PresenceError) -> Self {
+        use use_cases::presence::PresenceError as E;
+        match error {
+            E::Domain(error) => error.into(),
+            E::Store(error) => error.into(),
+            E::NotFound => ApiError::not_found(),
+        }
+    }
+}
+
+impl From<use_cases::attachments::AttachmentError> for ApiError {
+    fn from(error: use_cases::attachments::AttachmentError) -> Self {
+        use use_cases::attachments::AttachmentError as E;
+        match error {
+            E::Admission(error) => error.into(),
+            E::Domain(error) => error.into(),
+            E::Quota(error) => error.into(),
+            E::Store(error) => error.into(),
+            E::NotFound => ApiError::not_found(),
+        }
+    }
+}
+
+impl From<use_cases::settings_read::WorkspaceFactsError> for ApiError {
+    fn from(error: use_cases::settings_read::WorkspaceFactsError) -> Self {
+        use use_cases::settings_read::WorkspaceFactsError as E;
+        match error {
+            E::Domain(error) => error.into(),
+            E::Store(error) => error.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         // Internal details go to the log, never to the client.
