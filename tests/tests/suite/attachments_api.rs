@@ -335,7 +335,7 @@ async fn s3_notification_validates_once_even_when_delivered_twice() {
     let first = validate_attachment::handle_event(&app.backend, &notification)
         .await
         .unwrap();
-    assert_eq!(first, validate_attachment::Handled::Decided(1));
+    assert_eq!(first, use_cases::validation::Handled::Decided(1));
     let decided = app
         .backend
         .store
@@ -346,7 +346,7 @@ async fn s3_notification_validates_once_even_when_delivered_twice() {
     let second = validate_attachment::handle_event(&app.backend, &notification)
         .await
         .unwrap();
-    assert_eq!(second, validate_attachment::Handled::Nothing);
+    assert_eq!(second, use_cases::validation::Handled::Nothing);
     let after = app
         .backend
         .store
@@ -478,7 +478,7 @@ async fn attachment_functions_need_only_the_services_they_link() {
         validate_attachment::handle_event(&linked, &notification)
             .await
             .unwrap(),
-        validate_attachment::Handled::Decided(1)
+        use_cases::validation::Handled::Decided(1)
     );
     let (status, completed) = read(
         upload_attachment::handle(
