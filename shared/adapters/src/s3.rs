@@ -3,7 +3,7 @@
 //! larger than admitted; the size is checked again after upload (emulators may not enforce it).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
@@ -11,8 +11,6 @@ use aws_sdk_s3::config::ProvideCredentials;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::Client;
 use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use crate::on_demand::OnDemand;
 use domain::attachments::UploadTarget;
@@ -60,29 +58,11 @@ impl S3Objects {
     }
 }
 
-type HmacSha256 = Hmac<Sha256>;
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any size");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// The SigV4 signing key of a day, region and service.
-fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
-    let k_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    let k_region = hmac(&k_date, region.as_bytes());
-    let k_service = hmac(&k_region, service.as_bytes());
-    hmac(&k_service, b"aws4_request")
-}
-
-/// The SigV4 signature of a POST policy (AWS "Browser-based uploads using POST").
-fn sign_post_policy(secret: &str, date: &str, region: &str, policy_b64: &str) -> String {
-    hex::encode(hmac(
-        &signing_key(secret, date, region, "s3"),
-        policy_b64.as_bytes(),
-    ))
+/// The SigV4 signature of a POST policy (AWS "Browser-based uploads using POST"): the SDK's
+/// own signing key and signature functions over the base64 policy as the string to sign.
+fn sign_post_policy(secret: &str, at: SystemTime, region: &str, policy_b64: &str) -> String {
+    let key = aws_sigv4::sign::v4::generate_signing_key(secret, at, region, "s3");
+    aws_sigv4::sign::v4::calculate_signature(key, policy_b64.as_bytes())
 }
 
 /// A precondition on the object's ETag that failed (412) means it was replaced: `Conflict`;
@@ -156,8 +136,12 @@ impl ObjectStore for S3Objects {
             "conditions": conditions,
         });
         let policy_b64 = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
-        let signature =
-            sign_post_policy(credentials.secret_access_key(), &date, &region, &policy_b64);
+        let signature = sign_post_policy(
+            credentials.secret_access_key(),
+            now.into(),
+            &region,
+            &policy_b64,
+        );
         fields.push(("policy".to_string(), policy_b64));
         fields.push(("x-amz-signature".to_string(), signature));
         Ok(UploadTarget {
@@ -310,19 +294,56 @@ impl ObjectStore for S3Objects {
 mod tests {
     use super::*;
 
+    /// 2012-02-15T00:00:00Z, the day of AWS's signing-key example.
+    fn feb_15_2012() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_329_264_000)
+    }
+
     #[test]
     fn signing_key_matches_the_aws_documentation_vector() {
         // "Examples of how to derive a signing key for Signature Version 4" (AWS General
-        // Reference).
-        let key = signing_key(
+        // Reference): the key we sign policies with is the documented one for that day.
+        let key = aws_sigv4::sign::v4::generate_signing_key(
             "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            "20120215",
+            feb_15_2012(),
             "us-east-1",
             "iam",
         );
         assert_eq!(
-            hex::encode(key),
+            hex::encode(key.as_ref()),
             "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
+        );
+    }
+
+    #[test]
+    fn a_post_policy_signature_matches_the_aws_documentation_vector() {
+        // "Example: Browser-Based Upload using HTTP POST (Using AWS Signature Version 4)"
+        // (Amazon S3 API Reference): its base64 policy, credentials and date give this
+        // signature.
+        let policy_b64 = concat!(
+            "eyAiZXhwaXJhdGlvbiI6ICIyMDE1LTEyLTMwVDEyOjAwOjAwLjAwMFoiLA0KICAiY29uZGl0aW9ucyI6",
+            "IFsNCiAgICB7ImJ1Y2tldCI6ICJzaWd2NGV4YW1wbGVidWNrZXQifSwNCiAgICBbInN0YXJ0cy13aXRo",
+            "IiwgIiRrZXkiLCAidXNlci91c2VyMS8iXSwNCiAgICB7ImFjbCI6ICJwdWJsaWMtcmVhZCJ9LA0KICAg",
+            "IHsic3VjY2Vzc19hY3Rpb25fcmVkaXJlY3QiOiAiaHR0cDovL3NpZ3Y0ZXhhbXBsZWJ1Y2tldC5zMy5h",
+            "bWF6b25hd3MuY29tL3N1Y2Nlc3NmdWxfdXBsb2FkLmh0bWwifSwNCiAgICBbInN0YXJ0cy13aXRoIiwg",
+            "IiRDb250ZW50LVR5cGUiLCAiaW1hZ2UvIl0sDQogICAgeyJ4LWFtei1tZXRhLXV1aWQiOiAiMTQzNjUx",
+            "MjM2NTEyNzQifSwNCiAgICB7IngtYW16LXNlcnZlci1zaWRlLWVuY3J5cHRpb24iOiAiQUVTMjU2In0s",
+            "DQogICAgWyJzdGFydHMtd2l0aCIsICIkeC1hbXotbWV0YS10YWciLCAiIl0sDQoNCiAgICB7IngtYW16",
+            "LWNyZWRlbnRpYWwiOiAiQUtJQUlPU0ZPRE5ON0VYQU1QTEUvMjAxNTEyMjkvdXMtZWFzdC0xL3MzL2F3",
+            "czRfcmVxdWVzdCJ9LA0KICAgIHsieC1hbXotYWxnb3JpdGhtIjogIkFXUzQtSE1BQy1TSEEyNTYifSwN",
+            "CiAgICB7IngtYW16LWRhdGUiOiAiMjAxNTEyMjlUMDAwMDAwWiIgfQ0KICBdDQp9",
+        );
+        let dec_29_2015 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_451_347_200);
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        assert_eq!(
+            sign_post_policy(secret, dec_29_2015, "us-east-1", policy_b64),
+            "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e"
+        );
+        // Positive control: the next day's key signs the same policy differently.
+        let next_day = dec_29_2015 + Duration::from_secs(24 * 3600);
+        assert_ne!(
+            sign_post_policy(secret, next_day, "us-east-1", policy_b64),
+            "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e"
         );
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use domain::model::{Priority, Role};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use integration_tests::agents::{accept, agent, offered_to, waiting};
 use integration_tests::{json, TestApp};
 use reqwest::{Method, StatusCode};
