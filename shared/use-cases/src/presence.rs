@@ -134,19 +134,26 @@ pub async fn set_capacity(
     if messaging > MAX_CAPACITY || email > MAX_CAPACITY {
         return Err(DomainError::InvalidCapacity { max: MAX_CAPACITY }.into());
     }
+    let change = AgentProfileChange {
+        capacity: Some((messaging, email)),
+        ..Default::default()
+    };
+    Ok(change_profile(backend, principal, agent_id, &change, "capacity_changed").await?)
+}
+
+/// An admin's change to an agent's profile, then a drain of the waiting list (`reason`).
+async fn change_profile(
+    backend: &Backend,
+    principal: &Principal,
+    agent_id: &str,
+    change: &AgentProfileChange,
+    reason: &str,
+) -> Result<Agent, StoreError> {
     let updated = backend
         .store
-        .update_agent_profile(
-            &principal.account_id,
-            agent_id,
-            &AgentProfileChange {
-                capacity: Some((messaging, email)),
-                ..Default::default()
-            },
-            now_ms(),
-        )
+        .update_agent_profile(&principal.account_id, agent_id, change, now_ms())
         .await?;
-    request_drain(backend, &principal.account_id, "capacity_changed").await?;
+    request_drain(backend, &principal.account_id, reason).await?;
     Ok(updated)
 }
 
@@ -165,20 +172,11 @@ pub async fn set_groups(
     }
     groups.sort();
     groups.dedup();
-    let updated = backend
-        .store
-        .update_agent_profile(
-            &principal.account_id,
-            agent_id,
-            &AgentProfileChange {
-                groups: Some(groups),
-                ..Default::default()
-            },
-            now_ms(),
-        )
-        .await?;
-    request_drain(backend, &principal.account_id, "groups_changed").await?;
-    Ok(updated)
+    let change = AgentProfileChange {
+        groups: Some(groups),
+        ..Default::default()
+    };
+    Ok(change_profile(backend, principal, agent_id, &change, "groups_changed").await?)
 }
 
 /// R23: the offered agent accepts; the conversation is theirs and its ticket open. A retried
