@@ -169,7 +169,7 @@ async fn every_route_that_takes_an_id_serves_its_owner_and_nobody_else() {
     // Alice's conversation, served and ended by ag-1 (so it carries a survey), with her
     // message at seq 1 and an admitted attachment.
     let cid = super::csat::ended_conversation(&app, "alice", "ag-1").await;
-    super::csat::survey(&app, &cid, "alice", std::time::Duration::from_secs(10))
+    super::csat::survey(&app, &cid, "alice", super::csat::STREAM_LAG)
         .await
         .expect("the survey follows the end");
     let sent = app.send_text(&cid, &alice, "first-1", "my order").await;

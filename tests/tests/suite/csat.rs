@@ -28,6 +28,11 @@ pub(super) async fn ended_conversation(app: &TestApp, user: &str, agent_id: &str
 }
 
 /// The survey as the end user sees it, once it arrived (or `None` after `wait`).
+/// How long a live test waits for the survey, a reaction of the change stream: a bound on
+/// the emulator's lag while the whole suite runs beside it (a CI run once took over 10 s),
+/// not a latency target; those are the bench's.
+pub(super) const STREAM_LAG: Duration = Duration::from_secs(30);
+
 pub(super) async fn survey(app: &TestApp, cid: &str, user: &str, wait: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
@@ -79,7 +84,7 @@ async fn an_ended_session_brings_one_survey_and_one_rating() {
     set_csat(&app, true).await;
     agent(&app, "ag-1", 3, &[], "online").await;
     let cid = ended_conversation(&app, "eu-1", "ag-1").await;
-    let found = survey(&app, &cid, "eu-1", Duration::from_secs(10))
+    let found = survey(&app, &cid, "eu-1", STREAM_LAG)
         .await
         .expect("the survey follows the end");
     assert_eq!(found["type"], "system");
@@ -179,9 +184,7 @@ async fn no_survey_is_sent_or_answerable_while_the_setting_is_off() {
     // Turned on, the next ended session brings one (the stream was running all along).
     set_csat(&app, true).await;
     let cid = ended_conversation(&app, "eu-2", "ag-1").await;
-    assert!(survey(&app, &cid, "eu-2", Duration::from_secs(10))
-        .await
-        .is_some());
+    assert!(survey(&app, &cid, "eu-2", STREAM_LAG).await.is_some());
 }
 
 #[tokio::test]
@@ -193,18 +196,14 @@ async fn the_report_counts_and_averages_the_ratings_of_its_range() {
     let mut rated = Vec::new();
     for (user, score) in [("eu-1", 5), ("eu-2", 4), ("eu-3", 4), ("eu-4", 1)] {
         let cid = ended_conversation(&app, user, "ag-1").await;
-        assert!(survey(&app, &cid, user, Duration::from_secs(10))
-            .await
-            .is_some());
+        assert!(survey(&app, &cid, user, STREAM_LAG).await.is_some());
         let reply = rate(&app, &cid, user, json!({"score": score})).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
         rated.push(score);
     }
     // Surveyed, not rated: not a response.
     let cid = ended_conversation(&app, "eu-5", "ag-1").await;
-    assert!(survey(&app, &cid, "eu-5", Duration::from_secs(10))
-        .await
-        .is_some());
+    assert!(survey(&app, &cid, "eu-5", STREAM_LAG).await.is_some());
 
     let admin = app.token(Role::Admin, "admin-1");
     let reply = app

@@ -400,7 +400,7 @@ async fn erasure_reaches_csat_comments_and_lists_them_in_its_answer() {
     super::csat::set_csat(&app, true).await;
     agent(&app, "ag-1", 3, &[], "online").await;
     let cid = super::csat::ended_conversation(&app, "frank", "ag-1").await;
-    super::csat::survey(&app, &cid, "frank", Duration::from_secs(10))
+    super::csat::survey(&app, &cid, "frank", super::csat::STREAM_LAG)
         .await
         .expect("the survey follows the end");
     let comment = "the agent was great, call me at 555-0199";
