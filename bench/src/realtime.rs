@@ -145,7 +145,8 @@ async fn widget_hour_cost() -> Result<(), String> {
     }
     arrival_of_all(&mut reader, &seqs).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let per_message = Tally::of(&without_idle_polls(proxy.take_recording())).per(n);
+    let recorded = Tally::of(&without_idle_polls(proxy.take_recording()));
+    let per_message = recorded.per(n);
     // A poll: the history after the last seq (nothing new, the common answer).
     let last = seqs.iter().max().copied().unwrap_or(0);
     proxy.start_recording();
@@ -190,7 +191,66 @@ async fn widget_hour_cost() -> Result<(), String> {
         "| **push / polling** | | {:.3}× | |",
         push_dollars / poll_dollars
     );
+    delivered_message_cost(&recorded, n);
     Ok(())
+}
+
+/// Amazon Connect's chat price (us-east-1): $0.004 per message sent or received.
+const AMAZON_CONNECT_CHAT_PER_MILLION: f64 = 4_000.0;
+
+/// Dollars per million messages delivered (posted over HTTP, stored, reacted to by the
+/// fan-out, one frame on one reader's socket), from `recorded`: the requests of `n` such
+/// messages on the wire, their posts and their fan-out.
+fn delivered_message_cost(recorded: &Tally, n: usize) {
+    use crate::units::prices::*;
+    let n = n.max(1) as f64;
+    let lambda = LAMBDA_REQUESTS_PER_MILLION + 1e6 * 0.128 * 0.020 * LAMBDA_ARM_GB_SECOND;
+    let rows = [
+        (
+            "API Gateway HTTP API: the POST".to_string(),
+            HTTP_API_PER_MILLION,
+        ),
+        (
+            "Lambda: ingest and fan-out (2 invocations, 128 MB × 20 ms)".into(),
+            2.0 * lambda,
+        ),
+        (
+            format!(
+                "DynamoDB writes ({:.2} units: the post's and its reactions')",
+                recorded.write_units / n
+            ),
+            recorded.write_units / n * DYNAMODB_WRITE_PER_MILLION,
+        ),
+        (
+            format!("DynamoDB reads ({:.2} units)", recorded.read_units / n),
+            recorded.read_units / n * DYNAMODB_READ_PER_MILLION,
+        ),
+        (
+            format!("SQS ({:.2} requests)", recorded.sqs_requests as f64 / n),
+            recorded.sqs_requests as f64 / n * SQS_PER_MILLION,
+        ),
+        (
+            "API Gateway WebSocket: one frame to the reader".into(),
+            WEBSOCKET_MESSAGES_PER_MILLION,
+        ),
+        (
+            "API Gateway WebSocket: the reader's connection (60 minutes over 20 messages)".into(),
+            3.0 * WEBSOCKET_CONNECTION_MINUTES_PER_MILLION,
+        ),
+    ];
+    println!("\n### $ per million messages delivered (target ≤ $4; the requests above, priced)\n");
+    println!("| part | $ per million messages |");
+    println!("|---|---|");
+    let mut total = 0.0;
+    for (part, dollars) in &rows {
+        total += dollars;
+        println!("| {part} | ${dollars:.2} |");
+    }
+    println!("| **relay, per million messages delivered** | **${total:.2}** |");
+    println!(
+        "| Amazon Connect chat ($0.004 a message) | ${AMAZON_CONNECT_CHAT_PER_MILLION:.0} ({:.4}× of it) |",
+        total / AMAZON_CONNECT_CHAT_PER_MILLION
+    );
 }
 
 pub async fn section() -> Result<(), String> {

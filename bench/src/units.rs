@@ -256,6 +256,8 @@ mod tests {
             request: request.to_string(),
             status: 200,
             response: "{}".into(),
+            started: std::time::Instant::now(),
+            finished: std::time::Instant::now(),
         };
         let tally = Tally::of(&[
             exchange("DynamoDB_20120810.PutItem", json!({"Item": indexed})),

@@ -33,6 +33,9 @@ pub struct Exchange {
     pub request: String,
     pub status: u16,
     pub response: String,
+    /// When the request reached the proxy, and when AWS's answer was back in it.
+    pub started: std::time::Instant,
+    pub finished: std::time::Instant,
 }
 
 /// What happened to the requests that went through the proxy.
@@ -103,6 +106,24 @@ pub fn without_idle_polls(exchanges: Vec<Exchange>) -> Vec<Exchange> {
                 || e.response.contains("\"Messages\"")
         })
         .collect()
+}
+
+/// The dependent round trips of `exchanges`: the longest chain of requests each sent only
+/// after the one before it was answered. Requests sent together (one round trip, however an
+/// emulator serves them) count once; a request that waits for another's answer adds a stage.
+pub fn dependent_stages(exchanges: &[Exchange]) -> usize {
+    let mut by_start: Vec<&Exchange> = exchanges.iter().collect();
+    by_start.sort_by_key(|e| e.started);
+    let mut depth: Vec<usize> = Vec::with_capacity(by_start.len());
+    for (i, exchange) in by_start.iter().enumerate() {
+        let after = (0..i)
+            .filter(|&j| by_start[j].finished <= exchange.started)
+            .map(|j| depth[j])
+            .max()
+            .unwrap_or(0);
+        depth.push(after + 1);
+    }
+    depth.into_iter().max().unwrap_or(0)
 }
 
 /// A fault a test can force on the next requests of one kind (see [`FaultProxy::fail_next`]).
@@ -254,6 +275,7 @@ async fn forward(
     state: &ProxyState,
     request: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, ConnectionCut> {
+    let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(|_| ConnectionCut)?.to_bytes();
     let path = parts
@@ -298,6 +320,8 @@ async fn forward(
                 request: String::from_utf8_lossy(&body).into_owned(),
                 status,
                 response: String::from_utf8_lossy(&bytes).into_owned(),
+                started,
+                finished: std::time::Instant::now(),
             });
         }
     }
@@ -446,5 +470,43 @@ impl FaultProxy {
 
     pub fn counts(&self) -> &FaultCounts {
         &self.state.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn exchange(origin: Instant, from_ms: u64, to_ms: u64) -> Exchange {
+        Exchange {
+            method: "POST".into(),
+            path: "/".into(),
+            target: None,
+            request: String::new(),
+            status: 200,
+            response: String::new(),
+            started: origin + Duration::from_millis(from_ms),
+            finished: origin + Duration::from_millis(to_ms),
+        }
+    }
+
+    #[test]
+    fn requests_sent_together_are_one_stage_and_a_request_after_an_answer_is_the_next() {
+        let t = Instant::now();
+        // Three reads sent together (an emulator answering them one after the other).
+        let reads = [exchange(t, 0, 2), exchange(t, 0, 4), exchange(t, 1, 6)];
+        assert_eq!(dependent_stages(&reads), 1);
+        // The claim waits for the reads, the message for the claim.
+        let mut append = reads.to_vec();
+        append.push(exchange(t, 7, 8));
+        append.push(exchange(t, 9, 10));
+        assert_eq!(dependent_stages(&append), 3);
+        // A lookup sent beside the claim adds no stage; one sent after it does.
+        append.push(exchange(t, 7, 9));
+        assert_eq!(dependent_stages(&append), 3);
+        append.push(exchange(t, 11, 12));
+        assert_eq!(dependent_stages(&append), 4);
+        assert_eq!(dependent_stages(&[]), 0);
     }
 }

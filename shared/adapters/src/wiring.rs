@@ -326,6 +326,7 @@ pub fn in_memory_with_local() -> InMemory {
     let backend = Backend {
         store: store.clone(),
         signing_keys: Arc::default(),
+        settings_cache: Arc::default(),
         unknown_integration_keys: Arc::default(),
         routing_queue: queue(),
         settings_effects_queue: queue(),
@@ -355,6 +356,7 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
             &config.table_name,
         )),
         signing_keys: Arc::default(),
+        settings_cache: Arc::default(),
         unknown_integration_keys: Arc::default(),
         routing_queue: queues.routing,
         settings_effects_queue: queues.settings_effects,

@@ -5,7 +5,8 @@
 //! the handoff's write still tells them, and a redelivered change finds the message there.
 
 use crate::error::StoreError;
-use crate::ports::{effective_settings, Store};
+use crate::ports::Store;
+use crate::settings_cache::AccountSettings;
 use domain::business_hours::{away_message, starts_waiting_for_agents};
 use domain::model::Message;
 use domain::realtime::{Stored, StoredChange};
@@ -13,6 +14,7 @@ use domain::realtime::{Stored, StoredChange};
 /// Posts the away message `change` calls for, if any; answers it when it was posted now.
 pub async fn post_if_closed(
     store: &dyn Store,
+    settings: &(impl AccountSettings + ?Sized),
     change: &StoredChange,
     now: i64,
 ) -> Result<Option<Message>, StoreError> {
@@ -26,7 +28,7 @@ pub async fn post_if_closed(
     if !starts_waiting_for_agents(before, after) {
         return Ok(None);
     }
-    let settings = effective_settings(store, &after.account_id).await?;
+    let settings = settings.account_settings(&after.account_id).await?;
     let text = settings.messaging.away_message.as_deref();
     let Some(message) = away_message(after, &settings.business_hours, text, after.updated_at, now)
     else {

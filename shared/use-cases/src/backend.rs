@@ -47,6 +47,8 @@ pub struct Backend {
     pub store: Arc<dyn Store>,
     /// Signing keys read from `store`, kept for a minute per warm function.
     pub signing_keys: Arc<crate::auth::SigningKeys>,
+    /// Accounts' effective settings, kept a few seconds per warm function (#41).
+    pub settings_cache: Arc<crate::settings_cache::SettingsCache>,
     /// Integration keys' ids the table did not hold a moment ago (R33): refused without a read.
     pub unknown_integration_keys: Arc<crate::key_cache::UnknownKeys>,
     /// Conversations needing an agent (consumed by route-conversation).
@@ -68,12 +70,20 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// The account's effective settings: spec defaults (R4 per account) under what admins set.
+    /// The account's effective settings: spec defaults (R4 per account) under what admins set,
+    /// as read at most [`crate::settings_cache::SETTINGS_CACHE_TTL`] ago by this function.
     pub async fn settings(&self, account_id: &str) -> Result<Settings, StoreError> {
-        Ok(self.stored_and_effective_settings(account_id).await?.1)
+        if let Some(settings) = self.settings_cache.fresh(account_id) {
+            return Ok(settings);
+        }
+        let (stored, settings) = self.stored_and_effective_settings(account_id).await?;
+        let version = stored.as_ref().map_or(0, |s| s.version);
+        self.settings_cache.keep(account_id, version, &settings);
+        Ok(settings)
     }
 
-    /// What is stored (version, sparse document) and the effective settings it gives.
+    /// What is stored (version, sparse document) and the effective settings it gives, read
+    /// now (the settings API and a change's effects must not act on a cached version).
     pub async fn stored_and_effective_settings(
         &self,
         account_id: &str,
@@ -109,6 +119,13 @@ impl Backend {
                 created_at: now,
             })
             .await
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::settings_cache::AccountSettings for Backend {
+    async fn account_settings(&self, account_id: &str) -> Result<Settings, StoreError> {
+        self.settings(account_id).await
     }
 }
 

@@ -6,6 +6,7 @@
 
 use crate::error::StoreError;
 use crate::ports::Store;
+use crate::settings_cache::AccountSettings;
 use domain::model::{AuthorRole, Control, Conversation};
 use domain::realtime::{Stored, StoredChange};
 
@@ -13,6 +14,7 @@ use domain::realtime::{Stored, StoredChange};
 /// `conversation` is that message's conversation as stored now (the fan-out's read).
 pub async fn answer(
     store: &dyn Store,
+    settings: &(impl AccountSettings + ?Sized),
     change: &StoredChange,
     conversation: Option<&Conversation>,
     now: i64,
@@ -31,7 +33,7 @@ pub async fn answer(
         return Ok(());
     }
     let account_id = &message.account_id;
-    let settings = crate::ports::effective_settings(store, account_id).await?;
+    let settings = settings.account_settings(account_id).await?;
     let Some(reply) = domain::bot::greeting_reply(conversation, message, &settings, now) else {
         return Ok(());
     };

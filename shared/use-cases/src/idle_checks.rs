@@ -5,8 +5,9 @@
 
 use crate::backend::Backend;
 use crate::error::StoreError;
-use crate::ports::{effective_settings, settings_from_document, MessageStore, Queue, Store};
+use crate::ports::{MessageStore, Queue};
 use crate::sessions::commit_with_retry;
+use crate::settings_cache::AccountSettings;
 use domain::idle_sessions::{check_delay_seconds, end_idle_session, judge, IdleCheck, IdleVerdict};
 use domain::model::AuthorRole;
 use domain::realtime::{Stored, StoredChange};
@@ -23,7 +24,7 @@ fn encode(check: &IdleCheck) -> Result<String, StoreError> {
 /// The fan-out's step: an end user's new message schedules its idle check when the account has
 /// an idle timeout. Answers the delay it was queued with.
 pub async fn schedule_after(
-    store: &dyn Store,
+    settings: &(impl AccountSettings + ?Sized),
     routing_queue: &dyn Queue,
     change: &StoredChange,
     now: i64,
@@ -34,7 +35,7 @@ pub async fn schedule_after(
     let Some(check) = IdleCheck::after(message) else {
         return Ok(None);
     };
-    let settings = settings_from_document(store, &message.account_id).await?;
+    let settings = settings.account_settings(&message.account_id).await?;
     let Some(minutes) = settings.messaging.idle_timeout_minutes else {
         return Ok(None);
     };
@@ -81,7 +82,7 @@ pub async fn check(
     let store = backend.store.as_ref();
     let (conversation, settings) = futures::try_join!(
         store.get_conversation(&check.account_id, &check.conversation_id),
-        effective_settings(store, &check.account_id)
+        backend.settings(&check.account_id)
     )?;
     let mut verdict = judge(check, conversation.as_ref(), &settings, false, now);
     if !matches!(verdict, IdleVerdict::Drop(_)) && wrote_again(store, check).await? {

@@ -25,6 +25,7 @@ pub mod realtime;
 pub mod router;
 pub mod satisfaction;
 pub mod sessions;
+pub mod settings_cache;
 pub mod settings_change;
 pub mod settings_effects;
 pub mod settings_read;

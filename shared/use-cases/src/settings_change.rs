@@ -100,6 +100,9 @@ pub async fn change_settings(
         Err(other) => return Err(other.into()),
     }
     tracing::info!(%account_id, version, %actor, "settings changed");
+    backend
+        .settings_cache
+        .keep(account_id, version, &outcome.after);
     // The outbox holds the jobs already; a failed send is re-driven later, never lost.
     for job in &jobs {
         if let Err(error) = send_effect(backend, job).await {

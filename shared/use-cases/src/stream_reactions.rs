@@ -170,17 +170,17 @@ async fn run(
         Reaction::Frames => return frames(backend, change, conversation, now).await,
         Reaction::Workspace => done(crate::agent_workspace::follow_up(store, change).await),
         Reaction::BuiltInBot => {
-            done(crate::built_in_bot::answer(store, change, conversation, now).await)
+            done(crate::built_in_bot::answer(store, backend, change, conversation, now).await)
         }
         Reaction::Satisfaction => {
             done(crate::satisfaction::send_after_end(store, change, now).await)
         }
         Reaction::AwayMessage => {
-            done(crate::away_message::post_if_closed(store, change, now).await)
+            done(crate::away_message::post_if_closed(store, backend, change, now).await)
         }
         Reaction::IdleCheck => {
             let queue = backend.routing_queue.as_ref();
-            done(crate::idle_checks::schedule_after(store, queue, change, now).await)
+            done(crate::idle_checks::schedule_after(backend, queue, change, now).await)
         }
         Reaction::Webhooks => {
             let queue = backend.webhook_queue.as_ref();

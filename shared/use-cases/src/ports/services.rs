@@ -203,8 +203,8 @@ pub async fn stored_and_effective_settings(
 }
 
 /// The settings the stored document gives over the spec's defaults, without the account's own
-/// defaults: one read instead of two, for settings that have no per-account default (the idle
-/// timeout, retention).
+/// defaults, read now: one read instead of two, for settings that have no per-account default
+/// (retention, which a conversation at rest is stamped with and must not lag a change).
 pub async fn settings_from_document(
     store: &dyn Store,
     account_id: &str,
@@ -214,14 +214,6 @@ pub async fn settings_from_document(
         stored.as_ref().map(|s| &s.document),
         None,
     ))
-}
-
-/// An account's effective settings ([`stored_and_effective_settings`]).
-pub async fn effective_settings(
-    store: &dyn Store,
-    account_id: &str,
-) -> Result<domain::settings::Settings, StoreError> {
-    Ok(stored_and_effective_settings(store, account_id).await?.1)
 }
 
 /// The conversation as stored now; it cannot vanish (conversations are never deleted).
