@@ -13,6 +13,7 @@
 //!    the cost of an active widget-hour with push against polling.
 
 mod cold_start;
+mod fan_out_scale;
 mod inbox;
 mod ingest;
 mod realtime;

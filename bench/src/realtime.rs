@@ -297,6 +297,8 @@ pub async fn section() -> Result<(), String> {
         );
     }
 
+    crate::fan_out_scale::table().await?;
+
     println!("\n### Cost of an active widget-hour (requests recorded on the wire; API Gateway WebSocket $1/M messages, $0.25/M connection-minutes)\n");
     widget_hour_cost().await
 }

@@ -294,21 +294,29 @@ async fn deliver_to(
     now: i64,
 ) -> Result<(usize, usize), StoreError> {
     let audience = &delivery.audience;
-    let mut frames: BTreeMap<bool, String> = BTreeMap::new();
-    let mut sends = Vec::new();
-    for connection in targets.values() {
-        if !may_receive(&connection.listener, audience, &delivery.event) {
-            continue;
+    let readers: Vec<&Connection> = targets
+        .values()
+        .filter(|c| may_receive(&c.listener, audience, &delivery.event))
+        .collect();
+    // Two renderings at most: what end users see and what staff see, each shared by every
+    // connection that gets it (no copy per connection: 10,000 readers stay linear).
+    let rendered = |staff: bool| {
+        if readers.iter().any(|c| c.listener.role.is_staff() == staff) {
+            let role = if staff { Role::Agent } else { Role::EndUser };
+            server_frame(&delivery.event, role, now)
+        } else {
+            String::new()
         }
-        // Two renderings at most: what end users see and what staff see.
-        let staff = connection.listener.role.is_staff();
-        let role = if staff { Role::Agent } else { Role::EndUser };
-        let frame = frames
-            .entry(staff)
-            .or_insert_with(|| server_frame(&delivery.event, role, now))
-            .clone();
-        sends.push(async move { (connection, push.push(&connection.id, &frame).await) });
-    }
+    };
+    let (for_staff, for_end_users) = (rendered(true), rendered(false));
+    let sends = readers.into_iter().map(|connection| {
+        let frame = if connection.listener.role.is_staff() {
+            for_staff.as_str()
+        } else {
+            for_end_users.as_str()
+        };
+        async move { (connection, push.push(&connection.id, frame).await) }
+    });
     let (mut pushed, mut gone) = (0, 0);
     let mut failure = None;
     for (connection, outcome) in join_all(sends).await {
