@@ -156,12 +156,14 @@
 
   const host = el("div", { id: "relay-widget" });
   const root = host.attachShadow({ mode: "open" });
-  root.append(
-    el(
-      "style",
-      {},
+  // A constructed stylesheet, not a <style> element: the widget runs on sites whose policy
+  // forbids inline styles (`style-src 'self'`). Elements are hidden with `hidden`, never with
+  // inline style.
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(
       `
       :host { all: initial; }
+      [hidden] { display: none !important; }
       * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
       .launcher { position: fixed; right: 24px; bottom: 24px; width: 60px; height: 60px;
         border-radius: 50%; border: 0; background: #2457d6; color: #fff; font-size: 26px;
@@ -224,8 +226,8 @@
       .actions button { font-size: 12px; border: 1px solid #cfd6e4; background: #fff; border-radius: 14px;
         padding: 4px 10px; cursor: pointer; color: #1d2433; }
       `
-    )
   );
+  root.adoptedStyleSheets = [sheet];
 
   /** An icon drawn from one SVG path (no emoji: not every machine has a font for them). */
   function icon(path) {
@@ -261,7 +263,7 @@
   const progress = el("div", { class: "progress" }, el("div"));
   const input = el("textarea", { placeholder: "Write a message…", "aria-label": "Message", "data-testid": "composer" });
   const sendButton = el("button", { text: "Send", "data-testid": "send" });
-  const fileInput = el("input", { type: "file", style: "display:none", "data-testid": "file" });
+  const fileInput = el("input", { type: "file", hidden: "", "data-testid": "file" });
   const attachButton = el("button", { class: "attach", "aria-label": "Attach a file", title: "Attach a file", "data-testid": "attach" }, icon(ICONS.clip));
   const handoffButton = el("button", { text: "Talk to a person", "data-testid": "handoff" });
   const actions = el("div", { class: "actions" }, handoffButton);
@@ -297,9 +299,9 @@
   function renderList() {
     state.current = null;
     title.textContent = "Support";
-    backButton.style.display = "none";
-    footer.style.display = "none";
-    actions.style.display = "none";
+    backButton.hidden = true;
+    footer.hidden = true;
+    actions.hidden = true;
     typingLine.textContent = "";
     const list = el("div", { class: "list" });
     list.append(
@@ -406,9 +408,9 @@
     const c = state.current;
     if (!c) return;
     title.textContent = c.session === "active" ? "Support" : "Support (ended)";
-    backButton.style.display = "";
-    footer.style.display = "";
-    actions.style.display = c.control === "bot" && c.session === "active" ? "" : "none";
+    backButton.hidden = false;
+    footer.hidden = false;
+    actions.hidden = !(c.control === "bot" && c.session === "active");
     const before = body.scrollHeight - body.scrollTop;
     const wrap = el("div", { "data-testid": "messages" });
     if (state.prevBefore) wrap.append(el("div", { class: "more", text: "Scroll up for earlier messages" }));
@@ -781,7 +783,7 @@
     started = true;
     try {
       state.config = await api("GET", "/v1/widget/config?key=" + encodeURIComponent(widgetKey), undefined, null);
-      if (!state.config.attachments_enabled) attachButton.style.display = "none";
+      if (!state.config.attachments_enabled) attachButton.hidden = true;
       if (!state.config.messaging_enabled) {
         showStatus("Chat is not available right now.");
         return;

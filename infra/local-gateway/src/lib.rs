@@ -373,6 +373,9 @@ async fn serve_one(
     if request.uri().path() == realtime::REALTIME_PATH && realtime::is_upgrade(&request) {
         return Ok(realtime::upgrade(backend, sockets, request).await);
     }
+    if request.uri().path() == pages::CSP_REPORTS_PATH {
+        return Ok(pages::csp_reports(request).await);
+    }
     if request.method() == Method::GET && pages::is_page(request.uri().path()) {
         return Ok(pages::serve(&backend, request.uri()).await);
     }

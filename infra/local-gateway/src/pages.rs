@@ -41,14 +41,60 @@ const FILES: &[(&str, &str, &str)] = &[
 const DEMO_SHOP: &str = include_str!("../../../widget/demo-shop.html");
 pub const DEMO_PATH: &str = "/demo/";
 
-/// Pages may load only their own scripts; styles may be inline (the widget styles its shadow
-/// root). Nothing else runs, so text that slipped into the page as markup still could not
-/// execute. They talk to this gateway (HTTP and WebSocket) and to the bucket, which is this
-/// gateway in memory mode, the emulator on loopback, or S3 over https.
+/// Pages may load only their own scripts and stylesheets: no inline script, no inline style
+/// (the widget styles its shadow root with a constructed stylesheet and hides with `hidden`;
+/// the console links its stylesheet). Nothing else runs, so text that slipped into the page as
+/// markup still could not execute or restyle it. They talk to this gateway (HTTP and
+/// WebSocket) and to the bucket, which is this gateway in memory mode, the emulator on
+/// loopback, or S3 over https. Violations are reported to [`CSP_REPORTS_PATH`], which the
+/// browser tests read.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; \
+    style-src 'self'; img-src 'self' data: blob: https:; \
     connect-src 'self' ws: wss: http://127.0.0.1:* http://localhost:* https:; \
-    object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+    object-src 'none'; base-uri 'none'; frame-ancestors 'none'; report-uri /__csp-reports";
+
+/// Where browsers report what the policy refused (POST), and where they can be read (GET):
+/// a local gateway's aid for the browser tests, never deployed.
+pub const CSP_REPORTS_PATH: &str = "/__csp-reports";
+/// Reports kept at most, and the largest one read.
+const MAX_CSP_REPORTS: usize = 1_000;
+const MAX_CSP_REPORT_BYTES: usize = 16 * 1024;
+
+static CSP_REPORTS: std::sync::Mutex<Vec<serde_json::Value>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps a violation report (POST) or lists those kept (GET), as JSON.
+pub async fn csp_reports(
+    request: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    use http_body_util::{BodyExt, Limited};
+    let respond = |status: StatusCode, body: String| {
+        hyper::Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_default()
+    };
+    if request.method() == http::Method::GET {
+        let kept = CSP_REPORTS.lock().map(|r| r.clone()).unwrap_or_default();
+        return respond(StatusCode::OK, serde_json::Value::Array(kept).to_string());
+    }
+    let Ok(body) = Limited::new(request.into_body(), MAX_CSP_REPORT_BYTES)
+        .collect()
+        .await
+    else {
+        return respond(StatusCode::PAYLOAD_TOO_LARGE, "{}".into());
+    };
+    let Ok(report) = serde_json::from_slice::<serde_json::Value>(&body.to_bytes()) else {
+        return respond(StatusCode::BAD_REQUEST, "{}".into());
+    };
+    tracing::warn!(%report, "content security policy violation");
+    if let Ok(mut kept) = CSP_REPORTS.lock() {
+        if kept.len() < MAX_CSP_REPORTS {
+            kept.push(report);
+        }
+    }
+    respond(StatusCode::NO_CONTENT, String::new())
+}
 
 fn page(content_type: &str, body: String) -> hyper::Response<Full<Bytes>> {
     hyper::Response::builder()

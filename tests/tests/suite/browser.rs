@@ -507,3 +507,79 @@ async fn the_widget_fills_a_phone_screen_and_closes_from_its_header() {
         .await;
     assert_eq!(open, json!(false));
 }
+
+/// The policy violations Chromium reported for pages of `app`'s gateway.
+async fn csp_violations(app: &TestApp) -> Vec<Value> {
+    let all: Value = reqwest::get(format!("{}/__csp-reports", app.base_url))
+        .await
+        .expect("the gateway answers")
+        .json()
+        .await
+        .expect("a JSON list");
+    all.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| {
+            r["csp-report"]["document-uri"]
+                .as_str()
+                .is_some_and(|uri| uri.starts_with(&app.base_url))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_widget_and_the_console_work_under_a_strict_policy_and_a_violation_is_reported() {
+    let app = in_memory_app().await;
+    let visitor = visitor_starts_a_conversation(&app, "Hello under a strict policy").await;
+    // Styled by its constructed stylesheet (no inline style is allowed), and the file input
+    // hidden without a style attribute.
+    let looks = visitor
+        .run(
+            "const root = document.querySelector('#relay-widget').shadowRoot; \
+             return [getComputedStyle(root.querySelector('.launcher')).backgroundColor, \
+                     getComputedStyle(root.querySelector('[data-testid=file]')).display, \
+                     getComputedStyle(root.querySelector('.panel')).display];",
+            vec![],
+        )
+        .await;
+    assert_eq!(looks, json!(["rgb(36, 87, 214)", "none", "flex"]));
+    let console = Browser::start(1280, 800).await;
+    console.goto(&format!("{}/console/", app.base_url)).await;
+    console.find("body").await;
+    let policy = reqwest::get(format!("{}/demo/?account={}", app.base_url, app.account.id))
+        .await
+        .expect("the shop")
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(policy.contains("style-src 'self';"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    // Nothing either page did broke the policy.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(csp_violations(&app).await, Vec::<Value>::new());
+
+    // Control: an inline style is refused and reported.
+    visitor
+        .run(
+            "document.body.setAttribute('style', 'outline: 5px solid red'); return null;",
+            vec![],
+        )
+        .await;
+    let mut reported = Vec::new();
+    for _ in 0..50 {
+        reported = csp_violations(&app).await;
+        if !reported.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let directive = reported
+        .first()
+        .and_then(|r| r["csp-report"]["violated-directive"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(directive.starts_with("style-src"), "{reported:?}");
+}
