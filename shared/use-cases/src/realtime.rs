@@ -298,8 +298,8 @@ async fn deliver_to(
         .values()
         .filter(|c| may_receive(&c.listener, audience, &delivery.event))
         .collect();
-    // Two renderings at most: what end users see and what staff see, each shared by every
-    // connection that gets it (no copy per connection: 10,000 readers stay linear).
+    // Two renderings at most: what end users see and what staff see, each lent to every
+    // connection that gets it.
     let rendered = |staff: bool| {
         if readers.iter().any(|c| c.listener.role.is_staff() == staff) {
             let role = if staff { Role::Agent } else { Role::EndUser };

@@ -1,6 +1,7 @@
 //! An account's effective settings, read once per warm function instead of once per request
-//! (#41): routing, ending, posting and the fan-out's reactions ask [`AccountSettings`], which
-//! a [`crate::Backend`] answers from this cache.
+//! (#41): routing, ending and posting call `Backend::settings`, and the fan-out's reactions
+//! ask the narrower [`AccountSettings`] port, which a [`crate::Backend`] answers the same way;
+//! both answer from this cache.
 //!
 //! - An entry is trusted for [`SETTINGS_CACHE_TTL`]; after that the next caller reads the
 //!   settings and the account again (both, together: one round trip).
