@@ -4,7 +4,7 @@
  * page's origin unless ?api= names another. Text from the network is only ever set as
  * textContent: a message holding markup shows the markup, it never runs.
  */
-(function () {
+(function (Core) {
   "use strict";
 
   const params = new URLSearchParams(location.search);
@@ -20,40 +20,18 @@
     inbox: [], // the current inbox view's items, in the server's order
     inboxView: "mine",
     current: null,
-    messages: [],
-    lastSeq: 0,
-    socket: null,
-    socketUp: false,
-    reconnectDelay: 500,
+    log: new Core.MessageLog(null), // the open conversation's messages
+    connection: null, // the real-time socket (Core.connectSocket)
     settingsVersion: null,
     noteMode: false,
   };
 
   // ---------------------------------------------------------------------------------------
   // HTTP.
-  async function api(method, path, body, extraHeaders) {
-    const headers = Object.assign({ authorization: "Bearer " + state.token }, extraHeaders || {});
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const response = await fetch(apiBase + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let json = {};
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch (e) {
-      json = {};
-    }
-    if (!response.ok) {
-      const error = new Error((json.error && json.error.message) || "HTTP " + response.status);
-      error.status = response.status;
-      error.code = json.error && json.error.code;
-      throw error;
-    }
-    return json;
-  }
+  // HTTP and the socket come from the client core the widget uses too (widget/core.js).
+  const request = Core.createHttp({ base: apiBase, token: () => state.token });
+  /** `extra`: `{ headers }` (If-Match), `{ retry: true }` for idempotent POSTs. */
+  const api = (method, path, body, extra) => request(method, path, body, extra);
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -65,10 +43,6 @@
     }
     for (const child of children) if (child) node.append(child);
     return node;
-  }
-
-  function uuid() {
-    return crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2);
   }
 
   function flash(text) {
@@ -296,8 +270,7 @@
     try {
       const c = await api("GET", `/v1/conversations/${cid}`);
       state.current = c;
-      state.messages = [];
-      state.lastSeq = 0;
+      state.log = new Core.MessageLog(c.id);
       send({ action: "subscribe", conversation_id: c.id });
       await catchUp();
       renderConversation();
@@ -314,32 +287,13 @@
   });
 
   async function catchUp() {
-    const c = state.current;
-    if (!c) return;
-    for (;;) {
-      const page = await api("GET", `/v1/conversations/${c.id}/messages?after_seq=${state.lastSeq}&limit=100`);
-      for (const m of page.messages) addMessage(m);
-      if (page.messages.length < 100) break;
-    }
+    if (state.current) await Core.catchUp(api, state.log);
   }
 
-  function addMessage(m) {
-    if (!state.current || m.conversation_id !== state.current.id) return false;
-    if (state.messages.some((x) => x.seq === m.seq)) return false;
-    state.messages.push(m);
-    state.messages.sort((a, b) => a.seq - b.seq);
-    state.lastSeq = Math.max(state.lastSeq, m.seq);
-    return true;
-  }
-  // A redacted message replaces the one of its seq (its tombstone: no text, no files).
-  function replaceMessage(m) {
-    if (!state.current || m.conversation_id !== state.current.id) return false;
-    const i = state.messages.findIndex((x) => x.seq === m.seq);
-    if (i < 0) return addMessage(m);
-    state.messages[i] = m;
-    return true;
-  }
-
+  // At least once: the log drops repeats and other conversations' messages. A redacted
+  // message replaces the one of its seq.
+  const addMessage = (m) => state.log.add(m);
+  const replaceMessage = (m) => state.log.replace(m);
 
   function messageNode(m) {
     const kind =
@@ -378,7 +332,7 @@
       return;
     }
     const messages = el("div", { class: "messages", "data-testid": "messages" });
-    for (const m of state.messages) messages.append(messageNode(m));
+    for (const m of state.log.messages) messages.append(messageNode(m));
     const text = el("textarea", { "aria-label": "Reply", placeholder: state.noteMode ? "Internal note (the customer never sees it)" : "Reply to the customer", "data-testid": "reply" });
     const noteToggle = el("input", { type: "checkbox", id: "note-toggle", "data-testid": "note-toggle" });
     noteToggle.checked = state.noteMode;
@@ -421,8 +375,8 @@
       composer
     );
     messages.scrollTop = messages.scrollHeight;
-    if (state.lastSeq) {
-      api("POST", `/v1/conversations/${c.id}/events`, { type: "read", seq: state.lastSeq }).catch(() => {});
+    if (state.log.lastSeq) {
+      api("POST", `/v1/conversations/${c.id}/events`, { type: "read", seq: state.log.lastSeq }).catch(() => {});
     }
   }
 
@@ -444,10 +398,10 @@
     textarea.value = "";
     try {
       const result = await api("POST", `/v1/conversations/${c.id}/messages`, {
-        client_message_id: uuid(),
+        client_message_id: Core.uuid(),
         type: state.noteMode ? "internal_note" : "text",
         text,
-      });
+      }, { retry: true }); // R14: stored once per client_message_id
       if (addMessage(result.message)) renderConversation();
     } catch (e) {
       textarea.value = text;
@@ -482,11 +436,11 @@
       const done = await api("POST", `/v1/conversations/${c.id}/attachments/${admitted.attachment_id}/complete`, {});
       if (done.status !== "clean") throw new Error("the file was refused: " + (done.reason || "not allowed"));
       const result = await api("POST", `/v1/conversations/${c.id}/messages`, {
-        client_message_id: uuid(),
+        client_message_id: Core.uuid(),
         type: "attachment",
         text: file.name,
         attachment_ids: [admitted.attachment_id],
-      });
+      }, { retry: true });
       flash("");
       if (addMessage(result.message)) renderConversation();
     } catch (e) {
@@ -520,37 +474,23 @@
   // ---------------------------------------------------------------------------------------
   // Real time.
   function send(frame) {
-    if (state.socketUp) state.socket.send(JSON.stringify(frame));
+    if (state.connection) state.connection.send(frame);
   }
 
   function connect() {
-    const socket = new WebSocket(realtimeUrl + "?token=" + encodeURIComponent(state.token));
-    state.socket = socket;
-    socket.onopen = () => {
-      state.socketUp = true;
-      state.reconnectDelay = 500;
-      $("live").classList.add("up");
-      if (state.current) {
-        send({ action: "subscribe", conversation_id: state.current.id });
-        catchUp().then(renderConversation).catch(() => {});
-      }
-      refreshOffers();
-    };
-    socket.onmessage = (event) => {
-      let frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      onFrame(frame);
-    };
-    socket.onclose = () => {
-      state.socketUp = false;
-      $("live").classList.remove("up");
-      setTimeout(connect, state.reconnectDelay);
-      state.reconnectDelay = Math.min(state.reconnectDelay * 2, 15000);
-    };
+    state.connection = Core.connectSocket({
+      url: () => realtimeUrl + "?token=" + encodeURIComponent(state.token),
+      onFrame,
+      onUp() {
+        $("live").classList.add("up");
+        if (state.current) {
+          send({ action: "subscribe", conversation_id: state.current.id });
+          catchUp().then(renderConversation).catch(() => {});
+        }
+        refreshOffers();
+      },
+      onDown: () => $("live").classList.remove("up"),
+    });
   }
 
   function onFrame(frame) {
@@ -624,7 +564,7 @@
       return;
     }
     try {
-      const result = await api("PATCH", "/v1/settings", patch, { "if-match": String(state.settingsVersion) });
+      const result = await api("PATCH", "/v1/settings", patch, { headers: { "if-match": String(state.settingsVersion) } });
       $("settings-result").textContent = "Saved as version " + result.version + ".";
       await loadSettings();
     } catch (e) {
@@ -655,4 +595,4 @@
   if (fromHash) history.replaceState(null, "", location.pathname + location.search);
   if (saved) signIn(saved);
   else showSignIn();
-})();
+})(window.RelayCore);

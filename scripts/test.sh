@@ -8,4 +8,10 @@ export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 if [ "$AWS_ENDPOINT_URL" = "http://127.0.0.1:4566" ]; then
   bash localstack/start-emulator.sh
 fi
+# The browser client core's unit tests and the widget's size budget (node's own test runner).
+command -v node >/dev/null || {
+  echo "node (18 or later) is needed for widget/*.test.js: apt-get install nodejs" >&2
+  exit 1
+}
+node --test widget/
 cargo test --workspace --all-targets "$@"

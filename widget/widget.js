@@ -18,817 +18,737 @@
 
   const script = document.currentScript;
   if (!script) return;
-  const pageParams = new URLSearchParams(location.search);
-  const widgetKey = script.dataset.key || pageParams.get("key") || "";
-  const apiBase = (script.dataset.api || new URL(script.src, location.href).origin).replace(/\/$/, "");
-  const realtimeUrl =
-    script.dataset.realtime || apiBase.replace(/^http/, "ws") + "/v1/realtime";
-  const storageKey = "relay-widget:" + widgetKey;
-  const PAGE = 30; // messages loaded per step of scrolling back
-  const POLL_MS = 3000; // when the WebSocket is down
-
-  // ---------------------------------------------------------------------------------------
-  // State.
-  const state = {
-    config: null,
-    token: null,
-    userId: null,
-    conversations: [],
-    current: null, // conversation object
-    messages: [], // the loaded messages of the current conversation, by seq
-    prevBefore: null, // where scrolling back continues (null: the start is loaded)
-    loadingBack: false,
-    lastSeq: 0,
-    agentTyping: false,
-    socket: null,
-    socketUp: false,
-    reconnectDelay: 500,
-    pollTimer: null,
-    seenFrames: new Set(),
-  };
-
-  // ---------------------------------------------------------------------------------------
-  // HTTP.
-  class ApiError extends Error {
-    constructor(status, code, message, retryAfter) {
-      super(message);
-      this.status = status;
-      this.code = code;
-      this.retryAfter = retryAfter;
-    }
+  // The client core (HTTP, socket, message log) is shared with the console: core.js beside
+  // this file, loaded once.
+  if (window.RelayCore) main(window.RelayCore);
+  else {
+    const core = document.createElement("script");
+    core.src = new URL("core.js", script.src).href;
+    core.onload = () => main(window.RelayCore);
+    document.head.append(core);
   }
 
-  async function api(method, path, body, token) {
-    const headers = {};
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const bearer = token === undefined ? state.token : token;
-    if (bearer) headers.authorization = "Bearer " + bearer;
-    let response;
-    try {
-      response = await fetch(apiBase + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "omit",
-      });
-    } catch (e) {
-      throw new ApiError(0, "network", "Cannot reach support right now.");
-    }
-    const text = await response.text();
-    let json = {};
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch (e) {
-      json = {};
-    }
-    if (!response.ok) {
-      const error = json.error || {};
-      throw new ApiError(
-        response.status,
-        error.code || "http_" + response.status,
-        error.message || "Request failed",
-        Number(response.headers.get("retry-after")) || 0
-      );
-    }
-    return json;
-  }
+  function main(Core) {
+    const pageParams = new URLSearchParams(location.search);
+    const widgetKey = script.dataset.key || pageParams.get("key") || "";
+    const apiBase = (script.dataset.api || new URL(script.src, location.href).origin).replace(/\/$/, "");
+    const realtimeUrl =
+      script.dataset.realtime || apiBase.replace(/^http/, "ws") + "/v1/realtime";
+    const storageKey = "relay-widget:" + widgetKey;
+    const PAGE = 30; // messages loaded per step of scrolling back
+    const POLL_MS = 3000; // when the WebSocket is down
 
-  function uuid() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    const b = crypto.getRandomValues(new Uint8Array(16));
-    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  }
+    // ---------------------------------------------------------------------------------------
+    // State.
+    const state = {
+      config: null,
+      token: null,
+      userId: null,
+      conversations: [],
+      current: null, // conversation object
+      log: new Core.MessageLog(null), // the loaded messages of the current conversation
+      prevBefore: null, // where scrolling back continues (null: the start is loaded)
+      loadingBack: false,
+      agentTyping: false,
+      connection: null, // the real-time socket (Core.connectSocket)
+      pollTimer: null,
+    };
 
-  // ---------------------------------------------------------------------------------------
-  // The visitor: a token kept in localStorage until it expires; a new visitor otherwise.
-  function savedVisitor() {
-    try {
-      const saved = JSON.parse(localStorage.getItem(storageKey) || "null");
-      if (saved && saved.token && saved.expires_at * 1000 > Date.now() + 60000) return saved;
-    } catch (e) {
-      /* storage blocked or corrupt: start a new visitor */
-    }
-    return null;
-  }
+    // ---------------------------------------------------------------------------------------
+    // HTTP.
+    const { ApiError } = Core;
+    const request = Core.createHttp({
+      base: apiBase,
+      token: () => state.token,
+      networkMessage: "Cannot reach support right now.",
+    });
+    /** `extra`: `{ token: null }` for the calls made before sign-in, `{ retry: true }` for
+     * idempotent POSTs. */
+    const api = (method, path, body, extra) => request(method, path, body, extra);
+    const socketUp = () => Boolean(state.connection && state.connection.up);
 
-  async function signIn() {
-    let visitor = savedVisitor();
-    if (!visitor) {
-      visitor = await api("POST", "/v1/widget/visitors", { widget_key: widgetKey }, null);
-      visitor = { token: visitor.token, expires_at: visitor.expires_at, user_id: visitor.visitor_id };
+    // ---------------------------------------------------------------------------------------
+    // The visitor: a token kept in localStorage until it expires; a new visitor otherwise.
+    function savedVisitor() {
       try {
-        localStorage.setItem(storageKey, JSON.stringify(visitor));
+        const saved = JSON.parse(localStorage.getItem(storageKey) || "null");
+        if (saved && saved.token && saved.expires_at * 1000 > Date.now() + 60000) return saved;
       } catch (e) {
-        /* private mode: the visitor lasts as long as the page */
+        /* storage blocked or corrupt: start a new visitor */
       }
+      return null;
     }
-    state.token = visitor.token;
-    state.userId = visitor.user_id;
-  }
 
-  // ---------------------------------------------------------------------------------------
-  // DOM helpers: elements are built, never parsed from strings holding data.
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (name === "class") node.className = value;
-      else if (name === "text") node.textContent = value;
-      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-      else node.setAttribute(name, value);
-    }
-    for (const child of children) if (child) node.append(child);
-    return node;
-  }
-
-  /** A link only for https:, mailto: and tel:; anything else stays inert text. */
-  function safeLink(url, label) {
-    let parsed = null;
-    try {
-      parsed = new URL(url);
-    } catch (e) {
-      parsed = null;
-    }
-    if (parsed && ["https:", "mailto:", "tel:"].includes(parsed.protocol)) {
-      return el("a", { href: parsed.href, target: "_blank", rel: "noopener noreferrer", text: label });
-    }
-    return el("span", { class: "inert", text: label + " (" + url + ")" });
-  }
-
-  const host = el("div", { id: "relay-widget" });
-  const root = host.attachShadow({ mode: "open" });
-  // A constructed stylesheet, not a <style> element: the widget runs on sites whose policy
-  // forbids inline styles (`style-src 'self'`). Elements are hidden with `hidden`, never with
-  // inline style.
-  const sheet = new CSSStyleSheet();
-  sheet.replaceSync(
-      `
-      :host { all: initial; }
-      [hidden] { display: none !important; }
-      * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
-      .launcher { position: fixed; right: 24px; bottom: 24px; width: 60px; height: 60px;
-        border-radius: 50%; border: 0; background: #2457d6; color: #fff; font-size: 26px;
-        cursor: pointer; box-shadow: 0 6px 20px rgba(0,0,0,.25); z-index: 2147483000; }
-      .panel { position: fixed; right: 24px; bottom: 96px; width: 370px; height: 560px;
-        max-height: calc(100vh - 120px); background: #fff; border-radius: 14px; display: none;
-        flex-direction: column; overflow: hidden; box-shadow: 0 12px 40px rgba(0,0,0,.3);
-        z-index: 2147483000; color: #1d2433; font-size: 14px; }
-      .panel.open { display: flex; }
-      header { background: #2457d6; color: #fff; padding: 14px 16px; display: flex;
-        align-items: center; gap: 8px; }
-      header h2 { font-size: 16px; margin: 0; flex: 1; }
-      header button { background: rgba(255,255,255,.18); color: #fff; border: 0;
-        border-radius: 6px; padding: 5px 9px; cursor: pointer; font-size: 12px; }
-      .status { font-size: 12px; padding: 6px 16px; background: #fff7e0; color: #6b5200; display: none; }
-      .status.show { display: block; }
-      .body { flex: 1; overflow-y: auto; padding: 12px 14px; background: #f5f7fb; }
-      .list button.item { display: block; width: 100%; text-align: left; border: 1px solid #dde3ee;
-        background: #fff; border-radius: 8px; padding: 10px; margin-bottom: 8px; cursor: pointer; }
-      .list .new { width: 100%; padding: 10px; border: 0; border-radius: 8px; background: #2457d6;
-        color: #fff; cursor: pointer; margin-bottom: 12px; font-size: 14px; }
-      .greeting { background: #fff; border-radius: 10px; padding: 10px 12px; margin-bottom: 12px; }
-      .msg { max-width: 82%; margin: 6px 0; padding: 8px 11px; border-radius: 12px;
-        white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.35; }
-      .msg.mine { margin-left: auto; background: #2457d6; color: #fff; border-bottom-right-radius: 3px; }
-      .msg.theirs { background: #fff; border: 1px solid #dde3ee; border-bottom-left-radius: 3px; }
-      .msg.system { margin: 8px auto; background: none; color: #5b6478; font-size: 12px; text-align: center; }
-      .msg .who { display: block; font-size: 11px; opacity: .7; margin-bottom: 2px; }
-      .msg .redacted { font-style: italic; opacity: .7; }
-      .msg a { color: inherit; }
-      .file { margin-top: 4px; font-size: 13px; }
-      .file a { font-weight: 600; }
-      .launcher svg { width: 28px; height: 28px; vertical-align: middle; }
-      .inert { font-family: ui-monospace, monospace; font-size: 12px; }
-      .cards { display: flex; gap: 8px; overflow-x: auto; padding: 4px 0; }
-      .card { min-width: 180px; background: #fff; border: 1px solid #dde3ee; border-radius: 10px; padding: 10px; }
-      .card h4 { margin: 0 0 4px; font-size: 14px; }
-      .card p { margin: 0 0 6px; font-size: 12px; color: #4a5366; }
-      .chip { display: inline-block; margin: 4px 4px 0 0; padding: 5px 10px; border-radius: 14px;
-        border: 1px solid #2457d6; color: #2457d6; background: #fff; cursor: pointer; font-size: 12px; text-decoration: none; }
-      .read { text-align: right; font-size: 11px; color: #5b6478; }
-      .typing { font-size: 12px; color: #5b6478; padding: 2px 16px; min-height: 18px; }
-      .more { text-align: center; font-size: 12px; color: #5b6478; padding: 4px; }
-      footer { border-top: 1px solid #dde3ee; padding: 8px; display: flex; gap: 6px; align-items: center; background: #fff; }
-      footer textarea { flex: 1; resize: none; border: 1px solid #cfd6e4; border-radius: 8px;
-        padding: 8px; height: 40px; font-size: 14px; }
-      footer button { border: 0; border-radius: 8px; padding: 9px 12px; background: #2457d6; color: #fff; cursor: pointer; }
-      footer button.attach { background: #e7ecf7; color: #2457d6; }
-      .progress { height: 4px; background: #e7ecf7; display: none; }
-      .progress.show { display: block; }
-      .progress div { height: 4px; width: 0; background: #2457d6; transition: width .1s; }
-      .actions { display: flex; gap: 6px; padding: 6px 8px 0; background: #fff; }
-      header .close { display: none; }
-      @media (max-width: 480px) {
-        .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; max-height: none; border-radius: 0; }
-        .launcher { right: 16px; bottom: 16px; }
-        .panel.open ~ .launcher { display: none; }
-        header .close { display: inline-block; }
+    async function signIn() {
+      let visitor = savedVisitor();
+      if (!visitor) {
+        visitor = await api("POST", "/v1/widget/visitors", { widget_key: widgetKey }, { token: null });
+        visitor = { token: visitor.token, expires_at: visitor.expires_at, user_id: visitor.visitor_id };
+        try {
+          localStorage.setItem(storageKey, JSON.stringify(visitor));
+        } catch (e) {
+          /* private mode: the visitor lasts as long as the page */
+        }
       }
-      .actions button { font-size: 12px; border: 1px solid #cfd6e4; background: #fff; border-radius: 14px;
-        padding: 4px 10px; cursor: pointer; color: #1d2433; }
-      `
-  );
-  root.adoptedStyleSheets = [sheet];
+      state.token = visitor.token;
+      state.userId = visitor.user_id;
+    }
 
-  /** An icon drawn from one SVG path (no emoji: not every machine has a font for them). */
-  function icon(path) {
-    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "24");
-    svg.setAttribute("height", "24");
-    svg.setAttribute("aria-hidden", "true");
-    const shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
-    shape.setAttribute("d", path);
-    shape.setAttribute("fill", "none");
-    shape.setAttribute("stroke", "currentColor");
-    shape.setAttribute("stroke-width", "2");
-    shape.setAttribute("stroke-linecap", "round");
-    shape.setAttribute("stroke-linejoin", "round");
-    svg.append(shape);
-    return svg;
-  }
-  const ICONS = {
-    chat: "M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z",
-    close: "M6 6l12 12M18 6L6 18",
-    clip: "M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9",
-  };
+    // ---------------------------------------------------------------------------------------
+    // DOM helpers: elements are built, never parsed from strings holding data.
+    function el(tag, attrs, ...children) {
+      const node = document.createElement(tag);
+      for (const [name, value] of Object.entries(attrs || {})) {
+        if (name === "class") node.className = value;
+        else if (name === "text") node.textContent = value;
+        else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+        else node.setAttribute(name, value);
+      }
+      for (const child of children) if (child) node.append(child);
+      return node;
+    }
 
-  const launcher = el("button", { class: "launcher", "aria-label": "Chat with support" }, icon(ICONS.chat));
-  const title = el("h2", { text: "Support" });
-  const backButton = el("button", { text: "All chats", "data-testid": "back" });
-  // On a phone the panel covers the launcher; this closes it.
-  const closeButton = el("button", { class: "close", text: "Close", "aria-label": "Close the chat" });
-  const statusLine = el("div", { class: "status", role: "status" });
-  const body = el("div", { class: "body", "data-testid": "body" });
-  const typingLine = el("div", { class: "typing", "aria-live": "polite" });
-  const progress = el("div", { class: "progress" }, el("div"));
-  const input = el("textarea", { placeholder: "Write a message…", "aria-label": "Message", "data-testid": "composer" });
-  const sendButton = el("button", { text: "Send", "data-testid": "send" });
-  const fileInput = el("input", { type: "file", hidden: "", "data-testid": "file" });
-  const attachButton = el("button", { class: "attach", "aria-label": "Attach a file", title: "Attach a file", "data-testid": "attach" }, icon(ICONS.clip));
-  const handoffButton = el("button", { text: "Talk to a person", "data-testid": "handoff" });
-  const actions = el("div", { class: "actions" }, handoffButton);
-  const footer = el("footer", {}, attachButton, fileInput, input, sendButton);
-  const panel = el(
-    "div",
-    { class: "panel", role: "dialog", "aria-label": "Support chat" },
-    el("header", {}, title, backButton, closeButton),
-    statusLine,
-    body,
-    typingLine,
-    progress,
-    actions,
-    footer
-  );
-  root.append(panel, launcher);
+    /** A link only for https:, mailto: and tel:; anything else stays inert text. */
+    function safeLink(url, label) {
+      let parsed = null;
+      try {
+        parsed = new URL(url);
+      } catch (e) {
+        parsed = null;
+      }
+      if (parsed && ["https:", "mailto:", "tel:"].includes(parsed.protocol)) {
+        return el("a", { href: parsed.href, target: "_blank", rel: "noopener noreferrer", text: label });
+      }
+      return el("span", { class: "inert", text: label + " (" + url + ")" });
+    }
 
-  function showStatus(text) {
-    statusLine.textContent = text || "";
-    statusLine.classList.toggle("show", Boolean(text));
-  }
-
-  function explain(error) {
-    if (error.code === "origin_not_allowed") return "This site is not allowed to use this chat.";
-    if (error.code === "rate_limited") return "Too many new chats from here; try again in " + error.retryAfter + " s.";
-    if (error.code === "unknown_widget_key") return "This chat is not set up correctly (unknown widget key).";
-    if (error.code === "attachments_disabled") return "Files cannot be sent in this chat.";
-    return error.message || "Something went wrong.";
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // Rendering.
-  function renderList() {
-    state.current = null;
-    title.textContent = "Support";
-    backButton.hidden = true;
-    footer.hidden = true;
-    actions.hidden = true;
-    typingLine.textContent = "";
-    const list = el("div", { class: "list" });
-    list.append(
-      el("div", { class: "greeting", text: (state.config && state.config.greeting) || "Hi!" }),
-      el("button", { class: "new", text: "Start a new conversation", onclick: startConversation, "data-testid": "new-conversation" })
+    const host = el("div", { id: "relay-widget" });
+    const root = host.attachShadow({ mode: "open" });
+    // A constructed stylesheet, not a <style> element: the widget runs on sites whose policy
+    // forbids inline styles (`style-src 'self'`). Elements are hidden with `hidden`, never with
+    // inline style.
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(
+        `
+        :host { all: initial; }
+        [hidden] { display: none !important; }
+        * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
+        .launcher { position: fixed; right: 24px; bottom: 24px; width: 60px; height: 60px;
+          border-radius: 50%; border: 0; background: #2457d6; color: #fff; font-size: 26px;
+          cursor: pointer; box-shadow: 0 6px 20px rgba(0,0,0,.25); z-index: 2147483000; }
+        .panel { position: fixed; right: 24px; bottom: 96px; width: 370px; height: 560px;
+          max-height: calc(100vh - 120px); background: #fff; border-radius: 14px; display: none;
+          flex-direction: column; overflow: hidden; box-shadow: 0 12px 40px rgba(0,0,0,.3);
+          z-index: 2147483000; color: #1d2433; font-size: 14px; }
+        .panel.open { display: flex; }
+        header { background: #2457d6; color: #fff; padding: 14px 16px; display: flex;
+          align-items: center; gap: 8px; }
+        header h2 { font-size: 16px; margin: 0; flex: 1; }
+        header button { background: rgba(255,255,255,.18); color: #fff; border: 0;
+          border-radius: 6px; padding: 5px 9px; cursor: pointer; font-size: 12px; }
+        .status { font-size: 12px; padding: 6px 16px; background: #fff7e0; color: #6b5200; display: none; }
+        .status.show { display: block; }
+        .body { flex: 1; overflow-y: auto; padding: 12px 14px; background: #f5f7fb; }
+        .list button.item { display: block; width: 100%; text-align: left; border: 1px solid #dde3ee;
+          background: #fff; border-radius: 8px; padding: 10px; margin-bottom: 8px; cursor: pointer; }
+        .list .new { width: 100%; padding: 10px; border: 0; border-radius: 8px; background: #2457d6;
+          color: #fff; cursor: pointer; margin-bottom: 12px; font-size: 14px; }
+        .greeting { background: #fff; border-radius: 10px; padding: 10px 12px; margin-bottom: 12px; }
+        .msg { max-width: 82%; margin: 6px 0; padding: 8px 11px; border-radius: 12px;
+          white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.35; }
+        .msg.mine { margin-left: auto; background: #2457d6; color: #fff; border-bottom-right-radius: 3px; }
+        .msg.theirs { background: #fff; border: 1px solid #dde3ee; border-bottom-left-radius: 3px; }
+        .msg.system { margin: 8px auto; background: none; color: #5b6478; font-size: 12px; text-align: center; }
+        .msg .who { display: block; font-size: 11px; opacity: .7; margin-bottom: 2px; }
+        .msg .redacted { font-style: italic; opacity: .7; }
+        .msg a { color: inherit; }
+        .file { margin-top: 4px; font-size: 13px; }
+        .file a { font-weight: 600; }
+        .launcher svg { width: 28px; height: 28px; vertical-align: middle; }
+        .inert { font-family: ui-monospace, monospace; font-size: 12px; }
+        .cards { display: flex; gap: 8px; overflow-x: auto; padding: 4px 0; }
+        .card { min-width: 180px; background: #fff; border: 1px solid #dde3ee; border-radius: 10px; padding: 10px; }
+        .card h4 { margin: 0 0 4px; font-size: 14px; }
+        .card p { margin: 0 0 6px; font-size: 12px; color: #4a5366; }
+        .chip { display: inline-block; margin: 4px 4px 0 0; padding: 5px 10px; border-radius: 14px;
+          border: 1px solid #2457d6; color: #2457d6; background: #fff; cursor: pointer; font-size: 12px; text-decoration: none; }
+        .read { text-align: right; font-size: 11px; color: #5b6478; }
+        .typing { font-size: 12px; color: #5b6478; padding: 2px 16px; min-height: 18px; }
+        .more { text-align: center; font-size: 12px; color: #5b6478; padding: 4px; }
+        footer { border-top: 1px solid #dde3ee; padding: 8px; display: flex; gap: 6px; align-items: center; background: #fff; }
+        footer textarea { flex: 1; resize: none; border: 1px solid #cfd6e4; border-radius: 8px;
+          padding: 8px; height: 40px; font-size: 14px; }
+        footer button { border: 0; border-radius: 8px; padding: 9px 12px; background: #2457d6; color: #fff; cursor: pointer; }
+        footer button.attach { background: #e7ecf7; color: #2457d6; }
+        .progress { height: 4px; background: #e7ecf7; display: none; }
+        .progress.show { display: block; }
+        .progress div { height: 4px; width: 0; background: #2457d6; transition: width .1s; }
+        .actions { display: flex; gap: 6px; padding: 6px 8px 0; background: #fff; }
+        header .close { display: none; }
+        @media (max-width: 480px) {
+          .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; max-height: none; border-radius: 0; }
+          .launcher { right: 16px; bottom: 16px; }
+          .panel.open ~ .launcher { display: none; }
+          header .close { display: inline-block; }
+        }
+        .actions button { font-size: 12px; border: 1px solid #cfd6e4; background: #fff; border-radius: 14px;
+          padding: 4px 10px; cursor: pointer; color: #1d2433; }
+        `
     );
-    for (const c of state.conversations) {
-      const when = new Date(c.updated_at || c.created_at).toLocaleString();
-      const label = (c.session === "active" ? "Open" : "Ended") + " · " + when;
-      list.append(el("button", { class: "item", text: label, onclick: () => openConversation(c) }));
+    root.adoptedStyleSheets = [sheet];
+
+    /** An icon drawn from one SVG path (no emoji: not every machine has a font for them). */
+    function icon(path) {
+      const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+      svg.setAttribute("viewBox", "0 0 24 24");
+      svg.setAttribute("width", "24");
+      svg.setAttribute("height", "24");
+      svg.setAttribute("aria-hidden", "true");
+      const shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
+      shape.setAttribute("d", path);
+      shape.setAttribute("fill", "none");
+      shape.setAttribute("stroke", "currentColor");
+      shape.setAttribute("stroke-width", "2");
+      shape.setAttribute("stroke-linecap", "round");
+      shape.setAttribute("stroke-linejoin", "round");
+      svg.append(shape);
+      return svg;
     }
-    body.replaceChildren(list);
-  }
+    const ICONS = {
+      chat: "M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z",
+      close: "M6 6l12 12M18 6L6 18",
+      clip: "M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9",
+    };
 
-  function renderRich(rich, bubble) {
-    if (rich.text) bubble.append(el("div", { text: rich.text }));
-    if (rich.items && rich.items.length) {
-      const cards = el("div", { class: rich.layout === "carousel" ? "cards" : "" });
-      for (const item of rich.items) {
-        const card = el("div", { class: "card" }, el("h4", { text: item.title }));
-        if (item.description) card.append(el("p", { text: item.description }));
-        for (const b of item.buttons || []) card.append(renderButton(b));
-        cards.append(card);
-      }
-      bubble.append(cards);
+    const launcher = el("button", { class: "launcher", "aria-label": "Chat with support" }, icon(ICONS.chat));
+    const title = el("h2", { text: "Support" });
+    const backButton = el("button", { text: "All chats", "data-testid": "back" });
+    // On a phone the panel covers the launcher; this closes it.
+    const closeButton = el("button", { class: "close", text: "Close", "aria-label": "Close the chat" });
+    const statusLine = el("div", { class: "status", role: "status" });
+    const body = el("div", { class: "body", "data-testid": "body" });
+    const typingLine = el("div", { class: "typing", "aria-live": "polite" });
+    const progress = el("div", { class: "progress" }, el("div"));
+    const input = el("textarea", { placeholder: "Write a message…", "aria-label": "Message", "data-testid": "composer" });
+    const sendButton = el("button", { text: "Send", "data-testid": "send" });
+    const fileInput = el("input", { type: "file", hidden: "", "data-testid": "file" });
+    const attachButton = el("button", { class: "attach", "aria-label": "Attach a file", title: "Attach a file", "data-testid": "attach" }, icon(ICONS.clip));
+    const handoffButton = el("button", { text: "Talk to a person", "data-testid": "handoff" });
+    const actions = el("div", { class: "actions" }, handoffButton);
+    const footer = el("footer", {}, attachButton, fileInput, input, sendButton);
+    const panel = el(
+      "div",
+      { class: "panel", role: "dialog", "aria-label": "Support chat" },
+      el("header", {}, title, backButton, closeButton),
+      statusLine,
+      body,
+      typingLine,
+      progress,
+      actions,
+      footer
+    );
+    root.append(panel, launcher);
+
+    function showStatus(text) {
+      statusLine.textContent = text || "";
+      statusLine.classList.toggle("show", Boolean(text));
     }
-    for (const b of rich.buttons || []) bubble.append(renderButton(b));
-  }
 
-  function renderButton(button) {
-    if (button.url) {
-      const link = safeLink(button.url, button.label);
-      if (link.tagName === "A") link.className = "chip";
-      return link;
+    function explain(error) {
+      if (error.code === "origin_not_allowed") return "This site is not allowed to use this chat.";
+      if (error.code === "rate_limited") return "Too many new chats from here; try again in " + error.retryAfter + " s.";
+      if (error.code === "unknown_widget_key") return "This chat is not set up correctly (unknown widget key).";
+      if (error.code === "attachments_disabled") return "Files cannot be sent in this chat.";
+      return error.message || "Something went wrong.";
     }
-    const payload = button.payload || "";
-    // Relay's own payloads: the built-in bot's "talk to a person", and the survey's ratings.
-    if (payload === "relay:handoff") return el("button", { class: "chip", text: button.label, onclick: handoff });
-    const rating = /^relay:csat:([1-5])$/.exec(payload);
-    if (rating) return el("button", { class: "chip", text: button.label, onclick: () => rate(Number(rating[1])) });
-    // Any other reply button sends its label (a bot reads the payload from the text).
-    return el("button", { class: "chip", text: button.label, onclick: () => sendText(payload || button.label) });
-  }
 
-  /** The satisfaction survey's answer (one per session; a second is refused and said so). */
-  async function rate(score) {
-    const c = state.current;
-    if (!c) return;
-    try {
-      await api("POST", `/v1/conversations/${c.id}/csat`, { score });
-      showStatus("Thank you for your rating!");
-    } catch (e) {
-      showStatus(e.code === "already_rated" ? "You already rated this conversation." : explain(e));
-    }
-  }
-
-  function messageNode(m) {
-    const mine = m.author.role === "end_user";
-    const system = m.type === "system";
-    const bubble = el("div", { class: "msg " + (system ? "system" : mine ? "mine" : "theirs"), "data-seq": String(m.seq) });
-    if (!mine && !system) {
-      bubble.append(el("span", { class: "who", text: m.author.role === "bot" ? "Bot" : "Support" }));
-    }
-    // Rich content as sent (a bot's cards, or a system message such as the satisfaction survey).
-    if (m.redacted) bubble.append(el("span", { class: "redacted", text: "This message was removed." }));
-    else if (m.rich) renderRich(m.rich, bubble);
-    else if (m.type === "attachment") {
-      // The widget sends the file name as the text; the link says it already.
-      const names = m.attachment_ids || [];
-      if (m.text && names.length !== 1) bubble.append(el("div", { text: m.text }));
-      for (const aid of m.attachment_ids || []) bubble.append(attachmentLink(aid));
-    } else bubble.append(el("span", { text: m.text || "" }));
-    return bubble;
-  }
-
-  function attachmentLink(aid) {
-    const holder = el("div", { class: "file", text: "Attachment…" });
-    const cid = state.current && state.current.id;
-    api("GET", `/v1/conversations/${cid}/attachments/${aid}`)
-      .then((a) => {
-        if (a.download_url) holder.replaceChildren(safeLinkOrLocal(a.download_url, a.file_name));
-        else holder.textContent = a.file_name + " (" + a.status + ")";
-      })
-      .catch(() => (holder.textContent = "Attachment unavailable"));
-    return holder;
-  }
-
-  /** Download URLs come from our API, not from a message: S3 over https, or the local
-   * gateway or emulator over http. Still only those two schemes. */
-  function safeLinkOrLocal(url, label) {
-    let parsed = null;
-    try {
-      parsed = new URL(url);
-    } catch (e) {
-      parsed = null;
-    }
-    if (parsed && (parsed.protocol === "https:" || parsed.protocol === "http:")) {
-      return el("a", { href: parsed.href, target: "_blank", rel: "noopener noreferrer", text: label });
-    }
-    return el("span", { class: "inert", text: label });
-  }
-
-  function renderConversation(keepScroll) {
-    const c = state.current;
-    if (!c) return;
-    title.textContent = c.session === "active" ? "Support" : "Support (ended)";
-    backButton.hidden = false;
-    footer.hidden = false;
-    actions.hidden = !(c.control === "bot" && c.session === "active");
-    const before = body.scrollHeight - body.scrollTop;
-    const wrap = el("div", { "data-testid": "messages" });
-    if (state.prevBefore) wrap.append(el("div", { class: "more", text: "Scroll up for earlier messages" }));
-    const lastMine = [...state.messages].reverse().find((m) => m.author.role === "end_user");
-    const agentsRead = (c.participants && c.participants.agents.read_seq) || 0;
-    for (const m of state.messages) {
-      wrap.append(messageNode(m));
-      // "Read" under the visitor's last message once support has read it.
-      if (m === lastMine && agentsRead >= m.seq) wrap.append(el("div", { class: "read", text: "Read", "data-testid": "read" }));
-    }
-    body.replaceChildren(wrap);
-    body.scrollTop = keepScroll ? body.scrollHeight - before : body.scrollHeight;
-    typingLine.textContent = state.agentTyping ? "Support is typing…" : "";
-  }
-
-  // Infinite scroll back: reaching the top loads the page before the oldest one shown.
-  body.addEventListener("scroll", async () => {
-    const c = state.current;
-    if (!c || body.scrollTop > 20 || !state.prevBefore || state.loadingBack) return;
-    state.loadingBack = true;
-    try {
-      const page = await api("GET", `/v1/conversations/${c.id}/messages?before_seq=${state.prevBefore}&limit=${PAGE}`);
-      if (state.current !== c) return;
-      for (const m of page.messages || []) addMessage(m);
-      state.prevBefore = page.prev_before_seq || null;
-      renderConversation(true);
-    } catch (e) {
-      /* scrolling up again retries */
-    } finally {
-      state.loadingBack = false;
-    }
-  });
-
-  /** The newest page of a conversation; older pages load as the visitor scrolls up. */
-  async function loadLatest() {
-    const c = state.current;
-    const page = await api("GET", `/v1/conversations/${c.id}/messages?before_seq=latest&limit=${PAGE}`);
-    for (const m of page.messages || []) addMessage(m);
-    state.prevBefore = page.prev_before_seq || null;
-    state.lastSeq = Math.max(state.lastSeq, page.next_after_seq || 0);
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // Conversations and messages.
-  async function loadConversations() {
-    const result = await api("GET", "/v1/conversations");
-    state.conversations = result.conversations || [];
-  }
-
-  /** Everything after `lastSeq` (the catch-up after a reconnect is the same call). */
-  async function catchUp() {
-    const c = state.current;
-    if (!c) return;
-    for (;;) {
-      const page = await api("GET", `/v1/conversations/${c.id}/messages?after_seq=${state.lastSeq}&limit=100`);
-      for (const m of page.messages || []) addMessage(m);
-      if (!page.messages || page.messages.length < 100) break;
-    }
-  }
-
-  function addMessage(m) {
-    if (!state.current || m.conversation_id !== state.current.id) return false;
-    if (state.messages.some((x) => x.seq === m.seq)) return false; // at least once: drop repeats
-    state.messages.push(m);
-    state.messages.sort((a, b) => a.seq - b.seq);
-    state.lastSeq = Math.max(state.lastSeq, m.seq);
-    return true;
-  }
-  // A redacted message replaces the one of its seq (its tombstone: no text, no files).
-  function replaceMessage(m) {
-    if (!state.current || m.conversation_id !== state.current.id) return false;
-    const i = state.messages.findIndex((x) => x.seq === m.seq);
-    if (i < 0) return addMessage(m);
-    state.messages[i] = m;
-    return true;
-  }
-
-
-  async function openConversation(c) {
-    state.current = c;
-    state.messages = [];
-    state.lastSeq = 0;
-    state.prevBefore = null;
-    state.agentTyping = false;
-    renderConversation();
-    subscribe(c.id);
-    try {
-      state.current = await api("GET", `/v1/conversations/${c.id}`);
-      await loadLatest();
-      await catchUp();
-      renderConversation();
-      markRead();
-    } catch (e) {
-      showStatus(explain(e));
-    }
-  }
-
-  async function startConversation() {
-    try {
-      const c = await api("POST", "/v1/conversations", {});
-      state.conversations.unshift(c);
-      await openConversation(c);
-      input.focus();
-    } catch (e) {
-      showStatus(explain(e));
-    }
-  }
-
-  async function postMessage(payload) {
-    const c = state.current;
-    if (!c) return;
-    const message = await api("POST", `/v1/conversations/${c.id}/messages`, {
-      client_message_id: uuid(),
-      ...payload,
-    });
-    const m = message.message || message;
-    // A new session may have started (R22): read the conversation again.
-    if (m.session_no && state.current && m.session_no !== state.current.session_no) {
-      state.current = await api("GET", `/v1/conversations/${c.id}`);
-    }
-    if (addMessage(m)) renderConversation();
-    if (!state.socketUp) await catchUp().then(() => renderConversation());
-  }
-
-  async function sendText(text) {
-    text = (text || "").trim();
-    if (!text) return;
-    try {
-      await postMessage({ type: "text", text });
-      showStatus("");
-    } catch (e) {
-      showStatus(explain(e));
-    }
-  }
-
-  function markRead() {
-    const c = state.current;
-    if (!c || !state.lastSeq || document.visibilityState === "hidden" || !panel.classList.contains("open")) return;
-    api("POST", `/v1/conversations/${c.id}/events`, { type: "read", seq: state.lastSeq }).catch(() => {});
-  }
-
-  /** admit → upload (with progress) → complete → an attachment message. */
-  async function sendFile(file) {
-    const c = state.current;
-    if (!c || !file) return;
-    const bar = progress.firstChild;
-    progress.classList.add("show");
-    bar.style.width = "0";
-    try {
-      const admitted = await api("POST", `/v1/conversations/${c.id}/attachments`, {
-        file_name: file.name,
-        content_type: file.type || "application/octet-stream",
-        size: file.size,
-      });
-      await upload(admitted.upload, file, (fraction) => (bar.style.width = Math.round(fraction * 100) + "%"));
-      const done = await api("POST", `/v1/conversations/${c.id}/attachments/${admitted.attachment_id}/complete`, {});
-      if (done.status !== "clean") throw new ApiError(422, "rejected", "The file was refused: " + (done.reason || "not allowed"));
-      await postMessage({ type: "attachment", text: file.name, attachment_ids: [admitted.attachment_id] });
-      showStatus("");
-    } catch (e) {
-      showStatus(explain(e));
-    } finally {
-      progress.classList.remove("show");
-      fileInput.value = "";
-    }
-  }
-
-  function upload(target, file, onProgress) {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open(target.method, target.url);
-      let payload = file;
-      if (target.method === "POST") {
-        payload = new FormData();
-        for (const [k, v] of Object.entries(target.fields || {})) payload.append(k, v);
-        payload.append("file", file);
-      } else {
-        for (const [k, v] of Object.entries(target.headers || {})) {
-          if (k.toLowerCase() !== "content-length") xhr.setRequestHeader(k, v);
-        }
-      }
-      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
-      xhr.onload = () =>
-        xhr.status < 300 ? (onProgress(1), resolve()) : reject(new ApiError(xhr.status, "upload_failed", "The upload failed."));
-      xhr.onerror = () => reject(new ApiError(0, "upload_failed", "The upload failed."));
-      xhr.send(payload);
-    });
-  }
-
-  async function handoff() {
-    const c = state.current;
-    if (!c) return;
-    try {
-      await api("POST", `/v1/conversations/${c.id}/handoff`, { reason: "visitor asked for a person" });
-      state.current = await api("GET", `/v1/conversations/${c.id}`);
-      showStatus(
-        state.config && !state.config.business_hours_open
-          ? "We are away right now; we will answer as soon as we are back."
-          : "We are finding someone for you."
+    // ---------------------------------------------------------------------------------------
+    // Rendering.
+    function renderList() {
+      state.current = null;
+      title.textContent = "Support";
+      backButton.hidden = true;
+      footer.hidden = true;
+      actions.hidden = true;
+      typingLine.textContent = "";
+      const list = el("div", { class: "list" });
+      list.append(
+        el("div", { class: "greeting", text: (state.config && state.config.greeting) || "Hi!" }),
+        el("button", { class: "new", text: "Start a new conversation", onclick: startConversation, "data-testid": "new-conversation" })
       );
-      await catchUp();
-      renderConversation();
-    } catch (e) {
-      showStatus(explain(e));
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------
-  // Real time: one WebSocket; polling while it is down; catch-up after every reconnect.
-  function connect() {
-    let socket;
-    try {
-      socket = new WebSocket(realtimeUrl + "?token=" + encodeURIComponent(state.token));
-    } catch (e) {
-      startPolling();
-      return;
-    }
-    state.socket = socket;
-    socket.onopen = () => {
-      state.socketUp = true;
-      state.reconnectDelay = 500;
-      stopPolling();
-      if (state.current) {
-        subscribe(state.current.id);
-        catchUp().then(() => renderConversation()).catch(() => {});
+      for (const c of state.conversations) {
+        const when = new Date(c.updated_at || c.created_at).toLocaleString();
+        const label = (c.session === "active" ? "Open" : "Ended") + " · " + when;
+        list.append(el("button", { class: "item", text: label, onclick: () => openConversation(c) }));
       }
-    };
-    socket.onmessage = (event) => {
-      let frame;
+      body.replaceChildren(list);
+    }
+
+    function renderRich(rich, bubble) {
+      if (rich.text) bubble.append(el("div", { text: rich.text }));
+      if (rich.items && rich.items.length) {
+        const cards = el("div", { class: rich.layout === "carousel" ? "cards" : "" });
+        for (const item of rich.items) {
+          const card = el("div", { class: "card" }, el("h4", { text: item.title }));
+          if (item.description) card.append(el("p", { text: item.description }));
+          for (const b of item.buttons || []) card.append(renderButton(b));
+          cards.append(card);
+        }
+        bubble.append(cards);
+      }
+      for (const b of rich.buttons || []) bubble.append(renderButton(b));
+    }
+
+    function renderButton(button) {
+      if (button.url) {
+        const link = safeLink(button.url, button.label);
+        if (link.tagName === "A") link.className = "chip";
+        return link;
+      }
+      const payload = button.payload || "";
+      // Relay's own payloads: the built-in bot's "talk to a person", and the survey's ratings.
+      if (payload === "relay:handoff") return el("button", { class: "chip", text: button.label, onclick: handoff });
+      const rating = /^relay:csat:([1-5])$/.exec(payload);
+      if (rating) return el("button", { class: "chip", text: button.label, onclick: () => rate(Number(rating[1])) });
+      // Any other reply button sends its label (a bot reads the payload from the text).
+      return el("button", { class: "chip", text: button.label, onclick: () => sendText(payload || button.label) });
+    }
+
+    /** The satisfaction survey's answer (one per session; a second is refused and said so). */
+    async function rate(score) {
+      const c = state.current;
+      if (!c) return;
       try {
-        frame = JSON.parse(event.data);
+        await api("POST", `/v1/conversations/${c.id}/csat`, { score });
+        showStatus("Thank you for your rating!");
       } catch (e) {
-        return;
+        showStatus(e.code === "already_rated" ? "You already rated this conversation." : explain(e));
       }
-      onFrame(frame);
-    };
-    socket.onclose = () => {
-      state.socketUp = false;
-      startPolling();
-      setTimeout(connect, state.reconnectDelay);
-      state.reconnectDelay = Math.min(state.reconnectDelay * 2, 15000);
-    };
-  }
-
-  function subscribe(cid) {
-    // End users receive their own conversations' events without asking; nothing to send.
-    return cid;
-  }
-
-  function onFrame(frame) {
-    if (frame.id && state.seenFrames.has(frame.id)) return;
-    if (frame.id) state.seenFrames.add(frame.id);
-    const data = frame.data || {};
-    const c = state.current;
-    switch (frame.type) {
-      case "message.redacted":
-        if (replaceMessage(data.message)) renderConversation();
-        break;
-      case "message.created":
-        // A message older than the page shown (its frame was still on its way when the
-        // conversation opened at its end) comes with the older pages, not out of place here.
-        if (state.prevBefore && state.messages.length && data.message.seq < state.messages[0].seq) break;
-        if (addMessage(data.message)) {
-          if (data.message.author.role !== "end_user") state.agentTyping = false;
-          renderConversation();
-          markRead();
-        }
-        break;
-      case "conversation.updated": {
-        const updated = data.conversation;
-        const i = state.conversations.findIndex((x) => x.id === updated.id);
-        if (i >= 0) state.conversations[i] = updated;
-        if (c && updated.id === c.id) {
-          state.current = updated;
-          // Someone took the conversation (or it ended): the search notice is done.
-          if (updated.assignee || updated.session !== "active") showStatus("");
-          renderConversation(true);
-        }
-        break;
-      }
-      case "typing":
-        if (c && data.conversation_id === c.id && data.author_id !== state.userId) {
-          state.agentTyping = data.state === "start";
-          typingLine.textContent = state.agentTyping ? "Support is typing…" : "";
-        }
-        break;
-      case "read":
-        if (c && data.conversation_id === c.id && data.author_id !== state.userId) {
-          c.participants = c.participants || { agents: { read_seq: 0 } };
-          c.participants.agents.read_seq = Math.max(c.participants.agents.read_seq || 0, data.seq);
-          renderConversation(true);
-        }
-        break;
-      default:
-        break;
     }
-  }
 
-  function startPolling() {
-    if (state.pollTimer) return;
-    state.pollTimer = setInterval(async () => {
-      if (!state.current) return;
+    function messageNode(m) {
+      const mine = m.author.role === "end_user";
+      const system = m.type === "system";
+      const bubble = el("div", { class: "msg " + (system ? "system" : mine ? "mine" : "theirs"), "data-seq": String(m.seq) });
+      if (!mine && !system) {
+        bubble.append(el("span", { class: "who", text: m.author.role === "bot" ? "Bot" : "Support" }));
+      }
+      // Rich content as sent (a bot's cards, or a system message such as the satisfaction survey).
+      if (m.redacted) bubble.append(el("span", { class: "redacted", text: "This message was removed." }));
+      else if (m.rich) renderRich(m.rich, bubble);
+      else if (m.type === "attachment") {
+        // The widget sends the file name as the text; the link says it already.
+        const names = m.attachment_ids || [];
+        if (m.text && names.length !== 1) bubble.append(el("div", { text: m.text }));
+        for (const aid of m.attachment_ids || []) bubble.append(attachmentLink(aid));
+      } else bubble.append(el("span", { text: m.text || "" }));
+      return bubble;
+    }
+
+    function attachmentLink(aid) {
+      const holder = el("div", { class: "file", text: "Attachment…" });
+      const cid = state.current && state.current.id;
+      api("GET", `/v1/conversations/${cid}/attachments/${aid}`)
+        .then((a) => {
+          if (a.download_url) holder.replaceChildren(safeLinkOrLocal(a.download_url, a.file_name));
+          else holder.textContent = a.file_name + " (" + a.status + ")";
+        })
+        .catch(() => (holder.textContent = "Attachment unavailable"));
+      return holder;
+    }
+
+    /** Download URLs come from our API, not from a message: S3 over https, or the local
+     * gateway or emulator over http. Still only those two schemes. */
+    function safeLinkOrLocal(url, label) {
+      let parsed = null;
       try {
-        const before = state.lastSeq;
-        state.current = await api("GET", `/v1/conversations/${state.current.id}`);
-        await catchUp();
-        if (state.lastSeq !== before) markRead();
+        parsed = new URL(url);
+      } catch (e) {
+        parsed = null;
+      }
+      if (parsed && (parsed.protocol === "https:" || parsed.protocol === "http:")) {
+        return el("a", { href: parsed.href, target: "_blank", rel: "noopener noreferrer", text: label });
+      }
+      return el("span", { class: "inert", text: label });
+    }
+
+    function renderConversation(keepScroll) {
+      const c = state.current;
+      if (!c) return;
+      title.textContent = c.session === "active" ? "Support" : "Support (ended)";
+      backButton.hidden = false;
+      footer.hidden = false;
+      actions.hidden = !(c.control === "bot" && c.session === "active");
+      const before = body.scrollHeight - body.scrollTop;
+      const wrap = el("div", { "data-testid": "messages" });
+      if (state.prevBefore) wrap.append(el("div", { class: "more", text: "Scroll up for earlier messages" }));
+      const lastMine = [...state.log.messages].reverse().find((m) => m.author.role === "end_user");
+      const agentsRead = (c.participants && c.participants.agents.read_seq) || 0;
+      for (const m of state.log.messages) {
+        wrap.append(messageNode(m));
+        // "Read" under the visitor's last message once support has read it.
+        if (m === lastMine && agentsRead >= m.seq) wrap.append(el("div", { class: "read", text: "Read", "data-testid": "read" }));
+      }
+      body.replaceChildren(wrap);
+      body.scrollTop = keepScroll ? body.scrollHeight - before : body.scrollHeight;
+      typingLine.textContent = state.agentTyping ? "Support is typing…" : "";
+    }
+
+    // Infinite scroll back: reaching the top loads the page before the oldest one shown.
+    body.addEventListener("scroll", async () => {
+      const c = state.current;
+      if (!c || body.scrollTop > 20 || !state.prevBefore || state.loadingBack) return;
+      state.loadingBack = true;
+      try {
+        const page = await api("GET", `/v1/conversations/${c.id}/messages?before_seq=${state.prevBefore}&limit=${PAGE}`);
+        if (state.current !== c) return;
+        for (const m of page.messages || []) addMessage(m);
+        state.prevBefore = page.prev_before_seq || null;
         renderConversation(true);
       } catch (e) {
-        /* offline: try again on the next tick */
+        /* scrolling up again retries */
+      } finally {
+        state.loadingBack = false;
       }
-    }, POLL_MS);
-  }
+    });
 
-  function stopPolling() {
-    clearInterval(state.pollTimer);
-    state.pollTimer = null;
-  }
-
-  // Typing: a start when typing begins, a stop after a pause or on send.
-  let typingSent = false;
-  let typingTimer = null;
-  function typing(stateName) {
-    const c = state.current;
-    if (!c || !state.socketUp) return;
-    state.socket.send(JSON.stringify({ action: "typing", conversation_id: c.id, state: stateName }));
-  }
-  input.addEventListener("input", () => {
-    if (!typingSent) {
-      typing("start");
-      typingSent = true;
+    /** The newest page of a conversation; older pages load as the visitor scrolls up. */
+    async function loadLatest() {
+      const c = state.current;
+      const page = await api("GET", `/v1/conversations/${c.id}/messages?before_seq=latest&limit=${PAGE}`);
+      for (const m of page.messages || []) addMessage(m);
+      state.prevBefore = page.prev_before_seq || null;
+      state.log.lastSeq = Math.max(state.log.lastSeq, page.next_after_seq || 0);
     }
-    clearTimeout(typingTimer);
-    typingTimer = setTimeout(() => {
-      typing("stop");
-      typingSent = false;
-    }, 2500);
-  });
 
-  // ---------------------------------------------------------------------------------------
-  // Wiring.
-  function submit() {
-    const text = input.value;
-    input.value = "";
-    if (typingSent) {
-      typing("stop");
-      typingSent = false;
+    // ---------------------------------------------------------------------------------------
+    // Conversations and messages.
+    async function loadConversations() {
+      const result = await api("GET", "/v1/conversations");
+      state.conversations = result.conversations || [];
     }
-    sendText(text);
-  }
-  sendButton.addEventListener("click", submit);
-  input.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && !e.shiftKey) {
-      e.preventDefault();
-      submit();
+
+    /** Everything after the log's last seq (the catch-up after a reconnect is the same call). */
+    async function catchUp() {
+      if (state.current) await Core.catchUp(api, state.log);
     }
-  });
-  attachButton.addEventListener("click", () => fileInput.click());
-  fileInput.addEventListener("change", () => sendFile(fileInput.files[0]));
-  handoffButton.addEventListener("click", handoff);
-  backButton.addEventListener("click", async () => {
-    await loadConversations().catch(() => {});
-    renderList();
-  });
-  document.addEventListener("visibilitychange", markRead);
 
-  let started = false;
-  async function start() {
-    if (started) return;
-    started = true;
-    try {
-      state.config = await api("GET", "/v1/widget/config?key=" + encodeURIComponent(widgetKey), undefined, null);
-      if (!state.config.attachments_enabled) attachButton.hidden = true;
-      if (!state.config.messaging_enabled) {
-        showStatus("Chat is not available right now.");
-        return;
-      }
-      await signIn();
-      await loadConversations();
-      renderList();
-      connect();
-    } catch (e) {
-      started = false;
-      showStatus(explain(e));
-    }
-  }
+    // At least once: the log drops repeats and other conversations' messages. A redacted
+    // message replaces the one of its seq.
+    const addMessage = (m) => state.log.add(m);
+    const replaceMessage = (m) => state.log.replace(m);
 
-  closeButton.addEventListener("click", () => launcher.click());
-  launcher.addEventListener("click", () => {
-    const open = !panel.classList.contains("open");
-    panel.classList.toggle("open", open);
-    launcher.replaceChildren(icon(open ? ICONS.close : ICONS.chat));
-    if (open) start().then(markRead);
-  });
-
-  // The page's API.
-  window.RelayWidget = {
-    open() {
-      if (!panel.classList.contains("open")) launcher.click();
-    },
-    /** The site's signed-in user: the visitor's conversations become theirs. */
-    async identify(userToken) {
-      await start();
-      const result = await api("POST", "/v1/widget/identify", { user_token: userToken });
-      state.token = userToken;
-      state.userId = result.user_id;
+    async function openConversation(c) {
+      state.current = c;
+      state.log = new Core.MessageLog(c.id);
+      state.prevBefore = null;
+      state.agentTyping = false;
+      renderConversation();
+      // End users receive their own conversations' events without subscribing.
       try {
-        localStorage.removeItem(storageKey);
+        state.current = await api("GET", `/v1/conversations/${c.id}`);
+        await loadLatest();
+        await catchUp();
+        renderConversation();
+        markRead();
       } catch (e) {
-        /* nothing stored */
+        showStatus(explain(e));
       }
-      if (state.socket) state.socket.close();
-      await loadConversations();
-      renderList();
-      return result;
-    },
-  };
+    }
 
-  document.body.append(host);
-  if (script.dataset.open === "true") window.RelayWidget.open();
+    async function startConversation() {
+      try {
+        const c = await api("POST", "/v1/conversations", {});
+        state.conversations.unshift(c);
+        await openConversation(c);
+        input.focus();
+      } catch (e) {
+        showStatus(explain(e));
+      }
+    }
+
+    async function postMessage(payload) {
+      const c = state.current;
+      if (!c) return;
+      const message = await api(
+        "POST",
+        `/v1/conversations/${c.id}/messages`,
+        { client_message_id: Core.uuid(), ...payload },
+        { retry: true } // R14: the same client_message_id is stored once
+      );
+      const m = message.message || message;
+      // A new session may have started (R22): read the conversation again.
+      if (m.session_no && state.current && m.session_no !== state.current.session_no) {
+        state.current = await api("GET", `/v1/conversations/${c.id}`);
+      }
+      if (addMessage(m)) renderConversation();
+      if (!socketUp()) await catchUp().then(() => renderConversation());
+    }
+
+    async function sendText(text) {
+      text = (text || "").trim();
+      if (!text) return;
+      try {
+        await postMessage({ type: "text", text });
+        showStatus("");
+      } catch (e) {
+        showStatus(explain(e));
+      }
+    }
+
+    function markRead() {
+      const c = state.current;
+      if (!c || !state.log.lastSeq || document.visibilityState === "hidden" || !panel.classList.contains("open")) return;
+      api("POST", `/v1/conversations/${c.id}/events`, { type: "read", seq: state.log.lastSeq }).catch(() => {});
+    }
+
+    /** admit → upload (with progress) → complete → an attachment message. */
+    async function sendFile(file) {
+      const c = state.current;
+      if (!c || !file) return;
+      const bar = progress.firstChild;
+      progress.classList.add("show");
+      bar.style.width = "0";
+      try {
+        const admitted = await api("POST", `/v1/conversations/${c.id}/attachments`, {
+          file_name: file.name,
+          content_type: file.type || "application/octet-stream",
+          size: file.size,
+        });
+        await upload(admitted.upload, file, (fraction) => (bar.style.width = Math.round(fraction * 100) + "%"));
+        const done = await api("POST", `/v1/conversations/${c.id}/attachments/${admitted.attachment_id}/complete`, {});
+        if (done.status !== "clean") throw new ApiError(422, "rejected", "The file was refused: " + (done.reason || "not allowed"));
+        await postMessage({ type: "attachment", text: file.name, attachment_ids: [admitted.attachment_id] });
+        showStatus("");
+      } catch (e) {
+        showStatus(explain(e));
+      } finally {
+        progress.classList.remove("show");
+        fileInput.value = "";
+      }
+    }
+
+    function upload(target, file, onProgress) {
+      return new Promise((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open(target.method, target.url);
+        let payload = file;
+        if (target.method === "POST") {
+          payload = new FormData();
+          for (const [k, v] of Object.entries(target.fields || {})) payload.append(k, v);
+          payload.append("file", file);
+        } else {
+          for (const [k, v] of Object.entries(target.headers || {})) {
+            if (k.toLowerCase() !== "content-length") xhr.setRequestHeader(k, v);
+          }
+        }
+        xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+        xhr.onload = () =>
+          xhr.status < 300 ? (onProgress(1), resolve()) : reject(new ApiError(xhr.status, "upload_failed", "The upload failed."));
+        xhr.onerror = () => reject(new ApiError(0, "upload_failed", "The upload failed."));
+        xhr.send(payload);
+      });
+    }
+
+    async function handoff() {
+      const c = state.current;
+      if (!c) return;
+      try {
+        await api("POST", `/v1/conversations/${c.id}/handoff`, { reason: "visitor asked for a person" });
+        state.current = await api("GET", `/v1/conversations/${c.id}`);
+        showStatus(
+          state.config && !state.config.business_hours_open
+            ? "We are away right now; we will answer as soon as we are back."
+            : "We are finding someone for you."
+        );
+        await catchUp();
+        renderConversation();
+      } catch (e) {
+        showStatus(explain(e));
+      }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Real time: one WebSocket; polling while it is down; catch-up after every reconnect.
+    function connect() {
+      state.connection = Core.connectSocket({
+        url: () => realtimeUrl + "?token=" + encodeURIComponent(state.token),
+        onFrame,
+        onUp() {
+          stopPolling();
+          if (state.current) catchUp().then(() => renderConversation()).catch(() => {});
+        },
+        onDown: startPolling,
+      });
+    }
+
+    function onFrame(frame) {
+      const data = frame.data || {};
+      const c = state.current;
+      switch (frame.type) {
+        case "message.redacted":
+          if (replaceMessage(data.message)) renderConversation();
+          break;
+        case "message.created":
+          // A message older than the page shown (its frame was still on its way when the
+          // conversation opened at its end) comes with the older pages, not out of place here.
+          if (state.prevBefore && state.log.messages.length && data.message.seq < state.log.oldestSeq) break;
+          if (addMessage(data.message)) {
+            if (data.message.author.role !== "end_user") state.agentTyping = false;
+            renderConversation();
+            markRead();
+          }
+          break;
+        case "conversation.updated": {
+          const updated = data.conversation;
+          const i = state.conversations.findIndex((x) => x.id === updated.id);
+          if (i >= 0) state.conversations[i] = updated;
+          if (c && updated.id === c.id) {
+            state.current = updated;
+            // Someone took the conversation (or it ended): the search notice is done.
+            if (updated.assignee || updated.session !== "active") showStatus("");
+            renderConversation(true);
+          }
+          break;
+        }
+        case "typing":
+          if (c && data.conversation_id === c.id && data.author_id !== state.userId) {
+            state.agentTyping = data.state === "start";
+            typingLine.textContent = state.agentTyping ? "Support is typing…" : "";
+          }
+          break;
+        case "read":
+          if (c && data.conversation_id === c.id && data.author_id !== state.userId) {
+            c.participants = c.participants || { agents: { read_seq: 0 } };
+            c.participants.agents.read_seq = Math.max(c.participants.agents.read_seq || 0, data.seq);
+            renderConversation(true);
+          }
+          break;
+        default:
+          break;
+      }
+    }
+
+    function startPolling() {
+      if (state.pollTimer) return;
+      state.pollTimer = setInterval(async () => {
+        if (!state.current) return;
+        try {
+          const before = state.log.lastSeq;
+          state.current = await api("GET", `/v1/conversations/${state.current.id}`);
+          await catchUp();
+          if (state.log.lastSeq !== before) markRead();
+          renderConversation(true);
+        } catch (e) {
+          /* offline: try again on the next tick */
+        }
+      }, POLL_MS);
+    }
+
+    function stopPolling() {
+      clearInterval(state.pollTimer);
+      state.pollTimer = null;
+    }
+
+    // Typing: a start when typing begins, a stop after a pause or on send.
+    let typingSent = false;
+    let typingTimer = null;
+    function typing(stateName) {
+      const c = state.current;
+      if (c && state.connection) state.connection.send({ action: "typing", conversation_id: c.id, state: stateName });
+    }
+    input.addEventListener("input", () => {
+      if (!typingSent) {
+        typing("start");
+        typingSent = true;
+      }
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(() => {
+        typing("stop");
+        typingSent = false;
+      }, 2500);
+    });
+
+    // ---------------------------------------------------------------------------------------
+    // Wiring.
+    function submit() {
+      const text = input.value;
+      input.value = "";
+      if (typingSent) {
+        typing("stop");
+        typingSent = false;
+      }
+      sendText(text);
+    }
+    sendButton.addEventListener("click", submit);
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        submit();
+      }
+    });
+    attachButton.addEventListener("click", () => fileInput.click());
+    fileInput.addEventListener("change", () => sendFile(fileInput.files[0]));
+    handoffButton.addEventListener("click", handoff);
+    backButton.addEventListener("click", async () => {
+      await loadConversations().catch(() => {});
+      renderList();
+    });
+    document.addEventListener("visibilitychange", markRead);
+
+    let started = false;
+    async function start() {
+      if (started) return;
+      started = true;
+      try {
+        state.config = await api("GET", "/v1/widget/config?key=" + encodeURIComponent(widgetKey), undefined, { token: null });
+        if (!state.config.attachments_enabled) attachButton.hidden = true;
+        if (!state.config.messaging_enabled) {
+          showStatus("Chat is not available right now.");
+          return;
+        }
+        await signIn();
+        await loadConversations();
+        renderList();
+        connect();
+      } catch (e) {
+        started = false;
+        showStatus(explain(e));
+      }
+    }
+
+    closeButton.addEventListener("click", () => launcher.click());
+    launcher.addEventListener("click", () => {
+      const open = !panel.classList.contains("open");
+      panel.classList.toggle("open", open);
+      launcher.replaceChildren(icon(open ? ICONS.close : ICONS.chat));
+      if (open) start().then(markRead);
+    });
+
+    // The page's API.
+    window.RelayWidget = {
+      open() {
+        if (!panel.classList.contains("open")) launcher.click();
+      },
+      /** The site's signed-in user: the visitor's conversations become theirs. */
+      async identify(userToken) {
+        await start();
+        const result = await api("POST", "/v1/widget/identify", { user_token: userToken });
+        state.token = userToken;
+        state.userId = result.user_id;
+        try {
+          localStorage.removeItem(storageKey);
+        } catch (e) {
+          /* nothing stored */
+        }
+        if (state.connection) state.connection.restart(); // again, under the user's token
+        await loadConversations();
+        renderList();
+        return result;
+      },
+    };
+
+    document.body.append(host);
+    if (script.dataset.open === "true") window.RelayWidget.open();
+  }
 })();

@@ -16,6 +16,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../widget/widget.js"),
     ),
     (
+        "/widget/core.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../widget/core.js"),
+    ),
+    (
         "/widget/",
         "text/html; charset=utf-8",
         include_str!("../../../widget/index.html"),
