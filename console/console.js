@@ -45,6 +45,14 @@
     return node;
   }
 
+  /** Says `text` to screen readers (the header's assertive live region). */
+  function announce(text) {
+    const region = $("announcer");
+    region.textContent = "";
+    // A fresh node after a tick, so the same words twice are read twice.
+    setTimeout(() => region.replaceChildren(el("p", { text })), 50);
+  }
+
   function flash(text) {
     $("conversation").querySelector(".typing")?.replaceChildren(text || "");
   }
@@ -101,7 +109,9 @@
   // Status and offers.
   function renderStatus() {
     for (const button of document.querySelectorAll("[data-status]")) {
-      button.classList.toggle("active", state.me && button.dataset.status === state.me.status);
+      const on = Boolean(state.me && button.dataset.status === state.me.status);
+      button.classList.toggle("active", on);
+      button.setAttribute("aria-pressed", String(on)); // the state, not only its colour
     }
     const capacity = state.me && state.me.capacity ? state.me.capacity.messaging : 0;
     const load = state.me && state.me.load ? state.me.load.messaging : 0;
@@ -218,7 +228,10 @@
   for (const button of document.querySelectorAll("[data-inbox]")) {
     button.addEventListener("click", () => {
       state.inboxView = button.dataset.inbox;
-      for (const b of document.querySelectorAll("[data-inbox]")) b.classList.toggle("active", b === button);
+      for (const b of document.querySelectorAll("[data-inbox]")) {
+        b.classList.toggle("active", b === button);
+        b.setAttribute("aria-pressed", String(b === button));
+      }
       loadInbox();
     });
   }
@@ -477,30 +490,38 @@
     if (state.connection) state.connection.send(frame);
   }
 
+  function live(up) {
+    $("live").classList.toggle("up", up);
+    $("live").setAttribute("aria-label", "Real-time connection: " + (up ? "up" : "down"));
+  }
+
   function connect() {
     state.connection = Core.connectSocket({
       url: () => realtimeUrl + "?token=" + encodeURIComponent(state.token),
       onFrame,
       onUp() {
-        $("live").classList.add("up");
+        live(true);
         if (state.current) {
           send({ action: "subscribe", conversation_id: state.current.id });
           catchUp().then(renderConversation).catch(() => {});
         }
         refreshOffers();
       },
-      onDown: () => $("live").classList.remove("up"),
+      onDown: () => live(false),
     });
   }
 
   function onFrame(frame) {
     const data = frame.data || {};
     switch (frame.type) {
-      case "offer.created":
+      case "offer.created": {
+        const seconds = Math.max(0, Math.round((Date.parse(data.expires_at) - Date.now()) / 1000));
+        announce(`New conversation offered: accept within ${seconds} seconds.`);
         state.offers.set(data.conversation_id, data);
         renderOffers();
         reloadInboxSoon();
         break;
+      }
       case "offer.withdrawn":
         state.offers.delete(data.conversation_id);
         renderOffers();
@@ -535,7 +556,10 @@
   // Settings (admins).
   for (const tab of document.querySelectorAll(".tab")) {
     tab.addEventListener("click", () => {
-      for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t === tab);
+      for (const t of document.querySelectorAll(".tab")) {
+        t.classList.toggle("active", t === tab);
+        t.setAttribute("aria-pressed", String(t === tab));
+      }
       $("workspace").hidden = tab.dataset.view !== "workspace";
       $("settings").hidden = tab.dataset.view !== "settings";
       if (tab.dataset.view === "settings") loadSettings();

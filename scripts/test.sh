@@ -14,4 +14,12 @@ command -v node >/dev/null || {
   exit 1
 }
 node --test widget/
+# axe-core, which the browser tests run on every page state (pinned by package-lock.json).
+if [ ! -f tests/browser-tools/node_modules/axe-core/axe.min.js ]; then
+  command -v npm >/dev/null || {
+    echo "npm is needed to install axe-core for the browser tests: apt-get install npm" >&2
+    exit 1
+  }
+  (cd tests/browser-tools && npm ci --no-audit --no-fund --loglevel=error)
+fi
 cargo test --workspace --all-targets "$@"

@@ -1,10 +1,6 @@
-/*
- * Relay's client core, shared by the widget (widget/widget.js) and the agent console
- * (console/console.js): HTTP with retries, the WebSocket with back-off and frame dedupe, the
- * catch-up after a reconnect and one conversation's message log. No DOM, no build step: the
- * browser loads it as a plain script (it defines `RelayCore`), node's test runner requires it
- * (widget/core.test.js).
- */
+// Relay's client core, shared by the widget and the console: HTTP with retries, the socket
+// with back-off and frame dedupe, catch-up, the message log (docs/decisions.md). Browsers get
+// `RelayCore`; node's tests require it (core.test.js).
 (function (root, factory) {
   "use strict";
   if (typeof module === "object" && module.exports) module.exports = factory();
@@ -12,7 +8,7 @@
 })(typeof self !== "undefined" ? self : this, function () {
   "use strict";
 
-  /** What a request failed with: the API's stable `code`, or "network" when nothing answered. */
+  // The API's stable `code`, or "network" when nothing answered.
   class ApiError extends Error {
     constructor(status, code, message, retryAfter) {
       super(message);
@@ -23,16 +19,11 @@
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  /** Worth another try: nothing answered, throttled, or a gateway in trouble. */
   const transient = (status) => status === 0 || status === 429 || status === 502 || status === 503 || status === 504;
   const SAFE = ["GET", "HEAD", "PUT", "DELETE"];
 
-  /**
-   * JSON over HTTP against `base`. `token()` gives the bearer (or null). A request is tried
-   * again (at most `retries` times, waiting 300 ms, 600 ms… or the server's Retry-After, up
-   * to 10 s) when it failed transiently and repeating it is harmless: safe and idempotent
-   * methods, and POSTs the caller marks `retry` (a message carries its client_message_id).
-   */
+  // Retried (300 ms, 600 ms or Retry-After ≤ 10 s) only when transient and harmless to repeat:
+  // safe methods and POSTs marked `retry` (R14's client_message_id). `extra.token` overrides.
   function createHttp(options) {
     const base = options.base.replace(/\/$/, "");
     const doFetch = options.fetch || ((...args) => fetch(...args));
@@ -87,17 +78,13 @@
     }
   }
 
-  /**
-   * One conversation's messages, oldest first, each seq once (delivery is at least once and
-   * the socket, the catch-up and a send's own response may all bring the same message).
-   */
+  // One conversation's messages, oldest first, each seq once (delivery is at least once).
   class MessageLog {
     constructor(conversationId) {
       this.conversationId = conversationId;
       this.messages = [];
       this.lastSeq = 0;
     }
-    /** Adds a message of this conversation not seen yet; true when the log changed. */
     add(m) {
       if (!m || m.conversation_id !== this.conversationId) return false;
       if (this.messages.some((x) => x.seq === m.seq)) return false;
@@ -106,7 +93,7 @@
       this.lastSeq = Math.max(this.lastSeq, m.seq);
       return true;
     }
-    /** A redacted message replaces the one of its seq (its tombstone: no text, no files). */
+    // A redaction replaces its seq in place.
     replace(m) {
       if (!m || m.conversation_id !== this.conversationId) return false;
       const i = this.messages.findIndex((x) => x.seq === m.seq);
@@ -119,10 +106,7 @@
     }
   }
 
-  /**
-   * Everything after the log's last seq, page by page (after a reconnect, or while polling).
-   * Returns how many messages were new.
-   */
+  // Everything after the log's last seq, page by page; returns how many were new.
   async function catchUp(request, log, pageSize) {
     pageSize = pageSize || 100;
     let added = 0;
@@ -135,13 +119,8 @@
     }
   }
 
-  /**
-   * The real-time connection: `url()` is read at every (re)connect, so a new token is used.
-   * A frame id seen before is dropped (the last 500 are kept). After a close it reconnects
-   * after 0.5 s, doubling to 15 s, and back to 0.5 s once connected; `onUp` is where a client
-   * catches up on what it missed, `onDown` (at every failed attempt) where it starts polling.
-   * `close()` stops for good.
-   */
+  // The socket: `url()` read at each (re)connect; repeated frame ids (last 500) dropped;
+  // reconnects after 0.5 s doubling to 15 s. onUp: catch up; onDown: poll. close(): for good.
   function connectSocket(options) {
     const WS = options.WebSocket || WebSocket;
     const later = options.setTimeout || setTimeout;
@@ -159,7 +138,7 @@
         socket.send(JSON.stringify(frame));
         return true;
       },
-      /** Drops this socket and opens another at once (e.g. the token changed). */
+      // Reconnects at once (the token changed).
       restart() {
         if (socket) socket.close();
       },
@@ -210,7 +189,7 @@
     return connection;
   }
 
-  /** A random (version 4) UUID; never from Math.random. */
+  // A version 4 UUID, never from Math.random.
   function uuid() {
     if (crypto.randomUUID) return crypto.randomUUID();
     const b = crypto.getRandomValues(new Uint8Array(16));

@@ -1,34 +1,44 @@
-/*
- * Relay's website widget: one script, no build step, no framework.
- *
- *   <script src="https://relay.example/widget/widget.js" data-key="wk.acme.…" defer></script>
- *
- * Optional attributes: data-api (the HTTP API's base URL; default: where this script came
- * from), data-realtime (the WebSocket URL; default: <api>/v1/realtime with ws: or wss:),
- * data-open="true" (start with the panel open). A site that knows its user calls
- * `RelayWidget.identify(userToken)` with a JWT its own backend signed; the visitor's
- * conversations then belong to that user.
- *
- * Everything the widget draws lives in a shadow root, so the site's CSS cannot break it and
- * its CSS cannot leak into the site. Text from the network is only ever set as textContent
- * (never parsed as HTML), and only https:, mailto: and tel: links become links.
- */
+// Relay's website widget: no build step, no framework; its tag, attributes and API are in the
+// README ("The widget's JavaScript API"). It draws in a shadow root; text from the network is
+// only ever textContent, and only https:, mailto: and tel: links become links.
 (function () {
   "use strict";
 
   const script = document.currentScript;
   if (!script) return;
-  // The client core (HTTP, socket, message log) is shared with the console: core.js beside
-  // this file, loaded once.
-  if (window.RelayCore) main(window.RelayCore);
-  else {
-    const core = document.createElement("script");
-    core.src = new URL("core.js", script.src).href;
-    core.onload = () => main(window.RelayCore);
-    document.head.append(core);
-  }
 
-  function main(Core) {
+  // The API exists at once: calls made before the widget is ready (or queued by a site's
+  // snippet in `RelayWidget.q`) run in order once it is.
+  const COMMANDS = ["open", "close", "show", "hide", "identify", "logout", "setLocale", "on", "off"];
+  const queue = (window.RelayWidget && window.RelayWidget.q) || [];
+  const stub = (...call) => queue.push(call);
+  for (const name of COMMANDS) stub[name] = (...args) => queue.push([name, ...args]);
+  stub.q = queue;
+  window.RelayWidget = stub;
+
+  // Words: locales/<language>.js, loaded when needed; setLocale(), data-locale, the browser.
+  const LOCALES = ["en", "fr"];
+  // "fr-CA" → fr; English when none fits.
+  const pickLocale = (wanted) =>
+    wanted.map((tag) => String(tag || "").toLowerCase().split("-")[0]).find((l) => LOCALES.includes(l)) || "en";
+  const scripts = {};
+  const load = (file) =>
+    (scripts[file] =
+      scripts[file] ||
+      new Promise((resolve, reject) => {
+        const tag = document.createElement("script");
+        tag.src = new URL(file, script.src).href;
+        tag.onload = resolve;
+        tag.onerror = reject;
+        document.head.append(tag);
+      }));
+  const firstLocale = pickLocale([script.dataset.locale, ...(navigator.languages || [navigator.language])]);
+  // core.js: HTTP, socket and message log, shared with the console.
+  Promise.all([window.RelayCore || load("core.js"), load(`locales/${firstLocale}.js`)]).then(() =>
+    main(window.RelayCore, firstLocale)
+  );
+
+  function main(Core, initialLocale) {
     const pageParams = new URLSearchParams(location.search);
     const widgetKey = script.dataset.key || pageParams.get("key") || "";
     const apiBase = (script.dataset.api || new URL(script.src, location.href).origin).replace(/\/$/, "");
@@ -37,9 +47,11 @@
     const storageKey = "relay-widget:" + widgetKey;
     const PAGE = 30; // messages loaded per step of scrolling back
     const POLL_MS = 3000; // when the WebSocket is down
+    let locale = initialLocale;
+    const t = (key, values) =>
+      ((window.RelayLocales[locale] || {})[key] || key).replace(/\{(\w+)\}/g, (_, name) => (values || {})[name]);
 
-    // ---------------------------------------------------------------------------------------
-    // State.
+    // ── State.
     const state = {
       config: null,
       token: null,
@@ -52,23 +64,21 @@
       agentTyping: false,
       connection: null, // the real-time socket (Core.connectSocket)
       pollTimer: null,
+      unread: 0, // messages from support that arrived while the panel was closed
+      identified: false, // the token is the site's user's (identify), not a visitor's
     };
 
-    // ---------------------------------------------------------------------------------------
-    // HTTP.
+    // ── HTTP.
     const { ApiError } = Core;
     const request = Core.createHttp({
       base: apiBase,
       token: () => state.token,
-      networkMessage: "Cannot reach support right now.",
+      networkMessage: "Cannot reach support right now.", // explain() says it in the visitor's words
     });
-    /** `extra`: `{ token: null }` for the calls made before sign-in, `{ retry: true }` for
-     * idempotent POSTs. */
     const api = (method, path, body, extra) => request(method, path, body, extra);
     const socketUp = () => Boolean(state.connection && state.connection.up);
 
-    // ---------------------------------------------------------------------------------------
-    // The visitor: a token kept in localStorage until it expires; a new visitor otherwise.
+    // ── The visitor: a token kept in localStorage until it expires; a new visitor otherwise.
     function savedVisitor() {
       try {
         const saved = JSON.parse(localStorage.getItem(storageKey) || "null");
@@ -94,8 +104,7 @@
       state.userId = visitor.user_id;
     }
 
-    // ---------------------------------------------------------------------------------------
-    // DOM helpers: elements are built, never parsed from strings holding data.
+    // ── DOM helpers: elements are built, never parsed from strings holding data.
     function el(tag, attrs, ...children) {
       const node = document.createElement(tag);
       for (const [name, value] of Object.entries(attrs || {})) {
@@ -108,15 +117,15 @@
       return node;
     }
 
-    /** A link only for https:, mailto: and tel:; anything else stays inert text. */
-    function safeLink(url, label) {
+    // A link only for `schemes` (a message's: https:, mailto:, tel:); anything else is inert text.
+    function safeLink(url, label, schemes = ["https:", "mailto:", "tel:"]) {
       let parsed = null;
       try {
         parsed = new URL(url);
       } catch (e) {
-        parsed = null;
+        /* not a URL */
       }
-      if (parsed && ["https:", "mailto:", "tel:"].includes(parsed.protocol)) {
+      if (parsed && schemes.includes(parsed.protocol)) {
         return el("a", { href: parsed.href, target: "_blank", rel: "noopener noreferrer", text: label });
       }
       return el("span", { class: "inert", text: label + " (" + url + ")" });
@@ -124,15 +133,13 @@
 
     const host = el("div", { id: "relay-widget" });
     const root = host.attachShadow({ mode: "open" });
-    // A constructed stylesheet, not a <style> element: the widget runs on sites whose policy
-    // forbids inline styles (`style-src 'self'`). Elements are hidden with `hidden`, never with
-    // inline style.
+    // Constructed, and `hidden` rather than style attributes: strict CSP sites (style-src 'self').
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(
         `
         :host { all: initial; }
         [hidden] { display: none !important; }
-        * { box-sizing: border-box; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; }
+        * { box-sizing: border-box; font-family: system-ui, sans-serif; }
         .launcher { position: fixed; right: 24px; bottom: 24px; width: 60px; height: 60px;
           border-radius: 50%; border: 0; background: #2457d6; color: #fff; font-size: 26px;
           cursor: pointer; box-shadow: 0 6px 20px rgba(0,0,0,.25); z-index: 2147483000; }
@@ -141,10 +148,10 @@
           flex-direction: column; overflow: hidden; box-shadow: 0 12px 40px rgba(0,0,0,.3);
           z-index: 2147483000; color: #1d2433; font-size: 14px; }
         .panel.open { display: flex; }
-        header { background: #2457d6; color: #fff; padding: 14px 16px; display: flex;
+        .head { background: #2457d6; color: #fff; padding: 14px 16px; display: flex;
           align-items: center; gap: 8px; }
-        header h2 { font-size: 16px; margin: 0; flex: 1; }
-        header button { background: rgba(255,255,255,.18); color: #fff; border: 0;
+        .head h2 { font-size: 16px; margin: 0; flex: 1; }
+        .head button { background: #183c99; color: #fff; border: 0;
           border-radius: 6px; padding: 5px 9px; cursor: pointer; font-size: 12px; }
         .status { font-size: 12px; padding: 6px 16px; background: #fff7e0; color: #6b5200; display: none; }
         .status.show { display: block; }
@@ -175,21 +182,26 @@
         .read { text-align: right; font-size: 11px; color: #5b6478; }
         .typing { font-size: 12px; color: #5b6478; padding: 2px 16px; min-height: 18px; }
         .more { text-align: center; font-size: 12px; color: #5b6478; padding: 4px; }
-        footer { border-top: 1px solid #dde3ee; padding: 8px; display: flex; gap: 6px; align-items: center; background: #fff; }
-        footer textarea { flex: 1; resize: none; border: 1px solid #cfd6e4; border-radius: 8px;
+        .foot { border-top: 1px solid #dde3ee; padding: 8px; display: flex; gap: 6px; align-items: center; background: #fff; }
+        .foot textarea { flex: 1; resize: none; border: 1px solid #cfd6e4; border-radius: 8px;
           padding: 8px; height: 40px; font-size: 14px; }
-        footer button { border: 0; border-radius: 8px; padding: 9px 12px; background: #2457d6; color: #fff; cursor: pointer; }
-        footer button.attach { background: #e7ecf7; color: #2457d6; }
+        .foot button { border: 0; border-radius: 8px; padding: 9px 12px; background: #2457d6; color: #fff; cursor: pointer; }
+        .foot button.attach { background: #e7ecf7; color: #2457d6; }
         .progress { height: 4px; background: #e7ecf7; display: none; }
         .progress.show { display: block; }
         .progress div { height: 4px; width: 0; background: #2457d6; transition: width .1s; }
         .actions { display: flex; gap: 6px; padding: 6px 8px 0; background: #fff; }
-        header .close { display: none; }
+        .head .close { display: none; }
+        .panel:focus { outline: none; }
+        .launcher:focus-visible, button:focus-visible, textarea:focus-visible { outline: 3px solid #f5a524; outline-offset: 2px; }
+        .badge { position: absolute; top: -4px; right: -4px; min-width: 22px; height: 22px; padding: 0 6px;
+          border-radius: 11px; background: #c62828; color: #fff; font-size: 12px; line-height: 22px; font-weight: 700; }
+        .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
         @media (max-width: 480px) {
           .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; max-height: none; border-radius: 0; }
           .launcher { right: 16px; bottom: 16px; }
           .panel.open ~ .launcher { display: none; }
-          header .close { display: inline-block; }
+          .head .close { display: inline-block; }
         }
         .actions button { font-size: 12px; border: 1px solid #cfd6e4; background: #fff; border-radius: 14px;
           padding: 4px 10px; cursor: pointer; color: #1d2433; }
@@ -197,22 +209,17 @@
     );
     root.adoptedStyleSheets = [sheet];
 
-    /** An icon drawn from one SVG path (no emoji: not every machine has a font for them). */
-    function icon(path) {
-      const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-      svg.setAttribute("viewBox", "0 0 24 24");
-      svg.setAttribute("width", "24");
-      svg.setAttribute("height", "24");
-      svg.setAttribute("aria-hidden", "true");
-      const shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
-      shape.setAttribute("d", path);
-      shape.setAttribute("fill", "none");
-      shape.setAttribute("stroke", "currentColor");
-      shape.setAttribute("stroke-width", "2");
-      shape.setAttribute("stroke-linecap", "round");
-      shape.setAttribute("stroke-linejoin", "round");
-      svg.append(shape);
-      return svg;
+    // One SVG path (not every machine has an emoji font).
+    function icon(d) {
+      const svg = (tag, attrs) => {
+        const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+        for (const name in attrs) node.setAttribute(name, attrs[name]);
+        return node;
+      };
+      const shape = svg("path", { d, fill: "none", stroke: "currentColor", "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round" });
+      const drawing = svg("svg", { viewBox: "0 0 24 24", width: 24, height: 24, "aria-hidden": "true" });
+      drawing.append(shape);
+      return drawing;
     }
     const ICONS = {
       chat: "M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z",
@@ -220,65 +227,86 @@
       clip: "M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9",
     };
 
-    const launcher = el("button", { class: "launcher", "aria-label": "Chat with support" }, icon(ICONS.chat));
-    const title = el("h2", { text: "Support" });
-    const backButton = el("button", { text: "All chats", "data-testid": "back" });
+    // Texts: applyLocale(). No <header>/<footer>: they would be the page's second landmarks.
+    const badge = el("span", { class: "badge", hidden: "", "aria-hidden": "true", "data-testid": "badge" });
+    const launcher = el("button", { class: "launcher", "aria-expanded": "false", "aria-controls": "relay-panel" }, icon(ICONS.chat), badge);
+    const title = el("h2", {});
+    const backButton = el("button", { "data-testid": "back" });
     // On a phone the panel covers the launcher; this closes it.
-    const closeButton = el("button", { class: "close", text: "Close", "aria-label": "Close the chat" });
+    const closeButton = el("button", { class: "close" });
     const statusLine = el("div", { class: "status", role: "status" });
     const body = el("div", { class: "body", "data-testid": "body" });
     const typingLine = el("div", { class: "typing", "aria-live": "polite" });
+    // Screen readers hear support's new messages here (the rendering is redrawn whole).
+    const announcer = el("div", { class: "sr", role: "log", "aria-live": "polite", "data-testid": "announcer" });
     const progress = el("div", { class: "progress" }, el("div"));
-    const input = el("textarea", { placeholder: "Write a message…", "aria-label": "Message", "data-testid": "composer" });
-    const sendButton = el("button", { text: "Send", "data-testid": "send" });
-    const fileInput = el("input", { type: "file", hidden: "", "data-testid": "file" });
-    const attachButton = el("button", { class: "attach", "aria-label": "Attach a file", title: "Attach a file", "data-testid": "attach" }, icon(ICONS.clip));
-    const handoffButton = el("button", { text: "Talk to a person", "data-testid": "handoff" });
+    const input = el("textarea", { "data-testid": "composer" });
+    const sendButton = el("button", { "data-testid": "send" });
+    const fileInput = el("input", { type: "file", hidden: "", tabindex: "-1", "data-testid": "file" });
+    const attachButton = el("button", { class: "attach", "data-testid": "attach" }, icon(ICONS.clip));
+    const handoffButton = el("button", { "data-testid": "handoff" });
     const actions = el("div", { class: "actions" }, handoffButton);
-    const footer = el("footer", {}, attachButton, fileInput, input, sendButton);
+    const footer = el("div", { class: "foot" }, attachButton, fileInput, input, sendButton);
     const panel = el(
       "div",
-      { class: "panel", role: "dialog", "aria-label": "Support chat" },
-      el("header", {}, title, backButton, closeButton),
+      { class: "panel", id: "relay-panel", role: "dialog", tabindex: "-1" },
+      el("div", { class: "head" }, title, backButton, closeButton),
       statusLine,
       body,
       typingLine,
+      announcer,
       progress,
       actions,
       footer
     );
     root.append(panel, launcher);
 
+    function applyLocale() {
+      host.lang = locale;
+      labelLauncher();
+      panel.setAttribute("aria-label", t("dialog"));
+      backButton.textContent = t("allChats");
+      closeButton.textContent = t("close");
+      closeButton.setAttribute("aria-label", t("closeChat"));
+      input.placeholder = t("placeholder");
+      input.setAttribute("aria-label", t("message"));
+      sendButton.textContent = t("send");
+      attachButton.setAttribute("aria-label", t("attach"));
+      attachButton.title = t("attach");
+      handoffButton.textContent = t("handoff");
+      if (state.current) renderConversation(true);
+      else if (state.config) renderList(); // the list is drawn once start() has read it
+    }
+
     function showStatus(text) {
       statusLine.textContent = text || "";
       statusLine.classList.toggle("show", Boolean(text));
     }
 
+    /** An error in the visitor's words: ours for the codes a visitor can meet, else the API's. */
     function explain(error) {
-      if (error.code === "origin_not_allowed") return "This site is not allowed to use this chat.";
-      if (error.code === "rate_limited") return "Too many new chats from here; try again in " + error.retryAfter + " s.";
-      if (error.code === "unknown_widget_key") return "This chat is not set up correctly (unknown widget key).";
-      if (error.code === "attachments_disabled") return "Files cannot be sent in this chat.";
-      return error.message || "Something went wrong.";
+      if (["network", "origin_not_allowed", "rate_limited", "unknown_widget_key", "attachments_disabled"].includes(error.code)) {
+        return t(error.code, { s: error.retryAfter });
+      }
+      return error.message || t("failed");
     }
 
-    // ---------------------------------------------------------------------------------------
-    // Rendering.
+    // ── Rendering.
     function renderList() {
       state.current = null;
-      title.textContent = "Support";
+      title.textContent = t("title");
       backButton.hidden = true;
       footer.hidden = true;
       actions.hidden = true;
       typingLine.textContent = "";
       const list = el("div", { class: "list" });
       list.append(
-        el("div", { class: "greeting", text: (state.config && state.config.greeting) || "Hi!" }),
-        el("button", { class: "new", text: "Start a new conversation", onclick: startConversation, "data-testid": "new-conversation" })
+        el("div", { class: "greeting", text: (state.config && state.config.greeting) || t("greeting") }),
+        el("button", { class: "new", text: t("newConversation"), onclick: startConversation, "data-testid": "new-conversation" })
       );
       for (const c of state.conversations) {
-        const when = new Date(c.updated_at || c.created_at).toLocaleString();
-        const label = (c.session === "active" ? "Open" : "Ended") + " · " + when;
+        const when = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(c.updated_at || c.created_at));
+        const label = t(c.session === "active" ? "open" : "ended") + " · " + when;
         list.append(el("button", { class: "item", text: label, onclick: () => openConversation(c) }));
       }
       body.replaceChildren(list);
@@ -320,9 +348,9 @@
       if (!c) return;
       try {
         await api("POST", `/v1/conversations/${c.id}/csat`, { score });
-        showStatus("Thank you for your rating!");
+        showStatus(t("thanks"));
       } catch (e) {
-        showStatus(e.code === "already_rated" ? "You already rated this conversation." : explain(e));
+        showStatus(e.code === "already_rated" ? t("alreadyRated") : explain(e));
       }
     }
 
@@ -331,10 +359,10 @@
       const system = m.type === "system";
       const bubble = el("div", { class: "msg " + (system ? "system" : mine ? "mine" : "theirs"), "data-seq": String(m.seq) });
       if (!mine && !system) {
-        bubble.append(el("span", { class: "who", text: m.author.role === "bot" ? "Bot" : "Support" }));
+        bubble.append(el("span", { class: "who", text: t(m.author.role === "bot" ? "bot" : "support") }));
       }
       // Rich content as sent (a bot's cards, or a system message such as the satisfaction survey).
-      if (m.redacted) bubble.append(el("span", { class: "redacted", text: "This message was removed." }));
+      if (m.redacted) bubble.append(el("span", { class: "redacted", text: t("removed") }));
       else if (m.rich) renderRich(m.rich, bubble);
       else if (m.type === "attachment") {
         // The widget sends the file name as the text; the link says it already.
@@ -346,52 +374,37 @@
     }
 
     function attachmentLink(aid) {
-      const holder = el("div", { class: "file", text: "Attachment…" });
+      const holder = el("div", { class: "file", text: t("attachmentLoading") });
       const cid = state.current && state.current.id;
       api("GET", `/v1/conversations/${cid}/attachments/${aid}`)
         .then((a) => {
-          if (a.download_url) holder.replaceChildren(safeLinkOrLocal(a.download_url, a.file_name));
+          if (a.download_url) holder.replaceChildren(safeLink(a.download_url, a.file_name, ["https:", "http:"]));
           else holder.textContent = a.file_name + " (" + a.status + ")";
         })
-        .catch(() => (holder.textContent = "Attachment unavailable"));
+        .catch(() => (holder.textContent = t("attachmentUnavailable")));
       return holder;
-    }
-
-    /** Download URLs come from our API, not from a message: S3 over https, or the local
-     * gateway or emulator over http. Still only those two schemes. */
-    function safeLinkOrLocal(url, label) {
-      let parsed = null;
-      try {
-        parsed = new URL(url);
-      } catch (e) {
-        parsed = null;
-      }
-      if (parsed && (parsed.protocol === "https:" || parsed.protocol === "http:")) {
-        return el("a", { href: parsed.href, target: "_blank", rel: "noopener noreferrer", text: label });
-      }
-      return el("span", { class: "inert", text: label });
     }
 
     function renderConversation(keepScroll) {
       const c = state.current;
       if (!c) return;
-      title.textContent = c.session === "active" ? "Support" : "Support (ended)";
+      title.textContent = t(c.session === "active" ? "title" : "titleEnded");
       backButton.hidden = false;
       footer.hidden = false;
       actions.hidden = !(c.control === "bot" && c.session === "active");
       const before = body.scrollHeight - body.scrollTop;
       const wrap = el("div", { "data-testid": "messages" });
-      if (state.prevBefore) wrap.append(el("div", { class: "more", text: "Scroll up for earlier messages" }));
+      if (state.prevBefore) wrap.append(el("div", { class: "more", text: t("earlier") }));
       const lastMine = [...state.log.messages].reverse().find((m) => m.author.role === "end_user");
       const agentsRead = (c.participants && c.participants.agents.read_seq) || 0;
       for (const m of state.log.messages) {
         wrap.append(messageNode(m));
         // "Read" under the visitor's last message once support has read it.
-        if (m === lastMine && agentsRead >= m.seq) wrap.append(el("div", { class: "read", text: "Read", "data-testid": "read" }));
+        if (m === lastMine && agentsRead >= m.seq) wrap.append(el("div", { class: "read", text: t("read"), "data-testid": "read" }));
       }
       body.replaceChildren(wrap);
       body.scrollTop = keepScroll ? body.scrollHeight - before : body.scrollHeight;
-      typingLine.textContent = state.agentTyping ? "Support is typing…" : "";
+      typingLine.textContent = state.agentTyping ? t("typing") : "";
     }
 
     // Infinite scroll back: reaching the top loads the page before the oldest one shown.
@@ -421,8 +434,7 @@
       state.log.lastSeq = Math.max(state.log.lastSeq, page.next_after_seq || 0);
     }
 
-    // ---------------------------------------------------------------------------------------
-    // Conversations and messages.
+    // ── Conversations and messages.
     async function loadConversations() {
       const result = await api("GET", "/v1/conversations");
       state.conversations = result.conversations || [];
@@ -517,7 +529,7 @@
         });
         await upload(admitted.upload, file, (fraction) => (bar.style.width = Math.round(fraction * 100) + "%"));
         const done = await api("POST", `/v1/conversations/${c.id}/attachments/${admitted.attachment_id}/complete`, {});
-        if (done.status !== "clean") throw new ApiError(422, "rejected", "The file was refused: " + (done.reason || "not allowed"));
+        if (done.status !== "clean") throw new ApiError(422, "rejected", t("refused", { reason: done.reason || t("notAllowed") }));
         await postMessage({ type: "attachment", text: file.name, attachment_ids: [admitted.attachment_id] });
         showStatus("");
       } catch (e) {
@@ -544,8 +556,8 @@
         }
         xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
         xhr.onload = () =>
-          xhr.status < 300 ? (onProgress(1), resolve()) : reject(new ApiError(xhr.status, "upload_failed", "The upload failed."));
-        xhr.onerror = () => reject(new ApiError(0, "upload_failed", "The upload failed."));
+          xhr.status < 300 ? (onProgress(1), resolve()) : reject(new ApiError(xhr.status, "upload_failed", t("uploadFailed")));
+        xhr.onerror = () => reject(new ApiError(0, "upload_failed", t("uploadFailed")));
         xhr.send(payload);
       });
     }
@@ -558,8 +570,8 @@
         state.current = await api("GET", `/v1/conversations/${c.id}`);
         showStatus(
           state.config && !state.config.business_hours_open
-            ? "We are away right now; we will answer as soon as we are back."
-            : "We are finding someone for you."
+            ? t("away")
+            : t("finding")
         );
         await catchUp();
         renderConversation();
@@ -568,8 +580,7 @@
       }
     }
 
-    // ---------------------------------------------------------------------------------------
-    // Real time: one WebSocket; polling while it is down; catch-up after every reconnect.
+    // ── Real time: one WebSocket; polling while it is down; catch-up after every reconnect.
     function connect() {
       state.connection = Core.connectSocket({
         url: () => realtimeUrl + "?token=" + encodeURIComponent(state.token),
@@ -590,8 +601,8 @@
           if (replaceMessage(data.message)) renderConversation();
           break;
         case "message.created":
-          // A message older than the page shown (its frame was still on its way when the
-          // conversation opened at its end) comes with the older pages, not out of place here.
+          if (data.message.author.role !== "end_user") heard(data.message);
+          // Older than the page shown: it comes with the older pages.
           if (state.prevBefore && state.log.messages.length && data.message.seq < state.log.oldestSeq) break;
           if (addMessage(data.message)) {
             if (data.message.author.role !== "end_user") state.agentTyping = false;
@@ -614,7 +625,7 @@
         case "typing":
           if (c && data.conversation_id === c.id && data.author_id !== state.userId) {
             state.agentTyping = data.state === "start";
-            typingLine.textContent = state.agentTyping ? "Support is typing…" : "";
+            typingLine.textContent = state.agentTyping ? t("typing") : "";
           }
           break;
         case "read":
@@ -669,8 +680,7 @@
       }, 2500);
     });
 
-    // ---------------------------------------------------------------------------------------
-    // Wiring.
+    // ── Wiring.
     function submit() {
       const text = input.value;
       input.value = "";
@@ -704,7 +714,7 @@
         state.config = await api("GET", "/v1/widget/config?key=" + encodeURIComponent(widgetKey), undefined, { token: null });
         if (!state.config.attachments_enabled) attachButton.hidden = true;
         if (!state.config.messaging_enabled) {
-          showStatus("Chat is not available right now.");
+          showStatus(t("unavailable"));
           return;
         }
         await signIn();
@@ -717,38 +727,176 @@
       }
     }
 
-    closeButton.addEventListener("click", () => launcher.click());
-    launcher.addEventListener("click", () => {
-      const open = !panel.classList.contains("open");
+    // ── Opening and closing, keyboard first: focus moves into the panel on open and back to the
+    // launcher on close; Escape closes.
+    const isOpen = () => panel.classList.contains("open");
+    function setOpen(open) {
+      if (open === isOpen()) return;
       panel.classList.toggle("open", open);
-      launcher.replaceChildren(icon(open ? ICONS.close : ICONS.chat));
-      if (open) start().then(markRead);
+      launcher.setAttribute("aria-expanded", String(open));
+      launcher.replaceChildren(icon(open ? ICONS.close : ICONS.chat), badge);
+      if (open) {
+        setUnread(0);
+        panel.focus();
+        start().then(() => {
+          markRead();
+          focusInside();
+        });
+      } else launcher.focus();
+      labelLauncher();
+      emit(open ? "open" : "close");
+    }
+    /** The composer in a conversation, else the list's first button, else the panel. */
+    function focusInside() {
+      if (!isOpen() || (root.activeElement && root.activeElement !== panel)) return;
+      const target = state.current ? input : body.querySelector("button");
+      (target || panel).focus();
+    }
+    closeButton.addEventListener("click", () => setOpen(false));
+    launcher.addEventListener("click", () => setOpen(!isOpen()));
+    panel.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        setOpen(false);
+      }
     });
 
-    // The page's API.
-    window.RelayWidget = {
-      open() {
-        if (!panel.classList.contains("open")) launcher.click();
-      },
-      /** The site's signed-in user: the visitor's conversations become theirs. */
-      async identify(userToken) {
-        await start();
-        const result = await api("POST", "/v1/widget/identify", { user_token: userToken });
-        state.token = userToken;
-        state.userId = result.user_id;
+    // Unread messages: a badge on the launcher, said in its label, and the `unread` event.
+    function labelLauncher() {
+      const label = t(isOpen() ? "closeChat" : "openChat");
+      launcher.setAttribute("aria-label", state.unread ? label + " (" + t("unread", { n: state.unread }) + ")" : label);
+      badge.hidden = !state.unread;
+      badge.textContent = state.unread > 9 ? "9+" : String(state.unread);
+    }
+    function setUnread(n) {
+      if (n === state.unread) return;
+      state.unread = n;
+      labelLauncher();
+      emit("unread", n);
+    }
+    /** A message from support or the bot arrived (once per frame: the core drops repeats). */
+    function heard(m) {
+      emit("message", m);
+      if (!isOpen() || !state.current || state.current.id !== m.conversation_id) setUnread(state.unread + 1);
+      const line = el("p", { text: t(m.author.role === "bot" ? "bot" : "support") + ": " + (m.text || "") });
+      announcer.append(line);
+      while (announcer.childElementCount > 5) announcer.firstChild.remove();
+    }
+
+    // ── The page's API (see the top of this file for the queue).
+    const listeners = {};
+    function emit(event, detail) {
+      for (const fn of listeners[event] || []) {
         try {
-          localStorage.removeItem(storageKey);
+          fn(detail);
         } catch (e) {
-          /* nothing stored */
+          console.error("RelayWidget " + event + " listener:", e);
         }
-        if (state.connection) state.connection.restart(); // again, under the user's token
-        await loadConversations();
-        renderList();
-        return result;
+      }
+    }
+
+    // `source`: a token, or a function giving one, called again a minute before expiry.
+    let tokenSource = null;
+    let refreshTimer = null;
+    async function identify(source) {
+      if (state.identified) logout();
+      tokenSource = typeof source === "function" ? source : null;
+      const userToken = tokenSource ? await tokenSource() : source;
+      await start();
+      const result = await api("POST", "/v1/widget/identify", { user_token: userToken });
+      state.token = userToken;
+      state.userId = result.user_id;
+      state.identified = true;
+      try {
+        localStorage.removeItem(storageKey);
+      } catch (e) {
+        /* nothing stored */
+      }
+      if (state.connection) state.connection.restart(); // again, under the user's token
+      scheduleRefresh(userToken);
+      await loadConversations();
+      renderList();
+      return result;
+    }
+    function expiry(token) {
+      try {
+        return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp || 0;
+      } catch (e) {
+        return 0;
+      }
+    }
+    function scheduleRefresh(token) {
+      clearTimeout(refreshTimer);
+      const exp = expiry(token);
+      if (!tokenSource || !exp) return;
+      refreshTimer = setTimeout(async () => {
+        try {
+          const next = await tokenSource();
+          state.token = next; // the same user: no identify, the socket reconnects with it
+          if (state.connection) state.connection.restart();
+          scheduleRefresh(next);
+        } catch (e) {
+          refreshTimer = setTimeout(() => scheduleRefresh(token), 30000);
+        }
+      }, Math.max(0, exp * 1000 - Date.now() - 60000));
+    }
+
+    /** Forgets the user and the visitor: the next open starts as a new anonymous visitor. */
+    function logout() {
+      clearTimeout(refreshTimer);
+      tokenSource = null;
+      try {
+        localStorage.removeItem(storageKey);
+      } catch (e) {
+        /* nothing stored */
+      }
+      if (state.connection) state.connection.close();
+      stopPolling();
+      Object.assign(state, { token: null, userId: null, identified: false, conversations: [], current: null, connection: null });
+      state.log = new Core.MessageLog(null);
+      started = false;
+      setUnread(0);
+      renderList();
+      if (isOpen()) start();
+    }
+
+    async function setLocale(tag) {
+      const next = pickLocale([tag]);
+      await load(`locales/${next}.js`);
+      locale = next;
+      applyLocale();
+    }
+
+    const commands = {
+      open: () => setOpen(true),
+      close: () => setOpen(false),
+      show: () => (host.hidden = false),
+      hide() {
+        setOpen(false);
+        host.hidden = true;
       },
+      identify,
+      logout,
+      setLocale,
+      on: (event, fn) => (listeners[event] = listeners[event] || []).push(fn),
+      off: (event, fn) => (listeners[event] = (listeners[event] || []).filter((f) => f !== fn)),
     };
+    const relay = (name, ...args) => {
+      if (!commands[name]) throw new Error("RelayWidget: no command " + name);
+      return commands[name](...args);
+    };
+    Object.assign(relay, commands);
 
     document.body.append(host);
-    if (script.dataset.open === "true") window.RelayWidget.open();
+    applyLocale();
+    window.RelayWidget = relay;
+    // One after the other: a queued identify finishes before a queued open.
+    queue.splice(0).reduce(
+      (before, call) => before.then(() => relay(...call)).catch((e) => console.error("RelayWidget", call[0], e)),
+      Promise.resolve()
+    );
+    if (script.dataset.open === "true") setOpen(true);
+    // A returning visitor connects at once, so replies that came meanwhile show as unread.
+    else if (savedVisitor()) start();
   }
 })();

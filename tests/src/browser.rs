@@ -27,6 +27,23 @@ pub fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// WebDriver's codes for the keys the tests press.
+pub mod keys {
+    pub const TAB: &str = "\u{E004}";
+    pub const ENTER: &str = "\u{E007}";
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const SHIFT: &str = "\u{E008}";
+}
+
+/// axe-core's browser build, installed by `npm ci` in `tests/browser-tools`.
+fn axe_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("browser-tools")
+        .join("node_modules")
+        .join("axe-core")
+        .join("axe.min.js")
+}
+
 fn executable(env: &str, default: &str) -> String {
     std::env::var(env).unwrap_or_else(|_| default.to_string())
 }
@@ -242,6 +259,60 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
+    }
+
+    /// Runs `source` at the start of every page loaded from now on, before the page's own
+    /// scripts (as a site's inline snippet would run before a deferred script loads).
+    pub async fn before_each_page(&self, source: &str) {
+        self.post(
+            "/goog/cdp/execute",
+            json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": source}}),
+        )
+        .await;
+    }
+
+    /// Presses keys on whatever has the focus, as a keyboard user would (WebDriver key codes:
+    /// [`keys`]).
+    pub async fn press(&self, keys: &[&str]) {
+        let mut actions = Vec::new();
+        for key in keys {
+            actions.push(json!({"type": "keyDown", "value": key}));
+            actions.push(json!({"type": "keyUp", "value": key}));
+        }
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .await;
+    }
+
+    /// axe-core's violations on the page as it is now (shadow roots included), each as
+    /// `rule (impact): targets`. axe is injected from `tests/browser-tools/node_modules`
+    /// (`npm ci` there, which `scripts/test.sh` runs) through WebDriver, which a page's
+    /// content security policy does not govern. Every rule axe runs by default counts
+    /// (WCAG 2 A and AA, and its best practices: heading order, landmarks).
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let source = std::fs::read_to_string(axe_path()).unwrap_or_else(|e| {
+            panic!(
+                "axe-core is missing ({e}): run `npm ci` in tests/browser-tools (scripts/test.sh does)"
+            )
+        });
+        self.run(&format!("{source}\n; return typeof axe;"), vec![])
+            .await;
+        let script = "const done = arguments[arguments.length - 1]; \
+            axe.run(document, { resultTypes: ['violations'] }).then( \
+              r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + \
+                v.nodes.map(n => JSON.stringify(n.target)).join(', '))), \
+              e => done(['axe failed: ' + e]));";
+        let found = self
+            .post("/execute/async", json!({"script": script, "args": []}))
+            .await;
+        found
+            .as_array()
+            .expect("axe's violations")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_string())
+            .collect()
     }
 
     /// Saves a PNG of the viewport as `name`.png in [`screenshot_dir`] and returns its path.

@@ -21,6 +21,16 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../widget/core.js"),
     ),
     (
+        "/widget/locales/en.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../widget/locales/en.js"),
+    ),
+    (
+        "/widget/locales/fr.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../widget/locales/fr.js"),
+    ),
+    (
         "/widget/",
         "text/html; charset=utf-8",
         include_str!("../../../widget/index.html"),
@@ -42,7 +52,8 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The demo shop; `{{WIDGET_KEY}}` becomes the demo account's widget key.
+/// The demo shop; `{{WIDGET_KEY}}` becomes the demo account's widget key, `{{LOCALE}}` the
+/// `?locale=` of the page's address (a language tag, else empty: the browser's languages).
 const DEMO_SHOP: &str = include_str!("../../../widget/demo-shop.html");
 pub const DEMO_PATH: &str = "/demo/";
 
@@ -137,15 +148,19 @@ pub async fn serve(backend: &Backend, uri: &http::Uri) -> hyper::Response<Full<B
         return redirect(DEMO_PATH);
     }
     if path == DEMO_PATH {
-        let account = uri
-            .query()
-            .and_then(|q| {
+        let param = |name: &str| {
+            uri.query().and_then(|q| {
                 form_urlencoded::parse(q.as_bytes())
-                    .find(|(k, _)| k == "account")
+                    .find(|(k, _)| k == name)
                     .map(|(_, v)| v.into_owned())
             })
+        };
+        let account = param("account")
             .filter(|a| use_cases::auth::is_safe_identifier(a))
             .unwrap_or_else(|| DEMO_ACCOUNT.into());
+        let locale = param("locale")
+            .filter(|l| l.len() <= 12 && l.chars().all(|c| c.is_ascii_alphabetic() || c == '-'))
+            .unwrap_or_default();
         let plain = |status: StatusCode, text: &'static str| {
             hyper::Response::builder()
                 .status(status)
@@ -157,7 +172,9 @@ pub async fn serve(backend: &Backend, uri: &http::Uri) -> hyper::Response<Full<B
             Ok((_, settings)) => match settings.widget.key {
                 Some(key) => page(
                     "text/html; charset=utf-8",
-                    DEMO_SHOP.replace("{{WIDGET_KEY}}", &key),
+                    DEMO_SHOP
+                        .replace("{{WIDGET_KEY}}", &key)
+                        .replace("{{LOCALE}}", &locale),
                 ),
                 None => plain(StatusCode::NOT_FOUND, "no such account"),
             },

@@ -262,9 +262,7 @@ async fn a_visitor_and_an_agent_talk_through_the_widget_and_the_console() {
     agent
         .wait_for_text(None, "[data-testid=facts]", "session 1 ended", 10)
         .await;
-    visitor
-        .wait_for_text(WIDGET, "header h2", "ended", 15)
-        .await;
+    visitor.wait_for_text(WIDGET, ".head h2", "ended", 15).await;
     widget_send(&visitor, "One more thing: can I change the address?").await;
     let conversation = app
         .get(&format!("/v1/conversations/{cid}"), &agent_token)
@@ -496,7 +494,7 @@ async fn the_widget_fills_a_phone_screen_and_closes_from_its_header() {
     assert_eq!((left, top), (0.0, 0.0));
     assert_eq!((width, height), (inner_width, inner_height));
     phone.screenshot("9-widget-on-a-phone").await;
-    let close = phone.find_in(WIDGET, "header .close").await;
+    let close = phone.find_in(WIDGET, ".head .close").await;
     phone.click(&close).await;
     let open = phone
         .run(

@@ -10,6 +10,7 @@ mod aws_limits;
 mod bad_bodies;
 mod bad_input;
 mod browser;
+mod browser_access;
 mod built_in_bot;
 mod business_hours;
 mod conversations_api;

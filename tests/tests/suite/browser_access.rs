@@ -1,0 +1,353 @@
+//! The widget and the console for everyone (#39): keyboard only, what a screen reader is told
+//! (focus, states, live regions), axe-core's checks on every state a user sees, French and
+//! English, and the page's JavaScript API, in a real browser under the strict policy.
+
+use std::time::{Duration, Instant};
+
+use domain::model::Role;
+use integration_tests::agents::agent_with_capacity;
+use integration_tests::browser::{keys, Browser};
+use integration_tests::TestApp;
+use serde_json::{json, Value};
+
+const WIDGET: Option<&str> = Some("#relay-widget");
+
+/// What a screen reader and a keyboard user get from the widget right now.
+const WIDGET_STATE: &str = "const root = document.querySelector('#relay-widget').shadowRoot; \
+    const launcher = root.querySelector('.launcher'); \
+    const badge = root.querySelector('[data-testid=badge]'); \
+    const focused = root.activeElement; \
+    return { open: root.querySelector('.panel').classList.contains('open'), \
+      expanded: launcher.getAttribute('aria-expanded'), \
+      label: launcher.getAttribute('aria-label'), \
+      focus: focused ? (focused.dataset.testid || focused.className || focused.tagName) : null, \
+      badge: badge.hidden ? null : badge.textContent, \
+      heard: root.querySelector('[data-testid=announcer]').textContent, \
+      first_button: (root.querySelector('.body button') || {}).textContent || null };";
+
+async fn widget_state(browser: &Browser) -> Value {
+    browser.run(WIDGET_STATE, vec![]).await
+}
+
+/// Polls the widget's state until `check` holds (10 s at most).
+async fn wait_for_state(browser: &Browser, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = widget_state(browser).await;
+        if check(&state) {
+            return state;
+        }
+        if Instant::now() >= deadline {
+            let shot = browser.screenshot("access-timed-out").await;
+            panic!("{what}: never; last state {state} ({})", shot.display());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn assert_no_axe_violations(browser: &Browser, page: &str) {
+    let violations = browser.axe_violations().await;
+    assert!(violations.is_empty(), "axe-core on {page}: {violations:#?}");
+}
+
+fn chars(text: &str) -> Vec<String> {
+    text.chars().map(String::from).collect()
+}
+
+async fn press(browser: &Browser, keys: &[&str]) {
+    browser.press(keys).await;
+}
+
+async fn type_text(browser: &Browser, text: &str) {
+    let keys = chars(text);
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    browser.press(&refs).await;
+}
+
+/// The only visitor's token, from the widget's saved visitor.
+async fn visitor_token(browser: &Browser) -> String {
+    browser
+        .run(
+            "const k = Object.keys(localStorage).find(k => k.startsWith('relay-widget:')); \
+             return k ? JSON.parse(localStorage.getItem(k)).token : null;",
+            vec![],
+        )
+        .await
+        .as_str()
+        .expect("the widget saved its visitor")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_visitor_uses_the_widget_with_the_keyboard_alone_and_hears_replies() {
+    let app = TestApp::start_in_memory().await;
+    let visitor = Browser::start(1280, 800).await;
+    visitor
+        .goto(&format!(
+            "{}/demo/?account={}",
+            app.base_url, app.account.id
+        ))
+        .await;
+    visitor.find_in(WIDGET, ".launcher").await;
+    assert_no_axe_violations(&visitor, "the shop, widget closed").await;
+
+    // Tab from the top of the page reaches the launcher, which says the chat is closed.
+    let mut state = widget_state(&visitor).await;
+    for _ in 0..15 {
+        if state["focus"] == json!("launcher") {
+            break;
+        }
+        press(&visitor, &[keys::TAB]).await;
+        state = widget_state(&visitor).await;
+    }
+    assert_eq!(state["focus"], json!("launcher"), "{state}");
+    assert_eq!(state["expanded"], json!("false"));
+    assert_eq!(state["label"], json!("Open the support chat"));
+
+    // Enter opens it and moves the focus in: to the first button of the list.
+    press(&visitor, &[keys::ENTER]).await;
+    let state = wait_for_state(&visitor, "focus on the new-conversation button", |s| {
+        s["focus"] == json!("new-conversation")
+    })
+    .await;
+    assert_eq!(state["open"], json!(true));
+    assert_eq!(state["expanded"], json!("true"));
+    assert_eq!(state["label"], json!("Close the support chat"));
+    assert_no_axe_violations(&visitor, "the widget open").await;
+
+    // Enter starts a conversation and lands in the composer; typing and Enter send.
+    press(&visitor, &[keys::ENTER]).await;
+    wait_for_state(&visitor, "focus in the composer", |s| {
+        s["focus"] == json!("composer")
+    })
+    .await;
+    type_text(&visitor, "Hello by keyboard only").await;
+    press(&visitor, &[keys::ENTER]).await;
+    visitor
+        .wait_for_text(WIDGET, ".msg.mine", "Hello by keyboard only", 10)
+        .await;
+    assert_no_axe_violations(&visitor, "the widget with messages").await;
+    visitor.screenshot("access-1-keyboard-conversation").await;
+
+    // Escape closes and gives the focus back to the launcher.
+    press(&visitor, &[keys::ESCAPE]).await;
+    let state = widget_state(&visitor).await;
+    assert_eq!(
+        (&state["open"], &state["expanded"], &state["focus"]),
+        (&json!(false), &json!("false"), &json!("launcher")),
+        "{state}"
+    );
+    assert_eq!(state["badge"], Value::Null);
+
+    // A reply while the panel is closed: a badge, the launcher's label says it, and the
+    // live log reads it out.
+    let token = visitor_token(&visitor).await;
+    let conversations = app.get("/v1/conversations", &token).await;
+    let cid = conversations.body["conversations"][0]["id"]
+        .as_str()
+        .expect("the visitor's conversation")
+        .to_string();
+    let agent = app.token(Role::Agent, "agent-ada");
+    let reply = app
+        .send_text(&cid, &agent, "reply-1", "We are on it, one moment")
+        .await;
+    assert!(reply.status.is_success(), "{:?}", reply.body);
+    let state = wait_for_state(&visitor, "an unread badge", |s| s["badge"] == json!("1")).await;
+    assert_eq!(state["label"], json!("Open the support chat (1 unread)"));
+    assert!(
+        state["heard"]
+            .as_str()
+            .is_some_and(|h| h.contains("Support: We are on it, one moment")),
+        "{state}"
+    );
+    visitor.screenshot("access-2-unread-badge").await;
+
+    // Opening reads it: the badge goes.
+    press(&visitor, &[keys::ENTER]).await;
+    let state = wait_for_state(&visitor, "the badge gone", |s| s["open"] == json!(true)).await;
+    assert_eq!(state["badge"], Value::Null, "{state}");
+}
+
+/// What a site's own script does before the widget's script has loaded: define the queue,
+/// listen, pick French and open.
+const SITE_SNIPPET: &str = "window.RelayWidget = window.RelayWidget || function () { \
+      (RelayWidget.q = RelayWidget.q || []).push([].slice.call(arguments)); }; \
+    window.__events = []; \
+    RelayWidget('on', 'open', () => __events.push('open')); \
+    RelayWidget('on', 'close', () => __events.push('close')); \
+    RelayWidget('setLocale', 'fr-CA'); \
+    RelayWidget('open');";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_site_drives_the_widget_before_it_loads_and_it_speaks_french() {
+    let app = TestApp::start_in_memory().await;
+    let visitor = Browser::start(1280, 800).await;
+    visitor.before_each_page(SITE_SNIPPET).await;
+    visitor
+        .goto(&format!(
+            "{}/demo/?account={}",
+            app.base_url, app.account.id
+        ))
+        .await;
+
+    // The queued calls ran once the widget was ready, in order: French, then open.
+    let state = wait_for_state(&visitor, "the panel open in French", |s| {
+        s["first_button"] == json!("Nouvelle conversation")
+    })
+    .await;
+    assert_eq!(state["open"], json!(true));
+    assert_eq!(
+        state["label"],
+        json!("Fermer la discussion avec le support")
+    );
+    let events = visitor.run("return window.__events;", vec![]).await;
+    assert_eq!(events, json!(["open"]));
+    let lang = visitor
+        .run(
+            "return document.querySelector('#relay-widget').lang;",
+            vec![],
+        )
+        .await;
+    assert_eq!(lang, json!("fr"));
+    let start = visitor
+        .find_in(WIDGET, "[data-testid=new-conversation]")
+        .await;
+    visitor.click(&start).await;
+    let composer = visitor.find_in(WIDGET, "[data-testid=composer]").await;
+    visitor
+        .type_into(
+            &composer,
+            &format!("Bonjour, où est ma commande ?{}", keys::ENTER),
+        )
+        .await;
+    visitor
+        .wait_for_text(WIDGET, ".msg.mine", "où est ma commande", 10)
+        .await;
+    let handoff = visitor.texts(WIDGET, "[data-testid=handoff]").await;
+    assert_eq!(handoff, vec!["Parler à une personne".to_string()]);
+    assert_no_axe_violations(&visitor, "the widget in French").await;
+    visitor.screenshot("access-3-widget-in-french").await;
+
+    // setLocale and close after load; the page's events follow.
+    visitor
+        .run("RelayWidget.setLocale('en'); return null;", vec![])
+        .await;
+    visitor
+        .wait_for_text(WIDGET, "[data-testid=handoff]", "Talk to a person", 10)
+        .await;
+    visitor
+        .run("RelayWidget('close'); return null;", vec![])
+        .await;
+    let events = visitor.run("return window.__events;", vec![]).await;
+    assert_eq!(events, json!(["open", "close"]));
+    let state = widget_state(&visitor).await;
+    assert_eq!(state["label"], json!("Open the support chat"));
+
+    // hide() removes the launcher too; show() brings it back.
+    let shown = "RelayWidget('hide'); const a = document.querySelector('#relay-widget') \
+        .shadowRoot.querySelector('.launcher').getClientRects().length; \
+        RelayWidget.show(); const b = document.querySelector('#relay-widget') \
+        .shadowRoot.querySelector('.launcher').getClientRects().length; return [a, b];";
+    assert_eq!(visitor.run(shown, vec![]).await, json!([0, 1]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_data_locale_attribute_picks_french_and_an_unknown_one_falls_back_to_english() {
+    let app = TestApp::start_in_memory().await;
+    for (locale, expected) in [
+        ("fr", "Ouvrir la discussion avec le support"),
+        ("de", "Open the support chat"),
+    ] {
+        let visitor = Browser::start(1280, 800).await;
+        visitor
+            .goto(&format!(
+                "{}/demo/?account={}&locale={locale}",
+                app.base_url, app.account.id
+            ))
+            .await;
+        let state = wait_for_state(&visitor, "the launcher labelled", |s| {
+            s["label"].is_string()
+        })
+        .await;
+        assert_eq!(state["label"], json!(expected), "data-locale={locale}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_hears_new_offers_and_the_console_passes_axe() {
+    // The product on the emulator, its router running (offers need it).
+    let app = TestApp::start_product().await;
+    agent_with_capacity(&app, "agent-ada", (3, 0), &[], "offline").await;
+    let agent = Browser::start(1280, 800).await;
+    let token = app.token(Role::Agent, "agent-ada");
+    agent
+        .goto(&format!("{}/console/#token={token}", app.base_url))
+        .await;
+    agent.wait_for_text(None, "#who", "agent-ada", 10).await;
+    assert_no_axe_violations(&agent, "the console's inbox").await;
+
+    // The status toggles say which one is on, not only by colour.
+    let online = agent.find("[data-status=online]").await;
+    agent.click(&online).await;
+    agent
+        .wait_for_text(None, ".statuses .active", "Online", 10)
+        .await;
+    let pressed = agent
+        .run(
+            "return [...document.querySelectorAll('[data-status]')] \
+               .map(b => b.dataset.status + ':' + b.getAttribute('aria-pressed'));",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        pressed,
+        json!(["online:true", "away:false", "offline:false"])
+    );
+
+    // A customer asks for a person: the offer is announced.
+    let cid = app.new_conversation("customer-1").await;
+    let customer = app.token(Role::EndUser, "customer-1");
+    let reply = app
+        .send_text(&cid, &customer, "c-1", "I need a person")
+        .await;
+    assert!(reply.status.is_success(), "{:?}", reply.body);
+    let reply = app
+        .post(
+            &format!("/v1/conversations/{cid}/handoff"),
+            &customer,
+            json!({"reason": "asked"}),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{:?}", reply.body);
+    agent
+        .wait_for_text(None, "#announcer", "New conversation offered", 30)
+        .await;
+    assert_no_axe_violations(&agent, "the console with an offer").await;
+    let accept = agent.find("#offers li button").await;
+    agent.click(&accept).await;
+    agent
+        .wait_for_text(None, ".messages .msg", "I need a person", 15)
+        .await;
+    assert_no_axe_violations(&agent, "the console's conversation").await;
+    agent.screenshot("access-4-console-conversation").await;
+
+    // An admin's settings page.
+    let admin = Browser::start(1280, 800).await;
+    let token = app.token(Role::Admin, "admin-1");
+    admin
+        .goto(&format!("{}/console/#token={token}", app.base_url))
+        .await;
+    let tab = admin.find("#settings-tab").await;
+    admin.click(&tab).await;
+    admin
+        .wait_for_text(None, "#settings-version", "version", 10)
+        .await;
+    let pressed = admin
+        .run(
+            "return [...document.querySelectorAll('.tab')].map(b => b.getAttribute('aria-pressed'));",
+            vec![],
+        )
+        .await;
+    assert_eq!(pressed, json!(["false", "true"]));
+    assert_no_axe_violations(&admin, "the console's settings").await;
+}
