@@ -14,7 +14,7 @@ use crate::settings::Settings;
 pub const BUILT_IN_BOT_ID: &str = "relay-bot";
 /// The payload of the button that passes control to agents.
 pub const HANDOFF_PAYLOAD: &str = "relay:handoff";
-pub const HANDOFF_LABEL: &str = "Talk to an agent";
+pub const HANDOFF_LABEL: &str = crate::locale::EN.handoff_label;
 
 /// The built-in bot's answer to `trigger`, if it gets one: an end user's message of the
 /// conversation's current session while the bot holds it. Its `client_message_id` names the
@@ -35,12 +35,21 @@ pub fn greeting_reply(
     if !answers {
         return None;
     }
+    // The end user's language; the account's greeting unless it is the default of the
+    // account's language, which is said in the end user's.
+    let texts = crate::locale::in_conversation(conversation, settings).texts();
+    let greeting = settings.bot.greeting.trim();
+    let greeting = if greeting == settings.locale.texts().bot_greeting {
+        texts.bot_greeting
+    } else {
+        greeting
+    };
     let rich = RichContent {
         layout: RichLayout::Buttons,
-        text: Some(settings.bot.greeting.trim().to_string()),
+        text: Some(greeting.to_string()),
         items: Vec::new(),
         buttons: vec![RichButton {
-            label: HANDOFF_LABEL.into(),
+            label: texts.handoff_label.into(),
             url: None,
             payload: Some(HANDOFF_PAYLOAD.into()),
         }],

@@ -94,14 +94,6 @@ pub fn judge(
     IdleVerdict::End
 }
 
-/// What the end user reads when their session is ended for being idle.
-pub fn idle_notice(minutes: u32) -> String {
-    format!(
-        "This conversation was closed after {minutes} minute{} without a message from you. Send a message any time to start a new one.",
-        if minutes == 1 { "" } else { "s" }
-    )
-}
-
 /// R21's step for an idle session (no R20 check: the system, not an agent, ends it). `None`
 /// when it has ended already.
 pub fn end_idle_session(
@@ -116,7 +108,9 @@ pub fn end_idle_session(
         settings,
         holder,
         IDLE_ENDED_BY,
-        &idle_notice(minutes),
+        &crate::locale::in_conversation(current, settings)
+            .texts()
+            .idle_ended(minutes),
         now,
     )
 }

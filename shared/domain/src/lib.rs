@@ -12,7 +12,8 @@
 //! profiles, the ticket's history); `integrations` (keys for bots and webhook consumers);
 //! `bot` (the built-in bot's turn); `business_hours` (when the team is at work, the away
 //! message); `idle_sessions` (ending sessions nobody wrote in for too long); `retention` (when a
-//! conversation at rest is deleted); `quotas` (what one caller may do in a window, R33).
+//! conversation at rest is deleted); `quotas` (what one caller may do in a window, R33);
+//! `locale` (the server's texts in English and French).
 
 pub mod attachments;
 pub mod aws_limits;
@@ -23,6 +24,7 @@ pub(crate) mod fields;
 pub mod idle_sessions;
 pub mod ids;
 pub mod integrations;
+pub mod locale;
 pub mod messages;
 pub mod model;
 pub mod quotas;

@@ -247,13 +247,16 @@ pub struct ChangeAuthor {
     pub revision: u64,
 }
 
-/// Who the end user is beyond their id: optional `name` and `email` claims of their token.
+/// Who the end user is beyond their id: optional `name`, `email` and `locale` claims of
+/// their token (`locale` only when it names a language we speak: `domain::locale`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndUserProfile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<crate::locale::Locale>,
 }
 
 /// How urgent a conversation is; routing offers higher ones first (R23).

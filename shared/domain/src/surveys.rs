@@ -18,7 +18,7 @@ use crate::sessions::SESSION_ENDED_KEY;
 /// The survey's key among system messages (its `client_message_id` is
 /// `system.csat-request.s{session}`).
 pub const CSAT_REQUEST_KEY: &str = "csat-request";
-pub const CSAT_QUESTION: &str = "How would you rate the help you received?";
+pub const CSAT_QUESTION: &str = crate::locale::EN.csat_question;
 /// Payloads of the survey's buttons: `relay:csat:1` … `relay:csat:5` (the widget posts the
 /// rating when one is pressed).
 pub const CSAT_PAYLOAD_PREFIX: &str = "relay:csat:";
@@ -36,9 +36,10 @@ pub fn is_session_end_notice(message: &Message) -> bool {
 /// session the survey is about. Written once however often it is sent again (its
 /// `client_message_id` names the session).
 pub fn survey_message(request: &CsatRequest, now: i64) -> Message {
+    let locale = request.locale.unwrap_or_default();
     let rich = RichContent {
         layout: RichLayout::Buttons,
-        text: Some(CSAT_QUESTION.into()),
+        text: Some(locale.texts().csat_question.into()),
         items: Vec::new(),
         buttons: (1..=5)
             .map(|score| RichButton {
@@ -166,6 +167,7 @@ mod tests {
             ticket_id: "t".into(),
             end_user_id: "alice".into(),
             agent_id: Some("bob".into()),
+            locale: None,
             ended_by: "bob".into(),
             ended_at: 5,
             score: None,

@@ -209,6 +209,9 @@ pub fn apply_fields(
 pub struct ProfileClaims {
     pub name: Option<Value>,
     pub email: Option<Value>,
+    /// A BCP 47 tag; one naming a language we do not speak is kept as no claim (the account's
+    /// language applies), one that is not a string is refused like a bad name.
+    pub locale: Option<Value>,
 }
 
 fn invalid_profile(message: &str) -> DomainError {
@@ -264,6 +267,13 @@ impl ProfileClaims {
         }
         if let Some(email) = &self.email {
             profile.email = Some(claimed_email(email)?);
+        }
+        if let Some(tag) = &self.locale {
+            let tag = tag
+                .as_str()
+                .filter(|t| t.len() <= 35)
+                .ok_or_else(|| invalid_profile("locale must be a language tag such as fr-CA"))?;
+            profile.locale = crate::locale::Locale::from_tag(tag);
         }
         Ok(profile)
     }
@@ -441,31 +451,33 @@ mod tests {
         let stored = EndUserProfile {
             name: Some("Old".into()),
             email: Some("old@example.com".into()),
+            locale: None,
         };
-        let claims = ProfileClaims {
-            name: Some(Value::from("  Ada Lovelace ")),
-            email: None,
-        };
-        let merged = claims.merged_into(&stored).unwrap();
+        let claim =
+            |name: Option<Value>, email: Option<Value>, locale: Option<Value>| ProfileClaims {
+                name,
+                email,
+                locale,
+            };
+        let merged = claim(Some(Value::from("  Ada Lovelace ")), None, None)
+            .merged_into(&stored)
+            .unwrap();
         assert_eq!(merged.name.as_deref(), Some("Ada Lovelace"));
         assert_eq!(merged.email.as_deref(), Some("old@example.com"));
+        assert_eq!(merged.locale, None);
+        let french = claim(None, None, Some(Value::from("fr-CA")));
+        let merged = french.merged_into(&stored).unwrap();
+        assert_eq!(merged.locale, Some(crate::locale::Locale::Fr));
+        // A language we do not speak: the account's applies.
+        let german = claim(None, None, Some(Value::from("de")));
+        assert_eq!(german.merged_into(&merged).unwrap().locale, None);
         for claims in [
-            ProfileClaims {
-                name: Some(Value::from("a\u{0000}b")),
-                email: None,
-            },
-            ProfileClaims {
-                name: Some(Value::from("x".repeat(10 * 1024))),
-                email: None,
-            },
-            ProfileClaims {
-                name: Some(Value::from(42)),
-                email: None,
-            },
-            ProfileClaims {
-                name: None,
-                email: Some(Value::from("not an address")),
-            },
+            claim(Some(Value::from("a\u{0000}b")), None, None),
+            claim(Some(Value::from("x".repeat(10 * 1024))), None, None),
+            claim(Some(Value::from(42)), None, None),
+            claim(None, Some(Value::from("not an address")), None),
+            claim(None, None, Some(Value::from(7))),
+            claim(None, None, Some(Value::from("x".repeat(100)))),
         ] {
             assert!(matches!(
                 claims.merged_into(&stored),

@@ -119,10 +119,12 @@ pub async fn close(
     cid: &ConversationId,
 ) -> Result<Committed, ConversationError> {
     let conversation = visible(backend.store.as_ref(), principal, cid).await?;
+    let settings = backend.settings(&principal.account_id).await?;
     let now = domain::now_ms();
     let committed = commit_with_retry(backend, conversation, |current, holder| {
+        let locale = domain::locale::in_conversation(current, &settings);
         Ok::<_, ConversationError>(
-            close_ticket(current, holder, now)?.map(|change| stamped(change, principal)),
+            close_ticket(current, holder, locale, now)?.map(|change| stamped(change, principal)),
         )
     })
     .await?;

@@ -68,6 +68,8 @@ pub async fn carry_out(backend: &Backend, job: EffectJob) -> Result<(), EffectEr
 /// R3: ends the account's active live-chat sessions, page by page. Their tickets become
 /// pending; nothing is deleted. Returns whether none remain.
 async fn end_live_chats(backend: &Backend, account_id: &str) -> Result<bool, StoreError> {
+    // Read fresh, like the rest of a change's effects: this is the change's own account.
+    let (_, settings) = backend.stored_and_effective_settings(account_id).await?;
     for _ in 0..MAX_PAGES_PER_MESSAGE {
         let page = backend
             .store
@@ -82,7 +84,8 @@ async fn end_live_chats(backend: &Backend, account_id: &str) -> Result<bool, Sto
             // released capacity; a retried job finds the chat ended and does nothing.
             let committed =
                 commit_with_retry::<StoreError, _>(backend, conversation, |current, holder| {
-                    Ok(end_live_chat(current, holder, now_ms()))
+                    let locale = domain::locale::in_conversation(current, &settings);
+                    Ok(end_live_chat(current, holder, locale, now_ms()))
                 })
                 .await?;
             if committed.change.is_some() {

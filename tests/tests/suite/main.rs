@@ -26,6 +26,7 @@ mod faults;
 mod hostile_input;
 mod idle_sessions;
 mod integrations;
+mod languages;
 mod layers;
 mod load;
 mod memory_contract;

@@ -260,6 +260,16 @@ async fn unknown_settings_wrong_types_and_bad_bodies_change_nothing() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_setting",
         ),
+        (
+            json!({"locale": "de"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_setting",
+        ),
+        (
+            json!({"locale": 7}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_setting",
+        ),
         (json!([1, 2]), StatusCode::BAD_REQUEST, "invalid_request"),
     ];
     for (patch, status, code) in cases {

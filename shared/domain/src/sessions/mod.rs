@@ -6,23 +6,22 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
+use crate::locale::Locale;
 use crate::model::{Control, Conversation, Message, SessionState, TicketStatus};
 use crate::routing::{needs_routing, Agent, CapacityChannel, Offer, WaitingEntry};
 use crate::rules::system_message;
 use crate::settings::{EndedSessionRouting, Settings};
 
-/// R21: what the end user reads when an agent ends the session.
+/// R21: what the end user reads when an agent ends the session (in their language:
+/// `domain::locale`; the `_TEXT` constants are the English ones).
 pub const SESSION_ENDED_KEY: &str = "session-ended";
-pub const SESSION_ENDED_TEXT: &str =
-    "This conversation has been ended by our support team. Send a message any time to start a new one.";
+pub const SESSION_ENDED_TEXT: &str = crate::locale::EN.session_ended;
 /// What the end user reads when an agent solves the ticket of a session still running.
 pub const TICKET_SOLVED_KEY: &str = "ticket-solved";
-pub const TICKET_SOLVED_TEXT: &str =
-    "This conversation has been marked as solved. Send a message any time to start a new one.";
+pub const TICKET_SOLVED_TEXT: &str = crate::locale::EN.ticket_solved;
 /// R3: what the end user of a live chat reads when messaging is turned on.
 pub const LIVE_CHAT_ENDED_KEY: &str = "live-chat-ended";
-pub const LIVE_CHAT_ENDED_TEXT: &str =
-    "This chat has ended. Send a message any time to continue the conversation.";
+pub const LIVE_CHAT_ENDED_TEXT: &str = crate::locale::EN.live_chat_ended;
 
 /// R6: a satisfaction survey to send for one ended session. Recorded in an outbox keyed by
 /// (conversation, session), in the same atomic step as the end, so it exists exactly once
@@ -47,6 +46,10 @@ pub struct CsatRequest {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rated_at: Option<i64>,
+    /// The language the survey is asked in: the conversation's when the session ended
+    /// (`locale::in_conversation`); English for requests recorded before languages existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
 }
 
 impl CsatRequest {
@@ -204,7 +207,9 @@ pub fn end_session(
         settings,
         holder,
         ended_by,
-        SESSION_ENDED_TEXT,
+        crate::locale::in_conversation(current, settings)
+            .texts()
+            .session_ended,
         now,
     ))
 }
@@ -243,6 +248,7 @@ pub(crate) fn end_with_notice(
             score: None,
             comment: None,
             rated_at: None,
+            locale: Some(crate::locale::in_conversation(current, settings)),
         });
     }
     Some(change)
@@ -308,6 +314,7 @@ pub fn transfer(
 pub fn close_ticket(
     current: &Conversation,
     holder: Option<&Agent>,
+    locale: Locale,
     now: i64,
 ) -> Result<Option<SessionChange>, DomainError> {
     let finished = matches!(
@@ -327,7 +334,7 @@ pub fn close_ticket(
         change.notice = Some(system_message(
             current,
             TICKET_SOLVED_KEY,
-            TICKET_SOLVED_TEXT,
+            locale.texts().ticket_solved,
             now,
         ));
     }
@@ -340,6 +347,7 @@ pub fn close_ticket(
 pub fn end_live_chat(
     current: &Conversation,
     holder: Option<&Agent>,
+    locale: Locale,
     now: i64,
 ) -> Option<SessionChange> {
     if !crate::rules::is_active_live_chat(current) {
@@ -354,7 +362,7 @@ pub fn end_live_chat(
     change.notice = Some(system_message(
         current,
         LIVE_CHAT_ENDED_KEY,
-        LIVE_CHAT_ENDED_TEXT,
+        locale.texts().live_chat_ended,
         now,
     ));
     Some(change)

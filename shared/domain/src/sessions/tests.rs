@@ -1,4 +1,5 @@
 use super::*;
+use crate::locale::Locale;
 use crate::model::MessageKind;
 use crate::routing::{with_assignment, with_offer, AgentStatus};
 use crate::rules::{apply_message, hand_off, new_conversation};
@@ -207,7 +208,7 @@ fn close_solves_ends_and_releases_email_capacity_left_by_an_end() {
         .unwrap()
         .unwrap()
         .conversation;
-    let change = close_ticket(&ended, Some(&agent(2, 3, 0, 1)), 3_000)
+    let change = close_ticket(&ended, Some(&agent(2, 3, 0, 1)), Locale::En, 3_000)
         .unwrap()
         .unwrap();
     assert_eq!(change.conversation.ticket_status, TicketStatus::Solved);
@@ -222,12 +223,12 @@ fn close_solves_ends_and_releases_email_capacity_left_by_an_end() {
     // The end user already heard the session end.
     assert_eq!(change.notice, None);
     let closed = change.conversation;
-    assert_eq!(close_ticket(&closed, None, 4_000), Ok(None));
+    assert_eq!(close_ticket(&closed, None, Locale::En, 4_000), Ok(None));
 }
 
 #[test]
 fn close_of_a_running_session_tells_the_user() {
-    let change = close_ticket(&assigned(), Some(&agent(2, 0, 1, 0)), 2_000)
+    let change = close_ticket(&assigned(), Some(&agent(2, 0, 1, 0)), Locale::En, 2_000)
         .unwrap()
         .unwrap();
     assert_eq!(change.conversation.session, SessionState::Ended);

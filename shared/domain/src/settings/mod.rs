@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 pub use crate::business_hours::BusinessHours;
+use crate::locale::Locale;
 use crate::model::Account;
 
 mod audit;
@@ -116,7 +117,7 @@ fn visitors_enabled_by_default() -> bool {
     true
 }
 
-pub const DEFAULT_GREETING: &str = "Hi! How can we help you today?";
+pub const DEFAULT_GREETING: &str = crate::locale::EN.widget_greeting;
 pub const MAX_GREETING_CHARS: usize = 500;
 
 impl Default for WidgetSettings {
@@ -140,8 +141,7 @@ pub struct BotSettings {
     pub greeting: String,
 }
 
-pub const DEFAULT_BOT_GREETING: &str =
-    "Hi, I'm the virtual assistant. Tell me what you need, or talk to an agent.";
+pub const DEFAULT_BOT_GREETING: &str = crate::locale::EN.bot_greeting;
 
 impl Default for BotSettings {
     fn default() -> Self {
@@ -164,6 +164,10 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub widget: WidgetSettings,
     pub business_hours: BusinessHours,
+    /// The language of the server's texts to end users whose token claims none
+    /// (`domain::locale`); the default greetings follow it until an admin sets their own.
+    #[serde(default)]
+    pub locale: Locale,
 }
 
 impl Default for Settings {
@@ -189,6 +193,7 @@ impl Default for Settings {
             },
             widget: WidgetSettings::default(),
             business_hours: BusinessHours::default(),
+            locale: Locale::En,
         }
     }
 }
@@ -209,14 +214,29 @@ impl Settings {
         settings
     }
 
+    /// The defaults a sparse document is merged over: [`Settings::defaults_for`], with the
+    /// greetings of the document's `locale` (an admin's own greeting, merged over, wins).
+    fn defaults_under(sparse: &Value, account: Option<&Account>) -> Self {
+        let mut defaults = Self::defaults_for(account);
+        if let Some(locale) = sparse
+            .get("locale")
+            .and_then(|l| serde_json::from_value::<Locale>(l.clone()).ok())
+        {
+            let texts = locale.texts();
+            defaults.widget.greeting = texts.widget_greeting.into();
+            defaults.bot.greeting = texts.bot_greeting.into();
+        }
+        defaults
+    }
+
     /// The effective settings: defaults with the stored sparse document merged over them.
     /// A stored document that no longer fits the schema falls back to the defaults for the
     /// parts that do not fit (logged), rather than failing every request of the account.
     pub fn effective(stored: Option<&Value>, account: Option<&Account>) -> Self {
-        let defaults = Self::defaults_for(account);
         let Some(stored) = stored else {
-            return defaults;
+            return Self::defaults_for(account);
         };
+        let defaults = Self::defaults_under(stored, account);
         overlay(&defaults, stored).unwrap_or_else(|error| {
             tracing::error!(%error, "stored settings do not fit the schema; using defaults");
             defaults
@@ -379,12 +399,13 @@ pub fn apply_patch(
     let mut sparse = stored.cloned().unwrap_or_else(|| Value::Object(Map::new()));
     merge_patch(&mut sparse, patch);
     prune_empty(&mut sparse);
-    let mut after = overlay(&defaults, &sparse).map_err(|e| {
-        invalid(
-            "types",
-            format!("a setting has a value of the wrong type: {e}"),
-        )
-    })?;
+    let mut after =
+        overlay(&Settings::defaults_under(&sparse, Some(account)), &sparse).map_err(|e| {
+            invalid(
+                "types",
+                format!("a setting has a value of the wrong type: {e}"),
+            )
+        })?;
 
     // R1: one switch for the account; enabling it needs every chat department converted and
     // turns the Support chat app off.

@@ -68,6 +68,9 @@ fn end_user_view(c: &Conversation) -> serde_json::Value {
     if let Some(email) = &c.end_user_profile.email {
         view["email"] = json!(email);
     }
+    if let Some(locale) = c.end_user_profile.locale {
+        view["locale"] = json!(locale);
+    }
     view
 }
 

@@ -100,6 +100,8 @@ struct Claims {
     name: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     email: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locale: Option<serde_json::Value>,
 }
 
 /// The longest a token may still be valid when presented: a week. A leaked token stops working
@@ -231,6 +233,7 @@ pub async fn verify_token(
         profile_claims: ProfileClaims {
             name: claims.name,
             email: claims.email,
+            locale: claims.locale,
         },
         scopes: Vec::new(),
     })
@@ -260,6 +263,7 @@ pub fn mint_token(
         nbf: None,
         name: None,
         email: None,
+        locale: None,
     };
     sign_parts(
         &serde_json::json!(header),

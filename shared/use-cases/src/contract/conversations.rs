@@ -96,7 +96,8 @@ pub async fn active_live_chats_are_listed_until_ended(store: Arc<dyn Store>) {
     };
     let listed = eventually(live_ids, |ids| *ids == vec![live.id.clone()]).await;
     assert_eq!(listed, vec![live.id.clone()]);
-    let ended = domain::sessions::end_live_chat(&live, None, 7).unwrap();
+    let ended =
+        domain::sessions::end_live_chat(&live, None, domain::locale::Locale::En, 7).unwrap();
     store.commit_session_change(&ended).await.unwrap();
     assert!(eventually(live_ids, |ids| ids.is_empty()).await.is_empty());
     assert!(store
