@@ -351,3 +351,100 @@ async fn an_agent_hears_new_offers_and_the_console_passes_axe() {
     assert_eq!(pressed, json!(["false", "true"]));
     assert_no_axe_violations(&admin, "the console's settings").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_site_identifies_its_user_with_a_refreshing_callback_and_logs_out() {
+    let app = TestApp::start_in_memory().await;
+    let now = domain::now_ms() / 1000;
+    // The first token expires in 61 s, so the widget asks for the next one about a second
+    // after it had it (a minute before expiry).
+    let tokens = json!([
+        crate::workspace::end_user_token(&app, "ada", json!({"exp": now + 61, "name": "Ada"})),
+        crate::workspace::end_user_token(&app, "ada", json!({"name": "Ada"})),
+    ]);
+    let snippet = format!(
+        "window.__calls = 0; const tokens = {tokens}; {queue} \
+         RelayWidget('identify', () => Promise.resolve(tokens[Math.min(window.__calls++, 1)])); \
+         RelayWidget('open');",
+        queue = "window.RelayWidget = window.RelayWidget || function () { \
+                 (RelayWidget.q = RelayWidget.q || []).push([].slice.call(arguments)); };"
+    );
+    let visitor = Browser::start(1280, 800).await;
+    visitor.before_each_page(&snippet).await;
+    visitor
+        .goto(&format!(
+            "{}/demo/?account={}",
+            app.base_url, app.account.id
+        ))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let calls = visitor.run("return window.__calls;", vec![]).await;
+        if calls.as_u64() >= Some(2) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the callback was called {calls} times"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Under the refreshed token the conversation is Ada's.
+    let start = visitor
+        .find_in(WIDGET, "[data-testid=new-conversation]")
+        .await;
+    visitor.click(&start).await;
+    let composer = visitor.find_in(WIDGET, "[data-testid=composer]").await;
+    visitor
+        .type_into(&composer, &format!("Hello, it is Ada{}", keys::ENTER))
+        .await;
+    visitor
+        .wait_for_text(WIDGET, ".msg.mine", "Hello, it is Ada", 10)
+        .await;
+    let adas = app
+        .get("/v1/conversations", &app.token(Role::EndUser, "ada"))
+        .await;
+    assert_eq!(
+        adas.body["conversations"].as_array().map(Vec::len),
+        Some(1),
+        "{:?}",
+        adas.body
+    );
+
+    // On a shared computer the next person must not see Ada's conversations.
+    visitor
+        .run("RelayWidget.logout(); return null;", vec![])
+        .await;
+    let listed = visitor.texts(WIDGET, ".list .item").await;
+    assert_eq!(listed, Vec::<String>::new());
+    // The panel is open, so a new anonymous visitor starts at once.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while visitor
+        .run(
+            "return Object.keys(localStorage).some(k => k.startsWith('relay-widget:'));",
+            vec![],
+        )
+        .await
+        != json!(true)
+    {
+        assert!(Instant::now() < deadline, "no new visitor after logout");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let listed = visitor.texts(WIDGET, ".list .item").await;
+    assert_eq!(listed, Vec::<String>::new(), "Ada's conversations are gone");
+    let back = visitor
+        .find_in(WIDGET, "[data-testid=new-conversation]")
+        .await;
+    visitor.click(&back).await;
+    visitor.find_in(WIDGET, "[data-testid=composer]").await;
+    let visitor_token = visitor_token(&visitor).await;
+    let theirs = app.get("/v1/conversations", &visitor_token).await;
+    assert_eq!(theirs.status, reqwest::StatusCode::OK);
+    let ids: Vec<Value> = theirs.body["conversations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ids.len(), 1, "the new visitor's own conversation only");
+    assert_ne!(ids[0]["id"], adas.body["conversations"][0]["id"]);
+}

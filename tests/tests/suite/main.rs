@@ -51,4 +51,4 @@ mod webhook_load;
 mod webhooks;
 mod widget_api;
 mod widget_visitors;
-mod workspace;
+pub(crate) mod workspace;
