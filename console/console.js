@@ -422,42 +422,24 @@
     }
   }
 
-  /** admit → upload (S3's POST form, or the local gateway's signed PUT) → complete → a message. */
+  /** admit → upload → complete (widget/uploads.js, shared with the widget) → a message. */
   async function attach(file) {
     const c = state.current;
     if (!c || !file) return;
     try {
       flash("Uploading " + file.name + "…");
-      const admitted = await api("POST", `/v1/conversations/${c.id}/attachments`, {
-        file_name: file.name,
-        content_type: file.type || "application/octet-stream",
-        size: file.size,
-      });
-      const target = admitted.upload;
-      let request;
-      if (target.method === "POST") {
-        const form = new FormData();
-        for (const [k, v] of Object.entries(target.fields || {})) form.append(k, v);
-        form.append("file", file);
-        request = fetch(target.url, { method: "POST", body: form });
-      } else {
-        const headers = Object.fromEntries(Object.entries(target.headers || {}).filter(([k]) => k.toLowerCase() !== "content-length"));
-        request = fetch(target.url, { method: "PUT", headers, body: file });
-      }
-      const uploaded = await request;
-      if (!uploaded.ok) throw new Error("the upload failed (" + uploaded.status + ")");
-      const done = await api("POST", `/v1/conversations/${c.id}/attachments/${admitted.attachment_id}/complete`, {});
-      if (done.status !== "clean") throw new Error("the file was refused: " + (done.reason || "not allowed"));
-      const result = await api("POST", `/v1/conversations/${c.id}/messages`, {
-        client_message_id: Core.uuid(),
-        type: "attachment",
-        text: file.name,
-        attachment_ids: [admitted.attachment_id],
-      }, { retry: true });
+      const id = await window.RelayUploads.sendFile({ request: api, conversationId: c.id, file });
+      const result = await api(
+        "POST",
+        `/v1/conversations/${c.id}/messages`,
+        { client_message_id: Core.uuid(), type: "attachment", text: file.name, attachment_ids: [id] },
+        { retry: true }
+      );
       flash("");
       if (addMessage(result.message)) renderConversation();
     } catch (e) {
-      flash("Not attached: " + e.message);
+      const why = e.code === "rejected" ? "the file was refused: " + (e.reason || "not allowed") : e.code === "upload_failed" ? "the upload failed" : e.message;
+      flash("Not attached: " + why);
     }
   }
 

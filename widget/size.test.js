@@ -1,5 +1,6 @@
 // The widget's weight on a customer's page: widget.js, the core and the largest locale file it
 // loads, each gzipped as a static host serves them, stay within the 15 KB the spec allows.
+// uploads.js is loaded only when a visitor picks a file; its weight is reported beside.
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -16,6 +17,7 @@ test("widget.js, core.js and a locale are at most 15 KB gzipped", () => {
   const largest = Math.max(...locales.map((f) => gzipped(path.join("locales", f))));
   const total = gzipped("widget.js") + gzipped("core.js") + largest;
   assert.ok(total > 10 * 1024, `all files were read (${total} bytes)`);
-  console.log(`widget.js + core.js + largest locale: ${total} bytes gzipped (limit ${LIMIT})`);
+  console.log(`widget.js + core.js + largest locale: ${total} bytes gzipped (limit ${LIMIT}); ` +
+    `uploads.js on demand: ${gzipped("uploads.js")}`);
   assert.ok(total <= LIMIT, `the widget is ${total} bytes gzipped, over ${LIMIT}`);
 });

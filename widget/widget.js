@@ -69,7 +69,6 @@
     };
 
     // ── HTTP.
-    const { ApiError } = Core;
     const request = Core.createHttp({
       base: apiBase,
       token: () => state.token,
@@ -514,7 +513,7 @@
       api("POST", `/v1/conversations/${c.id}/events`, { type: "read", seq: state.log.lastSeq }).catch(() => {});
     }
 
-    /** admit → upload (with progress) → complete → an attachment message. */
+    // uploads.js (shared with the console) is loaded when a visitor first picks a file.
     async function sendFile(file) {
       const c = state.current;
       if (!c || !file) return;
@@ -522,44 +521,27 @@
       progress.classList.add("show");
       bar.style.width = "0";
       try {
-        const admitted = await api("POST", `/v1/conversations/${c.id}/attachments`, {
-          file_name: file.name,
-          content_type: file.type || "application/octet-stream",
-          size: file.size,
+        await load("uploads.js");
+        const id = await window.RelayUploads.sendFile({
+          request: api,
+          conversationId: c.id,
+          file,
+          onProgress: (fraction) => (bar.style.width = Math.round(fraction * 100) + "%"),
         });
-        await upload(admitted.upload, file, (fraction) => (bar.style.width = Math.round(fraction * 100) + "%"));
-        const done = await api("POST", `/v1/conversations/${c.id}/attachments/${admitted.attachment_id}/complete`, {});
-        if (done.status !== "clean") throw new ApiError(422, "rejected", t("refused", { reason: done.reason || t("notAllowed") }));
-        await postMessage({ type: "attachment", text: file.name, attachment_ids: [admitted.attachment_id] });
+        await postMessage({ type: "attachment", text: file.name, attachment_ids: [id] });
         showStatus("");
       } catch (e) {
-        showStatus(explain(e));
+        showStatus(
+          e.code === "rejected"
+            ? t("refused", { reason: e.reason || t("notAllowed") })
+            : e.code === "upload_failed"
+              ? t("uploadFailed")
+              : explain(e)
+        );
       } finally {
         progress.classList.remove("show");
         fileInput.value = "";
       }
-    }
-
-    function upload(target, file, onProgress) {
-      return new Promise((resolve, reject) => {
-        const xhr = new XMLHttpRequest();
-        xhr.open(target.method, target.url);
-        let payload = file;
-        if (target.method === "POST") {
-          payload = new FormData();
-          for (const [k, v] of Object.entries(target.fields || {})) payload.append(k, v);
-          payload.append("file", file);
-        } else {
-          for (const [k, v] of Object.entries(target.headers || {})) {
-            if (k.toLowerCase() !== "content-length") xhr.setRequestHeader(k, v);
-          }
-        }
-        xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
-        xhr.onload = () =>
-          xhr.status < 300 ? (onProgress(1), resolve()) : reject(new ApiError(xhr.status, "upload_failed", t("uploadFailed")));
-        xhr.onerror = () => reject(new ApiError(0, "upload_failed", t("uploadFailed")));
-        xhr.send(payload);
-      });
     }
 
     async function handoff() {

@@ -21,6 +21,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../widget/core.js"),
     ),
     (
+        "/widget/uploads.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../widget/uploads.js"),
+    ),
+    (
         "/widget/locales/en.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../widget/locales/en.js"),
