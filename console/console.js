@@ -383,6 +383,7 @@
         el("button", { text: "End session", "data-testid": "end-session", onclick: () => lifecycle("end") }),
         el("button", { text: "Close ticket", "data-testid": "close-ticket", onclick: () => lifecycle("close") })
       ),
+      visitorNode(c),
       messages,
       el("div", { class: "typing" }),
       composer
@@ -391,6 +392,24 @@
     if (state.log.lastSeq) {
       api("POST", `/v1/conversations/${c.id}/events`, { type: "read", seq: state.log.lastSeq }).catch(() => {});
     }
+  }
+
+  /** Where the customer is: browser, OS, device and the pages they were on (newest first). */
+  function visitorNode(c) {
+    const v = c.visitor_context;
+    if (!v) return null;
+    const device = [v.browser, v.os, v.device].filter(Boolean).join(" · ");
+    const pages = el("ol", { class: "pages" });
+    for (const p of [...v.pages].reverse()) {
+      const when = new Date(p.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      pages.append(el("li", {}, el("span", { text: p.title || p.path }), " ", el("code", { text: p.path }), " ", el("time", { text: when })));
+    }
+    return el(
+      "details",
+      { class: "visitor", "data-testid": "visitor" },
+      el("summary", { text: "Visitor: " + (device || "unknown browser") + " · " + v.pages.length + " pages" }),
+      pages
+    );
   }
 
   function priorityPicker(c) {

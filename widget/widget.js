@@ -462,6 +462,7 @@
         await catchUp();
         renderConversation();
         markRead();
+        shareContext();
       } catch (e) {
         showStatus(explain(e));
       }
@@ -703,10 +704,33 @@
         await loadConversations();
         renderList();
         connect();
+        shareContext();
       } catch (e) {
         started = false;
         showStatus(explain(e));
       }
+    }
+
+    // ── Visitor context: this tab's last 20 pages (path and title, never the query) go with
+    // the open or latest active conversation, unless the account said no (share_page_views).
+    let pages = [];
+    try {
+      pages = JSON.parse(sessionStorage.getItem("relay-pages")) || [];
+    } catch (e) {
+      /* none yet, or storage blocked */
+    }
+    pages = pages
+      .concat({ path: location.pathname, title: document.title.slice(0, 200), at: Date.now() })
+      .filter((p) => p.at > Date.now() - 8e7) // the server keeps a day's
+      .slice(-20);
+    try {
+      sessionStorage.setItem("relay-pages", JSON.stringify(pages));
+    } catch (e) {
+      /* private mode: this page only */
+    }
+    function shareContext() {
+      const c = state.current || state.conversations.find((x) => x.session === "active");
+      if (c && state.config.share_page_views) api("PUT", `/v1/conversations/${c.id}/visitor-context`, { pages }).catch(() => {});
     }
 
     // ── Opening and closing, keyboard first: focus moves into the panel on open and back to the

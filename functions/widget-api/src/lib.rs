@@ -7,16 +7,22 @@
 //!   address and account) → 201 a visitor token
 //! - `POST /v1/widget/identify` `{user_token}` (visitor token) → the visitor's conversations
 //!   become the identified user's
+//! - `PUT /v1/conversations/{cid}/visitor-context` `{pages}` (the conversation's end user) →
+//!   the pages they were on and their browser (from `User-Agent`), for agents to see
 
 use http::StatusCode;
 use serde::Deserialize;
 
+use domain::views::conversation_view;
+use domain::visitor_context::PageView;
 use edge::api::{
-    authenticate, caller_of, json, parse_json, query_param, serve_public, ApiError, ApiRequest,
-    ApiResponse,
+    authenticate, caller_of, conversation_id, json, parse_json, query_param, serve_public,
+    ApiError, ApiRequest, ApiResponse,
 };
 use edge::routes::{Matched, Operation, WIDGET_API};
+use edge::user_agent::client_of;
 use use_cases::backend::Backend;
+use use_cases::visitor_context::share;
 use use_cases::visitors::{admit_visitor, identify, widget_config};
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
@@ -38,6 +44,12 @@ struct NewVisitorRequest {
 #[serde(deny_unknown_fields)]
 struct IdentifyRequest {
     user_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisitorContextRequest {
+    pages: Vec<PageView>,
 }
 
 async fn dispatch(
@@ -69,6 +81,15 @@ async fn dispatch(
             let identified = identify(backend, &visitor, &body.user_token).await?;
             // `{user_id, moved}`: the use case's answer is the view.
             Ok(json(StatusCode::OK, &identified))
+        }
+        Operation::ShareVisitorContext => {
+            let end_user = authenticate(backend, request, route.integration_scope()).await?;
+            let cid = conversation_id(&route)?;
+            let body: VisitorContextRequest = parse_json(request)?;
+            let client = client_of(request.headers());
+            let now = domain::now_ms();
+            let shared = share(backend, &end_user, &cid, body.pages, client, now).await?;
+            Ok(json(StatusCode::OK, &conversation_view(&shared, now)))
         }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),

@@ -47,4 +47,10 @@ pub enum DomainError {
     OfferNotStanding,
     #[error("nothing has been uploaded for this attachment yet")]
     NotUploaded,
+    #[error("{0}")]
+    InvalidVisitorContext(String),
+    #[error("this account does not share page views with agents (widget.share_page_views is off)")]
+    PageViewsDisabled,
+    #[error("only the conversation's end user shares where they are")]
+    NotTheEndUser,
 }

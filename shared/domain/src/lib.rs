@@ -13,7 +13,8 @@
 //! `bot` (the built-in bot's turn); `business_hours` (when the team is at work, the away
 //! message); `idle_sessions` (ending sessions nobody wrote in for too long); `retention` (when a
 //! conversation at rest is deleted); `quotas` (what one caller may do in a window, R33);
-//! `locale` (the server's texts in English and French).
+//! `locale` (the server's texts in English and French); `visitor_context` (the pages and
+//! browser agents see beside a conversation).
 
 pub mod attachments;
 pub mod aws_limits;
@@ -36,6 +37,7 @@ pub mod sessions;
 pub mod settings;
 pub mod surveys;
 pub mod views;
+pub mod visitor_context;
 pub mod webhooks;
 pub mod widget;
 pub mod workspace;

@@ -195,6 +195,9 @@ pub struct Conversation {
     /// change stream's consumer, so it only ever moves forward.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message_at: Option<i64>,
+    /// Where the end user is (pages, browser), as their widget last said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_context: Option<crate::visitor_context::VisitorContext>,
     /// A transfer to one agent: only that agent is offered it until someone accepts it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfer_to: Option<String>,

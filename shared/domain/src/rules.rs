@@ -59,6 +59,7 @@ pub fn new_conversation(
         routing_since: (control == Control::Agent).then_some(now),
         end_user_profile: EndUserProfile::default(),
         last_message_at: None,
+        visitor_context: None,
         transfer_to: None,
         changed_by: None,
         expires_at: None,

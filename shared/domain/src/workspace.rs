@@ -300,14 +300,16 @@ pub fn with_profile(
     Some(next)
 }
 
-/// The conversation with its end user's name and email dropped (erasure), revision bumped;
-/// `None` when it holds neither. Credited to `by`.
+/// The conversation with its end user's profile (name, email, language) and visitor context
+/// (the pages they were on) dropped (erasure), revision bumped; `None` when it holds none.
+/// Credited to `by`.
 pub fn without_profile(current: &Conversation, by: Actor, now: i64) -> Option<Conversation> {
-    if current.end_user_profile == EndUserProfile::default() {
+    if current.end_user_profile == EndUserProfile::default() && current.visitor_context.is_none() {
         return None;
     }
     let mut next = current.clone();
     next.end_user_profile = EndUserProfile::default();
+    next.visitor_context = None;
     next.updated_at = now;
     next.revision += 1;
     next.stamp(by);

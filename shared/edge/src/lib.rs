@@ -9,4 +9,5 @@ pub mod cors;
 pub mod lambda;
 pub mod logging;
 pub mod routes;
+pub mod user_agent;
 pub mod websocket;

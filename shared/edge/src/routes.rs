@@ -37,6 +37,7 @@ pub enum Operation {
     GetWidgetConfig,
     CreateVisitor,
     IdentifyVisitor,
+    ShareVisitorContext,
     ListInbox,
     ChangeConversationFields,
     TransferConversation,
@@ -145,6 +146,7 @@ pub const ROUTES: &[Route] = &[
     route("GET",    "/v1/widget/config",                                  WIDGET_API,        Op::GetWidgetConfig),
     route("POST",   "/v1/widget/visitors",                                WIDGET_API,        Op::CreateVisitor),
     route("POST",   "/v1/widget/identify",                                WIDGET_API,        Op::IdentifyVisitor),
+    route("PUT",    "/v1/conversations/{cid}/visitor-context",            WIDGET_API,        Op::ShareVisitorContext),
     route("GET",    "/v1/inbox",                                          AGENT_WORKSPACE,   Op::ListInbox),
     // A path's first route names its owner, which also answers its other methods (405).
     route("PATCH",  "/v1/conversations/{cid}",                            AGENT_WORKSPACE,   Op::ChangeConversationFields),

@@ -32,6 +32,7 @@ pub mod settings_read;
 pub mod signing_keys;
 pub mod stream_reactions;
 pub mod validation;
+pub mod visitor_context;
 pub mod visitors;
 pub mod webhook_delivery;
 pub mod webhook_subscriptions;

@@ -50,6 +50,8 @@ pub struct WidgetConfig {
     /// Whether the team is at work now (`business_hours`; always true when not enabled).
     pub business_hours_open: bool,
     pub greeting: String,
+    /// Whether the widget reports the pages the visitor is on (`widget.share_page_views`).
+    pub share_page_views: bool,
 }
 
 /// The account whose current widget key is `key`, and its settings.
@@ -75,6 +77,7 @@ pub async fn widget_config(
         attachments_enabled: settings.attachments.enabled,
         business_hours_open: settings.business_hours.is_open(now),
         greeting: settings.widget.greeting.clone(),
+        share_page_views: settings.widget.share_page_views,
     })
 }
 

@@ -57,6 +57,12 @@ fn routes() -> Vec<Route> {
             EndUser,
         ),
         route(
+            Method::PUT,
+            "/v1/conversations/{cid}/visitor-context",
+            Some(json!({"pages": []})),
+            EndUser,
+        ),
+        route(
             Method::POST,
             "/v1/conversations/{cid}/csat",
             Some(json!({"score": 4, "comment": "fine"})),

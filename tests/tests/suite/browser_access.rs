@@ -448,3 +448,67 @@ async fn a_site_identifies_its_user_with_a_refreshing_callback_and_logs_out() {
     assert_eq!(ids.len(), 1, "the new visitor's own conversation only");
     assert_ne!(ids[0]["id"], adas.body["conversations"][0]["id"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_sees_the_pages_the_visitor_was_on_without_their_queries() {
+    let app = TestApp::start_in_memory().await;
+    let shop = format!("{}/demo/?account={}", app.base_url, app.account.id);
+    let visitor = Browser::start(1280, 800).await;
+    visitor.goto(&shop).await;
+    let launcher = visitor.find_in(WIDGET, ".launcher").await;
+    visitor.click(&launcher).await;
+    let start = visitor
+        .find_in(WIDGET, "[data-testid=new-conversation]")
+        .await;
+    visitor.click(&start).await;
+    let composer = visitor.find_in(WIDGET, "[data-testid=composer]").await;
+    visitor
+        .type_into(
+            &composer,
+            &format!("Is the Aurora mug in stock?{}", keys::ENTER),
+        )
+        .await;
+    visitor
+        .wait_for_text(WIDGET, ".msg.mine", "Aurora mug", 10)
+        .await;
+    // A second page, with a query that must never reach an agent.
+    visitor.goto(&format!("{shop}&coupon=SECRET-42")).await;
+    let token = visitor_token(&visitor).await;
+    let cid = app.get("/v1/conversations", &token).await.body["conversations"][0]["id"]
+        .as_str()
+        .expect("the visitor's conversation")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stored = app.stored_conversation(&cid).await;
+        if stored.visitor_context.is_some_and(|c| c.pages.len() == 2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the second page never arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let agent = Browser::start(1280, 800).await;
+    let agent_token = app.token(Role::Agent, "agent-ada");
+    agent
+        .goto(&format!("{}/console/#token={agent_token}", app.base_url))
+        .await;
+    agent.wait_for_text(None, "#who", "agent-ada", 10).await;
+    let open = agent.find("#open-id").await;
+    agent
+        .type_into(&open, &format!("{cid}{}", keys::ENTER))
+        .await;
+    agent
+        .wait_for_text(None, "[data-testid=visitor] summary", "2 pages", 10)
+        .await;
+    let summary = agent.texts(None, "[data-testid=visitor] summary").await;
+    assert!(summary[0].contains("desktop"), "{summary:?}");
+    let details = agent.find("[data-testid=visitor] summary").await;
+    agent.click(&details).await;
+    let paths = agent.texts(None, "[data-testid=visitor] .pages code").await;
+    assert_eq!(paths, vec!["/demo/".to_string(), "/demo/".to_string()]);
+    let page_text = agent.run("return document.body.innerText;", vec![]).await;
+    assert!(!page_text.as_str().unwrap_or_default().contains("SECRET"));
+    assert_no_axe_violations(&agent, "the console with visitor context").await;
+    agent.screenshot("access-5-console-visitor-context").await;
+}

@@ -46,6 +46,7 @@ mod settings_api;
 mod settings_audit_and_effects;
 mod signing_keys;
 mod stream_reactions;
+mod visitor_context;
 mod webhook_batches;
 mod webhook_load;
 mod webhooks;

@@ -111,6 +111,9 @@ pub struct WidgetSettings {
     /// identified end users (the site's own signed tokens) reach support.
     #[serde(default = "visitors_enabled_by_default")]
     pub visitors_enabled: bool,
+    /// Whether the widget tells agents which pages the visitor was on (`visitor_context`).
+    #[serde(default = "visitors_enabled_by_default")]
+    pub share_page_views: bool,
 }
 
 fn visitors_enabled_by_default() -> bool {
@@ -127,6 +130,7 @@ impl Default for WidgetSettings {
             allowed_origins: Vec::new(),
             greeting: DEFAULT_GREETING.into(),
             visitors_enabled: true,
+            share_page_views: true,
         }
     }
 }

@@ -52,6 +52,7 @@ pub fn conversation_view(c: &Conversation, now: i64) -> serde_json::Value {
         "priority": c.priority,
         "group": c.group,
         "end_user": end_user_view(c),
+        "visitor_context": c.visitor_context.as_ref().map(visitor_context_view),
         "last_message_at": c.last_message_at.map(rfc3339),
         "created_at": rfc3339(c.created_at),
         "updated_at": rfc3339(c.updated_at),
@@ -72,6 +73,22 @@ fn end_user_view(c: &Conversation) -> serde_json::Value {
         view["locale"] = json!(locale);
     }
     view
+}
+
+/// Where the end user is: pages (oldest first, times as RFC 3339), browser, OS, device class.
+fn visitor_context_view(v: &crate::visitor_context::VisitorContext) -> serde_json::Value {
+    let pages: Vec<serde_json::Value> = v
+        .pages
+        .iter()
+        .map(|p| json!({"path": p.path, "title": p.title, "at": rfc3339(p.at)}))
+        .collect();
+    json!({
+        "pages": pages,
+        "browser": v.client.browser,
+        "os": v.client.os,
+        "device": v.client.device,
+        "updated_at": rfc3339(v.updated_at),
+    })
 }
 
 /// One item of the agent inbox (spec "Agent workspace").

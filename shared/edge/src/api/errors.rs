@@ -111,6 +111,13 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidProfile(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_profile", message)
             }
+            DomainError::InvalidVisitorContext(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_visitor_context",
+                message,
+            ),
+            DomainError::PageViewsDisabled => Self::forbidden("page_views_disabled", message),
+            DomainError::NotTheEndUser => Self::forbidden("forbidden", message),
             DomainError::UnknownAgent(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_agent", message)
             }
