@@ -72,24 +72,25 @@ pub fn checked_pages(mut pages: Vec<PageView>, now: i64) -> Result<Vec<PageView>
     if pages.len() > MAX_PAGES {
         return Err(invalid(format!("at most {MAX_PAGES} pages")));
     }
+    // Checked as sent (the contract's patterns), then trimmed and cut at `?` or `#`.
+    let spacing = |c: char| c.is_control() || c.is_whitespace() || c == '\u{feff}';
     for page in &mut pages {
-        let path = page.path.split(['?', '#']).next().unwrap_or_default();
-        if !path.starts_with('/')
-            || path.chars().count() > MAX_PATH_CHARS
-            || path.chars().any(|c| c.is_control() || c.is_whitespace())
+        if !page.path.starts_with('/')
+            || page.path.chars().count() > MAX_PATH_CHARS
+            || page.path.chars().any(spacing)
         {
             return Err(invalid(format!(
                 "a page's path starts with / and has at most {MAX_PATH_CHARS} characters, no spaces"
             )));
         }
-        page.path = path.to_string();
-        let title = page.title.trim();
-        if title.chars().count() > MAX_TITLE_CHARS || title.chars().any(char::is_control) {
+        page.path = page.path.split(['?', '#']).next().unwrap_or("/").to_string();
+        if page.title.chars().count() > MAX_TITLE_CHARS || page.title.chars().any(char::is_control)
+        {
             return Err(invalid(format!(
                 "a page's title has at most {MAX_TITLE_CHARS} characters, no control characters"
             )));
         }
-        page.title = title.to_string();
+        page.title = page.title.trim().to_string();
         if page.at < now - OLDEST_MS || page.at > now + SKEW_MS {
             return Err(invalid(
                 "a page's time (epoch milliseconds) is within the last day".into(),
