@@ -21,8 +21,8 @@
     inboxView: "mine",
     current: null,
     log: new Core.MessageLog(null), // the open conversation's messages
+    tabs: new Map(), // conversation id → {label, unread}: the conversations open as tabs
     connection: null, // the real-time socket (Core.connectSocket)
-    settingsVersion: null,
     noteMode: false,
   };
 
@@ -33,17 +33,8 @@
   /** `extra`: `{ headers }` (If-Match), `{ retry: true }` for idempotent POSTs. */
   const api = (method, path, body, extra) => request(method, path, body, extra);
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (name === "class") node.className = value;
-      else if (name === "text") node.textContent = value;
-      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-      else node.setAttribute(name, value);
-    }
-    for (const child of children) if (child) node.append(child);
-    return node;
-  }
+  const { el, visitorNode } = window.RelayConsoleViews;
+
 
   /** Says `text` to screen readers (the header's assertive live region). */
   function announce(text) {
@@ -154,6 +145,7 @@
   function renderOffers() {
     const list = $("offers");
     list.replaceChildren();
+    window.RelayAlerts.count(state.offers.size);
     if (state.offers.size === 0) {
       list.append(el("li", { class: "empty", text: "No offers. Go online to receive them." }));
       return;
@@ -284,13 +276,44 @@
       const c = await api("GET", `/v1/conversations/${cid}`);
       state.current = c;
       state.log = new Core.MessageLog(c.id);
+      state.tabs.set(c.id, { label: customerName(c), unread: false });
       send({ action: "subscribe", conversation_id: c.id });
       await catchUp();
       renderConversation();
       renderInbox();
+      renderTabs();
     } catch (e) {
       alert(e.status === 404 ? "No such conversation in this account." : e.message);
     }
+  }
+
+  // Several conversations open at once, as tabs: each stays subscribed, and one that gets a
+  // message while another is shown is marked unread until it is shown.
+  function renderTabs() {
+    const nav = $("conv-tabs");
+    nav.hidden = state.tabs.size === 0;
+    nav.replaceChildren();
+    for (const [cid, tab] of state.tabs) {
+      const current = state.current && state.current.id === cid;
+      const label = tab.label + (tab.unread ? " (new messages)" : "");
+      const open = el("button", { class: "open", text: tab.label, title: label, "data-tab": cid, onclick: () => openConversation(cid) });
+      if (current) open.setAttribute("aria-current", "true");
+      if (tab.unread) open.setAttribute("aria-label", label);
+      const close = el("button", { text: "×", "aria-label": "Close " + tab.label, onclick: () => closeTab(cid) });
+      nav.append(el("span", { class: "conv-tab" + (current ? " current" : "") + (tab.unread ? " unread" : "") }, open, close));
+    }
+  }
+
+  function closeTab(cid) {
+    state.tabs.delete(cid);
+    if (state.current && state.current.id === cid) {
+      const next = [...state.tabs.keys()].pop();
+      state.current = null;
+      state.log = new Core.MessageLog(null);
+      if (next) openConversation(next);
+      else renderConversation();
+    }
+    renderTabs();
   }
 
   $("open-form").addEventListener("submit", (e) => {
@@ -383,7 +406,7 @@
         el("button", { text: "End session", "data-testid": "end-session", onclick: () => lifecycle("end") }),
         el("button", { text: "Close ticket", "data-testid": "close-ticket", onclick: () => lifecycle("close") })
       ),
-      visitorNode(c),
+      ...[visitorNode(c)].filter(Boolean), // nothing until the widget says where they are
       messages,
       el("div", { class: "typing" }),
       composer
@@ -392,24 +415,6 @@
     if (state.log.lastSeq) {
       api("POST", `/v1/conversations/${c.id}/events`, { type: "read", seq: state.log.lastSeq }).catch(() => {});
     }
-  }
-
-  /** Where the customer is: browser, OS, device and the pages they were on (newest first). */
-  function visitorNode(c) {
-    const v = c.visitor_context;
-    if (!v) return null;
-    const device = [v.browser, v.os, v.device].filter(Boolean).join(" · ");
-    const pages = el("ol", { class: "pages" });
-    for (const p of [...v.pages].reverse()) {
-      const when = new Date(p.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      pages.append(el("li", {}, el("span", { text: p.title || p.path }), " ", el("code", { text: p.path }), " ", el("time", { text: when })));
-    }
-    return el(
-      "details",
-      { class: "visitor", "data-testid": "visitor" },
-      el("summary", { text: "Visitor: " + (device || "unknown browser") + " · " + v.pages.length + " pages" }),
-      pages
-    );
   }
 
   function priorityPicker(c) {
@@ -503,7 +508,7 @@
       onUp() {
         live(true);
         if (state.current) {
-          send({ action: "subscribe", conversation_id: state.current.id });
+          for (const cid of state.tabs.keys()) send({ action: "subscribe", conversation_id: cid });
           catchUp().then(renderConversation).catch(() => {});
         }
         refreshOffers();
@@ -517,7 +522,10 @@
     switch (frame.type) {
       case "offer.created": {
         const seconds = Math.max(0, Math.round((Date.parse(data.expires_at) - Date.now()) / 1000));
-        announce(`New conversation offered: accept within ${seconds} seconds.`);
+        if (!state.offers.has(data.conversation_id)) {
+          announce(`New conversation offered: accept within ${seconds} seconds.`);
+          window.RelayAlerts.offer(`Accept within ${seconds} seconds.`);
+        }
         state.offers.set(data.conversation_id, data);
         renderOffers();
         reloadInboxSoon();
@@ -530,10 +538,17 @@
       case "message.redacted":
         if (replaceMessage(data.message)) renderConversation();
         break;
-      case "message.created":
+      case "message.created": {
+        const cid = data.message.conversation_id;
+        const tab = state.tabs.get(cid);
+        if (tab && !(state.current && state.current.id === cid) && !tab.unread) {
+          tab.unread = true;
+          renderTabs();
+        }
         if (addMessage(data.message)) renderConversation();
         reloadInboxSoon(); // newest activity first
         break;
+      }
       case "conversation.updated": {
         const c = data.conversation;
         if (state.current && state.current.id === c.id) {
@@ -553,65 +568,8 @@
     }
   }
 
-  // ---------------------------------------------------------------------------------------
-  // Settings (admins).
-  for (const tab of document.querySelectorAll(".tab")) {
-    tab.addEventListener("click", () => {
-      for (const t of document.querySelectorAll(".tab")) {
-        t.classList.toggle("active", t === tab);
-        t.setAttribute("aria-pressed", String(t === tab));
-      }
-      $("workspace").hidden = tab.dataset.view !== "workspace";
-      $("settings").hidden = tab.dataset.view !== "settings";
-      if (tab.dataset.view === "settings") loadSettings();
-    });
-  }
-
-  async function loadSettings() {
-    try {
-      const result = await api("GET", "/v1/settings");
-      state.settingsVersion = result.version;
-      $("settings-version").textContent = "version " + result.version;
-      $("settings-if-match").textContent = String(result.version);
-      $("settings-document").textContent = JSON.stringify(result.settings, null, 2);
-    } catch (e) {
-      $("settings-result").textContent = "Cannot read the settings: " + e.message;
-    }
-  }
-
-  $("settings-reload").addEventListener("click", loadSettings);
-  $("settings-apply").addEventListener("click", async () => {
-    let patch;
-    try {
-      patch = JSON.parse($("settings-patch").value);
-    } catch (e) {
-      $("settings-result").textContent = "The change is not valid JSON.";
-      return;
-    }
-    try {
-      const result = await api("PATCH", "/v1/settings", patch, { headers: { "if-match": String(state.settingsVersion) } });
-      $("settings-result").textContent = "Saved as version " + result.version + ".";
-      await loadSettings();
-    } catch (e) {
-      if (e.code !== "version_conflict") {
-        $("settings-result").textContent = "Not applied (" + (e.code || e.status) + "): " + e.message;
-        return;
-      }
-      // Say which version is current without replacing what the admin is looking at.
-      let now = "a newer version";
-      try {
-        now = "version " + (await api("GET", "/v1/settings")).version;
-      } catch (ignored) {
-        /* the message below still holds */
-      }
-      $("settings-result").textContent =
-        "Not applied: someone changed the settings after you read version " +
-        state.settingsVersion +
-        " (it is now " +
-        now +
-        "). Reload to see their change, then apply yours again.";
-    }
-  });
+  // The admins' settings page (console/settings.js) and the offer alerts (console/alerts.js).
+  window.RelayConsoleSettings(api);
 
   // ---------------------------------------------------------------------------------------
   // Start.

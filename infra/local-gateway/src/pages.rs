@@ -51,6 +51,21 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../console/console.js"),
     ),
     (
+        "/console/views.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../console/views.js"),
+    ),
+    (
+        "/console/settings.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../console/settings.js"),
+    ),
+    (
+        "/console/alerts.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../console/alerts.js"),
+    ),
+    (
         "/console/console.css",
         "text/css; charset=utf-8",
         include_str!("../../../console/console.css"),

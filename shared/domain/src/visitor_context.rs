@@ -83,7 +83,12 @@ pub fn checked_pages(mut pages: Vec<PageView>, now: i64) -> Result<Vec<PageView>
                 "a page's path starts with / and has at most {MAX_PATH_CHARS} characters, no spaces"
             )));
         }
-        page.path = page.path.split(['?', '#']).next().unwrap_or("/").to_string();
+        page.path = page
+            .path
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("/")
+            .to_string();
         if page.title.chars().count() > MAX_TITLE_CHARS || page.title.chars().any(char::is_control)
         {
             return Err(invalid(format!(

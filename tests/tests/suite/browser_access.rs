@@ -512,3 +512,137 @@ async fn an_agent_sees_the_pages_the_visitor_was_on_without_their_queries() {
     assert_no_axe_violations(&agent, "the console with visitor context").await;
     agent.screenshot("access-5-console-visitor-context").await;
 }
+
+/// Desktop notifications and sound, recorded instead of shown and played (a headless browser
+/// has neither): what the console asked for is what the test reads.
+const ALERT_RECORDER: &str = "window.__notes = []; window.__tones = 0; \
+    window.Notification = class { constructor(title, options) { __notes.push(options.body); } \
+      static get permission() { return 'granted'; } \
+      static requestPermission() { return Promise.resolve('granted'); } }; \
+    window.AudioContext = class { constructor() { this.currentTime = 0; this.destination = {}; } \
+      createGain() { return { gain: {}, connect: (next) => next }; } \
+      createOscillator() { __tones++; return { frequency: {}, connect: (next) => next, \
+        start() {}, stop() {} }; } };";
+
+/// A customer's conversation handed to agents; its id.
+async fn customer_asks_for_a_person(app: &TestApp, customer: &str, text: &str) -> String {
+    let cid = app.new_conversation(customer).await;
+    let token = app.token(Role::EndUser, customer);
+    let sent = app.send_text(&cid, &token, "m-1", text).await;
+    assert!(sent.status.is_success(), "{:?}", sent.body);
+    let handed = app
+        .post(
+            &format!("/v1/conversations/{cid}/handoff"),
+            &token,
+            json!({"reason": "asked"}),
+        )
+        .await;
+    assert!(handed.status.is_success(), "{:?}", handed.body);
+    cid
+}
+
+async fn recorded(agent: &Browser) -> (usize, u64, String) {
+    let seen = agent
+        .run(
+            "return [window.__notes.length, window.__tones, document.title];",
+            vec![],
+        )
+        .await;
+    (
+        seen[0].as_u64().unwrap_or_default() as usize,
+        seen[1].as_u64().unwrap_or_default(),
+        seen[2].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_is_alerted_to_offers_and_works_conversations_as_tabs() {
+    let app = TestApp::start_product().await;
+    agent_with_capacity(&app, "agent-ada", (3, 0), &[], "online").await;
+    let agent = Browser::start(1280, 800).await;
+    agent.before_each_page(ALERT_RECORDER).await;
+    let token = app.token(Role::Agent, "agent-ada");
+    agent
+        .goto(&format!("{}/console/#token={token}", app.base_url))
+        .await;
+    agent.wait_for_text(None, "#who", "agent-ada", 10).await;
+
+    // Two offers: a notification and a tone each, and the title counts them.
+    let first = customer_asks_for_a_person(&app, "cust-1", "Where is my parcel?").await;
+    agent.wait_for_text(None, "#offers li", "Accept", 30).await;
+    let second = customer_asks_for_a_person(&app, "cust-2", "Wrong colour received").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while agent.texts(None, "#offers li[data-offer]").await.len() < 2 {
+        assert!(Instant::now() < deadline, "the second offer never came");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (notes, tones, title) = recorded(&agent).await;
+    assert_eq!((notes, tones), (2, 2));
+    assert!(title.starts_with("(2) "), "{title}");
+
+    // Muted: the next offer is still notified, silently; the choice is remembered.
+    let sound = agent.find("#sound-toggle").await;
+    agent.click(&sound).await;
+    let pressed = agent
+        .run(
+            "return [document.getElementById('sound-toggle').getAttribute('aria-pressed'), \
+                     localStorage.getItem('relay-console-sound')];",
+            vec![],
+        )
+        .await;
+    assert_eq!(pressed, json!(["false", "off"]));
+    customer_asks_for_a_person(&app, "cust-3", "Invoice please").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while agent.texts(None, "#offers li[data-offer]").await.len() < 3 {
+        assert!(Instant::now() < deadline, "the third offer never came");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (notes, tones, title) = recorded(&agent).await;
+    assert_eq!((notes, tones), (3, 2));
+    assert!(title.starts_with("(3) "), "{title}");
+
+    // Two accepted conversations open as tabs; the last accepted is shown.
+    for cid in [&first, &second] {
+        let accept = agent
+            .find(&format!("#offers li[data-offer='{cid}'] button"))
+            .await;
+        agent.click(&accept).await;
+        agent
+            .wait_for_text(None, "#conv-tabs [aria-current=true]", "cust", 15)
+            .await;
+    }
+    agent
+        .wait_for_text(None, ".messages .msg", "Wrong colour received", 15)
+        .await;
+    assert_eq!(agent.texts(None, "#conv-tabs .open").await.len(), 2);
+    // A conversation without visitor context shows nothing in its place (it once said "null").
+    let shown = agent.texts(None, "#conversation").await.join(" ");
+    assert!(!shown.contains("null"), "{shown}");
+
+    // The first customer writes while the second is shown: the first tab is marked.
+    let cust1 = app.token(Role::EndUser, "cust-1");
+    app.send_text(&first, &cust1, "m-2", "Any news?").await;
+    agent
+        .wait_for_text(None, "#conv-tabs .unread .open", "cust-1", 15)
+        .await;
+    assert_no_axe_violations(&agent, "the console with two tabs").await;
+    agent.screenshot("access-6-console-tabs").await;
+    let tab = agent.find(&format!("[data-tab='{first}']")).await;
+    agent.click(&tab).await;
+    agent
+        .wait_for_text(None, ".messages .msg", "Any news?", 15)
+        .await;
+    assert_eq!(agent.texts(None, "#conv-tabs .unread").await.len(), 0);
+
+    // Closing the shown tab shows the other.
+    let close = agent
+        .find(&format!(
+            ".conv-tab:has([data-tab='{first}']) button[aria-label^=Close]"
+        ))
+        .await;
+    agent.click(&close).await;
+    agent
+        .wait_for_text(None, ".messages .msg", "Wrong colour received", 15)
+        .await;
+    assert_eq!(agent.texts(None, "#conv-tabs .open").await.len(), 1);
+}
