@@ -91,7 +91,7 @@
     async function signIn() {
       let visitor = savedVisitor();
       if (!visitor) {
-        visitor = await api("POST", "/v1/widget/visitors", { widget_key: widgetKey }, { token: null });
+        visitor = await api("POST", "/v1/widget/visitors", { widget_key: widgetKey, locale }, { token: null });
         visitor = { token: visitor.token, expires_at: visitor.expires_at, user_id: visitor.visitor_id };
         try {
           localStorage.setItem(storageKey, JSON.stringify(visitor));

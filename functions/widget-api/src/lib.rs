@@ -13,6 +13,7 @@
 use http::StatusCode;
 use serde::Deserialize;
 
+use domain::locale::Locale;
 use domain::views::conversation_view;
 use domain::visitor_context::PageView;
 use edge::api::{
@@ -38,6 +39,9 @@ pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
 #[serde(deny_unknown_fields)]
 struct NewVisitorRequest {
     widget_key: String,
+    /// The widget's language (a BCP 47 tag); one we do not speak is no claim.
+    #[serde(default)]
+    locale: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,9 +70,16 @@ async fn dispatch(
         }
         Operation::CreateVisitor => {
             let body: NewVisitorRequest = parse_json(request)?;
+            let tag = body.locale.unwrap_or_default();
+            if tag.chars().count() > 35 {
+                return Err(ApiError::invalid_request(
+                    "locale is a language tag such as fr-CA",
+                ));
+            }
             let visitor = admit_visitor(
                 backend,
                 &body.widget_key,
+                Locale::from_tag(&tag),
                 &caller_of(request),
                 domain::now_ms(),
             )

@@ -5,7 +5,7 @@
 
 use thiserror::Error;
 
-use crate::auth::{mint_token, verify_token, AuthError, Principal};
+use crate::auth::{mint_token_in, verify_token, AuthError, Principal};
 use crate::backend::Backend;
 use crate::error::StoreError;
 use crate::ports::update_with_retry;
@@ -154,10 +154,12 @@ async fn visitor_signing_key(
 }
 
 /// `POST /v1/widget/visitors`: checks the key and origin, counts the caller's address against
-/// the rate limit, and mints a visitor token under the account's visitor key.
+/// the rate limit, and mints a visitor token under the account's visitor key, with the
+/// widget's language as its `locale` claim when it is one we speak (the server's texts follow).
 pub async fn admit_visitor(
     backend: &Backend,
     widget_key: &str,
+    locale: Option<domain::locale::Locale>,
     caller: &Caller<'_>,
     now_ms: i64,
 ) -> Result<NewVisitor, WidgetError> {
@@ -183,14 +185,14 @@ pub async fn admit_visitor(
     let key = visitor_signing_key(backend, &account_id).await?;
     let visitor_id = new_visitor_id();
     let issued_at = now_ms / 1000;
-    let token = mint_token(
+    let token = mint_token_in(
         &account_id,
         &key.kid,
         &key.secret,
         &visitor_id,
         Role::EndUser,
-        issued_at,
-        VISITOR_TOKEN_TTL_SECS,
+        (issued_at, VISITOR_TOKEN_TTL_SECS),
+        locale,
     );
     Ok(NewVisitor {
         visitor_id,

@@ -507,7 +507,7 @@ async fn the_widget_fills_a_phone_screen_and_closes_from_its_header() {
 }
 
 /// The policy violations Chromium reported for pages of `app`'s gateway.
-async fn csp_violations(app: &TestApp) -> Vec<Value> {
+pub(super) async fn csp_violations(app: &TestApp) -> Vec<Value> {
     let all: Value = reqwest::get(format!("{}/__csp-reports", app.base_url))
         .await
         .expect("the gateway answers")

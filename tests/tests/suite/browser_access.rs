@@ -166,6 +166,53 @@ async fn a_visitor_uses_the_widget_with_the_keyboard_alone_and_hears_replies() {
     press(&visitor, &[keys::ENTER]).await;
     let state = wait_for_state(&visitor, "the badge gone", |s| s["open"] == json!(true)).await;
     assert_eq!(state["badge"], Value::Null, "{state}");
+    // All of it under the strict policy, which nothing broke.
+    assert_eq!(
+        crate::browser::csp_violations(&app).await,
+        Vec::<Value>::new()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_widget_in_french_fills_a_phone_screen_and_passes_axe() {
+    let app = TestApp::start_in_memory().await;
+    let phone = Browser::start_phone(390, 844).await;
+    phone
+        .goto(&format!(
+            "{}/demo/?account={}&locale=fr",
+            app.base_url, app.account.id
+        ))
+        .await;
+    let launcher = phone.find_in(WIDGET, ".launcher").await;
+    phone.click(&launcher).await;
+    let start = phone
+        .find_in(WIDGET, "[data-testid=new-conversation]")
+        .await;
+    phone.click(&start).await;
+    let composer = phone.find_in(WIDGET, "[data-testid=composer]").await;
+    phone
+        .type_into(
+            &composer,
+            &format!("Bonjour depuis mon téléphone{}", keys::ENTER),
+        )
+        .await;
+    phone
+        .wait_for_text(WIDGET, ".msg.mine", "Bonjour depuis mon téléphone", 10)
+        .await;
+    let close = phone.texts(WIDGET, ".head .close").await;
+    assert_eq!(close, vec!["Fermer".to_string()]);
+    // The visitor's token carries the widget's language: the bot answers in French.
+    phone
+        .wait_for_text(WIDGET, ".msg.theirs", "assistant virtuel", 10)
+        .await;
+    let button = phone.texts(WIDGET, ".msg.theirs .chip").await;
+    assert_eq!(button, vec![domain::locale::FR.handoff_label.to_string()]);
+    assert_no_axe_violations(&phone, "the widget in French on a phone").await;
+    phone.screenshot("access-7-widget-french-phone").await;
+    assert_eq!(
+        crate::browser::csp_violations(&app).await,
+        Vec::<Value>::new()
+    );
 }
 
 /// What a site's own script does before the widget's script has loaded: define the queue,

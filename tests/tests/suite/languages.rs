@@ -186,3 +186,41 @@ async fn a_solved_ticket_is_announced_in_the_end_users_language() {
         "{heard:?}"
     );
 }
+
+#[tokio::test]
+async fn a_visitor_admitted_in_french_is_answered_in_french() {
+    let app = TestApp::start().await;
+    let admin = app.token(Role::Admin, "admin-1");
+    let key = app.get("/v1/settings", &admin).await.body["settings"]["widget"]["key"]
+        .as_str()
+        .expect("a widget key")
+        .to_string();
+    let admit = |body: Value| {
+        app.send_raw(
+            reqwest::Method::POST,
+            "/v1/widget/visitors",
+            None,
+            Some(body.to_string().into_bytes()),
+        )
+    };
+    let too_long = admit(json!({"widget_key": key, "locale": "x".repeat(36)})).await;
+    assert_eq!(
+        too_long.status,
+        StatusCode::BAD_REQUEST,
+        "{:?}",
+        too_long.body
+    );
+    for (tag, expected) in [
+        ("fr-FR", json!("fr")),
+        ("de", Value::Null),
+        ("", Value::Null),
+    ] {
+        let visitor = admit(json!({"widget_key": key, "locale": tag})).await;
+        assert_eq!(visitor.status, StatusCode::CREATED, "{:?}", visitor.body);
+        let token = visitor.body["token"].as_str().expect("a token").to_string();
+        let created = app.post("/v1/conversations", &token, json!({})).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        let locale = created.body["end_user"].get("locale").cloned();
+        assert_eq!(locale.unwrap_or(Value::Null), expected, "{tag}");
+    }
+}

@@ -249,6 +249,20 @@ pub fn mint_token(
     issued_at_secs: i64,
     ttl_secs: i64,
 ) -> String {
+    let lifetime = (issued_at_secs, ttl_secs);
+    mint_token_in(account_id, kid, secret, user_id, role, lifetime, None)
+}
+
+/// [`mint_token`] with a `locale` claim (a visitor's language, from their widget).
+pub fn mint_token_in(
+    account_id: &str,
+    kid: &str,
+    secret: &str,
+    user_id: &str,
+    role: Role,
+    (issued_at_secs, ttl_secs): (i64, i64),
+    locale: Option<domain::locale::Locale>,
+) -> String {
     let header = Header {
         alg: "HS256".into(),
         kid: Some(kid.into()),
@@ -263,7 +277,7 @@ pub fn mint_token(
         nbf: None,
         name: None,
         email: None,
-        locale: None,
+        locale: locale.map(|l| serde_json::Value::from(l.code())),
     };
     sign_parts(
         &serde_json::json!(header),
