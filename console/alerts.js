@@ -7,7 +7,7 @@
 window.RelayAlerts = (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const title = document.title;
+  const { t } = window.RelayConsoleI18n;
   const SOUND = "relay-console-sound";
   let audio = null;
   const soundOn = () => localStorage.getItem(SOUND) !== "off";
@@ -31,7 +31,7 @@ window.RelayAlerts = (function () {
   function renderButtons() {
     const sound = $("sound-toggle");
     sound.setAttribute("aria-pressed", String(soundOn()));
-    sound.textContent = soundOn() ? "Sound on" : "Sound off";
+    sound.textContent = t(soundOn() ? "soundOn" : "soundOff");
     const desktop = $("desktop-alerts");
     desktop.hidden = !("Notification" in window) || Notification.permission !== "default";
   }
@@ -46,16 +46,23 @@ window.RelayAlerts = (function () {
   });
   renderButtons();
 
+  let offers = 0;
   return {
     /** The standing offers' count, in the page's title: "(2) Relay agent console". */
     count(n) {
-      document.title = n ? `(${n}) ${title}` : title;
+      offers = n;
+      document.title = n ? `(${n}) ${t("pageTitle")}` : t("pageTitle");
+    },
+    /** Again in the language just chosen. */
+    render() {
+      renderButtons();
+      this.count(offers);
     },
     /** A new offer: the tone and, when allowed, a desktop notification. */
     offer(text) {
       tone();
       if ("Notification" in window && Notification.permission === "granted") {
-        const note = new Notification("Relay: new conversation", { body: text, tag: "relay-offer" });
+        const note = new Notification(t("notificationTitle"), { body: text, tag: "relay-offer" });
         note.onclick = () => window.focus();
       }
     },

@@ -33,7 +33,8 @@
   /** `extra`: `{ headers }` (If-Match), `{ retry: true }` for idempotent POSTs. */
   const api = (method, path, body, extra) => request(method, path, body, extra);
 
-  const { el, visitorNode } = window.RelayConsoleViews;
+  const { el, visitorNode, messageNode } = window.RelayConsoleViews;
+  const { t } = window.RelayConsoleI18n;
 
 
   /** Says `text` to screen readers (the header's assertive live region). */
@@ -64,11 +65,11 @@
     state.claims = decodeClaims(state.token);
     try {
       if (!state.claims || !["agent", "admin"].includes(state.claims.role)) {
-        throw new Error("This is not an agent or admin token.");
+        throw new Error(t("notStaffToken"));
       }
       state.me = await api("GET", "/v1/agents/me");
     } catch (e) {
-      $("signin-error").textContent = "Sign-in failed: " + e.message;
+      $("signin-error").textContent = t("signinFailed", { reason: e.message });
       showSignIn();
       return;
     }
@@ -108,8 +109,8 @@
     const load = state.me && state.me.load ? state.me.load.messaging : 0;
     $("capacity").textContent =
       capacity > 0
-        ? `Messaging: ${load} of ${capacity} conversations`
-        : "Your messaging capacity is 0: an admin sets it before you can receive offers.";
+        ? t("capacity", { load, capacity })
+        : t("noCapacity");
   }
 
   for (const button of document.querySelectorAll("[data-status]")) {
@@ -118,7 +119,7 @@
         state.me = await api("PUT", "/v1/agents/me/status", { status: button.dataset.status });
         renderStatus();
       } catch (e) {
-        alert("Status not changed: " + e.message);
+        alert(t("statusNotChanged", { reason: e.message }));
       }
     });
   }
@@ -147,7 +148,7 @@
     list.replaceChildren();
     window.RelayAlerts.count(state.offers.size);
     if (state.offers.size === 0) {
-      list.append(el("li", { class: "empty", text: "No offers. Go online to receive them." }));
+      list.append(el("li", { class: "empty", text: t("noOffers") }));
       return;
     }
     for (const offer of state.offers.values()) {
@@ -156,9 +157,9 @@
         el(
           "li",
           { "data-offer": offer.conversation_id },
-          el("span", { text: "New conversation" }),
+          el("span", { text: t("newConversation") }),
           countdown,
-          el("button", { class: "primary", text: "Accept", onclick: () => accept(offer.conversation_id) })
+          el("button", { class: "primary", text: t("accept"), onclick: () => accept(offer.conversation_id) })
         )
       );
     }
@@ -192,7 +193,7 @@
     } catch (e) {
       state.offers.delete(cid);
       renderOffers();
-      alert(e.code === "offer_not_standing" ? "That offer was withdrawn." : "Not accepted: " + e.message);
+      alert(e.code === "offer_not_standing" ? t("offerWithdrawn") : t("notAccepted", { reason: e.message }));
     }
   }
 
@@ -204,7 +205,7 @@
       const page = await api("GET", `/v1/inbox?view=${state.inboxView}&limit=50`);
       state.inbox = page.conversations;
     } catch (e) {
-      flash("Inbox not loaded: " + e.message);
+      flash(t("inboxNotLoaded", { reason: e.message }));
     }
     renderInbox();
   }
@@ -237,8 +238,8 @@
     const list = $("inbox");
     list.replaceChildren();
     if (state.inbox.length === 0) {
-      const empty = { mine: "Conversations you accept appear here.", waiting: "Nobody is waiting.", all: "No conversations yet." };
-      list.append(el("li", { class: "empty", text: empty[state.inboxView] }));
+      const empty = { mine: "emptyMine", waiting: "emptyWaiting", all: "emptyAll" };
+      list.append(el("li", { class: "empty", text: t(empty[state.inboxView]) }));
       return;
     }
     for (const c of state.inbox) {
@@ -267,7 +268,7 @@
       renderConversation();
       reloadInboxSoon();
     } catch (e) {
-      alert("Not changed: " + e.message);
+      alert(t("notChanged", { reason: e.message }));
     }
   }
 
@@ -283,7 +284,7 @@
       renderInbox();
       renderTabs();
     } catch (e) {
-      alert(e.status === 404 ? "No such conversation in this account." : e.message);
+      alert(e.status === 404 ? t("noSuchConversation") : e.message);
     }
   }
 
@@ -295,11 +296,11 @@
     nav.replaceChildren();
     for (const [cid, tab] of state.tabs) {
       const current = state.current && state.current.id === cid;
-      const label = tab.label + (tab.unread ? " (new messages)" : "");
+      const label = tab.unread ? t("newMessages", { name: tab.label }) : tab.label;
       const open = el("button", { class: "open", text: tab.label, title: label, "data-tab": cid, onclick: () => openConversation(cid) });
       if (current) open.setAttribute("aria-current", "true");
       if (tab.unread) open.setAttribute("aria-label", label);
-      const close = el("button", { text: "×", "aria-label": "Close " + tab.label, onclick: () => closeTab(cid) });
+      const close = el("button", { text: "×", "aria-label": t("closeTab", { name: tab.label }), onclick: () => closeTab(cid) });
       nav.append(el("span", { class: "conv-tab" + (current ? " current" : "") + (tab.unread ? " unread" : "") }, open, close));
     }
   }
@@ -331,45 +332,16 @@
   const addMessage = (m) => state.log.add(m);
   const replaceMessage = (m) => state.log.replace(m);
 
-  function messageNode(m) {
-    const kind =
-      m.type === "internal_note" ? "note" : m.type === "system" ? "system" : m.author.role === "bot" ? "bot" : m.author.role === "agent" ? "agent" : "end_user";
-    const who =
-      kind === "note" ? "Internal note · " + m.author.id : kind === "end_user" ? "Customer · " + m.author.id : m.author.role + " · " + m.author.id;
-    const node = el("div", { class: "msg " + kind, "data-seq": String(m.seq), "data-type": m.type });
-    if (kind !== "system") node.append(el("span", { class: "who", text: who }));
-    if (m.redacted) {
-      const how = m.redacted.reason === "erased" ? "Erased with the customer's data" : "Removed by " + (m.redacted.by || "staff");
-      node.append(el("span", { class: "text redacted", text: how }));
-    } else node.append(el("span", { class: "text", text: m.text || "" }));
-    for (const aid of m.attachment_ids || []) node.append(attachmentLink(m.conversation_id, aid));
-    return node;
-  }
-
-  function attachmentLink(cid, aid) {
-    const holder = el("div", { class: "file", text: "Attachment…" });
-    api("GET", `/v1/conversations/${cid}/attachments/${aid}`)
-      .then((a) => {
-        holder.replaceChildren(
-          a.download_url
-            ? el("a", { href: a.download_url, target: "_blank", rel: "noopener noreferrer", text: "Attachment: " + a.file_name })
-            : "Attachment: " + a.file_name + " (" + a.status + ")"
-        );
-      })
-      .catch(() => (holder.textContent = "Attachment unavailable"));
-    return holder;
-  }
-
   function renderConversation() {
     const c = state.current;
     const view = $("conversation");
     if (!c) {
-      view.replaceChildren(el("div", { class: "placeholder", text: "Pick a conversation." }));
+      view.replaceChildren(el("div", { class: "placeholder", text: t("pick") }));
       return;
     }
     const messages = el("div", { class: "messages", "data-testid": "messages" });
-    for (const m of state.log.messages) messages.append(messageNode(m));
-    const text = el("textarea", { "aria-label": "Reply", placeholder: state.noteMode ? "Internal note (the customer never sees it)" : "Reply to the customer", "data-testid": "reply" });
+    for (const m of state.log.messages) messages.append(messageNode(m, api));
+    const text = el("textarea", { "aria-label": t("reply"), placeholder: t(state.noteMode ? "notePlaceholder" : "replyPlaceholder"), "data-testid": "reply" });
     const noteToggle = el("input", { type: "checkbox", id: "note-toggle", "data-testid": "note-toggle" });
     noteToggle.checked = state.noteMode;
     const fileInput = el("input", { type: "file", hidden: "", "data-testid": "console-file" });
@@ -377,16 +349,16 @@
     const composer = el(
       "div",
       { class: "composer" + (state.noteMode ? " note" : "") },
-      el("button", { text: "Attach", title: "Attach a file", onclick: () => fileInput.click() }),
+      el("button", { text: t("attach"), title: t("attachTitle"), onclick: () => fileInput.click() }),
       fileInput,
       text,
-      el("label", {}, noteToggle, " Internal note"),
-      el("button", { class: "primary", text: "Send", "data-testid": "send-reply", onclick: () => reply(text) })
+      el("label", {}, noteToggle, t("internalNote")),
+      el("button", { class: "primary", text: t("send"), "data-testid": "send-reply", onclick: () => reply(text) })
     );
     noteToggle.addEventListener("change", () => {
       state.noteMode = noteToggle.checked;
       composer.classList.toggle("note", state.noteMode);
-      text.placeholder = state.noteMode ? "Internal note (the customer never sees it)" : "Reply to the customer";
+      text.placeholder = t(state.noteMode ? "notePlaceholder" : "replyPlaceholder");
     });
     text.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && !e.shiftKey) {
@@ -400,11 +372,18 @@
         "div",
         { class: "conv-head" },
         el("span", { class: "title", text: customerName(c) }),
-        el("span", { class: "facts", "data-testid": "customer", text: [c.end_user && c.end_user.email, "ticket " + c.ticket_id].filter(Boolean).join(" · ") }),
+        el("span", { class: "facts", "data-testid": "customer", text: [c.end_user && c.end_user.email, t("ticket", { id: c.ticket_id })].filter(Boolean).join(" · ") }),
         priorityPicker(c),
-        el("span", { class: "facts", "data-testid": "facts", text: `session ${c.session_no} ${c.session} · ${c.control} · ${c.ticket_status} · ${c.assignee ? "assigned to " + c.assignee : "unassigned"}` }),
-        el("button", { text: "End session", "data-testid": "end-session", onclick: () => lifecycle("end") }),
-        el("button", { text: "Close ticket", "data-testid": "close-ticket", onclick: () => lifecycle("close") })
+        el("span", { class: "facts", "data-testid": "facts", text: t("facts", {
+            no: c.session_no,
+            session: c.session,
+            control: c.control,
+            status: c.ticket_status,
+            assignee: c.assignee ? t("assignedTo", { agent: c.assignee }) : t("unassigned"),
+          }),
+        }),
+        el("button", { text: t("endSession"), "data-testid": "end-session", onclick: () => lifecycle("end") }),
+        el("button", { text: t("closeTicket"), "data-testid": "close-ticket", onclick: () => lifecycle("close") })
       ),
       ...[visitorNode(c)].filter(Boolean), // nothing until the widget says where they are
       messages,
@@ -418,7 +397,7 @@
   }
 
   function priorityPicker(c) {
-    const select = el("select", { "aria-label": "Priority", "data-testid": "priority" });
+    const select = el("select", { "aria-label": t("priority"), "data-testid": "priority" });
     for (const p of ["low", "normal", "high", "urgent"]) {
       const option = el("option", { value: p, text: p });
       if (p === c.priority) option.selected = true;
@@ -442,7 +421,7 @@
       if (addMessage(result.message)) renderConversation();
     } catch (e) {
       textarea.value = text;
-      flash("Not sent: " + e.message);
+      flash(t("notSent", { reason: e.message }));
     }
   }
 
@@ -451,7 +430,7 @@
     const c = state.current;
     if (!c || !file) return;
     try {
-      flash("Uploading " + file.name + "…");
+      flash(t("uploading", { name: file.name }));
       const id = await window.RelayUploads.sendFile({ request: api, conversationId: c.id, file });
       const result = await api(
         "POST",
@@ -462,8 +441,13 @@
       flash("");
       if (addMessage(result.message)) renderConversation();
     } catch (e) {
-      const why = e.code === "rejected" ? "the file was refused: " + (e.reason || "not allowed") : e.code === "upload_failed" ? "the upload failed" : e.message;
-      flash("Not attached: " + why);
+      const why =
+        e.code === "rejected"
+          ? t("refused", { reason: e.reason || t("notAllowed") })
+          : e.code === "upload_failed"
+            ? t("uploadFailed")
+            : e.message;
+      flash(t("notAttached", { reason: why }));
     }
   }
 
@@ -478,7 +462,7 @@
       reloadInboxSoon();
       await refreshMe();
     } catch (e) {
-      flash(e.code === "session_ending_disabled" ? "Ending sessions is turned off for this account." : e.message);
+      flash(e.code === "session_ending_disabled" ? t("endingDisabled") : e.message);
     }
   }
 
@@ -498,7 +482,7 @@
 
   function live(up) {
     $("live").classList.toggle("up", up);
-    $("live").setAttribute("aria-label", "Real-time connection: " + (up ? "up" : "down"));
+    $("live").setAttribute("aria-label", t(up ? "liveUp" : "liveDown"));
   }
 
   function connect() {
@@ -523,8 +507,8 @@
       case "offer.created": {
         const seconds = Math.max(0, Math.round((Date.parse(data.expires_at) - Date.now()) / 1000));
         if (!state.offers.has(data.conversation_id)) {
-          announce(`New conversation offered: accept within ${seconds} seconds.`);
-          window.RelayAlerts.offer(`Accept within ${seconds} seconds.`);
+          announce(t("offerAnnounced", { seconds }));
+          window.RelayAlerts.offer(t("offerNotice", { seconds }));
         }
         state.offers.set(data.conversation_id, data);
         renderOffers();
@@ -560,13 +544,25 @@
       }
       case "typing":
         if (state.current && data.conversation_id === state.current.id && data.author_id !== state.claims.sub) {
-          flash(data.state === "start" ? "The customer is typing…" : "");
+          flash(data.state === "start" ? t("typing") : "");
         }
         break;
       default:
         break;
     }
   }
+
+  // Another language: the page's own texts, then everything drawn from data.
+  $("language").addEventListener("change", (e) => {
+    window.RelayConsoleI18n.set(e.target.value);
+    renderStatus();
+    renderOffers();
+    renderInbox();
+    renderTabs();
+    renderConversation();
+    live(Boolean(state.connection && state.connection.up));
+    window.RelayAlerts.render();
+  });
 
   // The admins' settings page (console/settings.js) and the offer alerts (console/alerts.js).
   window.RelayConsoleSettings(api);

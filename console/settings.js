@@ -7,6 +7,7 @@
 window.RelayConsoleSettings = function (api) {
   "use strict";
   const $ = (id) => document.getElementById(id);
+  const { t } = window.RelayConsoleI18n;
   let settingsVersion = null;
 
   for (const tab of document.querySelectorAll(".tab")) {
@@ -25,11 +26,11 @@ window.RelayConsoleSettings = function (api) {
     try {
       const result = await api("GET", "/v1/settings");
       settingsVersion = result.version;
-      $("settings-version").textContent = "version " + result.version;
+      $("settings-version").textContent = t("version", { version: result.version });
       $("settings-if-match").textContent = String(result.version);
       $("settings-document").textContent = JSON.stringify(result.settings, null, 2);
     } catch (e) {
-      $("settings-result").textContent = "Cannot read the settings: " + e.message;
+      $("settings-result").textContent = t("cannotRead", { reason: e.message });
     }
   }
 
@@ -39,31 +40,26 @@ window.RelayConsoleSettings = function (api) {
     try {
       patch = JSON.parse($("settings-patch").value);
     } catch (e) {
-      $("settings-result").textContent = "The change is not valid JSON.";
+      $("settings-result").textContent = t("notJson");
       return;
     }
     try {
       const result = await api("PATCH", "/v1/settings", patch, { headers: { "if-match": String(settingsVersion) } });
-      $("settings-result").textContent = "Saved as version " + result.version + ".";
+      $("settings-result").textContent = t("saved", { version: result.version });
       await loadSettings();
     } catch (e) {
       if (e.code !== "version_conflict") {
-        $("settings-result").textContent = "Not applied (" + (e.code || e.status) + "): " + e.message;
+        $("settings-result").textContent = t("notApplied", { code: e.code || e.status, reason: e.message });
         return;
       }
       // Say which version is current without replacing what the admin is looking at.
-      let now = "a newer version";
+      let now = t("newerVersion");
       try {
-        now = "version " + (await api("GET", "/v1/settings")).version;
+        now = t("version", { version: (await api("GET", "/v1/settings")).version });
       } catch (ignored) {
         /* the message below still holds */
       }
-      $("settings-result").textContent =
-        "Not applied: someone changed the settings after you read version " +
-        settingsVersion +
-        " (it is now " +
-        now +
-        "). Reload to see their change, then apply yours again.";
+      $("settings-result").textContent = t("conflict", { read: settingsVersion, now });
     }
   });
 };

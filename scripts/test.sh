@@ -10,10 +10,10 @@ if [ "$AWS_ENDPOINT_URL" = "http://127.0.0.1:4566" ]; then
 fi
 # The browser client core's unit tests and the widget's size budget (node's own test runner).
 command -v node >/dev/null || {
-  echo "node (18 or later) is needed for widget/*.test.js: apt-get install nodejs" >&2
+  echo "node (18 or later) is needed for widget/*.test.js and console/*.test.js: apt-get install nodejs" >&2
   exit 1
 }
-node --test widget/
+node --test widget/ console/
 # axe-core, which the browser tests run on every page state (pinned by package-lock.json).
 if [ ! -f tests/browser-tools/node_modules/axe-core/axe.min.js ]; then
   command -v npm >/dev/null || {

@@ -51,6 +51,21 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../console/console.js"),
     ),
     (
+        "/console/i18n.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../console/i18n.js"),
+    ),
+    (
+        "/console/locales/en.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../console/locales/en.js"),
+    ),
+    (
+        "/console/locales/fr.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../console/locales/fr.js"),
+    ),
+    (
         "/console/views.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../console/views.js"),

@@ -693,3 +693,59 @@ async fn an_agent_is_alerted_to_offers_and_works_conversations_as_tabs() {
         .await;
     assert_eq!(agent.texts(None, "#conv-tabs .open").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_admin_switches_the_console_to_french_and_it_stays_french() {
+    let app = TestApp::start_in_memory().await;
+    let token = app.token(Role::Admin, "admin-1");
+    let admin = Browser::start(1280, 800).await;
+    admin
+        .goto(&format!("{}/console/#token={token}", app.base_url))
+        .await;
+    admin.wait_for_text(None, "#who", "admin-1", 10).await;
+    admin
+        .wait_for_text(None, "[data-status=online]", "Online", 10)
+        .await;
+    admin
+        .run(
+            "const menu = document.getElementById('language'); menu.value = 'fr'; \
+             menu.dispatchEvent(new Event('change')); return null;",
+            vec![],
+        )
+        .await;
+    admin
+        .wait_for_text(None, "[data-status=online]", "En ligne", 10)
+        .await;
+    let texts = admin
+        .run(
+            "return [document.documentElement.lang, document.title, \
+               document.querySelector('#offers li').textContent, \
+               document.getElementById('open-id').placeholder];",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        texts,
+        json!([
+            "fr",
+            "Console agent Relay",
+            "Aucune proposition. Passez en ligne pour en recevoir.",
+            "Ouvrir une conversation par son identifiant (c_…)"
+        ])
+    );
+    assert_no_axe_violations(&admin, "the console in French").await;
+    admin.screenshot("access-8-console-in-french").await;
+    // The choice is remembered: the next visit is in French too.
+    admin.goto(&format!("{}/console/", app.base_url)).await;
+    admin
+        .wait_for_text(None, "[data-status=online]", "En ligne", 10)
+        .await;
+    let tab = admin.find("#settings-tab").await;
+    admin.click(&tab).await;
+    admin
+        .wait_for_text(None, "#settings-version", "version", 10)
+        .await;
+    admin
+        .wait_for_text(None, "#settings h2", "Paramètres du compte", 10)
+        .await;
+}
