@@ -483,6 +483,49 @@ impl TestApp {
     }
 
     /// Patches the account's settings as `admin_token` at the current version; expects 200.
+    /// The conversation's messages as `token` reads them, once there are at least `wanted`
+    /// (or after 10 s, whatever there is: the caller's assertion says what was missing).
+    pub async fn messages_when(&self, cid: &str, token: &str, wanted: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let reply = self
+                .get(
+                    &format!("/v1/conversations/{cid}/messages?after_seq=0"),
+                    token,
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+            let messages = reply.body["messages"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if messages.len() >= wanted || tokio::time::Instant::now() >= deadline {
+                return messages;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The account's public widget configuration (`GET /v1/widget/config` with its key).
+    pub async fn widget_config(&self) -> Value {
+        let admin = self.token(Role::Admin, "admin-1");
+        let settings = self.get("/v1/settings", &admin).await;
+        let key = settings.body["settings"]["widget"]["key"]
+            .as_str()
+            .expect("every account has a widget key")
+            .to_string();
+        let config = self
+            .send_raw(
+                Method::GET,
+                &format!("/v1/widget/config?key={key}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(config.status, StatusCode::OK, "{:?}", config.body);
+        config.body
+    }
+
     pub async fn patch_settings(&self, admin_token: &str, patch: Value) -> Reply {
         let version = self.get("/v1/settings", admin_token).await.body["version"].to_string();
         let response = self

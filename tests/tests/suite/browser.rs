@@ -16,7 +16,7 @@ const ENTER: &str = "\u{E007}";
 const HOSTILE_TEXT: &str =
     "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> is this safe?";
 
-async fn widget_send(visitor: &Browser, text: &str) {
+pub(super) async fn widget_send(visitor: &Browser, text: &str) {
     let composer = visitor.find_in(WIDGET, "[data-testid=composer]").await;
     visitor
         .type_into(&composer, &format!("{text}{ENTER}"))
@@ -54,14 +54,19 @@ async fn visitor_starts_a_conversation(app: &TestApp, first: &str) -> Browser {
         ))
         .await;
     visitor.screenshot("1-shop").await;
+    open_and_start(&visitor, first).await;
+    visitor
+}
+
+/// On a page showing the widget: opens it, starts a conversation and sends `first`.
+pub(super) async fn open_and_start(visitor: &Browser, first: &str) {
     let launcher = visitor.find_in(WIDGET, ".launcher").await;
     visitor.click(&launcher).await;
     let start = visitor
         .find_in(WIDGET, "[data-testid=new-conversation]")
         .await;
     visitor.click(&start).await;
-    widget_send(&visitor, first).await;
-    visitor
+    widget_send(visitor, first).await;
 }
 
 /// A PNG under a fresh name in the temporary folder, and that name.
@@ -474,13 +479,7 @@ async fn the_widget_fills_a_phone_screen_and_closes_from_its_header() {
             app.base_url, app.account.id
         ))
         .await;
-    let launcher = phone.find_in(WIDGET, ".launcher").await;
-    phone.click(&launcher).await;
-    let start = phone
-        .find_in(WIDGET, "[data-testid=new-conversation]")
-        .await;
-    phone.click(&start).await;
-    widget_send(&phone, "Hello from my phone").await;
+    open_and_start(&phone, "Hello from my phone").await;
     let geometry = phone
         .run(
             "const panel = document.querySelector('#relay-widget').shadowRoot \

@@ -78,16 +78,25 @@ async fn visitor_token(browser: &Browser) -> String {
         .to_string()
 }
 
+/// The demo shop of `app`'s account, with `query` appended (`&locale=fr`).
+fn shop(app: &TestApp, query: &str) -> String {
+    format!("{}/demo/?account={}{query}", app.base_url, app.account.id)
+}
+
+/// `browser` signed in to the console as `role` `sub`, its header showing who.
+async fn sign_in(browser: &Browser, app: &TestApp, role: Role, sub: &str) {
+    let token = app.token(role, sub);
+    browser
+        .goto(&format!("{}/console/#token={token}", app.base_url))
+        .await;
+    browser.wait_for_text(None, "#who", sub, 10).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_visitor_uses_the_widget_with_the_keyboard_alone_and_hears_replies() {
     let app = TestApp::start_in_memory().await;
     let visitor = Browser::start(1280, 800).await;
-    visitor
-        .goto(&format!(
-            "{}/demo/?account={}",
-            app.base_url, app.account.id
-        ))
-        .await;
+    visitor.goto(&shop(&app, "")).await;
     visitor.find_in(WIDGET, ".launcher").await;
     assert_no_axe_violations(&visitor, "the shop, widget closed").await;
 
@@ -177,28 +186,8 @@ async fn a_visitor_uses_the_widget_with_the_keyboard_alone_and_hears_replies() {
 async fn the_widget_in_french_fills_a_phone_screen_and_passes_axe() {
     let app = TestApp::start_in_memory().await;
     let phone = Browser::start_phone(390, 844).await;
-    phone
-        .goto(&format!(
-            "{}/demo/?account={}&locale=fr",
-            app.base_url, app.account.id
-        ))
-        .await;
-    let launcher = phone.find_in(WIDGET, ".launcher").await;
-    phone.click(&launcher).await;
-    let start = phone
-        .find_in(WIDGET, "[data-testid=new-conversation]")
-        .await;
-    phone.click(&start).await;
-    let composer = phone.find_in(WIDGET, "[data-testid=composer]").await;
-    phone
-        .type_into(
-            &composer,
-            &format!("Bonjour depuis mon téléphone{}", keys::ENTER),
-        )
-        .await;
-    phone
-        .wait_for_text(WIDGET, ".msg.mine", "Bonjour depuis mon téléphone", 10)
-        .await;
+    phone.goto(&shop(&app, "&locale=fr")).await;
+    crate::browser::open_and_start(&phone, "Bonjour depuis mon téléphone").await;
     let close = phone.texts(WIDGET, ".head .close").await;
     assert_eq!(close, vec!["Fermer".to_string()]);
     // The visitor's token carries the widget's language: the bot answers in French.
@@ -230,12 +219,7 @@ async fn a_site_drives_the_widget_before_it_loads_and_it_speaks_french() {
     let app = TestApp::start_in_memory().await;
     let visitor = Browser::start(1280, 800).await;
     visitor.before_each_page(SITE_SNIPPET).await;
-    visitor
-        .goto(&format!(
-            "{}/demo/?account={}",
-            app.base_url, app.account.id
-        ))
-        .await;
+    visitor.goto(&shop(&app, "")).await;
 
     // The queued calls ran once the widget was ready, in order: French, then open.
     let state = wait_for_state(&visitor, "the panel open in French", |s| {
@@ -307,10 +291,7 @@ async fn the_data_locale_attribute_picks_french_and_an_unknown_one_falls_back_to
     ] {
         let visitor = Browser::start(1280, 800).await;
         visitor
-            .goto(&format!(
-                "{}/demo/?account={}&locale={locale}",
-                app.base_url, app.account.id
-            ))
+            .goto(&shop(&app, &format!("&locale={locale}")))
             .await;
         let state = wait_for_state(&visitor, "the launcher labelled", |s| {
             s["label"].is_string()
@@ -326,11 +307,7 @@ async fn an_agent_hears_new_offers_and_the_console_passes_axe() {
     let app = TestApp::start_product().await;
     agent_with_capacity(&app, "agent-ada", (3, 0), &[], "offline").await;
     let agent = Browser::start(1280, 800).await;
-    let token = app.token(Role::Agent, "agent-ada");
-    agent
-        .goto(&format!("{}/console/#token={token}", app.base_url))
-        .await;
-    agent.wait_for_text(None, "#who", "agent-ada", 10).await;
+    sign_in(&agent, &app, Role::Agent, "agent-ada").await;
     assert_no_axe_violations(&agent, "the console's inbox").await;
 
     // The status toggles say which one is on, not only by colour.
@@ -380,10 +357,7 @@ async fn an_agent_hears_new_offers_and_the_console_passes_axe() {
 
     // An admin's settings page.
     let admin = Browser::start(1280, 800).await;
-    let token = app.token(Role::Admin, "admin-1");
-    admin
-        .goto(&format!("{}/console/#token={token}", app.base_url))
-        .await;
+    sign_in(&admin, &app, Role::Admin, "admin-1").await;
     let tab = admin.find("#settings-tab").await;
     admin.click(&tab).await;
     admin
@@ -418,12 +392,7 @@ async fn a_site_identifies_its_user_with_a_refreshing_callback_and_logs_out() {
     );
     let visitor = Browser::start(1280, 800).await;
     visitor.before_each_page(&snippet).await;
-    visitor
-        .goto(&format!(
-            "{}/demo/?account={}",
-            app.base_url, app.account.id
-        ))
-        .await;
+    visitor.goto(&shop(&app, "")).await;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let calls = visitor.run("return window.__calls;", vec![]).await;
@@ -499,27 +468,11 @@ async fn a_site_identifies_its_user_with_a_refreshing_callback_and_logs_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_agent_sees_the_pages_the_visitor_was_on_without_their_queries() {
     let app = TestApp::start_in_memory().await;
-    let shop = format!("{}/demo/?account={}", app.base_url, app.account.id);
     let visitor = Browser::start(1280, 800).await;
-    visitor.goto(&shop).await;
-    let launcher = visitor.find_in(WIDGET, ".launcher").await;
-    visitor.click(&launcher).await;
-    let start = visitor
-        .find_in(WIDGET, "[data-testid=new-conversation]")
-        .await;
-    visitor.click(&start).await;
-    let composer = visitor.find_in(WIDGET, "[data-testid=composer]").await;
-    visitor
-        .type_into(
-            &composer,
-            &format!("Is the Aurora mug in stock?{}", keys::ENTER),
-        )
-        .await;
-    visitor
-        .wait_for_text(WIDGET, ".msg.mine", "Aurora mug", 10)
-        .await;
+    visitor.goto(&shop(&app, "")).await;
+    crate::browser::open_and_start(&visitor, "Is the Aurora mug in stock?").await;
     // A second page, with a query that must never reach an agent.
-    visitor.goto(&format!("{shop}&coupon=SECRET-42")).await;
+    visitor.goto(&shop(&app, "&coupon=SECRET-42")).await;
     let token = visitor_token(&visitor).await;
     let cid = app.get("/v1/conversations", &token).await.body["conversations"][0]["id"]
         .as_str()
@@ -536,11 +489,7 @@ async fn an_agent_sees_the_pages_the_visitor_was_on_without_their_queries() {
     }
 
     let agent = Browser::start(1280, 800).await;
-    let agent_token = app.token(Role::Agent, "agent-ada");
-    agent
-        .goto(&format!("{}/console/#token={agent_token}", app.base_url))
-        .await;
-    agent.wait_for_text(None, "#who", "agent-ada", 10).await;
+    sign_in(&agent, &app, Role::Agent, "agent-ada").await;
     let open = agent.find("#open-id").await;
     agent
         .type_into(&open, &format!("{cid}{}", keys::ENTER))
@@ -608,11 +557,7 @@ async fn an_agent_is_alerted_to_offers_and_works_conversations_as_tabs() {
     agent_with_capacity(&app, "agent-ada", (3, 0), &[], "online").await;
     let agent = Browser::start(1280, 800).await;
     agent.before_each_page(ALERT_RECORDER).await;
-    let token = app.token(Role::Agent, "agent-ada");
-    agent
-        .goto(&format!("{}/console/#token={token}", app.base_url))
-        .await;
-    agent.wait_for_text(None, "#who", "agent-ada", 10).await;
+    sign_in(&agent, &app, Role::Agent, "agent-ada").await;
 
     // Two offers: a notification and a tone each, and the title counts them.
     let first = customer_asks_for_a_person(&app, "cust-1", "Where is my parcel?").await;
@@ -697,12 +642,8 @@ async fn an_agent_is_alerted_to_offers_and_works_conversations_as_tabs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_admin_switches_the_console_to_french_and_it_stays_french() {
     let app = TestApp::start_in_memory().await;
-    let token = app.token(Role::Admin, "admin-1");
     let admin = Browser::start(1280, 800).await;
-    admin
-        .goto(&format!("{}/console/#token={token}", app.base_url))
-        .await;
-    admin.wait_for_text(None, "#who", "admin-1", 10).await;
+    sign_in(&admin, &app, Role::Admin, "admin-1").await;
     admin
         .wait_for_text(None, "[data-status=online]", "Online", 10)
         .await;

@@ -10,24 +10,9 @@ use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-/// The conversation's history as `role`/`user` reads it, once it holds `wanted` messages (or
-/// after 10 s).
+/// The conversation's history as `token` reads it, once it holds `wanted` messages.
 async fn history(app: &TestApp, cid: &str, token: &str, wanted: usize) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let reply = app
-            .get(
-                &format!("/v1/conversations/{cid}/messages?after_seq=0"),
-                token,
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-        let messages = reply.body["messages"].as_array().unwrap().clone();
-        if messages.len() >= wanted || tokio::time::Instant::now() >= deadline {
-            return messages;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.messages_when(cid, token, wanted).await
 }
 
 fn from_bot(messages: &[Value]) -> Vec<&Value> {

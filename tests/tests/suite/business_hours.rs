@@ -9,7 +9,7 @@ use std::time::Duration;
 use domain::model::{Control, Role};
 use integration_tests::agents::{accept, agent, offered_to};
 use integration_tests::{json, TestApp};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 const AWAY: &str = "We are closed right now. Leave your question and we will answer when we open.";
@@ -54,20 +54,9 @@ async fn set(app: &TestApp, patch: Value) {
 }
 
 async fn business_hours_open(app: &TestApp) -> bool {
-    let settings = app
-        .get("/v1/settings", &app.token(Role::Admin, "admin-1"))
-        .await;
-    let key = settings.body["settings"]["widget"]["key"].as_str().unwrap();
-    let config = app
-        .send_raw(
-            Method::GET,
-            &format!("/v1/widget/config?key={key}"),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(config.status, StatusCode::OK, "{:?}", config.body);
-    config.body["business_hours_open"].as_bool().unwrap()
+    app.widget_config().await["business_hours_open"]
+        .as_bool()
+        .expect("business_hours_open")
 }
 
 async fn hand_off(app: &TestApp, cid: &str, user: &str) -> StatusCode {

@@ -4,8 +4,6 @@
 //! notices; the default greetings follow the account's language until an admin sets their
 //! own. On the emulator, with the change stream's reactions running.
 
-use std::time::Duration;
-
 use domain::locale::{EN, FR};
 use domain::model::Role;
 use integration_tests::{json, TestApp};
@@ -13,28 +11,6 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::workspace::end_user_token;
-
-/// The conversation's messages as `token` reads them, once there are `wanted` (10 s at most).
-async fn messages(app: &TestApp, cid: &str, token: &str, wanted: usize) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let reply = app
-            .get(
-                &format!("/v1/conversations/{cid}/messages?after_seq=0"),
-                token,
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-        let all = reply.body["messages"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if all.len() >= wanted || tokio::time::Instant::now() >= deadline {
-            return all;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// What the end user with `token` reads from the bot and the system in a new conversation:
 /// the bot's greeting and button after a first message, then the notice of an agent's end.
@@ -44,7 +20,7 @@ async fn texts_heard(app: &TestApp, token: &str) -> (String, Value, String, Stri
     let cid = reply.body["id"].as_str().expect("an id").to_string();
     let sent = app.send_text(&cid, token, "m-1", "bonjour / hello").await;
     assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
-    let heard = messages(app, &cid, token, 2).await;
+    let heard = app.messages_when(&cid, token, 2).await;
     let bot = heard
         .iter()
         .find(|m| m["author"]["role"] == "bot")
@@ -55,7 +31,7 @@ async fn texts_heard(app: &TestApp, token: &str) -> (String, Value, String, Stri
         .post(&format!("/v1/conversations/{cid}/end"), &agent, json!({}))
         .await;
     assert_eq!(ended.status, StatusCode::OK, "{:?}", ended.body);
-    let heard = messages(app, &cid, token, 3).await;
+    let heard = app.messages_when(&cid, token, 3).await;
     let notice = heard
         .iter()
         .rev()
@@ -178,7 +154,7 @@ async fn a_solved_ticket_is_announced_in_the_end_users_language() {
         )
         .await;
     assert_eq!(closed.status, StatusCode::OK, "{:?}", closed.body);
-    let heard = messages(&app, &cid, &french, 2).await;
+    let heard = app.messages_when(&cid, &french, 2).await;
     let notice = heard.iter().rev().find(|m| m["type"] == "system");
     assert_eq!(
         notice.map(|m| m["text"].clone()),

@@ -161,19 +161,8 @@ async fn bad_pages_other_people_and_a_closed_setting_are_refused_and_nothing_cha
     let admin = app.token(Role::Admin, "admin-1");
     app.patch_settings(&admin, json!({"widget": {"share_page_views": false}}))
         .await;
-    let key = app.get("/v1/settings", &admin).await.body["settings"]["widget"]["key"]
-        .as_str()
-        .expect("a widget key")
-        .to_string();
-    let config = app
-        .send_raw(
-            Method::GET,
-            &format!("/v1/widget/config?key={key}"),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(config.body["share_page_views"], false, "{:?}", config.body);
+    let config = app.widget_config().await;
+    assert_eq!(config["share_page_views"], false, "{config}");
     let late = json!([{"path": "/later", "title": "Later", "at": now_ms()}]);
     let off = share(&app, &cid, &alice, late).await;
     assert_eq!(
