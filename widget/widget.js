@@ -689,26 +689,26 @@
     });
     document.addEventListener("visibilitychange", markRead);
 
-    let started = false;
-    async function start() {
-      if (started) return;
-      started = true;
-      try {
-        state.config = await api("GET", "/v1/widget/config?key=" + encodeURIComponent(widgetKey), undefined, { token: null });
-        if (!state.config.attachments_enabled) attachButton.hidden = true;
-        if (!state.config.messaging_enabled) {
-          showStatus(t("unavailable"));
-          return;
-        }
-        await signIn();
-        await loadConversations();
-        renderList();
-        connect();
-        shareContext();
-      } catch (e) {
-        started = false;
-        showStatus(explain(e));
-      }
+    // One start at a time (open then identify at once wait for the same); a failure may retry.
+    let starting = null;
+    function start() {
+      starting =
+        starting ||
+        begin().catch((e) => {
+          starting = null;
+          showStatus(explain(e));
+        });
+      return starting;
+    }
+    async function begin() {
+      state.config = await api("GET", "/v1/widget/config?key=" + encodeURIComponent(widgetKey), undefined, { token: null });
+      if (!state.config.attachments_enabled) attachButton.hidden = true;
+      if (!state.config.messaging_enabled) return showStatus(t("unavailable"));
+      await signIn();
+      await loadConversations();
+      renderList();
+      connect();
+      shareContext();
     }
 
     // ── Visitor context: this tab's last 20 pages (path and title, never the query) go with
@@ -860,7 +860,7 @@
       stopPolling();
       Object.assign(state, { token: null, userId: null, identified: false, conversations: [], current: null, connection: null });
       state.log = new Core.MessageLog(null);
-      started = false;
+      starting = null;
       setUnread(0);
       renderList();
       if (isOpen()) start();

@@ -690,3 +690,34 @@ async fn an_admin_switches_the_console_to_french_and_it_stays_french() {
         .wait_for_text(None, "#settings h2", "Paramètres du compte", 10)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identify_right_after_open_waits_for_the_visitor_it_identifies() {
+    let app = TestApp::start_in_memory().await;
+    let visitor = Browser::start(1280, 800).await;
+    visitor.goto(&shop(&app, "")).await;
+    visitor.find_in(WIDGET, ".launcher").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // The widget has loaded: the page's API is the real one, not the queue.
+    while visitor
+        .run(
+            "return Boolean(window.RelayWidget && !window.RelayWidget.q);",
+            vec![],
+        )
+        .await
+        != json!(true)
+    {
+        assert!(Instant::now() < deadline, "the widget never loaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let token = crate::workspace::end_user_token(&app, "grace", json!({"name": "Grace"}));
+    // Open starts signing the visitor in; identify, called at once, must wait for it.
+    let identified = visitor
+        .run(
+            "RelayWidget.open(); \
+             return RelayWidget.identify(arguments[0]).then(r => r.user_id, e => 'failed: ' + e.message);",
+            vec![json!(token)],
+        )
+        .await;
+    assert_eq!(identified, json!("grace"));
+}
