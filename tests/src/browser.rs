@@ -242,6 +242,20 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Waits up to `secs` until `script` (a function body) returns `true`; `what` names what
+    /// never happened when it does not.
+    pub async fn wait_until(&self, script: &str, secs: u64, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let answer = self.run(script, vec![]).await;
+            if answer == Value::Bool(true) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{what} (last answer {answer})");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits up to `secs` until some element matching `css` has text containing `needle`.
     pub async fn wait_for_text(&self, host: Option<&str>, css: &str, needle: &str, secs: u64) {
         let deadline = Instant::now() + Duration::from_secs(secs);

@@ -393,18 +393,13 @@ async fn a_site_identifies_its_user_with_a_refreshing_callback_and_logs_out() {
     let visitor = Browser::start(1280, 800).await;
     visitor.before_each_page(&snippet).await;
     visitor.goto(&shop(&app, "")).await;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let calls = visitor.run("return window.__calls;", vec![]).await;
-        if calls.as_u64() >= Some(2) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the callback was called {calls} times"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    visitor
+        .wait_until(
+            "return window.__calls >= 2;",
+            15,
+            "the callback was not called again",
+        )
+        .await;
     // Under the refreshed token the conversation is Ada's.
     let start = visitor
         .find_in(WIDGET, "[data-testid=new-conversation]")
@@ -434,18 +429,13 @@ async fn a_site_identifies_its_user_with_a_refreshing_callback_and_logs_out() {
     let listed = visitor.texts(WIDGET, ".list .item").await;
     assert_eq!(listed, Vec::<String>::new());
     // The panel is open, so a new anonymous visitor starts at once.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while visitor
-        .run(
+    visitor
+        .wait_until(
             "return Object.keys(localStorage).some(k => k.startsWith('relay-widget:'));",
-            vec![],
+            10,
+            "no new visitor after logout",
         )
-        .await
-        != json!(true)
-    {
-        assert!(Instant::now() < deadline, "no new visitor after logout");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let listed = visitor.texts(WIDGET, ".list .item").await;
     assert_eq!(listed, Vec::<String>::new(), "Ada's conversations are gone");
@@ -563,11 +553,13 @@ async fn an_agent_is_alerted_to_offers_and_works_conversations_as_tabs() {
     let first = customer_asks_for_a_person(&app, "cust-1", "Where is my parcel?").await;
     agent.wait_for_text(None, "#offers li", "Accept", 30).await;
     let second = customer_asks_for_a_person(&app, "cust-2", "Wrong colour received").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while agent.texts(None, "#offers li[data-offer]").await.len() < 2 {
-        assert!(Instant::now() < deadline, "the second offer never came");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    agent
+        .wait_until(
+            "return document.querySelectorAll('#offers li[data-offer]').length >= 2;",
+            30,
+            "the second offer never came",
+        )
+        .await;
     let (notes, tones, title) = recorded(&agent).await;
     assert_eq!((notes, tones), (2, 2));
     assert!(title.starts_with("(2) "), "{title}");
@@ -584,11 +576,13 @@ async fn an_agent_is_alerted_to_offers_and_works_conversations_as_tabs() {
         .await;
     assert_eq!(pressed, json!(["false", "off"]));
     customer_asks_for_a_person(&app, "cust-3", "Invoice please").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while agent.texts(None, "#offers li[data-offer]").await.len() < 3 {
-        assert!(Instant::now() < deadline, "the third offer never came");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    agent
+        .wait_until(
+            "return document.querySelectorAll('#offers li[data-offer]').length >= 3;",
+            30,
+            "the third offer never came",
+        )
+        .await;
     let (notes, tones, title) = recorded(&agent).await;
     assert_eq!((notes, tones), (3, 2));
     assert!(title.starts_with("(3) "), "{title}");
@@ -697,19 +691,14 @@ async fn identify_right_after_open_waits_for_the_visitor_it_identifies() {
     let visitor = Browser::start(1280, 800).await;
     visitor.goto(&shop(&app, "")).await;
     visitor.find_in(WIDGET, ".launcher").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
     // The widget has loaded: the page's API is the real one, not the queue.
-    while visitor
-        .run(
+    visitor
+        .wait_until(
             "return Boolean(window.RelayWidget && !window.RelayWidget.q);",
-            vec![],
+            10,
+            "the widget never loaded",
         )
-        .await
-        != json!(true)
-    {
-        assert!(Instant::now() < deadline, "the widget never loaded");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        .await;
     let token = crate::workspace::end_user_token(&app, "grace", json!({"name": "Grace"}));
     // Open starts signing the visitor in; identify, called at once, must wait for it.
     let identified = visitor
