@@ -30,6 +30,7 @@ pub mod messages;
 pub mod model;
 pub mod quotas;
 pub mod realtime;
+pub mod reports;
 pub mod retention;
 pub mod routing;
 pub mod rules;
