@@ -28,6 +28,8 @@
 //! | subscription | `A#{acct}#RT` | `S#{cid}#{id}` (TTL) |
 //! | push cursor (`realtime::direct`) | `PUSH#{acct}#{cid}` | `CURSOR` (TTL) |
 //! | history entry | `A#{acct}#C#{cid}` | `H#{revision:012}#{field}` |
+//! | report measure of a session | `R#{acct}#C#{cid}` | `S#{session:06}` (TTL 90 days) |
+//! | report row | `R#{acct}` | `D#{day}#A{len}:{agent}#G{len}:{group}` (`A-`/`G-` for none) |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
 //! The inbox (docs/inbox.md): open tickets carry `gsi3pk = A#{acct}#AGENT#{assignee}`, every
@@ -66,7 +68,8 @@ use domain::workspace::{activity_key, all_view_shard, mine_view_owner, HistoryEn
 use use_cases::error::StoreError;
 use use_cases::ports::{
     AccountStore, ActivityView, AttachmentStore, ConversationStore, HistoryStore, IntegrationStore,
-    MessageStore, RoutingStore, SessionStore, SettingsStore, StoredSettings, WebhookStore,
+    MessageStore, ReportStore, RoutingStore, SessionStore, SettingsStore, StoredSettings,
+    WebhookStore,
 };
 
 mod accounts;
@@ -77,6 +80,7 @@ mod history;
 mod integrations;
 pub mod limits;
 mod messages;
+mod reports;
 mod routing;
 mod sessions;
 mod settings;

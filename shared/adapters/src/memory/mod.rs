@@ -26,8 +26,8 @@ use use_cases::error::StoreError;
 use use_cases::ports::{
     AccountStore, ActivityView, AttachmentStore, ChangeFeed, Connection, ConnectionStore,
     ConversationStore, HistoryStore, IntegrationStore, LocalBucket, MessageStore, ObjectHead,
-    ObjectStore, Push, PushOutcome, Queue, ReceivedMessage, RoutingStore, SessionStore,
-    SettingsStore, StoredSettings, WebhookStore,
+    ObjectStore, Push, PushOutcome, Queue, ReceivedMessage, ReportStore, RoutingStore,
+    SessionStore, SettingsStore, StoredSettings, WebhookStore,
 };
 
 mod accounts;
@@ -40,6 +40,7 @@ mod messages;
 mod objects;
 mod push;
 mod queue;
+mod reports;
 mod routing;
 mod sessions;
 mod settings;
@@ -51,6 +52,8 @@ pub use queue::MemoryQueue;
 pub use use_cases::ports::{LocalGrant, LOCAL_OBJECTS_PATH};
 
 type ConversationKey = (String, String);
+/// (account, day, agent, group)
+type ReportRowKey = (String, String, Option<String>, Option<String>);
 
 #[derive(Default)]
 struct Tables {
@@ -87,6 +90,10 @@ struct Tables {
     waiting: BTreeMap<(String, String), WaitingEntry>,
     /// (account, conversation, revision, field) → history entry
     history: BTreeMap<(String, String, u64, String), HistoryEntry>,
+    /// (account, conversation, session) → what the reports counted for it
+    report_measures: HashMap<(String, String, u32), domain::reports::SessionMeasure>,
+    /// (account, day, agent, group) → the reports' counters
+    report_rows: BTreeMap<ReportRowKey, BTreeMap<String, i64>>,
     /// (account, conversation, session) → CSAT request (the outbox of R6)
     csat: BTreeMap<(String, String, u32), CsatRequest>,
     /// connection id → connection, and its subscriptions

@@ -3,8 +3,10 @@
 //! `storage`: one trait per aggregate, and `Store`; `services`: queues, the bucket, pushes,
 //! the change feed, and the helpers shared over the store.
 
+mod reports;
 mod services;
 mod storage;
 
+pub use reports::*;
 pub use services::*;
 pub use storage::*;

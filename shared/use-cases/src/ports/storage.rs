@@ -548,6 +548,7 @@ pub trait Store:
     + SessionStore
     + HistoryStore
     + ConnectionStore
+    + super::ReportStore
 {
 }
 impl<
@@ -561,7 +562,8 @@ impl<
             + RoutingStore
             + SessionStore
             + HistoryStore
-            + ConnectionStore,
+            + ConnectionStore
+            + super::ReportStore,
     > Store for T
 {
 }
