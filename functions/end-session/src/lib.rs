@@ -10,6 +10,10 @@
 //! - `POST /v1/conversations/{cid}/csat` `{score, comment?}` (the end user) → 201
 //! - `GET /v1/reports/csat?from=&to=` (admins) → `{responses, average, distribution}`
 //!
+//! and the messaging report the change stream counts (`use_cases::reports`):
+//! - `GET /v1/reports/messaging?from=&to=&group_by=&tz=` (admins) → `{rows, total, …}`, or CSV
+//!   with `Accept: text/csv`
+//!
 //! Each is one atomic store step (`domain::sessions`), retried on concurrent changes, so a
 //! retried or raced request never half-applies, never sends two notices or two CSAT requests,
 //! and never releases capacity twice.
@@ -20,14 +24,18 @@ use serde::Deserialize;
 use domain::model::Role;
 use domain::now_ms;
 use domain::surveys::{parse_report_bound, CsatAnswer, DEFAULT_REPORT_DAYS};
-use domain::views::{csat_report_view, rating_view, session_outcome_view};
+use domain::views::{
+    csat_report_view, messaging_report_csv, messaging_report_view, rating_view,
+    session_outcome_view,
+};
 use edge::api::{
-    conversation_id, json, parse_json, query_param, require_role, serve, ApiError, ApiRequest,
-    ApiResponse,
+    conversation_id, csv, json, parse_json, query_param, require_role, serve, wants_csv, ApiError,
+    ApiRequest, ApiResponse,
 };
 use edge::routes::{Matched, Operation, END_SESSION};
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
+use use_cases::reports::{messaging_report, ReportParams};
 use use_cases::satisfaction::{report, submit};
 use use_cases::sessions;
 
@@ -81,6 +89,30 @@ async fn dispatch(
                 StatusCode::OK,
                 &csat_report_view(&report, (from, to), truncated),
             ))
+        }
+        Operation::MessagingReport => {
+            let params = ReportParams {
+                from: query_param(request, "from")?,
+                to: query_param(request, "to")?,
+                group_by: query_param(request, "group_by")?,
+                tz: query_param(request, "tz")?,
+            };
+            let report = messaging_report(backend, &principal, &params, now_ms()).await?;
+            let query = &report.query;
+            Ok(if wants_csv(request) {
+                let name = format!(
+                    "messaging-{}-{}-by-{}.csv",
+                    query.from,
+                    query.to,
+                    query.group_by.as_str()
+                );
+                csv(messaging_report_csv(query, &report.lines), &name)
+            } else {
+                json(
+                    StatusCode::OK,
+                    &messaging_report_view(query, &report.lines, &report.total, report.truncated),
+                )
+            })
         }
         Operation::EndSession | Operation::CloseTicket => {
             require_role(&principal, &[Role::Agent, Role::Admin])?;

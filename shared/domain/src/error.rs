@@ -53,4 +53,8 @@ pub enum DomainError {
     PageViewsDisabled,
     #[error("only the conversation's end user shares where they are")]
     NotTheEndUser,
+    #[error("{0}")]
+    InvalidReportRange(String),
+    #[error("reports are counted in days of {counted} (business_hours.timezone), not {asked}")]
+    ReportZoneMismatch { asked: String, counted: String },
 }

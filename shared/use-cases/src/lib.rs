@@ -22,6 +22,7 @@ pub mod ports;
 pub mod presence;
 pub mod quotas;
 pub mod realtime;
+pub mod reports;
 pub mod router;
 pub mod satisfaction;
 pub mod sessions;

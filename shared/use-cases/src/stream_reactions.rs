@@ -3,7 +3,7 @@
 //! The table's change stream hands every change to the fan-out (on AWS the `fan-out` function,
 //! locally the gateway's feed). Its frames go first, then every other reaction (the inbox's
 //! order, the built-in bot, the survey, the away message, the idle check, webhook jobs,
-//! retention). A reaction that fails does not hold back the others, nor the next change: it
+//! retention, the reports' counts). A reaction that fails does not hold back the others, nor the next change: it
 //! becomes a job of its own on the reactions queue (`ReactionJob`, one per reaction), retried
 //! there with its own receive count, and kept in that queue's dead-letter queue (the failure
 //! queue) when its retries run out, from where `relay-admin redrive reactions` replays it.
@@ -44,6 +44,8 @@ pub enum Reaction {
     Expiry,
     /// A conversation the TTL removed is purged (its files handed over, then its items).
     Purge,
+    /// The reports' counts (`reports::count_change`).
+    Reports,
     /// The items left of a purge larger than one invocation (#32 item 4): never part of a
     /// change's own reactions, only queued by the purge until nothing is left.
     PurgeRest,
@@ -51,7 +53,7 @@ pub enum Reaction {
 
 impl Reaction {
     /// Every reaction, in the order a change runs them: frames first.
-    pub const ALL: [Reaction; 9] = [
+    pub const ALL: [Reaction; 10] = [
         Reaction::Frames,
         Reaction::Workspace,
         Reaction::BuiltInBot,
@@ -61,6 +63,7 @@ impl Reaction {
         Reaction::Webhooks,
         Reaction::Expiry,
         Reaction::Purge,
+        Reaction::Reports,
     ];
 }
 
@@ -192,6 +195,7 @@ async fn run(
             let purged = crate::conversation_expiry::purge_expired(store, queue, change, now).await;
             continue_purge(backend, change, purged?).await
         }
+        Reaction::Reports => done(crate::reports::count_change(backend, change).await),
         Reaction::PurgeRest => {
             let purged = crate::conversation_expiry::purge_rest(store, change, now).await;
             continue_purge(backend, change, purged?).await

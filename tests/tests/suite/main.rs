@@ -36,6 +36,7 @@ mod quotas;
 mod realtime;
 mod realtime_delivery;
 mod relay_admin;
+mod reports;
 mod request_shape;
 mod retention;
 mod routes;

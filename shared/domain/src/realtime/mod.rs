@@ -26,6 +26,17 @@ pub enum Stored {
     Rating(Box<crate::sessions::CsatRequest>),
 }
 
+impl Stored {
+    /// The account the item belongs to.
+    pub fn account_id(&self) -> &str {
+        match self {
+            Self::Conversation(c) => &c.account_id,
+            Self::Message(m) => &m.account_id,
+            Self::Rating(r) => &r.account_id,
+        }
+    }
+}
+
 /// One write as the change stream reports it: the item before and after (`None` when it was
 /// created or deleted). Items of other kinds never become a `StoredChange`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

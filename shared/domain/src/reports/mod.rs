@@ -18,6 +18,7 @@
 
 pub mod histogram;
 mod lines;
+mod query;
 #[cfg(test)]
 mod tests;
 
@@ -27,7 +28,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{AuthorRole, Conversation, SessionState, TicketStatus};
 use crate::realtime::{Stored, StoredChange};
-pub use lines::{lines, GroupBy, ReportLine};
+pub use lines::{lines, Average, Csat, GroupBy, Percentiles, ReportLine};
+pub use query::{counting_zone, ReportQuery, DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS};
+
+/// A time zone the days of a report are counted in.
+pub type Zone = jiff::tz::TimeZone;
 
 /// The counters a row holds besides histogram buckets (`{measure}_b{index}`).
 pub const CONVERSATIONS_STARTED: &str = "conversations_started";

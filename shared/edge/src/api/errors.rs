@@ -108,6 +108,14 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidField(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
             }
+            DomainError::InvalidReportRange(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_report_range",
+                message,
+            ),
+            DomainError::ReportZoneMismatch { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "tz_mismatch", message)
+            }
             DomainError::InvalidProfile(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_profile", message)
             }
@@ -260,6 +268,18 @@ impl From<use_cases::satisfaction::SurveyError> for ApiError {
         match error {
             E::Forbidden(_) => Self::forbidden("forbidden", message),
             E::NotFound => Self::not_found(),
+            E::Domain(error) => error.into(),
+            E::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<use_cases::reports::ReportError> for ApiError {
+    fn from(error: use_cases::reports::ReportError) -> Self {
+        use use_cases::reports::ReportError as E;
+        let message = error.to_string();
+        match error {
+            E::Forbidden => Self::forbidden("forbidden", message),
             E::Domain(error) => error.into(),
             E::Store(error) => error.into(),
         }

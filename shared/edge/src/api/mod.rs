@@ -47,6 +47,40 @@ pub fn no_content() -> ApiResponse {
     response
 }
 
+/// 200 with a CSV body, offered for download as `filename`.
+pub fn csv(body: String, filename: &str) -> ApiResponse {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+    {
+        headers.insert(http::header::CONTENT_DISPOSITION, disposition);
+    }
+    response
+}
+
+/// Whether the caller asked for CSV (`Accept: text/csv`) rather than JSON.
+pub fn wants_csv(request: &ApiRequest) -> bool {
+    request
+        .headers()
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv"))
+        })
+}
+
 /// A JSON response with `status`.
 pub fn json(status: StatusCode, body: &impl Serialize) -> ApiResponse {
     match serde_json::to_string(body) {
