@@ -77,7 +77,7 @@
     $("signin").hidden = true;
     $("app").hidden = false;
     $("who").textContent = state.claims.sub + " · " + state.claims.role + " · " + state.claims.acct;
-    $("settings-tab").hidden = state.claims.role !== "admin";
+    $("settings-tab").hidden = $("reports-tab").hidden = state.claims.role !== "admin";
     $("view-all").hidden = state.claims.role !== "admin";
     renderStatus();
     await refreshOffers();
@@ -564,8 +564,10 @@
     window.RelayAlerts.render();
   });
 
-  // The admins' settings page (console/settings.js) and the offer alerts (console/alerts.js).
+  // The admins' settings and reports pages (console/settings.js, console/reports.js) and the
+  // offer alerts (console/alerts.js).
   window.RelayConsoleSettings(api);
+  window.RelayConsoleReports(api, { base: apiBase, token: () => state.token });
 
   // ---------------------------------------------------------------------------------------
   // Start.

@@ -2,7 +2,7 @@
  * The console's settings page (admins): the account's settings as a JSON document, changed
  * with a JSON Merge Patch sent with If-Match (the version read); a conflict says which version
  * is current without replacing what the admin is looking at. Also the header's view buttons
- * (Workspace, Settings). console.js calls RelayConsoleSettings(api) with the core's HTTP.
+ * (Workspace, Settings, Reports). console.js calls RelayConsoleSettings(api) with the core's HTTP.
  */
 window.RelayConsoleSettings = function (api) {
   "use strict";
@@ -16,8 +16,7 @@ window.RelayConsoleSettings = function (api) {
         t.classList.toggle("active", t === tab);
         t.setAttribute("aria-pressed", String(t === tab));
       }
-      $("workspace").hidden = tab.dataset.view !== "workspace";
-      $("settings").hidden = tab.dataset.view !== "settings";
+      for (const view of ["workspace", "settings", "reports"]) $(view).hidden = tab.dataset.view !== view;
       if (tab.dataset.view === "settings") loadSettings();
     });
   }

@@ -17,6 +17,7 @@ mod fan_out_scale;
 mod inbox;
 mod ingest;
 mod realtime;
+mod reports;
 mod units;
 
 use std::path::{Path, PathBuf};
@@ -500,6 +501,9 @@ async fn main() -> Result<(), String> {
     }
     if runs(7) {
         inbox::section().await?;
+    }
+    if runs(8) {
+        reports::section().await?;
     }
     println!("\n(total {:.0} s)", started.elapsed().as_secs_f64());
     Ok(())

@@ -81,6 +81,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../console/alerts.js"),
     ),
     (
+        "/console/reports.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../console/reports.js"),
+    ),
+    (
         "/console/console.css",
         "text/css; charset=utf-8",
         include_str!("../../../console/console.css"),

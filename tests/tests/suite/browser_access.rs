@@ -369,7 +369,7 @@ async fn an_agent_hears_new_offers_and_the_console_passes_axe() {
             vec![],
         )
         .await;
-    assert_eq!(pressed, json!(["false", "true"]));
+    assert_eq!(pressed, json!(["false", "true", "false"]));
     assert_no_axe_violations(&admin, "the console's settings").await;
 }
 

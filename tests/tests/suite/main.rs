@@ -11,6 +11,7 @@ mod bad_bodies;
 mod bad_input;
 mod browser;
 mod browser_access;
+mod browser_reports;
 mod built_in_bot;
 mod business_hours;
 mod conversations_api;

@@ -226,3 +226,50 @@ fn days_split_in_the_account_time_zone_across_a_dst_change() {
     assert_eq!(day_of(at("2026-03-29T21:30:00Z"), &paris), "2026-03-29");
     assert_eq!(day_of(at("2026-03-29T22:30:00Z"), &utc()), "2026-03-29");
 }
+
+#[test]
+fn a_transfer_neither_restarts_the_wait_nor_the_first_reply_and_the_handle_time_goes_to_the_last_agent(
+) {
+    let bot = new_conversation("acme", "eu-1", &Settings::default(), T0);
+    let mut c = bot.clone();
+    c.control = Control::Agent;
+    c.handoff_at = Some(T0);
+    let mut ana = c.clone();
+    ana.assignee = Some("ana".into());
+    ana.updated_at = T0 + MIN;
+    let mut moved = ana.clone();
+    moved.assignee = None;
+    moved.transfer_to = Some("bruno".into());
+    moved.updated_at = T0 + 5 * MIN;
+    let mut bruno = moved.clone();
+    bruno.assignee = Some("bruno".into());
+    bruno.transfer_to = None;
+    bruno.updated_at = T0 + 8 * MIN;
+    let mut ended = bruno.clone();
+    ended.session = SessionState::Ended;
+    ended.updated_at = T0 + 21 * MIN;
+    let changes = vec![
+        change(&bot, &c),
+        change(&c, &ana),
+        agent_message(&ana, 2, "ana", T0 + 2 * MIN),
+        change(&ana, &moved),
+        change(&moved, &bruno),
+        agent_message(&bruno, 4, "bruno", T0 + 9 * MIN),
+        change(&bruno, &ended),
+    ];
+    let tallies = run(&changes, &mut BTreeMap::new());
+    let line = summed(&tallies);
+    assert_eq!(line.wait_to_accept.count, 1, "one wait per session");
+    assert_eq!(line.first_reply.count, 1, "one first reply per session");
+    assert_eq!(
+        line.handle_time.average_ms,
+        Some(20 * MIN),
+        "from the first accept"
+    );
+    let handled: Vec<_> = tallies
+        .iter()
+        .filter(|t| t.counters.keys().any(|k| k.starts_with("handle_time")))
+        .map(|t| t.agent_id.as_deref())
+        .collect();
+    assert_eq!(handled, [Some("bruno")]);
+}
