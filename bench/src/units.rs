@@ -146,11 +146,10 @@ impl Tally {
                     .map(item_size)
                     .sum();
                 let units = started(size, 4096);
-                self.read_units += if request.contains_key("IndexName") {
-                    units / 2.0
-                } else {
-                    units
-                };
+                // Index queries are always, and table queries by default, eventually
+                // consistent: half a unit per 4 KB.
+                let consistent = request.get("ConsistentRead") == Some(&Value::Bool(true));
+                self.read_units += if consistent { units } else { units / 2.0 };
             }
             _ => {}
         }

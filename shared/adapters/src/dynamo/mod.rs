@@ -314,6 +314,18 @@ impl DynamoStore {
         to: &str,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
+        self.query_range_read(pk, (from, to), limit, true).await
+    }
+
+    /// [`Self::query_range`], read consistently or not (half the read units, for what may lag
+    /// a second behind, such as a report).
+    async fn query_range_read(
+        &self,
+        pk: String,
+        (from, to): (String, &str),
+        limit: usize,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
         // DynamoDB refuses an inverted BETWEEN (a ValidationException); such a range is empty.
         if from.as_str() > to {
             return Ok(Vec::new());
@@ -330,7 +342,7 @@ impl DynamoStore {
                 .expression_attribute_values(":pk", s(pk.clone()))
                 .expression_attribute_values(":from", s(from.clone()))
                 .expression_attribute_values(":to", s(to))
-                .consistent_read(true)
+                .consistent_read(consistent)
                 .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start_key)
                 .send()

@@ -98,12 +98,14 @@ impl ReportStore for DynamoStore {
         (from, to): (&str, &str),
         limit: usize,
     ) -> Result<Vec<ReportRow>, StoreError> {
+        // Read eventually consistent: half the units, and a report may lag its stream anyway.
+        let to = format!("D#{to}#~");
         let items = self
-            .query_range(
+            .query_range_read(
                 rows_pk(account_id),
-                format!("D#{from}#"),
-                &format!("D#{to}#~"),
+                (format!("D#{from}#"), &to),
                 limit,
+                false,
             )
             .await?;
         Ok(items.into_iter().map(row_of).collect())
