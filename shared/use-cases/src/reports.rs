@@ -11,7 +11,8 @@ use crate::Backend;
 use domain::model::Role;
 use domain::realtime::StoredChange;
 use domain::reports::{
-    count, counting_zone, lines, observations_of, Observation, ReportLine, ReportQuery, Zone,
+    count, counting_zone, lines, observations_of, Observation, ReportLine, ReportQuery,
+    SessionMeasure, Zone,
 };
 use domain::DomainError;
 
@@ -42,26 +43,45 @@ pub async fn count_change(backend: &Backend, change: &StoredChange) -> Result<us
     let settings = backend.settings(&first.account_id).await?;
     let (_, tz) = counting_zone(&settings.business_hours.timezone);
     let mut added = 0;
+    // A change's observations are all of one session: each starts from the measure the one
+    // before it left, rather than reading it again.
+    let mut known = None;
     for observation in &seen {
-        added += count_one(backend.store.as_ref(), observation, &tz).await?;
+        let (rows, measure) = count_one(backend.store.as_ref(), observation, &tz, known).await?;
+        added += rows;
+        known = Some(measure);
     }
     Ok(added)
 }
 
+/// Counts one observation; answers the rows added to (0 or 1) and the session's measure as it
+/// now stands. `known` is that measure when the caller just wrote it.
 async fn count_one(
     store: &(impl ReportStore + ?Sized),
     seen: &Observation,
     tz: &Zone,
-) -> Result<usize, StoreError> {
+    known: Option<SessionMeasure>,
+) -> Result<(usize, SessionMeasure), StoreError> {
+    let is_this_session = |m: &SessionMeasure| {
+        m.account_id == seen.account_id
+            && m.conversation_id == seen.conversation_id
+            && m.session_no == seen.session_no
+    };
+    let mut known = known.filter(is_this_session);
     for _ in 0..MAX_COUNT_ATTEMPTS {
-        let measure = store
-            .session_measure(&seen.account_id, &seen.conversation_id, seen.session_no)
-            .await?;
+        let measure = match known.take() {
+            Some(measure) => measure,
+            None => {
+                store
+                    .session_measure(&seen.account_id, &seen.conversation_id, seen.session_no)
+                    .await?
+            }
+        };
         let Some((next, tally)) = count(&measure, seen, tz) else {
-            return Ok(0);
+            return Ok((0, measure));
         };
         match store.count_in_report(&next, tally.as_ref()).await {
-            Ok(()) => return Ok(usize::from(tally.is_some())),
+            Ok(()) => return Ok((usize::from(tally.is_some()), next)),
             // Another count of this session got in first: read it again.
             Err(StoreError::Conflict) => continue,
             Err(other) => return Err(other),

@@ -3,10 +3,11 @@
 //! The table's change stream hands every change to the fan-out (on AWS the `fan-out` function,
 //! locally the gateway's feed). Its frames go first, then every other reaction (the inbox's
 //! order, the built-in bot, the survey, the away message, the idle check, webhook jobs,
-//! retention, the reports' counts). A reaction that fails does not hold back the others, nor the next change: it
-//! becomes a job of its own on the reactions queue (`ReactionJob`, one per reaction), retried
-//! there with its own receive count, and kept in that queue's dead-letter queue (the failure
-//! queue) when its retries run out, from where `relay-admin redrive reactions` replays it.
+//! retention, the reports' counts). A reaction that fails does not hold back the others, nor
+//! the next change: it becomes a job of its own on the reactions queue (`ReactionJob`, one per
+//! reaction), retried there with its own receive count, and kept in that queue's dead-letter
+//! queue (the failure queue) when its retries run out, from where `relay-admin redrive
+//! reactions` replays it.
 //! Every reaction is idempotent, so a retry or a replay does its work once: frames carry ids a
 //! client drops copies of, and the others write conditionally or under ids fixed by the change.
 //!

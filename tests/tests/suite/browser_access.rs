@@ -84,7 +84,7 @@ fn shop(app: &TestApp, query: &str) -> String {
 }
 
 /// `browser` signed in to the console as `role` `sub`, its header showing who.
-async fn sign_in(browser: &Browser, app: &TestApp, role: Role, sub: &str) {
+pub(super) async fn sign_in(browser: &Browser, app: &TestApp, role: Role, sub: &str) {
     let token = app.token(role, sub);
     browser
         .goto(&format!("{}/console/#token={token}", app.base_url))

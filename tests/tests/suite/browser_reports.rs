@@ -8,6 +8,8 @@ use integration_tests::browser::Browser;
 use integration_tests::{json, TestApp};
 use reqwest::StatusCode;
 
+use super::browser_access::sign_in;
+
 /// Ana takes one conversation, answers it and ends the session.
 async fn a_handled_conversation(app: &TestApp) {
     agent(app, "ana", 2, &[], "online").await;
@@ -28,11 +30,7 @@ async fn an_admin_reads_the_reports_page_and_downloads_its_csv() {
     let app = TestApp::start_in_memory().await;
     a_handled_conversation(&app).await;
     let admin = Browser::start(1280, 1000).await;
-    let token = app.token(Role::Admin, "boss");
-    admin
-        .goto(&format!("{}/console/#token={token}", app.base_url))
-        .await;
-    admin.wait_for_text(None, "#who", "boss", 10).await;
+    sign_in(&admin, &app, Role::Admin, "boss").await;
     let tab = admin.find("#reports-tab").await;
     admin.click(&tab).await;
     admin
@@ -99,11 +97,7 @@ async fn an_admin_reads_the_reports_page_and_downloads_its_csv() {
 
     // An agent has no Reports tab (and the API refuses them: reports.rs).
     let agent = Browser::start(1280, 800).await;
-    let token = app.token(Role::Agent, "ana");
-    agent
-        .goto(&format!("{}/console/#token={token}", app.base_url))
-        .await;
-    agent.wait_for_text(None, "#who", "ana", 10).await;
+    sign_in(&agent, &app, Role::Agent, "ana").await;
     let hidden = agent
         .run(
             "return document.getElementById('reports-tab').hidden;",

@@ -290,7 +290,7 @@ pub fn count(
                 Some(h) if next.first_reply_at.is_none() && seen.at >= h => {
                     next.first_reply_at = Some(seen.at);
                     adds.time(Measure::FirstReply, seen.at - h);
-                    Some("first_reply".to_string())
+                    Some(key_of(&seen.what))
                 }
                 _ => None,
             }

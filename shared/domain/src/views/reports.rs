@@ -14,21 +14,15 @@ fn key_field(group_by: GroupBy) -> &'static str {
     }
 }
 
-fn line_view(line: &ReportLine, key: Option<(&str, &Option<String>)>) -> Value {
-    let mut view = json!({
-        "conversations_started": line.conversations_started,
-        "handoffs": line.handoffs,
-        "bot_resolutions": line.bot_resolutions,
-        "solved_by_agents": line.solved_by_agents,
-        "first_reply": line.first_reply,
-        "wait_to_accept": line.wait_to_accept,
-        "handle_time": line.handle_time,
-        "one_touch_resolutions": line.one_touch_resolutions,
-        "offers_timed_out": line.offers_timed_out,
-        "csat": line.csat,
-    });
-    if let (Some((field, value)), Some(object)) = (key, view.as_object_mut()) {
-        object.insert(field.into(), json!(value));
+/// A line as the API shows it: its key under `key` (`day`, `agent_id` or `group`), the total
+/// without one.
+fn line_view(line: &ReportLine, key: Option<&str>) -> Value {
+    let mut view = serde_json::to_value(line).unwrap_or(Value::Null);
+    if let Some(object) = view.as_object_mut() {
+        let value = object.remove("key").unwrap_or(Value::Null);
+        if let Some(field) = key {
+            object.insert(field.into(), value);
+        }
     }
     view
 }
@@ -47,7 +41,7 @@ pub fn messaging_report_view(
         "tz": query.tz,
         "group_by": query.group_by,
         "percentile_relative_error": RELATIVE_ERROR,
-        "rows": lines.iter().map(|l| line_view(l, Some((field, &l.key)))).collect::<Vec<_>>(),
+        "rows": lines.iter().map(|l| line_view(l, Some(field))).collect::<Vec<_>>(),
         "total": line_view(total, None),
         "truncated": truncated,
     })

@@ -23,11 +23,16 @@ pub type ApiResponse = Response<String>;
 mod errors;
 pub use errors::ApiError;
 
-fn with_json_headers(mut response: ApiResponse) -> ApiResponse {
+fn with_json_headers(response: ApiResponse) -> ApiResponse {
+    with_headers(response, "application/json")
+}
+
+/// The body's type, and never cached: every answer is one caller's.
+fn with_headers(mut response: ApiResponse, content_type: &'static str) -> ApiResponse {
     let headers = response.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(content_type),
     );
     headers.insert(
         http::header::CACHE_CONTROL,
@@ -49,19 +54,12 @@ pub fn no_content() -> ApiResponse {
 
 /// 200 with a CSV body, offered for download as `filename`.
 pub fn csv(body: String, filename: &str) -> ApiResponse {
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    let mut response = with_headers(Response::new(body), "text/csv; charset=utf-8");
     if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
     {
-        headers.insert(http::header::CONTENT_DISPOSITION, disposition);
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_DISPOSITION, disposition);
     }
     response
 }
