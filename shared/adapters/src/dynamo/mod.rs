@@ -29,7 +29,7 @@
 //! | push cursor (`realtime::direct`) | `PUSH#{acct}#{cid}` | `CURSOR` (TTL) |
 //! | history entry | `A#{acct}#C#{cid}` | `H#{revision:012}#{field}` |
 //! | report measure of a session | `R#{acct}#C#{cid}` | `S#{session:06}` (TTL 90 days) |
-//! | report row | `R#{acct}` | `D#{day}#A{len}:{agent}#G{len}:{group}` (`A-`/`G-` for none) |
+//! | report row | `R#{acct}` | `D#{day}#A{len}:{agent}#G{len}:{group}` (`A-`/`G-` for none; counters packed in one attribute, versioned) |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
 //! The inbox (docs/inbox.md): open tickets carry `gsi3pk = A#{acct}#AGENT#{assignee}`, every
@@ -314,17 +314,18 @@ impl DynamoStore {
         to: &str,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
-        self.query_range_read(pk, (from, to), limit, true).await
+        self.query_range_read(pk, (from, to), limit, (true, None))
+            .await
     }
 
     /// [`Self::query_range`], read consistently or not (half the read units, for what may lag
-    /// a second behind, such as a report).
+    /// a second behind, such as a report), with every attribute or only `projection`'s.
     async fn query_range_read(
         &self,
         pk: String,
         (from, to): (String, &str),
         limit: usize,
-        consistent: bool,
+        (consistent, projection): (bool, Option<&str>),
     ) -> Result<Vec<Item>, StoreError> {
         // DynamoDB refuses an inverted BETWEEN (a ValidationException); such a range is empty.
         if from.as_str() > to {
@@ -343,6 +344,7 @@ impl DynamoStore {
                 .expression_attribute_values(":from", s(from.clone()))
                 .expression_attribute_values(":to", s(to))
                 .consistent_read(consistent)
+                .set_projection_expression(projection.map(str::to_string))
                 .limit(i32::try_from(limit - items.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start_key)
                 .send()

@@ -2,6 +2,9 @@
 //! fan-out's stream filter (`A#`) never passes: counting sets off no further reaction.
 
 use super::*;
+use std::collections::BTreeMap;
+
+use domain::reports::packed::{pack, unpack};
 use domain::reports::{ReportRow, SessionMeasure, Tally};
 
 /// A measure is kept this long after its last count (a redelivery or a late rating comes
@@ -34,9 +37,35 @@ fn row_sk(tally: &Tally) -> String {
     )
 }
 
-const ROW_DAY: &str = "day";
-const ROW_AGENT: &str = "agent_id";
-const ROW_GROUP: &str = "group";
+/// A row's counters, packed into one attribute (`domain::reports::packed`): a report reads
+/// thousands of rows, and DynamoDB (the emulator far more) pays per attribute and byte.
+const ROW_COUNTERS: &str = "counters";
+/// What a report reads of a row: its key says its day, agent and group.
+const ROW_PROJECTION: &str = "sk, counters";
+/// A row moves one version at a time: it is read, added to and put back on condition.
+const ROW_VERSION: &str = "version";
+/// A row changed by another count between its read and its put is read again this often
+/// before the count is a `Conflict` (the use case then starts over from the measure).
+const ROW_ATTEMPTS: u32 = 4;
+
+/// The day, agent and group `row_sk` wrote.
+fn row_key_of(sk: &str) -> Option<(String, Option<String>, Option<String>)> {
+    fn part(rest: &str, tag: char) -> Option<(Option<String>, &str)> {
+        let rest = rest.strip_prefix(tag)?;
+        if let Some(rest) = rest.strip_prefix('-') {
+            return Some((None, rest));
+        }
+        let (len, rest) = rest.split_once(':')?;
+        let len: usize = len.parse().ok()?;
+        let value = rest.get(..len)?;
+        Some((Some(value.to_string()), &rest[len..]))
+    }
+    let rest = sk.strip_prefix("D#")?;
+    let (day, rest) = rest.split_once('#')?;
+    let (agent, rest) = part(rest, 'A')?;
+    let (group, rest) = part(rest.strip_prefix('#')?, 'G')?;
+    rest.is_empty().then(|| (day.to_string(), agent, group))
+}
 
 #[async_trait]
 impl ReportStore for DynamoStore {
@@ -67,11 +96,7 @@ impl ReportStore for DynamoStore {
         let expires = chrono::Utc::now().timestamp() + MEASURE_RETENTION_SECS;
         item.insert(TTL_ATTRIBUTE.into(), n(expires));
         let previous = measure.version.checked_sub(1).ok_or(StoreError::Conflict)?;
-        let (condition, value) = if previous == 0 {
-            ("attribute_not_exists(pk)", None)
-        } else {
-            ("#v = :previous", Some((":previous", n(previous))))
-        };
+        let (condition, value) = version_condition(previous);
         let Some(tally) = tally else {
             let mut put = self
                 .client
@@ -88,8 +113,26 @@ impl ReportStore for DynamoStore {
             return Ok(());
         };
         let measure_put = self.transact_put(item, condition, value)?;
-        self.transact(vec![measure_put, self.row_update(tally)?])
-            .await
+        let row_key = (rows_pk(&tally.account_id), row_sk(tally));
+        for _ in 0..ROW_ATTEMPTS {
+            let stored = self.get(row_key.0.clone(), row_key.1.clone()).await?;
+            let (row, previous) = added_row(row_key.clone(), stored.as_ref(), tally)?;
+            let (condition, value) = version_condition(previous);
+            let row_put = self.transact_put(row, condition, value)?;
+            match self
+                .transact_items(vec![measure_put.clone(), row_put])
+                .await?
+            {
+                Transacted::Done => return Ok(()),
+                // The measure moved: another count of this session got in first.
+                Transacted::Cancelled(failed) if failed.first() == Some(&true) => {
+                    return Err(StoreError::Conflict)
+                }
+                // Only the row moved (another session counted in it): read it again.
+                Transacted::Cancelled(_) | Transacted::Contended => continue,
+            }
+        }
+        Err(StoreError::Conflict)
     }
 
     async fn report_rows(
@@ -105,88 +148,75 @@ impl ReportStore for DynamoStore {
                 rows_pk(account_id),
                 (format!("D#{from}#"), &to),
                 limit,
-                false,
+                (false, Some(ROW_PROJECTION)),
             )
             .await?;
-        Ok(items.into_iter().map(row_of).collect())
+        items.into_iter().map(row_of).collect()
     }
 }
 
-/// The update that adds a tally's counters to its row (created by the first add).
-struct RowUpdate {
-    key: (String, String),
-    expression: String,
-    names: Vec<(String, String)>,
-    values: Vec<(String, AttributeValue)>,
+/// The condition that the stored item is still at version `previous` (absent for 0).
+fn version_condition(previous: u64) -> (&'static str, Option<(&'static str, AttributeValue)>) {
+    if previous == 0 {
+        ("attribute_not_exists(pk)", None)
+    } else {
+        ("#v = :previous", Some((":previous", n(previous))))
+    }
 }
 
-fn row_update(tally: &Tally) -> RowUpdate {
-    let mut sets = vec!["#day = :day".to_string()];
-    let mut names = vec![("#day".to_string(), ROW_DAY.to_string())];
-    let mut values = vec![(":day".to_string(), s(&tally.day))];
-    for (name, attribute, value) in [
-        ("agent", ROW_AGENT, &tally.agent_id),
-        ("group", ROW_GROUP, &tally.group),
-    ] {
-        if let Some(value) = value {
-            sets.push(format!("#{name} = :{name}"));
-            names.push((format!("#{name}"), attribute.to_string()));
-            values.push((format!(":{name}"), s(value)));
+/// The row at `key` as `stored` holds it (nothing yet: `None`), with `tally` added: its next
+/// item and the version it must still be at.
+fn added_row(
+    (pk, sk): (String, String),
+    stored: Option<&Item>,
+    tally: &Tally,
+) -> Result<(Item, u64), StoreError> {
+    let (mut counters, previous) = match stored {
+        Some(item) => (counters_of(item)?, version_of(item)),
+        None => (BTreeMap::new(), 0),
+    };
+    for (name, value) in &tally.counters {
+        *counters.entry(name.clone()).or_insert(0) += value;
+    }
+    let item: Item = [
+        (PARTITION_KEY.to_string(), s(pk)),
+        (SORT_KEY.to_string(), s(sk)),
+        (ROW_COUNTERS.to_string(), s(pack(&counters))),
+        (ROW_VERSION.to_string(), n(previous + 1)),
+    ]
+    .into_iter()
+    .collect();
+    limits::check_item(&item)?;
+    Ok((item, previous))
+}
+
+fn counters_of(item: &Item) -> Result<BTreeMap<String, i64>, StoreError> {
+    match item.get(ROW_COUNTERS) {
+        Some(AttributeValue::S(packed)) => {
+            unpack(packed).map_err(|e| StoreError::Internal(format!("report row decoding: {e}")))
         }
+        _ => Ok(BTreeMap::new()),
     }
-    let mut adds = Vec::new();
-    for (i, (counter, value)) in tally.counters.iter().enumerate() {
-        adds.push(format!("#c{i} :c{i}"));
-        names.push((format!("#c{i}"), counter.clone()));
-        values.push((format!(":c{i}"), n(value)));
-    }
-    RowUpdate {
-        key: (rows_pk(&tally.account_id), row_sk(tally)),
-        expression: format!("SET {} ADD {}", sets.join(", "), adds.join(", ")),
-        names,
-        values,
+}
+
+fn version_of(item: &Item) -> u64 {
+    match item.get(ROW_VERSION) {
+        Some(AttributeValue::N(v)) => v.parse().unwrap_or(0),
+        _ => 0,
     }
 }
 
 impl DynamoStore {
-    /// The row's update as a transaction's item.
-    fn row_update(&self, tally: &Tally) -> Result<TransactWriteItem, StoreError> {
-        let RowUpdate {
-            key: (pk, sk),
-            expression,
-            names,
-            values,
-        } = row_update(tally);
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(pk))
-            .key(SORT_KEY, s(sk))
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(names.into_iter().collect()))
-            .set_expression_attribute_values(Some(values.into_iter().collect()))
-            .build()
-            .map_err(build_error)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// Adds a tally to its row with no measure and no transaction: for filling a table with
-    /// rows in the bench (the emulator copies a whole table for each transaction), never for
-    /// counting, which must go through `count_in_report`.
+    /// Writes `tally` as its whole row, replacing any there, with no measure and no
+    /// transaction: for filling a table with rows in the bench (the emulator copies a whole
+    /// table for each transaction), never for counting, which goes through `count_in_report`.
     pub async fn seed_report_row(&self, tally: &Tally) -> Result<(), StoreError> {
-        let RowUpdate {
-            key: (pk, sk),
-            expression,
-            names,
-            values,
-        } = row_update(tally);
+        let key = (rows_pk(&tally.account_id), row_sk(tally));
+        let (item, _) = added_row(key, None, tally)?;
         self.client
-            .update_item()
+            .put_item()
             .table_name(&self.table)
-            .key(PARTITION_KEY, s(pk))
-            .key(SORT_KEY, s(sk))
-            .update_expression(expression)
-            .set_expression_attribute_names(Some(names.into_iter().collect()))
-            .set_expression_attribute_values(Some(values.into_iter().collect()))
+            .set_item(Some(item))
             .send()
             .await
             .map_err(store_error)?;
@@ -194,24 +224,51 @@ impl DynamoStore {
     }
 }
 
-/// A stored row: its day, agent and group, and every number attribute as a counter.
-fn row_of(item: Item) -> ReportRow {
-    let text = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
+/// A stored row: its day, agent and group from its key, its counters unpacked.
+fn row_of(item: Item) -> Result<ReportRow, StoreError> {
+    let sk = match item.get(SORT_KEY) {
+        Some(AttributeValue::S(sk)) => sk.as_str(),
+        _ => "",
     };
-    let counters = item
-        .iter()
-        .filter(|(name, _)| ![ROW_DAY, ROW_AGENT, ROW_GROUP].contains(&name.as_str()))
-        .filter_map(|(name, value)| match value {
-            AttributeValue::N(v) => v.parse::<i64>().ok().map(|v| (name.clone(), v)),
-            _ => None,
-        })
-        .collect();
-    ReportRow {
-        day: text(ROW_DAY).unwrap_or_default(),
-        agent_id: text(ROW_AGENT),
-        group: text(ROW_GROUP),
-        counters,
+    let (day, agent_id, group) =
+        row_key_of(sk).ok_or_else(|| StoreError::Internal(format!("report row key {sk:?}")))?;
+    Ok(ReportRow {
+        day,
+        agent_id,
+        group,
+        counters: counters_of(&item)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_key_gives_back_its_day_agent_and_group() {
+        for (agent, group) in [
+            (None, None),
+            (Some("a#1:x"), Some("G-#billing")),
+            (Some(""), Some("é:#G3:")),
+        ] {
+            let tally = Tally {
+                account_id: "acct".into(),
+                day: "2026-12-07".into(),
+                agent_id: agent.map(str::to_string),
+                group: group.map(str::to_string),
+                counters: BTreeMap::new(),
+            };
+            let back = row_key_of(&row_sk(&tally));
+            assert_eq!(
+                back,
+                Some((
+                    "2026-12-07".to_string(),
+                    agent.map(str::to_string),
+                    group.map(str::to_string)
+                ))
+            );
+        }
+        assert_eq!(row_key_of("D#2026-12-07#A3:ab#G-"), None);
+        assert_eq!(row_key_of("D#2026-12-07#A-#G-x"), None);
     }
 }

@@ -1,5 +1,5 @@
 //! The reports' percentiles: a log-bucketed histogram (DDSketch's mapping) whose buckets are
-//! plain counters, so DynamoDB adds to them atomically and any rows merge by adding.
+//! plain counters, so any rows merge by adding (stored packed: `packed`).
 //!
 //! Bucket `i ≥ 1` holds the durations `v` (milliseconds) with `γ^(i-1) < v ≤ γ^i`, where
 //! `γ = (1 + α) / (1 - α)`; bucket 0 holds `v ≤ 1`. A bucket's estimate `2γ^i / (γ + 1)` is

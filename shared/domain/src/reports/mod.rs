@@ -18,6 +18,7 @@
 
 pub mod histogram;
 mod lines;
+pub mod packed;
 mod query;
 #[cfg(test)]
 mod tests;

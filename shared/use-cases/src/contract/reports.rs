@@ -121,3 +121,60 @@ pub async fn a_report_counts_with_its_measure_once_and_lists_rows_by_day(store: 
         .unwrap()
         .is_empty());
 }
+
+/// Sessions counted at once into one row (one agent's day, from several stream shards) all
+/// count: a count that lost the race for the row is a `Conflict`, and counting it again from
+/// its measure (as `use_cases::reports` does) adds it once.
+pub async fn concurrent_counts_into_one_row_all_count(store: Arc<dyn Store>) {
+    const SESSIONS: usize = 8;
+    let account = fresh_account();
+    let tally = Tally {
+        account_id: account.clone(),
+        day: "2026-12-07".into(),
+        agent_id: Some("ana".into()),
+        group: None,
+        counters: [
+            ("handoffs".to_string(), 1),
+            ("first_reply_b7".to_string(), 2),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let counts = (0..SESSIONS).map(|i| {
+        let (store, account, tally) = (store.clone(), account.clone(), tally.clone());
+        tokio::spawn(async move {
+            let conversation = format!("c_{i}");
+            for _ in 0..50 {
+                let mut measure = store
+                    .session_measure(&account, &conversation, 1)
+                    .await
+                    .unwrap();
+                if measure.version > 0 {
+                    return;
+                }
+                measure.version = 1;
+                match store.count_in_report(&measure, Some(&tally)).await {
+                    Ok(()) => return,
+                    Err(StoreError::Conflict) => continue,
+                    Err(other) => panic!("{other:?}"),
+                }
+            }
+            panic!("session {i} never counted");
+        })
+    });
+    for count in futures::future::join_all(counts).await {
+        count.unwrap();
+    }
+    let rows = store
+        .report_rows(&account, ("2026-12-07", "2026-12-07"), 10)
+        .await
+        .unwrap();
+    let expected: BTreeMap<String, i64> = [
+        ("handoffs".to_string(), SESSIONS as i64),
+        ("first_reply_b7".to_string(), 2 * SESSIONS as i64),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].counters, expected);
+}

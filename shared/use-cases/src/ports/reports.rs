@@ -17,7 +17,8 @@ pub trait ReportStore: Send + Sync {
     ) -> Result<SessionMeasure, StoreError>;
 
     /// Stores `measure` on condition that the stored one is still at `measure.version - 1`,
-    /// and adds `tally` to its row, both or neither (`Conflict` when the measure moved).
+    /// and adds `tally` to its row, both or neither (`Conflict` when the measure moved, or when
+    /// other counts kept changing the row: counting again from the measure adds it once).
     async fn count_in_report(
         &self,
         measure: &SessionMeasure,
