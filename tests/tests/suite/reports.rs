@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use adapters::dynamo::stream::DynamoStreamFeed;
 use domain::model::{Priority, Role};
-use integration_tests::agents::{accept, agent, offered_to, waiting};
+use integration_tests::agents::{accept, agent, offered_to, set_status, waiting};
 use integration_tests::{json, provisioned, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -181,6 +181,81 @@ async fn a_scripted_day_counts_once_per_agent_and_group_and_a_replay_changes_not
     }
     let replayed = report_when(&app, "group_by=agent", |_| true).await;
     assert_eq!(replayed, by_agent, "a replay counted something twice");
+}
+
+/// Ana lets her offer time out and goes offline; Bruno accepts, answers, and transfers to
+/// Carla, who answers and ends the session. The timeout is Ana's; the wait and the first reply
+/// are Bruno's, once (a transfer restarts neither); the handle time is Carla's.
+#[tokio::test]
+async fn a_timed_out_offer_and_a_transfer_count_for_the_agents_they_happened_to() {
+    let app = TestApp::start_live().await;
+    let admin = app.token(Role::Admin, "boss");
+    let quick = app
+        .patch_settings(&admin, json!({"routing": {"offer_timeout_seconds": 1}}))
+        .await;
+    assert_eq!(quick.status, StatusCode::OK, "{:?}", quick.body);
+    agent(&app, "ana", 2, &["billing"], "online").await;
+    let cid = waiting(&app, "eu-1", Priority::Normal, Some("billing")).await;
+    app.run_router().await;
+    assert_eq!(offered_to(&app, &cid).await.as_deref(), Some("ana"));
+    // Past the offer's expiry: whichever withdraws it (its timeout, or Ana going offline),
+    // it ran out unaccepted.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    set_status(&app, "ana", "offline").await;
+    agent(&app, "bruno", 2, &["billing"], "online").await;
+    agent(&app, "carla", 2, &["billing"], "online").await;
+    let deadline = tokio::time::Instant::now() + STREAM_LAG;
+    while offered_to(&app, &cid).await.is_none_or(|a| a == "ana") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never offered again"
+        );
+        app.run_router().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let taker = offered_to(&app, &cid).await.unwrap_or_default();
+    let other = if taker == "bruno" { "carla" } else { "bruno" };
+    assert_eq!(accept(&app, &taker, &cid).await.status, StatusCode::OK);
+    agent_says(&app, &cid, &taker, "t-1").await;
+    let moved = app
+        .post(
+            &format!("/v1/conversations/{cid}/transfer"),
+            &app.token(Role::Agent, &taker),
+            json!({"agent_id": other}),
+        )
+        .await;
+    assert!(moved.status.is_success(), "{:?}", moved.body);
+    app.run_router().await;
+    assert_eq!(offered_to(&app, &cid).await.as_deref(), Some(other));
+    assert_eq!(accept(&app, other, &cid).await.status, StatusCode::OK);
+    agent_says(&app, &cid, other, "o-1").await;
+    let ended = app
+        .post(
+            &format!("/v1/conversations/{cid}/end"),
+            &app.token(Role::Agent, other),
+            json!({}),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{:?}", ended.body);
+
+    let complete = |r: &Value| r["total"]["handle_time"]["count"] == 1;
+    let by_agent = report_when(&app, "group_by=agent", complete).await;
+    assert!(complete(&by_agent), "{by_agent}");
+    let total = &by_agent["total"];
+    assert_eq!(total["offers_timed_out"], 1, "{total}");
+    assert_eq!(total["handoffs"], 1, "{total}");
+    assert_eq!(total["wait_to_accept"]["count"], 1, "one wait: {total}");
+    assert_eq!(total["first_reply"]["count"], 1, "one first reply: {total}");
+    let ana = row(&by_agent, "agent_id", "ana");
+    assert_eq!(ana["offers_timed_out"], 1, "{ana}");
+    let taker_row = row(&by_agent, "agent_id", &taker);
+    assert_eq!(taker_row["wait_to_accept"]["count"], 1, "{taker_row}");
+    assert_eq!(taker_row["first_reply"]["count"], 1, "{taker_row}");
+    assert_eq!(taker_row["handle_time"]["count"], 0, "{taker_row}");
+    let other_row = row(&by_agent, "agent_id", other);
+    assert_eq!(other_row["first_reply"]["count"], 0, "{other_row}");
+    assert_eq!(other_row["wait_to_accept"]["count"], 0, "{other_row}");
+    assert_eq!(other_row["handle_time"]["count"], 1, "{other_row}");
 }
 
 #[tokio::test]
