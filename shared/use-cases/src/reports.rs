@@ -54,7 +54,7 @@ pub async fn count_change(backend: &Backend, change: &StoredChange) -> Result<us
     Ok(added)
 }
 
-/// Counts one observation; answers the rows added to (0 or 1) and the session's measure as it
+/// Counts one observation; answers the rows added to (0 to 3) and the session's measure as it
 /// now stands. `known` is that measure when the caller just wrote it.
 async fn count_one(
     store: &(impl ReportStore + ?Sized),
@@ -77,11 +77,11 @@ async fn count_one(
                     .await?
             }
         };
-        let Some((next, tally)) = count(&measure, seen, tz) else {
+        let Some((next, tallies)) = count(&measure, seen, tz) else {
             return Ok((0, measure));
         };
-        match store.count_in_report(&next, tally.as_ref()).await {
-            Ok(()) => return Ok((usize::from(tally.is_some()), next)),
+        match store.count_in_report(&next, &tallies).await {
+            Ok(()) => return Ok((tallies.len(), next)),
             // Another count of this session got in first: read it again.
             Err(StoreError::Conflict) => continue,
             Err(other) => return Err(other),

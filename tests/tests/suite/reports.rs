@@ -142,6 +142,14 @@ async fn a_scripted_day_counts_once_per_agent_and_group_and_a_replay_changes_not
     assert_eq!(total["bot_resolutions"], 0, "{total}");
 
     let by_group = report_when(&app, "group_by=group", |_| true).await;
+    // The API sets a group after creation: each start counts under its handoff's group
+    // (Ana's second session starts in billing), and nothing is left under no group.
+    assert_eq!(
+        row(&by_group, "group", "billing")["conversations_started"],
+        2
+    );
+    assert_eq!(row(&by_group, "group", "sales")["conversations_started"], 1);
+    assert_eq!(by_group["rows"].as_array().unwrap().len(), 2, "{by_group}");
     assert_eq!(row(&by_group, "group", "billing")["solved_by_agents"], 1);
     assert_eq!(row(&by_group, "group", "sales")["handoffs"], 1);
     assert_eq!(row(&by_group, "group", "sales")["solved_by_agents"], 0);

@@ -85,7 +85,7 @@ impl ReportStore for DynamoStore {
     async fn count_in_report(
         &self,
         measure: &SessionMeasure,
-        tally: Option<&Tally>,
+        tallies: &[Tally],
     ) -> Result<(), StoreError> {
         let (pk, sk) = measure_key(
             &measure.account_id,
@@ -97,7 +97,7 @@ impl ReportStore for DynamoStore {
         item.insert(TTL_ATTRIBUTE.into(), n(expires));
         let previous = measure.version.checked_sub(1).ok_or(StoreError::Conflict)?;
         let (condition, value) = version_condition(previous);
-        let Some(tally) = tally else {
+        if tallies.is_empty() {
             let mut put = self
                 .client
                 .put_item()
@@ -111,24 +111,24 @@ impl ReportStore for DynamoStore {
             }
             put.send().await.map_err(store_error)?;
             return Ok(());
-        };
+        }
         let measure_put = self.transact_put(item, condition, value)?;
-        let row_key = (rows_pk(&tally.account_id), row_sk(tally));
         for _ in 0..ROW_ATTEMPTS {
-            let stored = self.get(row_key.0.clone(), row_key.1.clone()).await?;
-            let (row, previous) = added_row(row_key.clone(), stored.as_ref(), tally)?;
-            let (condition, value) = version_condition(previous);
-            let row_put = self.transact_put(row, condition, value)?;
-            match self
-                .transact_items(vec![measure_put.clone(), row_put])
-                .await?
-            {
+            let mut items = vec![measure_put.clone()];
+            for tally in tallies {
+                let key = (rows_pk(&tally.account_id), row_sk(tally));
+                let stored = self.get(key.0.clone(), key.1.clone()).await?;
+                let (row, previous) = added_row(key, stored.as_ref(), tally)?;
+                let (condition, value) = version_condition(previous);
+                items.push(self.transact_put(row, condition, value)?);
+            }
+            match self.transact_items(items).await? {
                 Transacted::Done => return Ok(()),
                 // The measure moved: another count of this session got in first.
                 Transacted::Cancelled(failed) if failed.first() == Some(&true) => {
                     return Err(StoreError::Conflict)
                 }
-                // Only the row moved (another session counted in it): read it again.
+                // Only a row moved (another session counted in it): read them again.
                 Transacted::Cancelled(_) | Transacted::Contended => continue,
             }
         }

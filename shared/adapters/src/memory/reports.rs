@@ -27,7 +27,7 @@ impl ReportStore for MemoryStore {
     async fn count_in_report(
         &self,
         measure: &SessionMeasure,
-        tally: Option<&Tally>,
+        tallies: &[Tally],
     ) -> Result<(), StoreError> {
         let mut tables = self.lock()?;
         let key = (
@@ -40,7 +40,7 @@ impl ReportStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         tables.report_measures.insert(key, measure.clone());
-        if let Some(tally) = tally {
+        for tally in tallies {
             let row = (
                 tally.account_id.clone(),
                 tally.day.clone(),

@@ -154,8 +154,11 @@ pub fn lines(
             *total.entry(name.clone()).or_insert(0) += n;
         }
     }
+    // An agent or group whose counts add up to nothing (a start that moved to its handoff's
+    // group) has no line; every day of the range has one.
     let lines = per_key
         .iter()
+        .filter(|(_, counters)| group_by == GroupBy::Day || counters.values().any(|n| *n != 0))
         .map(|(key, counters)| ReportLine::of(key.clone(), counters))
         .collect();
     (lines, ReportLine::of(None, &total))

@@ -4,10 +4,11 @@
 //! A stored change becomes observations (`observations_of`): a session started, a handoff, an
 //! accept, an offer that timed out, an agent's message, a ticket solved, a session ended, a
 //! rating. Each is counted against its session's measure (`SessionMeasure`, one per
-//! conversation session): `count` answers the measure after it and the tally to add to one
-//! row, or nothing when the measure shows it was counted already. The store writes the two at
-//! once, on condition of the measure's version, so a redelivered change counts once, and a
-//! report reads rows, never conversations (`lines`).
+//! conversation session): `count` answers the measure after it and the tallies to add to rows
+//! (one; three when a handoff moves the session's start to its group), or nothing when the
+//! measure shows it was counted already. The store writes them at once, on condition of the
+//! measure's version, so a redelivered change counts once, and a report reads rows, never
+//! conversations (`lines`).
 //!
 //! Definitions (docs/decisions.md, "Reports"): the first reply time runs from the session's
 //! handoff to its first agent message (bot and system messages never count; a new session is a
@@ -230,6 +231,10 @@ pub struct SessionMeasure {
     pub agent_message_seqs: Vec<u64>,
     /// The conversation's group as last observed.
     pub group: Option<String>,
+    /// When the session's start was counted, and the group it is counted under (the group at
+    /// its handoff, once handed off).
+    pub started_at: Option<i64>,
+    pub started_group: Option<String>,
 }
 
 impl SessionMeasure {
@@ -271,13 +276,15 @@ pub fn day_of(at_ms: i64, tz: &jiff::tz::TimeZone) -> String {
 }
 
 /// Counts `seen` against its session's `measure`: the measure to store (its version bumped)
-/// and what to add to a row (`None` when only the measure changes); `None` when nothing is new.
+/// and what to add to rows (none when only the measure changes, one row at most per key);
+/// `None` when nothing is new.
 pub fn count(
     measure: &SessionMeasure,
     seen: &Observation,
     tz: &jiff::tz::TimeZone,
-) -> Option<(SessionMeasure, Option<Tally>)> {
+) -> Option<(SessionMeasure, Vec<Tally>)> {
     let mut next = measure.clone();
+    let mut moved_start = None;
     if let Some(group) = &seen.group {
         next.group = group.clone();
     }
@@ -303,10 +310,21 @@ pub fn count(
             return None;
         }
         match &seen.what {
-            Observed::Started => adds.add(CONVERSATIONS_STARTED, 1),
+            Observed::Started => {
+                next.started_at = Some(seen.at);
+                next.started_group = next.group.clone();
+                adds.add(CONVERSATIONS_STARTED, 1);
+            }
             Observed::HandedOff => {
                 next.handoff_at = Some(seen.at);
                 adds.add(HANDOFFS, 1);
+                // A group given after the start (the API sets it then): the start moves to it.
+                if let Some(started_at) = next.started_at {
+                    if next.started_group != next.group {
+                        let from = std::mem::replace(&mut next.started_group, next.group.clone());
+                        moved_start = Some((day_of(started_at, tz), from));
+                    }
+                }
             }
             Observed::Accepted { handoff_at } => {
                 next.accepted_at = Some(seen.at);
@@ -341,15 +359,50 @@ pub fn count(
         return None;
     }
     next.version = measure.version + 1;
-    let counters = adds.0;
-    let tally = (!counters.is_empty()).then(|| Tally {
+    let tally = |day: String, agent_id: Option<String>, group: Option<String>| Tally {
         account_id: seen.account_id.clone(),
-        day: day_of(seen.at, tz),
-        agent_id: seen.agent_id.clone(),
-        group: next.group.clone(),
-        counters,
-    });
-    Some((next, tally))
+        day,
+        agent_id,
+        group,
+        counters: BTreeMap::new(),
+    };
+    let mut tallies = Vec::new();
+    if !adds.0.is_empty() {
+        let mut row = tally(
+            day_of(seen.at, tz),
+            seen.agent_id.clone(),
+            next.group.clone(),
+        );
+        row.counters = adds.0;
+        tallies.push(row);
+    }
+    if let Some((day, from)) = moved_start {
+        let mut off = tally(day.clone(), None, from);
+        off.counters.insert(CONVERSATIONS_STARTED.into(), -1);
+        let mut on = tally(day, None, next.group.clone());
+        on.counters.insert(CONVERSATIONS_STARTED.into(), 1);
+        tallies.extend([off, on]);
+    }
+    Some((next, merged(tallies)))
+}
+
+/// Tallies of one row added together, so a count writes each row once.
+fn merged(tallies: Vec<Tally>) -> Vec<Tally> {
+    let mut rows: Vec<Tally> = Vec::new();
+    for tally in tallies {
+        let same = |r: &&mut Tally| {
+            (&r.day, &r.agent_id, &r.group) == (&tally.day, &tally.agent_id, &tally.group)
+        };
+        match rows.iter_mut().find(same) {
+            Some(row) => {
+                for (name, n) in tally.counters {
+                    *row.counters.entry(name).or_insert(0) += n;
+                }
+            }
+            None => rows.push(tally),
+        }
+    }
+    rows
 }
 
 fn key_of(what: &Observed) -> String {

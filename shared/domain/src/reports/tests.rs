@@ -37,9 +37,9 @@ fn run(changes: &[StoredChange], measures: &mut BTreeMap<u32, SessionMeasure>) -
             let measure = measures
                 .entry(seen.session_no)
                 .or_insert_with(|| SessionMeasure::new("acme", "c", seen.session_no));
-            if let Some((next, tally)) = count(measure, &seen, &utc()) {
+            if let Some((next, added)) = count(measure, &seen, &utc()) {
                 *measure = next;
-                tallies.extend(tally);
+                tallies.extend(added);
             }
         }
     }
@@ -272,4 +272,50 @@ fn a_transfer_neither_restarts_the_wait_nor_the_first_reply_and_the_handle_time_
         .map(|t| t.agent_id.as_deref())
         .collect();
     assert_eq!(handled, [Some("bruno")]);
+}
+
+#[test]
+fn a_start_counts_for_the_group_its_session_is_handed_off_in() {
+    // Created with no group; an admin sets billing, then the end user asks for a person.
+    let created = new_conversation("acme", "eu-1", &Settings::default(), T0);
+    let mut grouped = created.clone();
+    grouped.group = Some("billing".into());
+    grouped.updated_at = T0 + MIN;
+    let mut handed = grouped.clone();
+    handed.control = Control::Agent;
+    handed.handoff_at = Some(T0 + 2 * MIN);
+    handed.updated_at = T0 + 2 * MIN;
+    // Later moved to sales: the start stays where its handoff was.
+    let mut moved = handed.clone();
+    moved.group = Some("sales".into());
+    moved.updated_at = T0 + 3 * MIN;
+    let changes = vec![
+        StoredChange {
+            before: None,
+            after: Some(Stored::Conversation(Box::new(created.clone()))),
+        },
+        change(&created, &grouped),
+        change(&grouped, &handed),
+        change(&handed, &moved),
+    ];
+    let mut measures = BTreeMap::new();
+    let tallies = run(&changes, &mut measures);
+    let rows: Vec<ReportRow> = tallies
+        .iter()
+        .map(|t| ReportRow {
+            day: t.day.clone(),
+            agent_id: t.agent_id.clone(),
+            group: t.group.clone(),
+            counters: t.counters.clone(),
+        })
+        .collect();
+    let (by_group, total) = lines(&rows, GroupBy::Group, &[]);
+    let started: Vec<_> = by_group
+        .iter()
+        .map(|l| (l.key.as_deref(), l.conversations_started, l.handoffs))
+        .collect();
+    assert_eq!(started, [(Some("billing"), 1, 1)], "{by_group:?}");
+    assert_eq!(total.conversations_started, 1);
+    // Replayed, nothing moves twice.
+    assert!(run(&changes, &mut measures).is_empty());
 }

@@ -31,9 +31,14 @@ pub async fn a_report_counts_with_its_measure_once_and_lists_rows_by_day(store: 
         Some("billing"),
         &[("conversations_started", 1)],
     );
-    store.count_in_report(&first, Some(&started)).await.unwrap();
+    store
+        .count_in_report(&first, std::slice::from_ref(&started))
+        .await
+        .unwrap();
     // The same count again (a redelivery that read the old measure): refused, nothing added.
-    let again = store.count_in_report(&first, Some(&started)).await;
+    let again = store
+        .count_in_report(&first, std::slice::from_ref(&started))
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
     let mut second = first.clone();
     second.version = 2;
@@ -46,7 +51,7 @@ pub async fn a_report_counts_with_its_measure_once_and_lists_rows_by_day(store: 
         &[("first_reply_b10", 1), ("first_reply_sum_ms", 500)],
     );
     store
-        .count_in_report(&second, Some(&replied))
+        .count_in_report(&second, std::slice::from_ref(&replied))
         .await
         .unwrap();
     let replied_again = tally(
@@ -59,13 +64,13 @@ pub async fn a_report_counts_with_its_measure_once_and_lists_rows_by_day(store: 
     third.version = 3;
     third.agent_message_seqs = vec![4];
     store
-        .count_in_report(&third, Some(&replied_again))
+        .count_in_report(&third, std::slice::from_ref(&replied_again))
         .await
         .unwrap();
     let mut fourth = third.clone();
     fourth.version = 4;
     fourth.agent_message_seqs = vec![4, 6];
-    store.count_in_report(&fourth, None).await.unwrap();
+    store.count_in_report(&fourth, &[]).await.unwrap();
     assert_eq!(
         store.session_measure(&account, "c_1", 1).await.unwrap(),
         fourth
@@ -73,7 +78,10 @@ pub async fn a_report_counts_with_its_measure_once_and_lists_rows_by_day(store: 
     let mut other = SessionMeasure::new(&account, "c_2", 1);
     other.version = 1;
     let later = tally("2026-12-03", Some("ana"), None, &[("handoffs", 1)]);
-    store.count_in_report(&other, Some(&later)).await.unwrap();
+    store
+        .count_in_report(&other, std::slice::from_ref(&later))
+        .await
+        .unwrap();
 
     let rows = |from: &'static str, to: &'static str| {
         let (store, account) = (store.clone(), account.clone());
@@ -153,7 +161,10 @@ pub async fn concurrent_counts_into_one_row_all_count(store: Arc<dyn Store>) {
                     return;
                 }
                 measure.version = 1;
-                match store.count_in_report(&measure, Some(&tally)).await {
+                match store
+                    .count_in_report(&measure, std::slice::from_ref(&tally))
+                    .await
+                {
                     Ok(()) => return,
                     Err(StoreError::Conflict) => continue,
                     Err(other) => panic!("{other:?}"),

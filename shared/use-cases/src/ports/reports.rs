@@ -17,12 +17,13 @@ pub trait ReportStore: Send + Sync {
     ) -> Result<SessionMeasure, StoreError>;
 
     /// Stores `measure` on condition that the stored one is still at `measure.version - 1`,
-    /// and adds `tally` to its row, both or neither (`Conflict` when the measure moved, or when
-    /// other counts kept changing the row: counting again from the measure adds it once).
+    /// and adds each of `tallies` (one per row) to its row, all or nothing (`Conflict` when the
+    /// measure moved, or when other counts kept changing a row: counting again from the
+    /// measure adds them once).
     async fn count_in_report(
         &self,
         measure: &SessionMeasure,
-        tally: Option<&Tally>,
+        tallies: &[Tally],
     ) -> Result<(), StoreError>;
 
     /// The rows of days `from..=to` (`YYYY-MM-DD`), by day, at most `limit`.
