@@ -18,6 +18,7 @@ mod inbox;
 mod ingest;
 mod realtime;
 mod reports;
+mod search;
 mod units;
 
 use std::path::{Path, PathBuf};
@@ -504,6 +505,9 @@ async fn main() -> Result<(), String> {
     }
     if runs(8) {
         reports::section().await?;
+    }
+    if runs(9) {
+        search::section()?;
     }
     println!("\n(total {:.0} s)", started.elapsed().as_secs_f64());
     Ok(())

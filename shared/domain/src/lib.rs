@@ -25,6 +25,7 @@ pub(crate) mod fields;
 pub mod idle_sessions;
 pub mod ids;
 pub mod integrations;
+pub mod knowledge;
 pub mod locale;
 pub mod messages;
 pub mod model;
