@@ -102,6 +102,10 @@ fn articles(n: usize, vocabularies: &[(Locale, Vocabulary)], random: &mut Random
                 locale: *locale,
                 labels: Vec::new(),
                 published: i % 10 != 0,
+                account_id: "acct".into(),
+                created_at: 0,
+                updated_at: 0,
+                revision: 1,
             }
         })
         .collect()

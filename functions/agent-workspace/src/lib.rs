@@ -8,15 +8,22 @@
 //! - `GET /v1/end-users/{user_id}/conversations?limit=` → the end user's conversations
 //! - `POST /v1/conversations/{cid}/messages/{seq}/redact` → the message's tombstone (staff)
 //! - `DELETE /v1/end-users/{user_id}` → what the erasure did (admins; `use_cases::erasure`)
+//! - `POST /v1/articles`, `PUT|DELETE /v1/articles/{article_id}` (admins), `GET /v1/articles`
+//!   (staff), `GET /v1/articles/{article_id}` → the knowledge base (`use_cases::knowledge`)
+//! - `GET /v1/articles/search?q=&locale=&limit=` → ranked articles, published ones only for
+//!   end users and visitors
 
 use http::StatusCode;
 use serde::Deserialize;
 
+use domain::knowledge::{ArticleDraft, DEFAULT_SEARCH_RESULTS, MAX_SEARCH_RESULTS};
+use domain::locale::Locale;
 use domain::now_ms;
 use domain::rules::{clamp_page, MAX_CONVERSATION_PAGE};
 use domain::sessions::TransferTarget;
 use domain::views::{
-    conversation_view, conversations_view, history_view, inbox_page_view, message_view,
+    article_matches_view, article_view, articles_view, conversation_view, conversations_view,
+    history_view, inbox_page_view, message_view,
 };
 use domain::workspace::{FieldsPatch, InboxView, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE};
 use edge::api::{
@@ -29,6 +36,7 @@ use use_cases::agent_workspace::{
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
 use use_cases::erasure::{erase_end_user, redact_message};
+use use_cases::knowledge::{article, articles, change_article, create_article, search};
 
 /// Most history entries on one page.
 const MAX_HISTORY_PAGE: usize = 200;
@@ -140,6 +148,51 @@ async fn dispatch(
             let erasure =
                 erase_end_user(backend, &principal, route.param("user_id"), now_ms()).await?;
             Ok(json(StatusCode::OK, &erasure))
+        }
+        Operation::CreateArticle => {
+            let draft: ArticleDraft = parse_json(request)?;
+            let created = create_article(store, &principal, draft, now_ms()).await?;
+            Ok(json(StatusCode::CREATED, &article_view(&created)))
+        }
+        Operation::ListArticles => {
+            let all = articles(store, &principal).await?;
+            Ok(json(StatusCode::OK, &articles_view(&all)))
+        }
+        Operation::GetArticle => {
+            let found = article(store, &principal, route.param("article_id")).await?;
+            Ok(json(StatusCode::OK, &article_view(&found)))
+        }
+        Operation::ReplaceArticle => {
+            let draft: ArticleDraft = parse_json(request)?;
+            let id = route.param("article_id");
+            match change_article(store, &principal, id, Some(draft), now_ms()).await? {
+                Some(changed) => Ok(json(StatusCode::OK, &article_view(&changed))),
+                None => Err(ApiError::not_found()),
+            }
+        }
+        Operation::DeleteArticle => {
+            change_article(store, &principal, route.param("article_id"), None, now_ms()).await?;
+            Ok(edge::api::no_content())
+        }
+        Operation::SearchArticles => {
+            let text: String = query_param(request, "q")?.unwrap_or_default();
+            let locale = match query_param::<String>(request, "locale")? {
+                None => None,
+                Some(code) => Some(
+                    Locale::ALL
+                        .into_iter()
+                        .find(|l| l.code() == code)
+                        .ok_or_else(|| ApiError::invalid_request("locale must be en or fr"))?,
+                ),
+            };
+            let limit = clamp_page(
+                query_param(request, "limit")?,
+                DEFAULT_SEARCH_RESULTS,
+                MAX_SEARCH_RESULTS,
+            );
+            let indexes = backend.knowledge_indexes.as_ref();
+            let found = search(store, indexes, &principal, (&text, locale), limit).await?;
+            Ok(json(StatusCode::OK, &article_matches_view(&found)))
         }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),

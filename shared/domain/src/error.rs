@@ -55,6 +55,8 @@ pub enum DomainError {
     NotTheEndUser,
     #[error("{0}")]
     InvalidReportRange(String),
+    #[error("{0}")]
+    InvalidArticle(String),
     #[error("reports are counted in days of {counted} (business_hours.timezone), not {asked}")]
     ReportZoneMismatch { asked: String, counted: String },
 }

@@ -58,6 +58,12 @@ pub enum Operation {
     CreateSigningKey,
     ListSigningKeys,
     RevokeSigningKey,
+    CreateArticle,
+    ListArticles,
+    SearchArticles,
+    GetArticle,
+    ReplaceArticle,
+    DeleteArticle,
 }
 
 impl Operation {
@@ -156,6 +162,12 @@ pub const ROUTES: &[Route] = &[
     route("GET",    "/v1/end-users/{user_id}/conversations",              AGENT_WORKSPACE,   Op::ListEndUserConversations),
     route("POST",   "/v1/conversations/{cid}/messages/{seq}/redact",      AGENT_WORKSPACE,   Op::RedactMessage),
     route("DELETE", "/v1/end-users/{user_id}",                            AGENT_WORKSPACE,   Op::EraseEndUser),
+    route("POST",   "/v1/articles",                                       AGENT_WORKSPACE,   Op::CreateArticle),
+    route("GET",    "/v1/articles",                                       AGENT_WORKSPACE,   Op::ListArticles),
+    route("GET",    "/v1/articles/search",                                AGENT_WORKSPACE,   Op::SearchArticles),
+    route("GET",    "/v1/articles/{article_id}",                          AGENT_WORKSPACE,   Op::GetArticle),
+    route("PUT",    "/v1/articles/{article_id}",                          AGENT_WORKSPACE,   Op::ReplaceArticle),
+    route("DELETE", "/v1/articles/{article_id}",                          AGENT_WORKSPACE,   Op::DeleteArticle),
     route("POST",   "/v1/integrations",                                   INTEGRATIONS,      Op::CreateIntegration),
     route("GET",    "/v1/integrations",                                   INTEGRATIONS,      Op::ListIntegrations),
     route("DELETE", "/v1/integrations/{integration_id}",                  INTEGRATIONS,      Op::DeleteIntegration),

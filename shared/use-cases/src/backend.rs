@@ -49,6 +49,8 @@ pub struct Backend {
     pub signing_keys: Arc<crate::auth::SigningKeys>,
     /// Accounts' effective settings, kept a few seconds per warm function (#41).
     pub settings_cache: Arc<crate::settings_cache::SettingsCache>,
+    /// Accounts' article search indexes, kept while their knowledge base stands (#36).
+    pub knowledge_indexes: Arc<crate::knowledge::KnowledgeIndexes>,
     /// Integration keys' ids the table did not hold a moment ago (R33): refused without a read.
     pub unknown_integration_keys: Arc<crate::key_cache::UnknownKeys>,
     /// Conversations needing an agent (consumed by route-conversation).

@@ -17,6 +17,7 @@ pub mod error;
 pub mod idle_checks;
 pub mod integration_keys;
 pub mod key_cache;
+pub mod knowledge;
 pub mod optimistic;
 pub mod ports;
 pub mod presence;

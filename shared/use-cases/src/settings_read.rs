@@ -62,13 +62,16 @@ pub async fn audit_page(
 }
 
 /// R11's checklist. Routing is configured when it has someone to route to: an agent with
-/// messaging capacity.
+/// messaging capacity. Help-centre articles: the knowledge base's published ones, or the
+/// count the workspace facts declare (a help centre kept elsewhere), whichever is more.
 pub async fn readiness(
     backend: &Backend,
     account_id: &str,
 ) -> Result<(bool, Vec<ReadinessItem>), StoreError> {
     let settings = backend.settings(account_id).await?;
-    let facts = backend.store.get_workspace_facts(account_id).await?;
+    let mut facts = backend.store.get_workspace_facts(account_id).await?;
+    let published = backend.store.knowledge_base(account_id).await?.published;
+    facts.help_center_articles = facts.help_center_articles.max(published);
     let routing_configured = backend
         .store
         .list_agents(account_id)

@@ -325,6 +325,14 @@ async fn http_api_events_on_a_named_stage_get_the_gateways_answers_from_each_fun
             "",
             agent.as_str(),
         ),
+        // The knowledge base: a search with its query string, as API Gateway passes it.
+        (
+            "GET",
+            "/v1/articles/search".to_string(),
+            "q=remboursement&locale=fr&limit=3",
+            alice.as_str(),
+        ),
+        ("GET", "/v1/articles".to_string(), "", agent.as_str()),
         // Integrations and the satisfaction report.
         ("GET", "/v1/integrations".to_string(), "", admin.as_str()),
         ("GET", "/v1/signing-keys".to_string(), "", admin.as_str()),

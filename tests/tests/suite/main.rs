@@ -27,6 +27,7 @@ mod faults;
 mod hostile_input;
 mod idle_sessions;
 mod integrations;
+mod knowledge;
 mod languages;
 mod layers;
 mod load;

@@ -208,6 +208,7 @@ async fn the_fan_out_reads_the_settings_at_most_once_per_change_and_a_warm_one_n
     // A fan-out function that just started (nothing cached): one read for the whole change.
     let cold = use_cases::Backend {
         settings_cache: Arc::new(SettingsCache::default()),
+        knowledge_indexes: Arc::default(),
         ..app.backend.clone()
     };
     let first = fan_out_recorded(&proxy, &cold, of_end_user[0]).await;

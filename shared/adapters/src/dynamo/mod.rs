@@ -29,6 +29,8 @@
 //! | push cursor (`realtime::direct`) | `PUSH#{acct}#{cid}` | `CURSOR` (TTL) |
 //! | history entry | `A#{acct}#C#{cid}` | `H#{revision:012}#{field}` |
 //! | report measure of a session | `R#{acct}#C#{cid}` | `S#{session:06}` (TTL 90 days) |
+//! | knowledge base (version, counts) | `K#{acct}` | `BASE` |
+//! | article | `K#{acct}` | `ART#{article_id}` |
 //! | report row | `R#{acct}` | `D#{day}#A{len}:{agent}#G{len}:{group}` (`A-`/`G-` for none; counters packed in one attribute, versioned) |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
@@ -68,8 +70,8 @@ use domain::workspace::{activity_key, all_view_shard, mine_view_owner, HistoryEn
 use use_cases::error::StoreError;
 use use_cases::ports::{
     AccountStore, ActivityView, AttachmentStore, ConversationStore, HistoryStore, IntegrationStore,
-    MessageStore, ReportStore, RoutingStore, SessionStore, SettingsStore, StoredSettings,
-    WebhookStore,
+    KnowledgeStore, MessageStore, ReportStore, RoutingStore, SessionStore, SettingsStore,
+    StoredSettings, WebhookStore,
 };
 
 mod accounts;
@@ -78,6 +80,7 @@ mod connections;
 mod conversations;
 mod history;
 mod integrations;
+mod knowledge;
 pub mod limits;
 mod messages;
 mod reports;

@@ -25,8 +25,8 @@ use domain::workspace::HistoryEntry;
 use use_cases::error::StoreError;
 use use_cases::ports::{
     AccountStore, ActivityView, AttachmentStore, ChangeFeed, Connection, ConnectionStore,
-    ConversationStore, HistoryStore, IntegrationStore, LocalBucket, MessageStore, ObjectHead,
-    ObjectStore, Push, PushOutcome, Queue, ReceivedMessage, ReportStore, RoutingStore,
+    ConversationStore, HistoryStore, IntegrationStore, KnowledgeStore, LocalBucket, MessageStore,
+    ObjectHead, ObjectStore, Push, PushOutcome, Queue, ReceivedMessage, ReportStore, RoutingStore,
     SessionStore, SettingsStore, StoredSettings, WebhookStore,
 };
 
@@ -36,6 +36,7 @@ mod connections;
 mod conversations;
 mod history;
 mod integrations;
+mod knowledge;
 mod messages;
 mod objects;
 mod push;
@@ -94,6 +95,9 @@ struct Tables {
     report_measures: HashMap<(String, String, u32), domain::reports::SessionMeasure>,
     /// (account, day, agent, group) → the reports' counters
     report_rows: BTreeMap<ReportRowKey, BTreeMap<String, i64>>,
+    /// (account, article) → article, and account → its knowledge base's record
+    articles: BTreeMap<(String, String), domain::knowledge::Article>,
+    knowledge_bases: HashMap<String, domain::knowledge::KnowledgeBase>,
     /// (account, conversation, session) → CSAT request (the outbox of R6)
     csat: BTreeMap<(String, String, u32), CsatRequest>,
     /// connection id → connection, and its subscriptions

@@ -113,6 +113,9 @@ impl From<DomainError> for ApiError {
                 "invalid_report_range",
                 message,
             ),
+            DomainError::InvalidArticle(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_article", message)
+            }
             DomainError::ReportZoneMismatch { .. } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "tz_mismatch", message)
             }
@@ -280,6 +283,25 @@ impl From<use_cases::reports::ReportError> for ApiError {
         let message = error.to_string();
         match error {
             E::Forbidden => Self::forbidden("forbidden", message),
+            E::Domain(error) => error.into(),
+            E::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<use_cases::knowledge::KnowledgeError> for ApiError {
+    fn from(error: use_cases::knowledge::KnowledgeError) -> Self {
+        use use_cases::knowledge::KnowledgeError as E;
+        let message = error.to_string();
+        match error {
+            E::NotAdmin => Self::forbidden("forbidden", message),
+            E::NotFound => Self::not_found(),
+            E::TooManyArticles => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many_articles",
+                message,
+            ),
+            E::InvalidQuery => Self::invalid_request(message),
             E::Domain(error) => error.into(),
             E::Store(error) => error.into(),
         }

@@ -3,10 +3,12 @@
 //! `storage`: one trait per aggregate, and `Store`; `services`: queues, the bucket, pushes,
 //! the change feed, and the helpers shared over the store.
 
+mod knowledge;
 mod reports;
 mod services;
 mod storage;
 
+pub use knowledge::*;
 pub use reports::*;
 pub use services::*;
 pub use storage::*;

@@ -549,6 +549,7 @@ pub trait Store:
     + HistoryStore
     + ConnectionStore
     + super::ReportStore
+    + super::KnowledgeStore
 {
 }
 impl<
@@ -563,7 +564,8 @@ impl<
             + SessionStore
             + HistoryStore
             + ConnectionStore
-            + super::ReportStore,
+            + super::ReportStore
+            + super::KnowledgeStore,
     > Store for T
 {
 }
