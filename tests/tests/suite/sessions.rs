@@ -533,3 +533,28 @@ async fn turning_messaging_on_ends_assigned_live_chats_and_frees_their_agents() 
     assert_eq!(load(&app, "ag-1").await, (0, 0));
     assert_eq!(system_notices(&app, &cid).await.len(), 1);
 }
+
+/// R14 after the session moved on: an agent's reply retried after the session ended answers
+/// the stored reply (200, same seq); a new reply is still refused (409 invalid_transition).
+#[tokio::test]
+async fn a_reply_retried_after_its_session_ended_answers_the_stored_reply() {
+    let app = TestApp::start().await;
+    agent(&app, "ag-1", 2, &[], "online").await;
+    let cid = waiting(&app, "eu-1", Priority::Normal, None).await;
+    app.run_router().await;
+    assert_eq!(accept(&app, "ag-1", &cid).await.status, StatusCode::OK);
+    let token = app.token(Role::Agent, "ag-1");
+    let first = app.send_text(&cid, &token, "r-1", "Done, goodbye").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    let ended = app
+        .post(&format!("/v1/conversations/{cid}/end"), &token, json!({}))
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{:?}", ended.body);
+    let retried = app.send_text(&cid, &token, "r-1", "Done, goodbye").await;
+    assert_eq!(retried.status, StatusCode::OK, "{:?}", retried.body);
+    assert_eq!(retried.body["message"]["seq"], first.body["message"]["seq"]);
+    let other_body = app.send_text(&cid, &token, "r-1", "Something else").await;
+    assert_eq!(other_body.error_code(), "idempotency_conflict");
+    let new_reply = app.send_text(&cid, &token, "r-2", "One more").await;
+    assert_eq!(new_reply.error_code(), "invalid_transition");
+}

@@ -69,7 +69,24 @@ pub async fn post(
     let mut conversation = conversation?;
     let post = validate_post(principal.role, body)?;
     let author_role = AuthorRole::from(principal.role);
-    check_post_allowed(&conversation, author_role, post.kind)?;
+    if let Err(refused) = check_post_allowed(&conversation, author_role, post.kind) {
+        // A retry of a message stored before the conversation moved on (an agent's reply,
+        // then the session ended) still answers the stored message (R14); the read is only
+        // paid on the refusal path.
+        let earlier = backend
+            .store
+            .find_message(
+                &conversation.account_id,
+                &conversation.id,
+                &principal.user_id,
+                &post.client_message_id,
+            )
+            .await?;
+        return match earlier {
+            Some(existing) => replayed(existing, &post.request_hash),
+            None => Err(refused.into()),
+        };
+    }
     // R19: only clean attachments of this very conversation may be cited.
     for attachment_id in &post.attachment_ids {
         let usable = is_valid_id("att", attachment_id)
