@@ -1,6 +1,7 @@
 //! The knowledge base under `K#{acct}`: the base's record (`BASE`) and one item per article
 //! (`ART#{id}`). `K#` partitions do not pass the fan-out's stream filter (`A#`).
 
+use super::transactions::version_condition;
 use super::*;
 use domain::knowledge::{Article, KnowledgeBase, MAX_ARTICLES_PER_ACCOUNT};
 
@@ -52,11 +53,7 @@ impl KnowledgeStore for DynamoStore {
         after: Option<&Article>,
     ) -> Result<(), StoreError> {
         let previous = base.version.checked_sub(1).ok_or(StoreError::Conflict)?;
-        let (condition, value) = if previous == 0 {
-            ("attribute_not_exists(pk)", None)
-        } else {
-            ("#v = :previous", Some((":previous", n(previous))))
-        };
+        let (condition, value) = version_condition(previous);
         let base_item = encode(base, knowledge_pk(account_id), BASE_SK.into())?;
         let mut items = vec![self.transact_put(base_item, condition, value)?];
         match (before, after) {

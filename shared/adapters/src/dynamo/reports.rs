@@ -1,6 +1,7 @@
 //! The reports' measures and rows (`domain::reports`), kept under `R#` partitions, which the
 //! fan-out's stream filter (`A#`) never passes: counting sets off no further reaction.
 
+use super::transactions::version_condition;
 use super::*;
 use std::collections::BTreeMap;
 
@@ -152,15 +153,6 @@ impl ReportStore for DynamoStore {
             )
             .await?;
         items.into_iter().map(row_of).collect()
-    }
-}
-
-/// The condition that the stored item is still at version `previous` (absent for 0).
-fn version_condition(previous: u64) -> (&'static str, Option<(&'static str, AttributeValue)>) {
-    if previous == 0 {
-        ("attribute_not_exists(pk)", None)
-    } else {
-        ("#v = :previous", Some((":previous", n(previous))))
     }
 }
 

@@ -3,6 +3,18 @@
 
 use super::*;
 
+/// The condition that the stored item's `version` is still `previous` (absent for 0), as
+/// `transact_put` takes it.
+pub(super) fn version_condition(
+    previous: u64,
+) -> (&'static str, Option<(&'static str, AttributeValue)>) {
+    if previous == 0 {
+        ("attribute_not_exists(pk)", None)
+    } else {
+        ("#v = :previous", Some((":previous", n(previous))))
+    }
+}
+
 impl DynamoStore {
     pub(super) fn transact_put(
         &self,

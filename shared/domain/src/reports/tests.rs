@@ -46,8 +46,9 @@ fn run(changes: &[StoredChange], measures: &mut BTreeMap<u32, SessionMeasure>) -
     tallies
 }
 
-fn summed(tallies: &[Tally]) -> ReportLine {
-    let rows: Vec<ReportRow> = tallies
+/// Tallies as the rows they would have added to (one each).
+fn rows_of(tallies: &[Tally]) -> Vec<ReportRow> {
+    tallies
         .iter()
         .map(|t| ReportRow {
             day: t.day.clone(),
@@ -55,8 +56,11 @@ fn summed(tallies: &[Tally]) -> ReportLine {
             group: t.group.clone(),
             counters: t.counters.clone(),
         })
-        .collect();
-    lines(&rows, GroupBy::Agent, &[]).1
+        .collect()
+}
+
+fn summed(tallies: &[Tally]) -> ReportLine {
+    lines(&rows_of(tallies), GroupBy::Agent, &[]).1
 }
 
 #[test]
@@ -300,16 +304,7 @@ fn a_start_counts_for_the_group_its_session_is_handed_off_in() {
     ];
     let mut measures = BTreeMap::new();
     let tallies = run(&changes, &mut measures);
-    let rows: Vec<ReportRow> = tallies
-        .iter()
-        .map(|t| ReportRow {
-            day: t.day.clone(),
-            agent_id: t.agent_id.clone(),
-            group: t.group.clone(),
-            counters: t.counters.clone(),
-        })
-        .collect();
-    let (by_group, total) = lines(&rows, GroupBy::Group, &[]);
+    let (by_group, total) = lines(&rows_of(&tallies), GroupBy::Group, &[]);
     let started: Vec<_> = by_group
         .iter()
         .map(|l| (l.key.as_deref(), l.conversations_started, l.handoffs))
