@@ -37,7 +37,7 @@ start_gateway() {
 # Real objects for the generated requests to reach instead of 404s (schemathesis.toml pins the
 # path parameters to them): a conversation with a message and an attachment, owned by the
 # end user the role acts as (or by a customer, for staff), a webhook, a signing key, an
-# integration and a published article of the account. Stateful runs also follow the document's links from what they
+# integration, a published article and a shared macro of the account. Stateful runs also follow the document's links from what they
 # create.
 api() { # METHOD PATH TOKEN [BODY] → the response body
   curl -s -X "$1" "http://127.0.0.1:$port$2" -H "Authorization: Bearer $3" \
@@ -62,7 +62,9 @@ seed_objects() {
     '{"name":"fuzz","scopes":["bot"]}' | field "['id']")
   FUZZ_ARTICLE=$(api POST /v1/articles "$admin" \
     '{"title":"Refunds","body":"Ask within **30 days**.","locale":"en","published":true}' | field "['id']")
-  export FUZZ_CID FUZZ_AID FUZZ_WEBHOOK FUZZ_KID FUZZ_INTEGRATION FUZZ_ARTICLE
+  FUZZ_MACRO=$(api POST /v1/macros "$admin" \
+    '{"title":"Refund","text":"Hi {{end_user.name}}, refunded."}' | field "['id']")
+  export FUZZ_CID FUZZ_AID FUZZ_WEBHOOK FUZZ_KID FUZZ_INTEGRATION FUZZ_ARTICLE FUZZ_MACRO
 }
 
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection,positive_data_acceptance

@@ -12,18 +12,24 @@
 //!   (staff), `GET /v1/articles/{article_id}` → the knowledge base (`use_cases::knowledge`)
 //! - `GET /v1/articles/search?q=&locale=&limit=` → ranked articles, published ones only for
 //!   end users and visitors
+//! - `POST|GET /v1/macros`, `GET|PUT|DELETE /v1/macros/{macro_id}` → shared macros (admins)
+//!   and agents' own (`use_cases::macros`)
+//! - `POST /v1/conversations/{cid}/macros/{macro_id}/apply` `{client_message_id, preview?}` →
+//!   the rendered text (preview), or the posted message with the macro's actions applied
 
 use http::StatusCode;
 use serde::Deserialize;
 
 use domain::knowledge::{ArticleDraft, DEFAULT_SEARCH_RESULTS, MAX_SEARCH_RESULTS};
 use domain::locale::Locale;
+use domain::macros::MacroDraft;
 use domain::now_ms;
 use domain::rules::{clamp_page, MAX_CONVERSATION_PAGE};
 use domain::sessions::TransferTarget;
 use domain::views::{
     article_matches_view, article_view, articles_view, conversation_view, conversations_view,
-    history_view, inbox_page_view, message_view,
+    history_view, inbox_page_view, macro_preview_view, macro_view, macros_view, message_view,
+    posted_message_view,
 };
 use domain::workspace::{FieldsPatch, InboxView, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE};
 use edge::api::{
@@ -35,8 +41,10 @@ use use_cases::agent_workspace::{
 };
 use use_cases::auth::Principal;
 use use_cases::backend::Backend;
+use use_cases::conversations::Posted;
 use use_cases::erasure::{erase_end_user, redact_message};
 use use_cases::knowledge::{article, articles, change_article, create_article, search};
+use use_cases::macros::{apply_macro, change_macro, create_macro, macros, usable_macro, Applied};
 
 /// Most history entries on one page.
 const MAX_HISTORY_PAGE: usize = 200;
@@ -44,6 +52,15 @@ const MAX_HISTORY_PAGE: usize = 200;
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {
     serve(AGENT_WORKSPACE, backend, &request, dispatch).await
+}
+
+/// `POST /v1/conversations/{cid}/macros/{macro_id}/apply`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplyMacroRequest {
+    client_message_id: String,
+    #[serde(default)]
+    preview: bool,
 }
 
 /// `{agent_id}` or `{group}`, exactly one.
@@ -193,6 +210,56 @@ async fn dispatch(
             let indexes = backend.knowledge_indexes.as_ref();
             let found = search(store, indexes, &principal, (&text, locale), limit).await?;
             Ok(json(StatusCode::OK, &article_matches_view(&found)))
+        }
+        Operation::CreateMacro => {
+            let draft: MacroDraft = parse_json(request)?;
+            let created = create_macro(store, &principal, draft, now_ms()).await?;
+            Ok(json(StatusCode::CREATED, &macro_view(&created)))
+        }
+        Operation::ListMacros => {
+            let usable = macros(store, &principal).await?;
+            Ok(json(StatusCode::OK, &macros_view(&usable)))
+        }
+        Operation::GetMacro => {
+            let found = usable_macro(store, &principal, route.param("macro_id")).await?;
+            Ok(json(StatusCode::OK, &macro_view(&found)))
+        }
+        Operation::ReplaceMacro => {
+            let draft: MacroDraft = parse_json(request)?;
+            let id = route.param("macro_id");
+            match change_macro(store, &principal, id, Some(draft), now_ms()).await? {
+                Some(changed) => Ok(json(StatusCode::OK, &macro_view(&changed))),
+                None => Err(ApiError::not_found()),
+            }
+        }
+        Operation::DeleteMacro => {
+            change_macro(store, &principal, route.param("macro_id"), None, now_ms()).await?;
+            Ok(edge::api::no_content())
+        }
+        Operation::ApplyMacro => {
+            let body: ApplyMacroRequest = parse_json(request)?;
+            let target = (&conversation_id(&route)?, route.param("macro_id"));
+            let applied = apply_macro(
+                backend,
+                &principal,
+                target,
+                body.client_message_id,
+                body.preview,
+                now_ms(),
+            )
+            .await?;
+            Ok(match applied {
+                Applied::Preview(text) => json(StatusCode::OK, &macro_preview_view(&text)),
+                Applied::Posted(posted) => match *posted {
+                    Posted::Created(m) => json(
+                        StatusCode::CREATED,
+                        &posted_message_view(&m, principal.role),
+                    ),
+                    Posted::Replayed(m) => {
+                        json(StatusCode::OK, &posted_message_view(&m, principal.role))
+                    }
+                },
+            })
         }
         // The table gives this function only the operations above.
         _ => Err(ApiError::route_not_found()),

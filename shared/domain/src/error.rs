@@ -57,6 +57,8 @@ pub enum DomainError {
     InvalidReportRange(String),
     #[error("{0}")]
     InvalidArticle(String),
+    #[error("{0}")]
+    InvalidMacro(String),
     #[error("reports are counted in days of {counted} (business_hours.timezone), not {asked}")]
     ReportZoneMismatch { asked: String, counted: String },
 }

@@ -27,6 +27,7 @@ pub mod ids;
 pub mod integrations;
 pub mod knowledge;
 pub mod locale;
+pub mod macros;
 pub mod messages;
 pub mod model;
 pub mod quotas;

@@ -137,7 +137,7 @@ pub fn check_group(group: &str) -> Result<(), DomainError> {
     }
 }
 
-fn is_valid_tag(tag: &str) -> bool {
+pub fn is_valid_tag(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= MAX_TAG_CHARS
         && tag.bytes().all(|b| {

@@ -64,6 +64,12 @@ pub enum Operation {
     GetArticle,
     ReplaceArticle,
     DeleteArticle,
+    CreateMacro,
+    ListMacros,
+    GetMacro,
+    ReplaceMacro,
+    DeleteMacro,
+    ApplyMacro,
 }
 
 impl Operation {
@@ -168,6 +174,12 @@ pub const ROUTES: &[Route] = &[
     route("GET",    "/v1/articles/{article_id}",                          AGENT_WORKSPACE,   Op::GetArticle),
     route("PUT",    "/v1/articles/{article_id}",                          AGENT_WORKSPACE,   Op::ReplaceArticle),
     route("DELETE", "/v1/articles/{article_id}",                          AGENT_WORKSPACE,   Op::DeleteArticle),
+    route("POST",   "/v1/macros",                                         AGENT_WORKSPACE,   Op::CreateMacro),
+    route("GET",    "/v1/macros",                                         AGENT_WORKSPACE,   Op::ListMacros),
+    route("GET",    "/v1/macros/{macro_id}",                              AGENT_WORKSPACE,   Op::GetMacro),
+    route("PUT",    "/v1/macros/{macro_id}",                              AGENT_WORKSPACE,   Op::ReplaceMacro),
+    route("DELETE", "/v1/macros/{macro_id}",                              AGENT_WORKSPACE,   Op::DeleteMacro),
+    route("POST",   "/v1/conversations/{cid}/macros/{macro_id}/apply",    AGENT_WORKSPACE,   Op::ApplyMacro),
     route("POST",   "/v1/integrations",                                   INTEGRATIONS,      Op::CreateIntegration),
     route("GET",    "/v1/integrations",                                   INTEGRATIONS,      Op::ListIntegrations),
     route("DELETE", "/v1/integrations/{integration_id}",                  INTEGRATIONS,      Op::DeleteIntegration),

@@ -18,6 +18,7 @@ pub mod idle_checks;
 pub mod integration_keys;
 pub mod key_cache;
 pub mod knowledge;
+pub mod macros;
 pub mod optimistic;
 pub mod ports;
 pub mod presence;

@@ -31,6 +31,7 @@ mod knowledge;
 mod languages;
 mod layers;
 mod load;
+mod macros;
 mod memory_contract;
 mod messages_api;
 mod openapi;

@@ -31,6 +31,7 @@
 //! | report measure of a session | `R#{acct}#C#{cid}` | `S#{session:06}` (TTL 90 days) |
 //! | knowledge base (version, counts) | `K#{acct}` | `BASE` |
 //! | article | `K#{acct}` | `ART#{article_id}` |
+//! | macro (shared, or an agent's own) | `K#{acct}` | `MACRO#{macro_id}` |
 //! | report row | `R#{acct}` | `D#{day}#A{len}:{agent}#G{len}:{group}` (`A-`/`G-` for none; counters packed in one attribute, versioned) |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
@@ -70,8 +71,8 @@ use domain::workspace::{activity_key, all_view_shard, mine_view_owner, HistoryEn
 use use_cases::error::StoreError;
 use use_cases::ports::{
     AccountStore, ActivityView, AttachmentStore, ConversationStore, HistoryStore, IntegrationStore,
-    KnowledgeStore, MessageStore, ReportStore, RoutingStore, SessionStore, SettingsStore,
-    StoredSettings, WebhookStore,
+    KnowledgeStore, MacroStore, MessageStore, ReportStore, RoutingStore, SessionStore,
+    SettingsStore, StoredSettings, WebhookStore,
 };
 
 mod accounts;
@@ -82,6 +83,7 @@ mod history;
 mod integrations;
 mod knowledge;
 pub mod limits;
+mod macros;
 mod messages;
 mod reports;
 mod routing;

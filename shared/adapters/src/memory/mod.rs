@@ -25,9 +25,9 @@ use domain::workspace::HistoryEntry;
 use use_cases::error::StoreError;
 use use_cases::ports::{
     AccountStore, ActivityView, AttachmentStore, ChangeFeed, Connection, ConnectionStore,
-    ConversationStore, HistoryStore, IntegrationStore, KnowledgeStore, LocalBucket, MessageStore,
-    ObjectHead, ObjectStore, Push, PushOutcome, Queue, ReceivedMessage, ReportStore, RoutingStore,
-    SessionStore, SettingsStore, StoredSettings, WebhookStore,
+    ConversationStore, HistoryStore, IntegrationStore, KnowledgeStore, LocalBucket, MacroStore,
+    MessageStore, ObjectHead, ObjectStore, Push, PushOutcome, Queue, ReceivedMessage, ReportStore,
+    RoutingStore, SessionStore, SettingsStore, StoredSettings, WebhookStore,
 };
 
 mod accounts;
@@ -37,6 +37,7 @@ mod conversations;
 mod history;
 mod integrations;
 mod knowledge;
+mod macros;
 mod messages;
 mod objects;
 mod push;
@@ -98,6 +99,8 @@ struct Tables {
     /// (account, article) → article, and account → its knowledge base's record
     articles: BTreeMap<(String, String), domain::knowledge::Article>,
     knowledge_bases: HashMap<String, domain::knowledge::KnowledgeBase>,
+    /// (account, macro) → macro
+    macros: BTreeMap<(String, String), domain::macros::Macro>,
     /// (account, conversation, session) → CSAT request (the outbox of R6)
     csat: BTreeMap<(String, String, u32), CsatRequest>,
     /// connection id → connection, and its subscriptions

@@ -6,6 +6,7 @@ mod admin;
 mod agents;
 mod attachments;
 mod knowledge;
+mod macros;
 mod reports;
 mod sessions;
 mod workspace;
@@ -18,6 +19,7 @@ pub use admin::{
 pub use agents::{accepted_offer_view, agent_view, offer_view, offers_view};
 pub use attachments::{admitted_view, attachment_view, decision_view, downloadable_view};
 pub use knowledge::{article_matches_view, article_view, articles_view};
+pub use macros::{macro_preview_view, macro_view, macros_view};
 pub use reports::{messaging_report_csv, messaging_report_view};
 pub use sessions::{csat_report_view, rating_view, session_outcome_view};
 pub use workspace::{history_view, inbox_page_view};

@@ -116,6 +116,9 @@ impl From<DomainError> for ApiError {
             DomainError::InvalidArticle(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_article", message)
             }
+            DomainError::InvalidMacro(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_macro", message)
+            }
             DomainError::ReportZoneMismatch { .. } => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "tz_mismatch", message)
             }
@@ -304,6 +307,24 @@ impl From<use_cases::knowledge::KnowledgeError> for ApiError {
             E::InvalidQuery => Self::invalid_request(message),
             E::Domain(error) => error.into(),
             E::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<use_cases::macros::MacroError> for ApiError {
+    fn from(error: use_cases::macros::MacroError) -> Self {
+        use use_cases::macros::MacroError as E;
+        let message = error.to_string();
+        match error {
+            E::NotStaff => Self::forbidden("forbidden", message),
+            E::NotFound => Self::not_found(),
+            E::TooManyMacros => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "too_many_macros", message)
+            }
+            E::Domain(error) => error.into(),
+            E::Store(error) => error.into(),
+            E::Conversation(error) => error.into(),
+            E::Workspace(error) => error.into(),
         }
     }
 }

@@ -4,11 +4,13 @@
 //! the change feed, and the helpers shared over the store.
 
 mod knowledge;
+mod macros;
 mod reports;
 mod services;
 mod storage;
 
 pub use knowledge::*;
+pub use macros::*;
 pub use reports::*;
 pub use services::*;
 pub use storage::*;

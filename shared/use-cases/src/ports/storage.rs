@@ -550,6 +550,7 @@ pub trait Store:
     + ConnectionStore
     + super::ReportStore
     + super::KnowledgeStore
+    + super::MacroStore
 {
 }
 impl<
@@ -565,7 +566,8 @@ impl<
             + HistoryStore
             + ConnectionStore
             + super::ReportStore
-            + super::KnowledgeStore,
+            + super::KnowledgeStore
+            + super::MacroStore,
     > Store for T
 {
 }
