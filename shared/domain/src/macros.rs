@@ -26,9 +26,18 @@ pub const PLACEHOLDERS: [&str; 4] = ["end_user.name", "end_user.email", "agent.n
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MacroActions {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    // `null` is refused (400): an action is given or left out.
+    #[serde(
+        default,
+        deserialize_with = "crate::fields::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub priority: Option<Priority>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::fields::present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub group: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags_add: Vec<String>,

@@ -284,6 +284,16 @@ fn is_valid_client_message_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
+/// R14's key: 400 `invalid_request` unless 1-128 characters of A-Z a-z 0-9 - _ . :
+pub fn check_client_message_id(id: &str) -> Result<(), DomainError> {
+    if is_valid_client_message_id(id) {
+        return Ok(());
+    }
+    Err(DomainError::InvalidRequest(format!(
+        "client_message_id must be 1-{MAX_CLIENT_MESSAGE_ID_LEN} characters of A-Z a-z 0-9 - _ . :"
+    )))
+}
+
 fn check_text_length(text: &str) -> Result<(), DomainError> {
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(DomainError::MessageTooLong {
@@ -302,11 +312,7 @@ pub fn validate_post(
     role: Role,
     request: PostMessageRequest,
 ) -> Result<ValidatedPost, DomainError> {
-    if !is_valid_client_message_id(&request.client_message_id) {
-        return Err(DomainError::InvalidRequest(format!(
-            "client_message_id must be 1-{MAX_CLIENT_MESSAGE_ID_LEN} characters of A-Z a-z 0-9 - _ . :"
-        )));
-    }
+    check_client_message_id(&request.client_message_id)?;
     // The hash is over the parsed request, so whitespace or key order in the JSON do not matter.
     let canonical = serde_json::to_vec(&request)
         .map_err(|_| DomainError::InvalidRequest("request cannot be encoded".into()))?;

@@ -20,7 +20,7 @@ use crate::sessions;
 use domain::ids::{is_valid_id, new_id, ConversationId};
 use domain::macros::{render, Macro, MacroDraft, PlaceholderValues, MAX_MACROS_PER_ACCOUNT};
 use domain::model::Role;
-use domain::rules::{PostMessageRequest, RequestedKind};
+use domain::rules::{check_client_message_id, PostMessageRequest, RequestedKind};
 use domain::DomainError;
 
 const MACRO_ID_PREFIX: &str = "mac";
@@ -166,6 +166,7 @@ pub async fn apply_macro(
     preview: bool,
     now: i64,
 ) -> Result<Applied, MacroError> {
+    check_client_message_id(&client_message_id)?;
     let store = backend.store.as_ref();
     let applied = usable_macro(store, principal, macro_id).await?;
     let conversation = visible(store, principal, cid).await?;
