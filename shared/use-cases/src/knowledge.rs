@@ -193,7 +193,8 @@ pub async fn search(
     (text, locale): (&str, Option<Locale>),
     limit: usize,
 ) -> Result<Vec<ArticleMatch>, KnowledgeError> {
-    let text = text.trim();
+    // Only an empty query is refused: one of spaces or punctuation has no words, and finds
+    // nothing (what counts as a space differs between clients' regex dialects).
     if text.is_empty() || text.chars().count() > MAX_QUERY_CHARS {
         return Err(KnowledgeError::InvalidQuery);
     }

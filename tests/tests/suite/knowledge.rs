@@ -257,6 +257,7 @@ async fn search_ranks_the_fixture_in_both_languages_and_follows_changes() {
         "invalid_request"
     );
     assert!(titles(&search(&app, &user, "q=zebra").await).is_empty());
+    assert!(titles(&search(&app, &user, "q=+%C2%85+%3F").await).is_empty());
 }
 
 #[tokio::test]
