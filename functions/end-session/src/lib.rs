@@ -115,7 +115,11 @@ async fn dispatch(
             })
         }
         Operation::EndSession | Operation::CloseTicket => {
-            require_role(&principal, &[Role::Agent, Role::Admin])?;
+            // An end user closes only what the bot holds (`sessions::close`).
+            let end_user_may = route.operation() == Operation::CloseTicket;
+            if !(end_user_may && principal.role == Role::EndUser) {
+                require_role(&principal, &[Role::Agent, Role::Admin])?;
+            }
             let EmptyRequest {} = parse_json(request)?;
             let cid = &conversation_id(&route)?;
             let committed = if route.operation() == Operation::EndSession {

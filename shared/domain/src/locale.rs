@@ -73,6 +73,12 @@ pub struct Texts {
     pub bot_greeting: &'static str,
     /// The built-in bot's button (`relay:handoff`).
     pub handoff_label: &'static str,
+    /// The answer bot (#36): its words before the articles it found, its answer when it found
+    /// none, its "that answered it" button (`relay:resolved`) and an article card's button.
+    pub articles_found: &'static str,
+    pub no_article_found: &'static str,
+    pub resolved_label: &'static str,
+    pub read_article_label: &'static str,
 }
 
 impl Texts {
@@ -97,6 +103,10 @@ pub const EN: Texts = Texts {
     widget_greeting: "Hi! How can we help you today?",
     bot_greeting: "Hi, I'm the virtual assistant. Tell me what you need, or talk to an agent.",
     handoff_label: "Talk to an agent",
+    articles_found: "These articles may answer your question:",
+    no_article_found: "I could not find an answer to that in our help center. A person from our team can help.",
+    resolved_label: "That answered it",
+    read_article_label: "Read the article",
 };
 
 pub const FR: Texts = Texts {
@@ -109,6 +119,10 @@ pub const FR: Texts = Texts {
     widget_greeting: "Bonjour ! Comment pouvons-nous vous aider ?",
     bot_greeting: "Bonjour, je suis l’assistant virtuel. Dites-moi ce dont vous avez besoin, ou parlez à un conseiller.",
     handoff_label: "Parler à un conseiller",
+    articles_found: "Ces articles répondent peut-être à votre question :",
+    no_article_found: "Je n’ai pas trouvé de réponse dans notre centre d’aide. Un conseiller de notre équipe peut vous aider.",
+    resolved_label: "Cela m’a aidé",
+    read_article_label: "Lire l’article",
 };
 
 #[cfg(test)]
@@ -138,6 +152,10 @@ mod tests {
                 t.widget_greeting,
                 t.bot_greeting,
                 t.handoff_label,
+                t.articles_found,
+                t.no_article_found,
+                t.resolved_label,
+                t.read_article_label,
             ] {
                 assert!(!text.trim().is_empty(), "{locale:?}");
             }

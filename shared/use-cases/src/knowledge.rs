@@ -198,7 +198,25 @@ pub async fn search(
     if text.is_empty() || text.chars().count() > MAX_QUERY_CHARS {
         return Err(KnowledgeError::InvalidQuery);
     }
-    let account = &principal.account_id;
+    let query = SearchQuery {
+        text,
+        locale,
+        published_only: !principal.role.is_staff(),
+        limit,
+    };
+    let (_, found) = find(store, indexes, &principal.account_id, &query).await?;
+    Ok(found)
+}
+
+/// The matches for `query` in `account`'s knowledge base, from this function's index while
+/// the base's version stands (one consistent read of the base), else from a fresh one; with
+/// the base as read.
+pub async fn find(
+    store: &dyn KnowledgeStore,
+    indexes: &KnowledgeIndexes,
+    account: &str,
+    query: &SearchQuery<'_>,
+) -> Result<(KnowledgeBase, Vec<ArticleMatch>), StoreError> {
     let base = store.knowledge_base(account).await?;
     let built = match indexes.fresh(account, &base) {
         Some(built) => built,
@@ -213,23 +231,24 @@ pub async fn search(
             built
         }
     };
-    let hits = built.index.search(&SearchQuery {
-        text,
-        locale,
-        published_only: !principal.role.is_staff(),
-        limit,
-    });
-    Ok(hits
+    let hits = built.index.search(query);
+    // The query's terms once per language (a snippet marks them).
+    let mut terms_in: HashMap<Locale, Vec<String>> = HashMap::new();
+    let found = hits
         .into_iter()
         .map(|hit| {
             let body = built.articles.get(&hit.id).map_or("", |a| a.body.as_str());
+            let wanted = terms_in
+                .entry(hit.locale)
+                .or_insert_with(|| terms(query.text, hit.locale));
             ArticleMatch {
-                snippet: snippet(body, &terms(text, hit.locale), hit.locale),
+                snippet: snippet(body, wanted, hit.locale),
                 id: hit.id,
                 title: hit.title,
                 locale: hit.locale,
                 score: (hit.score * 1000.0).round() / 1000.0,
             }
         })
-        .collect())
+        .collect();
+    Ok((base, found))
 }

@@ -10,7 +10,9 @@ use crate::ports::reread_conversation;
 use domain::ids::ConversationId;
 use domain::model::Conversation;
 use domain::routing::Agent;
-use domain::sessions::{capacity_holder, close_ticket, end_session, SessionChange};
+use domain::sessions::{
+    capacity_holder, close_ticket, end_session, resolve_with_bot, SessionChange,
+};
 
 use crate::auth::Principal;
 use crate::conversations::{visible, ConversationError};
@@ -112,7 +114,8 @@ pub async fn end(
     Ok(committed)
 }
 
-/// R21: staff solve the ticket (ending its session if one is live).
+/// R21: staff solve the ticket (ending its session if one is live); #36: its end user solves
+/// it while the bot holds it ("That answered it" under the bot's articles).
 pub async fn close(
     backend: &Backend,
     principal: &Principal,
@@ -123,9 +126,12 @@ pub async fn close(
     let now = domain::now_ms();
     let committed = commit_with_retry(backend, conversation, |current, holder| {
         let locale = domain::locale::in_conversation(current, &settings);
-        Ok::<_, ConversationError>(
-            close_ticket(current, holder, locale, now)?.map(|change| stamped(change, principal)),
-        )
+        let change = if principal.role.is_staff() {
+            close_ticket(current, holder, locale, now)?
+        } else {
+            resolve_with_bot(current, locale, now)?
+        };
+        Ok::<_, ConversationError>(change.map(|change| stamped(change, principal)))
     })
     .await?;
     after_commit(backend, &committed, "close", principal).await?;

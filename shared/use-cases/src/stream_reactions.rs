@@ -174,7 +174,10 @@ async fn run(
         Reaction::Frames => return frames(backend, change, conversation, now).await,
         Reaction::Workspace => done(crate::agent_workspace::follow_up(store, change).await),
         Reaction::BuiltInBot => {
-            done(crate::built_in_bot::answer(store, backend, change, conversation, now).await)
+            let indexes = backend.knowledge_indexes.as_ref();
+            let answered =
+                crate::built_in_bot::answer(store, (backend, indexes), change, conversation, now);
+            done(answered.await)
         }
         Reaction::Satisfaction => {
             done(crate::satisfaction::send_after_end(store, change, now).await)

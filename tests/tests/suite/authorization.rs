@@ -57,7 +57,9 @@ fn routes() -> Vec<(Method, &'static str, Option<serde_json::Value>)> {
 
 /// Routes no end user may call, whoever's object it is (403 before any lookup).
 fn staff_only(path: &str) -> bool {
-    path.ends_with("/accept") || path.ends_with("/end") || path.ends_with("/close")
+    // An end user closes their own conversation while the bot holds it (#36's "That
+    // answered it"), so another's is not found to them, as any other object.
+    path.ends_with("/accept") || path.ends_with("/end")
 }
 
 /// A conversation of end user `user` with one admitted attachment, made with `token`s of

@@ -349,12 +349,12 @@ async fn http_api_events_on_a_named_stage_get_the_gateways_answers_from_each_fun
             "from=2026-01-01&to=2026-01-31&group_by=agent",
             admin.as_str(),
         ),
-        // Refusals: wrong role, end of a session that is still under the bot, bad JSON.
+        // Refusals: wrong role (an agent's settings, an end user ending a session), bad JSON.
         ("GET", "/v1/settings".to_string(), "", agent.as_str()),
         ("GET", "/v1/inbox".to_string(), "view=all", agent.as_str()),
         (
             "POST",
-            format!("/v1/conversations/{cid}/close"),
+            format!("/v1/conversations/{cid}/end"),
             "",
             alice.as_str(),
         ),

@@ -13,7 +13,7 @@ fn fixture() -> Vec<Value> {
 }
 
 /// Writes every fixture article as an admin; answers (fixture id, stored id) pairs.
-async fn load_fixture(app: &TestApp) -> Vec<(String, String)> {
+pub(super) async fn load_fixture(app: &TestApp) -> Vec<(String, String)> {
     let admin = app.token(Role::Admin, "boss");
     let mut ids = Vec::new();
     for mut article in fixture() {

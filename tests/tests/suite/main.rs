@@ -1,6 +1,7 @@
 //! The integration suite as one test binary (one link instead of sixteen): a module per area,
 //! each against the emulator at `AWS_ENDPOINT_URL` through the harness in `tests/src`.
 
+mod answer_bot;
 mod asyncapi;
 mod attachment_admission;
 mod attachments_api;

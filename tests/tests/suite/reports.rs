@@ -16,7 +16,11 @@ use use_cases::stream_reactions::{react, Reaction};
 use super::csat::{rate, set_csat, survey, STREAM_LAG};
 
 /// The report as an admin reads it, once `ready` holds of it (or as it is after `STREAM_LAG`).
-async fn report_when(app: &TestApp, query: &str, ready: impl Fn(&Value) -> bool) -> Value {
+pub(super) async fn report_when(
+    app: &TestApp,
+    query: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = tokio::time::Instant::now() + STREAM_LAG;
     loop {
         let reply = app

@@ -128,3 +128,22 @@ fn a_snippet_is_the_prose_around_the_words() {
     assert!(opening.starts_with("Refunds You can ask"), "{opening}");
     assert_eq!(snippet("", &[], Locale::En), "");
 }
+
+#[test]
+fn content_words_drop_what_every_sentence_says_in_both_languages() {
+    use super::text::content_words;
+    assert_eq!(
+        content_words("Hello, is anybody there?", Locale::En),
+        "hello anybody"
+    );
+    assert_eq!(
+        content_words("How do I get a refund for my order?", Locale::En),
+        "get refund order"
+    );
+    assert_eq!(
+        content_words("Je voudrais être remboursé de ma commande", Locale::Fr),
+        "voudrais être remboursé commande"
+    );
+    // Nothing left of a sentence of such words.
+    assert_eq!(content_words("Is it there?", Locale::En), "");
+}

@@ -43,6 +43,19 @@ pub fn terms(text: &str, locale: Locale) -> Vec<String> {
     words(text).map(|(_, w)| term(&stemmer, w)).collect()
 }
 
+/// The words of `text` that say what it is about: those not on `locale`'s list of words
+/// every sentence has (NLTK's stop words: "is", "there", "how", "je", "est"), lowercased and
+/// joined by spaces. The answer bot searches these, so "Hello, is anybody there?" is not
+/// matched to every article that says "is".
+pub fn content_words(text: &str, locale: Locale) -> String {
+    let stop = stop_words::lookup(locale.code()).unwrap_or_default();
+    words(text)
+        .map(|(_, w)| w.to_lowercase())
+        .filter(|w| !stop.contains(&w.as_str()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Markdown as the words a reader sees: a link is its text, an image its alt text, and the
 /// marks (`#`, `*`, `_`, `` ` ``, `>`, brackets) are gone.
 pub fn plain_text(markdown: &str) -> String {

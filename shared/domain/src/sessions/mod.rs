@@ -341,6 +341,28 @@ pub fn close_ticket(
     Ok(Some(change))
 }
 
+/// #36: the end user says the bot's answer solved it ("That answered it", `relay:resolved`).
+/// Only while the bot holds a running session (else `NotUnderBotControl`: agents decide once
+/// they hold it); the ticket is solved as [`close_ticket`] solves it, and reports count a bot
+/// resolution. A repeat finds the ticket solved and the session ended, and changes nothing.
+pub fn resolve_with_bot(
+    current: &Conversation,
+    locale: Locale,
+    now: i64,
+) -> Result<Option<SessionChange>, DomainError> {
+    let finished = matches!(
+        current.ticket_status,
+        TicketStatus::Solved | TicketStatus::Closed
+    );
+    if finished && current.session == SessionState::Ended {
+        return Ok(None);
+    }
+    if current.control != Control::Bot || current.session != SessionState::Active {
+        return Err(DomainError::NotUnderBotControl);
+    }
+    close_ticket(current, None, locale, now)
+}
+
 /// R3: turning messaging on ends an active live-chat session: its ticket becomes pending,
 /// the end user is told, and the capacity it held is released. `None` when it is not an
 /// active live chat (retries are harmless).

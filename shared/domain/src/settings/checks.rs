@@ -1,5 +1,5 @@
 //! The checks a settings patch passes besides its types (spec "Settings"): known keys only,
-//! the widget's rules, business hours, retention and the idle timeout.
+//! the widget's rules, business hours, retention, the idle timeout and the help centre's URL.
 
 use serde_json::Value;
 
@@ -147,4 +147,33 @@ pub(super) fn check_hours(after: &Settings) -> Result<(), SettingsError> {
         }
     }
     Ok(())
+}
+
+/// `help_center.base_url`: an https URL without query or fragment (the bot appends
+/// `/{article_id}`), or null for the widget's own article view.
+pub(super) fn check_help_center(after: &Settings) -> Result<(), SettingsError> {
+    let Some(base) = &after.help_center.base_url else {
+        return Ok(());
+    };
+    let parsed = url::Url::parse(base).ok();
+    let fits = base.chars().count() <= MAX_HELP_CENTER_URL_CHARS
+        && parsed.is_some_and(|u| {
+            u.scheme() == "https"
+                && u.host_str().is_some()
+                && u.query().is_none()
+                && u.fragment().is_none()
+                && u.username().is_empty()
+                && u.password().is_none()
+        });
+    if fits {
+        Ok(())
+    } else {
+        Err(invalid(
+            "help_center",
+            format!(
+                "help_center.base_url is an https URL of at most {MAX_HELP_CENTER_URL_CHARS} \
+                 characters without a query or fragment (null for none)"
+            ),
+        ))
+    }
 }

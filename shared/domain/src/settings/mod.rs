@@ -23,7 +23,7 @@ mod audit;
 mod checks;
 mod readiness;
 
-use checks::{check_hours, check_known_keys, check_widget, invalid};
+use checks::{check_help_center, check_hours, check_known_keys, check_widget, invalid};
 
 pub use audit::*;
 pub use readiness::*;
@@ -136,14 +136,32 @@ impl Default for WidgetSettings {
 }
 
 /// The bot that answers first (R8): with `enabled` and no bot integration, Relay's built-in bot
-/// answers the first end-user message of a session with `greeting` and a "talk to an agent"
-/// button (`domain::bot`).
+/// answers the first end-user message of a session (`domain::bot`): with up to 3 published
+/// articles that match it when `answer_from_articles` is on (#36), else with `greeting`; a
+/// "talk to a person" button either way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BotSettings {
     pub enabled: bool,
     pub greeting: String,
+    #[serde(default = "answers_from_articles_by_default")]
+    pub answer_from_articles: bool,
 }
+
+fn answers_from_articles_by_default() -> bool {
+    true
+}
+
+/// Where the account's help centre lives (#36): the bot's article cards link to
+/// `{base_url}/{article_id}`; `None`: the widget opens the article itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelpCenterSettings {
+    pub base_url: Option<String>,
+}
+
+/// The longest `help_center.base_url` admins may set.
+pub const MAX_HELP_CENTER_URL_CHARS: usize = 500;
 
 pub const DEFAULT_BOT_GREETING: &str = crate::locale::EN.bot_greeting;
 
@@ -152,6 +170,7 @@ impl Default for BotSettings {
         Self {
             enabled: true,
             greeting: DEFAULT_BOT_GREETING.into(),
+            answer_from_articles: true,
         }
     }
 }
@@ -168,6 +187,8 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub widget: WidgetSettings,
     pub business_hours: BusinessHours,
+    #[serde(default)]
+    pub help_center: HelpCenterSettings,
     /// The language of the server's texts to end users whose token claims none
     /// (`domain::locale`); the default greetings follow it until an admin sets their own.
     #[serde(default)]
@@ -197,6 +218,7 @@ impl Default for Settings {
             },
             widget: WidgetSettings::default(),
             business_hours: BusinessHours::default(),
+            help_center: HelpCenterSettings::default(),
             locale: Locale::En,
         }
     }
@@ -465,6 +487,7 @@ pub fn apply_patch(
 
     check_widget(patch, &account.id, &mut after, &mut sparse)?;
     check_hours(&after)?;
+    check_help_center(&after)?;
 
     let mut effects = Vec::new();
     // R3: turning messaging on ends the account's live-chat sessions (tickets stay pending).

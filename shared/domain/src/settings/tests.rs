@@ -99,6 +99,44 @@ fn the_bots_greeting_takes_1_to_500_characters() {
 }
 
 #[test]
+fn the_help_centre_is_an_https_url_without_query_or_fragment() {
+    let (a, facts) = (account(&[], None), WorkspaceFacts::default());
+    assert_eq!(Settings::default().help_center.base_url, None);
+    assert!(Settings::default().bot.answer_from_articles);
+    let long = format!(
+        "https://help.acme.test/{}",
+        "a".repeat(MAX_HELP_CENTER_URL_CHARS)
+    );
+    for bad in [
+        "http://help.acme.test",
+        "https://help.acme.test/?q=1",
+        "https://help.acme.test/#top",
+        "https://user:pw@help.acme.test",
+        "help.acme.test",
+        "javascript:alert(1)",
+        long.as_str(),
+    ] {
+        let patch = json!({"help_center": {"base_url": bad}});
+        assert!(
+            matches!(
+                apply_patch(None, &patch, &a, &facts),
+                Err(SettingsError::Invalid {
+                    rule: "help_center",
+                    ..
+                })
+            ),
+            "{bad}"
+        );
+    }
+    let patch = json!({"help_center": {"base_url": "https://help.acme.test/hc/articles"}});
+    let changed = apply_patch(None, &patch, &a, &facts).unwrap();
+    assert_eq!(
+        changed.after.help_center.base_url.as_deref(),
+        Some("https://help.acme.test/hc/articles")
+    );
+}
+
+#[test]
 fn the_widget_key_is_generated_kept_and_rotated_never_chosen() {
     let (a, facts) = (account(&[], None), WorkspaceFacts::default());
     let first = apply_patch(None, &json!({"bot": {"enabled": false}}), &a, &facts).unwrap();
