@@ -174,7 +174,7 @@
         .inert { font-family: ui-monospace, monospace; font-size: 12px; }
         .cards { display: flex; gap: 8px; overflow-x: auto; padding: 4px 0; }
         .card { min-width: 180px; background: #fff; border: 1px solid #dde3ee; border-radius: 10px; padding: 10px; }
-        .card h4 { margin: 0 0 4px; font-size: 14px; }
+        .card h3 { margin: 0 0 4px; font-size: 14px; }
         .card p { margin: 0 0 6px; font-size: 12px; color: #4a5366; }
         .chip { display: inline-block; margin: 4px 4px 0 0; padding: 5px 10px; border-radius: 14px;
           border: 1px solid #2457d6; color: #2457d6; background: #fff; cursor: pointer; font-size: 12px; text-decoration: none; }
@@ -316,7 +316,7 @@
       if (rich.items && rich.items.length) {
         const cards = el("div", { class: rich.layout === "carousel" ? "cards" : "" });
         for (const item of rich.items) {
-          const card = el("div", { class: "card" }, el("h4", { text: item.title }));
+          const card = el("div", { class: "card" }, el("h3", { text: item.title }));
           if (item.description) card.append(el("p", { text: item.description }));
           for (const b of item.buttons || []) card.append(renderButton(b));
           cards.append(card);
@@ -333,15 +333,25 @@
         return link;
       }
       const payload = button.payload || "";
-      // Relay's own payloads: the built-in bot's "talk to a person", and the survey's ratings.
-      if (payload === "relay:handoff") return el("button", { class: "chip", text: button.label, onclick: handoff });
-      const rating = /^relay:csat:([1-5])$/.exec(payload);
-      if (rating) return el("button", { class: "chip", text: button.label, onclick: () => rate(Number(rating[1])) });
-      // Any other reply button sends its label (a bot reads the payload from the text).
-      return el("button", { class: "chip", text: button.label, onclick: () => sendText(payload || button.label) });
+      // relay:handoff, :resolved, :article:ID, :csat:N are ours; others send their text.
+      const own = /^relay:(handoff|resolved|csat|article)(?::(\w+))?$/.exec(payload) || [];
+      const act = { handoff, resolved, csat: () => rate(Number(own[2])), article: (e) => readArticle(own[2], e.target) }[own[1]];
+      return el("button", { class: "chip", text: button.label, onclick: act || (() => sendText(payload || button.label)) });
     }
 
-    /** The satisfaction survey's answer (one per session; a second is refused and said so). */
+    /** An article, in place of its card's button. */
+    async function readArticle(id, button) {
+      try {
+        const a = await api("GET", "/v1/articles/" + id);
+        const text = el("p", { text: a.body.replace(/\]\([^)]*\)|[#*_`>[]/g, ""), tabindex: "-1" });
+        button.replaceWith(text);
+        text.focus();
+      } catch (e) {
+        showStatus(explain(e));
+      }
+    }
+
+    /** The satisfaction survey's answer (once per session). */
     async function rate(score) {
       const c = state.current;
       if (!c) return;
@@ -360,7 +370,7 @@
       if (!mine && !system) {
         bubble.append(el("span", { class: "who", text: t(m.author.role === "bot" ? "bot" : "support") }));
       }
-      // Rich content as sent (a bot's cards, or a system message such as the satisfaction survey).
+      // Rich content as sent (a bot's cards, the satisfaction survey).
       if (m.redacted) bubble.append(el("span", { class: "redacted", text: t("removed") }));
       else if (m.rich) renderRich(m.rich, bubble);
       else if (m.type === "attachment") {
@@ -439,7 +449,7 @@
       state.conversations = result.conversations || [];
     }
 
-    /** Everything after the log's last seq (the catch-up after a reconnect is the same call). */
+    /** Everything after the log's last seq (also the catch-up after a reconnect). */
     async function catchUp() {
       if (state.current) await Core.catchUp(api, state.log);
     }
@@ -545,23 +555,22 @@
       }
     }
 
-    async function handoff() {
+    async function act(step, body, note) {
       const c = state.current;
       if (!c) return;
       try {
-        await api("POST", `/v1/conversations/${c.id}/handoff`, { reason: "visitor asked for a person" });
+        await api("POST", `/v1/conversations/${c.id}/${step}`, body);
         state.current = await api("GET", `/v1/conversations/${c.id}`);
-        showStatus(
-          state.config && !state.config.business_hours_open
-            ? t("away")
-            : t("finding")
-        );
+        if (note) showStatus(note);
         await catchUp();
         renderConversation();
       } catch (e) {
         showStatus(explain(e));
       }
     }
+    const handoff = () =>
+      act("handoff", { reason: "visitor asked for a person" }, t(state.config && !state.config.business_hours_open ? "away" : "finding"));
+    const resolved = () => act("close", {});
 
     // ── Real time: one WebSocket; polling while it is down; catch-up after every reconnect.
     function connect() {
@@ -733,8 +742,7 @@
       if (c && state.config.share_page_views) api("PUT", `/v1/conversations/${c.id}/visitor-context`, { pages }).catch(() => {});
     }
 
-    // ── Opening and closing, keyboard first: focus moves into the panel on open and back to the
-    // launcher on close; Escape closes.
+    // ── Opening and closing: focus goes into the panel on open, back on close; Escape closes.
     const isOpen = () => panel.classList.contains("open");
     function setOpen(open) {
       if (open === isOpen()) return;

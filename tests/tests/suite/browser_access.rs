@@ -45,7 +45,7 @@ async fn wait_for_state(browser: &Browser, what: &str, check: impl Fn(&Value) ->
     }
 }
 
-async fn assert_no_axe_violations(browser: &Browser, page: &str) {
+pub(super) async fn assert_no_axe_violations(browser: &Browser, page: &str) {
     let violations = browser.axe_violations().await;
     assert!(violations.is_empty(), "axe-core on {page}: {violations:#?}");
 }

@@ -12,6 +12,7 @@ mod bad_bodies;
 mod bad_input;
 mod browser;
 mod browser_access;
+mod browser_answer_bot;
 mod browser_reports;
 mod built_in_bot;
 mod business_hours;
