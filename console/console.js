@@ -337,6 +337,7 @@
     const view = $("conversation");
     if (!c) {
       view.replaceChildren(el("div", { class: "placeholder", text: t("pick") }));
+      knowledge.attach(null);
       return;
     }
     const messages = el("div", { class: "messages", "data-testid": "messages" });
@@ -355,6 +356,7 @@
       el("label", {}, noteToggle, t("internalNote")),
       el("button", { class: "primary", text: t("send"), "data-testid": "send-reply", onclick: () => reply(text) })
     );
+    knowledge.attach(c, state.log, text, composer); // the draft, macro picker and article pane
     noteToggle.addEventListener("change", () => {
       state.noteMode = noteToggle.checked;
       composer.classList.toggle("note", state.noteMode);
@@ -568,6 +570,8 @@
   // offer alerts (console/alerts.js).
   window.RelayConsoleSettings(api);
   window.RelayConsoleReports(api, { base: apiBase, token: () => state.token });
+  // The knowledge pane and the composer's `/` macros (console/knowledge.js).
+  const knowledge = window.RelayConsoleKnowledge(api, { flash, posted: (m) => addMessage(m) && renderConversation() });
 
   // ---------------------------------------------------------------------------------------
   // Start.

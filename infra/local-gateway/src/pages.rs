@@ -86,6 +86,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../console/reports.js"),
     ),
     (
+        "/console/knowledge.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../console/knowledge.js"),
+    ),
+    (
         "/console/console.css",
         "text/css; charset=utf-8",
         include_str!("../../../console/console.css"),

@@ -13,6 +13,7 @@ mod bad_input;
 mod browser;
 mod browser_access;
 mod browser_answer_bot;
+mod browser_knowledge;
 mod browser_reports;
 mod built_in_bot;
 mod business_hours;
