@@ -208,7 +208,14 @@ async fn dispatch(
                 MAX_SEARCH_RESULTS,
             );
             let indexes = backend.knowledge_indexes.as_ref();
-            let found = search(store, indexes, &principal, (&text, locale), limit).await?;
+            let found = search(
+                store,
+                (indexes, backend),
+                &principal,
+                (&text, locale),
+                limit,
+            )
+            .await?;
             Ok(json(StatusCode::OK, &article_matches_view(&found)))
         }
         Operation::CreateMacro => {

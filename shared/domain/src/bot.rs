@@ -14,7 +14,7 @@ use crate::knowledge::ArticleMatch;
 use crate::locale::Texts;
 use crate::messages::{RichButton, RichContent, RichItem, RichLayout};
 use crate::model::{AuthorRole, Control, Conversation, Message, MessageKind, SessionState};
-use crate::settings::Settings;
+use crate::settings::{HelpCenterSettings, Settings};
 
 /// Who the built-in bot's messages are from.
 pub const BUILT_IN_BOT_ID: &str = "relay-bot";
@@ -82,7 +82,7 @@ pub fn first_answer(
             items: found
                 .iter()
                 .take(MAX_ANSWER_ARTICLES)
-                .map(|a| card(a, texts, settings.help_center.base_url.as_deref()))
+                .map(|a| card(a, texts, &settings.help_center))
                 .collect(),
             buttons: vec![
                 RichButton {
@@ -132,17 +132,11 @@ fn offer(text: &str, buttons: Vec<RichButton>) -> RichContent {
 
 /// One article as a card: its title, its snippet, and a button that opens it (the account's
 /// help centre, else the widget's own view of the article).
-fn card(article: &ArticleMatch, texts: &Texts, help_center: Option<&str>) -> RichItem {
-    let (url, payload) = match help_center {
-        Some(base) => (
-            Some(format!("{}/{}", base.trim_end_matches('/'), article.id)),
-            None,
-        ),
-        None => (
-            None,
-            Some(format!("{ARTICLE_PAYLOAD_PREFIX}{}", article.id)),
-        ),
-    };
+fn card(article: &ArticleMatch, texts: &Texts, help_center: &HelpCenterSettings) -> RichItem {
+    let url = help_center.article_url(&article.id);
+    let payload = url
+        .is_none()
+        .then(|| format!("{ARTICLE_PAYLOAD_PREFIX}{}", article.id));
     // A title fits a card's (both 200 characters); a snippet is about 160 characters.
     RichItem {
         title: article.title.clone(),
@@ -226,6 +220,7 @@ mod tests {
                 locale: crate::locale::Locale::En,
                 snippet: format!("About {id}"),
                 score: 2.0,
+                url: None,
             })
             .collect()
     }

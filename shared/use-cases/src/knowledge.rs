@@ -14,6 +14,7 @@ use thiserror::Error;
 use crate::auth::Principal;
 use crate::error::StoreError;
 use crate::ports::KnowledgeStore;
+use crate::settings_cache::AccountSettings;
 use domain::ids::{is_valid_id, new_id};
 use domain::knowledge::text::{snippet, terms};
 use domain::knowledge::{
@@ -185,10 +186,11 @@ impl KnowledgeIndexes {
 }
 
 /// `GET /v1/articles/search`: the best `limit` articles for `text`, in `locale`'s language
-/// (both when `None`); published ones only for anyone but staff.
+/// (both when `None`); published ones only for anyone but staff; each with its help-centre
+/// URL when the account has one (`help_center.base_url`).
 pub async fn search(
     store: &dyn KnowledgeStore,
-    indexes: &KnowledgeIndexes,
+    (indexes, settings): (&KnowledgeIndexes, &(impl AccountSettings + ?Sized)),
     principal: &Principal,
     (text, locale): (&str, Option<Locale>),
     limit: usize,
@@ -204,7 +206,14 @@ pub async fn search(
         published_only: !principal.role.is_staff(),
         limit,
     };
-    let (_, found) = find(store, indexes, &principal.account_id, &query).await?;
+    let (_, mut found) = find(store, indexes, &principal.account_id, &query).await?;
+    let help_center = settings
+        .account_settings(&principal.account_id)
+        .await?
+        .help_center;
+    for found in &mut found {
+        found.url = help_center.article_url(&found.id);
+    }
     Ok(found)
 }
 
@@ -247,6 +256,7 @@ pub async fn find(
                 title: hit.title,
                 locale: hit.locale,
                 score: (hit.score * 1000.0).round() / 1000.0,
+                url: None,
             }
         })
         .collect();

@@ -147,6 +147,9 @@ async fn with_no_match_the_bot_offers_the_handoff_and_end_users_never_close_what
         link.starts_with("https://help.acme.test/articles/art"),
         "{answer}"
     );
+    // And a search gives each article's link there (the console inserts it).
+    let found = app.get("/v1/articles/search?q=damaged", &carol).await;
+    assert_eq!(found.body["articles"][0]["url"], link, "{:?}", found.body);
     // With articles off, the greeting answers.
     app.patch_settings(&admin, json!({"bot": {"answer_from_articles": false}}))
         .await;

@@ -60,6 +60,8 @@ pub struct ArticleMatch {
     pub locale: Locale,
     pub snippet: String,
     pub score: f64,
+    /// Where the account's help centre shows it (`help_center.base_url`), if it has one.
+    pub url: Option<String>,
 }
 
 /// What an admin writes (`POST /v1/articles`, `PUT /v1/articles/{article_id}`).

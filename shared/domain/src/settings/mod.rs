@@ -160,6 +160,14 @@ pub struct HelpCenterSettings {
     pub base_url: Option<String>,
 }
 
+impl HelpCenterSettings {
+    /// Where the help centre shows article `id`, if the account has one.
+    pub fn article_url(&self, id: &str) -> Option<String> {
+        let base = self.base_url.as_deref()?;
+        Some(format!("{}/{id}", base.trim_end_matches('/')))
+    }
+}
+
 /// The longest `help_center.base_url` admins may set.
 pub const MAX_HELP_CENTER_URL_CHARS: usize = 500;
 
