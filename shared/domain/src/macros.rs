@@ -46,18 +46,15 @@ pub struct MacroActions {
 }
 
 impl MacroActions {
-    /// The conversation's fields these actions change, as a patch of `current` (tags added to
-    /// its own); `None` when they change no field.
-    pub fn fields_patch(&self, current: &Conversation) -> Option<FieldsPatch> {
-        let tags = (!self.tags_add.is_empty()).then(|| {
-            let mut tags = current.tags.clone();
-            tags.extend(self.tags_add.iter().cloned());
-            tags
-        });
+    /// The conversation's fields these actions change, as a patch; the tags are added to the
+    /// conversation's own as they are when the patch is written (`FieldsPatch::tags_add`).
+    /// `None` when they change no field.
+    pub fn fields_patch(&self) -> Option<FieldsPatch> {
         let patch = FieldsPatch {
             priority: self.priority,
             group: self.group.clone().map(Some),
-            tags,
+            tags: None,
+            tags_add: self.tags_add.clone(),
         };
         (patch != FieldsPatch::default()).then_some(patch)
     }
@@ -282,20 +279,34 @@ mod tests {
         };
         assert!(good.validate().is_ok());
     }
+}
+
+#[cfg(test)]
+mod tags_tests {
+    use super::*;
+    use crate::model::{Actor, Role};
+    use crate::rules::new_conversation;
+    use crate::settings::Settings;
+    use crate::workspace::apply_fields;
 
     #[test]
-    fn actions_add_tags_to_the_conversations_own() {
-        let mut conversation = new_conversation("acme", "eu-1", &Settings::default(), 1);
-        conversation.tags = vec!["messaging".into(), "vip".into()];
+    fn tags_a_macro_adds_join_the_tags_the_conversation_has_when_it_is_written() {
+        let read = new_conversation("acme", "eu-1", &Settings::default(), 1);
         let actions = MacroActions {
             tags_add: vec!["refund".into()],
             ..MacroActions::default()
         };
-        let patch = actions.fields_patch(&conversation).unwrap();
-        assert_eq!(
-            patch.tags,
-            Some(vec!["messaging".into(), "vip".into(), "refund".into()])
-        );
-        assert_eq!(MacroActions::default().fields_patch(&conversation), None);
+        let patch = actions.fields_patch().unwrap();
+        // Meanwhile another agent tags it.
+        let mut written = read.clone();
+        written.tags.push("vip".into());
+        let by = Actor {
+            role: Role::Agent,
+            id: "ana".into(),
+        };
+        let next = apply_fields(&written, &patch, &by, 2).unwrap().unwrap();
+        assert!(next.tags.contains(&"vip".to_string()), "{:?}", next.tags);
+        assert!(next.tags.contains(&"refund".to_string()), "{:?}", next.tags);
+        assert_eq!(MacroActions::default().fields_patch(), None);
     }
 }

@@ -109,6 +109,10 @@ pub struct FieldsPatch {
     pub group: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::fields::present")]
     pub tags: Option<Vec<String>>,
+    /// Tags added to whatever the conversation has when the change is written (a macro's
+    /// `tags_add`); not part of the PATCH body.
+    #[serde(skip)]
+    pub tags_add: Vec<String>,
 }
 
 fn invalid_field(message: impl Into<String>) -> DomainError {
@@ -151,14 +155,19 @@ impl FieldsPatch {
         if let Some(Some(group)) = &self.group {
             check_group(group)?;
         }
-        if let Some(tags) = &self.tags {
+        let tags_add = (!self.tags_add.is_empty()).then_some(&self.tags_add);
+        for tags in self.tags.iter().chain(tags_add) {
             if tags.len() > MAX_TAGS || !tags.iter().all(|t| is_valid_tag(t)) {
                 return Err(invalid_field(format!(
                     "up to {MAX_TAGS} tags of 1-{MAX_TAG_CHARS} characters a-z, 0-9, '_', '-', ':'"
                 )));
             }
         }
-        if self.priority.is_none() && self.group.is_none() && self.tags.is_none() {
+        if self.priority.is_none()
+            && self.group.is_none()
+            && self.tags.is_none()
+            && self.tags_add.is_empty()
+        {
             return Err(invalid_field(
                 "nothing to change: give priority, group or tags",
             ));
@@ -183,14 +192,20 @@ pub fn apply_fields(
     if let Some(group) = &patch.group {
         next.group = group.clone();
     }
-    if let Some(tags) = &patch.tags {
+    if patch.tags.is_some() || !patch.tags_add.is_empty() {
         let channel_tag = current.channel.tag().to_string();
-        let mut tags: Vec<String> = tags.clone();
+        let mut tags: Vec<String> = patch.tags.clone().unwrap_or_else(|| current.tags.clone());
+        tags.extend(patch.tags_add.iter().cloned());
         if !tags.contains(&channel_tag) {
             tags.insert(0, channel_tag);
         }
         let mut seen = std::collections::HashSet::new();
         tags.retain(|t| seen.insert(t.clone()));
+        if tags.len() > MAX_TAGS {
+            return Err(invalid_field(format!(
+                "a conversation has at most {MAX_TAGS} tags"
+            )));
+        }
         next.tags = tags;
     }
     if next.priority == current.priority && next.group == current.group && next.tags == current.tags

@@ -190,8 +190,7 @@ pub async fn apply_macro(
         attachment_ids: None,
     };
     let posted = post(backend, principal, cid, body, now).await?;
-    let current = visible(store, principal, cid).await?;
-    if let Some(patch) = applied.actions.fields_patch(&current) {
+    if let Some(patch) = applied.actions.fields_patch() {
         change_fields(backend, principal, cid, &patch).await?;
     }
     if applied.actions.end_session {
