@@ -17,9 +17,11 @@ use domain::workspace::with_profile;
 use super::{visible, ConversationError};
 use crate::auth::Principal;
 use crate::backend::Backend;
+use crate::error::StoreError;
 use crate::ports::update_with_retry;
 use crate::sessions::commit_with_retry;
 use crate::DomainError;
+use domain::messages::ValidatedPost;
 
 /// What a post did.
 #[derive(Debug)]
@@ -73,16 +75,7 @@ pub async fn post(
         // A retry of a message stored before the conversation moved on (an agent's reply,
         // then the session ended) still answers the stored message (R14); the read is only
         // paid on the refusal path.
-        let earlier = backend
-            .store
-            .find_message(
-                &conversation.account_id,
-                &conversation.id,
-                &principal.user_id,
-                &post.client_message_id,
-            )
-            .await?;
-        return match earlier {
+        return match earlier_delivery(backend, &conversation, principal, &post).await? {
             Some(existing) => replayed(existing, &post.request_hash),
             None => Err(refused.into()),
         };
@@ -120,16 +113,7 @@ pub async fn post(
     // these reads and rely on the store's atomic idempotency check.
     if message_changes_ticket(&conversation, author_role, post.kind) {
         let settings = backend.settings(&principal.account_id).await?;
-        let earlier = backend
-            .store
-            .find_message(
-                &conversation.account_id,
-                &conversation.id,
-                &principal.user_id,
-                &post.client_message_id,
-            )
-            .await?;
-        if let Some(existing) = earlier {
+        if let Some(existing) = earlier_delivery(backend, &conversation, principal, &post).await? {
             return replayed(existing, &post.request_hash);
         }
         // R22: a new session also stops counting the previous ticket against its agent.
@@ -202,6 +186,24 @@ async fn push_stored(
 }
 
 /// R14: the original message for a same-body retry, a conflict for a different body.
+/// The message `principal` already stored in `conversation` under `post`'s client_message_id.
+async fn earlier_delivery(
+    backend: &Backend,
+    conversation: &Conversation,
+    principal: &Principal,
+    post: &ValidatedPost,
+) -> Result<Option<Message>, StoreError> {
+    backend
+        .store
+        .find_message(
+            &conversation.account_id,
+            &conversation.id,
+            &principal.user_id,
+            &post.client_message_id,
+        )
+        .await
+}
+
 fn replayed(existing: Message, request_hash: &str) -> Result<Posted, ConversationError> {
     check_replay(&existing, request_hash)?;
     Ok(Posted::Replayed(existing))
