@@ -27,9 +27,6 @@ pub const RESOLVED_PAYLOAD: &str = "relay:resolved";
 pub const ARTICLE_PAYLOAD_PREFIX: &str = "relay:article:";
 /// The most articles one answer carries.
 pub const MAX_ANSWER_ARTICLES: usize = 3;
-/// The least BM25 score an article needs to be offered: a word of the message must be rarer
-/// than "in every article" (a greeting's "hi" or a "how do I" alone offers nothing).
-pub const MIN_ANSWER_SCORE: f64 = 1.0;
 
 /// Whether `trigger` gets the bot's answer: an end user's message of the conversation's
 /// current session while the bot holds it, with the bot on.

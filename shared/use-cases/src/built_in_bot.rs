@@ -9,7 +9,7 @@ use crate::error::StoreError;
 use crate::knowledge::{find, KnowledgeIndexes};
 use crate::ports::Store;
 use crate::settings_cache::AccountSettings;
-use domain::bot::{MAX_ANSWER_ARTICLES, MIN_ANSWER_SCORE};
+use domain::bot::MAX_ANSWER_ARTICLES;
 use domain::knowledge::text::content_words;
 use domain::knowledge::{ArticleMatch, SearchQuery, MAX_QUERY_CHARS};
 use domain::model::{AuthorRole, Control, Conversation, Message};
@@ -83,9 +83,11 @@ pub async fn answer(
     Ok(())
 }
 
-/// The published articles in the conversation's language that match `message`'s content
-/// words (`content_words`) well enough to offer (`MIN_ANSWER_SCORE`), best first; `None` when the account publishes none (the
-/// greeting answers: "not found" would say nothing to an account without a help centre).
+/// The published articles in the conversation's language that match a content word of
+/// `message` (`content_words`: without "is" or "there", a greeting matches nothing), best
+/// first; `None` when the account publishes none (the greeting answers: "not found" would say
+/// nothing to an account without a help centre). No score floor: BM25's scores depend on the
+/// size of the base, and one article alone never scores 1.
 async fn matching_articles(
     store: &dyn Store,
     indexes: &KnowledgeIndexes,
@@ -109,10 +111,5 @@ async fn matching_articles(
     if base.published == 0 {
         return Ok(None);
     }
-    Ok(Some(
-        found
-            .into_iter()
-            .filter(|a| a.score >= MIN_ANSWER_SCORE)
-            .collect(),
-    ))
+    Ok(Some(found))
 }

@@ -163,3 +163,26 @@ async fn with_no_match_the_bot_offers_the_handoff_and_end_users_never_close_what
         domain::settings::DEFAULT_BOT_GREETING
     );
 }
+
+#[tokio::test]
+async fn a_help_centre_of_one_article_still_answers() {
+    let app = TestApp::start_in_memory().await;
+    let created = app
+        .post(
+            "/v1/articles",
+            &app.token(Role::Admin, "boss"),
+            json!({"title": "Reset your password", "body": "Click Forgot password on the sign-in page.",
+                   "locale": "en", "labels": [], "published": true}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let erin = app.token(Role::EndUser, "erin");
+    let cid = app.new_conversation("erin").await;
+    app.send_text(&cid, &erin, "m1", "I forgot my password")
+        .await;
+    let answer = bot_answer(&app, &cid, &erin).await;
+    assert_eq!(
+        answer["rich"]["items"][0]["title"], "Reset your password",
+        "{answer}"
+    );
+}
