@@ -26,10 +26,11 @@ use domain::macros::MacroDraft;
 use domain::now_ms;
 use domain::rules::{clamp_page, MAX_CONVERSATION_PAGE};
 use domain::sessions::TransferTarget;
+use domain::settings::{DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE};
 use domain::views::{
-    article_matches_view, article_view, articles_view, conversation_view, conversations_view,
-    history_view, inbox_page_view, macro_preview_view, macro_view, macros_view, message_view,
-    posted_message_view,
+    article_matches_view, article_view, articles_view, audit_page_view, conversation_view,
+    conversations_view, history_view, inbox_page_view, macro_preview_view, macro_view, macros_view,
+    message_view, posted_message_view,
 };
 use domain::workspace::{FieldsPatch, InboxView, DEFAULT_INBOX_PAGE, MAX_INBOX_PAGE};
 use edge::api::{
@@ -44,7 +45,9 @@ use use_cases::backend::Backend;
 use use_cases::conversations::Posted;
 use use_cases::erasure::{erase_end_user, redact_message};
 use use_cases::knowledge::{article, articles, change_article, create_article, search};
-use use_cases::macros::{apply_macro, change_macro, create_macro, macros, usable_macro, Applied};
+use use_cases::macros::{
+    apply_macro, change_macro, create_macro, macro_audit, macros, usable_macro, Applied,
+};
 
 /// Most history entries on one page.
 const MAX_HISTORY_PAGE: usize = 200;
@@ -226,6 +229,16 @@ async fn dispatch(
         Operation::ListMacros => {
             let usable = macros(store, &principal).await?;
             Ok(json(StatusCode::OK, &macros_view(&usable)))
+        }
+        Operation::ListMacroAudit => {
+            let after: u64 = query_param(request, "cursor")?.unwrap_or(0);
+            let limit = clamp_page(
+                query_param(request, "limit")?,
+                DEFAULT_AUDIT_PAGE,
+                MAX_AUDIT_PAGE,
+            );
+            let (entries, next) = macro_audit(store, &principal, after, limit).await?;
+            Ok(json(StatusCode::OK, &audit_page_view(&entries, next)))
         }
         Operation::GetMacro => {
             let found = usable_macro(store, &principal, route.param("macro_id")).await?;

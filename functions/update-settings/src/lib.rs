@@ -14,6 +14,7 @@ use serde_json::Value;
 use domain::model::Role;
 use domain::rules::clamp_page;
 use domain::settings::{EffectJob, Settings, WorkspaceFacts};
+use domain::settings::{DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE};
 use domain::views::{audit_page_view, readiness_view, settings_document_view};
 use edge::api::{
     json, parse_json, query_param, require_role, serve, ApiError, ApiRequest, ApiResponse,
@@ -26,9 +27,6 @@ use use_cases::ports::ReceivedMessage;
 use use_cases::settings_change::change_settings;
 use use_cases::settings_effects::{carry_out, EffectError};
 use use_cases::settings_read;
-
-const DEFAULT_AUDIT_PAGE: usize = 50;
-const MAX_AUDIT_PAGE: usize = 100;
 
 /// Handles one HTTP request. Never panics on request data; every failure is a JSON error.
 pub async fn handle(backend: &Backend, request: ApiRequest) -> ApiResponse {

@@ -11,7 +11,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::messages::MAX_TEXT_CHARS;
+use std::collections::BTreeMap;
+
 use crate::model::{Conversation, Priority};
+use crate::settings::{AuditEntry, Change, GENESIS_HASH};
 use crate::workspace::{check_group, is_valid_tag, FieldsPatch, MAX_TAGS};
 use crate::DomainError;
 
@@ -57,6 +60,61 @@ impl MacroActions {
             tags_add: self.tags_add.clone(),
         };
         (patch != FieldsPatch::default()).then_some(patch)
+    }
+}
+
+/// An account's macros as a whole (#36: "audited like settings"): a version that moves with
+/// every change and numbers its audit entry, how many there are (the 500 limit without
+/// listing them), and the hash of the latest audit entry (the next one's `prev_hash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacroBook {
+    pub version: u64,
+    pub count: u32,
+    pub last_hash: String,
+}
+
+impl Default for MacroBook {
+    fn default() -> Self {
+        Self {
+            version: 0,
+            count: 0,
+            last_hash: GENESIS_HASH.into(),
+        }
+    }
+}
+
+impl MacroBook {
+    /// The book after `before` became `after` (`None`: absent), by `actor` at `at`, and the
+    /// audit entry that records it, chained to the book's last one. The entry's change is
+    /// keyed `macros.{id}`, its sides the macro as stored (null: absent).
+    pub fn after(
+        &self,
+        (before, after): (Option<&Macro>, Option<&Macro>),
+        actor: &str,
+        at: i64,
+    ) -> Option<(MacroBook, AuditEntry)> {
+        let changed = after.or(before)?;
+        let side = |m: Option<&Macro>| m.and_then(|m| serde_json::to_value(m).ok());
+        let change = Change {
+            before: side(before).unwrap_or_default(),
+            after: side(after).unwrap_or_default(),
+        };
+        let version = self.version + 1;
+        let entry = AuditEntry::new(
+            &changed.account_id,
+            version,
+            actor,
+            at,
+            BTreeMap::from([(format!("macros.{}", changed.id), change)]),
+            &self.last_hash,
+        );
+        let count = |m: Option<&Macro>| u32::from(m.is_some());
+        let book = MacroBook {
+            version,
+            count: (self.count + count(after)).saturating_sub(count(before)),
+            last_hash: entry.hash.clone(),
+        };
+        Some((book, entry))
     }
 }
 

@@ -21,9 +21,12 @@ use domain::ids::{is_valid_id, new_id, ConversationId};
 use domain::macros::{render, Macro, MacroDraft, PlaceholderValues, MAX_MACROS_PER_ACCOUNT};
 use domain::model::Role;
 use domain::rules::{check_client_message_id, PostMessageRequest, RequestedKind};
+use domain::settings::AuditEntry;
 use domain::DomainError;
 
 const MACRO_ID_PREFIX: &str = "mac";
+/// A change made while another moved the book is tried again this often.
+const MAX_CHANGE_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Error)]
 pub enum MacroError {
@@ -75,9 +78,6 @@ pub async fn create_macro(
 ) -> Result<Macro, MacroError> {
     staff(principal)?;
     draft.validate()?;
-    if store.list_macros(&principal.account_id).await?.len() >= MAX_MACROS_PER_ACCOUNT {
-        return Err(MacroError::TooManyMacros);
-    }
     let owner = (principal.role != Role::Admin).then_some(principal.user_id.as_str());
     let created = draft.into_macro(
         (&principal.account_id, &new_id(MACRO_ID_PREFIX)),
@@ -85,9 +85,70 @@ pub async fn create_macro(
         (&principal.user_id, now),
         None,
     );
-    store.put_macro(&created).await?;
+    record(store, principal, (None, Some(&created)), now).await?;
     tracing::info!(account_id = %principal.account_id, macro_id = %created.id, by = %principal.user_id, shared = owner.is_none(), "macro created");
     Ok(created)
+}
+
+/// Writes one change with its audit entry, on the book as read (read again and tried again
+/// when another change moved it meanwhile); a creation past the limit is refused, and a
+/// change of a macro someone else changed since `before` was read is a conflict (409).
+async fn record(
+    store: &dyn MacroStore,
+    principal: &Principal,
+    (before, after): (Option<&Macro>, Option<&Macro>),
+    now: i64,
+) -> Result<(), MacroError> {
+    for _ in 0..MAX_CHANGE_ATTEMPTS {
+        let book = store.macro_book(&principal.account_id).await?;
+        match before {
+            None if book.count as usize >= MAX_MACROS_PER_ACCOUNT => {
+                return Err(MacroError::TooManyMacros)
+            }
+            None => {}
+            // The macro as read must still be the stored one (read after the book, so the
+            // book's condition covers it): another's change is not overwritten.
+            Some(before) => {
+                let stored = store.get_macro(&principal.account_id, &before.id).await?;
+                match stored {
+                    None => return Err(MacroError::NotFound),
+                    Some(m) if m.revision != before.revision => {
+                        return Err(StoreError::Conflict.into())
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let Some((next, audit)) = book.after((before, after), &principal.user_id, now) else {
+            return Ok(());
+        };
+        match store.change_macro(&next, (before, after), &audit).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// `GET /v1/macros/audit` (admins): the audit entries of macro changes after version
+/// `after`, oldest first, and the cursor of the next page.
+pub async fn macro_audit(
+    store: &dyn MacroStore,
+    principal: &Principal,
+    after: u64,
+    limit: usize,
+) -> Result<(Vec<AuditEntry>, Option<String>), MacroError> {
+    if principal.role != Role::Admin {
+        return Err(MacroError::NotStaff);
+    }
+    let entries = store
+        .list_macro_audit(&principal.account_id, after, limit)
+        .await?;
+    let next_cursor = (entries.len() == limit)
+        .then(|| entries.last().map(|e| e.version.to_string()))
+        .flatten();
+    Ok((entries, next_cursor))
 }
 
 /// `GET /v1/macros`: the shared macros and the caller's own.
@@ -130,9 +191,7 @@ pub async fn change_macro(
         return Err(MacroError::NotStaff);
     }
     let Some(draft) = draft else {
-        if !store.delete_macro(&principal.account_id, macro_id).await? {
-            return Err(MacroError::NotFound);
-        }
+        record(store, principal, (Some(&before), None), now).await?;
         tracing::info!(account_id = %principal.account_id, macro_id = %macro_id, by = %principal.user_id, "macro deleted");
         return Ok(None);
     };
@@ -143,7 +202,7 @@ pub async fn change_macro(
         (&principal.user_id, now),
         Some(&before),
     );
-    store.put_macro(&after).await?;
+    record(store, principal, (Some(&before), Some(&after)), now).await?;
     tracing::info!(account_id = %principal.account_id, macro_id = %macro_id, by = %principal.user_id, revision = after.revision, "macro changed");
     Ok(Some(after))
 }

@@ -277,3 +277,103 @@ async fn applying_a_macro_fills_its_placeholders_posts_once_and_applies_its_acti
         "a retry changed the conversation"
     );
 }
+
+#[tokio::test]
+async fn every_macro_change_is_in_a_hash_chained_audit_log_admins_read() {
+    let app = TestApp::start().await;
+    let (admin, ana) = (
+        app.token(Role::Admin, "boss"),
+        app.token(Role::Agent, "ana"),
+    );
+    let body = |title: &str| json!({"title": title, "text": "Hi {{end_user.name}}"});
+    let shared = app.post("/v1/macros", &admin, body("Refund")).await;
+    assert_eq!(shared.status, StatusCode::CREATED, "{:?}", shared.body);
+    let shared_id = shared.body["id"].as_str().unwrap().to_string();
+    let own = app.post("/v1/macros", &ana, body("Mine")).await;
+    let own_id = own.body["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/macros/{shared_id}");
+    let changed = app.put(&path, &admin, body("Refund done")).await;
+    assert_eq!(changed.status, StatusCode::OK, "{:?}", changed.body);
+    let own_path = format!("/v1/macros/{own_id}");
+    let deleted = app
+        .send_raw(Method::DELETE, &own_path, Some(&ana), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:?}", deleted.body);
+    // A refused change is not in the log.
+    let refused = app.put(&path, &ana, body("Not hers")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+
+    let log = app.get("/v1/macros/audit", &admin).await;
+    assert_eq!(log.status, StatusCode::OK, "{:?}", log.body);
+    let entries = log.body["entries"].as_array().unwrap();
+    let seen: Vec<(String, u64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [("boss", 1), ("ana", 2), ("boss", 3), ("ana", 4)];
+    assert_eq!(
+        seen,
+        expected.map(|(a, v)| (a.to_string(), v)).to_vec(),
+        "{entries:?}"
+    );
+    let change = &entries[2]["changes"][format!("macros.{shared_id}")];
+    assert_eq!(change["before"]["title"], "Refund");
+    assert_eq!(change["after"]["title"], "Refund done");
+    assert_eq!(
+        entries[3]["changes"][format!("macros.{own_id}")]["after"],
+        Value::Null
+    );
+    for pair in entries.windows(2) {
+        assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
+    }
+    let page = app.get("/v1/macros/audit?cursor=2&limit=1", &admin).await;
+    assert_eq!(page.body["entries"][0]["version"], 3, "{:?}", page.body);
+    assert_eq!(page.body["next_cursor"], "3");
+    // Admins only.
+    for token in [ana, app.token(Role::EndUser, "eu-1")] {
+        let reply = app.get("/v1/macros/audit", &token).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{:?}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn an_account_keeps_at_most_500_macros_and_a_deletion_makes_room() {
+    let app = TestApp::start_in_memory().await;
+    let ana = app.token(Role::Agent, "ana");
+    let mut last = String::new();
+    for i in 0..domain::macros::MAX_MACROS_PER_ACCOUNT {
+        let made = app
+            .post(
+                "/v1/macros",
+                &ana,
+                json!({"title": format!("m{i}"), "text": "Hi"}),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{i}: {:?}", made.body);
+        last = made.body["id"].as_str().unwrap().to_string();
+    }
+    let over = app
+        .post(
+            "/v1/macros",
+            &ana,
+            json!({"title": "one more", "text": "Hi"}),
+        )
+        .await;
+    assert_eq!(over.error_code(), "too_many_macros", "{:?}", over.body);
+    let path = format!("/v1/macros/{last}");
+    let gone = app.send_raw(Method::DELETE, &path, Some(&ana), None).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let room = app
+        .post(
+            "/v1/macros",
+            &ana,
+            json!({"title": "one more", "text": "Hi"}),
+        )
+        .await;
+    assert_eq!(room.status, StatusCode::CREATED, "{:?}", room.body);
+}

@@ -1,23 +1,42 @@
-//! Macros under `K#{acct}` (`MACRO#{id}`), beside the knowledge base's articles: the agents'
-//! tools, which the fan-out's stream filter (`A#`) never passes.
+//! Macros under `K#{acct}`, beside the knowledge base's articles: one item per macro
+//! (`MACRO#{id}`), the book (`MACROS`: version, count, last audit hash) and the audit chain
+//! (`MAUDIT#{version}`). `K#` partitions do not pass the fan-out's stream filter (`A#`).
 
+use super::transactions::version_condition;
 use super::*;
-use domain::macros::{Macro, MAX_MACROS_PER_ACCOUNT};
+use domain::macros::{Macro, MacroBook, MAX_MACROS_PER_ACCOUNT};
+use domain::settings::AuditEntry;
+
+fn macros_pk(account_id: &str) -> String {
+    format!("K#{account_id}")
+}
+
+const BOOK_SK: &str = "MACROS";
 
 fn macro_key(account_id: &str, macro_id: &str) -> (String, String) {
-    (format!("K#{account_id}"), format!("MACRO#{macro_id}"))
+    (macros_pk(account_id), format!("MACRO#{macro_id}"))
+}
+
+fn audit_sk(version: u64) -> String {
+    format!("MAUDIT#{version:012}")
 }
 
 #[async_trait]
 impl MacroStore for DynamoStore {
+    async fn macro_book(&self, account_id: &str) -> Result<MacroBook, StoreError> {
+        match self.get(macros_pk(account_id), BOOK_SK.into()).await? {
+            Some(item) => decode(item),
+            None => Ok(MacroBook::default()),
+        }
+    }
+
     async fn list_macros(&self, account_id: &str) -> Result<Vec<Macro>, StoreError> {
         let items = self
             .query_range(
-                format!("K#{account_id}"),
+                macros_pk(account_id),
                 "MACRO#".into(),
                 "MACRO#~",
-                // Past the limit by the few that concurrent creations may have added.
-                MAX_MACROS_PER_ACCOUNT * 2,
+                MAX_MACROS_PER_ACCOUNT,
             )
             .await?;
         decode_all(items)
@@ -32,27 +51,56 @@ impl MacroStore for DynamoStore {
         self.get(pk, sk).await?.map(decode).transpose()
     }
 
-    async fn put_macro(&self, saved: &Macro) -> Result<(), StoreError> {
-        let (pk, sk) = macro_key(&saved.account_id, &saved.id);
-        let item = encode(saved, pk, sk)?;
-        let previous = saved.revision.checked_sub(1).ok_or(StoreError::Conflict)?;
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
-        put = if previous == 0 {
-            put.condition_expression("attribute_not_exists(pk)")
-        } else {
-            put.condition_expression("#r = :previous")
-                .expression_attribute_names("#r", "revision")
-                .expression_attribute_values(":previous", n(previous))
-        };
-        put.send().await.map_err(store_error)?;
-        Ok(())
+    async fn change_macro(
+        &self,
+        book: &MacroBook,
+        (before, after): (Option<&Macro>, Option<&Macro>),
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let account_id = &audit.account_id;
+        let previous = book.version.checked_sub(1).ok_or(StoreError::Conflict)?;
+        let (condition, value) = version_condition(previous);
+        let book_item = encode(book, macros_pk(account_id), BOOK_SK.into())?;
+        let audit_item: Item = HashMap::from([
+            (PARTITION_KEY.into(), s(macros_pk(account_id))),
+            (SORT_KEY.into(), s(audit_sk(audit.version))),
+            ("entry".into(), json_attribute(audit)?),
+        ]);
+        let mut items = vec![
+            self.transact_put(book_item, condition, value)?,
+            self.transact_put(audit_item, "attribute_not_exists(pk)", None)?,
+        ];
+        match (before, after) {
+            (_, Some(after)) => {
+                let (pk, sk) = macro_key(account_id, &after.id);
+                items.push(self.plain_put(encode(after, pk, sk)?)?);
+            }
+            (Some(before), None) => {
+                items.push(self.plain_delete(macro_key(account_id, &before.id))?);
+            }
+            (None, None) => {}
+        }
+        self.transact(items).await
     }
 
-    async fn delete_macro(&self, account_id: &str, macro_id: &str) -> Result<bool, StoreError> {
-        self.delete_existing(macro_key(account_id, macro_id)).await
+    async fn list_macro_audit(
+        &self,
+        account_id: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let Some(first) = first_after(after_version) else {
+            return Ok(Vec::new());
+        };
+        self.query_range(
+            macros_pk(account_id),
+            audit_sk(first),
+            &audit_sk(MAX_KEYED_NUMBER),
+            limit,
+        )
+        .await?
+        .iter()
+        .map(|item| from_json_attribute(item, "entry"))
+        .collect()
     }
 }

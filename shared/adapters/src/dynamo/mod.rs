@@ -32,6 +32,8 @@
 //! | knowledge base (version, counts) | `K#{acct}` | `BASE` |
 //! | article | `K#{acct}` | `ART#{article_id}` |
 //! | macro (shared, or an agent's own) | `K#{acct}` | `MACRO#{macro_id}` |
+//! | macros' book (version, count, last audit hash) | `K#{acct}` | `MACROS` |
+//! | audit entry of a macro change | `K#{acct}` | `MAUDIT#{version:012}` |
 //! | report row | `R#{acct}` | `D#{day}#A{len}:{agent}#G{len}:{group}` (`A-`/`G-` for none; counters packed in one attribute, versioned) |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).

@@ -101,6 +101,9 @@ struct Tables {
     knowledge_bases: HashMap<String, domain::knowledge::KnowledgeBase>,
     /// (account, macro) → macro
     macros: BTreeMap<(String, String), domain::macros::Macro>,
+    /// account → its macros' book; (account, version) → an audit entry of a macro change
+    macro_books: HashMap<String, domain::macros::MacroBook>,
+    macro_audit: BTreeMap<(String, u64), domain::settings::AuditEntry>,
     /// (account, conversation, session) → CSAT request (the outbox of R6)
     csat: BTreeMap<(String, String, u32), CsatRequest>,
     /// connection id → connection, and its subscriptions

@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// A page of an audit log (`GET /v1/settings/audit`, `GET /v1/macros/audit`): the default
+/// and the most entries.
+pub const DEFAULT_AUDIT_PAGE: usize = 50;
+pub const MAX_AUDIT_PAGE: usize = 100;
+
 /// `prev_hash` of the first audit entry of an account.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -1,11 +1,11 @@
-//! Macros' store: created once, changed one revision at a time, listed per account, deleted.
+//! Macros' store: each change moves the account's book once and appends its audit entry.
 
 use std::sync::Arc;
 
 use super::fresh_account;
 use crate::ports::Store;
 use crate::StoreError;
-use domain::macros::{Macro, MacroActions};
+use domain::macros::{Macro, MacroActions, MacroBook};
 use domain::model::Priority;
 
 fn a_macro(account: &str, id: &str, owner: Option<&str>) -> Macro {
@@ -28,35 +28,67 @@ fn a_macro(account: &str, id: &str, owner: Option<&str>) -> Macro {
     }
 }
 
-pub async fn macros_are_created_once_and_change_one_revision_at_a_time(store: Arc<dyn Store>) {
+/// Writes one change as the use case does: the book as read, moved by the change.
+async fn change(
+    store: &dyn Store,
+    book: &MacroBook,
+    sides: (Option<&Macro>, Option<&Macro>),
+) -> Result<MacroBook, StoreError> {
+    let (next, audit) = book.after(sides, "boss", 5).unwrap();
+    store.change_macro(&next, sides, &audit).await?;
+    Ok(next)
+}
+
+pub async fn macro_changes_move_the_book_once_and_chain_their_audit(store: Arc<dyn Store>) {
     let account = fresh_account();
+    let empty = store.macro_book(&account).await.unwrap();
+    assert_eq!(empty, MacroBook::default());
     let shared = a_macro(&account, "mac_1", None);
-    store.put_macro(&shared).await.unwrap();
-    let again = store.put_macro(&shared).await;
+    let book = change(store.as_ref(), &empty, (None, Some(&shared)))
+        .await
+        .unwrap();
+    // The same change again, from the book it was made on, is refused: nothing is written.
+    let again = change(store.as_ref(), &empty, (None, Some(&shared))).await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
     let personal = a_macro(&account, "mac_2", Some("ana"));
-    store.put_macro(&personal).await.unwrap();
+    let book = change(store.as_ref(), &book, (None, Some(&personal)))
+        .await
+        .unwrap();
     let mut changed = shared.clone();
     changed.text = "Hello".into();
     changed.revision = 2;
-    store.put_macro(&changed).await.unwrap();
-    // A change made from revision 1 (another writer's, in between) is refused.
-    let mut stale = shared.clone();
-    stale.title = "Stale".into();
-    stale.revision = 2;
-    let refused = store.put_macro(&stale).await;
-    assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
+    let book = change(store.as_ref(), &book, (Some(&shared), Some(&changed)))
+        .await
+        .unwrap();
     assert_eq!(
         store.get_macro(&account, "mac_1").await.unwrap(),
         Some(changed.clone())
     );
     assert_eq!(
         store.list_macros(&account).await.unwrap(),
-        vec![changed, personal.clone()]
+        vec![changed.clone(), personal.clone()]
     );
-    assert!(store.delete_macro(&account, "mac_1").await.unwrap());
-    assert!(!store.delete_macro(&account, "mac_1").await.unwrap());
+    let book = change(store.as_ref(), &book, (Some(&changed), None))
+        .await
+        .unwrap();
     assert_eq!(store.list_macros(&account).await.unwrap(), vec![personal]);
+    let stored = store.macro_book(&account).await.unwrap();
+    assert_eq!(stored, book);
+    assert_eq!((stored.version, stored.count), (4, 1));
+    // Four entries, chained, oldest first; pages follow the version.
+    let audit = store.list_macro_audit(&account, 0, 10).await.unwrap();
+    assert_eq!(
+        audit.iter().map(|e| e.version).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
+    assert_eq!(domain::settings::verify_chain(&audit), Ok(()));
+    assert_eq!(
+        audit[3].changes["macros.mac_1"].after,
+        serde_json::Value::Null
+    );
+    assert_eq!(audit[2].changes["macros.mac_1"].after["text"], "Hello");
+    let page = store.list_macro_audit(&account, 2, 1).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.version).collect::<Vec<_>>(), vec![3]);
     assert!(store
         .list_macros(&fresh_account())
         .await

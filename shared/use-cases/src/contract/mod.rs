@@ -303,7 +303,7 @@ macro_rules! store_contract_tests {
             a_report_counts_with_its_measure_once_and_lists_rows_by_day,
             concurrent_counts_into_one_row_all_count,
             articles_change_with_their_base_or_not_at_all,
-            macros_are_created_once_and_change_one_revision_at_a_time,
+            macro_changes_move_the_book_once_and_chain_their_audit,
             expiry_is_set_and_removed_only_at_the_revision_read,
             a_write_that_revives_a_conversation_takes_its_expiry_away,
             a_purge_leaves_nothing_of_its_conversation_and_all_of_the_others,
