@@ -152,6 +152,23 @@ impl TestAccount {
         let now = domain::now_ms() / 1000;
         mint_token(&self.id, &self.kid, &self.secret, sub, role, now, 3600)
     }
+
+    /// A token of `role` for `sub` with `extra` claims (a `name`, an `email`, a wrong one),
+    /// valid for ten minutes.
+    pub fn token_with_claims(&self, role: Role, sub: &str, extra: serde_json::Value) -> String {
+        let now = domain::now_ms() / 1000;
+        let mut claims = serde_json::json!({"acct": self.id, "sub": sub, "role": role.as_str(), "exp": now + 600, "iat": now});
+        if let Some(extra) = extra.as_object() {
+            for (k, v) in extra {
+                claims[k] = v.clone();
+            }
+        }
+        use_cases::auth::sign_parts(
+            &serde_json::json!({"alg": "HS256", "kid": self.kid, "typ": "JWT"}),
+            &claims,
+            &self.secret,
+        )
+    }
 }
 
 /// A running gateway on the emulator backend, with two accounts.
@@ -340,6 +357,11 @@ impl TestApp {
 
     pub fn token(&self, role: Role, sub: &str) -> String {
         self.account.token(role, sub)
+    }
+
+    /// [`TestAccount::token_with_claims`] of the app's account.
+    pub fn token_with_claims(&self, role: Role, sub: &str, extra: serde_json::Value) -> String {
+        self.account.token_with_claims(role, sub, extra)
     }
 
     /// Sends a request with optional bearer token and raw body.

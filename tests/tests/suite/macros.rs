@@ -8,22 +8,6 @@ use integration_tests::agents::{accept, agent, offered_to};
 use integration_tests::{json, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use use_cases::auth::sign_parts;
-
-/// A token of `role` with extra claims (a `name`).
-fn token_with(app: &TestApp, role: &str, sub: &str, extra: Value) -> String {
-    let now = domain::now_ms() / 1000;
-    let mut claims =
-        json!({"acct": app.account.id, "sub": sub, "role": role, "exp": now + 600, "iat": now});
-    for (k, v) in extra.as_object().unwrap() {
-        claims[k] = v.clone();
-    }
-    sign_parts(
-        &json!({"alg": "HS256", "kid": app.account.kid, "typ": "JWT"}),
-        &claims,
-        &app.account.secret,
-    )
-}
 
 fn ids(reply: &integration_tests::Reply) -> Vec<String> {
     reply.body["macros"]
@@ -174,7 +158,7 @@ async fn applying_a_macro_fills_its_placeholders_posts_once_and_applies_its_acti
     let app = TestApp::start().await;
     let admin = app.token(Role::Admin, "boss");
     agent(&app, "ana", 2, &[], "online").await;
-    let alice = token_with(&app, "end_user", "alice", json!({"name": "Alice"}));
+    let alice = app.token_with_claims(Role::EndUser, "alice", json!({"name": "Alice"}));
     let created = app.post("/v1/conversations", &alice, json!({})).await;
     let cid = created.body["id"].as_str().unwrap().to_string();
     let handed = app
@@ -203,7 +187,7 @@ async fn applying_a_macro_fills_its_placeholders_posts_once_and_applies_its_acti
         "/v1/conversations/{cid}/macros/{}/apply",
         made.body["id"].as_str().unwrap()
     );
-    let ana = token_with(&app, "agent", "ana", json!({"name": "Ana"}));
+    let ana = app.token_with_claims(Role::Agent, "ana", json!({"name": "Ana"}));
     let expected = format!("Hi Alice, Ana here about {ticket}; we'll write to .");
     let preview = app
         .post(

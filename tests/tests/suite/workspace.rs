@@ -10,7 +10,6 @@ use integration_tests::agents::{accept, agent, load, offered_to, offers, waiting
 use integration_tests::{json, Reply, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use use_cases::auth::sign_parts;
 
 fn ids(reply: &Reply) -> Vec<String> {
     reply.body["conversations"]
@@ -454,16 +453,7 @@ async fn transfers_to_agents_and_groups_keep_every_load_equal_to_what_is_held() 
 
 /// An end-user token with extra claims.
 pub(super) fn end_user_token(app: &TestApp, sub: &str, extra: Value) -> String {
-    let now = domain::now_ms() / 1000;
-    let mut claims = json!({"acct": app.account.id, "sub": sub, "role": "end_user", "exp": now + 600, "iat": now});
-    for (k, v) in extra.as_object().unwrap() {
-        claims[k] = v.clone();
-    }
-    sign_parts(
-        &json!({"alg": "HS256", "kid": app.account.kid, "typ": "JWT"}),
-        &claims,
-        &app.account.secret,
-    )
+    app.token_with_claims(Role::EndUser, sub, extra)
 }
 
 #[tokio::test]
