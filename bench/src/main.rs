@@ -508,6 +508,7 @@ async fn main() -> Result<(), String> {
     }
     if runs(9) {
         search::section()?;
+        search::cold_section().await?;
     }
     println!("\n(total {:.0} s)", started.elapsed().as_secs_f64());
     Ok(())

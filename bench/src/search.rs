@@ -111,6 +111,99 @@ fn articles(n: usize, vocabularies: &[(Locale, Vocabulary)], random: &mut Random
         .collect()
 }
 
+/// The first search of a function that holds no index (a cold start, or the first search after
+/// a change), against the emulator: the base's record, every article (Query pages), the index
+/// built, the search; beside a warm search (the base's record and the search).
+pub async fn cold_section() -> Result<(), String> {
+    use adapters::dynamo::DynamoStore;
+    use futures::stream::{self, StreamExt};
+    use integration_tests::{emulator_config, provisioned};
+    use use_cases::knowledge::{find, KnowledgeIndexes};
+
+    println!("\nThe first search of a function holding no index (a cold start, or the first after a change) on the emulator: one consistent read of the base, every article in Query pages, the index built, the search; a warm search reads the base and searches (median of 5 cold, 50 warm):\n");
+    println!("| articles | cold first search | of which reading the articles | warm search |");
+    println!("|---|---|---|---|");
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&emulator_config().await),
+        provisioned().await.table_name.clone(),
+    );
+    let mut random = Random(36_036);
+    let vocabularies: Vec<(Locale, Vocabulary)> = Locale::ALL
+        .into_iter()
+        .map(|l| (l, Vocabulary::of(l, &mut random)))
+        .collect();
+    for size in SIZES {
+        let account = domain::ids::new_id("acct");
+        let mut corpus = articles(size, &vocabularies, &mut random);
+        for article in &mut corpus {
+            article.account_id = account.clone();
+        }
+        let base = domain::knowledge::KnowledgeBase {
+            version: size as u64,
+            articles: size as u32,
+            published: corpus.iter().filter(|a| a.published).count() as u32,
+        };
+        let filling = Instant::now();
+        stream::iter(&corpus)
+            .map(|article| store.seed_article(&base, article))
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "{size} articles written in {:.0} s",
+            filling.elapsed().as_secs_f64()
+        );
+        let text = vocabularies[0].1.text(&mut random, 3);
+        let query = SearchQuery {
+            text: &text,
+            locale: Some(vocabularies[0].0),
+            published_only: true,
+            limit: 3,
+        };
+        let (mut cold, mut reads, mut warm) = (Vec::new(), Vec::new(), Vec::new());
+        let indexes = KnowledgeIndexes::default();
+        for _ in 0..5 {
+            let fresh = KnowledgeIndexes::default();
+            let started = Instant::now();
+            find(&store, &fresh, &account, &query)
+                .await
+                .map_err(|e| e.to_string())?;
+            cold.push(started.elapsed());
+            let started = Instant::now();
+            let listed = use_cases::ports::KnowledgeStore::list_articles(&store, &account)
+                .await
+                .map_err(|e| e.to_string())?;
+            reads.push(started.elapsed());
+            if listed.len() != size {
+                return Err(format!("{} of {size} articles read", listed.len()));
+            }
+        }
+        find(&store, &indexes, &account, &query)
+            .await
+            .map_err(|e| e.to_string())?;
+        for _ in 0..50 {
+            let started = Instant::now();
+            find(&store, &indexes, &account, &query)
+                .await
+                .map_err(|e| e.to_string())?;
+            warm.push(started.elapsed());
+        }
+        for times in [&mut cold, &mut reads, &mut warm] {
+            times.sort();
+        }
+        println!(
+            "| {size} | {:.0} ms | {:.0} ms | {:.1} ms |",
+            ms(percentile(&cold, 0.5)),
+            ms(percentile(&reads, 0.5)),
+            ms(percentile(&warm, 0.5)),
+        );
+    }
+    Ok(())
+}
+
 pub fn section() -> Result<(), String> {
     println!("\n## 9. Article search: BM25 in process at 100, 1,000 and 10,000 articles\n");
     println!("Articles of a {BODY_WORDS}-word body and a 6-word title, half English, half French, words drawn by Zipf's law from {VOCABULARY} a language; {QUERIES} queries of 2 to 5 words, published articles only, each with the snippets of its first 3 hits (release build, one core):\n");

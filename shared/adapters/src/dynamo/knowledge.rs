@@ -69,3 +69,29 @@ impl KnowledgeStore for DynamoStore {
         self.transact(items).await
     }
 }
+
+impl DynamoStore {
+    /// Writes `article` and the base's record `base` as plain puts, no transaction: for
+    /// filling a table with articles in the bench (the emulator copies a whole table for each
+    /// transaction), never for a change, which goes through `change_article`.
+    pub async fn seed_article(
+        &self,
+        base: &KnowledgeBase,
+        article: &Article,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = article_key(&article.account_id, &article.id);
+        for item in [
+            encode(article, pk, sk)?,
+            encode(base, knowledge_pk(&article.account_id), BASE_SK.into())?,
+        ] {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+}
