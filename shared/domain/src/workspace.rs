@@ -197,13 +197,14 @@ pub fn apply_fields(
         let mut tags: Vec<String> = patch.tags.clone().unwrap_or_else(|| current.tags.clone());
         tags.extend(patch.tags_add.iter().cloned());
         if !tags.contains(&channel_tag) {
-            tags.insert(0, channel_tag);
+            tags.insert(0, channel_tag.clone());
         }
         let mut seen = std::collections::HashSet::new();
         tags.retain(|t| seen.insert(t.clone()));
-        if tags.len() > MAX_TAGS {
+        // The channel tag (R17) is the conversation's own, on top of the 20 a patch may set.
+        if tags.iter().filter(|t| **t != channel_tag).count() > MAX_TAGS {
             return Err(invalid_field(format!(
-                "a conversation has at most {MAX_TAGS} tags"
+                "a conversation has at most {MAX_TAGS} tags besides its channel's"
             )));
         }
         next.tags = tags;
@@ -425,6 +426,25 @@ mod tests {
 
     fn conversation() -> Conversation {
         new_conversation("acme", "eu", &Settings::default(), 1)
+    }
+
+    #[test]
+    fn twenty_tags_are_taken_besides_the_channel_tag_and_a_macro_cannot_pass_twenty() {
+        let current = conversation();
+        let twenty: Vec<String> = (0..MAX_TAGS).map(|i| format!("t{i}")).collect();
+        let patch = FieldsPatch {
+            tags: Some(twenty.clone()),
+            ..FieldsPatch::default()
+        };
+        let next = apply_fields(&current, &patch, &admin(), 5)
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.tags.len(), MAX_TAGS + 1, "{:?}", next.tags);
+        let more = FieldsPatch {
+            tags_add: vec!["one-more".into()],
+            ..FieldsPatch::default()
+        };
+        assert!(apply_fields(&next, &more, &admin(), 6).is_err());
     }
 
     #[test]
