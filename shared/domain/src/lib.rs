@@ -20,6 +20,7 @@ pub mod attachments;
 pub mod aws_limits;
 pub mod bot;
 pub mod business_hours;
+pub mod email;
 pub mod error;
 pub(crate) mod fields;
 pub mod idle_sessions;
