@@ -332,7 +332,8 @@ window.RelayConsoleKnowledge = function (api, hooks) {
     const asked = ++pane.asked;
     pane.status = () => t("knowledgeSearching");
     $("knowledge-status").textContent = pane.status();
-    const query = new URLSearchParams({ q: Array.from(q.trim()).slice(0, MAX_QUERY).join(""), limit: String(limit) });
+    // Published articles only: the pane offers what may be sent to the customer.
+    const query = new URLSearchParams({ q: Array.from(q.trim()).slice(0, MAX_QUERY).join(""), limit: String(limit), published: "true" });
     if (pane.locale) query.set("locale", pane.locale);
     let results = [];
     let status;
@@ -372,8 +373,8 @@ window.RelayConsoleKnowledge = function (api, hooks) {
     );
   }
 
-  // The API gives articles no address of their own (no help-centre URL): the title and id
-  // name one, and an address is used as soon as the API answers one.
+  // The article's help-centre address when the account set one (help_center.base_url), else
+  // its title and id.
   const linkTo = (a) => a.url || t("articleLink", { title: a.title, id: a.id });
 
   async function quote(a) {

@@ -343,7 +343,7 @@
     async function readArticle(id, button) {
       try {
         const a = await api("GET", "/v1/articles/" + id);
-        const text = el("p", { text: a.body.replace(/\]\([^)]*\)|[#*_`>[]/g, ""), tabindex: "-1" });
+        const text = el("p", { text: a.body.replace(/\]\([^)]*\)|[#*`>[]/g, ""), tabindex: "-1" });
         button.replaceWith(text);
         text.focus();
       } catch (e) {

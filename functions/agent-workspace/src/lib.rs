@@ -210,12 +210,13 @@ async fn dispatch(
                 DEFAULT_SEARCH_RESULTS,
                 MAX_SEARCH_RESULTS,
             );
+            let published: Option<bool> = query_param(request, "published")?;
             let indexes = backend.knowledge_indexes.as_ref();
             let found = search(
                 store,
                 (indexes, backend),
                 &principal,
-                (&text, locale),
+                (&text, locale, published.unwrap_or(false)),
                 limit,
             )
             .await?;

@@ -217,6 +217,7 @@ mod tests {
                 locale: crate::locale::Locale::En,
                 snippet: format!("About {id}"),
                 score: 2.0,
+                published: true,
                 url: None,
             })
             .collect()

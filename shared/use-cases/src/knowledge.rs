@@ -186,13 +186,14 @@ impl KnowledgeIndexes {
 }
 
 /// `GET /v1/articles/search`: the best `limit` articles for `text`, in `locale`'s language
-/// (both when `None`); published ones only for anyone but staff; each with its help-centre
-/// URL when the account has one (`help_center.base_url`).
+/// (both when `None`); published ones only for anyone but staff, and for staff who ask
+/// (`published`: what they would send a customer); each with its help-centre URL when the
+/// account has one (`help_center.base_url`).
 pub async fn search(
     store: &dyn KnowledgeStore,
     (indexes, settings): (&KnowledgeIndexes, &(impl AccountSettings + ?Sized)),
     principal: &Principal,
-    (text, locale): (&str, Option<Locale>),
+    (text, locale, published): (&str, Option<Locale>, bool),
     limit: usize,
 ) -> Result<Vec<ArticleMatch>, KnowledgeError> {
     // Only an empty query is refused: one of spaces or punctuation has no words, and finds
@@ -203,7 +204,7 @@ pub async fn search(
     let query = SearchQuery {
         text,
         locale,
-        published_only: !principal.role.is_staff(),
+        published_only: published || !principal.role.is_staff(),
         limit,
     };
     let (_, mut found) = find(store, indexes, &principal.account_id, &query).await?;
@@ -256,6 +257,7 @@ pub async fn find(
                 title: hit.title,
                 locale: hit.locale,
                 score: (hit.score * 1000.0).round() / 1000.0,
+                published: hit.published,
                 url: None,
             }
         })

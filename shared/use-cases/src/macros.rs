@@ -100,7 +100,11 @@ async fn record(
     now: i64,
 ) -> Result<(), MacroError> {
     for _ in 0..MAX_CHANGE_ATTEMPTS {
-        let book = store.macro_book(&principal.account_id).await?;
+        let mut book = store.macro_book(&principal.account_id).await?;
+        if book.version == 0 {
+            // Macros written before the book existed (#36's first cut) are counted once.
+            book.count = store.list_macros(&principal.account_id).await?.len() as u32;
+        }
         match before {
             None if book.count as usize >= MAX_MACROS_PER_ACCOUNT => {
                 return Err(MacroError::TooManyMacros)
@@ -145,9 +149,7 @@ pub async fn macro_audit(
     let entries = store
         .list_macro_audit(&principal.account_id, after, limit)
         .await?;
-    let next_cursor = (entries.len() == limit)
-        .then(|| entries.last().map(|e| e.version.to_string()))
-        .flatten();
+    let next_cursor = domain::settings::next_audit_cursor(&entries, limit);
     Ok((entries, next_cursor))
 }
 

@@ -163,9 +163,12 @@ async fn after_commit(
             action,
             "session lifecycle step committed"
         ),
-        None => {
+        // Only staff's steps ever free capacity: an end user's repeated "That answered it"
+        // asks routing for nothing (it would be a free way to queue routing runs).
+        None if principal.role.is_staff() => {
             crate::router::request_drain(backend, &principal.account_id, "capacity_freed").await?;
         }
+        None => {}
     }
     Ok(())
 }

@@ -55,9 +55,7 @@ pub async fn audit_page(
     limit: usize,
 ) -> Result<(Vec<AuditEntry>, Option<String>), StoreError> {
     let entries = store.list_audit(account_id, after, limit).await?;
-    let next_cursor = (entries.len() == limit)
-        .then(|| entries.last().map(|e| e.version.to_string()))
-        .flatten();
+    let next_cursor = domain::settings::next_audit_cursor(&entries, limit);
     Ok((entries, next_cursor))
 }
 

@@ -186,3 +186,27 @@ async fn a_help_centre_of_one_article_still_answers() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn an_end_users_repeated_close_asks_routing_for_nothing() {
+    let app = TestApp::start_in_memory().await;
+    let cid = app.new_conversation("fay").await;
+    let recorder = std::sync::Arc::new(integration_tests::RecordingQueue::default());
+    let mut backend = app.backend.clone();
+    backend.routing_queue = recorder.clone();
+    let fay = use_cases::auth::Principal {
+        account_id: app.account.id.clone(),
+        user_id: "fay".into(),
+        role: Role::EndUser,
+        profile_claims: Default::default(),
+        scopes: Vec::new(),
+    };
+    let cid = domain::ids::ConversationId::parse(&cid).unwrap();
+    for _ in 0..3 {
+        use_cases::sessions::close(&backend, &fay, &cid)
+            .await
+            .unwrap();
+    }
+    // Closing what the bot holds frees no agent: no drain, however often it is pressed.
+    assert!(recorder.sent.lock().unwrap().is_empty());
+}

@@ -225,6 +225,17 @@ async fn search_ranks_the_fixture_in_both_languages_and_follows_changes() {
         .any(|a| a["id"] == draft.as_str()));
     let staff = search(&app, &agent, "q=cartes+cadeaux+brouillon").await;
     assert_eq!(staff.body["articles"][0]["id"], draft.as_str());
+    assert_eq!(staff.body["articles"][0]["published"], false);
+    // What staff would send a customer (the console's pane): published ones only.
+    let sendable = search(&app, &agent, "q=cartes+cadeaux+brouillon&published=true").await;
+    let sendable = sendable.body["articles"].as_array().unwrap().clone();
+    assert!(
+        !sendable.is_empty()
+            && sendable
+                .iter()
+                .all(|a| a["published"] == true && a["id"] != draft.as_str()),
+        "{sendable:?}"
+    );
     // A change is found by the next search.
     let password = format!("/v1/articles/{}", stored("en-password"));
     let rewritten = json!({"title": "Locked out", "body": "Too many attempts lock the account for fifteen minutes.", "locale": "en", "published": true});

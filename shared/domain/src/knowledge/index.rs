@@ -59,6 +59,7 @@ pub struct SearchHit {
     pub id: String,
     pub title: String,
     pub locale: Locale,
+    pub published: bool,
     pub score: f64,
 }
 
@@ -188,6 +189,7 @@ impl SearchIndex {
             .filter_map(|(slot, score)| {
                 let doc = self.docs[slot as usize].as_ref()?;
                 Some(SearchHit {
+                    published: doc.published,
                     id: doc.id.clone(),
                     title: doc.title.clone(),
                     locale: doc.locale,

@@ -60,6 +60,8 @@ pub struct ArticleMatch {
     pub locale: Locale,
     pub snippet: String,
     pub score: f64,
+    /// Whether end users may read it (staff find drafts too).
+    pub published: bool,
     /// Where the account's help centre shows it (`help_center.base_url`), if it has one.
     pub url: Option<String>,
 }

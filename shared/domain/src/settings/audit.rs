@@ -8,6 +8,14 @@ use super::*;
 pub const DEFAULT_AUDIT_PAGE: usize = 50;
 pub const MAX_AUDIT_PAGE: usize = 100;
 
+/// The cursor of the page after `entries`, a page of at most `limit`: `None` when it was the
+/// last one.
+pub fn next_audit_cursor(entries: &[AuditEntry], limit: usize) -> Option<String> {
+    (entries.len() == limit)
+        .then(|| entries.last().map(|e| e.version.to_string()))
+        .flatten()
+}
+
 /// `prev_hash` of the first audit entry of an account.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

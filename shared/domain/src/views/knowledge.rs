@@ -42,6 +42,7 @@ pub fn article_matches_view(matches: &[ArticleMatch]) -> Value {
                 "locale": m.locale,
                 "snippet": m.snippet,
                 "score": m.score,
+                "published": m.published,
                 "url": m.url,
             })
         })

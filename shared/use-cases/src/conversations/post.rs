@@ -185,7 +185,6 @@ async fn push_stored(
     }
 }
 
-/// R14: the original message for a same-body retry, a conflict for a different body.
 /// The message `principal` already stored in `conversation` under `post`'s client_message_id.
 async fn earlier_delivery(
     backend: &Backend,
@@ -204,6 +203,7 @@ async fn earlier_delivery(
         .await
 }
 
+/// R14: the original message for a same-body retry, a conflict for a different body.
 fn replayed(existing: Message, request_hash: &str) -> Result<Posted, ConversationError> {
     check_replay(&existing, request_hash)?;
     Ok(Posted::Replayed(existing))
