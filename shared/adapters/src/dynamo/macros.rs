@@ -17,9 +17,8 @@ fn macro_key(account_id: &str, macro_id: &str) -> (String, String) {
     (macros_pk(account_id), format!("MACRO#{macro_id}"))
 }
 
-fn audit_sk(version: u64) -> String {
-    format!("MAUDIT#{version:012}")
-}
+/// The audit chain's items: `MAUDIT#{version:012}`.
+const AUDIT_PREFIX: &str = "MAUDIT#";
 
 #[async_trait]
 impl MacroStore for DynamoStore {
@@ -63,14 +62,9 @@ impl MacroStore for DynamoStore {
         let previous = book.version.checked_sub(1).ok_or(StoreError::Conflict)?;
         let (condition, value) = version_condition(previous);
         let book_item = encode(book, macros_pk(account_id), BOOK_SK.into())?;
-        let audit_item: Item = HashMap::from([
-            (PARTITION_KEY.into(), s(macros_pk(account_id))),
-            (SORT_KEY.into(), s(audit_sk(audit.version))),
-            ("entry".into(), json_attribute(audit)?),
-        ]);
         let mut items = vec![
             self.transact_put(book_item, condition, value)?,
-            self.transact_put(audit_item, "attribute_not_exists(pk)", None)?,
+            self.audit_entry_put(macros_pk(account_id), AUDIT_PREFIX, audit)?,
         ];
         match (before, after) {
             (_, Some(after)) => {
@@ -91,18 +85,7 @@ impl MacroStore for DynamoStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let Some(first) = first_after(after_version) else {
-            return Ok(Vec::new());
-        };
-        self.query_range(
-            macros_pk(account_id),
-            audit_sk(first),
-            &audit_sk(MAX_KEYED_NUMBER),
-            limit,
-        )
-        .await?
-        .iter()
-        .map(|item| from_json_attribute(item, "entry"))
-        .collect()
+        self.audit_entries(macros_pk(account_id), AUDIT_PREFIX, after_version, limit)
+            .await
     }
 }

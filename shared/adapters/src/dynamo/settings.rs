@@ -10,6 +10,48 @@ pub(super) fn outbox_sk(job: &EffectJob) -> String {
     format!("OUTBOX#{:012}#{}", job.version, job.effect.as_str())
 }
 
+impl DynamoStore {
+    /// A hash-chained audit entry's item under `pk`, keyed `{prefix}{version:012}`, put once
+    /// (the settings' and the macros' logs).
+    pub(super) fn audit_entry_put(
+        &self,
+        pk: String,
+        prefix: &str,
+        audit: &AuditEntry,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item: Item = HashMap::from([
+            (PARTITION_KEY.into(), s(pk)),
+            (SORT_KEY.into(), s(format!("{prefix}{:012}", audit.version))),
+            ("entry".into(), json_attribute(audit)?),
+        ]);
+        self.transact_put(item, "attribute_not_exists(pk)", None)
+    }
+
+    /// The audit entries under `pk` keyed `{prefix}{version:012}` after `after_version`,
+    /// oldest first, at most `limit`.
+    pub(super) async fn audit_entries(
+        &self,
+        pk: String,
+        prefix: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let Some(first) = first_after(after_version) else {
+            return Ok(Vec::new());
+        };
+        self.query_range(
+            pk,
+            format!("{prefix}{first:012}"),
+            &format!("{prefix}{MAX_KEYED_NUMBER:012}"),
+            limit,
+        )
+        .await?
+        .iter()
+        .map(|item| from_json_attribute(item, "entry"))
+        .collect()
+    }
+}
+
 #[async_trait]
 impl SettingsStore for DynamoStore {
     async fn get_settings(&self, account_id: &str) -> Result<Option<StoredSettings>, StoreError> {
@@ -45,14 +87,9 @@ impl SettingsStore for DynamoStore {
                 Some((":expected", AttributeValue::N(expected_version.to_string()))),
             )?
         };
-        let audit_item: Item = HashMap::from([
-            (PARTITION_KEY.into(), s(audit_pk(account_id))),
-            (SORT_KEY.into(), s(format!("V#{:012}", audit.version))),
-            ("entry".into(), json_attribute(audit)?),
-        ]);
         let mut items = vec![
             settings_put,
-            self.transact_put(audit_item, "attribute_not_exists(pk)", None)?,
+            self.audit_entry_put(audit_pk(account_id), "V#", audit)?,
         ];
         for job in effects {
             let outbox_item: Item = HashMap::from([
@@ -72,19 +109,8 @@ impl SettingsStore for DynamoStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        let Some(first) = first_after(after_version) else {
-            return Ok(Vec::new());
-        };
-        self.query_range(
-            audit_pk(account_id),
-            format!("V#{first:012}"),
-            &format!("V#{MAX_KEYED_NUMBER:012}"),
-            limit,
-        )
-        .await?
-        .iter()
-        .map(|item| from_json_attribute(item, "entry"))
-        .collect()
+        self.audit_entries(audit_pk(account_id), "V#", after_version, limit)
+            .await
     }
 
     async fn pending_effects(&self, account_id: &str) -> Result<Vec<EffectJob>, StoreError> {

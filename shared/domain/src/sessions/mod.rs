@@ -307,6 +307,14 @@ pub fn transfer(
     Ok(change)
 }
 
+/// Whether the conversation's ticket is solved or closed.
+fn ticket_finished(conversation: &Conversation) -> bool {
+    matches!(
+        conversation.ticket_status,
+        TicketStatus::Solved | TicketStatus::Closed
+    )
+}
+
 /// R17/R22: an agent solves the conversation's ticket. The session ends too (the end user's
 /// next message starts a new session and ticket under the bot), control returns to the bot,
 /// and every bit of capacity the ticket held is released. `None` when the ticket is already
@@ -317,10 +325,7 @@ pub fn close_ticket(
     locale: Locale,
     now: i64,
 ) -> Result<Option<SessionChange>, DomainError> {
-    let finished = matches!(
-        current.ticket_status,
-        TicketStatus::Solved | TicketStatus::Closed
-    );
+    let finished = ticket_finished(current);
     if finished && current.session == SessionState::Ended && capacity_holder(current).is_none() {
         return Ok(None);
     }
@@ -350,11 +355,7 @@ pub fn resolve_with_bot(
     locale: Locale,
     now: i64,
 ) -> Result<Option<SessionChange>, DomainError> {
-    let finished = matches!(
-        current.ticket_status,
-        TicketStatus::Solved | TicketStatus::Closed
-    );
-    if finished && current.session == SessionState::Ended {
+    if ticket_finished(current) && current.session == SessionState::Ended {
         return Ok(None);
     }
     if current.control != Control::Bot || current.session != SessionState::Active {
