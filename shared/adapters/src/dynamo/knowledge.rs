@@ -84,13 +84,7 @@ impl DynamoStore {
             encode(article, pk, sk)?,
             encode(base, knowledge_pk(&article.account_id), BASE_SK.into())?,
         ] {
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(store_error)?;
+            self.put(item, None).await?;
         }
         Ok(())
     }

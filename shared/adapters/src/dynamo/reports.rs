@@ -205,14 +205,7 @@ impl DynamoStore {
     pub async fn seed_report_row(&self, tally: &Tally) -> Result<(), StoreError> {
         let key = (rows_pk(&tally.account_id), row_sk(tally));
         let (item, _) = added_row(key, None, tally)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        self.put(item, None).await
     }
 }
 
