@@ -106,15 +106,18 @@ static HEADER_LINES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     ])
 });
 
+/// A mobile signature, its markdown links read as their text.
+fn signature(line: &str) -> bool {
+    let line = MARKDOWN_LINK.replace_all(line, "$1");
+    SIGNATURES.iter().any(|r| r.is_match(&line))
+}
+
 fn class_of(line: &str) -> char {
     if EMPTY_LINE.is_match(line) {
         EMPTY
     } else if DELIMITER_LINE.is_match(line) {
         DELIMITER
-    } else if SIGNATURES
-        .iter()
-        .any(|r| r.is_match(&MARKDOWN_LINK.replace_all(line, "$1")))
-    {
+    } else if signature(line) {
         SIGNATURE
     } else if EMBEDDED_LINES.iter().any(|r| r.is_match(line)) {
         EMBEDDED
@@ -127,9 +130,32 @@ fn class_of(line: &str) -> char {
     }
 }
 
+/// The cuts' rules over the pattern string of line classes, compiled once.
+struct Rules {
+    reply_at_end: Regex,
+    reply_after_quote: Regex,
+    mark_without_quote: Regex,
+    mark_before_long_quote: Regex,
+    quote_at_end: Regex,
+    spread_headers: Regex,
+    text_before_headers: Regex,
+    trailing_quotes: Regex,
+}
+
+static RULES: LazyLock<Rules> = LazyLock::new(|| Rules {
+    reply_at_end: regex(r"^b[^t]+t[et]*$"),
+    reply_after_quote: regex(r"t[et]*$"),
+    mark_without_quote: regex(r"te*b[^q]*$"),
+    mark_before_long_quote: regex(r"te*b[eqbh]*([te]*)$"),
+    quote_at_end: regex(r"t?e*[qbe]+$"),
+    spread_headers: regex(r"h+[hte]+h+e"),
+    text_before_headers: regex(r"t[eq]*h{3,}"),
+    trailing_quotes: regex(r"[eq]+$"),
+});
+
 /// Where `pattern` first matches `rule`.
-fn first(rule: &str, pattern: &str) -> Option<usize> {
-    regex(rule).find(pattern).map(|m| m.start())
+fn first(rule: &Regex, pattern: &str) -> Option<usize> {
+    rule.find(pattern).map(|m| m.start())
 }
 
 /// Keeps the lines (and their classes) in `range`.
@@ -149,9 +175,10 @@ fn drop_class(lines: &mut Vec<String>, pattern: &mut String, class: char) {
     *lines = kept.into_iter().map(|(l, _)| l).collect();
 }
 
-/// `text` as the end user wrote it, without what their client quoted or appended; empty when
-/// nothing of theirs is left.
+/// `text` as the end user wrote it, without what their client quoted or appended (a reply of
+/// quotes alone keeps its first line, as the original does).
 pub fn trim_reply(text: &str) -> String {
+    let rules = &*RULES;
     let (text, blocks) = hoist_code_blocks(&preprocess(text));
     let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
     let mut pattern: String = lines.iter().map(|l| class_of(l)).collect();
@@ -162,17 +189,17 @@ pub fn trim_reply(text: &str) -> String {
     }
     drop_class(&mut lines, &mut pattern, SIGNATURE);
     // A reply written under the quote (bottom-posting) is all there is.
-    if regex(r"^b[^t]+t[et]*$").is_match(&pattern) {
-        if let Some(i) = first(r"t[et]*$", &pattern) {
+    if rules.reply_at_end.is_match(&pattern) {
+        if let Some(i) = first(&rules.reply_after_quote, &pattern) {
             return joined(&lines[i..], &blocks);
         }
     }
     // An embedded email's mark not followed by a quote: everything up to the mark.
-    if let Some(i) = first(r"te*b[^q]*$", &pattern) {
+    if let Some(i) = first(&rules.mark_without_quote, &pattern) {
         keep(&mut lines, &mut pattern, 0..i + 1);
     }
     // A mark followed by a long quote with little text after it: up to the mark.
-    if let Some(found) = regex(r"te*b[eqbh]*([te]*)$").captures(&pattern) {
+    if let Some(found) = rules.mark_before_long_quote.captures(&pattern) {
         let after = found.get(1).map_or("", |m| m.as_str());
         if after.matches(TEXT).count() < 7 {
             let i = found.get(0).map_or(0, |m| m.start());
@@ -180,23 +207,23 @@ pub fn trim_reply(text: &str) -> String {
         }
     }
     // Text then a quote that ends the email: the quote goes.
-    if let Some(i) = first(r"t?e*[qbe]+$", &pattern) {
+    if let Some(i) = first(&rules.quote_at_end, &pattern) {
         keep(&mut lines, &mut pattern, 0..i + 1);
     }
     drop_class(&mut lines, &mut pattern, EMBEDDED);
     // Header blocks spread over several lines are one block.
-    if let Some(m) = regex(r"h+[hte]+h+e").find(&pattern) {
+    if let Some(m) = rules.spread_headers.find(&pattern) {
         let range = m.range();
         pattern.replace_range(range.clone(), &HEADER.to_string().repeat(range.len()));
     }
     // Three headers in a row after some text: the text is the reply.
-    if let Some(i) = first(r"t[eq]*h{3,}", &pattern) {
+    if let Some(i) = first(&rules.text_before_headers, &pattern) {
         keep(&mut lines, &mut pattern, 0..i + 1);
     }
     drop_class(&mut lines, &mut pattern, HEADER);
     // Quotes that end the email, once there is text.
     if pattern.contains(TEXT) {
-        if let Some(i) = first(r"[eq]+$", &pattern) {
+        if let Some(i) = first(&rules.trailing_quotes, &pattern) {
             keep(&mut lines, &mut pattern, 0..i);
         }
     }
