@@ -26,6 +26,7 @@ use use_cases::backend::{dev_signing_secret, Backend, DEMO_ACCOUNT, DEV_KID};
 use use_cases::ports::{LocalBucket, LocalGrant, LOCAL_OBJECTS_PATH};
 use use_cases::ports::{Queue, ReceivedMessage, WebhookSender};
 
+pub mod mailbox;
 pub mod pages;
 pub mod realtime;
 
@@ -384,6 +385,9 @@ async fn serve_one(
     parts
         .extensions
         .insert(edge::api::SourceAddress(peer.ip().to_string()));
+    if parts.uri.path().starts_with(mailbox::LOCAL_EMAIL_PATH) {
+        return Ok(mailbox::serve(&backend, parts, body).await);
+    }
     if let Some(objects) = local.bucket.as_ref() {
         if parts.uri.path().starts_with(LOCAL_OBJECTS_PATH) {
             return Ok(serve_local_object(objects.as_ref(), parts, body).await);

@@ -225,6 +225,25 @@ impl ObjectStore for S3Objects {
         Ok(())
     }
 
+    async fn put_object(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .get()
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(crate::sdk_error)?;
+        Ok(())
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.client
             .get()

@@ -122,6 +122,13 @@ pub const DYNAMODB_AND_S3: Links = Links {
     queues: no_queues,
     push: no_push,
 };
+/// email-inbound: raw mail and emailed files in the bucket; a reply that starts a new session
+/// asks routing for an agent.
+pub const DYNAMODB_S3_AND_SQS: Links = Links {
+    objects: s3_objects,
+    queues: sqs_queues,
+    push: no_push,
+};
 /// The real-time functions: connections in the table, frames through API Gateway.
 pub const DYNAMODB_AND_PUSH: Links = Links {
     objects: no_objects,
@@ -274,6 +281,14 @@ impl ObjectStore for NotLinked {
         _from: &str,
         _to: &str,
         _etag: &str,
+    ) -> Result<(), StoreError> {
+        self.refuse()
+    }
+    async fn put_object(
+        &self,
+        _key: &str,
+        _bytes: Vec<u8>,
+        _content_type: &str,
     ) -> Result<(), StoreError> {
         self.refuse()
     }

@@ -12,6 +12,7 @@ pub mod batch;
 pub mod built_in_bot;
 pub mod conversation_expiry;
 pub mod conversations;
+pub mod email;
 pub mod erasure;
 pub mod error;
 pub mod idle_checks;

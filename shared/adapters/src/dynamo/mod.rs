@@ -34,6 +34,9 @@
 //! | macro (shared, or an agent's own) | `K#{acct}` | `MACRO#{macro_id}` |
 //! | macros' book (version, count, last audit hash) | `K#{acct}` | `MACROS` |
 //! | audit entry of a macro change | `K#{acct}` | `MAUDIT#{version:012}` |
+//! | an account's email secret (reply tokens, R35) | `S#EMAIL#{acct}` | `SECRET` |
+//! | reply token's grant | `E#{token_id}` | `GRANT` (TTL at its end) |
+//! | inbound mail dropped | `EMAIL#FAILED` | `{999999999999999 - at:015}#{object_key}` (TTL 90 days) |
 //! | report row | `R#{acct}` | `D#{day}#A{len}:{agent}#G{len}:{group}` (`A-`/`G-` for none; counters packed in one attribute, versioned) |
 //!
 //! Active live chats also carry `gsi2pk = A#{acct}#LIVE` (a sparse index R3 pages through).
@@ -81,6 +84,7 @@ mod accounts;
 mod attachments;
 mod connections;
 mod conversations;
+mod email;
 mod history;
 mod integrations;
 mod knowledge;

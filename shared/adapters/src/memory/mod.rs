@@ -34,6 +34,7 @@ mod accounts;
 mod attachments;
 mod connections;
 mod conversations;
+mod email;
 mod history;
 mod integrations;
 mod knowledge;
@@ -104,6 +105,10 @@ struct Tables {
     /// account → its macros' book; (account, version) → an audit entry of a macro change
     macro_books: HashMap<String, domain::macros::MacroBook>,
     macro_audit: BTreeMap<(String, u64), domain::settings::AuditEntry>,
+    /// account → email secret; token id → reply grant; dropped inbound mail, oldest first
+    email_secrets: HashMap<String, Vec<u8>>,
+    reply_grants: HashMap<String, domain::email::reply_token::ReplyGrant>,
+    email_failures: Vec<use_cases::ports::EmailFailure>,
     /// (account, conversation, session) → CSAT request (the outbox of R6)
     csat: BTreeMap<(String, String, u32), CsatRequest>,
     /// connection id → connection, and its subscriptions

@@ -160,6 +160,15 @@ impl ObjectStore for MemoryObjects {
         Ok(())
     }
 
+    async fn put_object(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        _content_type: &str,
+    ) -> Result<(), StoreError> {
+        LocalBucket::put(self, key, bytes).await
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.lock()?.remove(key);
         Ok(())

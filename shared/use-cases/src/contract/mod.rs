@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 mod attachments;
 mod conversations;
+mod email;
 mod integrations;
 mod knowledge;
 mod macros;
@@ -26,6 +27,7 @@ mod workspace;
 
 pub use attachments::*;
 pub use conversations::*;
+pub use email::*;
 pub use integrations::*;
 pub use knowledge::*;
 pub use macros::*;
@@ -304,6 +306,7 @@ macro_rules! store_contract_tests {
             concurrent_counts_into_one_row_all_count,
             articles_change_with_their_base_or_not_at_all,
             macro_changes_move_the_book_once_and_chain_their_audit,
+            an_email_secret_is_made_once_and_grants_and_failures_round_trip,
             expiry_is_set_and_removed_only_at_the_revision_read,
             a_write_that_revives_a_conversation_takes_its_expiry_away,
             a_purge_leaves_nothing_of_its_conversation_and_all_of_the_others,
@@ -346,6 +349,7 @@ macro_rules! object_store_contract_tests {
             upload_target_is_for_its_key_and_expires_after_its_ttl,
             download_urls_differ_per_key_and_name,
             deleting_a_prefix_removes_every_object_under_it_and_nothing_else,
+            an_object_put_by_the_product_is_read_back_whole,
         );
     };
 }

@@ -180,3 +180,22 @@ pub async fn deleting_a_prefix_removes_every_object_under_it_and_nothing_else(
     assert!(objects.object_head(&keys[2]).await.unwrap().is_some());
     assert_eq!(objects.delete_prefix(&doomed).await.unwrap(), 0);
 }
+
+/// The product's own writes (an emailed file, R35): what is put is what is read.
+pub async fn an_object_put_by_the_product_is_read_back_whole(under_test: ObjectsUnderTest) {
+    let key = fresh_key();
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    under_test
+        .objects
+        .put_object(&key, bytes.clone(), "application/pdf")
+        .await
+        .unwrap();
+    let stored = head(under_test.objects.as_ref(), &key).await;
+    assert_eq!(stored.size, bytes.len() as u64);
+    let read = under_test
+        .objects
+        .read_prefix(&key, stored.size, &stored.etag)
+        .await
+        .unwrap();
+    assert_eq!(read, bytes);
+}

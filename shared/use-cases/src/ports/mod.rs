@@ -3,12 +3,14 @@
 //! `storage`: one trait per aggregate, and `Store`; `services`: queues, the bucket, pushes,
 //! the change feed, and the helpers shared over the store.
 
+mod email;
 mod knowledge;
 mod macros;
 mod reports;
 mod services;
 mod storage;
 
+pub use email::*;
 pub use knowledge::*;
 pub use macros::*;
 pub use reports::*;

@@ -76,6 +76,13 @@ pub trait ObjectStore: Send + Sync {
     /// Copies the object at `from` to `to` if it is still the version `etag` names;
     /// `Conflict` when it was replaced since (nothing is copied then).
     async fn copy_if_unchanged(&self, from: &str, to: &str, etag: &str) -> Result<(), StoreError>;
+    /// Stores `bytes` at `key` (the product's own writes: an emailed file, R35).
+    async fn put_object(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError>;
     /// Removes the object (no error when it is already gone).
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Removes every object whose key starts with `prefix`; answers how many there were.

@@ -551,6 +551,7 @@ pub trait Store:
     + super::ReportStore
     + super::KnowledgeStore
     + super::MacroStore
+    + super::EmailStore
 {
 }
 impl<
@@ -567,7 +568,8 @@ impl<
             + ConnectionStore
             + super::ReportStore
             + super::KnowledgeStore
-            + super::MacroStore,
+            + super::MacroStore
+            + super::EmailStore,
     > Store for T
 {
 }

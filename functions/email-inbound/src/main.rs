@@ -1,0 +1,11 @@
+//! Lambda entry point: configuration and clients only; the handler lives in `lib.rs`.
+
+// One event at a time per environment: one thread (docs/decisions.md, "One thread per function").
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), edge::lambda::Error> {
+    edge::lambda::run_sqs(
+        adapters::wiring::DYNAMODB_S3_AND_SQS,
+        |backend, batch| async move { email_inbound::handle_events(&backend, &batch).await },
+    )
+    .await
+}
