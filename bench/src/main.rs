@@ -49,6 +49,7 @@ const FUNCTIONS: &[&str] = &[
     "agent-workspace",
     "integrations",
     "deliver-webhook",
+    "email-inbound",
 ];
 
 /// Every folder under `functions/` is a binary of that name: refuse to measure a partial list

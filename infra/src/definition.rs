@@ -47,16 +47,22 @@ pub struct DeadLetterSpec {
     pub retention_secs: u32,
 }
 
+/// New objects under `prefix` are announced to the queue `queue` (a logical id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketNotification {
+    pub queue: &'static str,
+    pub prefix: &'static str,
+}
+
 /// The attachments bucket: private, encrypted at rest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketSpec {
     pub logical_id: &'static str,
     pub name: String,
     pub env_var: &'static str,
-    /// Logical id of the queue that receives `s3:ObjectCreated:*` notifications.
-    pub notification_queue: &'static str,
-    /// Only keys under this prefix are announced.
-    pub notification_prefix: &'static str,
+    /// Which queue hears of `s3:ObjectCreated:*` under which prefix: uploads (`a/`) go to
+    /// validate-attachment, raw inbound mail (`e/in/`, SES's receipt rule) to email-inbound.
+    pub notifications: Vec<BucketNotification>,
     /// Browsers on customers' sites post uploads and fetch downloads directly (CORS).
     pub cors: BucketCors,
 }
@@ -199,13 +205,28 @@ pub fn definition(prefix: &str) -> Resources {
                 ("ReactionsQueue", "ReactionsDeadLetterQueue"),
                 "REACTIONS_QUEUE_URL",
             ),
+            // The bucket's notifications of raw inbound mail (R35), consumed by email-inbound.
+            work_queue(
+                prefix,
+                "email-inbound",
+                ("EmailInboundQueue", "EmailInboundDeadLetterQueue"),
+                "EMAIL_INBOUND_QUEUE_URL",
+            ),
         ],
         bucket: BucketSpec {
             logical_id: "AttachmentsBucket",
             name: format!("{prefix}-attachments"),
             env_var: "ATTACHMENTS_BUCKET",
-            notification_queue: "AttachmentEventsQueue",
-            notification_prefix: domain::attachments::OBJECT_KEY_PREFIX,
+            notifications: vec![
+                BucketNotification {
+                    queue: "AttachmentEventsQueue",
+                    prefix: domain::attachments::OBJECT_KEY_PREFIX,
+                },
+                BucketNotification {
+                    queue: "EmailInboundQueue",
+                    prefix: domain::email::inbound::INBOUND_MAIL_PREFIX,
+                },
+            ],
             // Any origin: the presigned URL is the permission, and it names one object.
             cors: BucketCors {
                 allowed_methods: &["POST", "GET"],
@@ -275,10 +296,12 @@ impl Resources {
             "Queues": queues,
             "Bucket": {
                 "Name": self.bucket.name,
-                "NotificationQueue": self.queues.iter()
-                    .find(|q| q.logical_id == self.bucket.notification_queue)
-                    .map(|q| q.name.clone()),
-                "NotificationPrefix": self.bucket.notification_prefix,
+                "Notifications": self.bucket.notifications.iter().map(|n| json!({
+                    "Queue": self.queues.iter()
+                        .find(|q| q.logical_id == n.queue)
+                        .map(|q| q.name.clone()),
+                    "Prefix": n.prefix,
+                })).collect::<Vec<_>>(),
                 "CorsRules": [{
                     "AllowedMethods": self.bucket.cors.allowed_methods,
                     "AllowedOrigins": self.bucket.cors.allowed_origins,

@@ -271,15 +271,19 @@ async fn check_bucket(
         .bucket(name)
         .send()
         .await
-        .map(|n| !n.queue_configurations().is_empty())
+        .map(|n| n.queue_configurations().len() >= spec.notifications.len())
         .unwrap_or(false);
     if !notifies {
         problems.push(problem(
             name,
             "new uploads notify no queue: attachments are validated only on `complete`",
             format!(
-                "notify {} of ObjectCreated under `{}`; {REDEPLOY}",
-                spec.notification_queue, spec.notification_prefix
+                "notify {} of ObjectCreated; {REDEPLOY}",
+                spec.notifications
+                    .iter()
+                    .map(|n| format!("{} under `{}`", n.queue, n.prefix))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
             ),
         ));
     }

@@ -57,19 +57,20 @@ pub async fn ensure(config: &SdkConfig, resources: &Resources) -> Result<Provisi
             .build(),
     );
     ensure_bucket(&s3, &resources.bucket).await?;
-    let notification_queue_url = queue_urls
-        .get(resources.bucket.notification_queue)
-        .ok_or_else(|| InfraError::Aws {
-            resource: resources.bucket.name.clone(),
-            message: "notification queue missing from the definition".into(),
-        })?;
-    ensure_bucket_notifications(
-        &s3,
-        &sqs,
-        &resources.bucket,
-        &queue_arn(&sqs, notification_queue_url).await?,
-    )
-    .await?;
+    let mut notified = Vec::new();
+    for notification in &resources.bucket.notifications {
+        let url = queue_urls
+            .get(notification.queue)
+            .ok_or_else(|| InfraError::Aws {
+                resource: resources.bucket.name.clone(),
+                message: format!(
+                    "notification queue {} missing from the definition",
+                    notification.queue
+                ),
+            })?;
+        notified.push((queue_arn(&sqs, url).await?, notification.prefix));
+    }
+    ensure_bucket_notifications(&s3, &sqs, &resources.bucket, &notified).await?;
     Ok(Provisioned {
         table_name: resources.table.name.clone(),
         table_stream_arn,
@@ -393,13 +394,13 @@ async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> Result<String, In
         })
 }
 
-/// `s3:ObjectCreated:*` under the attachment prefix → the notification queue, which must let
-/// the bucket send to it (the queue policy `template.yaml` also states).
+/// `s3:ObjectCreated:*` under each prefix → its queue, which must let the bucket send to it
+/// (the queue policies `template.yaml` also states).
 async fn ensure_bucket_notifications(
     s3: &aws_sdk_s3::Client,
     sqs: &aws_sdk_sqs::Client,
     bucket: &BucketSpec,
-    queue_arn: &str,
+    notified: &[(String, &str)],
 ) -> Result<(), InfraError> {
     use aws_sdk_s3::types::{
         Event, FilterRule, FilterRuleName, NotificationConfiguration,
@@ -410,55 +411,60 @@ async fn ensure_bucket_notifications(
         resource: name.into(),
         message: e.to_string(),
     };
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "s3.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": {"ArnLike": {"aws:SourceArn": format!("arn:aws:s3:::{name}")}}
-        }]
-    });
-    let queue_url = sqs
-        .get_queue_url()
-        .queue_name(queue_arn.rsplit(':').next().unwrap_or_default())
-        .send()
-        .await
-        .map_err(|e| aws_error(queue_arn)(e.into_service_error()))?
-        .queue_url
-        .unwrap_or_default();
-    sqs.set_queue_attributes()
-        .queue_url(queue_url)
-        .attributes(QueueAttributeName::Policy, policy.to_string())
-        .send()
-        .await
-        .map_err(|e| aws_error(queue_arn)(e.into_service_error()))?;
-    let queue = QueueConfiguration::builder()
-        .id("attachment-created")
-        .queue_arn(queue_arn)
-        .events(Event::from("s3:ObjectCreated:*"))
-        .filter(
-            NotificationConfigurationFilter::builder()
-                .key(
-                    S3KeyFilter::builder()
-                        .filter_rules(
-                            FilterRule::builder()
-                                .name(FilterRuleName::Prefix)
-                                .value(bucket.notification_prefix)
+    let mut configurations = Vec::new();
+    for (n, (queue_arn, prefix)) in notified.iter().enumerate() {
+        let policy = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnLike": {"aws:SourceArn": format!("arn:aws:s3:::{name}")}}
+            }]
+        });
+        let queue_url = sqs
+            .get_queue_url()
+            .queue_name(queue_arn.rsplit(':').next().unwrap_or_default())
+            .send()
+            .await
+            .map_err(|e| aws_error(queue_arn)(e.into_service_error()))?
+            .queue_url
+            .unwrap_or_default();
+        sqs.set_queue_attributes()
+            .queue_url(queue_url)
+            .attributes(QueueAttributeName::Policy, policy.to_string())
+            .send()
+            .await
+            .map_err(|e| aws_error(queue_arn)(e.into_service_error()))?;
+        configurations.push(
+            QueueConfiguration::builder()
+                .id(format!("object-created-{n}"))
+                .queue_arn(queue_arn)
+                .events(Event::from("s3:ObjectCreated:*"))
+                .filter(
+                    NotificationConfigurationFilter::builder()
+                        .key(
+                            S3KeyFilter::builder()
+                                .filter_rules(
+                                    FilterRule::builder()
+                                        .name(FilterRuleName::Prefix)
+                                        .value(*prefix)
+                                        .build(),
+                                )
                                 .build(),
                         )
                         .build(),
                 )
-                .build(),
-        )
-        .build()
-        .map_err(build_error)?;
+                .build()
+                .map_err(build_error)?,
+        );
+    }
     s3.put_bucket_notification_configuration()
         .bucket(name)
         .notification_configuration(
             NotificationConfiguration::builder()
-                .queue_configurations(queue)
+                .set_queue_configurations(Some(configurations))
                 .build(),
         )
         .send()

@@ -144,30 +144,39 @@ fn bucket_announces_new_attachment_objects_to_the_notification_queue() {
     let template = template();
     let bucket = resource(&template, resources.bucket.logical_id);
     let queues = &bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"];
-    assert_eq!(queues[0]["Event"], "s3:ObjectCreated:*");
     assert_eq!(
-        queues[0]["Queue"],
-        get_att_arn(resources.bucket.notification_queue)
+        queues.as_sequence().map(Vec::len),
+        Some(resources.bucket.notifications.len())
     );
-    assert_eq!(
-        queues[0]["Filter"]["S3Key"]["Rules"][0]["Value"],
-        resources.bucket.notification_prefix
-    );
-    // The queue must accept messages from S3 before the bucket is created with the notification.
-    let policy = template["Resources"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .find(|r| {
-            r["Type"] == "AWS::SQS::QueuePolicy"
-                && r["Properties"]["Queues"][0]
-                    == yaml(serde_json::json!({"Ref": resources.bucket.notification_queue}))
-        })
-        .expect("a queue policy for the notification queue");
-    assert_eq!(
-        policy["Properties"]["PolicyDocument"]["Statement"][0]["Principal"]["Service"],
-        "s3.amazonaws.com"
-    );
+    for (n, notification) in resources.bucket.notifications.iter().enumerate() {
+        assert_eq!(queues[n]["Event"], "s3:ObjectCreated:*");
+        assert_eq!(queues[n]["Queue"], get_att_arn(notification.queue));
+        assert_eq!(
+            queues[n]["Filter"]["S3Key"]["Rules"][0]["Value"],
+            notification.prefix
+        );
+        // The queue must accept messages from S3 before the bucket is created with the
+        // notification.
+        let (policy_id, policy) = template["Resources"]
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .find(|(_, r)| {
+                r["Type"] == "AWS::SQS::QueuePolicy"
+                    && r["Properties"]["Queues"][0]
+                        == yaml(serde_json::json!({"Ref": notification.queue}))
+            })
+            .unwrap_or_else(|| panic!("a queue policy for {}", notification.queue));
+        assert_eq!(
+            policy["Properties"]["PolicyDocument"]["Statement"][0]["Principal"]["Service"],
+            "s3.amazonaws.com"
+        );
+        let depends = &bucket["DependsOn"];
+        assert!(
+            depends.as_sequence().is_some_and(|d| d.contains(policy_id)),
+            "the bucket waits for {policy_id:?}"
+        );
+    }
     let env = &template["Globals"]["Function"]["Environment"]["Variables"];
     assert_eq!(
         env[resources.bucket.env_var],

@@ -142,7 +142,7 @@ fn the_api_stage_is_throttled_and_every_functions_logs_expire() {
 }
 
 /// #19 item 8: secrets live in partitions of their own (`S#KEYS#…` signing keys, `S#HOOKS#…`
-/// webhook secrets), and IAM denies each kind, by that prefix, to every function that needs
+/// webhook secrets, `S#EMAIL#…` reply-token secrets), and IAM denies each kind, by that prefix, to every function that needs
 /// none of it: a compromised queue or stream consumer reads no tenant's signing key, and only
 /// the integrations function (writes them) and deliver-webhook (signs with them) reach webhook
 /// secrets. Functions that answer HTTP or WebSocket requests verify tokens, so they keep the
@@ -165,7 +165,12 @@ fn each_function_reaches_only_the_secrets_it_needs() {
                 .as_mapping()
                 .is_some_and(|events| events.values().any(|e| e["Type"] == "HttpApi"));
         let handles_webhook_secrets = ["integrations", "deliver-webhook"].contains(&binary);
+        // email-inbound verifies reply tokens with its accounts' email secrets (`S#EMAIL#`,
+        // R35) and reaches no other secret.
         let expected: Vec<String> = match (verifies_tokens, handles_webhook_secrets) {
+            _ if binary == "email-inbound" => {
+                vec![format!("{prefix}HOOKS#*"), format!("{prefix}KEYS#*")]
+            }
             (false, false) => vec![format!("{prefix}*")],
             (false, true) => vec![format!("{prefix}KEYS#*")],
             (true, false) => vec![format!("{prefix}HOOKS#*")],

@@ -24,7 +24,7 @@ pub const USAGE: &str = "usage: relay-admin [--stack NAME] <command>
   keys list --account ACCT
   keys revoke --account ACCT --kid KID
   token --account ACCT --kid KID --role end_user|agent|admin --sub ID [--ttl SECS]
-  redrive routing|settings-effects|attachment-events|webhooks|reactions
+  redrive routing|settings-effects|attachment-events|webhooks|reactions|email-inbound
   doctor";
 
 #[derive(Debug, Error)]
@@ -115,6 +115,7 @@ pub const STACK_OUTPUTS: &[(&str, &str)] = &[
     ("AttachmentEventsQueueUrl", "ATTACHMENT_EVENTS_QUEUE_URL"),
     ("WebhookQueueUrl", "WEBHOOK_QUEUE_URL"),
     ("ReactionsQueueUrl", "REACTIONS_QUEUE_URL"),
+    ("EmailInboundQueueUrl", "EMAIL_INBOUND_QUEUE_URL"),
     ("ApiUrl", "API_URL"),
     ("AttachmentsBucketName", "ATTACHMENTS_BUCKET"),
 ];
@@ -309,6 +310,7 @@ pub async fn run(args: &[String], env: Lookup<'_>, out: &mut dyn Write) -> Resul
                 "attachment-events" => "ATTACHMENT_EVENTS_QUEUE_URL",
                 "webhooks" => "WEBHOOK_QUEUE_URL",
                 "reactions" => "REACTIONS_QUEUE_URL",
+                "email-inbound" => "EMAIL_INBOUND_QUEUE_URL",
                 other => return Err(usage(format!("no queue {other:?}; {USAGE}"))),
             };
             let url = lookup(env_var)

@@ -77,19 +77,20 @@ def create_bucket(s3, bucket):
 
 
 def notify_queue(s3, sqs, bucket):
-    """s3:ObjectCreated:* under the attachment prefix -> the notification queue."""
-    queue_url = sqs.get_queue_url(QueueName=bucket["NotificationQueue"])["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    """s3:ObjectCreated:* under each notification's prefix -> its queue."""
+    configurations = []
+    for n, notification in enumerate(bucket["Notifications"]):
+        queue_url = sqs.get_queue_url(QueueName=notification["Queue"])["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        configurations.append({
+            "Id": f"object-created-{n}",
+            "QueueArn": queue_arn,
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": notification["Prefix"]}]}},
+        })
     s3.put_bucket_notification_configuration(
         Bucket=bucket["Name"],
-        NotificationConfiguration={
-            "QueueConfigurations": [{
-                "Id": "attachment-created",
-                "QueueArn": queue_arn,
-                "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": bucket["NotificationPrefix"]}]}},
-            }]
-        },
+        NotificationConfiguration={"QueueConfigurations": configurations},
     )
 
 
