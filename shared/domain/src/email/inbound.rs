@@ -94,6 +94,25 @@ fn bounded(text: String) -> String {
     cut
 }
 
+/// The reply's text: its text/plain part, or its HTML rendered by `html2text` with quoted
+/// blocks marked `> ` (mail-parser's own conversion drops the marks, and the trimmer then
+/// cannot tell the quoted thread of an HTML-only reply from what was written).
+fn body_text(message: &Message<'_>) -> String {
+    let html_only = message.text_part(0).is_none_or(|part| part.is_text_html());
+    if html_only {
+        if let Some(html) = message.body_html(0) {
+            let rendered = html2text::config::plain()
+                .link_footnotes(false)
+                .allow_width_overflow()
+                .string_from_read(html.as_bytes(), 10_000);
+            if let Ok(text) = rendered {
+                return text;
+            }
+        }
+    }
+    message.body_text(0).unwrap_or_default().into_owned()
+}
+
 /// Reads a raw RFC 5322 message.
 pub fn read_mail(raw: &[u8]) -> Result<InboundMail, MailError> {
     let message = MessageParser::default()
@@ -110,8 +129,7 @@ pub fn read_mail(raw: &[u8]) -> Result<InboundMail, MailError> {
         Some(id) if !id.trim().is_empty() => id.trim().to_string(),
         _ => format!("sha256:{}", hex::encode(Sha256::digest(raw))),
     };
-    let body = message.body_text(0).unwrap_or_default();
-    let text = bounded(trim_reply(&body.replace("\r\n", "\n")));
+    let text = bounded(trim_reply(&body_text(&message).replace("\r\n", "\n")));
     let attachments = message
         .attachments()
         .filter(|part| !part.is_message())
@@ -142,3 +160,6 @@ pub fn read_mail(raw: &[u8]) -> Result<InboundMail, MailError> {
         attachments,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -40,7 +40,7 @@ static DELIMITER_LINE: LazyLock<Regex> =
 static QUOTE_LINE: LazyLock<Regex> = LazyLock::new(|| regex(r"^[\t\p{Zs}]*>"));
 static MARKDOWN_LINK: LazyLock<Regex> = LazyLock::new(|| regex(r"\[([^\]]+)\]\([^)]+\)"));
 
-/// A mobile client's signature: "Sent from my iPhone", "Envoyé depuis mon iPhone".
+/// A mobile client's signature: "Sent from my iPhone", "Envoyé de mon iPhone".
 static SIGNATURES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     regexes(&[
         r"(?i)^[\t\p{Zs}]*\w+ from mobile",
@@ -48,6 +48,9 @@ static SIGNATURES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)^[\t\p{Zs}]*From my .{1,20}",
         r"(?i)^[\t\p{Zs}]*Get Outlook for ",
         r"(?i)^[\t\p{Zs}]*Envoyé depuis (mon|Yahoo Mail)",
+        // iOS and Android in French (not in the original's list; iphone_fr.eml).
+        r"(?i)^[\t\p{Zs}]*Envoyé (de|à partir de) mon ",
+        r"(?i)^[\t\p{Zs}]*Obtenir Outlook pour ",
         // Other languages' mobile signatures, which cost nothing to know.
         r"(?i)^[\t\p{Zs}]*從我的 iPhone 傳送",
         r"(?i)^[\t\p{Zs}]*Von meinem .+ gesendet",
