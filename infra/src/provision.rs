@@ -71,6 +71,7 @@ pub async fn ensure(config: &SdkConfig, resources: &Resources) -> Result<Provisi
         notified.push((queue_arn(&sqs, url).await?, notification.prefix));
     }
     ensure_bucket_notifications(&s3, &sqs, &resources.bucket, &notified).await?;
+    ensure_email_identity(config, LOCAL_EMAIL_DOMAIN).await?;
     Ok(Provisioned {
         table_name: resources.table.name.clone(),
         table_stream_arn,
@@ -376,6 +377,34 @@ async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &BucketSpec) -> Resu
         .await
         .map_err(|e| aws_error(name)(e.into_service_error()))?;
     Ok(())
+}
+
+/// The domain the local gateway and the tests send R35's emails from, verified on the emulator
+/// (SES refuses to send from an unverified identity; on AWS the template's `EmailFrom`
+/// parameter names one the deployer verified).
+pub const LOCAL_EMAIL_DOMAIN: &str = "relay.localhost";
+
+async fn ensure_email_identity(config: &SdkConfig, domain: &str) -> Result<(), InfraError> {
+    let ses = aws_sdk_sesv2::Client::new(config);
+    match ses
+        .create_email_identity()
+        .email_identity(domain)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(InfraError::Aws {
+            resource: domain.into(),
+            message: format!("{error:?}"),
+        }),
+    }
 }
 
 async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> Result<String, InfraError> {

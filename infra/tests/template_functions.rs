@@ -165,10 +165,11 @@ fn each_function_reaches_only_the_secrets_it_needs() {
                 .as_mapping()
                 .is_some_and(|events| events.values().any(|e| e["Type"] == "HttpApi"));
         let handles_webhook_secrets = ["integrations", "deliver-webhook"].contains(&binary);
-        // email-inbound verifies reply tokens with its accounts' email secrets (`S#EMAIL#`,
-        // R35) and reaches no other secret.
+        // email-inbound verifies reply tokens with the accounts' email secrets (`S#EMAIL#`,
+        // R35) and route-conversation signs them (the email of unread replies); neither
+        // reaches any other secret.
         let expected: Vec<String> = match (verifies_tokens, handles_webhook_secrets) {
-            _ if binary == "email-inbound" => {
+            _ if ["email-inbound", "route-conversation"].contains(&binary) => {
                 vec![format!("{prefix}HOOKS#*"), format!("{prefix}KEYS#*")]
             }
             (false, false) => vec![format!("{prefix}*")],

@@ -251,6 +251,8 @@ impl TestApp {
             webhook_queue_url: fresh_webhook_queue_urls().await.0,
             reactions_queue_url: fresh_queue_url().await,
             realtime_endpoint: None,
+            // No email by default: the followup tests link SES themselves.
+            email: None,
         };
         let backend = adapters::wiring::aws(&sdk, &config, adapters::wiring::ALL_SERVICES);
         let mut app = Self::start_with(

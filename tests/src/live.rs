@@ -100,6 +100,7 @@ impl TestApp {
         backend.limits = limits;
         let local = local_gateway::Local {
             bucket: None,
+            mailbox: None,
             changes: Some(Arc::new(AccountsFeed {
                 feed,
                 accounts: vec![app.account.id.clone(), app.other_account.id.clone()],

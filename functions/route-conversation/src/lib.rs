@@ -2,9 +2,11 @@
 //! conversations' timers. A routing message names a conversation needing an agent, an offer
 //! whose time is up, or just an account whose waiting list should be drained; all three end
 //! with a drain. An idle check asks whether a session went idle (`messaging.idle_timeout_minutes`)
-//! and ends it if so. Failed messages are reported alone (partial batch response) and
+//! and ends it if so. An email followup asks whether an agent's reply went unread, and
+//! emails the unread replies if so (R35). Failed messages are reported alone (partial batch response) and
 //! dead-lettered after the queue's receive limit (R26).
 
+use domain::email::outbound::EmailFollowup;
 use domain::idle_sessions::{IdleCheck, IdleVerdict};
 use domain::model::RoutingRequest;
 use serde::Deserialize;
@@ -47,6 +49,7 @@ pub async fn handle_request(
 pub enum RoutingQueueMessage {
     Routing(RoutingRequest),
     IdleCheck(IdleCheck),
+    EmailFollowup(EmailFollowup),
 }
 
 /// Judges one idle check at `now` (`use_cases::idle_checks`).
@@ -61,6 +64,20 @@ pub async fn handle_idle_check(
         ));
     }
     Ok(use_cases::idle_checks::check(backend, check, now).await?)
+}
+
+/// Judges one check of an unread reply at `now` (`use_cases::email::followup`, R35).
+pub async fn handle_email_followup(
+    backend: &Backend,
+    followup: &EmailFollowup,
+    now: i64,
+) -> Result<use_cases::email::followup::Followup, RouteError> {
+    if !domain::ids::is_valid_id("c", &followup.conversation_id) || followup.account_id.is_empty() {
+        return Err(RouteError::Malformed(
+            "bad account or conversation id".into(),
+        ));
+    }
+    Ok(use_cases::email::followup::check(backend, followup, now).await?)
 }
 
 /// Processes a batch; returns the ids of the messages that failed.
@@ -81,6 +98,10 @@ pub async fn handle_batch(backend: &Backend, batch: &[ReceivedMessage]) -> Vec<S
                 RoutingQueueMessage::IdleCheck(check) => {
                     let verdict = handle_idle_check(backend, &check, domain::now_ms()).await?;
                     tracing::debug!(?verdict, "idle check done");
+                }
+                RoutingQueueMessage::EmailFollowup(followup) => {
+                    let done = handle_email_followup(backend, &followup, domain::now_ms()).await?;
+                    tracing::debug!(?done, "email followup done");
                 }
             }
             Ok::<_, RouteError>(())

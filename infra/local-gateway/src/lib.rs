@@ -53,6 +53,8 @@ impl std::fmt::Display for BackendKind {
 pub struct Local {
     pub bucket: Option<Arc<dyn use_cases::ports::LocalBucket>>,
     pub changes: Option<Arc<dyn use_cases::ports::ChangeFeed>>,
+    /// The emails sent (`/mailbox/`).
+    pub mailbox: Option<Arc<adapters::memory::MemoryMailbox>>,
 }
 
 /// An in-memory backend and what the gateway serves of it.
@@ -61,6 +63,7 @@ pub fn in_memory() -> (Backend, Local) {
     let local = Local {
         bucket: Some(parts.bucket),
         changes: Some(parts.changes),
+        mailbox: Some(parts.mailbox),
     };
     (parts.backend, local)
 }
@@ -83,12 +86,19 @@ pub async fn backend_from_env() -> Result<(Backend, Local, BackendKind), Box<dyn
         Some(endpoint) => {
             let sdk = load_aws_config().await;
             let provisioned = infra::ensure(&sdk, &infra::definition(&resource_prefix())).await?;
-            let backend = adapters::wiring::aws(
+            let mut backend = adapters::wiring::aws(
                 &sdk,
                 &function_config(&provisioned)?,
                 adapters::wiring::ALL_SERVICES,
             );
+            // What SES accepted is kept for `/mailbox/` too.
+            let mailbox = Arc::new(adapters::memory::MemoryMailbox::new(
+                adapters::wiring::local_sender(),
+                Some(backend.mailer.clone()),
+            ));
+            backend.mailer = mailbox.clone();
             let local = Local {
+                mailbox: Some(mailbox),
                 bucket: None,
                 changes: Some(
                     adapters::wiring::stream_feed(&sdk, &provisioned.table_stream_arn).await?,
@@ -145,6 +155,8 @@ pub fn function_config(
         reactions_queue_url: url("ReactionsQueue")?,
         // The gateway holds the WebSockets itself and pushes to them directly.
         realtime_endpoint: None,
+        // SES on the emulator, from the domain provisioning verified.
+        email: Some(adapters::wiring::local_email_config()),
     })
 }
 
@@ -376,6 +388,11 @@ async fn serve_one(
     }
     if request.uri().path() == pages::CSP_REPORTS_PATH {
         return Ok(pages::csp_reports(request).await);
+    }
+    if let Some(mailbox) = local.mailbox.as_ref() {
+        if request.method() == Method::GET && request.uri().path().starts_with("/mailbox/") {
+            return Ok(mailbox::serve_mailbox(mailbox, request.uri().path()));
+        }
     }
     if request.method() == Method::GET && pages::is_page(request.uri().path()) {
         return Ok(pages::serve(&backend, request.uri()).await);

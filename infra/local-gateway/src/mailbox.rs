@@ -154,3 +154,63 @@ pub async fn serve(
         ),
     }
 }
+
+/// The mailbox page and its JSON view.
+pub const MAILBOX_PATH: &str = "/mailbox/";
+pub const MAILBOX_JSON_PATH: &str = "/mailbox/messages.json";
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `/mailbox/` (a page listing every email sent, newest first) or `/mailbox/messages.json`.
+pub fn serve_mailbox(
+    mailbox: &adapters::memory::MemoryMailbox,
+    path: &str,
+) -> hyper::Response<Full<Bytes>> {
+    let mut sent = mailbox.sent();
+    sent.reverse();
+    if path == MAILBOX_JSON_PATH {
+        return respond(StatusCode::OK, json!({ "messages": sent }));
+    }
+    if path != MAILBOX_PATH {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such mailbox page");
+    }
+    let mut items = String::new();
+    for mail in &sent {
+        items.push_str(&format!(
+            "<li><article><h2>{subject}</h2><dl><dt>To</dt><dd>{to}</dd><dt>From</dt><dd>{from}</dd>\
+<dt>Reply to</dt><dd>{reply_to}</dd><dt>Message-ID</dt><dd>{id}</dd></dl><pre>{text}</pre></article></li>",
+            subject = escape(&mail.email.subject),
+            to = escape(&mail.email.to),
+            from = escape(&mail.from),
+            reply_to = escape(&mail.email.reply_to),
+            id = escape(&mail.message_id),
+            text = escape(&mail.email.text),
+        ));
+    }
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Mailbox: Relay</title>\
+<style>body{{font:16px/1.5 system-ui,sans-serif;margin:2rem;max-width:50rem}}li{{list-style:none;border-top:1px solid #888;padding:1rem 0}}\
+dt{{font-weight:bold}}pre{{white-space:pre-wrap}}</style></head><body><main><h1>Mailbox</h1>\
+<p>Every email the local gateway sent (newest first; <a href=\"messages.json\">JSON</a>). Play a reply at \
+<code>POST /_local/email/inbound</code>.</p>{list}</main></body></html>",
+        list = if sent.is_empty() {
+            "<p>No email sent yet.</p>".to_string()
+        } else {
+            format!("<ul>{items}</ul>")
+        }
+    );
+    hyper::Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/html; charset=utf-8")
+        .header(
+            "content-security-policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        )
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}

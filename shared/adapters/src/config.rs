@@ -38,6 +38,16 @@ pub struct FunctionConfig {
     pub reactions_queue_url: String,
     /// The WebSocket API stage's management URL, for functions that push frames (R27).
     pub realtime_endpoint: Option<String>,
+    /// R35: who emails come from and the domain of reply addresses (both, or no email), and
+    /// SES's configuration set (bounces and complaints).
+    pub email: Option<EmailConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailConfig {
+    pub from: String,
+    pub reply_domain: String,
+    pub configuration_set: Option<String>,
 }
 
 impl FunctionConfig {
@@ -59,6 +69,14 @@ impl FunctionConfig {
             webhook_queue_url: required("WEBHOOK_QUEUE_URL")?,
             reactions_queue_url: required("REACTIONS_QUEUE_URL")?,
             realtime_endpoint: optional("REALTIME_ENDPOINT"),
+            email: match (optional("EMAIL_FROM"), optional("EMAIL_REPLY_DOMAIN")) {
+                (Some(from), Some(reply_domain)) => Some(EmailConfig {
+                    from,
+                    reply_domain,
+                    configuration_set: optional("EMAIL_CONFIGURATION_SET"),
+                }),
+                _ => None,
+            },
         })
     }
 }

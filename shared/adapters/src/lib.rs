@@ -8,6 +8,7 @@ pub mod dynamo;
 pub mod memory;
 pub mod on_demand;
 pub mod s3;
+pub mod ses;
 pub mod sqs;
 pub mod webhook_http;
 pub mod wiring;

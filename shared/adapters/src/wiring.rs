@@ -16,7 +16,9 @@ use super::sqs::SqsQueue;
 use crate::config::FunctionConfig;
 use use_cases::backend::Backend;
 use use_cases::error::StoreError;
-use use_cases::ports::{ChangeFeed, LocalBucket, ObjectStore, Push, PushOutcome, Queue};
+use use_cases::ports::{
+    ChangeFeed, LocalBucket, MailSender, Mailer, ObjectStore, Push, PushOutcome, Queue,
+};
 
 /// The AWS SDK behaviour version, pinned so SDK upgrades cannot change defaults silently.
 pub fn behavior_version() -> BehaviorVersion {
@@ -107,6 +109,7 @@ pub struct Links {
     objects: fn(&SdkConfig, &FunctionConfig) -> Arc<dyn ObjectStore>,
     queues: fn(&SdkConfig, &FunctionConfig) -> Queues,
     push: fn(&SdkConfig, &FunctionConfig) -> Arc<dyn Push>,
+    mailer: fn(&SdkConfig, &FunctionConfig) -> Arc<dyn Mailer>,
 }
 
 /// Functions that publish to queues and never touch attachment objects (the workspace too:
@@ -115,12 +118,14 @@ pub const DYNAMODB_AND_SQS: Links = Links {
     objects: no_objects,
     queues: sqs_queues,
     push: no_push,
+    mailer: no_mailer,
 };
 /// The attachment functions: the bucket, no queue to publish to.
 pub const DYNAMODB_AND_S3: Links = Links {
     objects: s3_objects,
     queues: no_queues,
     push: no_push,
+    mailer: no_mailer,
 };
 /// email-inbound: raw mail and emailed files in the bucket; a reply that starts a new session
 /// asks routing for an agent.
@@ -128,12 +133,22 @@ pub const DYNAMODB_S3_AND_SQS: Links = Links {
     objects: s3_objects,
     queues: sqs_queues,
     push: no_push,
+    mailer: no_mailer,
+};
+/// route-conversation: the conversations' timers, R35's email of unread replies among them
+/// (SES, and download links to the replies' files).
+pub const TIMERS: Links = Links {
+    objects: s3_objects,
+    queues: sqs_queues,
+    push: no_push,
+    mailer: ses_mailer,
 };
 /// The real-time functions: connections in the table, frames through API Gateway.
 pub const DYNAMODB_AND_PUSH: Links = Links {
     objects: no_objects,
     queues: no_queues,
     push: api_gateway_push,
+    mailer: no_mailer,
 };
 /// The fan-out (frames through API Gateway; webhook jobs, idle checks and file purges to their
 /// queues) and ingest-message (routing requests; a stored message's frames at once, R27's
@@ -142,18 +157,21 @@ pub const DYNAMODB_PUSH_AND_SQS: Links = Links {
     objects: no_objects,
     queues: sqs_queues,
     push: api_gateway_push,
+    mailer: no_mailer,
 };
 /// Functions that only read and write the table (the widget's API).
 pub const DYNAMODB_ONLY: Links = Links {
     objects: no_objects,
     queues: no_queues,
     push: no_push,
+    mailer: no_mailer,
 };
 /// Everything (the local gateway and the tests serve every function from one backend).
 pub const ALL_SERVICES: Links = Links {
     objects: s3_objects,
     queues: sqs_queues,
     push: api_gateway_push,
+    mailer: ses_mailer,
 };
 
 /// The queues a function may publish to.
@@ -205,6 +223,35 @@ fn api_gateway_push(sdk: &SdkConfig, config: &FunctionConfig) -> Arc<dyn Push> {
 
 fn no_push(_: &SdkConfig, _: &FunctionConfig) -> Arc<dyn Push> {
     Arc::new(NotLinked)
+}
+
+fn ses_mailer(sdk: &SdkConfig, config: &FunctionConfig) -> Arc<dyn Mailer> {
+    match &config.email {
+        Some(email) => Arc::new(crate::ses::SesMailer::new(sdk, email)),
+        None => Arc::new(NotLinked),
+    }
+}
+
+fn no_mailer(_: &SdkConfig, _: &FunctionConfig) -> Arc<dyn Mailer> {
+    Arc::new(NotLinked)
+}
+
+/// Who the local gateway's emails come from (`/mailbox/`; verified on the emulator).
+pub fn local_sender() -> MailSender {
+    MailSender {
+        from: "support@relay.localhost".into(),
+        reply_domain: "reply.localhost".into(),
+    }
+}
+
+/// [`local_sender`] as a function's email configuration (the gateway on an emulator).
+pub fn local_email_config() -> crate::config::EmailConfig {
+    let sender = local_sender();
+    crate::config::EmailConfig {
+        from: sender.from,
+        reply_domain: sender.reply_domain,
+        configuration_set: None,
+    }
 }
 
 /// A service a function was built without; reaching it is a wiring mistake, reported as an
@@ -309,6 +356,20 @@ impl ObjectStore for NotLinked {
     }
 }
 
+/// Without a sender, a deployment sends no email (the check drops it).
+#[async_trait::async_trait]
+impl Mailer for NotLinked {
+    fn sender(&self) -> Option<&MailSender> {
+        None
+    }
+    async fn send(
+        &self,
+        _email: &domain::email::outbound::OutgoingEmail,
+    ) -> Result<Option<String>, StoreError> {
+        self.refuse()
+    }
+}
+
 /// Visibility timeout and receive limit the in-memory routing queue mimics (see `infra`).
 pub const MEMORY_QUEUE_VISIBILITY: Duration = Duration::from_secs(30);
 pub const MEMORY_QUEUE_MAX_RECEIVES: u32 = 5;
@@ -325,6 +386,8 @@ pub struct InMemory {
     pub backend: Backend,
     pub bucket: Arc<dyn LocalBucket>,
     pub changes: Arc<dyn ChangeFeed>,
+    /// What the backend's mailer sent (`/mailbox/`).
+    pub mailbox: Arc<crate::memory::MemoryMailbox>,
 }
 
 /// [`in_memory`], with its bucket and change feed.
@@ -338,6 +401,7 @@ pub fn in_memory_with_local() -> InMemory {
     let attachment_events_queue: Arc<dyn Queue> = queue();
     let objects = Arc::new(MemoryObjects::new(attachment_events_queue.clone()));
     let store = Arc::new(MemoryStore::default());
+    let mailbox = Arc::new(crate::memory::MemoryMailbox::new(local_sender(), None));
     let backend = Backend {
         store: store.clone(),
         signing_keys: Arc::default(),
@@ -354,12 +418,14 @@ pub fn in_memory_with_local() -> InMemory {
         objects: objects.clone(),
         attachment_events_queue,
         push: Arc::new(MemoryPush::default()),
+        mailer: mailbox.clone(),
         limits: Default::default(),
     };
     InMemory {
         backend,
         bucket: objects,
         changes: store,
+        mailbox,
     }
 }
 
@@ -382,6 +448,7 @@ pub fn aws(sdk: &SdkConfig, config: &FunctionConfig, links: Links) -> Backend {
         objects: (links.objects)(sdk, config),
         attachment_events_queue: queues.attachment_events,
         push: (links.push)(sdk, config),
+        mailer: (links.mailer)(sdk, config),
         limits: use_cases::backend::Limits {
             // An emulator's calls may take as long as its SDK timeouts allow.
             request_deadline: match sdk.endpoint_url() {

@@ -79,6 +79,12 @@ pub struct Texts {
     pub no_article_found: &'static str,
     pub resolved_label: &'static str,
     pub read_article_label: &'static str,
+    /// R35's email of unread replies: its subject, its opening line, the label of a file's
+    /// link, and how to answer.
+    pub email_subject: &'static str,
+    pub email_intro: &'static str,
+    pub email_attachment: &'static str,
+    pub email_reply_hint: &'static str,
 }
 
 impl Texts {
@@ -107,6 +113,10 @@ pub const EN: Texts = Texts {
     no_article_found: "I could not find an answer to that in our help center. A person from our team can help.",
     resolved_label: "That answered it",
     read_article_label: "Read the article",
+    email_subject: "New reply to your conversation",
+    email_intro: "You have a new reply from our support team:",
+    email_attachment: "Attachment",
+    email_reply_hint: "Reply to this email to answer: your reply joins the same conversation.",
 };
 
 pub const FR: Texts = Texts {
@@ -123,6 +133,10 @@ pub const FR: Texts = Texts {
     no_article_found: "Je n’ai pas trouvé de réponse dans notre centre d’aide. Un conseiller de notre équipe peut vous aider.",
     resolved_label: "Cela m’a aidé",
     read_article_label: "Lire l’article",
+    email_subject: "Nouvelle réponse à votre conversation",
+    email_intro: "Notre équipe d’assistance vous a répondu :",
+    email_attachment: "Pièce jointe",
+    email_reply_hint: "Répondez à cet e-mail pour nous répondre : votre réponse rejoint la même conversation.",
 };
 
 #[cfg(test)]
@@ -156,6 +170,10 @@ mod tests {
                 t.no_article_found,
                 t.resolved_label,
                 t.read_article_label,
+                t.email_subject,
+                t.email_intro,
+                t.email_attachment,
+                t.email_reply_hint,
             ] {
                 assert!(!text.trim().is_empty(), "{locale:?}");
             }

@@ -152,6 +152,29 @@ pub async fn complete(
     }
 }
 
+/// A link that downloads a clean attachment's validated copy (R30) for `ttl_secs`.
+pub async fn download_link(
+    objects: &dyn crate::ports::ObjectStore,
+    attachment: &Attachment,
+    ttl_secs: u64,
+) -> Result<String, StoreError> {
+    // Always a download (Content-Disposition: attachment), typed from the extension; SVG
+    // as opaque bytes so no browser renders it.
+    let content_type = if attachment.download_only {
+        "application/octet-stream"
+    } else {
+        served_content_type(&attachment.extension)
+    };
+    objects
+        .download_url(
+            &validated_key(&attachment.object_key),
+            &attachment.file_name,
+            content_type,
+            ttl_secs,
+        )
+        .await
+}
+
 /// An attachment's record and, once clean, a download link to its validated copy (R30).
 pub async fn status(
     backend: &Backend,
@@ -163,22 +186,7 @@ pub async fn status(
     if attachment.status != AttachmentStatus::Clean {
         return Ok((attachment, None));
     }
-    // Always a download (Content-Disposition: attachment), typed from the extension; SVG
-    // as opaque bytes so no browser renders it.
-    let content_type = if attachment.download_only {
-        "application/octet-stream"
-    } else {
-        served_content_type(&attachment.extension)
-    };
-    let url = backend
-        .objects
-        .download_url(
-            &validated_key(&attachment.object_key),
-            &attachment.file_name,
-            content_type,
-            DOWNLOAD_URL_TTL_SECS,
-        )
-        .await?;
+    let url = download_link(backend.objects.as_ref(), &attachment, DOWNLOAD_URL_TTL_SECS).await?;
     let expires_at = now_ms() + DOWNLOAD_URL_TTL_SECS as i64 * 1000;
     Ok((attachment, Some((url, expires_at))))
 }

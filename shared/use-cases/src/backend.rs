@@ -68,6 +68,8 @@ pub struct Backend {
     pub attachment_events_queue: Arc<dyn Queue>,
     /// WebSocket connections frames are pushed to (R27).
     pub push: Arc<dyn Push>,
+    /// R35's emails (SES on AWS, the local mailbox in memory; none where not linked).
+    pub mailer: Arc<dyn crate::ports::Mailer>,
     pub limits: Limits,
 }
 

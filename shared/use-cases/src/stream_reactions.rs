@@ -2,7 +2,8 @@
 //!
 //! The table's change stream hands every change to the fan-out (on AWS the `fan-out` function,
 //! locally the gateway's feed). Its frames go first, then every other reaction (the inbox's
-//! order, the built-in bot, the survey, the away message, the idle check, webhook jobs,
+//! order, the built-in bot, the survey, the away message, the idle check, R35's email check,
+//! webhook jobs,
 //! retention, the reports' counts). A reaction that fails does not hold back the others, nor
 //! the next change: it becomes a job of its own on the reactions queue (`ReactionJob`, one per
 //! reaction), retried there with its own receive count, and kept in that queue's dead-letter
@@ -39,6 +40,8 @@ pub enum Reaction {
     AwayMessage,
     /// The session's idle check after an end user's message.
     IdleCheck,
+    /// R35: the check whether an agent's reply went unread, to email it.
+    EmailFollowup,
     /// R29's webhook jobs.
     Webhooks,
     /// A conversation at rest carries its expiry.
@@ -54,13 +57,14 @@ pub enum Reaction {
 
 impl Reaction {
     /// Every reaction, in the order a change runs them: frames first.
-    pub const ALL: [Reaction; 10] = [
+    pub const ALL: [Reaction; 11] = [
         Reaction::Frames,
         Reaction::Workspace,
         Reaction::BuiltInBot,
         Reaction::Satisfaction,
         Reaction::AwayMessage,
         Reaction::IdleCheck,
+        Reaction::EmailFollowup,
         Reaction::Webhooks,
         Reaction::Expiry,
         Reaction::Purge,
@@ -188,6 +192,10 @@ async fn run(
         Reaction::IdleCheck => {
             let queue = backend.routing_queue.as_ref();
             done(crate::idle_checks::schedule_after(backend, queue, change, now).await)
+        }
+        Reaction::EmailFollowup => {
+            let queue = backend.routing_queue.as_ref();
+            done(crate::email::followup::schedule_after(backend, queue, change).await)
         }
         Reaction::Webhooks => {
             let queue = backend.webhook_queue.as_ref();

@@ -74,11 +74,24 @@ async fn an_end_user_message_schedules_its_idle_check_delayed_by_the_timeout() {
         MAX_CHECK_DELAY_SECONDS
     );
 
-    // Only the end user's messages count: an agent's reply schedules nothing.
+    // Only the end user's messages count: an agent's reply schedules no idle check (the timer
+    // it does schedule on the same queue is R35's email check).
     let mut reply = message.clone();
     reply.author_role = AuthorRole::Agent;
     reply.author_id = "ag-1".into();
-    assert!(scheduled_for(&app, &reply).await.is_empty());
+    let sent = scheduled_for(&app, &reply).await;
+    assert!(
+        sent.iter()
+            .all(|(body, _)| serde_json::from_str::<IdleCheck>(body).is_err()),
+        "{sent:?}"
+    );
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let followup: domain::email::outbound::EmailFollowup =
+        serde_json::from_str(&sent[0].0).unwrap();
+    assert_eq!(
+        Some(followup),
+        domain::email::outbound::EmailFollowup::after(&reply)
+    );
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ mod deployed_path;
 mod deployed_queues;
 mod deployed_realtime;
 mod dynamo_contract;
+mod email_followup;
 mod email_inbound;
 mod emulator_resources;
 mod erasure;

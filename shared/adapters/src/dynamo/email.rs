@@ -1,9 +1,12 @@
 //! Email continuation (R35): each account's email secret (`S#EMAIL#{acct}` / `SECRET`, a
 //! partition of secrets), the grants reply tokens name (`E#{token}` / `GRANT`, TTL at the
 //! grant's end) and the dropped inbound mail (`EMAIL#FAILED` / `{inverted time}#{key}`, TTL 90
-//! days). None of these partitions passes the fan-out's stream filter (`A#`).
+//! days), each conversation's email thread (`EM#{acct}#{cid}` / `THREAD`, versioned) and the
+//! suppressed addresses (`EMAIL#SUPPRESSED` / `{address}`). None of these partitions passes the
+//! fan-out's stream filter (`A#`).
 
 use super::*;
+use domain::email::outbound::{normalized_address, EmailThread};
 use domain::email::reply_token::ReplyGrant;
 use serde::Deserialize;
 use use_cases::ports::{EmailFailure, EmailStore};
@@ -96,4 +99,83 @@ impl EmailStore for DynamoStore {
             .await?;
         decode_all(items)
     }
+
+    async fn email_thread(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<EmailThread, StoreError> {
+        match self
+            .get(thread_pk(account_id, conversation_id), THREAD_SK.into())
+            .await?
+        {
+            Some(item) => decode(item),
+            None => Ok(EmailThread {
+                account_id: account_id.into(),
+                conversation_id: conversation_id.into(),
+                ..EmailThread::default()
+            }),
+        }
+    }
+
+    async fn put_email_thread(&self, thread: &EmailThread) -> Result<(), StoreError> {
+        let previous = thread.version.checked_sub(1).ok_or(StoreError::Conflict)?;
+        let item = encode(
+            thread,
+            thread_pk(&thread.account_id, &thread.conversation_id),
+            THREAD_SK.into(),
+        )?;
+        limits::check_item(&item)?;
+        let (condition, value) = super::transactions::version_condition(previous);
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some((name, value)) = value {
+            request = request
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(name, value);
+        }
+        request.send().await.map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn suppress_address(
+        &self,
+        address: &str,
+        reason: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let entry = Suppressed {
+            reason: reason.into(),
+            at,
+        };
+        self.put(
+            encode(&entry, SUPPRESSED_PK.into(), normalized_address(address))?,
+            None,
+        )
+        .await
+    }
+
+    async fn is_suppressed(&self, address: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .get(SUPPRESSED_PK.into(), normalized_address(address))
+            .await?
+            .is_some())
+    }
+}
+
+const THREAD_SK: &str = "THREAD";
+const SUPPRESSED_PK: &str = "EMAIL#SUPPRESSED";
+
+fn thread_pk(account_id: &str, conversation_id: &str) -> String {
+    format!("EM#{account_id}#{conversation_id}")
+}
+
+#[derive(Serialize, Deserialize)]
+struct Suppressed {
+    reason: String,
+    at: i64,
 }

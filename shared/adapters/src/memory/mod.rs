@@ -39,6 +39,7 @@ mod history;
 mod integrations;
 mod knowledge;
 mod macros;
+mod mailbox;
 mod messages;
 mod objects;
 mod push;
@@ -49,6 +50,7 @@ mod sessions;
 mod settings;
 mod webhooks;
 
+pub use mailbox::{MemoryMailbox, SentEmail};
 pub use objects::MemoryObjects;
 pub use push::{MemoryPush, Outgoing};
 pub use queue::MemoryQueue;
@@ -109,6 +111,9 @@ struct Tables {
     email_secrets: HashMap<String, Vec<u8>>,
     reply_grants: HashMap<String, domain::email::reply_token::ReplyGrant>,
     email_failures: Vec<use_cases::ports::EmailFailure>,
+    /// (account, conversation) → what was emailed of it; address → why it is suppressed
+    email_threads: HashMap<(String, String), domain::email::outbound::EmailThread>,
+    suppressed_addresses: HashMap<String, String>,
     /// (account, conversation, session) → CSAT request (the outbox of R6)
     csat: BTreeMap<(String, String, u32), CsatRequest>,
     /// connection id → connection, and its subscriptions

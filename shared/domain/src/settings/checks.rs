@@ -122,6 +122,18 @@ pub(super) fn check_hours(after: &Settings) -> Result<(), SettingsError> {
             ));
         }
     }
+    if let Some(minutes) = after.messaging.email_followup_minutes {
+        if !EMAIL_FOLLOWUP_MINUTES_RANGE.contains(&minutes) {
+            return Err(invalid(
+                "email_followup",
+                format!(
+                    "messaging.email_followup_minutes must be between {} and {} (null for no email)",
+                    EMAIL_FOLLOWUP_MINUTES_RANGE.start(),
+                    EMAIL_FOLLOWUP_MINUTES_RANGE.end()
+                ),
+            ));
+        }
+    }
     if let Some(days) = after.messaging.retention_days {
         if !RETENTION_DAYS_RANGE.contains(&days) {
             return Err(invalid(

@@ -72,7 +72,21 @@ pub struct MessagingSettings {
     /// Conversations at rest (no session running, nothing held) are deleted, messages and
     /// files included, this many days after their last activity (`null`: kept forever).
     pub retention_days: Option<u32>,
+    /// R35: an agent's reply still unread this long after it was sent, while the end user has
+    /// an email address and no open connection, is emailed (`null`: never). Stored documents
+    /// from before it take the default.
+    #[serde(default = "default_email_followup_minutes")]
+    pub email_followup_minutes: Option<u32>,
 }
+
+fn default_email_followup_minutes() -> Option<u32> {
+    Some(DEFAULT_EMAIL_FOLLOWUP_MINUTES)
+}
+
+/// R35's default wait before an unread reply is emailed, and the range admins may choose
+/// from: the check is an SQS delay, at most 15 minutes (R32).
+pub const DEFAULT_EMAIL_FOLLOWUP_MINUTES: u32 = 5;
+pub const EMAIL_FOLLOWUP_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=15;
 
 /// The idle timeouts admins may choose from: a minute to a week.
 pub const IDLE_TIMEOUT_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 1..=10_080;
@@ -217,6 +231,7 @@ impl Default for Settings {
                 away_message: None,
                 idle_timeout_minutes: None,
                 retention_days: None,
+                email_followup_minutes: Some(DEFAULT_EMAIL_FOLLOWUP_MINUTES),
             },
             attachments: Toggle { enabled: true },
             bot: BotSettings::default(),

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
+use domain::email::outbound::{EmailThread, OutgoingEmail};
 use domain::email::reply_token::ReplyGrant;
 
 /// An inbound mail that was dropped, kept for operators (the raw mail stays in the bucket).
@@ -44,4 +45,42 @@ pub trait EmailStore: Send + Sync {
 
     /// The most recent failures, newest first, at most `limit`.
     async fn email_failures(&self, limit: usize) -> Result<Vec<EmailFailure>, StoreError>;
+
+    /// What was emailed of a conversation (the default before its first email).
+    async fn email_thread(
+        &self,
+        account_id: &str,
+        conversation_id: &str,
+    ) -> Result<EmailThread, StoreError>;
+
+    /// Stores `thread` on condition the stored one is at `thread.version - 1`; `Conflict`
+    /// otherwise (another check emailed first), and nothing is written.
+    async fn put_email_thread(&self, thread: &EmailThread) -> Result<(), StoreError>;
+
+    /// No email goes to `address` any more (a bounce or a complaint, `reason`).
+    async fn suppress_address(
+        &self,
+        address: &str,
+        reason: &str,
+        at: i64,
+    ) -> Result<(), StoreError>;
+
+    async fn is_suppressed(&self, address: &str) -> Result<bool, StoreError>;
+}
+
+/// Who the product's emails come from, and the domain of their reply addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSender {
+    pub from: String,
+    pub reply_domain: String,
+}
+
+/// Sends email (R35): SES on AWS, a mailbox in memory.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Who sends, or `None` when this deployment sends no email.
+    fn sender(&self) -> Option<&MailSender>;
+
+    /// Sends `email`; answers the provider's Message-ID, when it gives one.
+    async fn send(&self, email: &OutgoingEmail) -> Result<Option<String>, StoreError>;
 }

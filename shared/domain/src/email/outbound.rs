@@ -1,0 +1,149 @@
+//! The email of unread replies (R35): when one is due, which replies it carries, and what it
+//! says. An agent's reply schedules an [`EmailFollowup`]; when it comes back (after
+//! `messaging.email_followup_minutes`), [`unread_replies`] names the replies the end user has
+//! neither read nor been emailed, and [`compose`] writes one email with all of them, in the
+//! conversation's language, threaded on the emails before it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::locale::Locale;
+use crate::model::{AuthorRole, Message, MessageKind};
+
+/// The check an agent's reply schedules (a timer on the routing queue, like the idle check).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailFollowup {
+    pub account_id: String,
+    pub conversation_id: String,
+    /// The agent's reply the wait counts from.
+    pub reply_seq: u64,
+    pub reply_at: i64,
+}
+
+impl EmailFollowup {
+    /// The check an agent's `message` schedules, if it is one the end user reads.
+    pub fn after(message: &Message) -> Option<Self> {
+        is_emailed(message).then(|| Self {
+            account_id: message.account_id.clone(),
+            conversation_id: message.conversation_id.clone(),
+            reply_seq: message.seq,
+            reply_at: message.created_at,
+        })
+    }
+}
+
+/// Whether `message` is an agent's reply the end user sees (never an internal note).
+pub fn is_emailed(message: &Message) -> bool {
+    message.author_role == AuthorRole::Agent
+        && matches!(
+            message.kind,
+            MessageKind::Text | MessageKind::Rich | MessageKind::Attachment
+        )
+        && message.redacted.is_none()
+}
+
+/// What was emailed of a conversation so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailThread {
+    pub account_id: String,
+    pub conversation_id: String,
+    /// Every reply up to this seq was emailed (or read before its email was due).
+    pub emailed_through_seq: u64,
+    /// The provider's Message-IDs of the emails sent, oldest first (the last few), for
+    /// `In-Reply-To` and `References`.
+    pub message_ids: Vec<String>,
+    /// Bumped by each email; a write expects the version it read.
+    pub version: u64,
+}
+
+/// How many Message-IDs a thread keeps for `References`.
+pub const MAX_REFERENCES: usize = 10;
+
+/// The replies, in order, the end user has neither read (`read_seq`) nor been emailed.
+pub fn unread_replies<'a>(
+    messages: &'a [Message],
+    read_seq: u64,
+    thread: &EmailThread,
+) -> Vec<&'a Message> {
+    let after = read_seq.max(thread.emailed_through_seq);
+    messages
+        .iter()
+        .filter(|m| m.seq > after && is_emailed(m))
+        .collect()
+}
+
+/// A file of a reply, with a link that downloads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLink {
+    pub file_name: String,
+    pub url: String,
+}
+
+/// An email ready for a provider: plain text, threaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingEmail {
+    pub to: String,
+    /// The conversation's reply address (`reply_token`).
+    pub reply_to: String,
+    pub subject: String,
+    pub text: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+}
+
+/// The email carrying `replies` (their text, then a link per file) to `to`.
+pub fn compose(
+    locale: Locale,
+    to: &str,
+    reply_to: &str,
+    replies: &[(&Message, Vec<FileLink>)],
+    thread: &EmailThread,
+) -> OutgoingEmail {
+    let texts = locale.texts();
+    let mut text = format!("{}\n\n", texts.email_intro);
+    for (reply, files) in replies {
+        if let Some(body) = reply.text.as_deref().filter(|t| !t.trim().is_empty()) {
+            text.push_str(body.trim_end());
+            text.push_str("\n\n");
+        }
+        for file in files {
+            text.push_str(&format!(
+                "{}: {} <{}>\n\n",
+                texts.email_attachment, file.file_name, file.url
+            ));
+        }
+        text.push_str("---\n\n");
+    }
+    text.push_str(texts.email_reply_hint);
+    text.push('\n');
+    OutgoingEmail {
+        to: to.into(),
+        reply_to: reply_to.into(),
+        subject: texts.email_subject.into(),
+        text,
+        in_reply_to: thread.message_ids.last().cloned(),
+        references: thread.message_ids.clone(),
+    }
+}
+
+/// The thread after an email `message_id` carrying replies through `through_seq`.
+pub fn after_email(
+    thread: &EmailThread,
+    through_seq: u64,
+    message_id: Option<String>,
+) -> EmailThread {
+    let mut next = thread.clone();
+    next.emailed_through_seq = next.emailed_through_seq.max(through_seq);
+    if let Some(id) = message_id {
+        next.message_ids.push(id);
+        let excess = next.message_ids.len().saturating_sub(MAX_REFERENCES);
+        next.message_ids.drain(..excess);
+    }
+    next.version += 1;
+    next
+}
+
+/// An address as suppression lists compare it.
+pub fn normalized_address(address: &str) -> String {
+    address.trim().to_ascii_lowercase()
+}
