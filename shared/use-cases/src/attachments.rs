@@ -5,8 +5,8 @@
 //! its validated copy once clean.
 
 use domain::attachments::{
-    admit as admission, object_key, served_content_type, validated_key, AdmissionError,
-    AdmitRequest, Attachment, AttachmentStatus, UploadTarget, DOWNLOAD_URL_TTL_SECS,
+    admit as admission, served_content_type, validated_key, AdmissionError, AdmitRequest,
+    Attachment, AttachmentStatus, NewFile, UploadTarget, DOWNLOAD_URL_TTL_SECS,
     UPLOAD_URL_TTL_SECS,
 };
 use domain::error::DomainError;
@@ -72,25 +72,15 @@ pub async fn admit(
         now,
     )
     .await?;
-    let id = new_id(AttachmentId::PREFIX);
-    let attachment = Attachment {
-        object_key: object_key(&conversation.account_id, &conversation.id, &id),
-        account_id: conversation.account_id.clone(),
-        conversation_id: conversation.id.clone(),
-        id,
-        uploader_id: principal.user_id.clone(),
-        file_name: body.file_name.clone(),
+    let attachment = Attachment::pending(NewFile {
+        account_id: &conversation.account_id,
+        conversation_id: &conversation.id,
+        id: new_id(AttachmentId::PREFIX),
+        uploader_id: &principal.user_id,
+        declared: body,
         extension,
-        declared_content_type: body.content_type.clone(),
-        // `admission` checked 1..=50 MB.
-        declared_size: body.size as u64,
-        size: None,
-        status: AttachmentStatus::Pending,
-        reason: None,
-        download_only: false,
-        created_at: now,
-        decided_at: None,
-    };
+        now,
+    });
     backend.store.create_attachment(&attachment).await?;
     // S3 refuses a body over the declared size; the content type is pinned by the policy.
     let target = backend

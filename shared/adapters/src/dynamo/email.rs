@@ -125,21 +125,7 @@ impl EmailStore for DynamoStore {
             thread_pk(&thread.account_id, &thread.conversation_id),
             THREAD_SK.into(),
         )?;
-        limits::check_item(&item)?;
-        let (condition, value) = super::transactions::version_condition(previous);
-        let mut request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition);
-        if let Some((name, value)) = value {
-            request = request
-                .expression_attribute_names("#v", "version")
-                .expression_attribute_values(name, value);
-        }
-        request.send().await.map_err(store_error)?;
-        Ok(())
+        self.put_versioned(item, previous).await
     }
 
     async fn suppress_address(

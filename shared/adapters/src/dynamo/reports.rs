@@ -99,19 +99,7 @@ impl ReportStore for DynamoStore {
         let previous = measure.version.checked_sub(1).ok_or(StoreError::Conflict)?;
         let (condition, value) = version_condition(previous);
         if tallies.is_empty() {
-            let mut put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression(condition);
-            if let Some((name, value)) = value {
-                put = put
-                    .expression_attribute_names("#v", "version")
-                    .expression_attribute_values(name, value);
-            }
-            put.send().await.map_err(store_error)?;
-            return Ok(());
+            return self.put_versioned(item, previous).await;
         }
         let measure_put = self.transact_put(item, condition, value)?;
         for _ in 0..ROW_ATTEMPTS {

@@ -16,6 +16,26 @@ pub(super) fn version_condition(
 }
 
 impl DynamoStore {
+    /// Puts `item` alone, on condition the stored one is at `previous` (none for 0);
+    /// `Conflict` otherwise.
+    pub(super) async fn put_versioned(&self, item: Item, previous: u64) -> Result<(), StoreError> {
+        super::limits::check_item(&item)?;
+        let (condition, value) = version_condition(previous);
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some((name, value)) = value {
+            put = put
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(name, value);
+        }
+        put.send().await.map_err(super::store_error)?;
+        Ok(())
+    }
+
     pub(super) fn transact_put(
         &self,
         item: Item,

@@ -91,6 +91,42 @@ pub fn erased(attachment: &Attachment, at: i64) -> Attachment {
     }
 }
 
+/// What a new file's record says before its bytes are inspected: `declared` as admitted
+/// (`extension` is [`admit`]'s answer), stored under [`object_key`].
+pub struct NewFile<'a> {
+    pub account_id: &'a str,
+    pub conversation_id: &'a str,
+    pub id: String,
+    pub uploader_id: &'a str,
+    pub declared: &'a AdmitRequest,
+    pub extension: String,
+    pub now: i64,
+}
+
+impl Attachment {
+    /// A file admitted and not yet inspected (R19's second check decides it).
+    pub fn pending(file: NewFile<'_>) -> Self {
+        Self {
+            object_key: object_key(file.account_id, file.conversation_id, &file.id),
+            account_id: file.account_id.into(),
+            conversation_id: file.conversation_id.into(),
+            id: file.id,
+            uploader_id: file.uploader_id.into(),
+            file_name: file.declared.file_name.clone(),
+            extension: file.extension,
+            declared_content_type: file.declared.content_type.clone(),
+            // `admit` checked 1..=50 MB.
+            declared_size: file.declared.size.max(0) as u64,
+            size: None,
+            status: AttachmentStatus::Pending,
+            reason: None,
+            download_only: false,
+            created_at: file.now,
+            decided_at: None,
+        }
+    }
+}
+
 /// Body of `POST /v1/conversations/{cid}/attachments`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -147,3 +147,113 @@ pub fn after_email(
 pub fn normalized_address(address: &str) -> String {
     address.trim().to_ascii_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Message;
+
+    fn reply(seq: u64, role: AuthorRole, kind: MessageKind, text: &str) -> Message {
+        Message {
+            account_id: "acme".into(),
+            conversation_id: "c_1".into(),
+            seq,
+            id: format!("m_{seq}"),
+            client_message_id: format!("cm-{seq}"),
+            author_id: "ag-1".into(),
+            author_role: role,
+            kind,
+            text: Some(text.into()),
+            rich: None,
+            attachment_ids: vec![],
+            session_no: 1,
+            ticket_id: "t_1".into(),
+            created_at: 1_000,
+            request_hash: "h".into(),
+            redacted: None,
+            direct_push_seq: None,
+        }
+    }
+
+    #[test]
+    fn only_agents_visible_replies_after_what_was_read_and_emailed_go_out() {
+        let messages = vec![
+            reply(1, AuthorRole::Agent, MessageKind::Text, "read already"),
+            reply(2, AuthorRole::EndUser, MessageKind::Text, "their own"),
+            reply(3, AuthorRole::Agent, MessageKind::InternalNote, "a note"),
+            reply(4, AuthorRole::Agent, MessageKind::Text, "emailed already"),
+            reply(5, AuthorRole::Bot, MessageKind::Text, "the bot"),
+            reply(6, AuthorRole::Agent, MessageKind::Text, "new"),
+        ];
+        let thread = EmailThread {
+            emailed_through_seq: 4,
+            ..EmailThread::default()
+        };
+        let seqs: Vec<u64> = unread_replies(&messages, 1, &thread)
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(seqs, [6]);
+        let fresh = EmailThread::default();
+        let seqs: Vec<u64> = unread_replies(&messages, 1, &fresh)
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(seqs, [4, 6]);
+        assert!(
+            EmailFollowup::after(&messages[2]).is_none(),
+            "a note is never emailed"
+        );
+        assert!(EmailFollowup::after(&messages[5]).is_some());
+    }
+
+    #[test]
+    fn the_email_speaks_the_conversations_language_and_threads_on_the_last_ten() {
+        let message = reply(
+            3,
+            AuthorRole::Agent,
+            MessageKind::Attachment,
+            "Voici la facture.",
+        );
+        let files = vec![FileLink {
+            file_name: "facture.pdf".into(),
+            url: "https://files.example/f".into(),
+        }];
+        let mut thread = EmailThread::default();
+        for n in 0..12 {
+            thread = after_email(&thread, n, Some(format!("<{n}@ses>")));
+        }
+        assert_eq!(thread.message_ids.len(), MAX_REFERENCES);
+        assert_eq!(thread.message_ids[0], "<2@ses>");
+        assert_eq!(thread.version, 12);
+        let email = compose(
+            Locale::Fr,
+            "a@example.org",
+            "reply+x@r.test",
+            &[(&message, files)],
+            &thread,
+        );
+        assert_eq!(email.subject, crate::locale::FR.email_subject);
+        assert!(
+            email.text.starts_with(crate::locale::FR.email_intro),
+            "{}",
+            email.text
+        );
+        assert!(email.text.contains("Voici la facture."));
+        assert!(email
+            .text
+            .contains("Pièce jointe: facture.pdf <https://files.example/f>"));
+        assert!(email.text.contains(crate::locale::FR.email_reply_hint));
+        assert_eq!(email.in_reply_to.as_deref(), Some("<11@ses>"));
+        assert_eq!(email.references.len(), MAX_REFERENCES);
+        let first = compose(
+            Locale::En,
+            "a@example.org",
+            "r",
+            &[],
+            &EmailThread::default(),
+        );
+        assert_eq!(first.in_reply_to, None);
+        assert!(first.references.is_empty());
+    }
+}

@@ -12,7 +12,7 @@
 //! its raw copy stays in the bucket. Only a store or bucket failure is an error (retried).
 
 use domain::attachments::{
-    admit as admission, object_key, AdmitRequest, Attachment, AttachmentStatus,
+    admit as admission, AdmitRequest, Attachment, AttachmentStatus, NewFile,
 };
 use domain::email::inbound::{read_mail, InboundMail, MailAttachment, MAX_INBOUND_MAIL_BYTES};
 use domain::email::reply_token::{verify, TokenRefusal};
@@ -272,23 +272,15 @@ async fn store_file(
             {
                 return Ok(Err("quota_exceeded".into()));
             }
-            let attachment = Attachment {
-                object_key: object_key(account_id, cid, id),
-                account_id: account_id.clone(),
-                conversation_id: cid.clone(),
+            let attachment = Attachment::pending(NewFile {
+                account_id,
+                conversation_id: cid,
                 id: id.to_string(),
-                uploader_id: principal.user_id.clone(),
-                file_name: file.file_name.clone(),
+                uploader_id: &principal.user_id,
+                declared: &declared,
                 extension,
-                declared_content_type: file.content_type.clone(),
-                declared_size: file.bytes.len() as u64,
-                size: None,
-                status: AttachmentStatus::Pending,
-                reason: None,
-                download_only: false,
-                created_at: now,
-                decided_at: None,
-            };
+                now,
+            });
             match backend.store.create_attachment(&attachment).await {
                 Ok(()) => attachment,
                 // A concurrent delivery of the same mail made it first.
