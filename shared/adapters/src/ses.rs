@@ -18,13 +18,26 @@ pub struct SesMailer {
     client: Arc<OnDemand<Client>>,
     sender: MailSender,
     configuration_set: Option<String>,
+    /// The domain of the Message-IDs SES writes in this region.
+    message_id_domain: String,
+}
+
+/// The domain of the `Message-ID` SES writes: `email.amazonses.com` in us-east-1,
+/// `{region}.amazonses.com` elsewhere.
+pub fn message_id_domain(region: &str) -> String {
+    match region {
+        "" | "us-east-1" => "email.amazonses.com".into(),
+        region => format!("{region}.amazonses.com"),
+    }
 }
 
 impl SesMailer {
     /// The client is built on first use (most timers send no email).
     pub fn new(sdk: &SdkConfig, config: &EmailConfig) -> Self {
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
         let sdk = sdk.clone();
         Self {
+            message_id_domain: message_id_domain(&region),
             client: OnDemand::new(move || Client::new(&sdk)),
             sender: MailSender {
                 from: config.from.clone(),
@@ -78,10 +91,34 @@ impl Mailer for SesMailer {
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await
-            .map_err(crate::sdk_error)?;
-        // SES gives its own id; the Message-ID header it writes is `<{id}@email.amazonses.com>`.
+            .map_err(|error| {
+                let refused = error.as_service_error().is_some_and(|e| {
+                    e.is_message_rejected()
+                        || e.is_bad_request_exception()
+                        || e.is_not_found_exception()
+                        || e.is_mail_from_domain_not_verified_exception()
+                });
+                if refused {
+                    StoreError::Refused(format!("SendEmail: {error:?}"))
+                } else {
+                    crate::sdk_error(error)
+                }
+            })?;
+        // SES gives its own id; the Message-ID header it writes carries it.
         Ok(sent
             .message_id()
-            .map(|id| format!("<{id}@email.amazonses.com>")))
+            .map(|id| format!("<{id}@{}>", self.message_id_domain)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ses_message_ids_are_named_by_region() {
+        assert_eq!(super::message_id_domain("us-east-1"), "email.amazonses.com");
+        assert_eq!(
+            super::message_id_domain("eu-west-1"),
+            "eu-west-1.amazonses.com"
+        );
     }
 }

@@ -21,6 +21,10 @@ pub enum StoreError {
     /// limits); nothing was written.
     #[error("too large for the store: {0}")]
     TooLarge(String),
+    /// The service refused this request for good (an email SES will not send: a rejected
+    /// message, a sandbox recipient); retrying cannot help.
+    #[error("refused by the service: {0}")]
+    Refused(String),
     /// Anything else: a bug or a corrupt item.
     #[error("backend failure: {0}")]
     Internal(String),

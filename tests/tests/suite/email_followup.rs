@@ -246,3 +246,46 @@ async fn a_read_reply_a_bounced_address_or_no_address_sends_nothing() {
         Followup::Sent { replies: 1, .. }
     ));
 }
+
+/// A check that died after claiming the conversation's email (a timeout, a crash) holds the
+/// others back only for its lease: a check meanwhile is retried by the queue, one after the
+/// lease takes over and sends.
+#[tokio::test]
+async fn a_claim_left_by_a_dead_check_lapses_after_its_lease() {
+    let app = TestApp::start().await;
+    let (backend, mailbox) = with_ses(&app).await;
+    let cid = accepted_with_email(&app, "fu-6", "fu6@example.org", "fu-ag-6").await;
+    let seq = reply(&app, "fu-ag-6", &cid, "a-1", "Still there?").await;
+    let followup = scheduled(&app, &cid, seq).await;
+    let now = domain::now_ms();
+    let store = app.backend.store.as_ref();
+    let thread = store.email_thread(&app.account.id, &cid).await.unwrap();
+    store
+        .put_email_thread(&thread.claimed(seq, now))
+        .await
+        .unwrap();
+
+    let during = check(&backend, &followup, now + 1_000).await;
+    assert!(
+        during.is_err(),
+        "retried while the claim stands: {during:?}"
+    );
+    assert!(mailbox.sent().is_empty());
+    let after = check(
+        &backend,
+        &followup,
+        now + domain::email::outbound::CLAIM_LEASE_MS + 1,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(after, Followup::Sent { replies: 1, .. }),
+        "{after:?}"
+    );
+    assert_eq!(mailbox.sent().len(), 1);
+    // Done: the next check finds nothing to send.
+    assert_eq!(
+        check(&backend, &followup, now + 200_000).await.unwrap(),
+        Followup::Nothing("already_emailed")
+    );
+}

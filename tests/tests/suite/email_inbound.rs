@@ -370,3 +370,42 @@ fn base64_lines(bytes: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join("\r\n")
 }
+
+/// A mail of many files: ten are stored and inspected, the rest refused by name.
+#[tokio::test]
+async fn a_mail_of_many_files_keeps_ten() {
+    let app = TestApp::start().await;
+    let cid = app.new_conversation("mail-eu-6").await;
+    let to = address_for(&app, &cid).await;
+    let png = base64_lines(&tiny_png());
+    let mut raw = format!(
+        "Message-ID: <{}@example.org>\r\nFrom: f@example.org\r\nTo: {to}\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\n\r\nThe photos.\r\n",
+        domain::ids::new_id("m")
+    );
+    for n in 1..=12 {
+        raw.push_str(&format!(
+            "--b\r\nContent-Type: image/png; name=\"p{n}.png\"\r\n\
+Content-Disposition: attachment; filename=\"p{n}.png\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{png}\r\n"
+        ));
+    }
+    raw.push_str("--b--\r\n");
+    let answer = play(&app, raw.into_bytes()).await;
+    assert_eq!(answer["outcome"], "appended", "{answer}");
+    let refused: Vec<&str> = answer["refused_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(refused, ["too_many_files", "too_many_files"], "{answer}");
+    let cited: usize = app
+        .stored_messages(&cid)
+        .await
+        .iter()
+        .map(|m| m.attachment_ids.len())
+        .sum();
+    assert_eq!(cited, 10);
+}

@@ -49,6 +49,13 @@ pub enum MailError {
     Unparsable,
     #[error("no reply address among the recipients")]
     NoReplyAddress,
+    /// An out-of-office or other automatic answer (RFC 3834 `Auto-Submitted`, the common
+    /// `X-Autoreply`, `Precedence: auto_reply`): never the end user's message.
+    #[error("an automatic reply")]
+    AutoReply,
+    /// SES's receipt scan found spam or a virus (`X-SES-Spam-Verdict`, `X-SES-Virus-Verdict`).
+    #[error("flagged by SES's scan")]
+    Flagged,
 }
 
 impl MailError {
@@ -57,6 +64,8 @@ impl MailError {
         match self {
             Self::Unparsable => "unparsable",
             Self::NoReplyAddress => "no_reply_address",
+            Self::AutoReply => "auto_reply",
+            Self::Flagged => "flagged",
         }
     }
 }
@@ -101,6 +110,7 @@ fn body_text(message: &Message<'_>) -> String {
     let html_only = message.text_part(0).is_none_or(|part| part.is_text_html());
     if html_only {
         if let Some(html) = message.body_html(0) {
+            let html = prefix(&html, MAX_BODY_BYTES_READ);
             let rendered = html2text::config::plain()
                 .link_footnotes(false)
                 .allow_width_overflow()
@@ -110,8 +120,62 @@ fn body_text(message: &Message<'_>) -> String {
             }
         }
     }
-    message.body_text(0).unwrap_or_default().into_owned()
+    let text = message.body_text(0).unwrap_or_default();
+    prefix(&text, MAX_BODY_BYTES_READ).to_string()
 }
+
+/// Every value of the header `name` (any case), as text.
+fn header_texts<'m>(message: &'m Message<'_>, name: &str) -> Vec<&'m str> {
+    message
+        .headers()
+        .iter()
+        .filter(|h| h.name().eq_ignore_ascii_case(name))
+        .filter_map(|h| h.value().as_text())
+        .collect()
+}
+
+/// Whether a mail answers by itself (RFC 3834 and the usual non-standard marks).
+fn is_automatic(message: &Message<'_>) -> bool {
+    let has = |name: &str, test: &dyn Fn(&str) -> bool| {
+        header_texts(message, name)
+            .iter()
+            .any(|v| test(&v.trim().to_ascii_lowercase()))
+    };
+    has("Auto-Submitted", &|v| v != "no")
+        || has("X-Autoreply", &|v| !v.is_empty())
+        || has("X-Autorespond", &|v| !v.is_empty())
+        || has("Precedence", &|v| {
+            matches!(v, "auto_reply" | "bulk" | "junk" | "list")
+        })
+}
+
+/// Whether SES's receipt scan judged the mail spam or infected (any of its verdicts: a sender
+/// cannot hide SES's FAIL behind a PASS of their own).
+fn is_flagged(message: &Message<'_>) -> bool {
+    ["X-SES-Spam-Verdict", "X-SES-Virus-Verdict"]
+        .iter()
+        .any(|name| {
+            header_texts(message, name)
+                .iter()
+                .any(|v| v.trim().eq_ignore_ascii_case("FAIL"))
+        })
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// How much of a body is read: far more than anyone types, far less than a 40 MB mail can
+/// hold (the HTML renderer and the trimmer's patterns stay quick on it).
+pub const MAX_BODY_BYTES_READ: usize = 512 * 1024;
 
 /// Reads a raw RFC 5322 message.
 pub fn read_mail(raw: &[u8]) -> Result<InboundMail, MailError> {
@@ -124,6 +188,12 @@ pub fn read_mail(raw: &[u8]) -> Result<InboundMail, MailError> {
     let tokens = tokens(&message);
     if tokens.is_empty() {
         return Err(MailError::NoReplyAddress);
+    }
+    if is_flagged(&message) {
+        return Err(MailError::Flagged);
+    }
+    if is_automatic(&message) {
+        return Err(MailError::AutoReply);
     }
     let message_id = match message.message_id() {
         Some(id) if !id.trim().is_empty() => id.trim().to_string(),

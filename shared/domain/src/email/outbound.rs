@@ -52,8 +52,47 @@ pub struct EmailThread {
     /// The provider's Message-IDs of the emails sent, oldest first (the last few), for
     /// `In-Reply-To` and `References`.
     pub message_ids: Vec<String>,
-    /// Bumped by each email; a write expects the version it read.
+    /// A check sending an email of the replies through this seq, since `claimed_at`: other
+    /// checks wait for it ([`CLAIM_LEASE_MS`]), or take over once the lease ran out (a check
+    /// that died half way).
+    #[serde(default)]
+    pub claimed_through_seq: Option<u64>,
+    #[serde(default)]
+    pub claimed_at: Option<i64>,
+    /// Bumped by each write; a write expects the version it read.
     pub version: u64,
+}
+
+/// How long a check's claim on a conversation's email stands (route-conversation's timeout is
+/// 30 seconds).
+pub const CLAIM_LEASE_MS: i64 = 120_000;
+
+impl EmailThread {
+    /// Whether a check is sending now (its claim younger than the lease).
+    pub fn is_claimed(&self, now: i64) -> bool {
+        self.claimed_through_seq.is_some()
+            && self.claimed_at.is_some_and(|at| now - at < CLAIM_LEASE_MS)
+    }
+
+    /// The thread claimed by a check about to send the replies through `through_seq`.
+    pub fn claimed(&self, through_seq: u64, now: i64) -> Self {
+        Self {
+            claimed_through_seq: Some(through_seq),
+            claimed_at: Some(now),
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
+    /// The thread with its claim given up (a send that failed).
+    pub fn released(&self) -> Self {
+        Self {
+            claimed_through_seq: None,
+            claimed_at: None,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
 }
 
 /// How many Message-IDs a thread keeps for `References`.
@@ -132,7 +171,9 @@ pub fn after_email(
     through_seq: u64,
     message_id: Option<String>,
 ) -> EmailThread {
-    let mut next = thread.clone();
+    // Its claim, if any, is done.
+    let mut next = thread.released();
+    next.version = thread.version;
     next.emailed_through_seq = next.emailed_through_seq.max(through_seq);
     if let Some(id) = message_id {
         next.message_ids.push(id);

@@ -424,11 +424,13 @@ impl From<StoreError> for ApiError {
                 "payload_too_large",
                 "this would make a stored record larger than the store keeps (400 KB)",
             ),
-            StoreError::AlreadyExists | StoreError::Internal(_) => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "an internal error occurred",
-            ),
+            StoreError::AlreadyExists | StoreError::Refused(_) | StoreError::Internal(_) => {
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "an internal error occurred",
+                )
+            }
         }
     }
 }

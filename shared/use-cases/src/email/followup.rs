@@ -2,10 +2,15 @@
 //! agent reply on the routing queue (a timer, like the idle check), delayed by
 //! `messaging.email_followup_minutes`; route-conversation judges it when it comes back. One
 //! email carries every reply the end user has neither read nor been emailed, so the checks of
-//! several replies send one email, and a check that finds them read sends nothing.
+//! several replies send one email, and a check that finds them read sends nothing. A check
+//! claims the conversation's email thread before it sends; a claim lapses after
+//! `CLAIM_LEASE_MS`, so a check that died half way is taken over.
 
 use domain::attachments::AttachmentStatus;
-use domain::email::outbound::{after_email, compose, unread_replies, EmailFollowup, FileLink};
+use domain::email::outbound::{
+    after_email, compose, unread_replies, EmailFollowup, EmailThread, FileLink,
+};
+use domain::model::Message;
 use domain::model::Role;
 use domain::realtime::{Listener, Stored, StoredChange};
 use domain::settings::EMAIL_FOLLOWUP_MINUTES_RANGE;
@@ -15,8 +20,16 @@ use crate::error::StoreError;
 use crate::ports::Queue;
 use crate::settings_cache::AccountSettings;
 
-/// How long the links to a reply's files work: SigV4's longest (7 days).
+/// How long the links to a reply's files are signed for: SigV4's longest (7 days). A link
+/// signed with a Lambda role's temporary credentials stops with them, within hours
+/// (docs/email.md).
 pub const FILE_LINK_TTL_SECS: u64 = 7 * 24 * 3600;
+
+/// How long a connected end user's reply keeps being checked again (a tab left open).
+const RECHECK_FOR_MS: i64 = 24 * 3_600_000;
+
+/// Claims tried before a check gives up to the others.
+const MAX_CLAIM_ATTEMPTS: usize = 3;
 
 /// Messages read at most, a page at a time, for the unread replies.
 const MAX_MESSAGES_SCANNED: usize = 1_000;
@@ -93,13 +106,104 @@ pub async fn check(
         role: Role::EndUser,
     };
     if !store.connections_of(&listener).await?.is_empty() {
+        // The widget shows the reply now; if the end user leaves without reading it, the
+        // next check emails it (for a day after the reply).
+        if now - followup.reply_at < RECHECK_FOR_MS {
+            let minutes = settings.messaging.email_followup_minutes.unwrap_or(1);
+            let body = serde_json::to_string(followup)
+                .map_err(|e| StoreError::Internal(format!("email followup encoding: {e}")))?;
+            backend
+                .routing_queue
+                .send(&body, minutes.min(*EMAIL_FOLLOWUP_MINUTES_RANGE.end()) * 60)
+                .await?;
+        }
         return Ok(Followup::Nothing("connected"));
     }
-    let thread = store.email_thread(account_id, cid).await?;
+    // A conflict is another check's write: read again and judge what is left.
+    for _ in 0..MAX_CLAIM_ATTEMPTS {
+        let thread = store.email_thread(account_id, cid).await?;
+        if thread.is_claimed(now) {
+            // Another check is sending: this one comes back after the queue's visibility
+            // timeout, and finds the replies emailed or the claim lapsed.
+            return Err(StoreError::Unavailable(
+                "an email of this conversation is on its way".into(),
+            ));
+        }
+        let messages = unread_messages(backend, followup, read_seq, &thread).await?;
+        let replies = unread_replies(&messages, read_seq, &thread);
+        let Some(through_seq) = replies.last().map(|m| m.seq) else {
+            return Ok(Followup::Nothing("already_emailed"));
+        };
+        let with_files = file_links(backend, followup, &replies).await?;
+        let reply_to =
+            super::reply_address(store, account_id, cid, &sender.reply_domain, now).await?;
+        let locale = conversation
+            .end_user_profile
+            .locale
+            .unwrap_or(settings.locale);
+        let email = compose(locale, &to, &reply_to, &with_files, &thread);
+        // The thread is claimed first: of two checks racing, one sends.
+        let claimed = thread.claimed(through_seq, now);
+        match store.put_email_thread(&claimed).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => continue,
+            Err(other) => return Err(other),
+        }
+        return match backend.mailer.send(&email).await {
+            Ok(message_id) => {
+                let done = after_email(&claimed, through_seq, message_id);
+                if let Err(error) = store.put_email_thread(&done).await {
+                    // The claim lapses; a later check may email these replies again.
+                    tracing::warn!(%error, account_id, conversation_id = %cid, "email not recorded");
+                }
+                tracing::info!(
+                    account_id,
+                    conversation_id = %cid,
+                    replies = replies.len(),
+                    through_seq,
+                    "unread replies emailed"
+                );
+                Ok(Followup::Sent {
+                    to,
+                    replies: replies.len(),
+                    through_seq,
+                })
+            }
+            // SES will never send this one (a rejected message, a sandbox recipient): the
+            // replies count as emailed, so no check retries them.
+            Err(StoreError::Refused(reason)) => {
+                tracing::warn!(account_id, conversation_id = %cid, reason, "email refused by the provider");
+                store
+                    .put_email_thread(&after_email(&claimed, through_seq, None))
+                    .await?;
+                Ok(Followup::Nothing("refused"))
+            }
+            Err(error) => {
+                if let Err(undo) = store.put_email_thread(&claimed.released()).await {
+                    tracing::warn!(%undo, account_id, conversation_id = %cid, "email claim not released");
+                }
+                Err(error)
+            }
+        };
+    }
+    Ok(Followup::Nothing("raced"))
+}
+
+/// The conversation's messages after what the end user read and what was emailed.
+async fn unread_messages(
+    backend: &Backend,
+    followup: &EmailFollowup,
+    read_seq: u64,
+    thread: &EmailThread,
+) -> Result<Vec<Message>, StoreError> {
+    let (account_id, cid) = (&followup.account_id, &followup.conversation_id);
     let mut messages = Vec::new();
     let mut after = read_seq.max(thread.emailed_through_seq);
     while messages.len() < MAX_MESSAGES_SCANNED {
-        let page = store.list_messages(account_id, cid, after, PAGE).await?;
+        let page = backend
+            .store
+            .list_messages(account_id, cid, after, PAGE)
+            .await?;
         let full = page.len() == PAGE;
         if let Some(last) = page.last() {
             after = last.seq;
@@ -109,15 +213,24 @@ pub async fn check(
             break;
         }
     }
-    let replies = unread_replies(&messages, read_seq, &thread);
-    let Some(through_seq) = replies.last().map(|m| m.seq) else {
-        return Ok(Followup::Nothing("already_emailed"));
-    };
+    Ok(messages)
+}
+
+/// Each reply with a link per clean file.
+async fn file_links<'a>(
+    backend: &Backend,
+    followup: &EmailFollowup,
+    replies: &[&'a Message],
+) -> Result<Vec<(&'a Message, Vec<FileLink>)>, StoreError> {
+    let (account_id, cid) = (&followup.account_id, &followup.conversation_id);
     let mut with_files = Vec::new();
-    for reply in &replies {
+    for reply in replies {
         let mut files = Vec::new();
         for attachment_id in &reply.attachment_ids {
-            let Some(attachment) = store.get_attachment(account_id, cid, attachment_id).await?
+            let Some(attachment) = backend
+                .store
+                .get_attachment(account_id, cid, attachment_id)
+                .await?
             else {
                 continue;
             };
@@ -136,50 +249,5 @@ pub async fn check(
         }
         with_files.push((*reply, files));
     }
-    let reply_to = super::reply_address(store, account_id, cid, &sender.reply_domain, now).await?;
-    let locale = conversation
-        .end_user_profile
-        .locale
-        .unwrap_or(settings.locale);
-    let email = compose(locale, &to, &reply_to, &with_files, &thread);
-    // The thread moves first: of two checks racing, one sends. A send that fails puts the
-    // thread back, and the check is retried.
-    let claimed = after_email(&thread, through_seq, None);
-    match store.put_email_thread(&claimed).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => return Ok(Followup::Nothing("raced")),
-        Err(other) => return Err(other),
-    }
-    match backend.mailer.send(&email).await {
-        Ok(message_id) => {
-            if message_id.is_some() {
-                let mut recorded = after_email(&claimed, through_seq, message_id);
-                recorded.emailed_through_seq = claimed.emailed_through_seq;
-                // Only the id is new; a conflict means a later email already moved on.
-                if let Err(error) = store.put_email_thread(&recorded).await {
-                    tracing::warn!(%error, account_id, conversation_id = %cid, "email id not recorded");
-                }
-            }
-            tracing::info!(
-                account_id,
-                conversation_id = %cid,
-                replies = replies.len(),
-                through_seq,
-                "unread replies emailed"
-            );
-            Ok(Followup::Sent {
-                to,
-                replies: replies.len(),
-                through_seq,
-            })
-        }
-        Err(error) => {
-            let mut released = thread.clone();
-            released.version = claimed.version + 1;
-            if let Err(undo) = store.put_email_thread(&released).await {
-                tracing::warn!(%undo, account_id, conversation_id = %cid, "email claim not released");
-            }
-            Err(error)
-        }
-    }
+    Ok(with_files)
 }

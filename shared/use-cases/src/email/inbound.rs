@@ -31,6 +31,10 @@ use crate::ports::EmailFailure;
 use crate::quotas;
 use crate::validation::{validate, Validation};
 
+/// Files of one mail that are stored and inspected; the rest are refused (`too_many_files`):
+/// a mail of thousands of tiny parts must not cost thousands of round trips.
+pub const MAX_FILES_PER_MAIL: usize = 10;
+
 /// What became of an inbound mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
@@ -65,6 +69,9 @@ pub async fn receive(
     };
     if head.size > MAX_INBOUND_MAIL_BYTES {
         return drop_mail(backend, object_key, None, "too_large", now).await;
+    }
+    if head.size == 0 {
+        return drop_mail(backend, object_key, None, "unparsable", now).await;
     }
     let raw = backend
         .objects
@@ -164,6 +171,10 @@ async fn append(
     let mut clean = Vec::new();
     let mut refused_files = Vec::new();
     for (index, file) in mail.attachments.iter().enumerate() {
+        if index >= MAX_FILES_PER_MAIL {
+            refused_files.push((file.file_name.clone(), "too_many_files".into()));
+            continue;
+        }
         let id = format!("att_{}", derived(conversation, mail, "file", index));
         match store_file(backend, &principal, conversation, &id, file, now).await? {
             Ok(()) => clean.push(id),
@@ -260,7 +271,7 @@ async fn store_file(
                 Ok(extension) => extension,
                 Err(refused) => return Ok(Err(refused.to_string())),
             };
-            if quotas::charge(
+            match quotas::charge(
                 backend.store.as_ref(),
                 principal,
                 &quotas::UPLOADS_PER_DAY,
@@ -268,9 +279,13 @@ async fn store_file(
                 now,
             )
             .await
-            .is_err()
             {
-                return Ok(Err("quota_exceeded".into()));
+                Ok(()) => {}
+                Err(quotas::QuotaError::Exceeded { .. }) => {
+                    return Ok(Err("quota_exceeded".into()))
+                }
+                // A store failure is retried with the whole mail, never taken for a refusal.
+                Err(quotas::QuotaError::Store(error)) => return Err(error.into()),
             }
             let attachment = Attachment::pending(NewFile {
                 account_id,

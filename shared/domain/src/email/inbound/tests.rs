@@ -63,3 +63,58 @@ fn a_mail_without_a_reply_address_or_not_mail_at_all_is_refused() {
     assert_eq!(read_mail(raw.as_bytes()), Err(MailError::NoReplyAddress));
     assert_eq!(read_mail(&[0xff, 0, 0x13]), Err(MailError::Unparsable));
 }
+
+#[test]
+fn automatic_answers_and_mail_ses_flagged_are_refused_with_a_positive_control() {
+    let (_, token) = mint(b"secret", "acme", "c_1", 0);
+    let address = reply_address(&token, "reply.example.test");
+    let mail = |extra: &str| {
+        format!(
+            "Message-ID: <x@example.org>\r\nFrom: a@example.org\r\nTo: {address}\r\n{extra}\
+Subject: Re: hi\r\n\r\nThanks!\r\n"
+        )
+    };
+    assert!(read_mail(mail("").as_bytes()).is_ok(), "the control");
+    assert!(read_mail(mail("Auto-Submitted: no\r\n").as_bytes()).is_ok());
+    for header in [
+        "Auto-Submitted: auto-replied\r\n",
+        "X-Autoreply: yes\r\n",
+        "Precedence: auto_reply\r\n",
+        "Precedence: bulk\r\n",
+    ] {
+        assert_eq!(
+            read_mail(mail(header).as_bytes()),
+            Err(MailError::AutoReply),
+            "{header}"
+        );
+    }
+    for header in [
+        "X-SES-Spam-Verdict: FAIL\r\n",
+        "X-SES-Virus-Verdict: FAIL\r\n",
+        "X-SES-Spam-Verdict: PASS\r\nX-SES-Spam-Verdict: FAIL\r\n",
+    ] {
+        assert_eq!(
+            read_mail(mail(header).as_bytes()),
+            Err(MailError::Flagged),
+            "{header}"
+        );
+    }
+    assert!(read_mail(mail("X-SES-Spam-Verdict: PASS\r\n").as_bytes()).is_ok());
+}
+
+#[test]
+fn a_huge_body_is_read_up_to_its_bound() {
+    let (_, token) = mint(b"secret", "acme", "c_1", 0);
+    let address = reply_address(&token, "reply.example.test");
+    let body = "é".repeat(MAX_BODY_BYTES_READ);
+    let raw = format!(
+        "Message-ID: <big@example.org>\r\nFrom: a@example.org\r\nTo: {address}\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n<p>{body}</p>\r\n"
+    );
+    let mail = read_mail(raw.as_bytes()).expect("read");
+    assert_eq!(
+        mail.text.chars().count(),
+        crate::messages::MAX_TEXT_CHARS,
+        "cut, with its ellipsis"
+    );
+}
