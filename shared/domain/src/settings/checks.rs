@@ -122,38 +122,38 @@ pub(super) fn check_hours(after: &Settings) -> Result<(), SettingsError> {
             ));
         }
     }
-    if let Some(minutes) = after.messaging.email_followup_minutes {
-        if !EMAIL_FOLLOWUP_MINUTES_RANGE.contains(&minutes) {
+    let messaging = &after.messaging;
+    let nullable_ranges = [
+        (
+            "email_followup",
+            "email_followup_minutes",
+            messaging.email_followup_minutes,
+            &EMAIL_FOLLOWUP_MINUTES_RANGE,
+            "for no email",
+        ),
+        (
+            "retention",
+            "retention_days",
+            messaging.retention_days,
+            &RETENTION_DAYS_RANGE,
+            "to keep forever",
+        ),
+        (
+            "idle_timeout",
+            "idle_timeout_minutes",
+            messaging.idle_timeout_minutes,
+            &IDLE_TIMEOUT_MINUTES_RANGE,
+            "for never",
+        ),
+    ];
+    for (rule, field, value, range, null_means) in nullable_ranges {
+        if value.is_some_and(|v| !range.contains(&v)) {
             return Err(invalid(
-                "email_followup",
+                rule,
                 format!(
-                    "messaging.email_followup_minutes must be between {} and {} (null for no email)",
-                    EMAIL_FOLLOWUP_MINUTES_RANGE.start(),
-                    EMAIL_FOLLOWUP_MINUTES_RANGE.end()
-                ),
-            ));
-        }
-    }
-    if let Some(days) = after.messaging.retention_days {
-        if !RETENTION_DAYS_RANGE.contains(&days) {
-            return Err(invalid(
-                "retention",
-                format!(
-                    "messaging.retention_days must be between {} and {} (null to keep forever)",
-                    RETENTION_DAYS_RANGE.start(),
-                    RETENTION_DAYS_RANGE.end()
-                ),
-            ));
-        }
-    }
-    if let Some(minutes) = after.messaging.idle_timeout_minutes {
-        if !IDLE_TIMEOUT_MINUTES_RANGE.contains(&minutes) {
-            return Err(invalid(
-                "idle_timeout",
-                format!(
-                    "messaging.idle_timeout_minutes must be between {} and {} (null for never)",
-                    IDLE_TIMEOUT_MINUTES_RANGE.start(),
-                    IDLE_TIMEOUT_MINUTES_RANGE.end()
+                    "messaging.{field} must be between {} and {} (null {null_means})",
+                    range.start(),
+                    range.end()
                 ),
             ));
         }
