@@ -10,8 +10,7 @@ use domain::attachments::AttachmentStatus;
 use domain::email::outbound::{
     after_email, compose, unread_replies, EmailFollowup, EmailThread, FileLink,
 };
-use domain::model::Message;
-use domain::model::Role;
+use domain::model::{Message, Role};
 use domain::realtime::{Listener, Stored, StoredChange};
 use domain::settings::EMAIL_FOLLOWUP_MINUTES_RANGE;
 
@@ -52,11 +51,20 @@ pub async fn schedule_after(
     let Some(minutes) = settings.messaging.email_followup_minutes else {
         return Ok(None);
     };
+    enqueue(routing_queue, &followup, minutes).await.map(Some)
+}
+
+/// Queues `followup` to come back after `minutes` (at most SQS's 15); answers the delay.
+async fn enqueue(
+    routing_queue: &dyn Queue,
+    followup: &EmailFollowup,
+    minutes: u32,
+) -> Result<u32, StoreError> {
     let delay = minutes.min(*EMAIL_FOLLOWUP_MINUTES_RANGE.end()) * 60;
-    let body = serde_json::to_string(&followup)
+    let body = serde_json::to_string(followup)
         .map_err(|e| StoreError::Internal(format!("email followup encoding: {e}")))?;
     routing_queue.send(&body, delay).await?;
-    Ok(Some(delay))
+    Ok(delay)
 }
 
 /// What a check did.
@@ -108,14 +116,10 @@ pub async fn check(
     if !store.connections_of(&listener).await?.is_empty() {
         // The widget shows the reply now; if the end user leaves without reading it, the
         // next check emails it (for a day after the reply).
-        if now - followup.reply_at < RECHECK_FOR_MS {
-            let minutes = settings.messaging.email_followup_minutes.unwrap_or(1);
-            let body = serde_json::to_string(followup)
-                .map_err(|e| StoreError::Internal(format!("email followup encoding: {e}")))?;
-            backend
-                .routing_queue
-                .send(&body, minutes.min(*EMAIL_FOLLOWUP_MINUTES_RANGE.end()) * 60)
-                .await?;
+        if let Some(minutes) = settings.messaging.email_followup_minutes {
+            if now - followup.reply_at < RECHECK_FOR_MS {
+                enqueue(backend.routing_queue.as_ref(), followup, minutes).await?;
+            }
         }
         return Ok(Followup::Nothing("connected"));
     }
@@ -134,22 +138,26 @@ pub async fn check(
         let Some(through_seq) = replies.last().map(|m| m.seq) else {
             return Ok(Followup::Nothing("already_emailed"));
         };
-        let with_files = file_links(backend, followup, &replies).await?;
-        let reply_to =
-            super::reply_address(store, account_id, cid, &sender.reply_domain, now).await?;
-        let locale = conversation
-            .end_user_profile
-            .locale
-            .unwrap_or(settings.locale);
-        let email = compose(locale, &to, &reply_to, &with_files, &thread);
-        // The thread is claimed first: of two checks racing, one sends.
+        // The thread is claimed first: of two checks racing, one sends, and only that one
+        // reads the files, mints a reply address and writes the email.
         let claimed = thread.claimed(through_seq, now);
         match store.put_email_thread(&claimed).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => continue,
             Err(other) => return Err(other),
         }
-        return match backend.mailer.send(&email).await {
+        let sent = async {
+            let with_files = file_links(backend, followup, &replies).await?;
+            let reply_to =
+                super::reply_address(store, account_id, cid, &sender.reply_domain, now).await?;
+            let locale = conversation
+                .end_user_profile
+                .locale
+                .unwrap_or(settings.locale);
+            let email = compose(locale, &to, &reply_to, &with_files, &thread);
+            backend.mailer.send(&email).await
+        };
+        return match sent.await {
             Ok(message_id) => {
                 let done = after_email(&claimed, through_seq, message_id);
                 if let Err(error) = store.put_email_thread(&done).await {
