@@ -41,7 +41,7 @@ fn outcome(received: &Received) -> Value {
         Received::Appended {
             account_id,
             conversation_id,
-            seqs,
+            seq,
             session_no,
             replayed,
             refused_files,
@@ -49,7 +49,7 @@ fn outcome(received: &Received) -> Value {
             "outcome": "appended",
             "account_id": account_id,
             "conversation_id": conversation_id,
-            "seqs": seqs,
+            "seq": seq,
             "session_no": session_no,
             "replayed": replayed,
             "refused_files": refused_files

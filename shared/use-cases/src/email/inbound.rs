@@ -31,18 +31,19 @@ use crate::ports::EmailFailure;
 use crate::quotas;
 use crate::validation::{validate, Validation};
 
-/// Files of one mail that are stored and inspected; the rest are refused (`too_many_files`):
-/// a mail of thousands of tiny parts must not cost thousands of round trips.
-pub const MAX_FILES_PER_MAIL: usize = 10;
+/// Files of one mail that are stored and inspected, as many as one message cites; the rest
+/// are refused (`too_many_files`): a mail of thousands of tiny parts must not cost thousands
+/// of round trips.
+pub const MAX_FILES_PER_MAIL: usize = MAX_ATTACHMENTS_PER_MESSAGE;
 
 /// What became of an inbound mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
-    /// Appended as the end user's message(s) (`replayed`: all of them were already there).
+    /// Appended as the end user's message (`replayed`: it was there already).
     Appended {
         account_id: String,
         conversation_id: String,
-        seqs: Vec<u64>,
+        seq: u64,
         session_no: u32,
         replayed: bool,
         /// Files refused by R18–R19 (name and reason); the message carries the others.
@@ -182,49 +183,28 @@ async fn append(
         }
     }
     let text = (!mail.text.trim().is_empty()).then(|| mail.text.clone());
-    let mut requests = Vec::new();
-    let base_id = format!("email-{}", derived(conversation, mail, "message", 0));
-    if clean.is_empty() {
-        let Some(text) = text else {
+    // One message: its files (at most MAX_FILES_PER_MAIL, what one message may cite) with the
+    // text as their caption, or the text alone.
+    let kind = if clean.is_empty() {
+        if text.is_none() {
             return Err(domain::DomainError::Unprocessable("the mail says nothing".into()).into());
-        };
-        requests.push(PostMessageRequest {
-            client_message_id: base_id,
-            kind: RequestedKind::Text,
-            text: Some(text),
-            rich: None,
-            attachment_ids: None,
-        });
-    } else {
-        for (n, chunk) in clean.chunks(MAX_ATTACHMENTS_PER_MESSAGE).enumerate() {
-            requests.push(PostMessageRequest {
-                client_message_id: if n == 0 {
-                    base_id.clone()
-                } else {
-                    format!("{base_id}-{n}")
-                },
-                kind: RequestedKind::Attachment,
-                text: if n == 0 { text.clone() } else { None },
-                rich: None,
-                attachment_ids: Some(chunk.to_vec()),
-            });
         }
-    }
+        RequestedKind::Text
+    } else {
+        RequestedKind::Attachment
+    };
+    let request = PostMessageRequest {
+        client_message_id: format!("email-{}", derived(conversation, mail, "message", 0)),
+        kind,
+        text,
+        rich: None,
+        attachment_ids: (!clean.is_empty()).then(|| clean.clone()),
+    };
     let cid = ConversationId::parse(&conversation.id).ok_or(ConversationError::NotFound)?;
-    let mut seqs = Vec::new();
-    let mut replayed = true;
-    let mut session_no = conversation.session_no;
-    for request in requests {
-        let message = match post(backend, &principal, &cid, request, now).await? {
-            Posted::Created(message) => {
-                replayed = false;
-                message
-            }
-            Posted::Replayed(message) => message,
-        };
-        seqs.push(message.seq);
-        session_no = message.session_no;
-    }
+    let (message, replayed) = match post(backend, &principal, &cid, request, now).await? {
+        Posted::Created(message) => (message, false),
+        Posted::Replayed(message) => (message, true),
+    };
     tracing::info!(
         account_id = %conversation.account_id,
         conversation_id = %conversation.id,
@@ -237,8 +217,8 @@ async fn append(
     Ok(Received::Appended {
         account_id: conversation.account_id.clone(),
         conversation_id: conversation.id.clone(),
-        seqs,
-        session_no,
+        seq: message.seq,
+        session_no: message.session_no,
         replayed,
         refused_files,
     })
