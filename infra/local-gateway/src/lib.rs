@@ -376,6 +376,12 @@ async fn serve_local_object(
     }
 }
 
+/// An API response as the gateway's server sends it.
+pub(crate) fn into_hyper(response: ApiResponse) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = response.into_parts();
+    hyper::Response::from_parts(parts, Full::new(Bytes::from(body)))
+}
+
 async fn serve_one(
     backend: Backend,
     local: Local,
@@ -403,7 +409,7 @@ async fn serve_one(
         .extensions
         .insert(edge::api::SourceAddress(peer.ip().to_string()));
     if parts.uri.path().starts_with(mailbox::LOCAL_EMAIL_PATH) {
-        return Ok(mailbox::serve(&backend, parts, body).await);
+        return Ok(into_hyper(mailbox::serve(&backend, parts, body).await));
     }
     if let Some(objects) = local.bucket.as_ref() {
         if parts.uri.path().starts_with(LOCAL_OBJECTS_PATH) {
@@ -426,11 +432,7 @@ async fn serve_one(
             edge::api::refuse_logged(&request, ApiError::payload_too_large()).await
         }
     };
-    let (parts, body) = response.into_parts();
-    Ok(hyper::Response::from_parts(
-        parts,
-        Full::new(Bytes::from(body)),
-    ))
+    Ok(into_hyper(response))
 }
 
 /// Serves HTTP (and the WebSocket API, whose sockets are `sockets`) on `listener` until the

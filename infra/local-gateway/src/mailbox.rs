@@ -8,6 +8,7 @@
 //!   outgoing email of that conversation carries, to play a reply by hand.
 
 use bytes::Bytes;
+use edge::api::{error_response, json as json_response, respond, ApiError, ApiResponse};
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -16,25 +17,10 @@ use sha2::{Digest, Sha256};
 
 use domain::email::inbound::{INBOUND_MAIL_PREFIX, MAX_INBOUND_MAIL_BYTES};
 use use_cases::backend::Backend;
-use use_cases::email::inbound::{receive, Received};
+use use_cases::email::inbound::{receive, InboundError, Received};
 
 /// Every route of this module starts with this.
 pub const LOCAL_EMAIL_PATH: &str = "/_local/email/";
-
-/// The domain of reply addresses minted locally.
-pub const LOCAL_REPLY_DOMAIN: &str = "reply.localhost";
-
-fn respond(status: StatusCode, body: Value) -> hyper::Response<Full<Bytes>> {
-    hyper::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap_or_default()
-}
-
-fn error(status: StatusCode, code: &str, message: &str) -> hyper::Response<Full<Bytes>> {
-    respond(status, json!({"error": {"code": code, "message": message}}))
-}
 
 fn outcome(received: &Received) -> Value {
     match received {
@@ -61,12 +47,17 @@ fn outcome(received: &Received) -> Value {
     }
 }
 
-/// Serves a request under [`LOCAL_EMAIL_PATH`].
-pub async fn serve(
+/// Serves a request under [`LOCAL_EMAIL_PATH`], answering as the API does (its JSON, its error
+/// bodies, its mapping of store failures).
+pub async fn serve(backend: &Backend, parts: http::request::Parts, body: Incoming) -> ApiResponse {
+    respond(route(backend, parts, body).await)
+}
+
+async fn route(
     backend: &Backend,
     parts: http::request::Parts,
     body: Incoming,
-) -> hyper::Response<Full<Bytes>> {
+) -> Result<ApiResponse, ApiError> {
     let rest = parts
         .uri
         .path()
@@ -75,83 +66,56 @@ pub async fn serve(
     let segments: Vec<&str> = rest.split('/').collect();
     match (&parts.method, segments.as_slice()) {
         (&Method::POST, ["inbound"]) => {
-            let raw = match Limited::new(body, MAX_INBOUND_MAIL_BYTES as usize)
+            let raw = Limited::new(body, MAX_INBOUND_MAIL_BYTES as usize)
                 .collect()
                 .await
-            {
-                Ok(collected) => collected.to_bytes(),
-                Err(_) => {
-                    return error(
+                .map_err(|_| {
+                    ApiError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "payload_too_large",
                         "a raw mail holds at most 40 MB",
                     )
-                }
-            };
+                })?
+                .to_bytes();
             let key = format!("{INBOUND_MAIL_PREFIX}{}", hex::encode(Sha256::digest(&raw)));
-            if let Err(failure) = backend
+            backend
                 .objects
                 .put_object(&key, raw.to_vec(), "message/rfc822")
+                .await?;
+            let received = receive(backend, &key, domain::now_ms())
                 .await
-            {
-                tracing::warn!(%failure, "storing a played mail failed");
-                return error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again");
-            }
-            match receive(backend, &key, domain::now_ms()).await {
-                Ok(received) => {
-                    let mut body = outcome(&received);
-                    body["object_key"] = json!(key);
-                    respond(StatusCode::OK, body)
-                }
-                Err(failure) => {
-                    tracing::warn!(%failure, "receiving a played mail failed");
-                    error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again")
-                }
-            }
+                .map_err(|InboundError::Store(error)| error)?;
+            let mut body = outcome(&received);
+            body["object_key"] = json!(key);
+            Ok(json_response(StatusCode::OK, &body))
         }
-        (&Method::GET, ["failures"]) => match backend.store.email_failures(100).await {
-            Ok(failures) => respond(StatusCode::OK, json!({ "failures": failures })),
-            Err(failure) => {
-                tracing::warn!(%failure, "listing email failures failed");
-                error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again")
-            }
-        },
+        (&Method::GET, ["failures"]) => {
+            let failures = backend.store.email_failures(100).await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({ "failures": failures }),
+            ))
+        }
         (&Method::POST, ["reply-address", account_id, conversation_id]) => {
-            match backend
+            backend
                 .store
                 .get_conversation(account_id, conversation_id)
-                .await
-            {
-                Ok(Some(_)) => {}
-                Ok(None) => {
-                    return error(StatusCode::NOT_FOUND, "not_found", "no such conversation")
-                }
-                Err(failure) => {
-                    tracing::warn!(%failure, "reading a conversation failed");
-                    return error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again");
-                }
-            }
-            match use_cases::email::reply_address(
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            let address = use_cases::email::reply_address(
                 backend.store.as_ref(),
                 account_id,
                 conversation_id,
-                LOCAL_REPLY_DOMAIN,
+                &adapters::wiring::local_sender().reply_domain,
                 domain::now_ms(),
             )
-            .await
-            {
-                Ok(address) => respond(StatusCode::CREATED, json!({ "address": address })),
-                Err(failure) => {
-                    tracing::warn!(%failure, "minting a reply address failed");
-                    error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "try again")
-                }
-            }
+            .await?;
+            Ok(json_response(
+                StatusCode::CREATED,
+                &json!({ "address": address }),
+            ))
         }
-        _ => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such local email route",
-        ),
+        _ => Err(ApiError::route_not_found()),
     }
 }
 
@@ -174,10 +138,10 @@ pub fn serve_mailbox(
     let mut sent = mailbox.sent();
     sent.reverse();
     if path == MAILBOX_JSON_PATH {
-        return respond(StatusCode::OK, json!({ "messages": sent }));
+        return crate::into_hyper(json_response(StatusCode::OK, &json!({ "messages": sent })));
     }
     if path != MAILBOX_PATH {
-        return error(StatusCode::NOT_FOUND, "not_found", "no such mailbox page");
+        return crate::into_hyper(error_response(&ApiError::route_not_found()));
     }
     let mut items = String::new();
     for mail in &sent {
