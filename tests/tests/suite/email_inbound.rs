@@ -252,22 +252,10 @@ TVqQAAMAAAAEAAAA\r\n\
     let refused = answer["refused_files"].as_array().unwrap();
     assert_eq!(refused.len(), 1, "{answer}");
     assert_eq!(refused[0]["file_name"], "setup.exe");
-    let messages = app.stored_messages(&cid).await;
-    let mine = messages
-        .iter()
-        .find(|m| m.author_role == domain::model::AuthorRole::EndUser)
-        .expect("the reply");
-    assert_eq!(mine.attachment_ids.len(), 1, "{mine:?}");
+    let (mine, attachment) = reply_with_one_file(&app, &cid).await;
     let text = mine.text.clone().unwrap_or_default();
     assert!(text.contains("Here is the screenshot"), "{text}");
     assert!(!text.contains("Please send a screenshot"), "{text}");
-    let attachment = app
-        .backend
-        .store
-        .get_attachment(&app.account.id, &cid, &mine.attachment_ids[0])
-        .await
-        .unwrap()
-        .expect("stored");
     assert_eq!(
         attachment.status,
         domain::attachments::AttachmentStatus::Clean
@@ -322,20 +310,8 @@ Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
         .collect();
     let failed = email_inbound::handle_events(&app.backend, &batch).await;
     assert!(failed.is_empty(), "{failed:?}");
-    let messages = app.stored_messages(&cid).await;
-    let mine = messages
-        .iter()
-        .find(|m| m.author_role == domain::model::AuthorRole::EndUser)
-        .expect("the reply");
+    let (mine, attachment) = reply_with_one_file(&app, &cid).await;
     assert_eq!(mine.text.as_deref(), Some("The contract, signed."));
-    assert_eq!(mine.attachment_ids.len(), 1);
-    let attachment = app
-        .backend
-        .store
-        .get_attachment(&app.account.id, &cid, &mine.attachment_ids[0])
-        .await
-        .unwrap()
-        .expect("stored");
     assert_eq!(attachment.size, Some(pdf.len() as u64));
     // The garbage is listed, and kept.
     let failures = app.backend.store.email_failures(50).await.unwrap();
@@ -346,6 +322,28 @@ Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
         "{failures:?}"
     );
     assert!(objects.object_head(&garbage).await.unwrap().is_some());
+}
+
+/// The end user's message in `cid`, which must cite exactly one file, and that file's record.
+async fn reply_with_one_file(
+    app: &TestApp,
+    cid: &str,
+) -> (domain::model::Message, domain::attachments::Attachment) {
+    let mine = app
+        .stored_messages(cid)
+        .await
+        .into_iter()
+        .find(|m| m.author_role == domain::model::AuthorRole::EndUser)
+        .expect("the reply");
+    assert_eq!(mine.attachment_ids.len(), 1, "{mine:?}");
+    let attachment = app
+        .backend
+        .store
+        .get_attachment(&app.account.id, cid, &mine.attachment_ids[0])
+        .await
+        .unwrap()
+        .expect("stored");
+    (mine, attachment)
 }
 
 fn tiny_png() -> Vec<u8> {
